@@ -1,0 +1,36 @@
+/* edge.h - the routing edge: where the canary's weight is set.
+ *
+ * One small vtable, in the manner of tmux's window modes: `sim` today,
+ * `haproxy` (Runtime API) and `http` (templated REST) plug in behind the
+ * same face. Calls complete through a callback so a real driver can run
+ * on the libuv loop; the simulator completes before returning.
+ */
+#ifndef SHIPROOM_EDGE_H
+#define SHIPROOM_EDGE_H
+
+#include "shiproom/common.h"
+
+struct sr_edge;
+
+/* result 0 on success; otherwise err holds a sanitised message. weight is
+ * the weight read back after the call (-1 when unknown). */
+typedef void (*sr_edge_cb)(void *ud, int result, int weight, const char *err);
+
+struct sr_edge_ops {
+	const char *name;
+	/* Set the canary weight (0..100). `drain` asks the edge to also stop
+	 * sticky sessions reaching the canary (rollback: HAProxy `maint`).
+	 * idem_key makes a retried call safe. */
+	void (*set_weight)(struct sr_edge *e, int weight, bool drain, const char *idem_key,
+	                   sr_edge_cb cb, void *ud);
+	/* Read the weight back. */
+	void (*get_weight)(struct sr_edge *e, sr_edge_cb cb, void *ud);
+	void (*destroy)(struct sr_edge *e);
+};
+
+struct sr_edge {
+	const struct sr_edge_ops *ops;
+	void *impl;
+};
+
+#endif

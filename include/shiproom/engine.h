@@ -1,0 +1,113 @@
+/* engine.h - the pure evaluation engine (DESIGN.md section 3).
+ *
+ * engine_evaluate() takes a snapshot and `now`, and updates: the status of
+ * every cell (with its reason), the rollback triggers, the time-driven
+ * rollout transitions and the decision. No I/O, no clock, no allocation.
+ */
+#ifndef SHIPROOM_ENGINE_H
+#define SHIPROOM_ENGINE_H
+
+#include "shiproom/policy.h"
+#include "shiproom/rollout.h"
+#include "shiproom/snapshot.h"
+
+struct sr_cell_state {
+	enum sr_status status;  /* after hysteresis */
+	enum sr_status raw;     /* this evaluation alone */
+	sr_ms status_since;     /* when `status` last changed */
+	char reason[SR_REASON_LEN];
+
+	double canary, control; /* NAN when unknown */
+	double baseline;        /* what vs_* compares with (NAN if n/a) */
+	double deviation_pct;   /* vs_* kinds: signed deviation, % */
+	double limit;           /* limit in force this phase */
+	double samples;         /* canary samples */
+	sr_ms age;              /* now - canary.at; -1 when never fetched */
+
+	int good_run;           /* good evaluations since the last RED */
+	bool recovering;        /* hysteresis holds it YELLOW */
+
+	/* Sustained breach, like a Prometheus `for:` clause. Time accrues
+	 * only while RED is observed; a NODATA/STALE/ERROR gap pauses it
+	 * (interrupted) without completing or resetting it; a good
+	 * evaluation resets it. */
+	bool breaching;
+	bool interrupted;
+	sr_ms breach_acc;       /* accrued before the current segment */
+	sr_ms seg_start, seg_last;
+	bool seg_open;
+};
+
+/* Breach time accrued so far (0 when not breaching). */
+sr_ms cell_breach_ms(const struct sr_cell_state *c);
+
+enum sr_trig_state { SR_TRIG_ARMED, SR_TRIG_PENDING, SR_TRIG_FIRING };
+const char *trigger_state_name(enum sr_trig_state s); /* "armed", ... */
+
+struct sr_trigger_state {
+	enum sr_trig_state state;
+	sr_ms since;            /* of the current state */
+	int cell;               /* the cell behind PENDING/FIRING, -1 */
+	sr_ms progress;         /* SUSTAINED: breach time of the worst cell */
+	double value;           /* THRESHOLD: the value that crossed */
+	char reason[SR_REASON_LEN];
+};
+
+struct sr_decision {
+	enum sr_verdict verdict;
+	int nreasons;
+	char reasons[SR_MAX_REASONS][SR_REASON_LEN];
+};
+
+enum sr_event_kind {
+	SR_EV_STATUS,   /* a cell changed status */
+	SR_EV_TRIGGER,  /* a trigger changed state */
+	SR_EV_DECISION, /* the verdict changed */
+	SR_EV_ROLLOUT   /* time-driven rollout transition (overnight, success) */
+};
+
+struct sr_event {
+	enum sr_event_kind kind;
+	sr_ms at;
+	int index;              /* cell or trigger index, -1 */
+	int from, to;           /* statuses / trigger states / verdicts */
+	char text[SR_REASON_LEN];
+};
+
+#define SR_MAX_EVENTS 128
+
+struct sr_engine {
+	const struct sr_policy *policy;
+	struct sr_rollout ro;
+	struct sr_cell_state cells[SR_MAX_CELLS];
+	double t0_baseline[SR_MAX_CELLS]; /* SR_BASE_T0: control at T-0, NAN until taken */
+	struct sr_trigger_state triggers[SR_MAX_TRIGGERS];
+	struct sr_decision decision;
+	/* Success criteria (policy.criteria): met continuously since, 0 = not
+	 * met now. success_ready: every criterion met for its sustain time at
+	 * the success weight; the Release DRI may declare success. */
+	sr_ms criterion_since[SR_MAX_CRITERIA];
+	bool success_ready;
+	sr_ms last_eval;        /* 0 before the first evaluation */
+	long evaluations;
+
+	/* Changes since the last engine_drain_events(); oldest first. When
+	 * more than SR_MAX_EVENTS pile up the oldest are dropped and counted. */
+	int nevents;
+	long events_dropped;
+	struct sr_event events[SR_MAX_EVENTS];
+};
+
+void engine_init(struct sr_engine *e, const struct sr_policy *p, sr_ms t0);
+void engine_evaluate(struct sr_engine *e, const struct sr_snapshot *s, sr_ms now);
+/* Copies out up to max events and clears the queue; returns the count. */
+int engine_drain_events(struct sr_engine *e, struct sr_event *out, int max);
+
+/* True when every gating cell is GREEN (the "all gates GREEN" condition). */
+bool engine_all_gating_green(const struct sr_engine *e);
+/* Worst canary value of a KPI over its journeys (NAN if none known). */
+double engine_kpi_worst(const struct sr_engine *e, int kpi);
+/* Worst status over a journey's cells (for a tile). */
+enum sr_status engine_journey_status(const struct sr_engine *e, int journey);
+
+#endif

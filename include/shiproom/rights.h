@@ -1,0 +1,25 @@
+/* rights.h - who may do what, from the policy's roster and the directive's
+ * decision-rights table. Pure: the answer depends only on the policy, the
+ * engine state and the actor's login.
+ */
+#ifndef SHIPROOM_RIGHTS_H
+#define SHIPROOM_RIGHTS_H
+
+#include "shiproom/engine.h"
+
+/* Does the roster give `actor` this role? */
+bool rights_has_role(const struct sr_policy *p, const char *actor, enum sr_role role);
+
+/* May `actor` perform `action` now? target_weight matters for PROMOTE
+ * (the weight being promoted to), gate for APPROVE (-1: the next gate).
+ * On refusal returns false and writes every reason, "; "-separated, into
+ * why (e.g. "decision is HOLD: search P95 YELLOW ...; needs 1 approval
+ * from gate_approver (none yet)"). */
+bool rights_check(const struct sr_engine *e, enum sr_action_kind action, int target_weight,
+                  const char *actor, sr_ms now, char *why, size_t n);
+
+/* For the next promotion: approvals still missing (0 when pre-approved or
+ * complete), and the names of roster members who could give them. */
+int rights_missing_approvals(const struct sr_engine *e, char *who, size_t n);
+
+#endif

@@ -1,0 +1,44 @@
+/* snapshot.h - what a metrics source hands the engine.
+ *
+ * The snapshot is the seam between the outside world (Prometheus, the
+ * simulator, a replayed journal) and the pure engine. One observation per
+ * policy cell and cohort. A source never invents a value: when a fetch
+ * fails it sets kind = SR_OBS_ERROR with the message and leaves `at` at
+ * the time of the last good fetch, so the engine can tell ERROR and STALE
+ * apart and never shows a stale number as healthy.
+ */
+#ifndef SHIPROOM_SNAPSHOT_H
+#define SHIPROOM_SNAPSHOT_H
+
+#include "shiproom/common.h"
+
+enum sr_obs_kind {
+	SR_OBS_NONE = 0,  /* never fetched */
+	SR_OBS_OK,        /* value and samples are valid as of `at` */
+	SR_OBS_NOSERIES,  /* the source answered, no series (or NaN) */
+	SR_OBS_ERROR      /* the last fetch failed; see error */
+};
+
+struct sr_obs {
+	enum sr_obs_kind kind;
+	double value;     /* in the KPI's unit; NAN when unknown */
+	double samples;   /* observations behind value (requests, payments) */
+	sr_ms at;         /* time of the data (last good fetch for ERROR) */
+	bool degraded;    /* the source warned (Prometheus `warnings`) */
+	char error[160];  /* sanitised message for ERROR / degraded */
+};
+
+struct sr_snapshot {
+	int ncells;                          /* == policy.ncells */
+	struct sr_obs canary[SR_MAX_CELLS];  /* indexed like policy.cells */
+	struct sr_obs control[SR_MAX_CELLS];
+};
+
+/* Reset every observation to SR_OBS_NONE. */
+void snapshot_clear(struct sr_snapshot *s, int ncells);
+
+/* Mark every cell of the snapshot as failed with `msg` (sanitised),
+ * keeping each cell's last value and time. Used when a whole fetch fails. */
+void snapshot_fail_all(struct sr_snapshot *s, const char *msg);
+
+#endif

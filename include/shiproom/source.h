@@ -1,0 +1,29 @@
+/* source.h - a metrics source: fills a snapshot for `now`.
+ *
+ * The simulator answers at once; the prometheus source answers from the
+ * libuv loop. Either way the snapshot comes back through the callback.
+ */
+#ifndef SHIPROOM_SOURCE_H
+#define SHIPROOM_SOURCE_H
+
+#include "shiproom/snapshot.h"
+
+struct sr_source;
+
+typedef void (*sr_source_cb)(void *ud, struct sr_snapshot *snap);
+
+struct sr_source_ops {
+	const char *name;
+	/* Fetch every cell as of `now` into the source's snapshot and call cb.
+	 * The source keeps its snapshot between polls: a failed cell keeps its
+	 * last value and time and is marked SR_OBS_ERROR. */
+	void (*poll)(struct sr_source *s, sr_ms now, sr_source_cb cb, void *ud);
+	void (*destroy)(struct sr_source *s);
+};
+
+struct sr_source {
+	const struct sr_source_ops *ops;
+	void *impl;
+};
+
+#endif

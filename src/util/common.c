@@ -1,0 +1,149 @@
+/* common.c - small helpers every module uses: names of enums, bounded
+ * string copy, sanitising outside text, time formatting. */
+#include "shiproom/common.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const status_names[SR_STATUS_COUNT] = {
+	[SR_GREEN] = "GREEN", [SR_YELLOW] = "YELLOW", [SR_NODATA] = "NODATA",
+	[SR_STALE] = "STALE", [SR_ERROR] = "ERROR",   [SR_RED] = "RED",
+};
+
+/* Glyphs tell the status without colour; ASCII so they survive any
+ * terminal and any report. */
+static const char *const status_glyphs[SR_STATUS_COUNT] = {
+	[SR_GREEN] = "ok", [SR_YELLOW] = "!", [SR_NODATA] = "?",
+	[SR_STALE] = "~",  [SR_ERROR] = "E",  [SR_RED] = "X",
+};
+
+const char *sr_status_name(enum sr_status s)
+{
+	return (unsigned)s < SR_STATUS_COUNT ? status_names[s] : "?";
+}
+
+const char *sr_status_glyph(enum sr_status s)
+{
+	return (unsigned)s < SR_STATUS_COUNT ? status_glyphs[s] : "?";
+}
+
+bool sr_status_is_data_gap(enum sr_status s)
+{
+	return s == SR_NODATA || s == SR_STALE || s == SR_ERROR;
+}
+
+const char *sr_verdict_name(enum sr_verdict v)
+{
+	switch (v) {
+	case SR_GO: return "GO";
+	case SR_HOLD: return "HOLD";
+	case SR_ROLLBACK: return "ROLLBACK";
+	case SR_ESCALATE: return "ESCALATE";
+	}
+	return "?";
+}
+
+bool sr_strlcpy(char *dst, const char *src, size_t n)
+{
+	if (n == 0)
+		return false;
+	size_t len = strlen(src);
+	if (len < n) {
+		memcpy(dst, src, len + 1);
+		return true;
+	}
+	memcpy(dst, src, n - 1);
+	dst[n - 1] = '\0';
+	return false;
+}
+
+/* Length of a valid UTF-8 sequence starting at s (at most `left` bytes),
+ * or 0 when it is not one. Overlongs, surrogates and C1 controls
+ * (U+0080..U+009F, which some terminals obey) are rejected. */
+static size_t utf8_valid_len(const unsigned char *s, size_t left)
+{
+	unsigned c = s[0];
+	size_t need;
+	unsigned cp;
+	if (c >= 0xC2 && c <= 0xDF) {
+		need = 2;
+		cp = c & 0x1F;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		need = 3;
+		cp = c & 0x0F;
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		need = 4;
+		cp = c & 0x07;
+	} else {
+		return 0;
+	}
+	if (left < need)
+		return 0;
+	for (size_t i = 1; i < need; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3F);
+	}
+	if ((need == 3 && cp < 0x800) || (need == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+		return 0;
+	if (cp >= 0xD800 && cp <= 0xDFFF)
+		return 0;
+	if (cp >= 0x80 && cp <= 0x9F)
+		return 0;
+	/* Bidi overrides and isolates can reorder what an operator reads. */
+	if ((cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069))
+		return 0;
+	return need;
+}
+
+void sr_sanitize(char *dst, const char *src, size_t n)
+{
+	if (n == 0)
+		return;
+	const unsigned char *s = (const unsigned char *)src;
+	size_t left = strlen(src), o = 0;
+	while (left > 0 && o + 1 < n) {
+		if (*s >= 0x20 && *s < 0x7F) {
+			dst[o++] = (char)*s++;
+			left--;
+			continue;
+		}
+		size_t k = *s >= 0x80 ? utf8_valid_len(s, left) : 0;
+		if (k > 0 && o + k < n) {
+			memmove(dst + o, s, k);
+			o += k;
+			s += k;
+			left -= k;
+			continue;
+		}
+		if (k > 0)
+			break; /* a valid character that does not fit: stop cleanly */
+		dst[o++] = '?';
+		s++;
+		left--;
+	}
+	dst[o] = '\0';
+}
+
+void sr_fmt_duration(char *buf, size_t n, sr_ms d)
+{
+	const char *sign = d < 0 ? "-" : "";
+	long long s = (long long)(d < 0 ? -d : d) / 1000;
+	if (s < 60)
+		snprintf(buf, n, "%s%llds", sign, s);
+	else if (s < 3600)
+		snprintf(buf, n, "%s%lldm%02llds", sign, s / 60, s % 60);
+	else
+		snprintf(buf, n, "%s%lldh%02lldm", sign, s / 3600, (s / 60) % 60);
+}
+
+void sr_fmt_trel(char *buf, size_t n, sr_ms rel)
+{
+	/* Whole minutes, as the directive writes them: T+90, T-120. Round
+	 * towards minus infinity so T-0:30 reads T-1, not T+0. */
+	long long m = (long long)(rel >= 0 ? rel / SR_MS_PER_MIN : -((-rel + SR_MS_PER_MIN - 1) / SR_MS_PER_MIN));
+	if (m >= 0)
+		snprintf(buf, n, "T+%lld", m);
+	else
+		snprintf(buf, n, "T%lld", m);
+}
