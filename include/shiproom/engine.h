@@ -26,6 +26,10 @@ struct sr_cell_state {
 
 	int good_run;           /* good evaluations since the last RED */
 	bool recovering;        /* hysteresis holds it YELLOW */
+	bool needs_clear;       /* has been RED; not yet cleared by clear_after
+	                           consecutive GREEN evaluations */
+	bool fresh;             /* the canary value is usable: fetched, not
+	                           stale, not NaN, enough samples */
 
 	/* Sustained breach, like a Prometheus `for:` clause. Time accrues
 	 * only while RED is observed; a NODATA/STALE/ERROR gap pauses it
@@ -66,11 +70,16 @@ enum sr_event_kind {
 	SR_EV_ROLLOUT   /* time-driven rollout transition (overnight, success) */
 };
 
+/* from/to: enum sr_status (STATUS), enum sr_trig_state (TRIGGER),
+ * enum sr_verdict (DECISION). ROLLOUT: enum sr_rstate for the overnight
+ * hold and partial success, enum sr_gate_outcome for a gate held past its
+ * time (index = the gate), 0/1 for success_ready (index -1). The first
+ * evaluation reports only cells that are not GREEN, and the verdict. */
 struct sr_event {
 	enum sr_event_kind kind;
 	sr_ms at;
-	int index;              /* cell or trigger index, -1 */
-	int from, to;           /* statuses / trigger states / verdicts */
+	int index;              /* cell, trigger or gate index, -1 */
+	int from, to;
 	char text[SR_REASON_LEN];
 };
 
@@ -81,6 +90,11 @@ struct sr_engine {
 	struct sr_rollout ro;
 	struct sr_cell_state cells[SR_MAX_CELLS];
 	double t0_baseline[SR_MAX_CELLS]; /* SR_BASE_T0: control at T-0, NAN until taken */
+	/* The last usable control value per cell and when it was seen. At
+	 * 100% the control cohort has no traffic left, so vs_* KPIs compare
+	 * with the control as it was before the canary took everything. */
+	double last_control[SR_MAX_CELLS];
+	sr_ms last_control_at[SR_MAX_CELLS];
 	struct sr_trigger_state triggers[SR_MAX_TRIGGERS];
 	struct sr_decision decision;
 	/* Success criteria (policy.criteria): met continuously since, 0 = not
@@ -109,5 +123,46 @@ bool engine_all_gating_green(const struct sr_engine *e);
 double engine_kpi_worst(const struct sr_engine *e, int kpi);
 /* Worst status over a journey's cells (for a tile). */
 enum sr_status engine_journey_status(const struct sr_engine *e, int journey);
+
+/* A short name for a cell: "search P95", "5xx error rate". */
+void engine_cell_label(const struct sr_engine *e, int cell, char *buf, size_t n);
+/* "search P95 RED: 142.3ms > 130ms limit (control 101.2ms, 812 samples)":
+ * label, status and reason in one line (decision reasons, events). */
+void engine_cell_summary(const struct sr_engine *e, int cell, char *buf, size_t n);
+/* Number of gating cells (the "all 27 gating checks" of a GO). */
+int engine_gating_count(const struct sr_engine *e);
+/* A gate's extra latency condition (gate.p95_max over gate.p95_kpi):
+ * true when it holds or the gate has none; otherwise false with e.g.
+ * "Gate 3 needs P95 <= 120ms: search P95 121ms" in why. */
+bool engine_gate_p95_ok(const struct sr_engine *e, int gate, char *why, size_t n);
+/* Progress of one success criterion, e.g. "P95 <= 120ms sustained for
+ * >= 2 hours: 1h12m of 2h" or "...: not met (search P95 YELLOW)". */
+void engine_criterion_text(const struct sr_engine *e, int criterion, sr_ms now, char *buf,
+                           size_t n);
+/* A value in a KPI's unit: "142.3ms", "0.62%", "4.4x", "6". */
+void engine_fmt_value(const struct sr_kpi *k, double v, char *buf, size_t n);
+/* The sustained-breach window of the policy (the first SUSTAINED
+ * trigger's for_ms), 0 when there is none. */
+sr_ms engine_sustain_window(const struct sr_policy *p);
+
+/* "5m", "2h", "3m12s": a duration without zero tails, for limits. */
+void engine_fmt_window(sr_ms d, char *buf, size_t n);
+/* "T+95 (Thu 10:35)": relative to T-0 and on the local wall clock. */
+void engine_fmt_when(const struct sr_engine *e, sr_ms t, char *buf, size_t n);
+
+/* ---- engine internals, shared by evaluate.c, triggers.c and decision.c.
+ * Views do not call these. */
+void engine_emit(struct sr_engine *e, enum sr_event_kind kind, int index, int from, int to,
+                 sr_ms at, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+/* Rollback triggers from the cells just evaluated (triggers.c). */
+void triggers_update(struct sr_engine *e, sr_ms now);
+/* Success criteria tracking at the success weight (decision.c). */
+void criteria_update(struct sr_engine *e, sr_ms now);
+/* The decision and the time-driven rollout transitions (decision.c). */
+void decision_update(struct sr_engine *e, sr_ms now);
+/* snprintf for reasons: truncation at the buffer size is intended
+ * (a reason is cut at SR_REASON_LEN), so no -Wformat-truncation noise.
+ * Returns what snprintf returns. */
+int engine_format(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -1,0 +1,694 @@
+/* evaluate.c - the engine's evaluation pass: the status of every cell.
+ *
+ * One call of engine_evaluate() judges each policy cell (a KPI for one
+ * journey) from the snapshot, applies hysteresis and the sustained-breach
+ * clock, then hands over to the triggers (triggers.c) and the decision
+ * (decision.c). DESIGN.md section 3 is the specification; the rules that
+ * matter most are here:
+ *
+ *   - a data gap (ERROR, STALE, NODATA) is never GREEN, and ERROR beats
+ *     STALE beats NODATA so the operator sees the most actionable cause;
+ *   - every status carries its numbers, so a tile can say why;
+ *   - RED -> GREEN needs clear_after consecutive GREEN evaluations;
+ *   - breach time accrues like a Prometheus `for:` clause, and a gap
+ *     pauses it without completing or resetting it.
+ *
+ * Pure: no I/O, no clock, no allocation. `now` comes from the caller.
+ */
+#include "shiproom/engine.h"
+
+#include "shiproom/calendar.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ---- formatting helpers shared by the engine -------------------------- */
+
+int engine_format(char *buf, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int r = vsnprintf(buf, n, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+static void fmt_num(double v, char *buf, size_t n)
+{
+	if (isnan(v)) {
+		engine_format(buf, n, "n/a");
+		return;
+	}
+	if (isinf(v)) {
+		engine_format(buf, n, "%sInf", v > 0 ? "+" : "-");
+		return;
+	}
+	if (fabs(v) >= 100) {
+		/* 142.3, but 130 rather than 130.0 */
+		engine_format(buf, n, "%.1f", v);
+		size_t len = strlen(buf);
+		if (len > 2 && strcmp(buf + len - 2, ".0") == 0)
+			buf[len - 2] = '\0';
+		return;
+	}
+	engine_format(buf, n, "%.4g", v);
+}
+
+void engine_fmt_value(const struct sr_kpi *k, double v, char *buf, size_t n)
+{
+	char num[32];
+	fmt_num(v, num, sizeof num);
+	const char *u = k ? k->unit : "";
+	if (u[0] == '\0' || strcmp(u, "count") == 0)
+		engine_format(buf, n, "%s", num);
+	else if (strcmp(u, "%") == 0 || strcmp(u, "ms") == 0 || strcmp(u, "x") == 0 || u[0] == '/')
+		engine_format(buf, n, "%s%s", num, u);
+	else
+		engine_format(buf, n, "%s %s", num, u);
+}
+
+void engine_fmt_window(sr_ms d, char *buf, size_t n)
+{
+	if (d > 0 && d % SR_MS_PER_H == 0)
+		engine_format(buf, n, "%lldh", (long long)(d / SR_MS_PER_H));
+	else if (d > 0 && d < SR_MS_PER_H && d % SR_MS_PER_MIN == 0)
+		engine_format(buf, n, "%lldm", (long long)(d / SR_MS_PER_MIN));
+	else
+		sr_fmt_duration(buf, n, d);
+}
+
+void engine_fmt_when(const struct sr_engine *e, sr_ms t, char *buf, size_t n)
+{
+	char rel[24], wall[24];
+	sr_fmt_trel(rel, sizeof rel, t - e->ro.t0);
+	calendar_fmt(&e->policy->calendar, t, wall, sizeof wall);
+	engine_format(buf, n, "%s (%s)", rel, wall);
+}
+
+sr_ms engine_sustain_window(const struct sr_policy *p)
+{
+	for (int t = 0; t < p->ntriggers; t++)
+		if (p->triggers[t].kind == SR_TRIG_SUSTAINED)
+			return p->triggers[t].for_ms;
+	return 0;
+}
+
+/* "P95" for a latency quantile, the KPI's name otherwise. */
+static void kpi_short(const struct sr_kpi *k, char *buf, size_t n)
+{
+	if (k->signal == SR_SIG_LATENCY && k->quantile > 0 && k->quantile < 1)
+		engine_format(buf, n, "P%g", round(k->quantile * 1000) / 10);
+	else
+		engine_format(buf, n, "%s", k->name);
+}
+
+void engine_cell_label(const struct sr_engine *e, int cell, char *buf, size_t n)
+{
+	const struct sr_policy *p = e->policy;
+	if (cell < 0 || cell >= p->ncells) {
+		engine_format(buf, n, "?");
+		return;
+	}
+	const struct sr_cell *c = &p->cells[cell];
+	char kshort[SR_TITLE_LEN];
+	kpi_short(&p->kpis[c->kpi], kshort, sizeof kshort);
+	if (c->journey >= 0 && c->journey < p->njourneys)
+		engine_format(buf, n, "%s %s", p->journeys[c->journey].id, kshort);
+	else
+		engine_format(buf, n, "%s", kshort);
+}
+
+void engine_cell_summary(const struct sr_engine *e, int cell, char *buf, size_t n)
+{
+	char label[SR_TITLE_LEN];
+	engine_cell_label(e, cell, label, sizeof label);
+	if (cell < 0 || cell >= e->policy->ncells) {
+		engine_format(buf, n, "%s", label);
+		return;
+	}
+	/* The reason starts with the KPI's short name ("P95 142.3ms > ..."),
+	 * which the label already says. */
+	const char *r = e->cells[cell].reason;
+	const char *sp = strchr(label, ' ');
+	const char *kshort = e->policy->cells[cell].journey >= 0 && sp ? sp + 1 : label;
+	size_t kl = strlen(kshort);
+	if (strncmp(r, kshort, kl) == 0 && r[kl] == ' ')
+		r += kl + 1;
+	engine_format(buf, n, "%s %s: %s", label, sr_status_name(e->cells[cell].status), r);
+}
+
+/* ---- events ----------------------------------------------------------- */
+
+void engine_emit(struct sr_engine *e, enum sr_event_kind kind, int index, int from, int to,
+                 sr_ms at, const char *fmt, ...)
+{
+	if (e->nevents >= SR_MAX_EVENTS) {
+		/* Drop the oldest: the newest changes are what the log needs. */
+		memmove(&e->events[0], &e->events[1], sizeof e->events[0] * (SR_MAX_EVENTS - 1));
+		e->nevents = SR_MAX_EVENTS - 1;
+		e->events_dropped++;
+	}
+	struct sr_event *ev = &e->events[e->nevents++];
+	ev->kind = kind;
+	ev->at = at;
+	ev->index = index;
+	ev->from = from;
+	ev->to = to;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(ev->text, sizeof ev->text, fmt, ap);
+	va_end(ap);
+}
+
+int engine_drain_events(struct sr_engine *e, struct sr_event *out, int max)
+{
+	int n = e->nevents < max ? e->nevents : max;
+	if (n < 0)
+		n = 0;
+	if (n > 0)
+		memcpy(out, e->events, sizeof e->events[0] * (size_t)n);
+	/* Whatever did not fit in `out` is dropped with the rest: the caller
+	 * asked for the queue to be cleared. */
+	if (e->nevents > n)
+		e->events_dropped += e->nevents - n;
+	e->nevents = 0;
+	return n;
+}
+
+/* ---- set-up ----------------------------------------------------------- */
+
+void engine_init(struct sr_engine *e, const struct sr_policy *p, sr_ms t0)
+{
+	memset(e, 0, sizeof *e);
+	e->policy = p;
+	rollout_init(&e->ro, p, t0);
+	for (int i = 0; i < SR_MAX_CELLS; i++) {
+		struct sr_cell_state *c = &e->cells[i];
+		c->status = SR_NODATA;
+		c->raw = SR_NODATA;
+		engine_format(c->reason, sizeof c->reason, "not evaluated yet");
+		c->canary = c->control = c->baseline = c->deviation_pct = c->limit = NAN;
+		c->samples = NAN;
+		c->age = -1;
+		e->t0_baseline[i] = NAN;
+		e->last_control[i] = NAN;
+	}
+	for (int t = 0; t < SR_MAX_TRIGGERS; t++) {
+		e->triggers[t].state = SR_TRIG_ARMED;
+		e->triggers[t].cell = -1;
+		e->triggers[t].value = NAN;
+		engine_format(e->triggers[t].reason, sizeof e->triggers[t].reason, "not evaluated yet");
+	}
+	e->decision.verdict = SR_HOLD;
+	e->decision.nreasons = 1;
+	engine_format(e->decision.reasons[0], SR_REASON_LEN, "not evaluated yet");
+}
+
+/* ---- one cell --------------------------------------------------------- */
+
+static const struct sr_obs *obs_of(const struct sr_snapshot *s, int i, bool canary)
+{
+	static const struct sr_obs none = {.kind = SR_OBS_NONE, .value = NAN};
+	if (!s || i >= s->ncells)
+		return &none;
+	return canary ? &s->canary[i] : &s->control[i];
+}
+
+static bool obs_stale(const struct sr_policy *p, const struct sr_obs *o, sr_ms now)
+{
+	return o->kind != SR_OBS_NONE && now - o->at > p->stale_after_ms;
+}
+
+static bool enough_samples(const struct sr_kpi *k, double samples)
+{
+	return !(k->min_samples > 0) || samples >= k->min_samples;
+}
+
+/* Why an observation cannot be used, or NULL when it can. Written into
+ * buf; the status it implies goes to *st. Order: ERROR, STALE, NODATA. */
+static const char *obs_problem(const struct sr_policy *p, const struct sr_kpi *k,
+                               const struct sr_obs *o, sr_ms now, enum sr_status *st, char *buf,
+                               size_t n)
+{
+	char d1[24], d2[24];
+	if (o->kind == SR_OBS_ERROR) {
+		*st = SR_ERROR;
+		char msg[sizeof o->error];
+		sr_sanitize(msg, o->error[0] ? o->error : "fetch failed", sizeof msg);
+		if (o->at > 0 && !isnan(o->value)) {
+			sr_fmt_duration(d1, sizeof d1, now - o->at);
+			engine_format(buf, n, "fetch failed: %s (last good value %s ago)", msg, d1);
+		} else {
+			engine_format(buf, n, "fetch failed: %s (no good value yet)", msg);
+		}
+		return buf;
+	}
+	if (obs_stale(p, o, now)) {
+		*st = SR_STALE;
+		sr_fmt_duration(d1, sizeof d1, now - o->at);
+		sr_fmt_duration(d2, sizeof d2, p->stale_after_ms);
+		engine_format(buf, n, "no fresh data for %s (stale after %s)", d1, d2);
+		return buf;
+	}
+	*st = SR_NODATA;
+	if (o->kind == SR_OBS_NONE) {
+		engine_format(buf, n, "no data yet");
+		return buf;
+	}
+	if (o->kind == SR_OBS_NOSERIES) {
+		engine_format(buf, n, "no series (the source answered with no data)");
+		return buf;
+	}
+	if (isnan(o->value)) {
+		engine_format(buf, n, "NaN: no observations");
+		return buf;
+	}
+	if (!enough_samples(k, o->samples)) {
+		engine_format(buf, n, "%.0f samples < %.0f needed", isnan(o->samples) ? 0.0 : o->samples,
+		         k->min_samples);
+		return buf;
+	}
+	return NULL;
+}
+
+static double warn_margin(const struct sr_kpi *k, double limit)
+{
+	/* The loader fills the default (10% of the limit); this is only a
+	 * guard for a policy built by hand. */
+	return k->warn_margin >= 0 ? k->warn_margin : 0.1 * fabs(limit);
+}
+
+/* " (control 101.2ms, 812 samples)" */
+static void fmt_context(const struct sr_kpi *k, double control, double samples, char *buf,
+                        size_t n)
+{
+	char cv[32];
+	size_t o = 0;
+	buf[0] = '\0';
+	if (!isnan(control)) {
+		engine_fmt_value(k, control, cv, sizeof cv);
+		o += (size_t)engine_format(buf, n, " (control %s", cv);
+	}
+	if (o < n && samples > 0 && isfinite(samples))
+		o += (size_t)engine_format(buf + o, n - o, "%s%.0f samples", o ? ", " : " (", samples);
+	if (o > 0 && o < n)
+		engine_format(buf + o, n - o, ")");
+}
+
+/* At 100% every request goes to the canary: the control has no traffic. */
+static bool no_control_cohort(const struct sr_engine *e)
+{
+	const struct sr_policy *p = e->policy;
+	return e->ro.phase >= 0 && e->ro.phase < p->nphases && p->phases[e->ro.phase].weight >= 100;
+}
+
+/* The baseline of a vs_* cell, or NAN with the reason in buf. */
+static double cell_baseline(const struct sr_engine *e, int i, const struct sr_kpi *k,
+                            const struct sr_obs *ctl, sr_ms now, char *buf, size_t n)
+{
+	const struct sr_policy *p = e->policy;
+	if (k->kind == SR_KIND_VS_BASELINE && k->baseline == SR_BASE_T0) {
+		double b = e->t0_baseline[i];
+		if (isnan(b))
+			engine_format(buf, n, "no T-0 baseline (taken from control at the first evaluation at T-0)");
+		return b;
+	}
+	enum sr_status st;
+	char why[SR_REASON_LEN];
+	if (!obs_problem(p, k, ctl, now, &st, why, sizeof why))
+		return ctl->value;
+	/* At 100% there is no control cohort: compare with the control as
+	 * last seen (before the canary took all traffic). Only then; at any
+	 * other weight a missing control is a data gap and says so. */
+	if (no_control_cohort(e) && !isnan(e->last_control[i]) &&
+	    (ctl->kind == SR_OBS_NONE || ctl->kind == SR_OBS_NOSERIES || st == SR_STALE))
+		return e->last_control[i];
+	engine_format(buf, n, "no control baseline: %s", why);
+	return NAN;
+}
+
+static void judge_value(struct sr_engine *e, int i, const struct sr_kpi *k,
+                        const struct sr_obs *can, const struct sr_obs *ctl, sr_ms now,
+                        enum sr_status *st, char *reason, size_t n)
+{
+	struct sr_cell_state *c = &e->cells[i];
+	char kshort[SR_TITLE_LEN], v[32], lim[32], w[32], ctx[96];
+	double val = can->value, L = c->limit;
+	double wm = warn_margin(k, L);
+	kpi_short(k, kshort, sizeof kshort);
+	engine_fmt_value(k, val, v, sizeof v);
+	engine_fmt_value(k, L, lim, sizeof lim);
+	fmt_context(k, c->control, can->samples, ctx, sizeof ctx);
+
+	switch (k->kind) {
+	case SR_KIND_MONITOR:
+		*st = SR_GREEN;
+		engine_format(reason, n, "monitor only: %s %s%s", kshort, v, ctx);
+		return;
+	case SR_KIND_MAX:
+	case SR_KIND_STREAK:
+		engine_fmt_value(k, L - wm, w, sizeof w);
+		if (val > L) {
+			*st = SR_RED;
+			engine_format(reason, n, "%s %s > %s limit%s", kshort, v, lim, ctx);
+		} else if (val > L - wm) {
+			*st = SR_YELLOW;
+			engine_format(reason, n, "%s %s near %s limit (warn above %s)%s", kshort, v, lim, w,
+			         ctx);
+		} else {
+			*st = SR_GREEN;
+			engine_format(reason, n, "%s %s <= %s limit%s", kshort, v, lim, ctx);
+		}
+		return;
+	case SR_KIND_MIN:
+	case SR_KIND_RATIO_MIN:
+		engine_fmt_value(k, L + wm, w, sizeof w);
+		if (val < L) {
+			*st = SR_RED;
+			engine_format(reason, n, "%s %s < %s minimum%s", kshort, v, lim, ctx);
+		} else if (val < L + wm) {
+			*st = SR_YELLOW;
+			engine_format(reason, n, "%s %s near %s minimum (warn below %s)%s", kshort, v, lim, w,
+			         ctx);
+		} else {
+			*st = SR_GREEN;
+			engine_format(reason, n, "%s %s >= %s minimum%s", kshort, v, lim, ctx);
+		}
+		return;
+	case SR_KIND_VS_CONTROL:
+	case SR_KIND_VS_BASELINE:
+		break;
+	}
+
+	/* vs_control / vs_baseline: deviation from the baseline in percent. */
+	char why[SR_REASON_LEN];
+	double b = cell_baseline(e, i, k, ctl, now, why, sizeof why);
+	c->baseline = b;
+	if (isnan(b) || !isfinite(b) || b == 0) {
+		*st = SR_NODATA;
+		if (!isnan(b)) {
+			char bv[32];
+			engine_fmt_value(k, b, bv, sizeof bv);
+			engine_format(reason, n, "%s %s: baseline %s, deviation undefined", kshort, v, bv);
+		} else {
+			engine_format(reason, n, "%s %s: %s", kshort, v, why);
+		}
+		return;
+	}
+	double dev = 100.0 * (val - b) / fabs(b);
+	c->deviation_pct = dev;
+	double counted = k->direction == SR_DIR_UP     ? (dev > 0 ? dev : 0)
+	                 : k->direction == SR_DIR_DOWN ? (dev < 0 ? -dev : 0)
+	                                               : fabs(dev);
+	const char *tol = k->direction == SR_DIR_UP ? "+" : k->direction == SR_DIR_DOWN ? "-" : "+/-";
+	bool t0 = k->kind == SR_KIND_VS_BASELINE && k->baseline == SR_BASE_T0;
+	const char *what = t0 ? "T-0 baseline"
+	                   : (isnan(c->control) && no_control_cohort(e)) ? "control before 100%"
+	                                                                 : "control";
+	char bv[32];
+	engine_fmt_value(k, b, bv, sizeof bv);
+	fmt_num(L, lim, sizeof lim);
+	char head[SR_REASON_LEN];
+	engine_format(head, sizeof head, "%s %+.1f%% vs %s (%s vs %s", kshort, dev, what, v, bv);
+	char samples[40] = "";
+	if (can->samples > 0 && isfinite(can->samples))
+		engine_format(samples, sizeof samples, ", %.0f samples", can->samples);
+	if (counted > L) {
+		*st = SR_RED;
+		engine_format(reason, n, "%s%s) beyond %s%s%% tolerance", head, samples, tol, lim);
+	} else if (counted > L - wm) {
+		*st = SR_YELLOW;
+		engine_format(reason, n, "%s%s) near %s%s%% tolerance", head, samples, tol, lim);
+	} else {
+		*st = SR_GREEN;
+		/* Say so only when it matters: the other direction would count. */
+		bool ignored = counted == 0 && fabs(dev) > L - wm && k->direction != SR_DIR_BOTH;
+		engine_format(reason, n, "%s%s) within %s%s%%%s", head, samples, tol, lim,
+		         ignored ? k->direction == SR_DIR_UP ? "; a decrease never holds"
+		                                             : "; an increase never holds"
+		                 : "");
+	}
+}
+
+/* Sustained breach: a RED opens or extends a segment; a gap closes it
+ * (interrupted: neither complete nor reset); anything else resets. */
+static void breach_update(struct sr_cell_state *c, enum sr_status raw, sr_ms now)
+{
+	if (raw == SR_RED) {
+		if (!c->breaching) {
+			c->breaching = true;
+			c->interrupted = false;
+			c->breach_acc = 0;
+			c->seg_open = false;
+		}
+		if (!c->seg_open) {
+			c->seg_open = true;
+			c->seg_start = c->seg_last = now;
+		} else {
+			c->seg_last = now;
+		}
+	} else if (sr_status_is_data_gap(raw)) {
+		if (c->breaching && c->seg_open) {
+			c->breach_acc += c->seg_last - c->seg_start;
+			c->seg_open = false;
+			c->interrupted = true;
+		}
+	} else {
+		c->breaching = false;
+		c->interrupted = false;
+		c->breach_acc = 0;
+		c->seg_open = false;
+		c->seg_start = c->seg_last = 0;
+	}
+}
+
+sr_ms cell_breach_ms(const struct sr_cell_state *c)
+{
+	if (!c->breaching)
+		return 0;
+	return c->breach_acc + (c->seg_open ? c->seg_last - c->seg_start : 0);
+}
+
+/* Hysteresis: after a RED, only clear_after consecutive GREEN
+ * evaluations bring the cell back to GREEN; until then it is YELLOW.
+ * Gaps show as themselves (never hidden) and break the run. */
+static enum sr_status hysteresis(const struct sr_policy *p, struct sr_cell_state *c,
+                                 enum sr_status raw)
+{
+	c->recovering = false;
+	if (raw == SR_RED) {
+		c->needs_clear = true;
+		c->good_run = 0;
+		return SR_RED;
+	}
+	if (!c->needs_clear)
+		return raw;
+	if (raw != SR_GREEN) {
+		c->good_run = 0;
+		return raw;
+	}
+	c->good_run++;
+	int need = p->clear_after > 0 ? p->clear_after : 1;
+	if (c->good_run >= need) {
+		c->needs_clear = false;
+		c->good_run = 0;
+		return SR_GREEN;
+	}
+	c->recovering = true;
+	return SR_YELLOW;
+}
+
+/* Keep the last usable control value (see engine.h: last_control). */
+static void remember_control(struct sr_engine *e, int i, const struct sr_kpi *k,
+                             const struct sr_obs *ctl, sr_ms now)
+{
+	enum sr_status st;
+	char why[SR_REASON_LEN];
+	if (!obs_problem(e->policy, k, ctl, now, &st, why, sizeof why) && isfinite(ctl->value)) {
+		e->last_control[i] = ctl->value;
+		e->last_control_at[i] = ctl->at;
+	}
+}
+
+static void cell_evaluate(struct sr_engine *e, int i, const struct sr_snapshot *s, sr_ms now,
+                          bool first)
+{
+	const struct sr_policy *p = e->policy;
+	const struct sr_kpi *k = &p->kpis[p->cells[i].kpi];
+	struct sr_cell_state *c = &e->cells[i];
+	const struct sr_obs *can = obs_of(s, i, true), *ctl = obs_of(s, i, false);
+	enum sr_status raw;
+	char reason[SR_REASON_LEN];
+
+	c->limit = policy_kpi_limit(p, p->cells[i].kpi, e->ro.phase);
+	c->canary = (can->kind == SR_OBS_OK || can->kind == SR_OBS_ERROR) ? can->value : NAN;
+	c->control = (ctl->kind == SR_OBS_OK && !obs_stale(p, ctl, now)) ? ctl->value : NAN;
+	c->samples = can->kind == SR_OBS_NONE ? NAN : can->samples;
+	c->age = can->kind != SR_OBS_NONE ? now - can->at : -1;
+	c->baseline = NAN;
+	c->deviation_pct = NAN;
+
+	remember_control(e, i, k, ctl, now);
+	c->fresh = obs_problem(p, k, can, now, &raw, reason, sizeof reason) == NULL;
+	if (c->fresh)
+		judge_value(e, i, k, can, ctl, now, &raw, reason, sizeof reason);
+	c->raw = raw;
+	/* Monitor cells never gate: no RED, no breach clock, no hysteresis. */
+	enum sr_status st = k->kind == SR_KIND_MONITOR ? raw : hysteresis(p, c, raw);
+	if (k->gating && k->kind != SR_KIND_MONITOR)
+		breach_update(c, raw, now);
+
+	char extra[96] = "", d[24], w[24];
+	sr_ms win = engine_sustain_window(p);
+	if (win > 0)
+		engine_fmt_window(win, w, sizeof w);
+	if (c->breaching && k->gating) {
+		sr_fmt_duration(d, sizeof d, cell_breach_ms(c));
+		if (raw == SR_RED)
+			engine_format(extra, sizeof extra, "; RED %s%s%s%s", d, win ? "/" : "", win ? w : "",
+			         c->interrupted ? " (interrupted by a data gap)" : "");
+		else
+			engine_format(extra, sizeof extra, "; breach %s%s%s interrupted", d, win ? "/" : "",
+			         win ? w : "");
+	}
+	if (c->recovering) {
+		engine_format(c->reason, sizeof c->reason, "recovering %d/%d after RED: %s", c->good_run,
+		         p->clear_after > 0 ? p->clear_after : 1, reason);
+	} else {
+		engine_format(c->reason, sizeof c->reason, "%s%s", reason, extra);
+	}
+	if (can->degraded && can->kind == SR_OBS_OK && can->error[0]) {
+		size_t len = strlen(c->reason);
+		char msg[sizeof can->error];
+		sr_sanitize(msg, can->error, sizeof msg);
+		engine_format(c->reason + len, sizeof c->reason - len, " [source warning: %s]", msg);
+	}
+
+	if (st != c->status || first) {
+		enum sr_status from = c->status;
+		c->status = st;
+		c->status_since = now;
+		/* The first evaluation only reports what is wrong; 33 lines of
+		 * "GREEN" at start-up would bury it. */
+		if (!first || st != SR_GREEN) {
+			char text[SR_REASON_LEN];
+			engine_cell_summary(e, i, text, sizeof text);
+			engine_emit(e, SR_EV_STATUS, i, (int)from, (int)st, now, "%s", text);
+		}
+	}
+}
+
+/* SR_BASE_T0 baselines: the control value at the first evaluation at or
+ * after T-0 that has a usable one. Taken once; the journal keeps it. */
+static void capture_t0_baselines(struct sr_engine *e, const struct sr_snapshot *s, sr_ms now)
+{
+	const struct sr_policy *p = e->policy;
+	if (now < e->ro.t0)
+		return;
+	for (int i = 0; i < p->ncells; i++) {
+		const struct sr_kpi *k = &p->kpis[p->cells[i].kpi];
+		if (k->kind != SR_KIND_VS_BASELINE || k->baseline != SR_BASE_T0 ||
+		    !isnan(e->t0_baseline[i]))
+			continue;
+		const struct sr_obs *ctl = obs_of(s, i, false);
+		enum sr_status st;
+		char why[SR_REASON_LEN];
+		if (!obs_problem(p, k, ctl, now, &st, why, sizeof why) && isfinite(ctl->value))
+			e->t0_baseline[i] = ctl->value;
+	}
+}
+
+void engine_evaluate(struct sr_engine *e, const struct sr_snapshot *s, sr_ms now)
+{
+	const struct sr_policy *p = e->policy;
+	bool first = e->evaluations == 0;
+	capture_t0_baselines(e, s, now);
+	for (int i = 0; i < p->ncells; i++)
+		cell_evaluate(e, i, s, now, first);
+	criteria_update(e, now);
+	triggers_update(e, now);
+	decision_update(e, now);
+	e->last_eval = now;
+	e->evaluations++;
+}
+
+/* ---- queries for views ------------------------------------------------ */
+
+bool engine_all_gating_green(const struct sr_engine *e)
+{
+	const struct sr_policy *p = e->policy;
+	for (int i = 0; i < p->ncells; i++) {
+		const struct sr_kpi *k = &p->kpis[p->cells[i].kpi];
+		if (k->gating && k->kind != SR_KIND_MONITOR && e->cells[i].status != SR_GREEN)
+			return false;
+	}
+	return true;
+}
+
+int engine_gating_count(const struct sr_engine *e)
+{
+	const struct sr_policy *p = e->policy;
+	int n = 0;
+	for (int i = 0; i < p->ncells; i++) {
+		const struct sr_kpi *k = &p->kpis[p->cells[i].kpi];
+		if (k->gating && k->kind != SR_KIND_MONITOR)
+			n++;
+	}
+	return n;
+}
+
+/* How bad a fresh cell's value is, in the KPI's own direction. */
+static double badness(const struct sr_kpi *k, const struct sr_cell_state *c)
+{
+	switch (k->kind) {
+	case SR_KIND_MIN:
+	case SR_KIND_RATIO_MIN:
+		return -c->canary;
+	case SR_KIND_VS_CONTROL:
+	case SR_KIND_VS_BASELINE: {
+		double d = c->deviation_pct;
+		if (isnan(d))
+			return -INFINITY;
+		return k->direction == SR_DIR_UP ? d : k->direction == SR_DIR_DOWN ? -d : fabs(d);
+	}
+	default:
+		return c->canary;
+	}
+}
+
+double engine_kpi_worst(const struct sr_engine *e, int kpi)
+{
+	const struct sr_policy *p = e->policy;
+	if (kpi < 0 || kpi >= p->nkpis)
+		return NAN;
+	const struct sr_kpi *k = &p->kpis[kpi];
+	double worst = NAN, wb = -INFINITY;
+	for (int i = 0; i < p->ncells; i++) {
+		const struct sr_cell_state *c = &e->cells[i];
+		if (p->cells[i].kpi != kpi || !c->fresh || isnan(c->canary))
+			continue;
+		double b = badness(k, c);
+		if (isnan(worst) || b > wb) {
+			worst = c->canary;
+			wb = b;
+		}
+	}
+	return worst;
+}
+
+enum sr_status engine_journey_status(const struct sr_engine *e, int journey)
+{
+	const struct sr_policy *p = e->policy;
+	enum sr_status worst = SR_GREEN;
+	bool any = false;
+	for (int i = 0; i < p->ncells; i++) {
+		if (p->cells[i].journey != journey)
+			continue;
+		any = true;
+		if (e->cells[i].status > worst)
+			worst = e->cells[i].status;
+	}
+	return any ? worst : SR_NODATA;
+}

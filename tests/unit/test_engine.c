@@ -1,0 +1,656 @@
+/* test_engine.c - cell statuses, hysteresis, baselines, the decision and
+ * success criteria of the engine, on the shipped policy and a fake clock.
+ * Each test pins one rule of the directive / DESIGN.md section 3 and fails
+ * when that rule breaks.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine_fixture.h"
+
+static int setup(void **state)
+{
+	*state = fx_new(FX_T0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fx_free(*state);
+	return 0;
+}
+
+/* At 5% with every KPI healthy, the observation window elapsed and gate 1
+ * approved: the baseline for most decision tests. */
+static void at_gate1_ready(struct fx *f)
+{
+	fx_enter(f, 5);
+	fx_step(f, 90 * FX_MIN);
+	fx_approve(f, "approver");
+	fx_eval(f);
+}
+
+/* ---- cell status -------------------------------------------------------- */
+
+/* P95 <= 130 ms at 5-25%, <= 120 ms at 50% -> 100%; YELLOW within the
+ * warning margin (10% of the limit = 13 ms). */
+static void test_p95_limit_by_phase(void **state)
+{
+	struct fx *f = *state;
+	fx_enter(f, 5);
+	fx_set(f, "p95_latency", "search", 100, 95);
+	fx_step(f, FX_POLL);
+	assert_int_equal(fx_status(f, "p95_latency", "search"), SR_GREEN);
+	assert_true(f->e->cells[fx_cell(f, "p95_latency", "search")].limit == 130);
+
+	fx_set(f, "p95_latency", "search", 125, 95);
+	fx_step(f, FX_POLL);
+	assert_int_equal(fx_status(f, "p95_latency", "search"), SR_YELLOW);
+	assert_contains(fx_reason(f, "p95_latency", "search"), "125ms near 130ms limit");
+
+	fx_set(f, "p95_latency", "search", 130, 95); /* at the limit: not breached */
+	fx_step(f, FX_POLL);
+	assert_int_equal(fx_status(f, "p95_latency", "search"), SR_YELLOW);
+
+	fx_set(f, "p95_latency", "search", 131, 95);
+	fx_step(f, FX_POLL);
+	assert_int_equal(fx_status(f, "p95_latency", "search"), SR_RED);
+
+	/* The same 125 ms is RED at 50%. */
+	struct fx *g = fx_new(FX_T0);
+	fx_enter(g, 50);
+	fx_set(g, "p95_latency", "search", 125, 95);
+	fx_step(g, FX_POLL);
+	assert_int_equal(fx_status(g, "p95_latency", "search"), SR_RED);
+	assert_contains(fx_reason(g, "p95_latency", "search"), "125ms > 120ms limit");
+	/* and the margin follows the limit in force: 108 > 120 - 13 */
+	fx_set(g, "p95_latency", "payments", 108, 95);
+	fx_set(g, "p95_latency", "application_start", 106, 95);
+	fx_step(g, FX_POLL);
+	assert_int_equal(fx_status(g, "p95_latency", "payments"), SR_YELLOW);
+	assert_int_equal(fx_status(g, "p95_latency", "application_start"), SR_GREEN);
+	fx_free(g);
+}
+
+static void test_reason_carries_numbers(void **state)
+{
+	struct fx *f = *state;
+	fx_enter(f, 5);
+	int c = fx_cell(f, "p95_latency", "search");
+	fx_set_cell(f, c, 142.3, 101.2);
+	f->s->canary[c].samples = 812;
+	fx_step(f, FX_POLL);
+	assert_int_equal(f->e->cells[c].status, SR_RED);
+	assert_contains(f->e->cells[c].reason, "P95 142.3ms > 130ms limit (control 101.2ms, 812 samples)");
+	/* a breach shows how long it has held out of the trigger's 5 min */
+	fx_step(f, 3 * FX_MIN + 12 * FX_S);
+	assert_contains(f->e->cells[c].reason, "RED 3m12s/5m");
+	assert_true(f->e->cells[c].canary == 142.3);
+	assert_true(f->e->cells[c].control == 101.2);
+}
+
+/* Stale data is never GREEN: STALE once older than stale_after (45 s). */
+static void test_stale_after(void **state)
+{
+	struct fx *f = *state;
+	fx_enter(f, 5);
+	int c = fx_cell(f, "p95_latency", "search");
+	f->frozen[c] = true; /* the source stops delivering this cell */
+	fx_step(f, 45 * FX_S);
+	assert_int_equal(f->e->cells[c].status, SR_GREEN); /* exactly 45 s: still fresh */
+	fx_step(f, 20 * FX_S);
+	assert_int_equal(f->e->cells[c].status, SR_STALE);
+	assert_contains(f->e->cells[c].reason, "no fresh data for 1m05s (stale after 45s)");
+	assert_false(f->e->cells[c].fresh);
+	assert_false(engine_all_gating_green(f->e));
+	assert_int_equal(f->e->decision.verdict, SR_HOLD);
+	assert_true(fx_decision_has(f, "search P95 STALE"));
+}
+
+/* A failed fetch is ERROR (with the message, sanitised, and the age of
+ * the last good value), even though the last value was healthy. */
+static void test_error_on_failed_fetch(void **state)
+{
+	struct fx *f = *state;
+	fx_enter(f, 5);
+	fx_step(f, FX_POLL);
+	assert_true(engine_all_gating_green(f->e));
+	snapshot_fail_all(f->s, "connection refused \x1b[31mred");
+	fx_step(f, FX_POLL);
+	int c = fx_cell(f, "p95_latency", "search");
+	assert_int_equal(f->e->cells[c].status, SR_ERROR);
+	assert_contains(f->e->cells[c].reason, "fetch failed: connection refused");
+	assert_contains(f->e->cells[c].reason, "last good value 15s ago");
+	assert_null(strchr(f->e->cells[c].reason, '\x1b'));
+	for (int i = 0; i < f->p->ncells; i++)
+		assert_int_not_equal(f->e->cells[i].status, SR_GREEN);
+	assert_false(engine_all_gating_green(f->e));
+	assert_int_equal(f->e->decision.verdict, SR_HOLD);
+	/* ERROR outranks STALE once the last good value is also old */
+	fx_step(f, 2 * FX_MIN);
+	assert_int_equal(f->e->cells[c].status, SR_ERROR);
+}
+
+/* NODATA: never fetched, no series, NaN, too few samples. */
+static void test_nodata_kinds(void **state)
+{
+	struct fx *f = *state;
+	fx_enter(f, 5);
+	int c = fx_cell(f, "p95_latency", "search");
+
+	f->s->canary[c].samples = 12;
+	fx_step(f, FX_POLL);
+	assert_int_equal(f->e->cells[c].status, SR_NODATA);
+	assert_contains(f->e->cells[c].reason, "12 samples < 50 needed");
+	assert_false(engine_all_gating_green(f->e));
+
+	fx_set_cell(f, c, NAN, 90);
+	fx_step(f, FX_POLL);
+	assert_int_equal(f->e->cells[c].status, SR_NODATA);
+	assert_contains(f->e->cells[c].reason, "NaN");
+	assert_false(engine_all_gating_green(f->e));
+
+	f->s->canary[c].kind = SR_OBS_NOSERIES;
+	fx_step(f, FX_POLL);
+	assert_int_equal(f->e->cells[c].status, SR_NODATA);
+	assert_contains(f->e->cells[c].reason, "no series");
+	assert_false(engine_all_gating_green(f->e));
+
+	f->s->canary[c].kind = SR_OBS_NONE;
+	fx_step(f, FX_POLL);
+	assert_int_equal(f->e->cells[c].status, SR_NODATA);
+	assert_contains(f->e->cells[c].reason, "no data yet");
+	assert_false(engine_all_gating_green(f->e));
+	assert_int_equal(f->e->decision.verdict, SR_HOLD);
+	assert_true(fx_decision_has(f, "search P95 NODATA"));
+
+	/* and enough samples again: GREEN */
+	fx_set_cell(f, c, 90, 90);
+	fx_step(f, FX_POLL);
+	assert_int_equal(f->e->cells[c].status, SR_GREEN);
+	assert_true(engine_all_gating_green(f->e));
+}
+
+/* RED -> GREEN needs clear_after (2) consecutive GREEN evaluations; a
+ * gap or a YELLOW in between starts the count again. */
+static void test_hysteresis(void **state)
+{
+	struct fx *f = *state;
+	fx_enter(f, 5);
+	assert_int_equal(f->p->clear_after, 2);
+	int c = fx_cell(f, "p95_latency", "search");
+	fx_set_cell(f, c, 131, 90);
+	fx_step(f, FX_POLL);
+	assert_int_equal(f->e->cells[c].status, SR_RED);
+	fx_set_cell(f, c, 90, 90);
+	fx_step(f, FX_POLL);
+	assert_int_equal(f->e->cells[c].raw, SR_GREEN);
+	assert_int_equal(f->e->cells[c].status, SR_YELLOW);
+	assert_true(f->e->cells[c].recovering);
+	assert_contains(f->e->cells[c].reason, "recovering 1/2 after RED");
+	fx_step(f, FX_POLL);
+	assert_int_equal(f->e->cells[c].status, SR_GREEN);
+	assert_false(f->e->cells[c].recovering);
+
+	/* RED, good, gap, good: the gap does not count as good */
+	fx_set_cell(f, c, 131, 90);
+	fx_step(f, FX_POLL);
+	fx_set_cell(f, c, 90, 90);
+	fx_step(f, FX_POLL);
+	assert_int_equal(f->e->cells[c].status, SR_YELLOW);
+	fx_set_cell(f, c, NAN, 90);
+	fx_step(f, FX_POLL);
+	assert_int_equal(f->e->cells[c].status, SR_NODATA);
+	fx_set_cell(f, c, 90, 90);
+	fx_step(f, FX_POLL);
+	assert_int_equal(f->e->cells[c].status, SR_YELLOW);
+	assert_contains(f->e->cells[c].reason, "recovering 1/2");
+	fx_step(f, FX_POLL);
+	assert_int_equal(f->e->cells[c].status, SR_GREEN);
+}
+
+static void test_min_ratio_streak_kinds(void **state)
+{
+	struct fx *f = *state;
+	fx_enter(f, 5);
+	/* payment success >= 99.5%, warn 0.2 */
+	fx_set(f, "payment_success", NULL, 99.8, 99.8);
+	fx_set(f, "ai_markup", NULL, 4.5, 4.5);
+	fx_set(f, "payment_failure_streak", NULL, 3, 0);
+	fx_step(f, FX_POLL);
+	assert_int_equal(fx_status(f, "payment_success", NULL), SR_GREEN);
+	assert_int_equal(fx_status(f, "ai_markup", NULL), SR_GREEN);
+	assert_int_equal(fx_status(f, "payment_failure_streak", NULL), SR_GREEN);
+	fx_set(f, "payment_success", NULL, 99.6, 99.8);
+	fx_set(f, "ai_markup", NULL, 4.1, 4.5);
+	fx_set(f, "payment_failure_streak", NULL, 5, 0);
+	fx_step(f, FX_POLL);
+	assert_int_equal(fx_status(f, "payment_success", NULL), SR_YELLOW);
+	assert_int_equal(fx_status(f, "ai_markup", NULL), SR_YELLOW);
+	assert_int_equal(fx_status(f, "payment_failure_streak", NULL), SR_YELLOW);
+	fx_set(f, "payment_success", NULL, 99.4, 99.8);
+	fx_set(f, "ai_markup", NULL, 3.9, 4.5);
+	fx_set(f, "payment_failure_streak", NULL, 6, 0);
+	fx_step(f, FX_POLL);
+	assert_int_equal(fx_status(f, "payment_success", NULL), SR_RED);
+	assert_contains(fx_reason(f, "payment_success", NULL), "99.4% < 99.5% minimum");
+	assert_int_equal(fx_status(f, "ai_markup", NULL), SR_RED);
+	assert_contains(fx_reason(f, "ai_markup", NULL), "3.9x < 4x minimum");
+	assert_int_equal(fx_status(f, "payment_failure_streak", NULL), SR_RED);
+}
+
+/* vs_baseline "both": within +/-3% of control either way. */
+static void test_vs_baseline_both_ways(void **state)
+{
+	struct fx *f = *state;
+	fx_enter(f, 5);
+	const char *k = "registration_completion"; /* both, 3%, warn 0.3 */
+	fx_set(f, k, NULL, 10.25, 10);
+	fx_step(f, FX_POLL);
+	assert_int_equal(fx_status(f, k, NULL), SR_GREEN);
+	assert_true(fabs(f->e->cells[fx_cell(f, k, NULL)].deviation_pct - 2.5) < 1e-9);
+	fx_set(f, k, NULL, 10.28, 10);
+	fx_step(f, FX_POLL);
+	assert_int_equal(fx_status(f, k, NULL), SR_YELLOW);
+	fx_set(f, k, NULL, 9.75, 10);
+	fx_step(f, FX_POLL);
+	assert_int_equal(fx_status(f, k, NULL), SR_GREEN);
+	fx_set(f, k, NULL, 9.69, 10);
+	fx_step(f, FX_POLL);
+	assert_int_equal(fx_status(f, k, NULL), SR_RED);
+	assert_contains(fx_reason(f, k, NULL), "-3.1% vs control");
+	struct fx *g = fx_new(FX_T0);
+	fx_enter(g, 5);
+	fx_set(g, k, NULL, 10.31, 10);
+	fx_step(g, FX_POLL);
+	assert_int_equal(fx_status(g, k, NULL), SR_RED);
+	assert_contains(fx_reason(g, k, NULL), "+3.1% vs control");
+	fx_free(g);
+}
+
+/* vs_baseline "up": no increase beyond N%; an improvement never holds. */
+static void test_vs_baseline_up_ignores_improvement(void **state)
+{
+	struct fx *f = *state;
+	fx_enter(f, 5);
+	const char *k = "client_js_errors"; /* up, 10%, warn 1 */
+	fx_set(f, k, NULL, 1.0, 2.0);       /* -50%: far better */
+	fx_step(f, FX_POLL);
+	assert_int_equal(fx_status(f, k, NULL), SR_GREEN);
+	assert_contains(fx_reason(f, k, NULL), "a decrease never holds");
+	fx_set(f, k, NULL, 2.19, 2.0); /* +9.5%: inside the margin */
+	fx_step(f, FX_POLL);
+	assert_int_equal(fx_status(f, k, NULL), SR_YELLOW);
+	fx_set(f, k, NULL, 2.3, 2.0); /* +15% */
+	fx_step(f, FX_POLL);
+	assert_int_equal(fx_status(f, k, NULL), SR_RED);
+}
+
+/* A missing, NaN or zero baseline is NODATA with that reason. */
+static void test_vs_baseline_missing(void **state)
+{
+	struct fx *f = *state;
+	fx_enter(f, 5);
+	const char *k = "search_ctr";
+	int c = fx_cell(f, k, NULL);
+	fx_set_cell(f, c, 10, 0);
+	fx_step(f, FX_POLL);
+	assert_int_equal(f->e->cells[c].status, SR_NODATA);
+	assert_contains(f->e->cells[c].reason, "baseline 0%");
+	fx_set_cell(f, c, 10, NAN);
+	fx_step(f, FX_POLL);
+	assert_int_equal(f->e->cells[c].status, SR_NODATA);
+	assert_contains(f->e->cells[c].reason, "no control baseline: NaN");
+	fx_set_cell(f, c, 10, 10);
+	f->s->control[c].kind = SR_OBS_ERROR;
+	snprintf(f->s->control[c].error, sizeof f->s->control[c].error, "timeout");
+	fx_step(f, FX_POLL);
+	assert_int_equal(f->e->cells[c].status, SR_NODATA);
+	assert_contains(f->e->cells[c].reason, "no control baseline: fetch failed: timeout");
+	assert_false(engine_all_gating_green(f->e));
+}
+
+/* At 100% the control cohort has no traffic: vs_* KPIs compare with the
+ * control as last seen before; below 100% a missing control stays a gap. */
+static void test_vs_control_at_100_uses_last_control(void **state)
+{
+	struct fx *f = *state;
+	fx_enter(f, 50);
+	int c = fx_cell(f, "client_js_errors", NULL);
+	fx_set_cell(f, c, 2.0, 2.0);
+	fx_step(f, FX_POLL);
+	f->s->control[c].kind = SR_OBS_NOSERIES;
+	f->s->control[c].value = NAN;
+	fx_step(f, FX_POLL);
+	assert_int_equal(f->e->cells[c].status, SR_NODATA); /* at 50%: a gap */
+	fx_enter(f, 100);
+	fx_step(f, FX_POLL);
+	assert_int_equal(f->e->cells[c].status, SR_GREEN);
+	assert_true(f->e->cells[c].baseline == 2.0);
+	assert_contains(f->e->cells[c].reason, "vs control before 100%");
+	f->s->canary[c].value = 2.5; /* +25% over the last control */
+	fx_step(f, FX_POLL);
+	assert_int_equal(f->e->cells[c].status, SR_RED);
+	/* a failing control fetch is still an error, not silently replaced */
+	f->s->control[c].kind = SR_OBS_ERROR;
+	fx_step(f, FX_POLL);
+	assert_int_equal(f->e->cells[c].status, SR_NODATA);
+	assert_contains(f->e->cells[c].reason, "no control baseline: fetch failed");
+}
+
+/* baseline "t0": the control value at the first evaluation at/after T-0,
+ * captured once and kept. */
+static void test_t0_baseline_captured_once(void **state)
+{
+	struct fx *f = *state;
+	int k = fx_kpi(f, "cold_starts"); /* vs_baseline up 10% */
+	f->p->kpis[k].baseline = SR_BASE_T0;
+	fx_reinit(f, FX_T0);
+	int c = fx_cell(f, "cold_starts", NULL);
+	f->now = FX_T0 - 10 * FX_MIN;
+	fx_set_cell(f, c, 10, 10);
+	fx_eval(f);
+	assert_true(isnan(f->e->t0_baseline[c]));
+	assert_int_equal(f->e->cells[c].status, SR_NODATA);
+	assert_contains(f->e->cells[c].reason, "no T-0 baseline");
+
+	f->now = FX_T0;
+	fx_enter(f, 5);
+	assert_true(f->e->t0_baseline[c] == 10);
+	/* control doubles later: the T-0 baseline stays 10, so 12 is +20% */
+	fx_set_cell(f, c, 12, 20);
+	fx_step(f, FX_POLL);
+	assert_true(f->e->t0_baseline[c] == 10);
+	assert_int_equal(f->e->cells[c].status, SR_RED);
+	assert_contains(f->e->cells[c].reason, "+20.0% vs T-0 baseline");
+	fx_set_cell(f, c, 10.5, 20);
+	fx_step(f, FX_POLL);
+	fx_step(f, FX_POLL);
+	fx_step(f, FX_POLL);
+	assert_int_equal(f->e->cells[c].status, SR_GREEN);
+}
+
+/* P99 is monitor only: shown, never RED, never gating. */
+static void test_monitor_never_gates(void **state)
+{
+	struct fx *f = *state;
+	at_gate1_ready(f);
+	assert_int_equal(f->e->decision.verdict, SR_GO);
+	fx_set(f, "p99_latency", "search", 900, 200);
+	fx_step(f, FX_POLL);
+	assert_int_equal(fx_status(f, "p99_latency", "search"), SR_GREEN);
+	assert_contains(fx_reason(f, "p99_latency", "search"), "monitor only");
+	assert_true(engine_all_gating_green(f->e));
+	assert_int_equal(f->e->decision.verdict, SR_GO);
+	/* a monitor gap shows as a gap but does not hold */
+	fx_set(f, "p99_latency", "search", NAN, 200);
+	fx_step(f, FX_POLL);
+	assert_int_equal(fx_status(f, "p99_latency", "search"), SR_NODATA);
+	assert_int_equal(f->e->decision.verdict, SR_GO);
+}
+
+/* ---- the decision ------------------------------------------------------- */
+
+static void test_decision_preflight(void **state)
+{
+	struct fx *f = *state;
+	f->now = FX_T0 - 30 * FX_MIN;
+	fx_eval(f);
+	assert_int_equal(f->e->decision.verdict, SR_HOLD);
+	assert_true(fx_decision_has(f, "before T-0 (T-30)"));
+	assert_true(fx_decision_has(f, "pre-flight: 4 required items open"));
+	fx_preflight_done(f);
+	fx_eval(f);
+	assert_int_equal(f->e->decision.verdict, SR_HOLD);
+	assert_false(fx_decision_has(f, "pre-flight: "));
+	f->now = FX_T0;
+	fx_eval(f);
+	assert_int_equal(f->e->decision.verdict, SR_GO);
+	assert_true(fx_decision_has(f, "deploy 5%"));
+}
+
+static void test_decision_observing_window(void **state)
+{
+	struct fx *f = *state;
+	fx_enter(f, 5);
+	fx_approve(f, "approver");
+	fx_step(f, 45 * FX_MIN);
+	assert_int_equal(f->e->decision.verdict, SR_HOLD);
+	assert_true(fx_decision_has(f, "observing 45m of 90m at 5%"));
+	fx_step(f, 45 * FX_MIN - FX_S);
+	assert_int_equal(f->e->decision.verdict, SR_HOLD);
+	fx_step(f, FX_S);
+	assert_int_equal(f->e->decision.verdict, SR_GO);
+}
+
+static void test_decision_needs_approval(void **state)
+{
+	struct fx *f = *state;
+	fx_enter(f, 5);
+	fx_step(f, 90 * FX_MIN);
+	assert_int_equal(f->e->decision.verdict, SR_HOLD);
+	assert_true(fx_decision_has(f, "Gate 1 needs 1 approval from gate_approver: approver (none yet)"));
+	fx_approve(f, "approver");
+	fx_eval(f);
+	assert_int_equal(f->e->decision.verdict, SR_GO);
+	char expect[SR_REASON_LEN];
+	snprintf(expect, sizeof expect, "GO to 25%%: all %d gating checks GREEN; Gate 1 approved by approver",
+	         engine_gating_count(f->e));
+	assert_string_equal(f->e->decision.reasons[0], expect);
+}
+
+/* Any YELLOW or RED means HOLD; reasons name each cell, worst first:
+ * RED before data gaps before YELLOW. */
+static void test_decision_any_yellow_or_red_holds(void **state)
+{
+	struct fx *f = *state;
+	at_gate1_ready(f);
+	assert_int_equal(f->e->decision.verdict, SR_GO);
+	fx_set(f, "p95_latency", "search", 125, 100); /* YELLOW (> 117) */
+	fx_step(f, FX_POLL);
+	assert_int_equal(fx_status(f, "p95_latency", "search"), SR_YELLOW);
+	assert_int_equal(f->e->decision.verdict, SR_HOLD);
+	assert_contains(f->e->decision.reasons[0], "search P95 YELLOW: 125ms near 130ms limit");
+
+	/* Policy order is P95 ... DB pool ... concurrency; the reasons come
+	 * worst first instead. */
+	int stale = fx_cell(f, "db_pool_saturation", NULL);
+	f->frozen[stale] = true;
+	fx_set(f, "concurrency", NULL, 110, 60); /* RED (> 100%) */
+	fx_step(f, FX_MIN);
+	assert_int_equal(f->e->decision.verdict, SR_HOLD);
+	assert_true(f->e->decision.nreasons >= 3);
+	assert_contains(f->e->decision.reasons[0], "Concurrency vs reserved capacity RED");
+	assert_contains(f->e->decision.reasons[1], "DB connection pool saturation STALE");
+	assert_contains(f->e->decision.reasons[2], "search P95 YELLOW");
+}
+
+/* 50% -> 100% is GO only with every gating KPI GREEN and P95 <= 120 ms;
+ * a 121 ms P95 at 50% is RED and holds. */
+static void test_gate3_go_only_all_green(void **state)
+{
+	struct fx *f = *state;
+	fx_enter(f, 50);
+	fx_step(f, 240 * FX_MIN);
+	assert_int_equal(f->e->decision.verdict, SR_GO);
+	assert_contains(f->e->decision.reasons[0], "GO to 100%");
+	assert_contains(f->e->decision.reasons[0], "P95 <= 120ms; Gate 3 pre-approved");
+	fx_set(f, "p95_latency", "application_submit", 121, 100);
+	fx_step(f, FX_POLL);
+	assert_int_equal(fx_status(f, "p95_latency", "application_submit"), SR_RED);
+	assert_int_equal(f->e->decision.verdict, SR_HOLD);
+}
+
+/* The gate's own p95_max, apart from the phase limit: with a policy whose
+ * 50% limit is 200 ms, 121 ms is GREEN but gate 3 still holds. */
+static void test_gate3_p95_max_alone(void **state)
+{
+	struct fx *f = *state;
+	int k = fx_kpi(f, "p95_latency");
+	int ph50 = policy_phase_index(f->p, 50), ph100 = policy_phase_index(f->p, 100);
+	f->p->kpis[k].phase_limit[ph50] = 200;
+	f->p->kpis[k].phase_limit[ph100] = 200;
+	fx_reinit(f, FX_T0);
+	fx_enter(f, 50);
+	fx_step(f, 240 * FX_MIN);
+	assert_int_equal(f->e->decision.verdict, SR_GO);
+	fx_set(f, "p95_latency", "search", 121, 100);
+	fx_step(f, FX_POLL);
+	assert_int_equal(fx_status(f, "p95_latency", "search"), SR_GREEN);
+	assert_true(engine_all_gating_green(f->e));
+	assert_int_equal(f->e->decision.verdict, SR_HOLD);
+	assert_true(fx_decision_has(f, "Gate 3 needs P95 <= 120ms: search P95 121ms"));
+	fx_set(f, "p95_latency", "search", 120, 100);
+	fx_step(f, FX_POLL);
+	assert_int_equal(f->e->decision.verdict, SR_GO);
+}
+
+static void test_dri_hold_holds(void **state)
+{
+	struct fx *f = *state;
+	at_gate1_ready(f);
+	char why[SR_REASON_LEN];
+	assert_int_equal(rollout_hold(&f->e->ro, "dri", "checking dashboards", f->now, why, sizeof why), 0);
+	fx_step(f, FX_POLL);
+	assert_int_equal(f->e->decision.verdict, SR_HOLD);
+	assert_true(fx_decision_has(f, "held by dri since T+90"));
+	assert_true(fx_decision_has(f, "checking dashboards"));
+	assert_int_equal(rollout_resume(&f->e->ro, f->now, why, sizeof why), 0);
+	fx_step(f, FX_POLL);
+	assert_int_equal(f->e->decision.verdict, SR_GO);
+}
+
+/* ---- events ------------------------------------------------------------- */
+
+static void test_events_on_status_change(void **state)
+{
+	struct fx *f = *state;
+	fx_enter(f, 5);
+	fx_step(f, FX_POLL);
+	(void)fx_drain_count(f, SR_EV_STATUS, -1);
+	int c = fx_cell(f, "p95_latency", "search");
+	fx_set_cell(f, c, 131, 90);
+	fx_step(f, FX_POLL);
+	struct sr_event ev[SR_MAX_EVENTS];
+	int n = engine_drain_events(f->e, ev, SR_MAX_EVENTS), found = 0;
+	for (int i = 0; i < n; i++) {
+		if (ev[i].kind != SR_EV_STATUS)
+			continue;
+		found++;
+		assert_int_equal(ev[i].index, c);
+		assert_int_equal(ev[i].from, SR_GREEN);
+		assert_int_equal(ev[i].to, SR_RED);
+		assert_int_equal(ev[i].at, f->now);
+		assert_contains(ev[i].text, "search P95 RED");
+	}
+	assert_int_equal(found, 1);
+	/* no change, no event */
+	fx_step(f, FX_POLL);
+	assert_int_equal(fx_drain_count(f, SR_EV_STATUS, -1), 0);
+	/* the verdict changing is an event too */
+	fx_set_cell(f, c, 90, 90);
+	fx_step(f, FX_POLL);
+	fx_step(f, FX_POLL);
+	fx_step(f, 90 * FX_MIN);
+	fx_approve(f, "approver");
+	fx_drain_count(f, SR_EV_STATUS, -1);
+	fx_eval(f);
+	assert_int_equal(f->e->decision.verdict, SR_GO);
+	assert_int_equal(fx_drain_count(f, SR_EV_DECISION, -1), 1);
+}
+
+/* ---- success criteria --------------------------------------------------- */
+
+/* P95 <= 120 ms sustained for 2 h at 100%: 1h59m is not ready, 2h is. */
+static void test_success_criteria_two_hours(void **state)
+{
+	struct fx *f = *state;
+	fx_enter(f, 100);
+	sr_ms entered = f->now;
+	fx_run(f, 119 * FX_MIN, FX_POLL);
+	assert_false(f->e->success_ready);
+	assert_int_equal(f->e->decision.verdict, SR_GO);
+	assert_contains(f->e->decision.reasons[0], "continue at 100%");
+	assert_true(fx_decision_has(f, "P95 <= 120ms sustained for >= 2 hours: 1h59m of 2h"));
+	assert_true(f->e->ro.success_since == entered);
+	fx_drain_count(f, SR_EV_ROLLOUT, -1);
+	fx_run(f, FX_MIN, FX_POLL);
+	assert_true(f->e->success_ready);
+	assert_int_equal(fx_drain_count(f, SR_EV_ROLLOUT, -1), 1);
+	assert_contains(f->e->decision.reasons[0], "the Release DRI may declare success");
+
+	/* a P95 above 120 ms (or not GREEN) restarts the two hours */
+	fx_set(f, "p95_latency", "search", 115, 90); /* YELLOW at 100% */
+	fx_step(f, FX_POLL);
+	assert_false(f->e->success_ready);
+	fx_set(f, "p95_latency", "search", 90, 90);
+	fx_step(f, FX_POLL); /* met again from here */
+	fx_run(f, 119 * FX_MIN, FX_POLL);
+	assert_false(f->e->success_ready);
+	fx_run(f, FX_MIN, FX_POLL);
+	assert_true(f->e->success_ready);
+
+	char why[SR_REASON_LEN];
+	assert_int_equal(rollout_declare_success(&f->e->ro, f->now, why, sizeof why), 0);
+	fx_step(f, FX_POLL);
+	assert_int_equal(f->e->decision.verdict, SR_GO);
+	assert_contains(f->e->decision.reasons[0], "success declared");
+}
+
+/* ---- queries ------------------------------------------------------------ */
+
+static void test_queries(void **state)
+{
+	struct fx *f = *state;
+	fx_enter(f, 5);
+	fx_set(f, "p95_latency", "search", 101, 90);
+	fx_set(f, "p95_latency", "payments", 111, 90);
+	fx_set(f, "cache_hit_ratio", "scholarship_detail", 86, 90);
+	fx_step(f, FX_POLL);
+	assert_true(engine_kpi_worst(f->e, fx_kpi(f, "p95_latency")) == 111);
+	assert_true(engine_kpi_worst(f->e, fx_kpi(f, "cache_hit_ratio")) == 86);
+	assert_int_equal(engine_journey_status(f->e, policy_journey_index(f->p, "scholarship_detail")),
+	                 SR_YELLOW);
+	assert_int_equal(engine_journey_status(f->e, policy_journey_index(f->p, "search")), SR_GREEN);
+	char label[SR_TITLE_LEN];
+	engine_cell_label(f->e, fx_cell(f, "p95_latency", "search"), label, sizeof label);
+	assert_string_equal(label, "search P95");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_p95_limit_by_phase, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reason_carries_numbers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stale_after, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_error_on_failed_fetch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nodata_kinds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hysteresis, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_min_ratio_streak_kinds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vs_baseline_both_ways, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vs_baseline_up_ignores_improvement, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vs_baseline_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vs_control_at_100_uses_last_control, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_t0_baseline_captured_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_monitor_never_gates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_decision_preflight, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_decision_observing_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_decision_needs_approval, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_decision_any_yellow_or_red_holds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gate3_go_only_all_green, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gate3_p95_max_alone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_dri_hold_holds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_events_on_status_change, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_success_criteria_two_hours, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queries, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,385 @@
+/* test_rights.c - the directive's decision-rights table, every row allowed
+ * and refused, on the shipped policy and roster (dri = release_dri,
+ * approver = gate_approver, ceo = exec, observer = observer).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "engine_fixture.h"
+
+#define WHY_LEN 1024
+
+static int setup(void **state)
+{
+	*state = fx_new(FX_T0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	fx_free(*state);
+	return 0;
+}
+
+/* At 5%, window elapsed, every KPI GREEN; approval not yet given. */
+static void at_gate1(struct fx *f)
+{
+	fx_enter(f, 5);
+	fx_step(f, 90 * FX_MIN);
+}
+
+static bool may(struct fx *f, enum sr_action_kind a, int weight, const char *who, char *why)
+{
+	return rights_check(f->e, a, weight, who, f->now, why, WHY_LEN);
+}
+
+static int occurrences(const char *hay, const char *needle)
+{
+	int n = 0;
+	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+/* Freeze the rollout overnight (as engine_evaluate would past 18:00). */
+static void force_overnight(struct fx *f)
+{
+	f->e->ro.overnight_since = f->now;
+	f->e->ro.overnight_until = f->now + 15 * SR_MS_PER_H;
+	fx_eval(f);
+	assert_int_equal(f->e->decision.verdict, SR_ESCALATE);
+}
+
+static void test_roles(void **state)
+{
+	struct fx *f = *state;
+	assert_true(rights_has_role(f->p, "dri", SR_ROLE_RELEASE_DRI));
+	assert_true(rights_has_role(f->p, "approver", SR_ROLE_GATE_APPROVER));
+	assert_true(rights_has_role(f->p, "ceo", SR_ROLE_EXEC));
+	assert_true(rights_has_role(f->p, "observer", SR_ROLE_OBSERVER));
+	assert_false(rights_has_role(f->p, "dri", SR_ROLE_GATE_APPROVER));
+	assert_false(rights_has_role(f->p, "approver", SR_ROLE_RELEASE_DRI));
+	assert_false(rights_has_role(f->p, "", SR_ROLE_RELEASE_DRI));
+	assert_false(rights_has_role(f->p, NULL, SR_ROLE_RELEASE_DRI));
+}
+
+/* Observers may look, never act. */
+static void test_observer_cannot_do_anything(void **state)
+{
+	struct fx *f = *state;
+	char why[WHY_LEN];
+	at_gate1(f);
+	fx_approve(f, "approver");
+	fx_eval(f);
+	assert_int_equal(f->e->decision.verdict, SR_GO);
+	const enum sr_action_kind all[] = {SR_ACT_HOLD,    SR_ACT_RESUME,   SR_ACT_PROMOTE,
+	                                   SR_ACT_ROLLBACK, SR_ACT_APPROVE, SR_ACT_TICK,
+	                                   SR_ACT_TIEBREAK, SR_ACT_DECLARE_SUCCESS};
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+		int w = all[i] == SR_ACT_PROMOTE ? 25 : -1;
+		assert_false(may(f, all[i], w, "observer", why));
+		assert_contains(why, "observer is not");
+	}
+	/* and somebody not on the roster at all */
+	assert_false(may(f, SR_ACT_PROMOTE, 25, "mallory", why));
+	assert_contains(why, "mallory (not on the roster) is not release_dri");
+}
+
+/* 5 -> 25: Release DRI + gate approvals, and GO. */
+static void test_promote_5_25_needs_approval(void **state)
+{
+	struct fx *f = *state;
+	char why[WHY_LEN], who[128];
+	at_gate1(f);
+	assert_int_equal(rights_missing_approvals(f->e, who, sizeof who), 1);
+	assert_string_equal(who, "approver");
+	assert_false(may(f, SR_ACT_PROMOTE, 25, "dri", why));
+	assert_contains(why, "needs 1 approval from gate_approver: approver (none yet)");
+	assert_int_equal(occurrences(why, "needs 1 approval"), 1);
+
+	fx_approve(f, "approver");
+	fx_eval(f);
+	assert_int_equal(rights_missing_approvals(f->e, who, sizeof who), 0);
+	assert_true(may(f, SR_ACT_PROMOTE, 25, "dri", why));
+	assert_string_equal(why, "");
+}
+
+/* Approvals count per distinct person holding the gate's role; a gate
+ * may need several. */
+static void test_approvals_counted_by_role(void **state)
+{
+	struct fx *f = *state;
+	char why[WHY_LEN], who[128];
+	f->p->gates[0].approvals_needed = 2;
+	f->p->roster.n[SR_ROLE_GATE_APPROVER] = 2;
+	snprintf(f->p->roster.who[SR_ROLE_GATE_APPROVER][1], SR_NAME_LEN, "alice");
+	fx_reinit(f, FX_T0);
+	at_gate1(f);
+	assert_false(may(f, SR_ACT_PROMOTE, 25, "dri", why));
+	assert_contains(why, "Gate 1 needs 2 approvals from gate_approver: approver, alice (none yet)");
+	/* recorded (e.g. replayed) by someone without the role: does not count */
+	assert_int_equal(rollout_approve(&f->e->ro, f->p, -1, "dri", f->now, why, WHY_LEN), 0);
+	fx_approve(f, "approver");
+	fx_eval(f);
+	assert_int_equal(rights_missing_approvals(f->e, who, sizeof who), 1);
+	assert_string_equal(who, "alice");
+	assert_false(may(f, SR_ACT_PROMOTE, 25, "dri", why));
+	assert_contains(why, "needs 1 approval from gate_approver: alice (have approver)");
+	fx_approve(f, "alice");
+	fx_eval(f);
+	assert_true(may(f, SR_ACT_PROMOTE, 25, "dri", why));
+	assert_contains(f->e->decision.reasons[0], "Gate 1 approved by approver, alice");
+}
+
+static void test_gate_approver_cannot_promote(void **state)
+{
+	struct fx *f = *state;
+	char why[WHY_LEN];
+	at_gate1(f);
+	fx_approve(f, "approver");
+	fx_eval(f);
+	assert_false(may(f, SR_ACT_PROMOTE, 25, "approver", why));
+	assert_contains(why, "approver is not release_dri");
+	assert_false(may(f, SR_ACT_PROMOTE, 25, "ceo", why));
+	assert_contains(why, "ceo is not release_dri");
+}
+
+/* Schedule never overrides SLOs: promote is refused unless GO, and the
+ * refusal says why. */
+static void test_promote_refused_on_hold_with_reasons(void **state)
+{
+	struct fx *f = *state;
+	char why[WHY_LEN];
+	at_gate1(f);
+	fx_approve(f, "approver");
+	fx_set(f, "p95_latency", "search", 125, 100); /* YELLOW */
+	fx_step(f, FX_POLL);
+	assert_int_equal(f->e->decision.verdict, SR_HOLD);
+	assert_false(may(f, SR_ACT_PROMOTE, 25, "dri", why));
+	assert_contains(why, "decision is HOLD: search P95 YELLOW: 125ms near 130ms limit");
+	/* before the window has elapsed */
+	struct fx *g = fx_new(FX_T0);
+	fx_enter(g, 5);
+	fx_approve(g, "approver");
+	fx_step(g, 30 * FX_MIN);
+	assert_false(rights_check(g->e, SR_ACT_PROMOTE, 25, "dri", g->now, why, sizeof why));
+	assert_contains(why, "observing 30m of 90m at 5%");
+	fx_free(g);
+}
+
+static void test_promote_non_adjacent_refused(void **state)
+{
+	struct fx *f = *state;
+	char why[WHY_LEN];
+	at_gate1(f);
+	fx_approve(f, "approver");
+	fx_eval(f);
+	assert_false(may(f, SR_ACT_PROMOTE, 50, "dri", why));
+	assert_contains(why, "the next phase is 25%, not 50% (one phase at a time)");
+	assert_false(may(f, SR_ACT_PROMOTE, 100, "dri", why));
+	assert_false(may(f, SR_ACT_PROMOTE, 5, "dri", why));
+	assert_true(may(f, SR_ACT_PROMOTE, 25, "dri", why));
+}
+
+/* 50 -> 100 is pre-approved when GO: no approvals needed. */
+static void test_promote_50_100_preapproved(void **state)
+{
+	struct fx *f = *state;
+	char why[WHY_LEN], who[128];
+	fx_enter(f, 50);
+	fx_step(f, 240 * FX_MIN);
+	assert_int_equal(f->e->decision.verdict, SR_GO);
+	assert_int_equal(rights_missing_approvals(f->e, who, sizeof who), 0);
+	assert_true(may(f, SR_ACT_PROMOTE, 100, "dri", why));
+	/* and not when any KPI is YELLOW */
+	fx_set(f, "payment_success", NULL, 99.6, 99.9);
+	fx_step(f, FX_POLL);
+	assert_false(may(f, SR_ACT_PROMOTE, 100, "dri", why));
+	assert_contains(why, "Payment end-to-end success YELLOW");
+}
+
+/* ... and only with P95 <= 120 ms, even where the phase limit allows more. */
+static void test_promote_50_100_needs_p95(void **state)
+{
+	struct fx *f = *state;
+	char why[WHY_LEN];
+	int k = fx_kpi(f, "p95_latency");
+	f->p->kpis[k].phase_limit[policy_phase_index(f->p, 50)] = 200;
+	fx_reinit(f, FX_T0);
+	fx_enter(f, 50);
+	fx_set(f, "p95_latency", "payments", 121, 100);
+	fx_step(f, 240 * FX_MIN);
+	assert_int_equal(fx_status(f, "p95_latency", "payments"), SR_GREEN);
+	assert_false(may(f, SR_ACT_PROMOTE, 100, "dri", why));
+	assert_contains(why, "Gate 3 needs P95 <= 120ms: payments P95 121ms");
+	assert_int_equal(occurrences(why, "Gate 3 needs P95"), 1);
+	fx_set(f, "p95_latency", "payments", 119, 100);
+	fx_step(f, FX_POLL);
+	assert_true(may(f, SR_ACT_PROMOTE, 100, "dri", why));
+}
+
+/* 0 -> 5 at T-0 with the pre-flight checklist complete. */
+static void test_promote_0_5_preflight(void **state)
+{
+	struct fx *f = *state;
+	char why[WHY_LEN];
+	f->now = FX_T0 - 10 * FX_MIN;
+	fx_eval(f);
+	assert_false(may(f, SR_ACT_PROMOTE, 5, "dri", why));
+	assert_contains(why, "before T-0 (T-10)");
+	assert_contains(why, "pre-flight: 4 required items open");
+	fx_preflight_done(f);
+	f->now = FX_T0;
+	fx_eval(f);
+	assert_true(may(f, SR_ACT_PROMOTE, 5, "dri", why));
+}
+
+/* Rollback: the Release DRI alone, no exec approval, any time (even
+ * frozen overnight), but only once. */
+static void test_rollback_by_dri_alone(void **state)
+{
+	struct fx *f = *state;
+	char why[WHY_LEN];
+	assert_false(may(f, SR_ACT_ROLLBACK, -1, "dri", why));
+	assert_contains(why, "nothing to roll back");
+	fx_enter(f, 25);
+	fx_step(f, FX_POLL);
+	assert_true(may(f, SR_ACT_ROLLBACK, -1, "dri", why)); /* no trigger needed */
+	assert_false(may(f, SR_ACT_ROLLBACK, -1, "ceo", why));
+	assert_contains(why, "ceo is not release_dri");
+	assert_false(may(f, SR_ACT_ROLLBACK, -1, "approver", why));
+	fx_set(f, "p95_latency", "search", 200, 100);
+	fx_step(f, FX_POLL);
+	assert_int_equal(f->e->decision.verdict, SR_ROLLBACK);
+	assert_true(may(f, SR_ACT_ROLLBACK, -1, "dri", why));
+	assert_int_equal(rollout_rollback(&f->e->ro, f->p, "dri", "P95 200", f->now, why, WHY_LEN), 0);
+	fx_step(f, FX_POLL);
+	assert_false(may(f, SR_ACT_ROLLBACK, -1, "dri", why));
+	assert_contains(why, "rolled back at");
+	assert_false(may(f, SR_ACT_PROMOTE, 50, "dri", why));
+	/* the rollback communications checklist stays open to the DRI */
+	assert_true(may(f, SR_ACT_TICK, -1, "dri", why));
+}
+
+static void test_rollback_during_overnight(void **state)
+{
+	struct fx *f = *state;
+	char why[WHY_LEN];
+	fx_enter(f, 50);
+	force_overnight(f);
+	assert_true(may(f, SR_ACT_ROLLBACK, -1, "dri", why));
+	assert_true(may(f, SR_ACT_HOLD, -1, "dri", why));
+	assert_false(may(f, SR_ACT_PROMOTE, 100, "dri", why));
+	assert_contains(why, "changes frozen until");
+}
+
+static void test_hold_and_resume_by_dri(void **state)
+{
+	struct fx *f = *state;
+	char why[WHY_LEN];
+	at_gate1(f);
+	fx_approve(f, "approver");
+	fx_eval(f);
+	assert_int_equal(f->e->decision.verdict, SR_GO);
+	assert_true(may(f, SR_ACT_HOLD, -1, "dri", why)); /* even when GO */
+	assert_false(may(f, SR_ACT_HOLD, -1, "approver", why));
+	assert_contains(why, "approver is not release_dri");
+	assert_false(may(f, SR_ACT_HOLD, -1, "ceo", why));
+	assert_false(may(f, SR_ACT_RESUME, -1, "dri", why));
+	assert_contains(why, "not held");
+	assert_int_equal(rollout_hold(&f->e->ro, "dri", "", f->now, why, WHY_LEN), 0);
+	fx_eval(f);
+	assert_false(may(f, SR_ACT_HOLD, -1, "dri", why));
+	assert_contains(why, "already held by dri");
+	assert_true(may(f, SR_ACT_RESUME, -1, "dri", why));
+	assert_false(may(f, SR_ACT_PROMOTE, 25, "dri", why));
+	assert_contains(why, "held by dri");
+}
+
+static void test_approve_rights(void **state)
+{
+	struct fx *f = *state;
+	char why[WHY_LEN];
+	assert_false(may(f, SR_ACT_APPROVE, -1, "approver", why)); /* pre-flight */
+	at_gate1(f);
+	assert_true(may(f, SR_ACT_APPROVE, -1, "approver", why));
+	assert_false(may(f, SR_ACT_APPROVE, -1, "dri", why));
+	assert_contains(why, "dri is not gate_approver");
+	fx_approve(f, "approver");
+	assert_false(may(f, SR_ACT_APPROVE, -1, "approver", why));
+	assert_contains(why, "approver already approved Gate 1");
+}
+
+/* Executive escalation: the CEO only, and only while ESCALATE. */
+static void test_tiebreak_only_exec_while_escalate(void **state)
+{
+	struct fx *f = *state;
+	char why[WHY_LEN];
+	fx_enter(f, 50);
+	fx_step(f, 240 * FX_MIN);
+	assert_false(may(f, SR_ACT_TIEBREAK, -1, "ceo", why));
+	assert_contains(why, "no escalation to break a tie for: decision is GO");
+	force_overnight(f);
+	assert_true(may(f, SR_ACT_TIEBREAK, -1, "ceo", why));
+	assert_false(may(f, SR_ACT_TIEBREAK, -1, "dri", why));
+	assert_contains(why, "dri is not exec");
+	assert_int_equal(rollout_tiebreak(&f->e->ro, "ceo", f->now, why, WHY_LEN), 0);
+	fx_eval(f);
+	assert_int_equal(f->e->decision.verdict, SR_HOLD);
+	assert_false(may(f, SR_ACT_TIEBREAK, -1, "ceo", why));
+}
+
+static void test_declare_success_when_ready(void **state)
+{
+	struct fx *f = *state;
+	char why[WHY_LEN];
+	fx_enter(f, 100);
+	fx_step(f, FX_POLL);
+	assert_false(may(f, SR_ACT_DECLARE_SUCCESS, -1, "dri", why));
+	assert_contains(why, "success criteria not met: P95 <= 120ms sustained for >= 2 hours: 15s of 2h");
+	fx_run(f, 2 * SR_MS_PER_H, 5 * FX_MIN);
+	assert_true(f->e->success_ready);
+	assert_true(may(f, SR_ACT_DECLARE_SUCCESS, -1, "dri", why));
+	assert_false(may(f, SR_ACT_DECLARE_SUCCESS, -1, "ceo", why));
+	assert_false(may(f, SR_ACT_DECLARE_SUCCESS, -1, "observer", why));
+}
+
+static void test_tick_rights(void **state)
+{
+	struct fx *f = *state;
+	char why[WHY_LEN];
+	assert_true(may(f, SR_ACT_TICK, -1, "dri", why));
+	assert_false(may(f, SR_ACT_TICK, -1, "approver", why));
+	assert_contains(why, "approver is not release_dri");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_roles, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_observer_cannot_do_anything, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_promote_5_25_needs_approval, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_approvals_counted_by_role, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gate_approver_cannot_promote, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_promote_refused_on_hold_with_reasons, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_promote_non_adjacent_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_promote_50_100_preapproved, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_promote_50_100_needs_p95, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_promote_0_5_preflight, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rollback_by_dri_alone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rollback_during_overnight, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hold_and_resume_by_dri, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_approve_rights, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tiebreak_only_exec_while_escalate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_declare_success_when_ready, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tick_rights, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
