@@ -201,6 +201,8 @@ struct sr_policy {
 	sr_ms stale_after_ms;   /* default 3 polls */
 	int clear_after;        /* hysteresis: good evaluations RED -> GREEN */
 	bool auto_rollback;
+	char source_kind[SR_NAME_LEN]; /* source.kind: "sim" (prometheus later) */
+	char edge_kind[SR_NAME_LEN];   /* edge.kind: "sim" (haproxy, http later) */
 
 	int njourneys;
 	struct sr_journey journeys[SR_MAX_JOURNEYS];
