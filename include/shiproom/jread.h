@@ -61,9 +61,9 @@
 #define JR_MAX_FILE (4u << 20)
 
 struct jr_doc {
-	json_t *root;                /* owned; freed by jr_close */
-	const char *name;            /* file name used in messages (borrowed) */
-	const char *text;            /* the parsed bytes, for positions (borrowed) */
+	json_t *root;     /* owned; freed by jr_close */
+	const char *name; /* file name used in messages (borrowed) */
+	const char *text; /* the parsed bytes, for positions (borrowed) */
 	size_t len;
 	struct sr_policy_error *err; /* where the first error goes */
 	bool failed;
@@ -73,16 +73,16 @@ struct jr_doc {
  * the doc and NULL for an absent member. */
 struct jr_val {
 	json_t *j;
-	char ptr[JR_PTR_LEN];        /* "" = the document, "/kpis/3" ... */
+	char ptr[JR_PTR_LEN]; /* "" = the document, "/kpis/3" ... */
 };
 
 enum jr_need { JR_OPTIONAL, JR_REQUIRED };
 
 /* Which position an error points at. */
 enum jr_where {
-	JR_AT_VALUE,  /* the member's value (bad type, bad value) */
-	JR_AT_KEY,    /* the member's name (unknown key) */
-	JR_AT_PARENT  /* the enclosing object (missing key) */
+	JR_AT_VALUE, /* the member's value (bad type, bad value) */
+	JR_AT_KEY,   /* the member's name (unknown key) */
+	JR_AT_PARENT /* the enclosing object (missing key) */
 };
 
 /* Read a whole file into a NUL-terminated heap buffer (free() it).
@@ -128,8 +128,8 @@ int jr_string(struct jr_doc *d, const struct jr_val *obj, const char *key, enum 
               char *out, size_t n);
 /* An identifier: 1..n-1 bytes of [A-Za-z0-9_.:-]. Ids end up in PromQL
  * templates, journal lines and file names, so nothing else is allowed. */
-int jr_id(struct jr_doc *d, const struct jr_val *obj, const char *key, enum jr_need need,
-          char *out, size_t n);
+int jr_id(struct jr_doc *d, const struct jr_val *obj, const char *key, enum jr_need need, char *out,
+          size_t n);
 /* One of `names` (NULL-terminated); *out is its index. The error lists
  * the accepted names. */
 int jr_enum(struct jr_doc *d, const struct jr_val *obj, const char *key, enum jr_need need,
@@ -154,8 +154,8 @@ int jr_object(struct jr_doc *d, const struct jr_val *obj, const char *key, enum 
  * walked with jr_next); 0 or -1. ---------------------------------------- */
 int jr_as_string(struct jr_doc *d, const struct jr_val *v, char *out, size_t n);
 int jr_as_id(struct jr_doc *d, const struct jr_val *v, char *out, size_t n);
-int jr_as_enum(struct jr_doc *d, const struct jr_val *v, const char *what,
-               const char *const *names, int *out); /* what: "day" in the message */
+int jr_as_enum(struct jr_doc *d, const struct jr_val *v, const char *what, const char *const *names,
+               int *out); /* what: "day" in the message */
 int jr_as_int(struct jr_doc *d, const struct jr_val *v, long long lo, long long hi, int *out);
 int jr_as_llong(struct jr_doc *d, const struct jr_val *v, long long lo, long long hi,
                 long long *out);
@@ -165,7 +165,7 @@ int jr_as_object(struct jr_doc *d, const struct jr_val *v);
 
 /* ---- walking ----------------------------------------------------------- */
 
-size_t jr_len(const struct jr_val *arr);                        /* 0 if not an array */
+size_t jr_len(const struct jr_val *arr);                              /* 0 if not an array */
 void jr_elem(const struct jr_val *arr, size_t i, struct jr_val *out); /* "<ptr>/<i>" */
 /* Members of an object in file order. Start with *iter = NULL; returns
  * false when done. *key is borrowed from the doc. */

@@ -44,7 +44,8 @@ int jr_read_file(const char *path, char **buf, size_t *len, struct sr_policy_err
 		n += got;
 		if (n < cap) {
 			if (ferror(f)) {
-				snprintf(err->msg, sizeof err->msg, "cannot read: %s", strerror(errno));
+				snprintf(err->msg, sizeof err->msg, "cannot read: %s",
+				         strerror(errno));
 				free(b);
 				b = NULL;
 				break;
@@ -223,14 +224,21 @@ static const char *type_name(const json_t *j)
 	if (!j)
 		return "nothing";
 	switch (json_typeof(j)) {
-	case JSON_OBJECT: return "an object";
-	case JSON_ARRAY: return "an array";
-	case JSON_STRING: return "a string";
-	case JSON_INTEGER: return "an integer";
-	case JSON_REAL: return "a number";
+	case JSON_OBJECT:
+		return "an object";
+	case JSON_ARRAY:
+		return "an array";
+	case JSON_STRING:
+		return "a string";
+	case JSON_INTEGER:
+		return "an integer";
+	case JSON_REAL:
+		return "a number";
 	case JSON_TRUE:
-	case JSON_FALSE: return "a boolean";
-	case JSON_NULL: return "null";
+	case JSON_FALSE:
+		return "a boolean";
+	case JSON_NULL:
+		return "null";
 	}
 	return "?";
 }
@@ -272,7 +280,8 @@ int jr_check_keys(struct jr_doc *d, const struct jr_val *v, const char *const *a
 	json_t *val;
 	if (!json_is_object(v->j))
 		return fail_type(d, v, "an object");
-	json_object_foreach(v->j, key, val) {
+	json_object_foreach(v->j, key, val)
+	{
 		bool ok = false;
 		for (int i = 0; allowed[i] && !ok; i++)
 			ok = strcmp(key, allowed[i]) == 0;
@@ -280,8 +289,8 @@ int jr_check_keys(struct jr_doc *d, const struct jr_val *v, const char *const *a
 			char q[64], list[200];
 			quote_short(q, sizeof q, key);
 			list_names(list, sizeof list, allowed);
-			return jr_fail(d, v, key, JR_AT_KEY, "unknown key %s (expected one of: %s)", q,
-			               list);
+			return jr_fail(d, v, key, JR_AT_KEY, "unknown key %s (expected one of: %s)",
+			               q, list);
 		}
 	}
 	return 0;
@@ -349,8 +358,8 @@ int jr_as_id(struct jr_doc *d, const struct jr_val *v, char *out, size_t n)
 	return 0;
 }
 
-int jr_as_enum(struct jr_doc *d, const struct jr_val *v, const char *what,
-               const char *const *names, int *out)
+int jr_as_enum(struct jr_doc *d, const struct jr_val *v, const char *what, const char *const *names,
+               int *out)
 {
 	if (!json_is_string(v->j))
 		return fail_type(d, v, "a string");
@@ -364,14 +373,16 @@ int jr_as_enum(struct jr_doc *d, const struct jr_val *v, const char *what,
 	char q[64], list[160];
 	quote_short(q, sizeof q, s);
 	list_names(list, sizeof list, names);
-	return jr_fail(d, v, NULL, JR_AT_VALUE, "unknown %s %s (expected one of: %s)", what, q, list);
+	return jr_fail(d, v, NULL, JR_AT_VALUE, "unknown %s %s (expected one of: %s)", what, q,
+	               list);
 }
 
 static int fail_range_ll(struct jr_doc *d, const struct jr_val *v, long long lo, long long hi,
                          long long got)
 {
 	if (hi == LLONG_MAX)
-		return jr_fail(d, v, NULL, JR_AT_VALUE, "must be at least %lld (got %lld)", lo, got);
+		return jr_fail(d, v, NULL, JR_AT_VALUE, "must be at least %lld (got %lld)", lo,
+		               got);
 	if (lo == LLONG_MIN)
 		return jr_fail(d, v, NULL, JR_AT_VALUE, "must be at most %lld (got %lld)", hi, got);
 	return jr_fail(d, v, NULL, JR_AT_VALUE, "must be between %lld and %lld (got %lld)", lo, hi,
@@ -412,11 +423,13 @@ int jr_as_number(struct jr_doc *d, const struct jr_val *v, double lo, double hi,
 		return jr_fail(d, v, NULL, JR_AT_VALUE, "must be a finite number");
 	if (x < lo || x > hi) {
 		if (isinf(hi))
-			return jr_fail(d, v, NULL, JR_AT_VALUE, "must be at least %g (got %g)", lo, x);
+			return jr_fail(d, v, NULL, JR_AT_VALUE, "must be at least %g (got %g)", lo,
+			               x);
 		if (isinf(lo))
-			return jr_fail(d, v, NULL, JR_AT_VALUE, "must be at most %g (got %g)", hi, x);
-		return jr_fail(d, v, NULL, JR_AT_VALUE, "must be between %g and %g (got %g)", lo, hi,
-		               x);
+			return jr_fail(d, v, NULL, JR_AT_VALUE, "must be at most %g (got %g)", hi,
+			               x);
+		return jr_fail(d, v, NULL, JR_AT_VALUE, "must be between %g and %g (got %g)", lo,
+		               hi, x);
 	}
 	*out = x;
 	return 0;
@@ -452,8 +465,8 @@ int jr_string(struct jr_doc *d, const struct jr_val *obj, const char *key, enum 
 	return r ? r : jr_as_string(d, &m, out, n);
 }
 
-int jr_id(struct jr_doc *d, const struct jr_val *obj, const char *key, enum jr_need need,
-          char *out, size_t n)
+int jr_id(struct jr_doc *d, const struct jr_val *obj, const char *key, enum jr_need need, char *out,
+          size_t n)
 {
 	struct jr_val m;
 	int r = member(d, obj, key, need, &m);
@@ -510,8 +523,8 @@ int jr_array(struct jr_doc *d, const struct jr_val *obj, const char *key, enum j
 		return fail_type(d, out, "an array");
 	size_t n = json_array_size(out->j);
 	if (n > max)
-		return jr_fail(d, out, NULL, JR_AT_VALUE, "too many %s (%zu, at most %zu)",
-		               key, n, max);
+		return jr_fail(d, out, NULL, JR_AT_VALUE, "too many %s (%zu, at most %zu)", key, n,
+		               max);
 	return 0;
 }
 

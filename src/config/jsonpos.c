@@ -28,7 +28,7 @@ enum { JP_GO = 0, JP_FOUND = 1, JP_STOP = -1 };
 struct jp {
 	const char *s;
 	size_t len, i;
-	int line, col;      /* of s[i] */
+	int line, col; /* of s[i] */
 	int best_line, best_col;
 	bool key_pos;
 };
@@ -314,7 +314,8 @@ static int jp_object(struct jp *p, const char *ptr, int depth)
 			if (p->i >= p->len)
 				return JP_STOP; /* the text ends before the value */
 			if (*rest == '\0') {
-				jp_mark(p, p->key_pos ? kline : p->line, p->key_pos ? kcol : p->col);
+				jp_mark(p, p->key_pos ? kline : p->line,
+				        p->key_pos ? kcol : p->col);
 				return JP_FOUND;
 			}
 			jp_mark(p, p->line, p->col);

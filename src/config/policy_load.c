@@ -86,10 +86,10 @@ static bool is_vs(enum sr_kpi_kind k)
 static int load_header(struct pl *L)
 {
 	static const char *const top[] = {
-		"rollout",    "title",    "evaluation",      "source",         "edge",
-		"calendar",   "journeys", "groups",          "phases",         "gates",
-		"kpis",       "triggers", "roster",          "decision_rights", "checklists",
-		"success",    "partial_success", "rollback", "status_page",    NULL};
+	    "rollout",  "title",           "evaluation", "source",          "edge",
+	    "calendar", "journeys",        "groups",     "phases",          "gates",
+	    "kpis",     "triggers",        "roster",     "decision_rights", "checklists",
+	    "success",  "partial_success", "rollback",   "status_page",     NULL};
 	struct sr_policy *p = L->p;
 	if (jr_check_keys(&L->d, &L->root, top) < 0 ||
 	    jr_id(&L->d, &L->root, "rollout", JR_REQUIRED, p->rollout, sizeof p->rollout) < 0)
@@ -99,7 +99,9 @@ static int load_header(struct pl *L)
 		return -1;
 	sr_strlcpy(p->status_page_rule, "", sizeof p->status_page_rule);
 	return jr_string(&L->d, &L->root, "status_page", JR_OPTIONAL, p->status_page_rule,
-	                 sizeof p->status_page_rule) < 0 ? -1 : 0;
+	                 sizeof p->status_page_rule) < 0
+	           ? -1
+	           : 0;
 }
 
 static int load_evaluation(struct pl *L)
@@ -134,7 +136,8 @@ static int load_kind(struct pl *L, const char *key, const char *const *kinds, ch
 	struct jr_val o;
 	int k;
 	if (jr_object(&L->d, &L->root, key, JR_REQUIRED, &o) < 0 ||
-	    jr_check_keys(&L->d, &o, keys) < 0 || jr_enum(&L->d, &o, "kind", JR_REQUIRED, kinds, &k) < 0)
+	    jr_check_keys(&L->d, &o, keys) < 0 ||
+	    jr_enum(&L->d, &o, "kind", JR_REQUIRED, kinds, &k) < 0)
 		return -1;
 	sr_strlcpy(out, kinds[k], n);
 	return 0;
@@ -158,7 +161,8 @@ static int load_journeys(struct pl *L)
 		    jr_id(&L->d, &o, "id", JR_REQUIRED, j->id, sizeof j->id) < 0)
 			return -1;
 		if (policy_journey_index(p, j->id) >= 0)
-			return jr_fail(&L->d, &o, "id", JR_AT_VALUE, "duplicate journey id \"%s\"", j->id);
+			return jr_fail(&L->d, &o, "id", JR_AT_VALUE, "duplicate journey id \"%s\"",
+			               j->id);
 		sr_strlcpy(j->name, j->id, sizeof j->name);
 		if (jr_string(&L->d, &o, "name", JR_OPTIONAL, j->name, sizeof j->name) < 0 ||
 		    jr_bool(&L->d, &o, "read_heavy", JR_OPTIONAL, &j->read_heavy) < 0)
@@ -193,7 +197,8 @@ static int load_groups(struct pl *L)
 		    jr_id(&L->d, &o, "id", JR_REQUIRED, g->id, sizeof g->id) < 0)
 			return -1;
 		if (group_index(p, g->id) >= 0)
-			return jr_fail(&L->d, &o, "id", JR_AT_VALUE, "duplicate group id \"%s\"", g->id);
+			return jr_fail(&L->d, &o, "id", JR_AT_VALUE, "duplicate group id \"%s\"",
+			               g->id);
 		sr_strlcpy(g->name, g->id, sizeof g->name);
 		if (jr_string(&L->d, &o, "name", JR_OPTIONAL, g->name, sizeof g->name) < 0)
 			return -1;
@@ -214,14 +219,15 @@ static int phase_by_name(const struct sr_policy *p, const char *name)
 /* One phase, checked against the one before it. */
 static int load_phase(struct pl *L, struct jr_val *o, int i)
 {
-	static const char *const keys[] = {"name", "weight", "start_min", "observe_min",
-	                                   "cadence_min", NULL};
+	static const char *const keys[] = {"name",        "weight",      "start_min",
+	                                   "observe_min", "cadence_min", NULL};
 	struct sr_policy *p = L->p;
 	struct sr_phase *ph = &p->phases[i];
 	const struct sr_phase *prev = i > 0 ? &p->phases[i - 1] : NULL;
 	if (jr_as_object(&L->d, o) < 0 || jr_check_keys(&L->d, o, keys) < 0 ||
 	    jr_int(&L->d, o, "weight", JR_REQUIRED, 1, 100, &ph->weight) < 0 ||
-	    jr_int(&L->d, o, "start_min", JR_REQUIRED, -MAX_MINUTES, MAX_MINUTES, &ph->start_min) < 0 ||
+	    jr_int(&L->d, o, "start_min", JR_REQUIRED, -MAX_MINUTES, MAX_MINUTES, &ph->start_min) <
+	        0 ||
 	    jr_int(&L->d, o, "observe_min", JR_REQUIRED, 1, MAX_MINUTES, &ph->observe_min) < 0 ||
 	    jr_int(&L->d, o, "cadence_min", JR_OPTIONAL, 0, MAX_MINUTES, &ph->cadence_min) < 0)
 		return -1;
@@ -230,21 +236,24 @@ static int load_phase(struct pl *L, struct jr_val *o, int i)
 		return -1;
 	if (prev && ph->weight <= prev->weight)
 		return jr_fail(&L->d, o, "weight", JR_AT_VALUE,
-		               "phase weights must increase: %d%% after %d%%", ph->weight, prev->weight);
+		               "phase weights must increase: %d%% after %d%%", ph->weight,
+		               prev->weight);
 	if (prev && ph->start_min < prev->start_min)
 		return jr_fail(&L->d, o, "start_min", JR_AT_VALUE,
 		               "phase \"%s\" starts at T%+d, before phase \"%s\" (T%+d)", ph->name,
 		               ph->start_min, prev->name, prev->start_min);
 	if (prev && ph->start_min < prev->start_min + prev->observe_min)
-		return jr_fail(&L->d, o, "start_min", JR_AT_VALUE,
-		               "phase \"%s\" starts at T%+d, before the %d min window of \"%s\" ends "
-		               "(T%+d)",
-		               ph->name, ph->start_min, prev->observe_min, prev->name,
-		               prev->start_min + prev->observe_min);
+		return jr_fail(
+		    &L->d, o, "start_min", JR_AT_VALUE,
+		    "phase \"%s\" starts at T%+d, before the %d min window of \"%s\" ends "
+		    "(T%+d)",
+		    ph->name, ph->start_min, prev->observe_min, prev->name,
+		    prev->start_min + prev->observe_min);
 	if (ph->name[0] == '\0')
 		return jr_fail(&L->d, o, "name", JR_AT_VALUE, "empty phase name");
 	if (phase_by_name(p, ph->name) >= 0)
-		return jr_fail(&L->d, o, "name", JR_AT_VALUE, "duplicate phase name \"%s\"", ph->name);
+		return jr_fail(&L->d, o, "name", JR_AT_VALUE, "duplicate phase name \"%s\"",
+		               ph->name);
 	return 0;
 }
 
@@ -283,12 +292,13 @@ static int next_weight(struct pl *L, struct jr_val *o, int from, int to)
 	const struct sr_policy *p = L->p;
 	int fi = from == 0 ? -1 : policy_phase_index(p, from);
 	if (fi + 1 >= p->nphases)
-		return jr_fail(&L->d, o, "to", JR_AT_VALUE, "%d%% is the last phase: nothing follows it",
-		               from);
+		return jr_fail(&L->d, o, "to", JR_AT_VALUE,
+		               "%d%% is the last phase: nothing follows it", from);
 	int want = p->phases[fi + 1].weight;
 	if (to != want)
 		return jr_fail(&L->d, o, "to", JR_AT_VALUE,
-		               "must be the next phase: after %d%% comes %d%%, not %d%%", from, want, to);
+		               "must be the next phase: after %d%% comes %d%%, not %d%%", from,
+		               want, to);
 	return 0;
 }
 
@@ -332,7 +342,8 @@ static int load_workdays(struct pl *L, struct jr_val *cal, unsigned *days)
 	if (r != 0)
 		return r;
 	if (jr_len(&arr) == 0)
-		return jr_fail(&L->d, &arr, NULL, JR_AT_VALUE, "at least one working day is needed");
+		return jr_fail(&L->d, &arr, NULL, JR_AT_VALUE,
+		               "at least one working day is needed");
 	*days = 0;
 	for (size_t i = 0; i < jr_len(&arr); i++) {
 		int d;
@@ -340,7 +351,8 @@ static int load_workdays(struct pl *L, struct jr_val *cal, unsigned *days)
 		if (jr_as_enum(&L->d, &v, "day", day_names, &d) < 0)
 			return -1;
 		if (*days & (1u << d))
-			return jr_fail(&L->d, &v, NULL, JR_AT_VALUE, "\"%s\" is listed twice", day_names[d]);
+			return jr_fail(&L->d, &v, NULL, JR_AT_VALUE, "\"%s\" is listed twice",
+			               day_names[d]);
 		*days |= 1u << d;
 	}
 	return 0;
@@ -348,8 +360,8 @@ static int load_workdays(struct pl *L, struct jr_val *cal, unsigned *days)
 
 static int load_calendar(struct pl *L)
 {
-	static const char *const keys[] = {"utc_offset", "business_hours", "workdays", "end_of_day",
-	                                   "overnight_hold", NULL};
+	static const char *const keys[] = {"utc_offset", "business_hours", "workdays",
+	                                   "end_of_day", "overnight_hold", NULL};
 	static const char *const bh_keys[] = {"start", "end", NULL};
 	static const char *const oh_keys[] = {"weight", "reevaluate_at", NULL};
 	struct sr_calendar *c = &L->p->calendar;
@@ -373,15 +385,17 @@ static int load_calendar(struct pl *L)
 	    jr_string(&L->d, &cal, "utc_offset", JR_OPTIONAL, off, sizeof off) < 0)
 		return -1;
 	if ((c->utc_offset_min = parse_offset(off)) == INT32_MIN)
-		return jr_fail(&L->d, &cal, "utc_offset", JR_AT_VALUE,
-		               "expected \"+HH:MM\" or \"-HH:MM\" within 14 hours of UTC, got \"%s\"", off);
+		return jr_fail(
+		    &L->d, &cal, "utc_offset", JR_AT_VALUE,
+		    "expected \"+HH:MM\" or \"-HH:MM\" within 14 hours of UTC, got \"%s\"", off);
 	r = jr_object(&L->d, &cal, "business_hours", JR_OPTIONAL, &bh);
 	if (r < 0 || (r == 0 && (jr_check_keys(&L->d, &bh, bh_keys) < 0 ||
 	                         hhmm_member(L, &bh, "start", &c->day_start_min) < 0 ||
 	                         hhmm_member(L, &bh, "end", &day_end) < 0)))
 		return -1;
 	if (r == 0 && day_end <= c->day_start_min)
-		return jr_fail(&L->d, &bh, "end", JR_AT_VALUE, "business hours must end after they start");
+		return jr_fail(&L->d, &bh, "end", JR_AT_VALUE,
+		               "business hours must end after they start");
 	c->end_of_day_min = day_end;
 	c->reevaluate_min = c->day_start_min;
 	if (load_workdays(L, &cal, &c->workdays) < 0 ||
@@ -405,7 +419,8 @@ static int load_calendar(struct pl *L)
 static int check_limit(struct pl *L, struct jr_val *v, const struct sr_kpi *k, double x)
 {
 	if (x < 0)
-		return jr_fail(&L->d, v, NULL, JR_AT_VALUE, "negative limit %g for KPI \"%s\"", x, k->id);
+		return jr_fail(&L->d, v, NULL, JR_AT_VALUE, "negative limit %g for KPI \"%s\"", x,
+		               k->id);
 	if ((k->kind == SR_KIND_MAX || k->kind == SR_KIND_MIN) && strcmp(k->unit, "%") == 0 &&
 	    x > 100)
 		return jr_fail(&L->d, v, NULL, JR_AT_VALUE,
@@ -436,8 +451,8 @@ static int load_limit_by_phase(struct pl *L, struct jr_val *o, struct sr_kpi *k)
 			char known[160];
 			id_list(known, sizeof known, L->p->phases[0].name, sizeof L->p->phases[0],
 			        L->p->nphases);
-			return jr_fail(&L->d, &lbp, name, JR_AT_KEY, "unknown phase \"%s\" (phases: %s)",
-			               name, known);
+			return jr_fail(&L->d, &lbp, name, JR_AT_KEY,
+			               "unknown phase \"%s\" (phases: %s)", name, known);
 		}
 		if (jr_as_number(&L->d, &v, -HUGE_VAL, HUGE_VAL, &k->phase_limit[ph]) < 0 ||
 		    check_limit(L, &v, k, k->phase_limit[ph]) < 0)
@@ -465,12 +480,13 @@ static int load_kpi_journeys(struct pl *L, struct jr_val *o, struct sr_kpi *k)
 			char known[160];
 			id_list(known, sizeof known, L->p->journeys[0].id, sizeof L->p->journeys[0],
 			        L->p->njourneys);
-			return jr_fail(&L->d, &v, NULL, JR_AT_VALUE, "unknown journey \"%s\" (journeys: %s)",
-			               id, known);
+			return jr_fail(&L->d, &v, NULL, JR_AT_VALUE,
+			               "unknown journey \"%s\" (journeys: %s)", id, known);
 		}
 		for (int m = 0; m < k->njourneys; m++) {
 			if (k->journeys[m] == j)
-				return jr_fail(&L->d, &v, NULL, JR_AT_VALUE, "journey \"%s\" is listed twice", id);
+				return jr_fail(&L->d, &v, NULL, JR_AT_VALUE,
+				               "journey \"%s\" is listed twice", id);
 		}
 		k->journeys[k->njourneys++] = j;
 	}
@@ -531,7 +547,8 @@ static int load_kpi_limits(struct pl *L, struct jr_val *o, struct sr_kpi *k)
 	for (int i = 0; i < SR_MAX_PHASES; i++)
 		k->phase_limit[i] = NAN;
 	if (!jr_has(o, "limit") && k->kind != SR_KIND_MONITOR)
-		return jr_fail(&L->d, o, "limit", JR_AT_PARENT, "missing limit for KPI \"%s\"", k->id);
+		return jr_fail(&L->d, o, "limit", JR_AT_PARENT, "missing limit for KPI \"%s\"",
+		               k->id);
 	if (jr_has(o, "limit")) {
 		if (jr_member(&L->d, o, "limit", JR_REQUIRED, &v) < 0 ||
 		    jr_as_number(&L->d, &v, -HUGE_VAL, HUGE_VAL, &k->limit) < 0 ||
@@ -552,10 +569,11 @@ static int load_kpi_limits(struct pl *L, struct jr_val *o, struct sr_kpi *k)
 		if (isnan(lim) || k->warn_margin == 0 || k->warn_margin < fabs(lim))
 			continue;
 		if (!jr_has(o, "warn_margin"))
-			return jr_fail(&L->d, o, "limit_by_phase", JR_AT_VALUE,
-			               "the default warn_margin %g (10%% of limit) is not smaller than "
-			               "the phase limit %g of KPI \"%s\": set warn_margin",
-			               k->warn_margin, lim, k->id);
+			return jr_fail(
+			    &L->d, o, "limit_by_phase", JR_AT_VALUE,
+			    "the default warn_margin %g (10%% of limit) is not smaller than "
+			    "the phase limit %g of KPI \"%s\": set warn_margin",
+			    k->warn_margin, lim, k->id);
 		return jr_fail(&L->d, o, "warn_margin", JR_AT_VALUE,
 		               "warn_margin %g must be smaller than the limit %g of KPI \"%s\"",
 		               k->warn_margin, lim, k->id);
@@ -566,9 +584,9 @@ static int load_kpi_limits(struct pl *L, struct jr_val *o, struct sr_kpi *k)
 static int load_kpi(struct pl *L, struct jr_val *o, int idx)
 {
 	static const char *const keys[] = {
-		"id",       "name",        "group",       "unit",   "kind",     "direction",
-		"baseline", "signal",      "quantile",    "limit",  "limit_by_phase",
-		"warn_margin", "min_samples", "gating",   "journeys", "note",   "query", NULL};
+	    "id",          "name",   "group",    "unit",  "kind",           "direction",
+	    "baseline",    "signal", "quantile", "limit", "limit_by_phase", "warn_margin",
+	    "min_samples", "gating", "journeys", "note",  "query",          NULL};
 	struct sr_policy *p = L->p;
 	struct sr_kpi *k = &p->kpis[idx];
 	char known[160];
@@ -578,8 +596,8 @@ static int load_kpi(struct pl *L, struct jr_val *o, int idx)
 		return -1;
 	int dup = policy_kpi_index(p, k->id);
 	if (dup >= 0)
-		return jr_fail(&L->d, o, "id", JR_AT_VALUE, "duplicate KPI id \"%s\" (first at /kpis/%d)",
-		               k->id, dup);
+		return jr_fail(&L->d, o, "id", JR_AT_VALUE,
+		               "duplicate KPI id \"%s\" (first at /kpis/%d)", k->id, dup);
 	sr_strlcpy(k->name, k->id, sizeof k->name);
 	if (jr_string(&L->d, o, "name", JR_OPTIONAL, k->name, sizeof k->name) < 0 ||
 	    jr_id(&L->d, o, "group", JR_REQUIRED, k->group, sizeof k->group) < 0)
@@ -591,7 +609,8 @@ static int load_kpi(struct pl *L, struct jr_val *o, int idx)
 	}
 	/* A number without a unit is how "0.5" gets read as 50%. */
 	if (!jr_has(o, "unit"))
-		return jr_fail(&L->d, o, "unit", JR_AT_PARENT, "missing unit for KPI \"%s\"", k->id);
+		return jr_fail(&L->d, o, "unit", JR_AT_PARENT, "missing unit for KPI \"%s\"",
+		               k->id);
 	if (jr_string(&L->d, o, "unit", JR_REQUIRED, k->unit, sizeof k->unit) < 0)
 		return -1;
 	if (k->unit[0] == '\0')
@@ -674,8 +693,8 @@ static int kpi_refs(struct pl *L, struct jr_val *o, enum jr_need need, int *idx,
 			return -1;
 		for (size_t m = 0; m < i; m++) {
 			if (idx[m] == idx[i])
-				return jr_fail(&L->d, &v, NULL, JR_AT_VALUE, "KPI \"%s\" is listed twice",
-				               L->p->kpis[idx[i]].id);
+				return jr_fail(&L->d, &v, NULL, JR_AT_VALUE,
+				               "KPI \"%s\" is listed twice", L->p->kpis[idx[i]].id);
 		}
 		*n = (int)i + 1;
 	}
@@ -701,12 +720,14 @@ static int load_gate_extras(struct pl *L, struct jr_val *o, struct sr_gate *g)
 	if (r == 0) {
 		g->approvals_needed = 1;
 		if (g->pre_approved)
-			return jr_fail(&L->d, o, "pre_approved", JR_AT_VALUE,
-			               "a pre-approved gate needs no approvals: drop \"approvals\" or "
-			               "\"pre_approved\"");
+			return jr_fail(
+			    &L->d, o, "pre_approved", JR_AT_VALUE,
+			    "a pre-approved gate needs no approvals: drop \"approvals\" or "
+			    "\"pre_approved\"");
 		if (jr_check_keys(&L->d, &ap, ap_keys) < 0 ||
 		    jr_enum(&L->d, &ap, "role", JR_REQUIRED, roles, &role) < 0 ||
-		    jr_int(&L->d, &ap, "count", JR_OPTIONAL, 1, SR_MAX_ROSTER, &g->approvals_needed) < 0)
+		    jr_int(&L->d, &ap, "count", JR_OPTIONAL, 1, SR_MAX_ROSTER,
+		           &g->approvals_needed) < 0)
 			return -1;
 		sr_strlcpy(g->approver_role, roles[role], sizeof g->approver_role);
 	}
@@ -724,7 +745,7 @@ static int load_gate_extras(struct pl *L, struct jr_val *o, struct sr_gate *g)
 
 static int load_gate(struct pl *L, struct jr_val *o, int idx)
 {
-	static const char *const keys[] = {"name", "at_min",       "from",    "to",
+	static const char *const keys[] = {"name",      "at_min",       "from",    "to",
 	                                   "approvals", "pre_approved", "p95_max", NULL};
 	struct sr_policy *p = L->p;
 	struct sr_gate *g = &p->gates[idx];
@@ -736,7 +757,8 @@ static int load_gate(struct pl *L, struct jr_val *o, int idx)
 	for (int i = 0; i < idx; i++) {
 		if (p->gates[i].from_weight == g->from_weight)
 			return jr_fail(&L->d, o, "from", JR_AT_VALUE,
-			               "a second gate from %d%% (the first is /gates/%d)", g->from_weight, i);
+			               "a second gate from %d%% (the first is /gates/%d)",
+			               g->from_weight, i);
 	}
 	snprintf(g->name, sizeof g->name, "Gate %d", idx + 1);
 	g->at_min = p->phases[policy_phase_index(p, g->to_weight)].start_min;
@@ -774,8 +796,8 @@ static const struct sr_gate *gate_between(const struct sr_policy *p, int from, i
 
 static int load_trigger(struct pl *L, struct jr_val *o, int idx)
 {
-	static const char *const keys[] = {"id", "name", "kind", "for_s", "kpis", "above", "below",
-	                                   NULL};
+	static const char *const keys[] = {"id",   "name",  "kind",  "for_s",
+	                                   "kpis", "above", "below", NULL};
 	static const char *const threshold_only[] = {"kpis", "above", "below", NULL};
 	struct sr_policy *p = L->p;
 	struct sr_trigger *t = &p->triggers[idx];
@@ -785,7 +807,8 @@ static int load_trigger(struct pl *L, struct jr_val *o, int idx)
 		return -1;
 	for (int i = 0; i < idx; i++) {
 		if (strcmp(p->triggers[i].id, t->id) == 0)
-			return jr_fail(&L->d, o, "id", JR_AT_VALUE, "duplicate trigger id \"%s\"", t->id);
+			return jr_fail(&L->d, o, "id", JR_AT_VALUE, "duplicate trigger id \"%s\"",
+			               t->id);
 	}
 	sr_strlcpy(t->name, t->id, sizeof t->name);
 	if (jr_string(&L->d, o, "name", JR_OPTIONAL, t->name, sizeof t->name) < 0 ||
@@ -797,7 +820,8 @@ static int load_trigger(struct pl *L, struct jr_val *o, int idx)
 		for (int i = 0; threshold_only[i]; i++) {
 			if (jr_has(o, threshold_only[i]))
 				return jr_fail(&L->d, o, threshold_only[i], JR_AT_KEY,
-				               "\"%s\" applies only to threshold triggers", threshold_only[i]);
+				               "\"%s\" applies only to threshold triggers",
+				               threshold_only[i]);
 		}
 		if (jr_int(&L->d, o, "for_s", JR_REQUIRED, 1, 86400, &for_s) < 0)
 			return -1;
@@ -805,15 +829,18 @@ static int load_trigger(struct pl *L, struct jr_val *o, int idx)
 		return 0;
 	}
 	if (jr_has(o, "for_s"))
-		return jr_fail(&L->d, o, "for_s", JR_AT_KEY, "\"for_s\" applies only to sustained triggers");
+		return jr_fail(&L->d, o, "for_s", JR_AT_KEY,
+		               "\"for_s\" applies only to sustained triggers");
 	if (kpi_refs(L, o, JR_REQUIRED, t->kpis, &t->nkpis) < 0)
 		return -1;
 	bool above = jr_has(o, "above"), below = jr_has(o, "below");
 	if (above && below)
-		return jr_fail(&L->d, o, "below", JR_AT_KEY, "give either \"above\" or \"below\", not both");
+		return jr_fail(&L->d, o, "below", JR_AT_KEY,
+		               "give either \"above\" or \"below\", not both");
 	if (!above && !below)
 		return jr_fail(&L->d, o, "above", JR_AT_PARENT,
-		               "missing \"above\" or \"below\" for threshold trigger \"%s\"", t->id);
+		               "missing \"above\" or \"below\" for threshold trigger \"%s\"",
+		               t->id);
 	t->above = above;
 	return jr_number(&L->d, o, above ? "above" : "below", JR_REQUIRED, -HUGE_VAL, HUGE_VAL,
 	                 &t->threshold);
@@ -855,16 +882,17 @@ static int load_roster(struct pl *L)
 				return -1;
 			for (size_t m = 0; m < i; m++) {
 				if (strcmp(ro->who[r][m], ro->who[r][i]) == 0)
-					return jr_fail(&L->d, &v, NULL, JR_AT_VALUE, "\"%s\" is listed twice",
-					               ro->who[r][i]);
+					return jr_fail(&L->d, &v, NULL, JR_AT_VALUE,
+					               "\"%s\" is listed twice", ro->who[r][i]);
 			}
 			ro->n[r]++;
 		}
 	}
 	/* Someone must be able to hold and roll back. */
 	if (ro->n[SR_ROLE_RELEASE_DRI] == 0)
-		return jr_fail(&L->d, &obj, "release_dri", jr_has(&obj, "release_dri") ? JR_AT_VALUE :
-		               JR_AT_PARENT, "the roster must name at least one release_dri");
+		return jr_fail(&L->d, &obj, "release_dri",
+		               jr_has(&obj, "release_dri") ? JR_AT_VALUE : JR_AT_PARENT,
+		               "the roster must name at least one release_dri");
 	return 0;
 }
 
@@ -898,9 +926,9 @@ static int check_promote_right(struct pl *L, struct jr_val *o, struct sr_right *
 
 static int load_right(struct pl *L, struct jr_val *o, int idx)
 {
-	static const char *const keys[] = {"action",   "from",         "to",       "role",
-	                                   "gate_approvals", "pre_approved", "needs_go", "condition",
-	                                   NULL};
+	static const char *const keys[] = {"action",   "from",           "to",
+	                                   "role",     "gate_approvals", "pre_approved",
+	                                   "needs_go", "condition",      NULL};
 	static const char *const promote_only[] = {"from", "to", "gate_approvals", "pre_approved",
 	                                           NULL};
 	const char *actions[SR_ACT_COUNT + 1], *roles[SR_ROLE_COUNT + 1];
@@ -933,8 +961,8 @@ static int load_right(struct pl *L, struct jr_val *o, int idx)
 	}
 	for (int i = 0; i < idx; i++) {
 		const struct sr_right *q = &p->rights[i];
-		if (q->action == rt->action && q->role == rt->role && q->from_weight == rt->from_weight &&
-		    q->to_weight == rt->to_weight)
+		if (q->action == rt->action && q->role == rt->role &&
+		    q->from_weight == rt->from_weight && q->to_weight == rt->to_weight)
 			return jr_fail(&L->d, o, "action", JR_AT_VALUE,
 			               "duplicate right: %s for %s is already /decision_rights/%d",
 			               actions[act], roles[role], i);
@@ -958,11 +986,13 @@ static int check_rights_cover(struct pl *L, struct jr_val *arr)
 		bool ok = false;
 		for (int i = 0; i < p->nrights && !ok; i++) {
 			const struct sr_right *r = &p->rights[i];
-			ok = r->action == SR_ACT_PROMOTE && r->from_weight == from && r->to_weight == to;
+			ok = r->action == SR_ACT_PROMOTE && r->from_weight == from &&
+			     r->to_weight == to;
 		}
 		if (!ok)
 			return jr_fail(&L->d, arr, NULL, JR_AT_VALUE,
-			               "no decision right allows promote from %d%% to %d%%", from, to);
+			               "no decision right allows promote from %d%% to %d%%", from,
+			               to);
 	}
 	return 0;
 }
@@ -990,16 +1020,18 @@ static int check_approvers(struct pl *L)
 		if (g->approvals_needed == 0)
 			continue;
 		int role = 0;
-		while (role < SR_ROLE_COUNT && strcmp(sr_role_name((enum sr_role)role), g->approver_role))
+		while (role < SR_ROLE_COUNT &&
+		       strcmp(sr_role_name((enum sr_role)role), g->approver_role))
 			role++;
 		if (role < SR_ROLE_COUNT && p->roster.n[role] >= g->approvals_needed)
 			continue;
 		struct jr_val ap;
 		snprintf(ap.ptr, sizeof ap.ptr, "/gates/%d/approvals", i);
 		ap.j = NULL;
-		return jr_fail(&L->d, &ap, "role", JR_AT_VALUE, "%s needs %d approval%s from %s but the roster lists %d", g->name,
-		               g->approvals_needed, g->approvals_needed > 1 ? "s" : "", g->approver_role,
-		               role < SR_ROLE_COUNT ? p->roster.n[role] : 0);
+		return jr_fail(&L->d, &ap, "role", JR_AT_VALUE,
+		               "%s needs %d approval%s from %s but the roster lists %d", g->name,
+		               g->approvals_needed, g->approvals_needed > 1 ? "s" : "",
+		               g->approver_role, role < SR_ROLE_COUNT ? p->roster.n[role] : 0);
 	}
 	return 0;
 }
@@ -1015,7 +1047,8 @@ static int load_item(struct pl *L, struct jr_val *o, struct sr_checklist *cl, in
 		return -1;
 	for (int i = 0; i < idx; i++) {
 		if (strcmp(cl->items[i].id, it->id) == 0)
-			return jr_fail(&L->d, o, "id", JR_AT_VALUE, "duplicate item id \"%s\"", it->id);
+			return jr_fail(&L->d, o, "id", JR_AT_VALUE, "duplicate item id \"%s\"",
+			               it->id);
 	}
 	if (jr_string(&L->d, o, "text", JR_REQUIRED, it->text, sizeof it->text) < 0 ||
 	    jr_int(&L->d, o, "due_min", JR_OPTIONAL, -MAX_MINUTES, MAX_MINUTES, &it->due_min) < 0 ||
@@ -1034,14 +1067,16 @@ static int load_checklist(struct pl *L, struct jr_val *o, int idx)
 	    jr_id(&L->d, o, "id", JR_REQUIRED, cl->id, sizeof cl->id) < 0)
 		return -1;
 	if (policy_checklist(p, cl->id))
-		return jr_fail(&L->d, o, "id", JR_AT_VALUE, "duplicate checklist id \"%s\"", cl->id);
+		return jr_fail(&L->d, o, "id", JR_AT_VALUE, "duplicate checklist id \"%s\"",
+		               cl->id);
 	sr_strlcpy(cl->name, cl->id, sizeof cl->name);
 	if (jr_string(&L->d, o, "name", JR_OPTIONAL, cl->name, sizeof cl->name) < 0 ||
 	    jr_bool(&L->d, o, "ordered", JR_OPTIONAL, &cl->ordered) < 0 ||
 	    jr_array(&L->d, o, "items", JR_REQUIRED, SR_MAX_ITEMS, &arr) < 0)
 		return -1;
 	if (jr_len(&arr) == 0)
-		return jr_fail(&L->d, &arr, NULL, JR_AT_VALUE, "a checklist needs at least one item");
+		return jr_fail(&L->d, &arr, NULL, JR_AT_VALUE,
+		               "a checklist needs at least one item");
 	for (size_t i = 0; i < jr_len(&arr); i++) {
 		jr_elem(&arr, i, &it);
 		if (load_item(L, &it, cl, (int)i) < 0)
@@ -1070,7 +1105,8 @@ static int load_checklists(struct pl *L)
 
 static int load_criterion(struct pl *L, struct jr_val *o, int idx)
 {
-	static const char *const keys[] = {"id", "text", "kpis", "group", "max", "sustain_min", NULL};
+	static const char *const keys[] = {"id",  "text",        "kpis", "group",
+	                                   "max", "sustain_min", NULL};
 	struct sr_policy *p = L->p;
 	struct sr_criterion *c = &p->criteria[idx];
 	int sustain = 0;
@@ -1079,7 +1115,8 @@ static int load_criterion(struct pl *L, struct jr_val *o, int idx)
 		return -1;
 	for (int i = 0; i < idx; i++) {
 		if (strcmp(p->criteria[i].id, c->id) == 0)
-			return jr_fail(&L->d, o, "id", JR_AT_VALUE, "duplicate criterion id \"%s\"", c->id);
+			return jr_fail(&L->d, o, "id", JR_AT_VALUE, "duplicate criterion id \"%s\"",
+			               c->id);
 	}
 	sr_strlcpy(c->text, c->id, sizeof c->text);
 	if (jr_string(&L->d, o, "text", JR_OPTIONAL, c->text, sizeof c->text) < 0)
@@ -1095,7 +1132,8 @@ static int load_criterion(struct pl *L, struct jr_val *o, int idx)
 		if (jr_id(&L->d, o, "group", JR_REQUIRED, c->group, sizeof c->group) < 0)
 			return -1;
 		if (group_index(p, c->group) < 0)
-			return jr_fail(&L->d, o, "group", JR_AT_VALUE, "unknown group \"%s\"", c->group);
+			return jr_fail(&L->d, o, "group", JR_AT_VALUE, "unknown group \"%s\"",
+			               c->group);
 	}
 	c->max_value = NAN;
 	if (jr_number(&L->d, o, "max", JR_OPTIONAL, -HUGE_VAL, HUGE_VAL, &c->max_value) < 0 ||
@@ -1144,8 +1182,8 @@ static int load_after(struct pl *L)
 		return -1;
 	r = jr_object(&L->d, &L->root, "rollback", JR_OPTIONAL, &rb);
 	if (r < 0 || (r == 0 && (jr_check_keys(&L->d, &rb, rb_keys) < 0 ||
-	                         jr_int(&L->d, &rb, "postmortem_within_h", JR_REQUIRED, 1, MAX_HOURS,
-	                                &p->postmortem_h) < 0)))
+	                         jr_int(&L->d, &rb, "postmortem_within_h", JR_REQUIRED, 1,
+	                                MAX_HOURS, &p->postmortem_h) < 0)))
 		return -1;
 	return 0;
 }
@@ -1159,10 +1197,9 @@ static int load_all(struct pl *L)
 	    load_kind(L, "source", source_kinds, p->source_kind, sizeof p->source_kind) < 0 ||
 	    load_kind(L, "edge", edge_kinds, p->edge_kind, sizeof p->edge_kind) < 0 ||
 	    load_journeys(L) < 0 || load_groups(L) < 0 || load_phases(L) < 0 ||
-	    load_calendar(L) < 0 || load_kpis(L) < 0 || load_gates(L) < 0 ||
-	    load_triggers(L) < 0 || load_roster(L) < 0 || check_approvers(L) < 0 ||
-	    load_rights(L) < 0 || load_checklists(L) < 0 || load_success(L) < 0 ||
-	    load_after(L) < 0)
+	    load_calendar(L) < 0 || load_kpis(L) < 0 || load_gates(L) < 0 || load_triggers(L) < 0 ||
+	    load_roster(L) < 0 || check_approvers(L) < 0 || load_rights(L) < 0 ||
+	    load_checklists(L) < 0 || load_success(L) < 0 || load_after(L) < 0)
 		return -1;
 	return 0;
 }

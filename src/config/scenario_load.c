@@ -49,7 +49,8 @@ static int load_header(struct sl *S)
 	    jr_llong(&S->d, &S->root, "seed", JR_OPTIONAL, 0, INT64_MAX, &seed) < 0 ||
 	    jr_int(&S->d, &S->root, "start_min", JR_OPTIONAL, -MAX_MINUTES, MAX_MINUTES,
 	           &s->start_min) < 0 ||
-	    jr_int(&S->d, &S->root, "end_min", JR_OPTIONAL, -MAX_MINUTES, MAX_MINUTES, &s->end_min) < 0)
+	    jr_int(&S->d, &S->root, "end_min", JR_OPTIONAL, -MAX_MINUTES, MAX_MINUTES,
+	           &s->end_min) < 0)
 		return -1;
 	s->seed = (uint64_t)seed;
 	/* T-0 is local wall-clock time under the policy's calendar. */
@@ -58,8 +59,9 @@ static int load_header(struct sl *S)
 		               "invalid t0 \"%s\": expected local time \"YYYY-MM-DDTHH:MM[:SS]\"",
 		               s->t0_text);
 	if (s->end_min <= s->start_min)
-		return jr_fail(&S->d, &S->root, jr_has(&S->root, "end_min") ? "end_min" : "start_min",
-		               JR_AT_VALUE, "end_min (%d) must be after start_min (%d)", s->end_min,
+		return jr_fail(&S->d, &S->root,
+		               jr_has(&S->root, "end_min") ? "end_min" : "start_min", JR_AT_VALUE,
+		               "end_min (%d) must be after start_min (%d)", s->end_min,
 		               s->start_min);
 	return 0;
 }
@@ -89,14 +91,15 @@ static int load_traffic(struct sl *S)
 /* A source effect: the whole source fails or freezes for a while. */
 static int load_source_effect(struct sl *S, struct jr_val *o, struct sr_effect *e)
 {
-	static const char *const not_with_source[] = {"kpi", "journey", "cohort", "scale", "add",
-	                                              "set", NULL};
+	static const char *const not_with_source[] = {"kpi", "journey", "cohort", "scale",
+	                                              "add", "set",     NULL};
 	int which;
 	for (int i = 0; not_with_source[i]; i++) {
 		if (jr_has(o, not_with_source[i]))
-			return jr_fail(&S->d, o, not_with_source[i], JR_AT_KEY,
-			               "\"%s\" does not go with \"source\": a source effect hits every KPI",
-			               not_with_source[i]);
+			return jr_fail(
+			    &S->d, o, not_with_source[i], JR_AT_KEY,
+			    "\"%s\" does not go with \"source\": a source effect hits every KPI",
+			    not_with_source[i]);
 	}
 	if (jr_enum(&S->d, o, "source", JR_REQUIRED, source_fx, &which) < 0)
 		return -1;
@@ -164,17 +167,19 @@ static int load_kpi_effect(struct sl *S, struct jr_val *o, struct sr_effect *e)
 
 static int load_effect(struct sl *S, struct jr_val *o, struct sr_effect *e)
 {
-	static const char *const keys[] = {"from_min", "to_min", "kpi", "journey", "cohort", "scale",
-	                                   "add",      "set",    "source", "note", NULL};
+	static const char *const keys[] = {"from_min", "to_min", "kpi", "journey",
+	                                   "cohort",   "scale",  "add", "set",
+	                                   "source",   "note",   NULL};
 	char note[SR_TEXT_LEN];
 	if (jr_as_object(&S->d, o) < 0 || jr_check_keys(&S->d, o, keys) < 0 ||
-	    jr_int(&S->d, o, "from_min", JR_REQUIRED, -MAX_MINUTES, MAX_MINUTES, &e->from_min) < 0 ||
+	    jr_int(&S->d, o, "from_min", JR_REQUIRED, -MAX_MINUTES, MAX_MINUTES, &e->from_min) <
+	        0 ||
 	    jr_int(&S->d, o, "to_min", JR_REQUIRED, -MAX_MINUTES, MAX_MINUTES, &e->to_min) < 0 ||
 	    jr_string(&S->d, o, "note", JR_OPTIONAL, note, sizeof note) < 0)
 		return -1;
 	if (e->to_min <= e->from_min)
-		return jr_fail(&S->d, o, "to_min", JR_AT_VALUE, "to_min (%d) must be after from_min (%d)",
-		               e->to_min, e->from_min);
+		return jr_fail(&S->d, o, "to_min", JR_AT_VALUE,
+		               "to_min (%d) must be after from_min (%d)", e->to_min, e->from_min);
 	if (jr_has(o, "source"))
 		return load_source_effect(S, o, e);
 	return load_kpi_effect(S, o, e);
@@ -216,8 +221,9 @@ static int load_tick(struct sl *S, struct jr_val *o, struct sr_script_step *st)
 
 static int load_step(struct sl *S, struct jr_val *o, int idx)
 {
-	static const char *const keys[] = {"at_min",    "actor", "action", "weight", "retry_until_min",
-	                                   "checklist", "item",  "reason", "note",   NULL};
+	static const char *const keys[] = {
+	    "at_min",    "actor", "action", "weight", "retry_until_min",
+	    "checklist", "item",  "reason", "note",   NULL};
 	struct sr_scenario *s = S->s;
 	struct sr_script_step *st = &s->script[idx];
 	const char *actions[SR_ACT_COUNT + 1];
@@ -256,7 +262,8 @@ static int load_step(struct sl *S, struct jr_val *o, int idx)
 	if (r < 0)
 		return -1;
 	if (r == 0 && policy_phase_index(S->p, st->weight) < 0)
-		return jr_fail(&S->d, o, "weight", JR_AT_VALUE, "no phase has weight %d", st->weight);
+		return jr_fail(&S->d, o, "weight", JR_AT_VALUE, "no phase has weight %d",
+		               st->weight);
 	return 0;
 }
 
@@ -304,12 +311,13 @@ static int expect_trigger(struct sl *S, struct jr_val *o, struct sr_expect *x)
 
 static int load_expect_one(struct sl *S, struct jr_val *o, struct sr_expect *x)
 {
-	static const char *const keys[] = {"at_min", "decision", "state", "weight", "trigger", "note",
-	                                   NULL};
+	static const char *const keys[] = {"at_min",  "decision", "state", "weight",
+	                                   "trigger", "note",     NULL};
 	char note[SR_TEXT_LEN];
 	int v;
 	if (jr_as_object(&S->d, o) < 0 || jr_check_keys(&S->d, o, keys) < 0 ||
-	    jr_int(&S->d, o, "at_min", JR_REQUIRED, S->s->start_min, S->s->end_min, &x->at_min) < 0 ||
+	    jr_int(&S->d, o, "at_min", JR_REQUIRED, S->s->start_min, S->s->end_min, &x->at_min) <
+	        0 ||
 	    jr_string(&S->d, o, "note", JR_OPTIONAL, note, sizeof note) < 0)
 		return -1;
 	int r = jr_enum(&S->d, o, "decision", JR_OPTIONAL, verdict_names, &v);
@@ -322,13 +330,15 @@ static int load_expect_one(struct sl *S, struct jr_val *o, struct sr_expect *x)
 	if (r < 0)
 		return -1;
 	if (r == 0 && x->weight != 0 && policy_phase_index(S->p, x->weight) < 0)
-		return jr_fail(&S->d, o, "weight", JR_AT_VALUE, "no phase has weight %d", x->weight);
+		return jr_fail(&S->d, o, "weight", JR_AT_VALUE, "no phase has weight %d",
+		               x->weight);
 	if (expect_state(S, o, x) < 0 || expect_trigger(S, o, x) < 0)
 		return -1;
 	/* An expectation that checks nothing would pass silently. */
 	if (!x->has_verdict && !x->state[0] && x->weight < 0 && !x->trigger[0])
-		return jr_fail(&S->d, o, NULL, JR_AT_VALUE,
-		               "an expectation needs at least one of decision, state, weight, trigger");
+		return jr_fail(
+		    &S->d, o, NULL, JR_AT_VALUE,
+		    "an expectation needs at least one of decision, state, weight, trigger");
 	return 0;
 }
 
@@ -352,9 +362,9 @@ static int load_expect(struct sl *S)
 int scenario_load_buffer(struct sr_scenario *s, const struct sr_policy *p, const char *buf,
                          size_t len, const char *name, struct sr_policy_error *err)
 {
-	static const char *const top[] = {"name",    "description", "t0",     "seed",
-	                                  "start_min", "end_min",   "traffic", "effects",
-	                                  "script",  "expect",      NULL};
+	static const char *const top[] = {"name",      "description", "t0",      "seed",
+	                                  "start_min", "end_min",     "traffic", "effects",
+	                                  "script",    "expect",      NULL};
 	struct sl S;
 	memset(s, 0, sizeof *s);
 	if (jr_open(&S.d, buf, len, name, err) < 0)

@@ -120,9 +120,9 @@ static void test_not_found(void **state)
 	ASSERT_POS(find(nested, "/a/b/01", 0), -1, 2, 14);
 	ASSERT_POS(find(nested, "/a/b/x", 0), -1, 2, 14);
 	ASSERT_POS(find(nested, "/a/b/99999999999", 0), -1, 2, 14);
-	ASSERT_POS(find(nested, "/d/e", 0), -1, 3, 8);   /* below a scalar */
+	ASSERT_POS(find(nested, "/d/e", 0), -1, 3, 8); /* below a scalar */
 	ASSERT_POS(find(nested, "/a/b/0/x", 0), -1, 2, 15);
-	ASSERT_POS(find(nested, "a", 0), -1, 1, 1);      /* not a pointer */
+	ASSERT_POS(find(nested, "a", 0), -1, 1, 1); /* not a pointer */
 	ASSERT_POS(find("{}", "/a", 0), -1, 1, 1);
 	ASSERT_POS(find("[]", "/0", 0), -1, 1, 1);
 	int line = -1, col = -1;
@@ -198,13 +198,10 @@ static void test_depth(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_nested),
-		cmocka_unit_test(test_leading_space_and_skipping),
-		cmocka_unit_test(test_escaped_keys),
-		cmocka_unit_test(test_pointer_escapes),
-		cmocka_unit_test(test_not_found),
-		cmocka_unit_test(test_truncated_and_broken),
-		cmocka_unit_test(test_depth),
+	    cmocka_unit_test(test_nested),       cmocka_unit_test(test_leading_space_and_skipping),
+	    cmocka_unit_test(test_escaped_keys), cmocka_unit_test(test_pointer_escapes),
+	    cmocka_unit_test(test_not_found),    cmocka_unit_test(test_truncated_and_broken),
+	    cmocka_unit_test(test_depth),
 	};
 	return cmocka_run_group_tests_name("jsonpos", tests, NULL, NULL);
 }

@@ -189,7 +189,8 @@ static void test_shipped_cells(void **state)
 	assert_int_equal(p->cells[11].journey, -1);
 	assert_int_equal(policy_cell_index(p, kpi(p, "error_rate_5xx"), -1), 11);
 	assert_int_equal(policy_cell_index(p, kpi(p, "error_rate_5xx"), 0), -1);
-	assert_int_equal(policy_cell_index(p, 0, policy_journey_index(p, "provider_dashboard")), -1);
+	assert_int_equal(policy_cell_index(p, 0, policy_journey_index(p, "provider_dashboard")),
+	                 -1);
 	assert_int_equal(p->cells[32].kpi, kpi(p, "concurrency"));
 }
 
@@ -350,16 +351,16 @@ static void test_shipped_calendar_checklists_success(void **state)
 static void test_minimal_defaults(void **state)
 {
 	struct sr_policy *p = load_ok(state, FIXTURE("minimal.json"));
-	assert_string_equal(p->title, "minimal");  /* title defaults to rollout */
+	assert_string_equal(p->title, "minimal"); /* title defaults to rollout */
 	assert_int_equal(p->poll_ms, 15000);
 	assert_int_equal(p->stale_after_ms, 45000); /* 3 polls */
 	assert_int_equal(p->clear_after, 2);
 	assert_string_equal(p->phases[0].name, "10%");
 	assert_int_equal(p->phases[0].cadence_min, 0);
-	assert_int_equal(p->gates[0].at_min, 30);   /* the start of the phase it opens */
+	assert_int_equal(p->gates[0].at_min, 30); /* the start of the phase it opens */
 	assert_string_equal(p->gates[0].name, "Gate 1");
 	assert_int_equal(p->gates[0].approvals_needed, 1);
-	assert_true(p->kpis[0].warn_margin == 20);  /* 10% of 200 */
+	assert_true(p->kpis[0].warn_margin == 20); /* 10% of 200 */
 	assert_true(p->kpis[1].gating);
 	assert_true(p->kpis[1].min_samples == 0);
 	assert_string_equal(p->journeys[0].name, "home");
@@ -418,42 +419,41 @@ struct broken {
 };
 
 static const struct broken broken_files[] = {
-	{"bad_syntax.json", "bad_syntax.json:5:12: '}' expected near '\"journeys\"'"},
-	{"bad_duplicate_key.json", "bad_duplicate_key.json:3:34: duplicate object key near '\"kind\"'"},
-	{"bad_unknown_key_top.json",
-	 "bad_unknown_key_top.json:6:3: /gropus: unknown key \"gropus\" (expected one of: rollout, "
-	 "title, evaluation, source, edge, calendar, journeys, groups, phases, gates, kpis, "
-	 "triggers, roster, decision_rights, checklists, success, partial_success, rollback, "
-	 "status_page)"},
-	{"bad_unknown_key_nested.json",
-	 "bad_unknown_key_nested.json:15:85: /kpis/1/limits: unknown key \"limits\" (expected one "
-	 "of: id, name, group, unit, kind, direction, baseline, signal, quantile, limit, "
-	 "limit_by_phase, warn_margin, min_samples, gating, journeys, note, query)"},
-	{"bad_wrong_type.json",
-	 "bad_wrong_type.json:9:53: /phases/1/observe_min: expected an integer, got a string"},
-	{"bad_missing_unit.json",
-	 "bad_missing_unit.json:15:5: /kpis/1/unit: missing unit for KPI \"errors\""},
-	{"bad_missing_key.json", "bad_missing_key.json:1:1: /roster: missing required key \"roster\""},
-	{"bad_negative_limit.json",
-	 "bad_negative_limit.json:14:33: /kpis/0/limit: negative limit -200 for KPI \"p95\""},
-	{"bad_percent.json",
-	 "bad_percent.json:15:94: /kpis/1/limit: percent limit 150 for KPI \"errors\" is outside "
-	 "0..100"},
-	{"bad_quantile.json",
-	 "bad_quantile.json:14:18: /kpis/0/quantile: quantile 1.5 is outside (0, 1): write 0.95 "
-	 "for P95"},
-	{"bad_phases.json",
-	 "bad_phases.json:9:16: /phases/1/weight: phase weights must increase: 5% after 10%"},
-	{"bad_gate_phase.json", "bad_gate_phase.json:11:32: /gates/0/to: no phase has weight 50"},
-	{"bad_trigger_kpi.json",
-	 "bad_trigger_kpi.json:17:68: /triggers/0/kpis/1: unknown KPI \"p99\""},
-	{"bad_duplicate_kpi.json",
-	 "bad_duplicate_kpi.json:15:12: /kpis/1/id: duplicate KPI id \"p95\" (first at /kpis/0)"},
-	{"bad_too_many_kpis.json",
-	 "bad_too_many_kpis.json:12:11: /kpis: too many kpis (65, at most 64)"},
-	{"bad_source_kind.json",
-	 "bad_source_kind.json:3:22: /source/kind: unknown kind \"prometheus\" (expected one of: "
-	 "sim)"},
+    {"bad_syntax.json", "bad_syntax.json:5:12: '}' expected near '\"journeys\"'"},
+    {"bad_duplicate_key.json", "bad_duplicate_key.json:3:34: duplicate object key near '\"kind\"'"},
+    {"bad_unknown_key_top.json",
+     "bad_unknown_key_top.json:6:3: /gropus: unknown key \"gropus\" (expected one of: rollout, "
+     "title, evaluation, source, edge, calendar, journeys, groups, phases, gates, kpis, "
+     "triggers, roster, decision_rights, checklists, success, partial_success, rollback, "
+     "status_page)"},
+    {"bad_unknown_key_nested.json",
+     "bad_unknown_key_nested.json:15:85: /kpis/1/limits: unknown key \"limits\" (expected one "
+     "of: id, name, group, unit, kind, direction, baseline, signal, quantile, limit, "
+     "limit_by_phase, warn_margin, min_samples, gating, journeys, note, query)"},
+    {"bad_wrong_type.json",
+     "bad_wrong_type.json:9:53: /phases/1/observe_min: expected an integer, got a string"},
+    {"bad_missing_unit.json",
+     "bad_missing_unit.json:15:5: /kpis/1/unit: missing unit for KPI \"errors\""},
+    {"bad_missing_key.json", "bad_missing_key.json:1:1: /roster: missing required key \"roster\""},
+    {"bad_negative_limit.json",
+     "bad_negative_limit.json:14:33: /kpis/0/limit: negative limit -200 for KPI \"p95\""},
+    {"bad_percent.json",
+     "bad_percent.json:15:94: /kpis/1/limit: percent limit 150 for KPI \"errors\" is outside "
+     "0..100"},
+    {"bad_quantile.json",
+     "bad_quantile.json:14:18: /kpis/0/quantile: quantile 1.5 is outside (0, 1): write 0.95 "
+     "for P95"},
+    {"bad_phases.json",
+     "bad_phases.json:9:16: /phases/1/weight: phase weights must increase: 5% after 10%"},
+    {"bad_gate_phase.json", "bad_gate_phase.json:11:32: /gates/0/to: no phase has weight 50"},
+    {"bad_trigger_kpi.json", "bad_trigger_kpi.json:17:68: /triggers/0/kpis/1: unknown KPI \"p99\""},
+    {"bad_duplicate_kpi.json",
+     "bad_duplicate_kpi.json:15:12: /kpis/1/id: duplicate KPI id \"p95\" (first at /kpis/0)"},
+    {"bad_too_many_kpis.json",
+     "bad_too_many_kpis.json:12:11: /kpis: too many kpis (65, at most 64)"},
+    {"bad_source_kind.json",
+     "bad_source_kind.json:3:22: /source/kind: unknown kind \"prometheus\" (expected one of: "
+     "sim)"},
 };
 
 static void test_broken_fixtures(void **state)
@@ -485,8 +485,8 @@ static void test_missing_file(void **state)
 static void test_error_format(void **state)
 {
 	(void)state;
-	struct sr_policy_error e = {.file = "a.json", .line = 3, .column = 7, .key = "/kpis/0",
-	                            .msg = "bad"};
+	struct sr_policy_error e = {
+	    .file = "a.json", .line = 3, .column = 7, .key = "/kpis/0", .msg = "bad"};
 	char buf[256];
 	policy_error_format(&e, buf, sizeof buf);
 	assert_string_equal(buf, "a.json:3:7: /kpis/0: bad");
@@ -499,9 +499,9 @@ static void test_error_format(void **state)
 	e.file[0] = '\0';
 	policy_error_format(&e, buf, sizeof buf);
 	assert_string_equal(buf, "bad");
-	policy_error_format(&(struct sr_policy_error){.file = "f", .line = 2, .column = 1,
-	                                               .key = "/x", .msg = "m"},
-	                    buf, 8);
+	policy_error_format(
+	    &(struct sr_policy_error){.file = "f", .line = 2, .column = 1, .key = "/x", .msg = "m"},
+	    buf, 8);
 	assert_string_equal(buf, "f:2:1: ");
 }
 
@@ -561,7 +561,8 @@ static void test_impossible_values(void **state)
 	       "expected an integer, got a number");
 	mutate(state, "\"kind\": \"max\"", "\"kind\": \"maximum\"", "/kpis/0/kind",
 	       "unknown kind \"maximum\" (expected one of: max, min, vs_control");
-	mutate(state, "\"quantile\": 0.95", "\"quantile\": 0", "/kpis/0/quantile", "outside (0, 1)");
+	mutate(state, "\"quantile\": 0.95", "\"quantile\": 0", "/kpis/0/quantile",
+	       "outside (0, 1)");
 	mutate(state, "\"limit\": 130,", "\"limit\": 130, \"warn_margin\": 130,",
 	       "/kpis/0/warn_margin", "must be smaller than the limit 130");
 	mutate(state, "\"warn_margin\": 2,", "\"warn_margin\": -2,", "/kpis/5/warn_margin",
@@ -580,7 +581,8 @@ static void test_impossible_values(void **state)
 	mutate(state, "\"limit\": 0.5,", "\"limit\": 0.5, \"quantile\": 0.5,", "/kpis/2/quantile",
 	       "applies only to latency");
 	mutate(state, "\"quantile\": 0.99,", "", "/kpis/1/quantile", "missing quantile");
-	mutate(state, "\"limit\": 0.5,", "", "/kpis/2/limit", "missing limit for KPI \"error_rate_5xx\"");
+	mutate(state, "\"limit\": 0.5,", "", "/kpis/2/limit",
+	       "missing limit for KPI \"error_rate_5xx\"");
 	mutate(state, "\"unit\": \"ms\"", "\"unit\": \"\"", "/kpis/0/unit", "empty unit");
 	mutate(state, "\"group\": \"reliability\"", "\"group\": \"reliabilty\"", "/kpis/0/group",
 	       "unknown group \"reliabilty\" (groups: reliability, payments");
@@ -616,29 +618,33 @@ static void test_bad_references(void **state)
 	mutate(state, "\"kpi\": \"p95_latency\",", "\"kpi\": \"p95\",", "/gates/2/p95_max/kpi",
 	       "unknown KPI \"p95\"");
 	mutate(state, "\"role\": \"gate_approver\"", "\"role\": \"approver\"",
-	       "/gates/0/approvals/role", "unknown role \"approver\" (expected one of: release_dri");
+	       "/gates/0/approvals/role",
+	       "unknown role \"approver\" (expected one of: release_dri");
 	mutate(state, "\"needs_go\": true,\n      \"condition\": \"Pre-approved",
-	       "\"needs_go\": false,\n      \"condition\": \"Pre-approved", "/decision_rights/3/needs_go",
-	       "schedule never overrides SLOs");
+	       "\"needs_go\": false,\n      \"condition\": \"Pre-approved",
+	       "/decision_rights/3/needs_go", "schedule never overrides SLOs");
 	mutate(state, "\"action\": \"hold\",", "\"action\": \"hold\", \"to\": 5,",
 	       "/decision_rights/4/to", "applies only to promote");
 	mutate(state, "\"action\": \"rollback\",", "\"action\": \"tiebreak\",", "/decision_rights",
 	       "no decision right allows rollback");
-	mutate(state, "\"action\": \"promote\",\n      \"from\": 0,", "\"action\": \"hold\",\n      \"from\": 0,",
-	       "/decision_rights/0/from", "applies only to promote");
+	mutate(state, "\"action\": \"promote\",\n      \"from\": 0,",
+	       "\"action\": \"hold\",\n      \"from\": 0,", "/decision_rights/0/from",
+	       "applies only to promote");
 	mutate(state, "\"release_dri\": [\n      \"dri\"\n    ]", "\"release_dri\": []",
 	       "/roster/release_dri", "at least one release_dri");
 	mutate(state, "\"observer\": [", "\"observers\": [", "/roster/observers",
-	       "unknown key \"observers\" (expected one of: release_dri, gate_approver, exec, observer)");
+	       "unknown key \"observers\" (expected one of: release_dri, gate_approver, exec, "
+	       "observer)");
 	mutate(state, "\"fri\"", "\"friday\"", "/calendar/workdays/4",
 	       "unknown day \"friday\" (expected one of: sun, mon");
 	mutate(state, "\"fri\"", "\"mon\"", "/calendar/workdays/4", "listed twice");
-	mutate(state, "\"end_of_day\": \"18:00\"", "\"end_of_day\": \"6pm\"", "/calendar/end_of_day",
-	       "expected a local time \"HH:MM\"");
+	mutate(state, "\"end_of_day\": \"18:00\"", "\"end_of_day\": \"6pm\"",
+	       "/calendar/end_of_day", "expected a local time \"HH:MM\"");
 	mutate(state, "\"utc_offset\": \"+00:00\"", "\"utc_offset\": \"+15:00\"",
 	       "/calendar/utc_offset", "within 14 hours");
-	mutate(state, "\"weight\": 50,\n      \"reevaluate_at\"", "\"weight\": 40,\n      \"reevaluate_at\"",
-	       "/calendar/overnight_hold/weight", "no phase has weight 40");
+	mutate(state, "\"weight\": 50,\n      \"reevaluate_at\"",
+	       "\"weight\": 40,\n      \"reevaluate_at\"", "/calendar/overnight_hold/weight",
+	       "no phase has weight 40");
 	mutate(state, "\"id\": \"cache\",", "\"id\": \"db\",", "/checklists/2/items/1/id",
 	       "duplicate item id \"db\"");
 	mutate(state, "\"at_weight\": 100", "\"at_weight\": 90", "/success/at_weight",
@@ -653,8 +659,9 @@ static void test_bad_references(void **state)
 	       "before the 90 min window of \"5%\" ends (T+90)");
 	mutate(state, "\"observe_min\": 90,", "\"observe_min\": 0,", "/phases/0/observe_min",
 	       "must be between 1");
-	mutate(state, "\"edge\": {\n    \"kind\": \"sim\"", "\"edge\": {\n    \"kind\": \"haproxy\"",
-	       "/edge/kind", "unknown kind \"haproxy\" (expected one of: sim)");
+	mutate(state, "\"edge\": {\n    \"kind\": \"sim\"",
+	       "\"edge\": {\n    \"kind\": \"haproxy\"", "/edge/kind",
+	       "unknown kind \"haproxy\" (expected one of: sim)");
 	mutate(state, "\"id\": \"payments\",\n      \"name\": \"Payments\",\n      \"read_heavy\"",
 	       "\"id\": \"search\",\n      \"name\": \"Payments\",\n      \"read_heavy\"",
 	       "/journeys/4/id", "duplicate journey id \"search\"");
@@ -729,23 +736,23 @@ static void test_lookups(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_shipped_header, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_shipped_kpis, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_shipped_cells, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_shipped_phases, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_shipped_gates, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_shipped_triggers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_shipped_calendar_checklists_success, setup,
-		                                teardown),
-		cmocka_unit_test_setup_teardown(test_minimal_defaults, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_alternative_policy, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_broken_fixtures, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
-		cmocka_unit_test(test_error_format),
-		cmocka_unit_test_setup_teardown(test_impossible_values, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_references, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_buffers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lookups, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_shipped_header, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_shipped_kpis, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_shipped_cells, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_shipped_phases, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_shipped_gates, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_shipped_triggers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_shipped_calendar_checklists_success, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_minimal_defaults, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_alternative_policy, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_broken_fixtures, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
+	    cmocka_unit_test(test_error_format),
+	    cmocka_unit_test_setup_teardown(test_impossible_values, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_references, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_buffers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_lookups, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
 }

@@ -43,33 +43,33 @@ static int teardown(void **state)
 
 /* Line numbers below are the comments' numbers. */
 static const char valid[] =
-	"{\n"                                                                       /* 1 */
-	"  \"name\": \"unit\",\n"                                                   /* 2 */
-	"  \"description\": \"a test scenario\",\n"                                 /* 3 */
-	"  \"t0\": \"2025-10-08T08:00\",\n"                                         /* 4 */
-	"  \"seed\": 42,\n"                                                         /* 5 */
-	"  \"traffic\": {\"search\": 40, \"payments\": 6},\n"                       /* 6 */
-	"  \"effects\": [\n"                                                        /* 7 */
-	"    {\"from_min\": 220, \"to_min\": 600, \"kpi\": \"p95_latency\", \"journey\": "
-	"\"search\", \"scale\": 1.4},\n"                                            /* 8 */
-	"    {\"from_min\": 300, \"to_min\": 330, \"kpi\": \"error_rate_5xx\", \"cohort\": "
-	"\"both\", \"set\": 0.9},\n"                                                /* 9 */
-	"    {\"from_min\": 100, \"to_min\": 140, \"source\": \"freeze\"},\n"       /* 10 */
-	"    {\"from_min\": 150, \"to_min\": 160, \"source\": \"error\", \"note\": \"x\"}\n" /* 11 */
-	"  ],\n"                                                                    /* 12 */
-	"  \"script\": [\n"                                                         /* 13 */
-	"    {\"at_min\": -120, \"actor\": \"dri\", \"action\": \"tick\", \"checklist\": "
-	"\"preflight\", \"item\": \"roster_posted\"},\n"                            /* 14 */
-	"    {\"at_min\": 0, \"actor\": \"dri\", \"action\": \"promote\", \"weight\": 5, "
-	"\"retry_until_min\": 30},\n"                                               /* 15 */
-	"    {\"at_min\": 90, \"actor\": \"approver\", \"action\": \"approve\"},\n" /* 16 */
-	"    {\"at_min\": 300, \"actor\": \"dri\", \"action\": \"hold\", \"reason\": \"looking\"}\n"
-	"  ],\n"                                                                    /* 18 */
-	"  \"expect\": [\n"                                                         /* 19 */
-	"    {\"at_min\": 95, \"decision\": \"GO\", \"state\": \"gate_pending\", \"weight\": 5},\n"
-	"    {\"at_min\": 305, \"decision\": \"ROLLBACK\", \"trigger\": \"p95_over_160\"}\n"
-	"  ]\n"
-	"}\n";
+    "{\n"                                                 /* 1 */
+    "  \"name\": \"unit\",\n"                             /* 2 */
+    "  \"description\": \"a test scenario\",\n"           /* 3 */
+    "  \"t0\": \"2025-10-08T08:00\",\n"                   /* 4 */
+    "  \"seed\": 42,\n"                                   /* 5 */
+    "  \"traffic\": {\"search\": 40, \"payments\": 6},\n" /* 6 */
+    "  \"effects\": [\n"                                  /* 7 */
+    "    {\"from_min\": 220, \"to_min\": 600, \"kpi\": \"p95_latency\", \"journey\": "
+    "\"search\", \"scale\": 1.4},\n" /* 8 */
+    "    {\"from_min\": 300, \"to_min\": 330, \"kpi\": \"error_rate_5xx\", \"cohort\": "
+    "\"both\", \"set\": 0.9},\n"                                                         /* 9 */
+    "    {\"from_min\": 100, \"to_min\": 140, \"source\": \"freeze\"},\n"                /* 10 */
+    "    {\"from_min\": 150, \"to_min\": 160, \"source\": \"error\", \"note\": \"x\"}\n" /* 11 */
+    "  ],\n"                                                                             /* 12 */
+    "  \"script\": [\n"                                                                  /* 13 */
+    "    {\"at_min\": -120, \"actor\": \"dri\", \"action\": \"tick\", \"checklist\": "
+    "\"preflight\", \"item\": \"roster_posted\"},\n" /* 14 */
+    "    {\"at_min\": 0, \"actor\": \"dri\", \"action\": \"promote\", \"weight\": 5, "
+    "\"retry_until_min\": 30},\n"                                               /* 15 */
+    "    {\"at_min\": 90, \"actor\": \"approver\", \"action\": \"approve\"},\n" /* 16 */
+    "    {\"at_min\": 300, \"actor\": \"dri\", \"action\": \"hold\", \"reason\": \"looking\"}\n"
+    "  ],\n"            /* 18 */
+    "  \"expect\": [\n" /* 19 */
+    "    {\"at_min\": 95, \"decision\": \"GO\", \"state\": \"gate_pending\", \"weight\": 5},\n"
+    "    {\"at_min\": 305, \"decision\": \"ROLLBACK\", \"trigger\": \"p95_over_160\"}\n"
+    "  ]\n"
+    "}\n";
 
 static void test_valid(void **state)
 {
@@ -156,8 +156,8 @@ static void expect_error(void **state, const char *from, const char *to, const c
 
 static void test_unknown_ids(void **state)
 {
-	expect_error(state, "\"kpi\": \"p95_latency\"", "\"kpi\": \"p95\"", "/effects/0/kpi", 8,
-	             45, "unknown KPI \"p95\"");
+	expect_error(state, "\"kpi\": \"p95_latency\"", "\"kpi\": \"p95\"", "/effects/0/kpi", 8, 45,
+	             "unknown KPI \"p95\"");
 	expect_error(state, "\"journey\": \"search\"", "\"journey\": \"serch\"",
 	             "/effects/0/journey", 8, 71, "unknown journey \"serch\"");
 	expect_error(state, "\"journey\": \"search\"", "\"journey\": \"provider_dashboard\"",
@@ -171,12 +171,13 @@ static void test_unknown_ids(void **state)
 	             "/script/0/checklist", 14, 69, "unknown checklist \"pre\"");
 	expect_error(state, "\"item\": \"roster_posted\"", "\"item\": \"roster\"", "/script/0/item",
 	             14, 90, "checklist \"preflight\" has no item \"roster\"");
-	expect_error(state, "\"action\": \"approve\"", "\"action\": \"aprove\"",
-	             "/script/2/action", 16, 51, "unknown action \"aprove\" (expected one of: hold");
+	expect_error(state, "\"action\": \"approve\"", "\"action\": \"aprove\"", "/script/2/action",
+	             16, 51, "unknown action \"aprove\" (expected one of: hold");
 	expect_error(state, "\"trigger\": \"p95_over_160\"", "\"trigger\": \"p95\"",
 	             "/expect/1/trigger", 21, 56, "unknown trigger \"p95\"");
 	expect_error(state, "\"state\": \"gate_pending\"", "\"state\": \"pending\"",
-	             "/expect/0/state", 20, 47, "unknown state \"pending\" (expected one of: preflight");
+	             "/expect/0/state", 20, 47,
+	             "unknown state \"pending\" (expected one of: preflight");
 	expect_error(state, "\"weight\": 5, \"retry", "\"weight\": 6, \"retry", "/script/1/weight",
 	             15, 66, "no phase has weight 6");
 	expect_error(state, "  \"name\": \"unit\",\n", "", "/name", 1, 1,
@@ -204,12 +205,13 @@ static void test_bad_shapes(void **state)
 	             "missing \"scale\", \"add\" or \"set\"");
 	expect_error(state, "\"scale\": 1.4", "\"scale\": -1", "/effects/0/scale", 8, 90,
 	             "must be at least 0");
-	expect_error(state, "\"source\": \"freeze\"", "\"source\": \"freeze\", \"kpi\": \"p95_latency\"",
-	             "/effects/2/kpi", 10, 58, "does not go with \"source\"");
-	expect_error(state, "\"source\": \"freeze\"", "\"source\": \"melt\"", "/effects/2/source", 10,
-	             48, "unknown source \"melt\" (expected one of: error, freeze)");
-	expect_error(state, "\"cohort\": \"both\"", "\"cohort\": \"all\"", "/effects/1/cohort", 9, 73,
-	             "unknown cohort \"all\"");
+	expect_error(state, "\"source\": \"freeze\"",
+	             "\"source\": \"freeze\", \"kpi\": \"p95_latency\"", "/effects/2/kpi", 10, 58,
+	             "does not go with \"source\"");
+	expect_error(state, "\"source\": \"freeze\"", "\"source\": \"melt\"", "/effects/2/source",
+	             10, 48, "unknown source \"melt\" (expected one of: error, freeze)");
+	expect_error(state, "\"cohort\": \"both\"", "\"cohort\": \"all\"", "/effects/1/cohort", 9,
+	             73, "unknown cohort \"all\"");
 	expect_error(state, "\"to_min\": 140", "\"to_min\": 100", "/effects/2/to_min", 10, 33,
 	             "to_min (100) must be after from_min (100)");
 	expect_error(state, "\"at_min\": 300, \"actor\"", "\"at_min\": 10, \"actor\"",
@@ -225,8 +227,9 @@ static void test_bad_shapes(void **state)
 	expect_error(state, "\"decision\": \"ROLLBACK\", \"trigger\": \"p95_over_160\"",
 	             "\"note\": \"nothing\"", "/expect/1", 21, 5, "needs at least one of");
 	expect_error(state, "\"decision\": \"GO\"", "\"decision\": \"NO-GO\"", "/expect/0/decision",
-	             20, 32, "unknown decision \"NO-GO\" (expected one of: GO, HOLD, ROLLBACK, "
-	                     "ESCALATE)");
+	             20, 32,
+	             "unknown decision \"NO-GO\" (expected one of: GO, HOLD, ROLLBACK, "
+	             "ESCALATE)");
 	expect_error(state, "\"seed\": 42", "\"seed\": -1", "/seed", 5, 11, "must be at least 0");
 	expect_error(state, "\"seed\": 42", "\"end_min\": -200", "/end_min", 5, 14,
 	             "end_min (-200) must be after start_min (-130)");
@@ -297,13 +300,13 @@ static void test_shipped_scenarios(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_valid, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unknown_ids, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_t0, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_shapes, setup, teardown),
-		cmocka_unit_test(test_path),
-		cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_shipped_scenarios, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_valid, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_unknown_ids, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_t0, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_shapes, setup, teardown),
+	    cmocka_unit_test(test_path),
+	    cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_shipped_scenarios, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("scenario_load", tests, NULL, NULL);
 }
