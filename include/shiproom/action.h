@@ -44,8 +44,12 @@ struct sr_action_request {
 enum sr_action_outcome {
 	SR_ACT_DONE,      /* carried out and read back */
 	SR_ACT_REFUSED,   /* read-only, authority, or decision not GO */
-	SR_ACT_FAILED     /* the edge failed after its retries */
+	SR_ACT_FAILED,    /* the edge failed after its retries */
+	SR_ACT_PENDING    /* an asynchronous edge is still working: the outcome
+	                     is logged (and left in r->flight.result) when it
+	                     answers; r->action_in_flight is true until then */
 };
+const char *action_outcome_name(enum sr_action_outcome o); /* "done", ... */
 
 struct sr_action_result {
 	enum sr_action_outcome outcome;
@@ -53,8 +57,33 @@ struct sr_action_result {
 	char message[SR_TEXT_LEN * 2];  /* the reasons, or what was done */
 };
 
-/* Check authority, act on the edge, read back, record. Synchronous for
- * the simulator edge; see runner.h for the asynchronous completion. */
+/* The actor name of the policy's auto_rollback. With `auto_rollback:
+ * true` the policy itself grants this actor one thing: a rollback while
+ * a trigger is FIRING (the directive's "any rollback trigger" makes the
+ * rollback pre-authorised; auto_rollback says not to wait for a person).
+ * Read-only still refuses it. */
+#define SR_ACTOR_AUTO_ROLLBACK "auto-rollback"
+
+/* Edge calls are retried this many times in all before FAILED. */
+#define SR_ACTION_EDGE_TRIES 3
+
+/* An edge-moving action between its start and its outcome (runner.h
+ * keeps one: two edge actions never overlap). */
+struct sr_action_flight {
+	struct sr_action_request req;
+	int target;                     /* weight asked of the edge */
+	bool drain;
+	int attempt;                    /* failed attempts so far */
+	bool sync;                      /* inside action_dispatch() */
+	char key[SR_NAME_LEN * 3];      /* idempotency key */
+	char err[SR_REASON_LEN];        /* last edge error */
+	sr_ms started;
+	struct sr_action_result result; /* the outcome, once known */
+};
+
+/* Check authority, act on the edge, read back, record. Completes before
+ * returning with the simulator edge; an asynchronous edge (HAProxy)
+ * returns SR_ACT_PENDING and finishes from its callbacks. */
 void action_dispatch(struct sr_runner *r, const struct sr_action_request *req,
                      struct sr_action_result *res);
 

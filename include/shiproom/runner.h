@@ -47,8 +47,12 @@ struct sr_runner {
 
 	sr_ms now;                          /* time of the last tick */
 	bool script_done[SR_MAX_SCRIPT];
+	bool script_tried[SR_MAX_SCRIPT];   /* attempted at least once */
 	bool action_in_flight;              /* SIGHUP waits for it */
 	bool alarm;                         /* a trigger started firing: bell */
+	bool polling;                       /* a poll is out: do not start another */
+	bool quiet_refusals;                /* scripted retries: do not log each refusal */
+	struct sr_action_flight flight;     /* the edge action in flight, or the last one */
 
 	int nlog;                           /* entries ever written */
 	struct sr_log_entry log[SR_LOG_LEN];/* ring: log[(nlog-1) % LEN] newest */

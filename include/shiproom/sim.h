@@ -24,8 +24,16 @@ struct sr_source *sim_source(struct sr_sim *sim);
 struct sr_edge *sim_edge(struct sr_sim *sim);
 
 int sim_weight(const struct sr_sim *sim);
-/* Fail the edge's next n calls (tests of the failure path). */
+/* Fail the edge's next n calls (tests of the failure path); n = 0 stops.
+ * msg NULL: a generic "simulated edge failure". */
 void sim_edge_fail_next(struct sr_sim *sim, int n, const char *msg);
+/* Did the last set_weight ask to drain (rollback)? */
+bool sim_edge_drained(const struct sr_sim *sim);
+/* set_weight + get_weight calls so far, failed ones included. */
+long sim_edge_calls(const struct sr_sim *sim);
+/* The model's healthy value of a cell before noise and effects (latency:
+ * the journey's median), for tests and the help text. NAN if no such cell. */
+double sim_model_value(const struct sr_sim *sim, int cell);
 
 /* Prometheus-style bucket interpolation over cumulative counts. bounds
  * has nb upper bounds (ascending, the last may be +Inf); counts[i] is

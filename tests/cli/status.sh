@@ -1,0 +1,46 @@
+#!/bin/sh
+# tests/cli/status.sh BIN - `shiproom status` exit codes per scenario:
+# 0 GO, 3 HOLD, 4 ROLLBACK, 5 ESCALATE, at times the scenarios document.
+set -u
+bin=${1:-build/shiproom}
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib"
+
+expect_rc 3 "healthy before T-0 is HOLD" "$bin" status --scenario healthy --at T-30
+expect_rc 0 "healthy gate 1 is GO" "$bin" status --scenario healthy --at T+90
+expect_rc 3 "healthy observing 25% is HOLD" "$bin" status --scenario healthy --at T+95
+expect_rc 0 "healthy gate 3 is GO" "$bin" status --scenario healthy --at T+452
+expect_rc 4 "p95-regression-25 is ROLLBACK" "$bin" status --scenario p95-regression-25 --at T+132
+expect_rc 3 "p95-regression-25 at its end (rolled back) is HOLD" "$bin" status --scenario p95-regression-25
+expect_rc 3 "payment-streak: 5 in a row does not fire" "$bin" status --scenario payment-streak --at T+121
+expect_rc 4 "payment-streak: 6 in a row is ROLLBACK" "$bin" status --scenario payment-streak --at T+151
+expect_rc 3 "sustained-5xx: 4 minutes RED does not fire" "$bin" status --scenario sustained-5xx --at T+127
+expect_rc 4 "sustained-5xx: 5 minutes RED is ROLLBACK" "$bin" status --scenario sustained-5xx --at T+157
+expect_rc 3 "metrics-stale: stale data is HOLD" "$bin" status --scenario metrics-stale --at T+95
+expect_rc 5 "overnight-hold: past end of day is ESCALATE" "$bin" status --scenario overnight-hold --at T+601
+expect_rc 3 "overnight-hold: after the tie-break is HOLD" "$bin" status --scenario overnight-hold --at T+615
+expect_rc 0 "--seed keeps the documented verdict" "$bin" status --scenario healthy --seed 5 --at T+90
+expect_rc 0 "scenario by path" "$bin" status --scenario "$here/../../config/scenarios/healthy.json" --at T+90
+
+# Read-only: the script's actions are refused, nothing moves.
+out=$("$bin" status --read-only --scenario healthy --at T+30 2>&1)
+rc=$?
+if [ "$rc" -eq 3 ] && echo "$out" | grep -q "canary weight 0%" &&
+	echo "$out" | grep -q "read-only console: promote is not available"; then
+	ok "read-only status refuses the script and stays at 0%"
+else
+	bad "read-only status (exit $rc)"
+fi
+
+# The text names the decision and its reasons, the cells and the triggers.
+out=$("$bin" status --scenario p95-regression-25 --at T+132 2>&1)
+for want in "decision: ROLLBACK" "p95_over_160" "search P95" "RED" "triggers:" "approvals:" \
+	"Gate 1" "T+132"; do
+	if echo "$out" | grep -q -- "$want"; then ok "status text has '$want'"; else bad "status text lacks '$want'"; fi
+done
+
+# Same scenario, same seed: byte-identical output.
+a=$("$bin" status --scenario sustained-5xx --at T+140 --json)
+b=$("$bin" status --scenario sustained-5xx --at T+140 --json)
+if [ "$a" = "$b" ]; then ok "two headless runs agree exactly"; else bad "two headless runs differ"; fi
+finish

@@ -1,0 +1,60 @@
+#!/bin/sh
+# tests/cli/usage.sh BIN - usage errors exit 2 with a message on stderr;
+# --help and --version exit 0.
+set -u
+bin=${1:-build/shiproom}
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+usage_case() { # name args...
+	name=$1
+	shift
+	"$bin" "$@" >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	if [ "$rc" -eq 2 ] && [ -s "$tmp/err" ] && [ ! -s "$tmp/out" ]; then
+		ok "$name: exit 2: $(head -1 "$tmp/err")"
+	else
+		bad "$name: exit $rc (stderr: $(head -1 "$tmp/err"))"
+	fi
+}
+
+usage_case "unknown option" --bogus
+usage_case "unknown command" frobnicate
+usage_case "check-config without FILE" check-config
+usage_case "--at without a value" status --at
+usage_case "--at not a time" status --at soon
+usage_case "--speed zero" --speed 0
+usage_case "--speed not a number" --speed fast
+usage_case "--seed negative" --seed -3
+usage_case "--refresh out of range" --refresh 5
+usage_case "--json outside status" --json
+usage_case "extra argument" status extra
+usage_case "unknown scenario" status --scenario no-such-scenario
+usage_case "--at before the scenario starts" status --at T-1000
+usage_case "flag with a value" --read-only=yes
+usage_case "no data directory" status --policy /nonexistent/shiproom.json
+
+out=$("$bin" --help)
+rc=$?
+if [ "$rc" -eq 0 ] && echo "$out" | grep -q "usage: shiproom" && echo "$out" | grep -q -- "--read-only"; then
+	ok "--help exit 0"
+else
+	bad "--help: exit $rc"
+fi
+out=$("$bin" --version)
+rc=$?
+if [ "$rc" -eq 0 ] && echo "$out" | grep -Eq "^shiproom [0-9]+\.[0-9]+"; then
+	ok "--version: $out"
+else
+	bad "--version: exit $rc: $out"
+fi
+out=$(SHIPROOM_DATADIR=/nonexistent "$bin" status 2>&1)
+rc=$?
+if [ "$rc" -eq 2 ] && echo "$out" | grep -q "/nonexistent/config/shiproom.json"; then
+	ok "SHIPROOM_DATADIR is honoured: $out"
+else
+	bad "SHIPROOM_DATADIR: exit $rc: $out"
+fi
+finish

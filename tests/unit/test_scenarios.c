@@ -1,0 +1,277 @@
+/* test_scenarios.c - every config/scenarios/NAME.json reaches its documented
+ * decision at its documented time.
+ *
+ * Each scenario is loaded against the shipped policy and played headless
+ * on the simulator with runner_advance(), exactly as `shiproom status`
+ * does; at every `expect` entry the verdict, rollout state, canary weight
+ * (the rollout's and the simulated edge's) and firing trigger are
+ * checked. All mismatches of a scenario are reported before it fails, so
+ * one run shows the whole picture.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "shiproom/runner.h"
+#include "shiproom/scenario.h"
+#include "shiproom/sim.h"
+
+#define SCEN_DIR SR_DATADIR "/config/scenarios"
+
+static struct sr_policy *policy;
+
+static int setup(void **state)
+{
+	(void)state;
+	struct sr_policy_error err;
+	policy = calloc(1, sizeof *policy);
+	if (!policy || policy_load_file(policy, SR_DATADIR "/config/shiproom.json", &err) != 0) {
+		char msg[1024];
+		policy_error_format(&err, msg, sizeof msg);
+		print_error("cannot load the shipped policy: %s\n", msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	free(policy);
+	return 0;
+}
+
+static int trigger_index(const char *id)
+{
+	for (int t = 0; t < policy->ntriggers; t++)
+		if (strcmp(policy->triggers[t].id, id) == 0)
+			return t;
+	return -1;
+}
+
+static int cmp_expect(const void *a, const void *b)
+{
+	const struct sr_expect *x = a, *y = b;
+	return (x->at_min > y->at_min) - (x->at_min < y->at_min);
+}
+
+/* Play one scenario; returns the number of failed checks. */
+static int play_scenario(const char *path, int *nexpect)
+{
+	struct sr_scenario *sc = calloc(1, sizeof *sc);
+	struct sr_runner *r = calloc(1, sizeof *r);
+	struct sr_policy_error err;
+	int failed = 0;
+	assert_non_null(sc);
+	assert_non_null(r);
+	if (scenario_load_file(sc, policy, path, &err) != 0) {
+		char msg[1024];
+		policy_error_format(&err, msg, sizeof msg);
+		print_error("%s: does not load: %s\n", path, msg);
+		free(sc);
+		free(r);
+		return 1;
+	}
+	struct sr_sim *sim = sim_create(policy, sc);
+	assert_non_null(sim);
+	runner_init(r, policy, sc, sim_source(sim), sim_edge(sim), false, "test");
+	r->sim = sim;
+
+	struct sr_expect ex[SR_MAX_EXPECT];
+	memcpy(ex, sc->expect, sizeof ex[0] * (size_t)sc->nexpect);
+	qsort(ex, (size_t)sc->nexpect, sizeof ex[0], cmp_expect);
+	*nexpect = sc->nexpect;
+	if (sc->nexpect == 0) {
+		print_error("%s: no expect entries: the scenario documents nothing\n", sc->name);
+		failed++;
+	}
+	for (int i = 0; i < sc->nexpect; i++) {
+		const struct sr_expect *e = &ex[i];
+		sr_ms at = sc->t0 + (sr_ms)e->at_min * SR_MS_PER_MIN;
+		runner_advance(r, at);
+		const char *state = rollout_state_name(rollout_state(&r->engine.ro, policy, r->now));
+		enum sr_verdict v = r->engine.decision.verdict;
+		char where[96];
+		snprintf(where, sizeof where, "%s at T%+d", sc->name, e->at_min);
+		if (r->now != at) {
+			print_error("%s: the runner stopped at %lld, not %lld\n", where, (long long)r->now,
+			            (long long)at);
+			failed++;
+		}
+		if (e->has_verdict && v != e->verdict) {
+			print_error("%s: decision %s, expected %s (%s)\n", where, sr_verdict_name(v),
+			            sr_verdict_name(e->verdict),
+			            r->engine.decision.nreasons ? r->engine.decision.reasons[0] : "");
+			failed++;
+		}
+		if (e->state[0] && strcmp(state, e->state) != 0) {
+			print_error("%s: state %s, expected %s\n", where, state, e->state);
+			failed++;
+		}
+		if (e->weight >= 0 && (r->engine.ro.weight != e->weight || sim_weight(sim) != e->weight)) {
+			print_error("%s: weight %d (edge %d), expected %d\n", where, r->engine.ro.weight,
+			            sim_weight(sim), e->weight);
+			failed++;
+		}
+		if (e->trigger[0]) {
+			int t = trigger_index(e->trigger);
+			if (t < 0 || r->engine.triggers[t].state != SR_TRIG_FIRING) {
+				print_error("%s: trigger %s is %s, expected firing\n", where, e->trigger,
+				            t < 0 ? "unknown" : trigger_state_name(r->engine.triggers[t].state));
+				failed++;
+			}
+		}
+	}
+	if (failed) {
+		print_error("%s: last log entries:\n", sc->name);
+		for (int i = 7; i >= 0; i--) {
+			const struct sr_log_entry *l = runner_log_entry(r, i);
+			if (l)
+				print_error("  T%+lld %s %s\n", (long long)((l->at - sc->t0) / SR_MS_PER_MIN),
+				            l->actor, l->text);
+		}
+	}
+	sim_destroy(sim);
+	free(r);
+	free(sc);
+	return failed;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+static void test_every_scenario(void **state)
+{
+	(void)state;
+	DIR *d = opendir(SCEN_DIR);
+	assert_non_null(d);
+	struct dirent *de;
+	int nfiles = 0, failed = 0, checks = 0;
+	while ((de = readdir(d)) != NULL) {
+		if (!ends_with(de->d_name, ".json"))
+			continue;
+		char path[1024];
+		snprintf(path, sizeof path, "%s/%s", SCEN_DIR, de->d_name);
+		int n = 0, f = play_scenario(path, &n);
+		print_message("scenario %-24s %2d expectations, %s\n", de->d_name, n, f ? "FAILED" : "ok");
+		failed += f;
+		checks += n;
+		nfiles++;
+	}
+	closedir(d);
+	assert_true(nfiles >= 6);
+	assert_true(checks >= 6 * 4);
+	assert_int_equal(failed, 0);
+}
+
+/* The scenarios the documentation names must exist. */
+static void test_documented_scenarios_exist(void **state)
+{
+	(void)state;
+	static const char *const names[] = {"healthy",        "p95-regression-25", "payment-streak",
+	                                    "sustained-5xx",  "metrics-stale",     "overnight-hold"};
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		char path[1024];
+		scenario_path(path, sizeof path, SCEN_DIR, names[i]);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			print_error("missing scenario %s (%s)\n", names[i], path);
+		assert_non_null(f);
+		fclose(f);
+	}
+}
+
+/* Two headless plays of one scenario agree exactly. */
+static void test_replay_identical(void **state)
+{
+	(void)state;
+	char path[1024];
+	scenario_path(path, sizeof path, SCEN_DIR, "p95-regression-25");
+	struct sr_scenario *sc = calloc(1, sizeof *sc);
+	struct sr_policy_error err;
+	assert_int_equal(scenario_load_file(sc, policy, path, &err), 0);
+	struct sr_runner *a = calloc(1, sizeof *a), *b = calloc(1, sizeof *b);
+	struct sr_sim *sa = sim_create(policy, sc), *sb = sim_create(policy, sc);
+	runner_init(a, policy, sc, sim_source(sa), sim_edge(sa), false, "test");
+	runner_init(b, policy, sc, sim_source(sb), sim_edge(sb), false, "test");
+	sr_ms until = sc->t0 + 140 * SR_MS_PER_MIN;
+	runner_advance(a, until);
+	runner_advance(b, until);
+	assert_int_equal(a->nlog, b->nlog);
+	for (int c = 0; c < policy->ncells; c++) {
+		const struct sr_cell_state *x = &a->engine.cells[c], *y = &b->engine.cells[c];
+		assert_int_equal(x->status, y->status);
+		assert_true((x->canary != x->canary && y->canary != y->canary) || x->canary == y->canary);
+	}
+	for (int i = 0; i < a->nlog && i < SR_LOG_LEN; i++)
+		assert_string_equal(runner_log_entry(a, i)->text, runner_log_entry(b, i)->text);
+	sim_destroy(sa);
+	sim_destroy(sb);
+	free(a);
+	free(b);
+	free(sc);
+}
+
+/* The history ring: one point per minute whatever the poll rate, and a
+ * gap (NAN) wherever the data was not trustworthy. */
+static void test_history(void **state)
+{
+	(void)state;
+	char path[1024];
+	scenario_path(path, sizeof path, SCEN_DIR, "metrics-stale");
+	struct sr_scenario *sc = calloc(1, sizeof *sc);
+	struct sr_policy_error err;
+	assert_int_equal(scenario_load_file(sc, policy, path, &err), 0);
+	struct sr_runner *r = calloc(1, sizeof *r);
+	struct sr_sim *sim = sim_create(policy, sc);
+	runner_init(r, policy, sc, sim_source(sim), sim_edge(sim), false, "test");
+	runner_advance(r, sc->t0 + 105 * SR_MS_PER_MIN);
+	int c = policy_cell_index(policy, policy_kpi_index(policy, "p95_latency"),
+	                          policy_journey_index(policy, "search"));
+	assert_true(c >= 0);
+	/* T-130 .. T+105 inclusive, one point a minute */
+	assert_int_equal(r->history.cells[c].len, 105 + 130 + 1);
+	float can, ctl, lim;
+	enum sr_status st;
+	/* newest: T+105, fresh at 25% */
+	assert_true(history_point(&r->history, c, 0, &can, &ctl, &lim, &st));
+	assert_true(isfinite(can) && can > 50 && can < 130);
+	assert_int_equal(st, SR_GREEN);
+	/* T+95: frozen source, STALE: a gap, never the old number */
+	assert_true(history_point(&r->history, c, 10, &can, &ctl, &lim, &st));
+	assert_int_equal(st, SR_STALE);
+	assert_true(isnan(can) && isnan(ctl));
+	assert_true(lim > 0); /* the limit line continues */
+	/* T+80: fresh at 5% */
+	assert_true(history_point(&r->history, c, 25, &can, &ctl, &lim, &st));
+	assert_true(isfinite(can));
+	/* T-100: no canary traffic yet, control known: a gap */
+	assert_true(history_point(&r->history, c, 205, &can, &ctl, &lim, &st));
+	assert_true(isnan(can));
+	assert_false(history_point(&r->history, c, 236, &can, &ctl, &lim, &st));
+	sim_destroy(sim);
+	free(r);
+	free(sc);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_documented_scenarios_exist),
+		cmocka_unit_test(test_every_scenario),
+		cmocka_unit_test(test_replay_identical),
+		cmocka_unit_test(test_history),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
