@@ -1,0 +1,69 @@
+/* layout.h - where each region of the console goes, for a terminal size.
+ *
+ * Pure arithmetic, unit-tested: given the terminal size and how much
+ * there is to show (journeys, KPI groups, a banner or not), say where the
+ * header, the journey tiles, the KPI groups, the timeline, the event log,
+ * the status line and the key bar go. 80x24 gets compact rows; larger
+ * terminals get boxed tiles, several per row, KPI columns and a longer
+ * log. Below 80x24 the layout is `too_small` and the console shows one
+ * centred message instead of garbage.
+ */
+#ifndef SHIPROOM_LAYOUT_H
+#define SHIPROOM_LAYOUT_H
+
+#include <stdbool.h>
+
+#define LAYOUT_MIN_W 80
+#define LAYOUT_MIN_H 24
+#define LAYOUT_MAX_GROUPS 32
+
+struct tui_rect {
+	int y, x, h, w;
+};
+
+enum tile_mode {
+	TILES_ROWS,  /* one table row per journey (80x24) */
+	TILES_BOXES  /* boxed tiles, several per row */
+};
+
+enum kpi_mode {
+	KPIS_LINES,  /* one line per group: status counts and the worst KPIs */
+	KPIS_COLUMNS /* every KPI on its own line, groups in newspaper columns */
+};
+
+struct layout_need {
+	int njourneys;
+	int ngroups;
+	int group_lines[LAYOUT_MAX_GROUPS]; /* per group: 1 title + its KPIs */
+	bool banner;                        /* a trigger banner is up */
+};
+
+struct tui_layout {
+	int w, h;
+	bool too_small;
+	/* Every view. */
+	struct tui_rect header, banner, status, keybar;
+	struct tui_rect body;   /* between header/banner and the status line */
+	/* The main view, inside body. */
+	struct tui_rect tiles, kpis, timeline, log;
+	enum tile_mode tile_mode;
+	int tile_cols, tile_rows, tile_w, tile_h;
+	enum kpi_mode kpi_mode;
+	int kpi_cols, kpi_col_w, kpi_rows;
+	int group_col[LAYOUT_MAX_GROUPS], group_row[LAYOUT_MAX_GROUPS];
+	int spark_w;            /* sparkline width inside a tile / row */
+};
+
+void layout_compute(struct tui_layout *l, int w, int h, const struct layout_need *need);
+
+/* Pack groups of lines[i] lines into at most `cols` columns, in order,
+ * never splitting a group unless it is taller than any column could be.
+ * Returns the column height; col[i]/row[i] say where group i starts. */
+int layout_pack(const int *sizes, int n, int cols, int *col, int *row);
+
+/* True when r lies inside a w x h screen. */
+bool layout_rect_inside(const struct tui_rect *r, int w, int h);
+/* True when two non-empty rectangles overlap. */
+bool layout_rect_overlap(const struct tui_rect *a, const struct tui_rect *b);
+
+#endif

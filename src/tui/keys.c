@@ -1,0 +1,353 @@
+/* keys.c - what a key does: navigation, views, and actions.
+ *
+ * Keys follow k9s/htop habits: ? help, esc back, q quit, 1-5 views,
+ * tab/arrows/j/k to move, enter for detail. Action keys come from the
+ * action table (action.h) and are not filtered by view or by read-only
+ * mode: every one reaches action_dispatch(), which alone decides and says
+ * why it refuses. What this file adds is the confirmation the UI owes
+ * the dangerous ones: rollback asks for `y`, promote asks for the target
+ * weight to be typed. (In read-only mode the dispatcher refuses before
+ * anything is asked: a confirmation for an action that cannot happen
+ * would only be noise.)
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "shiproom/action.h"
+#include "shiproom/rights.h"
+#include "shiproom/runner.h"
+#include "shiproom/tui.h"
+
+void tui_flash(struct tui *t, enum sr_status sev, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(t->flash, sizeof t->flash, fmt, ap);
+	va_end(ap);
+	/* The message is the caller's text or the dispatcher's: sanitised
+	 * text only ever reaches the terminal. */
+	sr_sanitize(t->flash, t->flash, sizeof t->flash);
+	t->flash_sev = sev;
+	t->flash_until = clock_real_ms() + 6000;
+	t->dirty |= D_STATUS;
+}
+
+void tui_set_view(struct tui *t, enum tui_view_id v)
+{
+	if (v != VIEW_HELP && v != VIEW_DETAIL)
+		t->back = v;
+	t->view = v;
+	t->help_scroll = 0;
+	/* Every region is drawn over in full, so curses sends only what
+	 * differs: no clear (a clear repaints the whole screen, costly over
+	 * a slow link). */
+	t->dirty |= D_ALL & ~D_CLEAR;
+}
+
+void tui_request(struct tui *t, enum sr_action_kind kind, struct sr_action_request *req)
+{
+	memset(req, 0, sizeof *req);
+	req->kind = kind;
+	req->gate = -1;
+	sr_strlcpy(req->actor, tui_actor(t), sizeof req->actor);
+	sr_strlcpy(req->reason, "from the console", sizeof req->reason);
+	if (kind == SR_ACT_TICK) {
+		int l, i;
+		if (checklists_item(t->p, t->sel_check, &l, &i)) {
+			sr_strlcpy(req->checklist, t->p->checklists[l].id, sizeof req->checklist);
+			sr_strlcpy(req->item, t->p->checklists[l].items[i].id, sizeof req->item);
+		}
+	}
+}
+
+static void show_result(struct tui *t, enum sr_action_kind kind, const struct sr_action_result *res)
+{
+	char title[SR_TITLE_LEN];
+	switch (res->outcome) {
+	case SR_ACT_DONE:
+		if (res->weight >= 0 && (action_by_kind(kind)->flags & SR_AF_MOVES_EDGE))
+			tui_flash(t, SR_GREEN, "done: %s (canary now %d%%)", res->message, res->weight);
+		else
+			tui_flash(t, SR_GREEN, "done: %s", res->message);
+		break;
+	case SR_ACT_PENDING:
+		t->waiting_action = true;
+		tui_flash(t, SR_YELLOW, "%s", res->message);
+		break;
+	case SR_ACT_REFUSED:
+	case SR_ACT_FAILED:
+		tui_fmt(title, sizeof title, "%s %s", sr_action_name(kind),
+		        res->outcome == SR_ACT_REFUSED ? "refused" : "FAILED");
+		dialog_open(t, DLG_RESULT, kind, res->outcome == SR_ACT_REFUSED ? TR_ST_YELLOW : TR_ST_RED,
+		            title, res->message);
+		tui_flash(t, res->outcome == SR_ACT_REFUSED ? SR_YELLOW : SR_RED, "%s: %s",
+		          title, res->message);
+		break;
+	}
+	t->dirty |= D_DATA;
+}
+
+void tui_dispatch(struct tui *t, const struct sr_action_request *req)
+{
+	struct sr_action_result res;
+	memset(&res, 0, sizeof res);
+	action_dispatch(t->r, req, &res);
+	show_result(t, req->kind, &res);
+}
+
+void tui_action_finished(struct tui *t)
+{
+	t->waiting_action = false;
+	show_result(t, t->r->flight.req.kind, &t->r->flight.result);
+}
+
+/* Promote: say what will happen and, if rights_check already knows it
+ * will be refused, say so before the weight is typed. */
+static void open_promote(struct tui *t)
+{
+	const struct sr_policy *p = t->p;
+	const struct sr_engine *e = &t->r->engine;
+	int next = e->ro.phase + 1;
+	int target = next < p->nphases ? p->phases[next].weight : -1;
+	char text[SR_TEXT_LEN * 4], why[SR_TEXT_LEN * 2];
+	int o = 0;
+	if (target < 0)
+		o = tui_fmt(text, sizeof text, "Already at the last phase (%d%%).\n", e->ro.weight);
+	else
+		o = tui_fmt(text, sizeof text, "Canary %d%% -> next phase %s (%d%%).\nDecision: %s.\n",
+		            e->ro.weight, p->phases[next].name, target, sr_verdict_name(e->decision.verdict));
+	if (o < 0 || (size_t)o >= sizeof text)
+		o = (int)strlen(text);
+	if (target >= 0 &&
+	    !rights_check(e, SR_ACT_PROMOTE, target, tui_actor(t), t->r->now, why, sizeof why))
+		tui_fmt(text + o, sizeof text - (size_t)o, "This will be refused: %s", why);
+	else
+		tui_fmt(text + o, sizeof text - (size_t)o, "Type the target weight to confirm.");
+	dialog_open(t, DLG_WEIGHT, SR_ACT_PROMOTE, TR_TITLE, "promote", text);
+}
+
+static void open_confirm(struct tui *t, const struct sr_action_def *d)
+{
+	char text[SR_TEXT_LEN * 2], title[SR_TITLE_LEN];
+	const struct sr_engine *e = &t->r->engine;
+	if (d->kind == SR_ACT_ROLLBACK)
+		tui_fmt(text, sizeof text,
+		        "Roll %s back: canary %d%% -> 0%%, drained.\nThe rollback is journaled with "
+		        "your name (%s).",
+		        t->p->rollout, e->ro.weight, tui_actor(t));
+	else
+		tui_fmt(text, sizeof text, "%s", d->help);
+	tui_fmt(title, sizeof title, "%s?", d->name);
+	dialog_open(t, DLG_CONFIRM, d->kind,
+	            d->kind == SR_ACT_ROLLBACK ? TR_ST_RED : TR_TITLE, title, text);
+}
+
+static void action_key(struct tui *t, const struct sr_action_def *d)
+{
+	struct sr_action_request req;
+	if (t->o->read_only) {
+		tui_request(t, d->kind, &req);
+		tui_dispatch(t, &req);
+		return;
+	}
+	if (d->kind == SR_ACT_TICK && t->view != VIEW_CHECKLISTS) {
+		/* There is no item to tick outside the checklists: go there. */
+		tui_set_view(t, VIEW_CHECKLISTS);
+		tui_flash(t, SR_GREEN, "checklists: j/k to choose an item, space to tick it");
+		return;
+	}
+	if (d->flags & SR_AF_TYPE_WEIGHT) {
+		open_promote(t);
+		return;
+	}
+	if (d->flags & SR_AF_DANGEROUS) {
+		open_confirm(t, d);
+		return;
+	}
+	tui_request(t, d->kind, &req);
+	tui_dispatch(t, &req);
+}
+
+static int clamp(int v, int lo, int hi)
+{
+	return v < lo ? lo : v > hi ? hi : v;
+}
+
+/* Movement keys as a step: +1/-1, a page, or to an end. */
+static int step_of(int key, int page)
+{
+	switch (key) {
+	case 'j':
+	case TK_DOWN:
+	case TK_TAB: return 1;
+	case 'k':
+	case TK_UP:
+	case TK_BTAB: return -1;
+	case TK_PGDN: return page;
+	case TK_PGUP: return -page;
+	case TK_HOME: return -100000;
+	case TK_END: return 100000;
+	default: return 0;
+	}
+}
+
+/* The cells the detail view steps through: the journey's, or all. */
+static int detail_cells(const struct tui *t, int *cells, int max)
+{
+	if (t->detail_journey < 0)
+		return kpis_view_order(t, cells, max);
+	int n = 0;
+	for (int c = 0; c < t->p->ncells && n < max; c++)
+		if (t->p->cells[c].journey == t->detail_journey)
+			cells[n++] = c;
+	return n;
+}
+
+static void open_detail_journey(struct tui *t, int j)
+{
+	t->detail_journey = j;
+	t->detail_cell = tui_latency_cell(t->p, j, 0.95);
+	if (t->detail_cell < 0)
+		t->detail_cell = tui_journey_worst_cell(t->r, j);
+	if (t->detail_cell >= 0)
+		tui_set_view(t, VIEW_DETAIL);
+}
+
+static void main_key(struct tui *t, int key)
+{
+	int n = t->p->njourneys, cols = t->lay.tile_mode == TILES_BOXES ? t->lay.tile_cols : 1;
+	int s = 0;
+	switch (key) {
+	case TK_LEFT: s = -1; break;
+	case TK_RIGHT: s = 1; break;
+	case TK_UP:
+	case 'k': s = -cols; break;
+	case TK_DOWN:
+	case 'j': s = cols; break;
+	case TK_TAB: s = 1; break;
+	case TK_BTAB: s = -1; break;
+	case TK_ENTER: open_detail_journey(t, t->sel_journey); return;
+	default: return;
+	}
+	int nj = clamp(t->sel_journey + s, 0, n > 0 ? n - 1 : 0);
+	if (nj != t->sel_journey) {
+		t->sel_journey = nj;
+		t->dirty |= D_TILES;
+	}
+}
+
+static void list_key(struct tui *t, int key, int *sel, int n)
+{
+	int s = step_of(key, t->lay.body.h > 6 ? t->lay.body.h - 4 : 1);
+	if (s == 0 || n <= 0)
+		return;
+	int v = clamp(*sel + s, 0, n - 1);
+	if (v != *sel) {
+		*sel = v;
+		t->dirty |= D_BODY;
+	}
+}
+
+static void view_key(struct tui *t, int key)
+{
+	int cells[SR_MAX_CELLS], n;
+	switch (t->view) {
+	case VIEW_MAIN:
+		main_key(t, key);
+		return;
+	case VIEW_KPIS:
+		n = kpis_view_order(t, cells, SR_MAX_CELLS);
+		if (key == TK_ENTER && t->sel_cell < n) {
+			t->detail_journey = -1;
+			t->detail_cell = cells[t->sel_cell];
+			tui_set_view(t, VIEW_DETAIL);
+			return;
+		}
+		list_key(t, key, &t->sel_cell, n);
+		return;
+	case VIEW_CHECKLISTS:
+		if (key == TK_ENTER) {
+			action_key(t, action_by_kind(SR_ACT_TICK));
+			return;
+		}
+		list_key(t, key, &t->sel_check, checklists_count(t->p));
+		return;
+	case VIEW_DETAIL: {
+		n = detail_cells(t, cells, SR_MAX_CELLS);
+		int at = 0;
+		for (int i = 0; i < n; i++)
+			if (cells[i] == t->detail_cell)
+				at = i;
+		int s = key == TK_TAB || key == TK_RIGHT || key == 'j' || key == TK_DOWN  ? 1
+		        : key == TK_BTAB || key == TK_LEFT || key == 'k' || key == TK_UP ? -1
+		                                                                         : 0;
+		if (s && n > 0) {
+			t->detail_cell = cells[(at + s + n) % n];
+			t->dirty |= D_BODY;
+		}
+		return;
+	}
+	case VIEW_HELP:
+		if (step_of(key, 10)) {
+			t->help_scroll = clamp(t->help_scroll + step_of(key, 10), 0, 200);
+			t->dirty |= D_BODY;
+		}
+		return;
+	default:
+		return;
+	}
+}
+
+void keys_handle(struct tui *t, int key)
+{
+	if (key == TK_NONE || key == 0)
+		return;
+	if (t->dlg.kind != DLG_NONE) {
+		dialog_key(t, key);
+		return;
+	}
+	if (key == 'q' || key == TK_CTRL_C) {
+		t->quit = true;
+		return;
+	}
+	if (t->lay.too_small)
+		return; /* nothing to act on that cannot be seen */
+	switch (key) {
+	case '?':
+		tui_set_view(t, t->view == VIEW_HELP ? t->back : VIEW_HELP);
+		return;
+	case TK_ESC:
+		if (t->view == VIEW_DETAIL || t->view == VIEW_HELP)
+			tui_set_view(t, t->back);
+		else if (t->view != VIEW_MAIN)
+			tui_set_view(t, VIEW_MAIN);
+		if (t->flash[0]) {
+			t->flash[0] = '\0';
+			t->dirty |= D_STATUS;
+		}
+		return;
+	case '1': tui_set_view(t, VIEW_MAIN); return;
+	case '2': tui_set_view(t, VIEW_KPIS); return;
+	case '3': tui_set_view(t, VIEW_TRIGGERS); return;
+	case '4': tui_set_view(t, VIEW_CHECKLISTS); return;
+	case '5': tui_set_view(t, VIEW_APPROVALS); return;
+	case 'c':
+		t->chart = (enum chart_style)((t->chart + 1) % CHART_STYLE_COUNT);
+		if (!t->utf8)
+			t->chart = CHART_ASCII; /* braille and blocks need UTF-8 */
+		t->dirty |= D_BODY | D_TILES;
+		return;
+	case 12: /* ^L: repaint everything, as in every curses program */
+		t->dirty |= D_ALL;
+		return;
+	default:
+		break;
+	}
+	const struct sr_action_def *d = action_by_key(key);
+	if (d) {
+		action_key(t, d);
+		return;
+	}
+	view_key(t, key);
+}

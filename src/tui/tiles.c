@@ -1,0 +1,229 @@
+/* tiles.c - the journey tiles: one per user journey.
+ *
+ * Each tile answers "is this journey healthy on the canary?": P95 and
+ * P99 (and P50 when the policy has such a KPI) for canary and control,
+ * this phase's limit, a P95 sparkline coloured point by point by its
+ * status, and the status as a glyph, a word and a colour, with the
+ * breach timer while one runs ("X RED 3m12s/5m"). The tile's status is
+ * the worst of the journey's cells, so a cache-hit breach on a read-heavy
+ * journey shows here too.
+ *
+ * Two shapes: one table row per journey at 80 columns, boxed tiles with
+ * more room on larger terminals (layout.c decides).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "shiproom/runner.h"
+#include "shiproom/tui.h"
+
+static const double quantiles[] = {0.50, 0.95, 0.99};
+static const char *const qnames[] = {"P50", "P95", "P99"};
+#define NQ 3
+
+/* Row-mode columns (see layout.c: the fixed part is 70 wide). */
+#define COL_NAME 2
+#define W_NAME   18
+#define COL_P95  21
+#define COL_P99  38
+#define COL_SPARK 51
+
+static void num_ms(char *buf, size_t n, double v)
+{
+	if (isfinite(v))
+		tui_fmt(buf, n, "%.0f", v);
+	else
+		tui_fmt(buf, n, "--");
+}
+
+/* Right-aligned text ending at column x+w. */
+static void put_right(int y, int x, int w, enum tui_role role, const char *s)
+{
+	int sw = text_width(s);
+	if (sw > w)
+		sw = w;
+	term_put(y, x + w - sw, sw, role, s);
+}
+
+/* The sparkline of a cell's canary, newest at the right, each point in
+ * the colour of its status. */
+static void sparkline(const struct tui *t, int y, int x, int w, int cell)
+{
+	float v[256];
+	enum sr_status st[256];
+	if (w > 256)
+		w = 256;
+	if (cell < 0 || w <= 0)
+		return;
+	float lo = INFINITY, hi = -INFINITY;
+	int n = 0;
+	for (int i = w - 1; i >= 0; i--) {
+		float can, ctl, lim;
+		enum sr_status s;
+		if (!history_point(&t->r->history, cell, i, &can, &ctl, &lim, &s)) {
+			v[n] = NAN;
+			st[n++] = SR_NODATA;
+			continue;
+		}
+		v[n] = can;
+		st[n++] = s;
+		if (isfinite(can)) {
+			lo = can < lo ? can : lo;
+			hi = can > hi ? can : hi;
+		}
+	}
+	if (!isfinite(lo))
+		return;
+	/* For a maximum, a full bar means "at the limit": the scale runs
+	 * from half the limit to the limit, so a healthy journey reads low
+	 * and calm and one creeping up reads as creeping up. */
+	const struct sr_kpi *k = &t->p->kpis[t->p->cells[cell].kpi];
+	float limit = (float)t->r->engine.cells[cell].limit;
+	if (k->kind == SR_KIND_MAX && isfinite(limit) && limit > 0) {
+		hi = hi > limit ? hi : limit;
+		lo = lo < limit * 0.5f ? lo : limit * 0.5f;
+	}
+	/* A flat line would show as the lowest bar; give it a middle. */
+	if (hi - lo < 1e-6f) {
+		lo -= 1;
+		hi += 1;
+	}
+	for (int i = 0; i < n; i++)
+		term_put(y, x + i, 1, isfinite(v[i]) ? theme_status_role(st[i]) : TR_DIM,
+		         spark_glyph(v[i], lo, hi, t->utf8));
+}
+
+static void status_cell(const struct tui *t, int journey, char *buf, size_t n,
+                        enum sr_status *st)
+{
+	int worst = tui_journey_worst_cell(t->r, journey);
+	*st = worst >= 0 ? t->r->engine.cells[worst].status : SR_NODATA;
+	char s[64];
+	tui_status_text(t, worst, *st, s, sizeof s);
+	tui_fmt(buf, n, "%s %s", sr_status_glyph(*st), s);
+}
+
+static void tiles_rows(struct tui *t)
+{
+	struct tui_rect a = t->lay.tiles;
+	const struct sr_policy *p = t->p;
+	int sw = t->lay.spark_w;
+	int col_status = COL_SPARK + sw + 1;
+	term_fill(a.y, 0, a.h, a.w, TR_NORMAL);
+	term_put(a.y, COL_NAME, W_NAME, TR_TITLE, "Journey");
+	term_put(a.y, COL_P95, 16, TR_TITLE, "P95  can ctl lim");
+	term_put(a.y, COL_P99, 12, TR_TITLE, "P99  can ctl");
+	term_put(a.y, COL_SPARK, sw, TR_TITLE, "P95 trend");
+	term_put(a.y, col_status, a.w - col_status, TR_TITLE, "Status");
+	for (int j = 0; j < p->njourneys && j + 1 < a.h; j++) {
+		int y = a.y + 1 + j;
+		bool sel = t->view == VIEW_MAIN && j == t->sel_journey;
+		int c95 = tui_latency_cell(p, j, 0.95), c99 = tui_latency_cell(p, j, 0.99);
+		const struct sr_engine *e = &t->r->engine;
+		char a1[16], a2[16], a3[16], b1[16], b2[16], st[64];
+		enum sr_status s;
+		if (sel)
+			term_fill(y, 0, 1, COL_SPARK - 1, TR_SELECTED);
+		term_put(y, 0, 1, sel ? TR_SELECTED : TR_NORMAL, sel ? ">" : " ");
+		term_put(y, COL_NAME, W_NAME, sel ? TR_SELECTED : TR_NORMAL, p->journeys[j].name);
+		num_ms(a1, sizeof a1, c95 >= 0 ? e->cells[c95].canary : NAN);
+		num_ms(a2, sizeof a2, c95 >= 0 ? e->cells[c95].control : NAN);
+		num_ms(a3, sizeof a3, c95 >= 0 ? e->cells[c95].limit : NAN);
+		num_ms(b1, sizeof b1, c99 >= 0 ? e->cells[c99].canary : NAN);
+		num_ms(b2, sizeof b2, c99 >= 0 ? e->cells[c99].control : NAN);
+		enum tui_role base = sel ? TR_SELECTED : TR_NORMAL;
+		put_right(y, COL_P95 + 3, 5, c95 >= 0 ? theme_status_role(e->cells[c95].status) : TR_DIM, a1);
+		put_right(y, COL_P95 + 8, 4, base, a2);
+		put_right(y, COL_P95 + 12, 4, sel ? base : TR_DIM, a3);
+		put_right(y, COL_P99 + 3, 5, c99 >= 0 ? theme_status_role(e->cells[c99].status) : TR_DIM, b1);
+		put_right(y, COL_P99 + 8, 4, base, b2);
+		sparkline(t, y, COL_SPARK, sw, c95);
+		status_cell(t, j, st, sizeof st, &s);
+		term_put(y, col_status, a.w - col_status, theme_status_role(s), st);
+	}
+}
+
+static void tile_box(struct tui *t, int j, int y, int x, int w, int h)
+{
+	const struct sr_policy *p = t->p;
+	const struct sr_engine *e = &t->r->engine;
+	bool sel = t->view == VIEW_MAIN && j == t->sel_journey;
+	char st[64], title[SR_TITLE_LEN + 4];
+	enum sr_status s;
+	status_cell(t, j, st, sizeof st, &s);
+	tui_fmt(title, sizeof title, "%s%s", sel ? "> " : "", p->journeys[j].name);
+	term_box(y, x, h, w, sel ? TR_KEY : TR_BORDER, title, sel ? TR_SELECTED : TR_TITLE);
+	/* Status in the top border, right-aligned: " X RED 3m12s/5m ". */
+	int stw = text_width(st) + 2;
+	if (stw < w - 6 - text_width(title)) {
+		term_put(y, x + w - stw - 2, 1, TR_BORDER, " ");
+		term_put(y, x + w - stw - 1, stw - 2, theme_status_role(s), st);
+		term_put(y, x + w - 3, 1, TR_BORDER, " ");
+	}
+	int in_x = x + 2, in_w = w - 4, row = y + 1;
+	term_fill(y + 1, x + 1, h - 2, w - 2, TR_NORMAL);
+	int cells[NQ], nq = 0;
+	for (int q = 0; q < NQ; q++)
+		if ((cells[q] = tui_latency_cell(p, j, quantiles[q])) >= 0)
+			nq++;
+	/* The column heading only when every quantile row still fits. */
+	if (nq + 2 <= h - 2) {
+		put_right(row, in_x + 4, 9, TR_DIM, "canary");
+		put_right(row, in_x + 13, 9, TR_DIM, "control");
+		put_right(row, in_x + 22, 9, TR_DIM, "limit");
+		if (in_w >= 44)
+			term_put(row, in_x + 33, in_w - 33, TR_DIM, "samples");
+		row++;
+	}
+	int c95 = -1;
+	for (int q = 0; q < NQ && row < y + h - 2; q++) {
+		int c = cells[q];
+		if (c < 0)
+			continue;
+		if (q == 1)
+			c95 = c;
+		const struct sr_cell_state *cs = &e->cells[c];
+		char v1[16], v2[16], v3[24];
+		fmt_value(v1, sizeof v1, cs->canary, "ms");
+		fmt_value(v2, sizeof v2, cs->control, "ms");
+		tui_cell_target(t, c, v3, sizeof v3);
+		term_put(row, in_x, 4, TR_TITLE, qnames[q]);
+		put_right(row, in_x + 4, 9, theme_status_role(cs->status), v1);
+		put_right(row, in_x + 13, 9, TR_NORMAL, v2);
+		put_right(row, in_x + 22, 9, TR_DIM, v3);
+		if (in_w >= 44 && isfinite(cs->samples))
+			term_putf(row, in_x + 33, in_w - 33, TR_DIM, "%.0f", cs->samples);
+		row++;
+	}
+	if (c95 < 0)
+		c95 = tui_journey_worst_cell(t->r, j);
+	/* Last inner row: the P95 trend over the last in_w-10 minutes. */
+	int sy = y + h - 2;
+	term_put(sy, in_x, 6, TR_DIM, "trend");
+	sparkline(t, sy, in_x + 6, in_w - 6, c95);
+}
+
+static void tiles_boxes(struct tui *t)
+{
+	struct tui_rect a = t->lay.tiles;
+	const struct tui_layout *l = &t->lay;
+	for (int j = 0; j < t->p->njourneys; j++) {
+		int r = j / l->tile_cols, c = j % l->tile_cols;
+		if (r >= l->tile_rows)
+			break;
+		int x = c * l->tile_w;
+		int w = c == l->tile_cols - 1 ? a.w - x : l->tile_w;
+		tile_box(t, j, a.y + r * l->tile_h, x, w, l->tile_h);
+	}
+}
+
+void tiles_draw(struct tui *t)
+{
+	if (t->lay.tiles.h <= 0)
+		return;
+	if (t->lay.tile_mode == TILES_ROWS)
+		tiles_rows(t);
+	else
+		tiles_boxes(t);
+}

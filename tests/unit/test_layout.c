@@ -1,0 +1,183 @@
+/* test_layout.c - the console layout at 80x24, 160x48, 200x60 and below
+ * the minimum: every region inside the screen, none overlapping, the
+ * key bar on the last row, and larger terminals used for more. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "shiproom/layout.h"
+
+/* The shipped policy: 6 journeys; groups of 7, 3, 4, 3, 5 KPIs. */
+static struct layout_need directive_need(bool banner)
+{
+	struct layout_need n = {.njourneys = 6, .ngroups = 5, .banner = banner};
+	const int kpis[5] = {7, 3, 4, 3, 5};
+	for (int i = 0; i < 5; i++)
+		n.group_lines[i] = 1 + kpis[i];
+	return n;
+}
+
+static void assert_sane(const struct tui_layout *l)
+{
+	const struct tui_rect *all[] = {&l->header, &l->banner, &l->tiles,  &l->kpis,
+	                                &l->timeline, &l->log,  &l->status, &l->keybar};
+	int n = (int)(sizeof all / sizeof all[0]);
+	for (int i = 0; i < n; i++) {
+		assert_true(layout_rect_inside(all[i], l->w, l->h));
+		for (int j = i + 1; j < n; j++)
+			assert_false(layout_rect_overlap(all[i], all[j]));
+	}
+	assert_int_equal(l->keybar.y, l->h - 1);
+	assert_int_equal(l->status.y, l->h - 2);
+	assert_int_equal(l->header.y, 0);
+	/* The main-view regions fill the body exactly. */
+	assert_int_equal(l->tiles.y, l->body.y);
+	assert_int_equal(l->log.y + l->log.h, l->body.y + l->body.h);
+}
+
+static void test_80x24(void **state)
+{
+	(void)state;
+	struct layout_need n = directive_need(false);
+	struct tui_layout l;
+	layout_compute(&l, 80, 24, &n);
+	assert_false(l.too_small);
+	assert_sane(&l);
+	assert_int_equal(l.tile_mode, TILES_ROWS);
+	assert_int_equal(l.tiles.h, 7); /* heading + one row per journey */
+	assert_int_equal(l.kpi_mode, KPIS_LINES);
+	assert_int_equal(l.kpis.h, 5);  /* one line per group */
+	assert_int_equal(l.timeline.h, 2);
+	assert_int_equal(l.log.h, 6);
+	assert_true(l.spark_w >= 8);
+}
+
+static void test_80x24_banner(void **state)
+{
+	(void)state;
+	struct layout_need n = directive_need(true);
+	struct tui_layout l;
+	layout_compute(&l, 80, 24, &n);
+	assert_false(l.too_small);
+	assert_sane(&l);
+	assert_int_equal(l.banner.y, 2);
+	assert_int_equal(l.banner.h, 1);
+	assert_int_equal(l.tiles.y, 3);
+	assert_int_equal(l.log.h, 5);
+}
+
+static void test_160x48(void **state)
+{
+	(void)state;
+	struct layout_need n = directive_need(false);
+	struct tui_layout l;
+	layout_compute(&l, 160, 48, &n);
+	assert_false(l.too_small);
+	assert_sane(&l);
+	assert_int_equal(l.tile_mode, TILES_BOXES);
+	assert_int_equal(l.tile_cols, 3); /* 6 tiles as 3+3, not 4+2 */
+	assert_int_equal(l.tile_rows, 2);
+	assert_int_equal(l.tile_w, 53);
+	assert_int_equal(l.kpi_mode, KPIS_COLUMNS);
+	assert_int_equal(l.kpi_cols, 3); /* ~60 columns each: whole KPI names */
+	assert_true(l.kpi_col_w >= 50);
+	assert_true(l.log.h >= 15);
+	assert_true(l.spark_w >= 20);
+	/* No group is split across columns and every group is inside. */
+	for (int g = 0; g < n.ngroups; g++) {
+		assert_true(l.group_col[g] < l.kpi_cols);
+		assert_true(l.group_row[g] + n.group_lines[g] <= l.kpi_rows);
+	}
+}
+
+static void test_200x60_uses_space(void **state)
+{
+	(void)state;
+	struct layout_need n = directive_need(true);
+	struct tui_layout small, big;
+	layout_compute(&small, 160, 48, &n);
+	layout_compute(&big, 200, 60, &n);
+	assert_sane(&big);
+	assert_int_equal(big.banner.h, 3);
+	assert_true(big.log.h > small.log.h);
+	assert_true(big.spark_w > small.spark_w);
+	assert_true(big.tile_w > small.tile_w);
+	assert_true(big.kpi_col_w >= 40);
+}
+
+static void test_too_small(void **state)
+{
+	(void)state;
+	struct layout_need n = directive_need(false);
+	struct tui_layout l;
+	layout_compute(&l, 79, 24, &n);
+	assert_true(l.too_small);
+	layout_compute(&l, 80, 23, &n);
+	assert_true(l.too_small);
+	layout_compute(&l, 0, 0, &n);
+	assert_true(l.too_small);
+	layout_compute(&l, 80, 24, &n);
+	assert_false(l.too_small);
+}
+
+static void test_every_size_is_sane(void **state)
+{
+	(void)state;
+	for (int b = 0; b < 2; b++) {
+		struct layout_need n = directive_need(b);
+		for (int w = 80; w <= 260; w += 7) {
+			for (int h = 24; h <= 80; h += 3) {
+				struct tui_layout l;
+				layout_compute(&l, w, h, &n);
+				assert_false(l.too_small);
+				assert_sane(&l);
+				assert_true(l.log.h >= 3);
+			}
+		}
+	}
+}
+
+static void test_many_journeys_still_inside(void **state)
+{
+	(void)state;
+	struct layout_need n = directive_need(true);
+	n.njourneys = 30;
+	struct tui_layout l;
+	layout_compute(&l, 80, 24, &n);
+	assert_false(l.too_small);
+	assert_sane(&l);
+}
+
+static void test_pack(void **state)
+{
+	(void)state;
+	int sizes[5] = {8, 4, 5, 4, 6}, col[5], row[5];
+	int h = layout_pack(sizes, 5, 2, col, row);
+	assert_int_equal(h, 15); /* at 14, 8+4 / 5+4 / 6 would need 3 columns */
+	assert_int_equal(col[0], 0);
+	assert_int_equal(row[1], 8);
+	assert_int_equal(col[2], 1);
+	h = layout_pack(sizes, 5, 5, col, row);
+	assert_int_equal(h, 8); /* one group a column: the tallest */
+	assert_int_equal(col[4], 4);
+	h = layout_pack(sizes, 5, 1, col, row);
+	assert_int_equal(h, 27);
+	assert_int_equal(row[4], 21);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_80x24),
+		cmocka_unit_test(test_80x24_banner),
+		cmocka_unit_test(test_160x48),
+		cmocka_unit_test(test_200x60_uses_space),
+		cmocka_unit_test(test_too_small),
+		cmocka_unit_test(test_every_size_is_sane),
+		cmocka_unit_test(test_many_journeys_still_inside),
+		cmocka_unit_test(test_pack),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
