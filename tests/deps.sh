@@ -5,7 +5,8 @@
 set -eu
 
 PKGS="make gcc clang pkg-config libncurses-dev libuv1-dev libcurl4-openssl-dev
-libjansson-dev libcmocka-dev tmux libclang-rt-14-dev htop python3 locales"
+libjansson-dev libcmocka-dev tmux libclang-rt-14-dev htop python3 locales
+prometheus haproxy curl"
 
 missing=""
 for p in $PKGS; do
