@@ -1,0 +1,95 @@
+/* promparse.h - the Prometheus HTTP API, parsed exactly and mapped onto
+ * a snapshot.
+ *
+ * Pure (no I/O, no clock, no locale dependence), so every wire case is a
+ * unit test and a fuzz input: HTTP status before the body (a proxy's 502
+ * is HTML, not JSON), `status: error` with errorType/error, `warnings`
+ * (values are degraded, not clean), sample values as strings ("NaN",
+ * "+Inf", "1e-07") parsed in the C locale, integer or real timestamps,
+ * empty results, NaN, a size cap, label values sanitised.
+ *
+ * The query templates of the policy are expanded here too, for the same
+ * reasons (pure, locale-proof, fuzzable).
+ */
+#ifndef SHIPROOM_PROMPARSE_H
+#define SHIPROOM_PROMPARSE_H
+
+#include "shiproom/policy.h"
+#include "shiproom/snapshot.h"
+
+#define SR_PROM_MAX_SERIES 4096 /* more in one answer is a query mistake */
+#define SR_PROM_MSG_LEN 160     /* == sizeof(struct sr_obs).error */
+#define SR_PROM_BODY_EXCERPT 80 /* bytes of a non-JSON error body shown */
+
+enum sr_prom_rtype {
+	SR_PROM_NONE = 0,
+	SR_PROM_VECTOR,
+	SR_PROM_SCALAR,
+	SR_PROM_MATRIX,
+	SR_PROM_STRING
+};
+
+/* Which labels tell journeys and cohorts apart, and the cohort values. */
+struct sr_prom_labels {
+	const char *journey_label; /* "journey" */
+	const char *variant_label; /* "variant" */
+	const char *canary_value;  /* "canary" */
+	const char *control_value; /* "control" */
+};
+
+struct sr_prom_sample {
+	char journey[SR_NAME_LEN]; /* sanitised label values ("" when absent) */
+	char variant[SR_NAME_LEN];
+	bool has_journey; /* present and short enough to be an id */
+	bool has_variant;
+	double value; /* NAN for "NaN"; +-INFINITY for "+Inf"/"-Inf" */
+	sr_ms at;     /* the sample's timestamp, ms */
+};
+
+struct sr_prom_result {
+	bool ok;                       /* a success response, parsed */
+	char error[SR_PROM_MSG_LEN];   /* sanitised, when !ok */
+	bool warned;                   /* the response carried warnings */
+	char warning[SR_PROM_MSG_LEN]; /* sanitised, the first warning(s) */
+	enum sr_prom_rtype type;
+	int nsamples;
+	struct sr_prom_sample *samples; /* heap; promparse_free() */
+};
+
+/* Parse one /api/v1/query answer. `reason` is the HTTP reason phrase
+ * (may be NULL). A body longer than max_len is refused unread. Returns 0
+ * when r->ok, -1 otherwise (r->error says why); free with
+ * promparse_free() either way. */
+int promparse_response(struct sr_prom_result *r, long http_status, const char *reason,
+                       const char *body, size_t len, size_t max_len,
+                       const struct sr_prom_labels *l);
+
+/* A result that failed before any answer (transport error, timeout):
+ * "msg" sanitised into r->error. */
+void promparse_set_error(struct sr_prom_result *r, const char *msg);
+
+void promparse_free(struct sr_prom_result *r);
+
+/* Map one KPI's answer onto its cells of snap, canary and control, at
+ * `now`. samples is the answer of the KPI's samples query, or NULL when
+ * there is none (samples are then unknown: +INFINITY). A failed answer
+ * turns the KPI's cells to SR_OBS_ERROR keeping their last value and
+ * time; a missing series or NaN is SR_OBS_NOSERIES for that cell only. */
+void promparse_fill(struct sr_snapshot *snap, const struct sr_policy *p, int kpi,
+                    const struct sr_prom_result *value, const struct sr_prom_result *samples,
+                    const struct sr_prom_labels *l, sr_ms now);
+
+/* Expand a query template for KPI `kpi`: {{window}} -> window,
+ * {{q}} -> the KPI's quantile ("0.95", always with a dot), {{journeys}} ->
+ * the KPI's journey ids as a regex alternation ("search|payments"),
+ * escaped for a PromQL string. Unknown or unusable placeholders are an
+ * error. Returns 0, or -1 with err filled. */
+int promparse_expand(char *dst, size_t n, const char *tmpl, const struct sr_policy *p, int kpi,
+                     const char *window, char *err, size_t en);
+
+/* Parse a sample value string in the C locale, whatever LC_NUMERIC says.
+ * Accepts what Prometheus writes ("0.5", "1e-07", "NaN", "+Inf", "-Inf");
+ * false for anything else. */
+bool promparse_value(const char *s, double *out);
+
+#endif

@@ -1,0 +1,828 @@
+/* prometheus.c - the Prometheus metrics source.
+ *
+ * Why it looks like this: a canary console must read canary and control
+ * at the same instant and must never show a stale or failed number as
+ * healthy. So each poll sends one instant query per KPI (grouped by
+ * journey and variant in the policy's PromQL, never one per tile), all
+ * with the same explicit `time`, in parallel over one HTTP client with
+ * connection reuse. When the last answer is in (or has failed, or timed
+ * out) the snapshot is filled in one go by promparse_fill() and the
+ * callback runs once. A failed query turns its cells to SR_OBS_ERROR,
+ * keeping the last value and its time, so the engine shows ERROR and,
+ * as it ages, STALE: never the last good colour.
+ *
+ * Secrets (the bearer token, header values) live only in this struct and
+ * in the request headers; no message ever includes them.
+ */
+#include "shiproom/prometheus.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "shiproom/http.h"
+#include "shiproom/promparse.h"
+
+#define TOKEN_MAX 8192
+#define MAX_QUERIES (2 * SR_MAX_KPIS)
+
+struct prom;
+
+struct prom_query {
+	struct prom *owner;
+	int kpi;
+	bool samples;            /* the KPI's samples query */
+	struct sr_http_req *req; /* in flight, or NULL */
+	struct sr_prom_result res;
+};
+
+struct prom {
+	struct sr_source src;
+	const struct sr_policy *p;
+	struct sr_prom_config cfg;
+	struct sr_prom_labels labels;
+	struct sr_http *http;
+
+	char endpoint[SR_PROM_URL_LEN + 32];
+	char *query[SR_MAX_KPIS];         /* expanded value queries (NULL: none) */
+	char *samples_query[SR_MAX_KPIS]; /* expanded samples queries (NULL: none) */
+
+	char hdr_buf[SR_PROM_MAX_HEADERS][sizeof(((struct sr_prom_header *)0)->name) +
+	                                  sizeof(((struct sr_prom_header *)0)->value) + 4];
+	char auth[TOKEN_MAX + 32]; /* "Authorization: Bearer ..." (secret) */
+	const char *hdr_lines[SR_PROM_MAX_HEADERS + 4];
+
+	struct sr_snapshot snap;
+	struct prom_query q[MAX_QUERIES];
+	int nq, pending, last_nq;
+	bool busy;
+	sr_ms now;
+	sr_source_cb cb;
+	void *ud;
+};
+
+/* ---- configuration -------------------------------------------------------- */
+
+void prometheus_config_defaults(struct sr_prom_config *c)
+{
+	memset(c, 0, sizeof *c);
+	c->timeout_s = 10;
+	sr_strlcpy(c->window, "1m", sizeof c->window);
+	sr_strlcpy(c->journey_label, "journey", sizeof c->journey_label);
+	sr_strlcpy(c->variant_label, "variant", sizeof c->variant_label);
+	sr_strlcpy(c->canary_value, "canary", sizeof c->canary_value);
+	sr_strlcpy(c->control_value, "control", sizeof c->control_value);
+	c->max_response_bytes = SR_PROM_DEFAULT_MAX_BYTES;
+}
+
+static bool is_label_name(const char *s)
+{
+	if (!(isalpha((unsigned char)*s) || *s == '_'))
+		return false;
+	for (; *s; s++)
+		if (!(isalnum((unsigned char)*s) || *s == '_'))
+			return false;
+	return true;
+}
+
+static bool is_printable(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+/* RFC 9110 token: what a header name may be made of. */
+static bool is_header_name(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!(isalnum((unsigned char)*s) || strchr("!#$%&'*+-.^_`|~", *s)))
+			return false;
+	return true;
+}
+
+/* A Prometheus duration: one or more <digits><unit>, unit ms s m h d w y. */
+static bool is_duration(const char *s)
+{
+	if (!*s)
+		return false;
+	while (*s) {
+		if (!isdigit((unsigned char)*s))
+			return false;
+		while (isdigit((unsigned char)*s))
+			s++;
+		if (s[0] == 'm' && s[1] == 's')
+			s += 2;
+		else if (*s && strchr("smhdwy", *s))
+			s++;
+		else
+			return false;
+	}
+	return true;
+}
+
+static int url_check(const char *u, char *why, size_t n)
+{
+	const char *rest;
+	if (strncmp(u, "http://", 7) == 0)
+		rest = u + 7;
+	else if (strncmp(u, "https://", 8) == 0)
+		rest = u + 8;
+	else {
+		snprintf(why, n, "must start with http:// or https://");
+		return -1;
+	}
+	if (!*rest || *rest == '/') {
+		snprintf(why, n, "has no host");
+		return -1;
+	}
+	size_t auth = strcspn(rest, "/");
+	if (memchr(rest, '@', auth)) {
+		snprintf(why, n,
+		         "must not carry credentials: use bearer_token_file or bearer_token_env");
+		return -1;
+	}
+	if (strpbrk(u, "?#")) {
+		snprintf(why, n, "must not have a query string or fragment");
+		return -1;
+	}
+	if (!is_printable(u) || strchr(u, ' ')) {
+		snprintf(why, n, "contains spaces or control characters");
+		return -1;
+	}
+	return 0;
+}
+
+static int get_string(const json_t *v, const char *key, char *dst, size_t n, char *err, size_t en)
+{
+	if (!json_is_string(v)) {
+		snprintf(err, en, "source.%s: must be a string", key);
+		return -1;
+	}
+	if (!sr_strlcpy(dst, json_string_value(v), n)) {
+		snprintf(err, en, "source.%s: longer than %zu bytes", key, n - 1);
+		return -1;
+	}
+	if (!is_printable(dst)) {
+		snprintf(err, en, "source.%s: contains control characters", key);
+		return -1;
+	}
+	return 0;
+}
+
+static int cfg_headers(struct sr_prom_config *c, const json_t *v, char *err, size_t en)
+{
+	const char *name;
+	json_t *val;
+	if (!json_is_object(v)) {
+		snprintf(err, en, "source.headers: must be an object of {\"Name\": \"value\"}");
+		return -1;
+	}
+	json_object_foreach((json_t *)v, name, val)
+	{
+		char shown[64];
+		sr_sanitize(shown, name, sizeof shown);
+		if (c->nheaders >= SR_PROM_MAX_HEADERS) {
+			snprintf(err, en, "source.headers: more than %d headers",
+			         SR_PROM_MAX_HEADERS);
+			return -1;
+		}
+		struct sr_prom_header *h = &c->headers[c->nheaders];
+		if (!is_header_name(name) || !sr_strlcpy(h->name, name, sizeof h->name)) {
+			snprintf(err, en, "source.headers.%s: not a valid header name", shown);
+			return -1;
+		}
+		if (!strcasecmp(name, "Content-Type") || !strcasecmp(name, "Content-Length") ||
+		    !strcasecmp(name, "Transfer-Encoding") || !strcasecmp(name, "Host")) {
+			snprintf(err, en,
+			         "source.headers.%s: set by shiproom, cannot be overridden", shown);
+			return -1;
+		}
+		/* The value may be a secret: say what is wrong, never what it is. */
+		if (!json_is_string(val) ||
+		    !sr_strlcpy(h->value, json_string_value(val), sizeof h->value) ||
+		    !is_printable(h->value)) {
+			snprintf(
+			    err, en,
+			    "source.headers.%s: must be a string of at most %zu printable bytes",
+			    shown, sizeof h->value - 1);
+			return -1;
+		}
+		c->nheaders++;
+	}
+	return 0;
+}
+
+static int cfg_samples(struct sr_prom_config *c, const json_t *v, char *err, size_t en)
+{
+	const char *kpi;
+	json_t *val;
+	if (!json_is_object(v)) {
+		snprintf(err, en,
+		         "source.samples_queries: must be an object of {\"kpi_id\": \"PromQL\"}");
+		return -1;
+	}
+	json_object_foreach((json_t *)v, kpi, val)
+	{
+		char shown[SR_NAME_LEN];
+		sr_sanitize(shown, kpi, sizeof shown);
+		if (c->nsamples >= SR_MAX_KPIS) {
+			snprintf(err, en, "source.samples_queries: more than %d entries",
+			         SR_MAX_KPIS);
+			return -1;
+		}
+		struct sr_prom_samples_query *s = &c->samples[c->nsamples];
+		if (!sr_strlcpy(s->kpi, kpi, sizeof s->kpi)) {
+			snprintf(err, en, "source.samples_queries: KPI id \"%s...\" too long",
+			         shown);
+			return -1;
+		}
+		if (!json_is_string(val) ||
+		    !sr_strlcpy(s->query, json_string_value(val), sizeof s->query)) {
+			snprintf(err, en,
+			         "source.samples_queries.%s: must be a string of at most %d bytes",
+			         shown, SR_QUERY_LEN - 1);
+			return -1;
+		}
+		c->nsamples++;
+	}
+	return 0;
+}
+
+static int cfg_number(const json_t *v, const char *key, double lo, double hi, double *out,
+                      char *err, size_t en)
+{
+	if (!json_is_number(v) || !(json_number_value(v) >= lo && json_number_value(v) <= hi)) {
+		snprintf(err, en, "source.%s: must be a number from %g to %g", key, lo, hi);
+		return -1;
+	}
+	*out = json_number_value(v);
+	return 0;
+}
+
+static int cfg_key(struct sr_prom_config *c, const char *key, const json_t *v, char *err, size_t en)
+{
+	double d;
+	if (!strcmp(key, "kind")) {
+		if (!json_is_string(v) || strcmp(json_string_value(v), "prometheus") != 0) {
+			snprintf(err, en, "source.kind: must be \"prometheus\" here");
+			return -1;
+		}
+		return 0;
+	}
+	if (!strcmp(key, "url")) {
+		char why[128];
+		if (get_string(v, key, c->url, sizeof c->url, err, en) != 0)
+			return -1;
+		size_t len = strlen(c->url);
+		while (len > 0 && c->url[len - 1] == '/')
+			c->url[--len] = '\0';
+		if (url_check(c->url, why, sizeof why) != 0) {
+			snprintf(err, en, "source.url: %s", why);
+			return -1;
+		}
+		return 0;
+	}
+	if (!strcmp(key, "headers"))
+		return cfg_headers(c, v, err, en);
+	if (!strcmp(key, "bearer_token_file"))
+		return get_string(v, key, c->bearer_token_file, sizeof c->bearer_token_file, err,
+		                  en);
+	if (!strcmp(key, "bearer_token_env")) {
+		if (get_string(v, key, c->bearer_token_env, sizeof c->bearer_token_env, err, en) !=
+		    0)
+			return -1;
+		if (!is_label_name(c->bearer_token_env)) {
+			snprintf(err, en,
+			         "source.bearer_token_env: not an environment variable name");
+			return -1;
+		}
+		return 0;
+	}
+	if (!strcmp(key, "ca_file"))
+		return get_string(v, key, c->ca_file, sizeof c->ca_file, err, en);
+	if (!strcmp(key, "timeout_s")) {
+		if (cfg_number(v, key, 0.1, 300, &d, err, en) != 0)
+			return -1;
+		c->timeout_s = d;
+		return 0;
+	}
+	if (!strcmp(key, "window")) {
+		if (get_string(v, key, c->window, sizeof c->window, err, en) != 0)
+			return -1;
+		if (!is_duration(c->window)) {
+			snprintf(err, en,
+			         "source.window: not a Prometheus duration like \"1m\" or \"30s\"");
+			return -1;
+		}
+		return 0;
+	}
+	struct {
+		const char *key;
+		char *dst;
+		bool label_name;
+	} labels[] = {
+	    {"journey_label", c->journey_label, true},
+	    {"variant_label", c->variant_label, true},
+	    {"canary_value", c->canary_value, false},
+	    {"control_value", c->control_value, false},
+	};
+	for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++) {
+		if (strcmp(key, labels[i].key) != 0)
+			continue;
+		if (get_string(v, key, labels[i].dst, SR_NAME_LEN, err, en) != 0)
+			return -1;
+		if (labels[i].label_name ? !is_label_name(labels[i].dst) : !labels[i].dst[0]) {
+			snprintf(err, en, "source.%s: %s", key,
+			         labels[i].label_name ? "not a Prometheus label name"
+			                              : "must not be empty");
+			return -1;
+		}
+		return 0;
+	}
+	if (!strcmp(key, "max_response_bytes")) {
+		if (!json_is_integer(v) || json_integer_value(v) < 1024 ||
+		    json_integer_value(v) > 1024LL * 1024 * 1024) {
+			snprintf(err, en,
+			         "source.max_response_bytes: must be an integer from 1024 to "
+			         "1073741824");
+			return -1;
+		}
+		c->max_response_bytes = (size_t)json_integer_value(v);
+		return 0;
+	}
+	if (!strcmp(key, "samples_queries"))
+		return cfg_samples(c, v, err, en);
+	char shown[48];
+	sr_sanitize(shown, key, sizeof shown);
+	snprintf(err, en,
+	         "source.%s: unknown key (known: kind, url, headers, bearer_token_file, "
+	         "bearer_token_env, ca_file, timeout_s, window, journey_label, variant_label, "
+	         "canary_value, control_value, max_response_bytes, samples_queries)",
+	         shown);
+	return -1;
+}
+
+int prometheus_config_from_json(struct sr_prom_config *c, const json_t *source_obj, char *err,
+                                size_t n)
+{
+	const char *key;
+	json_t *v;
+	prometheus_config_defaults(c);
+	if (!json_is_object(source_obj)) {
+		snprintf(err, n, "source: must be an object");
+		return -1;
+	}
+	json_object_foreach((json_t *)source_obj, key, v)
+	{
+		if (cfg_key(c, key, v, err, n) != 0)
+			return -1;
+	}
+	if (!c->url[0]) {
+		snprintf(err, n,
+		         "source.url: required for the prometheus source "
+		         "(e.g. \"http://prometheus:9090\")");
+		return -1;
+	}
+	if (c->bearer_token_file[0] && c->bearer_token_env[0]) {
+		snprintf(err, n, "source: bearer_token_file and bearer_token_env are exclusive");
+		return -1;
+	}
+	for (int i = 0; i < c->nheaders; i++) {
+		if (!strcasecmp(c->headers[i].name, "Authorization") &&
+		    (c->bearer_token_file[0] || c->bearer_token_env[0])) {
+			snprintf(err, n,
+			         "source.headers.Authorization: conflicts with the bearer token");
+			return -1;
+		}
+	}
+	if (!strcmp(c->canary_value, c->control_value)) {
+		snprintf(err, n, "source: canary_value and control_value must differ");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- secrets -------------------------------------------------------------- */
+
+/* Read the token file: a regular file no one but its owner can read or
+ * write (like ssh's keys), one line. Messages name the file, never the
+ * contents. */
+static int token_from_file(const char *path, char *tok, size_t n, char *err, size_t en)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		snprintf(err, en, "bearer_token_file %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, en, "bearer_token_file %s: not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	if (st.st_mode & 077) {
+		snprintf(err, en,
+		         "bearer_token_file %s has mode %04o: it must be 0600 or stricter "
+		         "(chmod 600 %s)",
+		         path, (unsigned)(st.st_mode & 07777), path);
+		close(fd);
+		return -1;
+	}
+	size_t len = 0;
+	for (;;) {
+		ssize_t r = read(fd, tok + len, n - 1 - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			snprintf(err, en, "bearer_token_file %s: %s", path, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		if (len == n - 1) {
+			char extra;
+			if (read(fd, &extra, 1) > 0) {
+				snprintf(err, en, "bearer_token_file %s: longer than %zu bytes",
+				         path, n - 2);
+				close(fd);
+				memset(tok, 0, n);
+				return -1;
+			}
+			break;
+		}
+	}
+	close(fd);
+	tok[len] = '\0';
+	return 0;
+}
+
+/* Trim trailing whitespace and refuse anything that could break out of
+ * the header line. */
+static int token_check(char *tok, const char *from, char *err, size_t en)
+{
+	size_t len = strlen(tok);
+	while (len > 0 && isspace((unsigned char)tok[len - 1]))
+		tok[--len] = '\0';
+	if (len == 0) {
+		snprintf(err, en, "%s: the bearer token is empty", from);
+		return -1;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)tok[i];
+		if (c < 0x21 || c == 0x7f) {
+			snprintf(err, en,
+			         "%s: the bearer token contains spaces or control characters",
+			         from);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int token_load(struct prom *pr, char *err, size_t en)
+{
+	char tok[TOKEN_MAX];
+	char from[600];
+	pr->auth[0] = '\0';
+	if (pr->cfg.bearer_token_file[0]) {
+		snprintf(from, sizeof from, "bearer_token_file %s", pr->cfg.bearer_token_file);
+		if (token_from_file(pr->cfg.bearer_token_file, tok, sizeof tok, err, en) != 0)
+			return -1;
+	} else if (pr->cfg.bearer_token_env[0]) {
+		snprintf(from, sizeof from, "bearer_token_env %s", pr->cfg.bearer_token_env);
+		const char *e = getenv(pr->cfg.bearer_token_env);
+		if (!e || !*e) {
+			snprintf(err, en, "bearer_token_env: $%s is not set",
+			         pr->cfg.bearer_token_env);
+			return -1;
+		}
+		if (!sr_strlcpy(tok, e, sizeof tok)) {
+			snprintf(err, en, "bearer_token_env: $%s is longer than %zu bytes",
+			         pr->cfg.bearer_token_env, sizeof tok - 1);
+			memset(tok, 0, sizeof tok);
+			return -1;
+		}
+	} else {
+		return 0;
+	}
+	int rc = token_check(tok, from, err, en);
+	if (rc == 0)
+		snprintf(pr->auth, sizeof pr->auth, "Authorization: Bearer %s", tok);
+	memset(tok, 0, sizeof tok);
+	return rc;
+}
+
+/* ---- polling -------------------------------------------------------------- */
+
+static bool kpi_has_cells(const struct sr_policy *p, int kpi)
+{
+	for (int c = 0; c < p->ncells && c < SR_MAX_CELLS; c++)
+		if (p->cells[c].kpi == kpi)
+			return true;
+	return false;
+}
+
+static void build_headers(struct prom *pr)
+{
+	int n = 0;
+	pr->hdr_lines[n++] = "Content-Type: application/x-www-form-urlencoded";
+	pr->hdr_lines[n++] = "Accept: application/json";
+	for (int i = 0; i < pr->cfg.nheaders; i++)
+		pr->hdr_lines[n++] = pr->hdr_buf[i];
+	if (pr->auth[0])
+		pr->hdr_lines[n++] = pr->auth;
+	pr->hdr_lines[n] = NULL;
+}
+
+static void fail_kpi_cells(struct prom *pr, int kpi, const char *msg)
+{
+	struct sr_prom_result r;
+	promparse_set_error(&r, msg);
+	promparse_fill(&pr->snap, pr->p, kpi, &r, NULL, &pr->labels, pr->now);
+}
+
+/* Every answer is in: fill the snapshot and call back once. */
+static void prom_finish(struct prom *pr)
+{
+	for (int k = 0; k < pr->p->nkpis; k++) {
+		if (!kpi_has_cells(pr->p, k))
+			continue;
+		const struct prom_query *value = NULL, *samples = NULL;
+		for (int i = 0; i < pr->nq; i++) {
+			if (pr->q[i].kpi != k)
+				continue;
+			if (pr->q[i].samples)
+				samples = &pr->q[i];
+			else
+				value = &pr->q[i];
+		}
+		if (!value) {
+			fail_kpi_cells(pr, k, "no query for this KPI in the policy");
+			continue;
+		}
+		promparse_fill(&pr->snap, pr->p, k, &value->res, samples ? &samples->res : NULL,
+		               &pr->labels, pr->now);
+	}
+	for (int i = 0; i < pr->nq; i++)
+		promparse_free(&pr->q[i].res);
+	pr->last_nq = pr->nq;
+	pr->nq = 0;
+	pr->busy = false;
+	/* The callback may poll again or destroy us: touch nothing after. */
+	sr_source_cb cb = pr->cb;
+	void *ud = pr->ud;
+	if (cb)
+		cb(ud, &pr->snap);
+}
+
+static void on_answer(void *ud, const struct sr_http_response *res)
+{
+	struct prom_query *q = ud;
+	struct prom *pr = q->owner;
+	q->req = NULL;
+	if (res->error) {
+		char msg[320];
+		snprintf(msg, sizeof msg, "fetch failed: %s", res->error);
+		promparse_set_error(&q->res, msg);
+	} else {
+		promparse_response(&q->res, res->status, res->reason, res->body, res->len,
+		                   pr->cfg.max_response_bytes, &pr->labels);
+	}
+	if (--pr->pending == 0)
+		prom_finish(pr);
+}
+
+static void query_send(struct prom *pr, struct prom_query *q, const char *query, const char *tparam)
+{
+	char err[256];
+	size_t need = http_form_escape(NULL, 0, query);
+	size_t n = need + 64;
+	char *body = malloc(n);
+	if (!body) {
+		promparse_set_error(&q->res, "out of memory");
+		return;
+	}
+	memcpy(body, "query=", 6);
+	http_form_escape(body + 6, n - 6, query);
+	size_t used = strlen(body);
+	snprintf(body + used, n - used, "&time=%s", tparam);
+
+	struct sr_http_request rq = {
+	    .method = "POST",
+	    .url = pr->endpoint,
+	    .headers = pr->hdr_lines,
+	    .body = body,
+	    .body_len = strlen(body),
+	    .timeout_ms = (long)lround(pr->cfg.timeout_s * 1000.0),
+	    .max_response = pr->cfg.max_response_bytes,
+	    .ca_file = pr->cfg.ca_file[0] ? pr->cfg.ca_file : NULL,
+	};
+	q->req = http_submit(pr->http, &rq, on_answer, q, err, sizeof err);
+	free(body);
+	if (!q->req)
+		promparse_set_error(&q->res, err);
+	else
+		pr->pending++;
+}
+
+static void prom_poll(struct sr_source *s, sr_ms now, sr_source_cb cb, void *ud)
+{
+	struct prom *pr = s->impl;
+	pr->cb = cb;
+	pr->ud = ud;
+	if (pr->busy)
+		return; /* the poll in flight will answer the newest caller */
+	pr->busy = true;
+	pr->now = now;
+	pr->nq = 0;
+	pr->pending = 0;
+
+	char err[512];
+	if (token_load(pr, err, sizeof err) != 0) {
+		snapshot_fail_all(&pr->snap, err);
+		pr->busy = false;
+		pr->last_nq = 0;
+		if (cb)
+			cb(ud, &pr->snap);
+		return;
+	}
+	build_headers(pr);
+
+	/* One instant for every query: canary and control, and every KPI,
+	 * are read at the same time. Seconds with millisecond precision. */
+	char tparam[32];
+	snprintf(tparam, sizeof tparam, "%lld.%03lld", (long long)(now / 1000),
+	         (long long)(now % 1000));
+
+	for (int k = 0; k < pr->p->nkpis; k++) {
+		if (!kpi_has_cells(pr->p, k) || !pr->query[k])
+			continue;
+		struct prom_query *q = &pr->q[pr->nq++];
+		memset(q, 0, sizeof *q);
+		q->owner = pr;
+		q->kpi = k;
+		if (pr->samples_query[k]) {
+			struct prom_query *sq = &pr->q[pr->nq++];
+			memset(sq, 0, sizeof *sq);
+			sq->owner = pr;
+			sq->kpi = k;
+			sq->samples = true;
+		}
+	}
+	/* Count before sending: an answer cannot arrive before every query is
+	 * out (the client never calls back from submit), but pending must
+	 * not touch zero half way. */
+	pr->pending = 1;
+	for (int i = 0; i < pr->nq; i++) {
+		struct prom_query *q = &pr->q[i];
+		query_send(pr, q, q->samples ? pr->samples_query[q->kpi] : pr->query[q->kpi],
+		           tparam);
+	}
+	memset(pr->auth, 0, sizeof pr->auth);
+	if (--pr->pending == 0)
+		prom_finish(pr);
+}
+
+static void prom_destroy(struct sr_source *s)
+{
+	if (!s)
+		return;
+	struct prom *pr = s->impl;
+	for (int i = 0; i < pr->nq; i++) {
+		if (pr->q[i].req)
+			http_cancel(pr->http, pr->q[i].req);
+		promparse_free(&pr->q[i].res);
+	}
+	http_destroy(pr->http);
+	for (int k = 0; k < SR_MAX_KPIS; k++) {
+		free(pr->query[k]);
+		free(pr->samples_query[k]);
+	}
+	memset(pr->auth, 0, sizeof pr->auth);
+	memset(pr->hdr_buf, 0, sizeof pr->hdr_buf);
+	memset(&pr->cfg, 0, sizeof pr->cfg);
+	free(pr);
+}
+
+static const struct sr_source_ops prom_ops = {
+    .name = "prometheus",
+    .poll = prom_poll,
+    .destroy = prom_destroy,
+};
+
+int prometheus_last_query_count(const struct sr_source *s)
+{
+	const struct prom *pr = s->impl;
+	return pr->last_nq;
+}
+
+/* ---- creation ------------------------------------------------------------- */
+
+static char *expand_or_fail(const struct sr_policy *p, int k, const char *tmpl, const char *window,
+                            const char *what, char *err, size_t n)
+{
+	char buf[4 * SR_QUERY_LEN], why[200];
+	if (promparse_expand(buf, sizeof buf, tmpl, p, k, window, why, sizeof why) != 0) {
+		snprintf(err, n, "kpi %s: %s: %s", p->kpis[k].id, what, why);
+		return NULL;
+	}
+	char *q = strdup(buf);
+	if (!q)
+		snprintf(err, n, "out of memory");
+	return q;
+}
+
+static int prom_prepare(struct prom *pr, char *err, size_t n)
+{
+	const struct sr_policy *p = pr->p;
+	for (int k = 0; k < p->nkpis && k < SR_MAX_KPIS; k++) {
+		if (!p->kpis[k].query[0])
+			continue;
+		pr->query[k] =
+		    expand_or_fail(p, k, p->kpis[k].query, pr->cfg.window, "query", err, n);
+		if (!pr->query[k])
+			return -1;
+	}
+	for (int i = 0; i < pr->cfg.nsamples; i++) {
+		const struct sr_prom_samples_query *s = &pr->cfg.samples[i];
+		int k = -1;
+		for (int j = 0; j < p->nkpis; j++)
+			if (!strcmp(p->kpis[j].id, s->kpi))
+				k = j;
+		if (k < 0) {
+			char shown[SR_NAME_LEN];
+			sr_sanitize(shown, s->kpi, sizeof shown);
+			snprintf(err, n, "source.samples_queries.%s: no such KPI in the policy",
+			         shown);
+			return -1;
+		}
+		free(pr->samples_query[k]);
+		pr->samples_query[k] =
+		    expand_or_fail(p, k, s->query, pr->cfg.window, "samples query", err, n);
+		if (!pr->samples_query[k])
+			return -1;
+	}
+	for (int i = 0; i < pr->cfg.nheaders; i++)
+		snprintf(pr->hdr_buf[i], sizeof pr->hdr_buf[i], "%s: %s", pr->cfg.headers[i].name,
+		         pr->cfg.headers[i].value);
+	if (pr->cfg.ca_file[0] && access(pr->cfg.ca_file, R_OK) != 0) {
+		snprintf(err, n, "source.ca_file %s: %s", pr->cfg.ca_file, strerror(errno));
+		return -1;
+	}
+	/* Check the secret now so a bad mode stops the start, not the
+	 * first poll; it is read again at every poll (rotation). */
+	if (token_load(pr, err, n) != 0)
+		return -1;
+	memset(pr->auth, 0, sizeof pr->auth);
+	return 0;
+}
+
+struct sr_source *prometheus_create(const struct sr_policy *p, const struct sr_prom_config *c,
+                                    uv_loop_t *loop, char *err, size_t n)
+{
+	char why[128];
+	if (url_check(c->url, why, sizeof why) != 0) {
+		snprintf(err, n, "source.url: %s", why);
+		return NULL;
+	}
+	struct prom *pr = calloc(1, sizeof *pr);
+	if (!pr) {
+		snprintf(err, n, "out of memory");
+		return NULL;
+	}
+	pr->p = p;
+	pr->cfg = *c;
+	if (pr->cfg.max_response_bytes == 0)
+		pr->cfg.max_response_bytes = SR_PROM_DEFAULT_MAX_BYTES;
+	if (!(pr->cfg.timeout_s > 0))
+		pr->cfg.timeout_s = 10;
+	pr->labels = (struct sr_prom_labels){pr->cfg.journey_label, pr->cfg.variant_label,
+	                                     pr->cfg.canary_value, pr->cfg.control_value};
+	snprintf(pr->endpoint, sizeof pr->endpoint, "%s/api/v1/query", pr->cfg.url);
+	snapshot_clear(&pr->snap, p->ncells);
+	pr->src.ops = &prom_ops;
+	pr->src.impl = pr;
+	if (prom_prepare(pr, err, n) != 0) {
+		prom_destroy(&pr->src);
+		return NULL;
+	}
+	pr->http = http_create(loop, err, n);
+	if (!pr->http) {
+		prom_destroy(&pr->src);
+		return NULL;
+	}
+	return &pr->src;
+}
