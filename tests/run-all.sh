@@ -41,6 +41,13 @@ if [ -z "${SR_SANITIZED:-}" ] && [ -z "${SR_SKIP_FUZZ:-}" ]; then
 	run_suite "fuzz-smoke" make --no-print-directory fuzz FUZZ_TIME="${FUZZ_TIME:-5}"
 fi
 
+# End-to-end: a real Prometheus and a real HAProxy on loopback ports,
+# started and stopped by each test. A missing one is a failure.
+for t in tests/e2e/test_*.sh; do
+	[ -f "$t" ] || continue
+	run_suite "e2e/$(basename "$t" .sh)" sh "$t" "$build"
+done
+
 if [ -x tests/screen/run.sh ]; then
 	run_suite "screen" tests/screen/run.sh "$build/shiproom"
 fi

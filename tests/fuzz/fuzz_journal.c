@@ -1,0 +1,92 @@
+/* fuzz_journal.c - libFuzzer target for reading a journal.
+ *
+ * A journal file is outside input in a postmortem (`shiproom replay FILE`
+ * of a file from somewhere else) and after a crash. The input is used as
+ * a whole journal file: journal_replay reads it line by line (through a
+ * memfd, so the real reader with its torn-tail handling runs), and every
+ * event is applied to a rollout under the shipped policy, as replay does.
+ * Besides "no crash": every issue message is terminated and every
+ * delivered event passed validation (seq > 0, type, actor strings).
+ */
+#define _GNU_SOURCE
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "shiproom/journal.h"
+
+static struct sr_policy *policy;
+static struct sr_rollout ro;
+
+struct ctx {
+	struct sr_replay rp;
+	long last_line;
+};
+
+static void on_event(void *ud, const struct sr_jevent *ev)
+{
+	struct ctx *c = ud;
+	if (ev->seq < 1 || !ev->type_name || !ev->actor || !ev->obj || ev->line <= c->last_line)
+		abort();
+	c->last_line = ev->line;
+	char why[SR_REASON_LEN];
+	journal_apply(&c->rp, ev, why, sizeof why);
+	if (strnlen(why, sizeof why) == sizeof why)
+		abort();
+	if (ev->type == SR_J_SNAPSHOT) {
+		static double ctl[SR_MAX_CELLS];
+		journal_snapshot_control(ev, policy, ctl, policy->ncells);
+	}
+	/* the rollout keeps its invariants whatever the journal says */
+	if (ro.phase < -1 || ro.phase >= policy->nphases)
+		abort();
+}
+
+static void on_issue(void *ud, long line, long long off, const char *msg)
+{
+	(void)ud;
+	if (line < 1 || off < 0 || !msg || strnlen(msg, 1000) == 1000)
+		abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (!policy) {
+		policy = calloc(1, sizeof *policy);
+		struct sr_policy_error err;
+		if (!policy || policy_load_file(policy, SR_DATADIR "/config/shiproom.json", &err) < 0)
+			abort();
+	}
+	int fd = memfd_create("journal", MFD_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	if (size > 0 && write(fd, data, size) != (ssize_t)size) {
+		close(fd);
+		return 0;
+	}
+	char path[64], err[200];
+	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+	struct ctx c = {.last_line = 0};
+	journal_replay_init(&c.rp, &ro, policy);
+	journal_replay(path, on_event, on_issue, &c, err, sizeof err);
+	close(fd);
+
+	/* and one line on its own, straight into the parser */
+	const uint8_t *nl = memchr(data, '\n', size);
+	size_t len = nl ? (size_t)(nl - data) : size;
+	char *line = malloc(len ? len : 1);
+	if (line) {
+		memcpy(line, data, len);
+		struct sr_jevent ev;
+		json_t *o;
+		if (journal_parse_line(line, len, &ev, &o, err, sizeof err) == 0)
+			json_decref(o);
+		free(line);
+	}
+	return 0;
+}
