@@ -133,7 +133,7 @@ static void open_confirm(struct tui *t, const struct sr_action_def *d)
 	const struct sr_engine *e = &t->r->engine;
 	if (d->kind == SR_ACT_ROLLBACK)
 		tui_fmt(text, sizeof text,
-		        "Roll %s back: canary %d%% -> 0%%, drained.\nThe rollback is journaled with "
+		        "Roll %s back: canary %d%% -> 0%%, drained.\nThe rollback is logged with "
 		        "your name (%s).",
 		        t->p->rollout, e->ro.weight, tui_actor(t));
 	else

@@ -371,6 +371,10 @@ void term_fill(int y, int x, int h, int w, enum tui_role role)
 		return;
 	if (x + w > COLS)
 		w = COLS - x;
+	/* A plain blank takes the window's current attributes (ncurses'
+	 * _nc_render), so set them: otherwise, without colour, a fill would
+	 * inherit whatever was drawn last (a reverse-video RED). */
+	wattrset(stdscr, T.attr[role]);
 	for (int i = 0; i < h && y + i < LINES; i++)
 		mvwhline(stdscr, y + i, x, (chtype)' ' | T.attr[role], w);
 }
