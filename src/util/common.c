@@ -128,7 +128,10 @@ void sr_sanitize(char *dst, const char *src, size_t n)
 void sr_fmt_duration(char *buf, size_t n, sr_ms d)
 {
 	const char *sign = d < 0 ? "-" : "";
-	long long s = (long long)(d < 0 ? -d : d) / 1000;
+	/* Divide before negating: -INT64_MIN overflows. */
+	long long s = (long long)(d / 1000);
+	if (s < 0)
+		s = -s;
 	if (s < 60)
 		snprintf(buf, n, "%s%llds", sign, s);
 	else if (s < 3600)
@@ -141,7 +144,9 @@ void sr_fmt_trel(char *buf, size_t n, sr_ms rel)
 {
 	/* Whole minutes, as the directive writes them: T+90, T-120. Round
 	 * towards minus infinity so T-0:30 reads T-1, not T+0. */
-	long long m = (long long)(rel >= 0 ? rel / SR_MS_PER_MIN : -((-rel + SR_MS_PER_MIN - 1) / SR_MS_PER_MIN));
+	long long m = (long long)(rel / SR_MS_PER_MIN);
+	if (rel < 0 && rel % SR_MS_PER_MIN != 0)
+		m -= 1; /* floor, without negating rel (-INT64_MIN overflows) */
 	if (m >= 0)
 		snprintf(buf, n, "T+%lld", m);
 	else
