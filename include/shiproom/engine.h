@@ -61,6 +61,12 @@ struct sr_decision {
 	enum sr_verdict verdict;
 	int nreasons;
 	char reasons[SR_MAX_REASONS][SR_REASON_LEN];
+	/* ro.changes when this decision was computed: a decision whose count
+	 * differs from the rollout's is about a record that has since changed
+	 * (rights_check refuses a promote on it). */
+	unsigned long ro_changes;
+	sr_ms ro_changed_at;    /* and ro.changed_at (a re-initialised record
+	                           counts from 0 again) */
 };
 
 enum sr_event_kind {
@@ -104,6 +110,13 @@ struct sr_engine {
 	bool success_ready;
 	sr_ms last_eval;        /* 0 before the first evaluation */
 	long evaluations;
+	/* The phase whose limits the cells were last judged at (set by
+	 * engine_evaluate; judged false until then and in a journal replay,
+	 * which feeds cells without judging them). After a promote and
+	 * engine_redecide, the cells still carry the old phase's verdicts:
+	 * the decision holds until they are judged again. */
+	bool judged;
+	int judged_phase;
 
 	/* Changes since the last engine_drain_events(); oldest first. When
 	 * more than SR_MAX_EVENTS pile up the oldest are dropped and counted. */
@@ -114,8 +127,22 @@ struct sr_engine {
 
 void engine_init(struct sr_engine *e, const struct sr_policy *p, sr_ms t0);
 void engine_evaluate(struct sr_engine *e, const struct sr_snapshot *s, sr_ms now);
+/* After an action changed the rollout record (hold, resume, promote,
+ * approve, tick, ...): re-run what depends on the record - success
+ * criteria (the weight), triggers (a rollback clears them), the
+ * time-driven transitions and the decision - from the cells as last
+ * judged, without a new snapshot. Cells are not judged again (hysteresis
+ * and breach clocks advance only with data); when the phase changed, the
+ * decision holds until the next engine_evaluate judges them at the new
+ * phase's limits. The action dispatcher calls it after every action that
+ * changed the record. Does not count as an evaluation. */
+void engine_redecide(struct sr_engine *e, sr_ms now);
 /* Copies out up to max events and clears the queue; returns the count. */
 int engine_drain_events(struct sr_engine *e, struct sr_event *out, int max);
+
+/* Was the decision computed from the rollout record as it is now? False
+ * after any change (an action) until engine_redecide or engine_evaluate. */
+bool engine_decision_current(const struct sr_engine *e);
 
 /* True when every gating cell is GREEN (the "all gates GREEN" condition). */
 bool engine_all_gating_green(const struct sr_engine *e);
@@ -161,8 +188,14 @@ void criteria_update(struct sr_engine *e, sr_ms now);
 /* The decision and the time-driven rollout transitions (decision.c). */
 void decision_update(struct sr_engine *e, sr_ms now);
 /* snprintf for reasons: truncation at the buffer size is intended
- * (a reason is cut at SR_REASON_LEN), so no -Wformat-truncation noise.
+ * (a reason is cut at SR_REASON_LEN), so no -Wformat-truncation noise;
+ * a cut never leaves half a UTF-8 character (engine_utf8_trim).
  * Returns what snprintf returns. */
 int engine_format(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Drop an incomplete UTF-8 sequence from the end of s (what a cut at a
+ * byte count leaves), so the text stays valid for JSON and terminals.
+ * Every formatter of the engine (engine_format, decision reasons, events,
+ * rights and rollout refusals) ends with it. */
+void engine_utf8_trim(char *s);
 
 #endif

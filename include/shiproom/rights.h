@@ -14,12 +14,23 @@ bool rights_has_role(const struct sr_policy *p, const char *actor, enum sr_role 
  * (the weight being promoted to), gate for APPROVE (-1: the next gate).
  * On refusal returns false and writes every reason, "; "-separated, into
  * why (e.g. "decision is HOLD: search P95 YELLOW ...; needs 1 approval
- * from gate_approver (none yet)"). */
+ * from gate_approver (none yet)").
+ *
+ * PROMOTE trusts the decision only when it was computed from the rollout
+ * record as it is now (engine_decision_current) and from an evaluation
+ * no older than stale_after; otherwise it refuses ("the rollout changed
+ * at T+91 (...): waiting for the next evaluation"). It also checks the
+ * record itself, whatever the decision says: a DRI hold, the current
+ * phase's observation window, and the next gate's approvals - where the
+ * promoter's own approval does not count ("Release DRI + gate approvals"
+ * means a second person). */
 bool rights_check(const struct sr_engine *e, enum sr_action_kind action, int target_weight,
                   const char *actor, sr_ms now, char *why, size_t n);
 
 /* For the next promotion: approvals still missing (0 when pre-approved or
- * complete), and the names of roster members who could give them. */
+ * complete), and the names of roster members who could give them. These
+ * three count every approver; rights_check additionally discounts the
+ * promoter's own approval. */
 int rights_missing_approvals(const struct sr_engine *e, char *who, size_t n);
 /* The approvals that count for the next gate (distinct people holding
  * the gate's approver role): their names, comma-separated, and how many. */

@@ -4,7 +4,8 @@
  * This is the record of what has happened (the journal replays into it).
  * It changes only through the rollout_* functions, which the action
  * dispatcher calls after the edge confirmed a change, and through
- * engine_evaluate for time-driven transitions (overnight hold, success).
+ * engine_evaluate / engine_redecide for time-driven transitions
+ * (overnight hold, success). Every change is counted (changes).
  */
 #ifndef SHIPROOM_ROLLOUT_H
 #define SHIPROOM_ROLLOUT_H
@@ -77,6 +78,13 @@ struct sr_rollout {
 
 	struct sr_gate_record gates[SR_MAX_GATES];
 	struct sr_tick ticks[SR_MAX_CHECKLISTS][SR_MAX_ITEMS];
+
+	/* Bumped by every change of this record (each rollout_* that
+	 * succeeds, and the engine's time-driven transitions), with when:
+	 * a decision remembers the count it was computed from, so a decision
+	 * older than the record can be told apart (rights.h). */
+	unsigned long changes;
+	sr_ms changed_at;
 };
 
 void rollout_init(struct sr_rollout *r, const struct sr_policy *p, sr_ms t0);

@@ -13,6 +13,9 @@
  *   - the token is only ever substituted into headers, is redacted from
  *     any error text, and never reaches the journal (the edge callback's
  *     messages are built here);
+ *   - a credential header (Authorization, Cookie, *-Token, *-Key,
+ *     *-Secret) is built from {{token}}, never a literal secret in the
+ *     policy file;
  *   - the weight is always read back and compared with the target.
  * The templating and response handling are pure functions with unit
  * tests; the requests run on the shared libcurl-multi client (io/http.c).
@@ -582,6 +585,49 @@ static int probe(const char *tmpl, const json_t *vars, enum http_esc esc, const 
 	return 0;
 }
 
+/* Does the name say the header carries a credential? Authorization,
+ * Proxy-Authorization, Cookie, and names ending in -Token, -Key or
+ * -Secret (X-API-Key, X-Consul-Token), case-insensitive. Idempotency-Key
+ * is a request id, not a secret. (The Prometheus source keeps the same
+ * rule for source.headers.) */
+static bool is_credential_header(const char *name)
+{
+	static const char *const exact[] = {"Authorization", "Proxy-Authorization", "Cookie", NULL};
+	static const char *const suffix[] = {"-Token", "-Key", "-Secret", NULL};
+	for (int i = 0; exact[i]; i++)
+		if (!strcasecmp(name, exact[i]))
+			return true;
+	size_t len = strlen(name);
+	if (len >= 15 && !strcasecmp(name + len - 15, "Idempotency-Key"))
+		return false;
+	for (int i = 0; suffix[i]; i++) {
+		size_t sl = strlen(suffix[i]);
+		if (len > sl && !strcasecmp(name + len - sl, suffix[i]))
+			return true;
+	}
+	return false;
+}
+
+/* A credential header's value must be built from {{token}} alone: the
+ * token, after an auth scheme for (Proxy-)Authorization ("Bearer
+ * {{token}}") or a cookie name for Cookie ("session={{token}}"). Any
+ * other literal text could be the secret itself, written in the policy. */
+static bool built_from_token(const char *name, const char *v)
+{
+	bool scheme = !strcasecmp(name, "Authorization") || !strcasecmp(name, "Proxy-Authorization");
+	bool cookie = !strcasecmp(name, "Cookie");
+	const char *p = v;
+	size_t w = 0;
+	while ((p[w] >= 'A' && p[w] <= 'Z') || (p[w] >= 'a' && p[w] <= 'z') ||
+	       (p[w] >= '0' && p[w] <= '9') || p[w] == '-' || p[w] == '_' || p[w] == '.')
+		w++;
+	if (w > 0 && w <= 32 && ((scheme && p[w] == ' ') || (cookie && p[w] == '=')))
+		p += w + 1;
+	char ph[32];
+	const char *end;
+	return placeholder_at(p, ph, sizeof ph, &end) && strcmp(ph, "token") == 0 && *end == '\0';
+}
+
 static bool header_name_ok(const char *s)
 {
 	if (!*s)
@@ -642,8 +688,18 @@ static int read_request(const json_t *edge, const char *key, bool is_set, const 
 			int i = rq->nheaders;
 			sr_strlcpy(rq->header_name[i], hk, sizeof rq->header_name[i]);
 			if (get_string(h, hk, true, rq->header_value[i], sizeof rq->header_value[i], hat, err,
-			               n) < 0 ||
-			    probe(rq->header_value[i], vars, HTTP_ESC_HEADER, hat, hk, err, n) < 0)
+			               n) < 0)
+				return -1;
+			/* never the value in the message: it may be the secret */
+			if (is_credential_header(hk) && !built_from_token(hk, rq->header_value[i])) {
+				msgf(err, n,
+				     "%s/%s: a credential header must be built from {{token}} (e.g. \"Bearer "
+				     "{{token}}\"), never a literal value in the policy: the token comes from "
+				     "token_file (a file of mode 0600) or token_env",
+				     hat, hk);
+				return -1;
+			}
+			if (probe(rq->header_value[i], vars, HTTP_ESC_HEADER, hat, hk, err, n) < 0)
 				return -1;
 			rq->nheaders++;
 		}

@@ -33,8 +33,9 @@ static void add(struct sr_decision *d, const char *fmt, ...)
 		return;
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(d->reasons[d->nreasons++], SR_REASON_LEN, fmt, ap);
+	vsnprintf(d->reasons[d->nreasons], SR_REASON_LEN, fmt, ap);
 	va_end(ap);
+	engine_utf8_trim(d->reasons[d->nreasons++]);
 }
 
 static const char *phase_name(const struct sr_policy *p, int phase)
@@ -93,7 +94,9 @@ static bool criterion_met(const struct sr_engine *e, int ci, char *why, size_t n
 void criteria_update(struct sr_engine *e, sr_ms now)
 {
 	const struct sr_policy *p = e->policy;
-	bool at = at_success_weight(e);
+	/* Right after a promote to the success weight (engine_redecide) the
+	 * cells were judged at the previous phase: not evidence yet. */
+	bool at = at_success_weight(e) && (!e->judged || e->judged_phase == e->ro.phase);
 	bool ready = at && p->ncriteria > 0, all_met = at;
 	sr_ms all_since = 0;
 	for (int ci = 0; ci < p->ncriteria; ci++) {
@@ -161,18 +164,22 @@ bool engine_gate_p95_ok(const struct sr_engine *e, int gate, char *why, size_t n
 	const struct sr_kpi *k = &p->kpis[kpi];
 	int worst = -1, nbad = 0;
 	double wv = -INFINITY;
+	bool wknown = false;
 	for (int i = 0; i < p->ncells; i++) {
 		const struct sr_cell_state *c = &e->cells[i];
 		if (p->cells[i].kpi != kpi)
 			continue;
-		/* Unknown is not "<= 120 ms". */
-		double v = c->fresh && !isnan(c->canary) ? c->canary : INFINITY;
+		/* Unknown is not "<= 120 ms", and ranks worst; a +Inf P95 is a
+		 * value as bad as unknown, and the one to show (it has a number). */
+		bool known = c->fresh && !isnan(c->canary);
+		double v = known ? c->canary : INFINITY;
 		if (v <= G->p95_max)
 			continue;
 		nbad++;
-		if (worst < 0 || v > wv) {
+		if (worst < 0 || v > wv || (v == wv && !wknown && known)) {
 			worst = i;
 			wv = v;
+			wknown = known;
 		}
 	}
 	if (nbad == 0)
@@ -181,7 +188,7 @@ bool engine_gate_p95_ok(const struct sr_engine *e, int gate, char *why, size_t n
 		char label[SR_TITLE_LEN], kshort[SR_TITLE_LEN], v[32], m[32];
 		engine_cell_label(e, worst, label, sizeof label);
 		engine_fmt_value(k, G->p95_max, m, sizeof m);
-		if (isinf(wv))
+		if (!wknown)
 			engine_format(v, sizeof v, "no fresh value");
 		else
 			engine_fmt_value(k, wv, v, sizeof v);
@@ -438,6 +445,13 @@ static void decide(const struct sr_engine *e, sr_ms now, struct sr_decision *d)
 	for (int j = 0; j < nother; j++)
 		add(d, "%s", other[j]);
 	blocking = blocking || nbad > 0 || nother > 0;
+	/* After a promote (engine_redecide) the cells still carry verdicts
+	 * made at the old phase's limits: no GO on those. */
+	if (!blocking && e->judged && e->judged_phase != ro->phase) {
+		add(d, "cells judged at %s limits, not yet at %s: waiting for the next evaluation",
+		    phase_name(p, e->judged_phase), phase_name(p, ro->phase));
+		blocking = true;
+	}
 
 	if (!blocking)
 		decide_go(e, now, d);
@@ -448,6 +462,13 @@ static void decide(const struct sr_engine *e, sr_ms now, struct sr_decision *d)
 }
 
 /* ---- time-driven rollout transitions ---------------------------------- */
+
+/* The record changed by the engine's own hand (rollout.h: changes). */
+static void record_changed(struct sr_rollout *ro, sr_ms now)
+{
+	ro->changes++;
+	ro->changed_at = now;
+}
 
 static void overnight_clear(struct sr_engine *e, sr_ms now)
 {
@@ -462,6 +483,7 @@ static void overnight_clear(struct sr_engine *e, sr_ms now)
 	ro->tiebreak = false;
 	ro->tiebreak_by[0] = '\0';
 	ro->tiebreak_at = 0;
+	record_changed(ro, now);
 	engine_emit(e, SR_EV_ROLLOUT, -1, SR_RS_OVERNIGHT, (int)rollout_state(ro, e->policy, now), now,
 	            "overnight hold over at %s: re-evaluating", wall);
 }
@@ -484,6 +506,7 @@ static bool transitions(struct sr_engine *e, const struct sr_decision *d, sr_ms 
 		ro->overnight_since = now;
 		ro->overnight_until = calendar_next_reevaluation(&p->calendar, now);
 		ro->tiebreak = false;
+		record_changed(ro, now);
 		calendar_fmt(&p->calendar, ro->overnight_until, wall, sizeof wall);
 		engine_emit(e, SR_EV_ROLLOUT, -1, (int)from, SR_RS_OVERNIGHT, now,
 		            "overnight hold: held at %s past end of day; changes frozen until %s",
@@ -493,6 +516,7 @@ static bool transitions(struct sr_engine *e, const struct sr_decision *d, sr_ms 
 	if (ro->partial_since == 0 && w == p->partial_weight && elapsed && d->verdict == SR_HOLD) {
 		enum sr_rstate from = rollout_state(ro, p, now);
 		ro->partial_since = now;
+		record_changed(ro, now);
 		calendar_fmt(&p->calendar, now + (sr_ms)p->reattempt_h * SR_MS_PER_H, wall, sizeof wall);
 		engine_emit(e, SR_EV_ROLLOUT, -1, (int)from, (int)rollout_state(ro, p, now), now,
 		            "partial success: hold at %s, run the remediation checklist; reattempt promotion by %s",
@@ -504,6 +528,7 @@ static bool transitions(struct sr_engine *e, const struct sr_decision *d, sr_ms 
 	if (g >= 0 && now >= due && d->verdict != SR_GO && ro->gates[g].outcome == SR_GATE_PENDING) {
 		ro->gates[g].outcome = SR_GATE_HELD;
 		ro->gates[g].at = now;
+		record_changed(ro, now);
 		engine_fmt_when(e, now, when, sizeof when);
 		engine_emit(e, SR_EV_ROLLOUT, g, SR_GATE_PENDING, SR_GATE_HELD, now, "%s held at %s: %s",
 		            p->gates[g].name, when, d->nreasons > 0 ? d->reasons[0] : "");
@@ -520,6 +545,9 @@ void decision_update(struct sr_engine *e, sr_ms now)
 	decide(e, now, &d);
 	if (transitions(e, &d, now))
 		decide(e, now, &d);
+	/* what this decision was computed from (engine_decision_current) */
+	d.ro_changes = e->ro.changes;
+	d.ro_changed_at = e->ro.changed_at;
 	e->decision = d;
 	if (first || prev != d.verdict)
 		engine_emit(e, SR_EV_DECISION, -1, (int)prev, (int)d.verdict, now, "%s: %s",

@@ -8,6 +8,11 @@
  *
  *   - a data gap (ERROR, STALE, NODATA) is never GREEN, and ERROR beats
  *     STALE beats NODATA so the operator sees the most actionable cause;
+ *   - only finite numbers are values (+Inf on a max/streak KPI excepted:
+ *     histogram_quantile's "beyond the last bucket" is a breach), and a
+ *     negative latency or ratio is a source bug (ERROR), never GREEN;
+ *   - a zero baseline is a value: both 0 is no deviation, any counted
+ *     change over it is a breach;
  *   - every status carries its numbers, so a tile can say why;
  *   - RED -> GREEN needs clear_after consecutive GREEN evaluations;
  *   - breach time accrues like a Prometheus `for:` clause, and a gap
@@ -26,12 +31,34 @@
 
 /* ---- formatting helpers shared by the engine -------------------------- */
 
+void engine_utf8_trim(char *s)
+{
+	size_t len = s ? strlen(s) : 0;
+	if (len == 0)
+		return;
+	/* Find the lead byte of the last character: at most 3 continuation
+	 * bytes (10xxxxxx) back. */
+	size_t i = len, back = 0;
+	while (i > 0 && back < 4 && ((unsigned char)s[i - 1] & 0xC0) == 0x80) {
+		i--;
+		back++;
+	}
+	if (i == 0 || back >= 4)
+		return; /* no lead byte within reach: not something a cut made */
+	unsigned char lead = (unsigned char)s[i - 1];
+	size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+	if (need > 1 && back + 1 < need)
+		s[i - 1] = '\0'; /* the character was cut: drop what is left of it */
+}
+
 int engine_format(char *buf, size_t n, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	int r = vsnprintf(buf, n, fmt, ap);
 	va_end(ap);
+	if (n > 0 && r >= (int)n)
+		engine_utf8_trim(buf);
 	return r;
 }
 
@@ -61,7 +88,8 @@ void engine_fmt_value(const struct sr_kpi *k, double v, char *buf, size_t n)
 	char num[32];
 	fmt_num(v, num, sizeof num);
 	const char *u = k ? k->unit : "";
-	if (u[0] == '\0' || strcmp(u, "count") == 0)
+	/* "+Inf", not "+Infms": infinity has no unit */
+	if (u[0] == '\0' || strcmp(u, "count") == 0 || isinf(v))
 		engine_format(buf, n, "%s", num);
 	else if (strcmp(u, "%") == 0 || strcmp(u, "ms") == 0 || strcmp(u, "x") == 0 || u[0] == '/')
 		engine_format(buf, n, "%s%s", num, u);
@@ -160,6 +188,7 @@ void engine_emit(struct sr_engine *e, enum sr_event_kind kind, int index, int fr
 	va_start(ap, fmt);
 	vsnprintf(ev->text, sizeof ev->text, fmt, ap);
 	va_end(ap);
+	engine_utf8_trim(ev->text);
 }
 
 int engine_drain_events(struct sr_engine *e, struct sr_event *out, int max)
@@ -265,6 +294,24 @@ static const char *obs_problem(const struct sr_policy *p, const struct sr_kpi *k
 		engine_format(buf, n, "NaN: no observations");
 		return buf;
 	}
+	/* +Inf on a max/streak KPI is a value, and a breach: that is what
+	 * histogram_quantile answers when the quantile falls in the +Inf
+	 * bucket. Any other infinity is not a measurement. */
+	if (isinf(o->value) &&
+	    !(o->value > 0 && (k->kind == SR_KIND_MAX || k->kind == SR_KIND_STREAK))) {
+		engine_format(buf, n, "value is %sInf", o->value > 0 ? "+" : "-");
+		return buf;
+	}
+	/* A latency or a ratio cannot be negative: a counter reset in rate()
+	 * arithmetic or a broken query. Never judge it as a (good) value. */
+	if (o->value < 0 && (k->signal == SR_SIG_LATENCY || k->signal == SR_SIG_RATIO)) {
+		char ks[SR_TITLE_LEN], v[32];
+		kpi_short(k, ks, sizeof ks);
+		engine_fmt_value(k, o->value, v, sizeof v);
+		*st = SR_ERROR;
+		engine_format(buf, n, "negative %s %s: source bug?", ks, v);
+		return buf;
+	}
 	if (!enough_samples(k, o->samples)) {
 		engine_format(buf, n, "%.0f samples < %.0f needed", isnan(o->samples) ? 0.0 : o->samples,
 		         k->min_samples);
@@ -329,6 +376,56 @@ static double cell_baseline(const struct sr_engine *e, int i, const struct sr_kp
 	return NAN;
 }
 
+/* What a vs_* cell compares with, in words. */
+static const char *baseline_name(const struct sr_engine *e, const struct sr_kpi *k,
+                                 const struct sr_cell_state *c)
+{
+	if (k->kind == SR_KIND_VS_BASELINE && k->baseline == SR_BASE_T0)
+		return "T-0 baseline";
+	return isnan(c->control) && no_control_cohort(e) ? "control before 100%" : "control";
+}
+
+/* A vs_* cell over a zero baseline: a percentage of 0 is undefined, but
+ * the comparison is not. Both 0 (no webhook failures on either side: the
+ * normal state) is no deviation; any change in a direction that counts
+ * is a breach however small (0.25% against none); the other direction
+ * never holds. */
+static void judge_zero_baseline(struct sr_engine *e, int i, const struct sr_kpi *k,
+                                const struct sr_obs *can, enum sr_status *st, char *reason,
+                                size_t n)
+{
+	struct sr_cell_state *c = &e->cells[i];
+	char kshort[SR_TITLE_LEN], v[32], bv[32], tl[32], samples[40] = "";
+	double val = can->value;
+	kpi_short(k, kshort, sizeof kshort);
+	engine_fmt_value(k, val, v, sizeof v);
+	engine_fmt_value(k, 0.0, bv, sizeof bv);
+	fmt_num(c->limit, tl, sizeof tl);
+	if (can->samples > 0 && isfinite(can->samples))
+		engine_format(samples, sizeof samples, " (%.0f samples)", can->samples);
+	const char *what = baseline_name(e, k, c);
+	const char *tol = k->direction == SR_DIR_UP ? "+" : k->direction == SR_DIR_DOWN ? "-" : "+/-";
+	if (val == 0) {
+		c->deviation_pct = 0;
+		*st = SR_GREEN;
+		engine_format(reason, n, "%s %s vs %s %s: both 0, within %s%s%%%s", kshort, v, what, bv,
+		              tol, tl, samples);
+		return;
+	}
+	/* deviation_pct stays NAN: no percentage describes it */
+	bool up = val > 0;
+	bool counts = k->direction == SR_DIR_BOTH || (k->direction == SR_DIR_UP) == up;
+	if (counts) {
+		*st = SR_RED;
+		engine_format(reason, n, "%s canary %s vs %s %s: any %s a zero baseline breaches%s",
+		              kshort, v, what, bv, up ? "increase over" : "decrease below", samples);
+	} else {
+		*st = SR_GREEN;
+		engine_format(reason, n, "%s canary %s vs %s %s: %s never holds%s", kshort, v, what, bv,
+		              up ? "an increase" : "a decrease", samples);
+	}
+}
+
 static void judge_value(struct sr_engine *e, int i, const struct sr_kpi *k,
                         const struct sr_obs *can, const struct sr_obs *ctl, sr_ms now,
                         enum sr_status *st, char *reason, size_t n)
@@ -386,15 +483,13 @@ static void judge_value(struct sr_engine *e, int i, const struct sr_kpi *k,
 	char why[SR_REASON_LEN];
 	double b = cell_baseline(e, i, k, ctl, now, why, sizeof why);
 	c->baseline = b;
-	if (isnan(b) || !isfinite(b) || b == 0) {
+	if (!isfinite(b)) {
 		*st = SR_NODATA;
-		if (!isnan(b)) {
-			char bv[32];
-			engine_fmt_value(k, b, bv, sizeof bv);
-			engine_format(reason, n, "%s %s: baseline %s, deviation undefined", kshort, v, bv);
-		} else {
-			engine_format(reason, n, "%s %s: %s", kshort, v, why);
-		}
+		engine_format(reason, n, "%s %s: %s", kshort, v, isnan(b) ? why : "baseline not finite");
+		return;
+	}
+	if (b == 0) {
+		judge_zero_baseline(e, i, k, can, st, reason, n);
 		return;
 	}
 	double dev = 100.0 * (val - b) / fabs(b);
@@ -403,10 +498,7 @@ static void judge_value(struct sr_engine *e, int i, const struct sr_kpi *k,
 	                 : k->direction == SR_DIR_DOWN ? (dev < 0 ? -dev : 0)
 	                                               : fabs(dev);
 	const char *tol = k->direction == SR_DIR_UP ? "+" : k->direction == SR_DIR_DOWN ? "-" : "+/-";
-	bool t0 = k->kind == SR_KIND_VS_BASELINE && k->baseline == SR_BASE_T0;
-	const char *what = t0 ? "T-0 baseline"
-	                   : (isnan(c->control) && no_control_cohort(e)) ? "control before 100%"
-	                                                                 : "control";
+	const char *what = baseline_name(e, k, c);
 	char bv[32];
 	engine_fmt_value(k, b, bv, sizeof bv);
 	fmt_num(L, lim, sizeof lim);
@@ -607,11 +699,28 @@ void engine_evaluate(struct sr_engine *e, const struct sr_snapshot *s, sr_ms now
 	capture_t0_baselines(e, s, now);
 	for (int i = 0; i < p->ncells; i++)
 		cell_evaluate(e, i, s, now, first);
+	e->judged = true;
+	e->judged_phase = e->ro.phase;
 	criteria_update(e, now);
 	triggers_update(e, now);
 	decision_update(e, now);
 	e->last_eval = now;
 	e->evaluations++;
+}
+
+void engine_redecide(struct sr_engine *e, sr_ms now)
+{
+	/* The same order as engine_evaluate, minus the cells: criteria and
+	 * triggers read the cells and the record; the decision reads all. */
+	criteria_update(e, now);
+	triggers_update(e, now);
+	decision_update(e, now);
+}
+
+bool engine_decision_current(const struct sr_engine *e)
+{
+	return e->decision.ro_changes == e->ro.changes &&
+	       e->decision.ro_changed_at == e->ro.changed_at;
 }
 
 /* ---- queries for views ------------------------------------------------ */
@@ -649,6 +758,12 @@ static double badness(const struct sr_kpi *k, const struct sr_cell_state *c)
 	case SR_KIND_VS_CONTROL:
 	case SR_KIND_VS_BASELINE: {
 		double d = c->deviation_pct;
+		if (isnan(d) && c->baseline == 0 && isfinite(c->canary) && c->canary != 0) {
+			/* over a zero baseline: infinitely bad when it counts */
+			bool up = c->canary > 0;
+			bool counts = k->direction == SR_DIR_BOTH || (k->direction == SR_DIR_UP) == up;
+			return counts ? INFINITY : -INFINITY;
+		}
 		if (isnan(d))
 			return -INFINITY;
 		return k->direction == SR_DIR_UP ? d : k->direction == SR_DIR_DOWN ? -d : fabs(d);

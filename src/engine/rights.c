@@ -43,8 +43,13 @@ static void why_add(struct why *w, const char *fmt, ...)
 	int k = vsnprintf(w->buf + w->o, w->n - w->o, fmt, ap);
 	va_end(ap);
 	w->o += k > 0 ? (size_t)k : 0;
-	if (w->o >= w->n)
-		w->o = w->n - 1;
+	if (w->o >= w->n) {
+		/* cut: never in the middle of a character */
+		engine_utf8_trim(w->buf);
+		w->o = strlen(w->buf);
+		if (w->o + 1 < w->n)
+			w->o = w->n - 1; /* full: later reasons do not fit either */
+	}
 }
 
 bool rights_has_role(const struct sr_policy *p, const char *actor, enum sr_role role)
@@ -79,33 +84,10 @@ static bool approved_by(const struct sr_gate_record *rec, const char *who)
 	return false;
 }
 
-int rights_missing_approvals(const struct sr_engine *e, char *who, size_t n)
-{
-	const struct sr_policy *p = e->policy;
-	if (who && n > 0)
-		who[0] = '\0';
-	int g = rollout_next_gate(&e->ro, p, NULL);
-	if (g < 0 || p->gates[g].pre_approved || p->gates[g].approvals_needed <= 0)
-		return 0;
-	const struct sr_gate *G = &p->gates[g];
-	const struct sr_gate_record *rec = &e->ro.gates[g];
-	int role = role_by_name(G->approver_role);
-	int missing = G->approvals_needed - rights_approvers(e, NULL, 0);
-	if (missing <= 0)
-		return 0;
-	if (who && n > 0 && role >= 0) {
-		size_t o = 0;
-		for (int i = 0; i < p->roster.n[role] && o < n; i++) {
-			const char *name = p->roster.who[role][i];
-			if (approved_by(rec, name))
-				continue;
-			o += (size_t)snprintf(who + o, n - o, "%s%s", o ? ", " : "", name);
-		}
-	}
-	return missing;
-}
-
-int rights_approvers(const struct sr_engine *e, char *who, size_t n)
+/* The approvals that count for the next gate: distinct people holding
+ * the gate's approver role, other than `except` (the promoter: "Release
+ * DRI + gate approvals" means a second person). Names into who. */
+static int approvers_except(const struct sr_engine *e, const char *except, char *who, size_t n)
 {
 	const struct sr_policy *p = e->policy;
 	if (who && n > 0)
@@ -122,34 +104,85 @@ int rights_approvers(const struct sr_engine *e, char *who, size_t n)
 			dup = strcmp(rec->approvals[i].who, rec->approvals[j].who) == 0;
 		if (dup || role < 0 || !rights_has_role(p, rec->approvals[i].who, (enum sr_role)role))
 			continue;
+		if (except && strcmp(rec->approvals[i].who, except) == 0)
+			continue;
 		count++;
 		if (who && o < n)
 			o += (size_t)snprintf(who + o, n - o, "%s%s", o ? ", " : "", rec->approvals[i].who);
 	}
+	if (who && n > 0)
+		engine_utf8_trim(who);
 	return count;
 }
 
-int rights_approvals_text(const struct sr_engine *e, char *buf, size_t n)
+/* Approvals still missing for the next gate when `except` does not count,
+ * and who on the roster could still give them (not `except`). */
+static int missing_except(const struct sr_engine *e, const char *except, char *who, size_t n)
+{
+	const struct sr_policy *p = e->policy;
+	if (who && n > 0)
+		who[0] = '\0';
+	int g = rollout_next_gate(&e->ro, p, NULL);
+	if (g < 0 || p->gates[g].pre_approved || p->gates[g].approvals_needed <= 0)
+		return 0;
+	const struct sr_gate *G = &p->gates[g];
+	const struct sr_gate_record *rec = &e->ro.gates[g];
+	int role = role_by_name(G->approver_role);
+	int missing = G->approvals_needed - approvers_except(e, except, NULL, 0);
+	if (missing <= 0)
+		return 0;
+	if (who && n > 0 && role >= 0) {
+		size_t o = 0;
+		for (int i = 0; i < p->roster.n[role] && o < n; i++) {
+			const char *name = p->roster.who[role][i];
+			if (approved_by(rec, name) || (except && strcmp(name, except) == 0))
+				continue;
+			o += (size_t)snprintf(who + o, n - o, "%s%s", o ? ", " : "", name);
+		}
+		engine_utf8_trim(who);
+	}
+	return missing;
+}
+
+/* "Gate 1 needs 1 approval from gate_approver: approver (none yet)",
+ * with `except` not counting. Returns the number missing. */
+static int approvals_text_except(const struct sr_engine *e, const char *except, char *buf,
+                                 size_t n)
 {
 	const struct sr_policy *p = e->policy;
 	char who[SR_REASON_LEN], have[SR_REASON_LEN / 2];
-	int missing = rights_missing_approvals(e, who, sizeof who);
+	int missing = missing_except(e, except, who, sizeof who);
 	if (buf && n > 0)
 		buf[0] = '\0';
 	if (missing <= 0 || !buf)
 		return missing > 0 ? missing : 0;
 	int g = rollout_next_gate(&e->ro, p, NULL);
 	const struct sr_gate *G = &p->gates[g];
-	int nhave = rights_approvers(e, have, sizeof have);
+	int nhave = approvers_except(e, except, have, sizeof have);
 	char tail[SR_REASON_LEN];
 	if (nhave == 0)
-		snprintf(tail, sizeof tail, "none yet");
+		engine_format(tail, sizeof tail, "none yet");
 	else
-		snprintf(tail, sizeof tail, "have %s", have);
-	snprintf(buf, n, "%s needs %d approval%s from %s: %s (%s)", G->name, missing,
-	         missing == 1 ? "" : "s", G->approver_role, who[0] ? who : "nobody left on the roster",
-	         tail);
+		engine_format(tail, sizeof tail, "have %s", have);
+	engine_format(buf, n, "%s needs %d approval%s from %s: %s (%s)", G->name, missing,
+	              missing == 1 ? "" : "s", G->approver_role,
+	              who[0] ? who : "nobody left on the roster", tail);
 	return missing;
+}
+
+int rights_missing_approvals(const struct sr_engine *e, char *who, size_t n)
+{
+	return missing_except(e, NULL, who, n);
+}
+
+int rights_approvers(const struct sr_engine *e, char *who, size_t n)
+{
+	return approvers_except(e, NULL, who, n);
+}
+
+int rights_approvals_text(const struct sr_engine *e, char *buf, size_t n)
+{
+	return approvals_text_except(e, NULL, buf, n);
 }
 
 /* Is the text one of the decision's reasons already? (so a refusal that
@@ -158,6 +191,19 @@ static bool in_decision(const struct sr_engine *e, const char *text)
 {
 	for (int i = 0; i < e->decision.nreasons; i++)
 		if (strcmp(e->decision.reasons[i], text) == 0)
+			return true;
+	return false;
+}
+
+/* The same, comparing up to the first ": " only: "Gate 1 needs 1
+ * approval from gate_approver" whoever the sentence then names. */
+static bool in_decision_head(const struct sr_engine *e, const char *text)
+{
+	const char *colon = strstr(text, ": ");
+	size_t len = colon ? (size_t)(colon - text) : strlen(text);
+	for (int i = 0; i < e->decision.nreasons; i++)
+		if (strncmp(e->decision.reasons[i], text, len) == 0 &&
+		    (e->decision.reasons[i][len] == ':' || e->decision.reasons[i][len] == '\0'))
 			return true;
 	return false;
 }
@@ -230,12 +276,49 @@ static bool frozen(const struct sr_engine *e, sr_ms now, char *until, size_t n)
 	return true;
 }
 
+/* "observing 30m of 90m at 5%" when the current phase's window has not
+ * elapsed (the same words as the decision's); false when it has. */
+static bool window_open(const struct sr_engine *e, sr_ms now, char *buf, size_t n)
+{
+	const struct sr_policy *p = e->policy;
+	const struct sr_rollout *ro = &e->ro;
+	if (ro->phase < 0 || ro->phase >= p->nphases - 1 || rollout_window_elapsed(ro, p, now))
+		return false;
+	engine_format(buf, n, "observing %lldm of %dm at %s",
+	              (long long)((now - ro->phase_entered) / SR_MS_PER_MIN),
+	              p->phases[ro->phase].observe_min, p->phases[ro->phase].name);
+	return true;
+}
+
+/* A promote needs a decision about the rollout as it is now, from data
+ * that is not stale. Says why not, and returns false, otherwise. */
+static bool decision_usable(const struct sr_engine *e, sr_ms now, struct why *w)
+{
+	const struct sr_policy *p = e->policy;
+	char when[48], age[24];
+	if (!engine_decision_current(e)) {
+		/* An action since (a hold, an approval, a promote): the decision
+		 * says nothing about the record as it is. */
+		engine_fmt_when(e, e->ro.changed_at, when, sizeof when);
+		why_add(w, "the rollout changed at %s: waiting for the next evaluation", when);
+		return false;
+	}
+	if (e->evaluations > 0 && p->stale_after_ms > 0 && now - e->last_eval > p->stale_after_ms) {
+		engine_fmt_when(e, e->last_eval, when, sizeof when);
+		sr_fmt_duration(age, sizeof age, now - e->last_eval);
+		why_add(w, "the last evaluation was at %s, %s ago: waiting for the next evaluation",
+		        when, age);
+		return false;
+	}
+	return true;
+}
+
 static void check_promote(const struct sr_engine *e, int target, const char *actor, sr_ms now,
                           struct why *w)
 {
 	const struct sr_policy *p = e->policy;
 	const struct sr_rollout *ro = &e->ro;
-	char buf[SR_REASON_LEN];
+	char buf[SR_REASON_LEN], when[48];
 	int from = current_weight(e);
 	if (ro->success) {
 		why_add(w, "success already declared");
@@ -257,15 +340,34 @@ static void check_promote(const struct sr_engine *e, int target, const char *act
 	if (frozen(e, now, buf, sizeof buf))
 		why_add(w, "changes frozen until %s (overnight hold)", buf);
 	/* Pre-approved still means "when GO": the directive pre-approves
-	 * 50->100 only with every KPI GREEN and P95 <= 120 ms. */
-	if ((r->needs_go || r->pre_approved) && e->decision.verdict != SR_GO)
+	 * 50->100 only with every KPI GREEN and P95 <= 120 ms. The decision
+	 * is quoted only when it is about the record as it is now. */
+	bool usable = decision_usable(e, now, w);
+	bool quoted = usable && (r->needs_go || r->pre_approved) && e->decision.verdict != SR_GO;
+	if (quoted)
 		why_decision(w, e);
-	if (r->needs_gate_approvals && rights_approvals_text(e, buf, sizeof buf) > 0 &&
-	    !(e->decision.verdict != SR_GO && in_decision(e, buf)))
+	/* And in depth, from the record itself (a quoted decision computed
+	 * from this same record already says these). */
+	if (!quoted && ro->held) {
+		engine_fmt_when(e, ro->held_since, when, sizeof when);
+		why_add(w, "held by %s since %s%s%s", ro->held_by, when, ro->hold_reason[0] ? ": " : "",
+		        ro->hold_reason);
+	}
+	if (!quoted && window_open(e, now, buf, sizeof buf))
 		why_add(w, "%s", buf);
+	if (r->needs_gate_approvals) {
+		/* The promoter's own approval does not count for their promote. */
+		if (approvals_text_except(e, actor, buf, sizeof buf) > 0 &&
+		    approvers_except(e, NULL, NULL, 0) > approvers_except(e, actor, NULL, 0))
+			why_add(w, "approvals must come from someone other than the promoter: %s approved "
+			        "their own gate",
+			        actor);
+		if (buf[0] && !(quoted && in_decision_head(e, buf)))
+			why_add(w, "%s", buf);
+	}
 	int g = rollout_next_gate(ro, p, NULL);
 	if (r->pre_approved && !engine_gate_p95_ok(e, g, buf, sizeof buf) &&
-	    !(e->decision.verdict != SR_GO && in_decision(e, buf)))
+	    !(quoted && in_decision(e, buf)))
 		why_add(w, "%s", buf);
 }
 

@@ -10,6 +10,8 @@
  */
 #include "shiproom/rollout.h"
 
+#include "shiproom/engine.h" /* engine_utf8_trim */
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -39,8 +41,17 @@ static int refuse(char *why, size_t n, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(why, n, fmt, ap);
 		va_end(ap);
+		engine_utf8_trim(why); /* names may be cut mid-character */
 	}
 	return -1;
+}
+
+/* Every change of the record goes through here (see rollout.h: changes). */
+static int changed(struct sr_rollout *r, sr_ms now)
+{
+	r->changes++;
+	r->changed_at = now;
+	return 0;
 }
 
 static void fmt_at(const struct sr_rollout *r, sr_ms at, char *buf, size_t n)
@@ -158,7 +169,7 @@ int rollout_promote(struct sr_rollout *r, const struct sr_policy *p, int weight,
 	r->tiebreak_by[0] = '\0';
 	r->tiebreak_at = 0;
 	r->success_since = 0;
-	return 0;
+	return changed(r, now);
 }
 
 int rollout_hold(struct sr_rollout *r, const char *actor, const char *reason, sr_ms now,
@@ -175,19 +186,18 @@ int rollout_hold(struct sr_rollout *r, const char *actor, const char *reason, sr
 	r->held_since = now;
 	sr_sanitize(r->held_by, actor ? actor : "", sizeof r->held_by);
 	sr_sanitize(r->hold_reason, reason ? reason : "", sizeof r->hold_reason);
-	return 0;
+	return changed(r, now);
 }
 
 int rollout_resume(struct sr_rollout *r, sr_ms now, char *why, size_t n)
 {
-	(void)now;
 	if (!r->held)
 		return refuse(why, n, "not held: nothing to resume");
 	r->held = false;
 	r->held_since = 0;
 	r->held_by[0] = '\0';
 	r->hold_reason[0] = '\0';
-	return 0;
+	return changed(r, now);
 }
 
 int rollout_rollback(struct sr_rollout *r, const struct sr_policy *p, const char *actor,
@@ -216,7 +226,7 @@ int rollout_rollback(struct sr_rollout *r, const struct sr_policy *p, const char
 	r->partial_since = 0;
 	r->tiebreak = false;
 	r->success_since = 0;
-	return 0;
+	return changed(r, now);
 }
 
 int rollout_approve(struct sr_rollout *r, const struct sr_policy *p, int gate, const char *actor,
@@ -254,7 +264,7 @@ int rollout_approve(struct sr_rollout *r, const struct sr_policy *p, int gate, c
 	sr_strlcpy(rec->approvals[rec->napprovals].who, who, SR_NAME_LEN);
 	rec->approvals[rec->napprovals].at = now;
 	rec->napprovals++;
-	return 0;
+	return changed(r, now);
 }
 
 int rollout_tick(struct sr_rollout *r, const struct sr_policy *p, const char *checklist,
@@ -286,7 +296,7 @@ int rollout_tick(struct sr_rollout *r, const struct sr_policy *p, const char *ch
 	t->done = true;
 	t->at = now;
 	sr_sanitize(t->who, actor ? actor : "", sizeof t->who);
-	return 0;
+	return changed(r, now);
 }
 
 int rollout_tiebreak(struct sr_rollout *r, const char *actor, sr_ms now, char *why, size_t n)
@@ -298,7 +308,7 @@ int rollout_tiebreak(struct sr_rollout *r, const char *actor, sr_ms now, char *w
 	r->tiebreak = true;
 	r->tiebreak_at = now;
 	sr_sanitize(r->tiebreak_by, actor ? actor : "", sizeof r->tiebreak_by);
-	return 0;
+	return changed(r, now);
 }
 
 int rollout_declare_success(struct sr_rollout *r, sr_ms now, char *why, size_t n)
@@ -311,5 +321,5 @@ int rollout_declare_success(struct sr_rollout *r, sr_ms now, char *why, size_t n
 		return refuse(why, n, "pre-flight: success cannot be declared");
 	r->success = true;
 	r->success_at = now;
-	return 0;
+	return changed(r, now);
 }

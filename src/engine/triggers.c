@@ -94,6 +94,11 @@ static void threshold_eval(const struct sr_engine *e, const struct sr_trigger *t
 		 * handful of requests is not evidence for a rollback. */
 		if (!watched || !c->fresh || isnan(c->canary))
 			continue;
+		/* The cell already refuses infinities that are not values; this
+		 * keeps the rule here too: +Inf may fire an "above" trigger
+		 * (a P95 in the +Inf bucket), -Inf never fires anything. */
+		if (isinf(c->canary) && !(t->above && c->canary > 0))
+			continue;
 		if (worst < 0 || (t->above ? c->canary > wv : c->canary < wv)) {
 			worst = i;
 			wv = c->canary;

@@ -12,7 +12,10 @@
  * as it ages, STALE: never the last good colour.
  *
  * Secrets (the bearer token, header values) live only in this struct and
- * in the request headers; no message ever includes them.
+ * in the request headers; no message ever includes them. A credential is
+ * never taken from the policy file itself: source.headers refuses
+ * Authorization, Cookie, *-Token, *-Key and *-Secret; the token comes
+ * from bearer_token_file (mode 0600) or bearer_token_env.
  */
 #include "shiproom/prometheus.h"
 
@@ -111,6 +114,28 @@ static bool is_header_name(const char *s)
 	return true;
 }
 
+/* Does the name say the header carries a credential? Authorization,
+ * Proxy-Authorization, Cookie, and names ending in -Token, -Key or
+ * -Secret (X-API-Key, X-Vault-Token), case-insensitive. Idempotency-Key
+ * is a request id, not a secret. (The HTTP edge keeps the same rule.) */
+static bool is_credential_header(const char *name)
+{
+	static const char *const exact[] = {"Authorization", "Proxy-Authorization", "Cookie", NULL};
+	static const char *const suffix[] = {"-Token", "-Key", "-Secret", NULL};
+	for (int i = 0; exact[i]; i++)
+		if (!strcasecmp(name, exact[i]))
+			return true;
+	size_t len = strlen(name);
+	if (len >= 15 && !strcasecmp(name + len - 15, "Idempotency-Key"))
+		return false;
+	for (int i = 0; suffix[i]; i++) {
+		size_t sl = strlen(suffix[i]);
+		if (len > sl && !strcasecmp(name + len - sl, suffix[i]))
+			return true;
+	}
+	return false;
+}
+
 /* A Prometheus duration: one or more <digits><unit>, unit ms s m h d w y. */
 static bool is_duration(const char *s)
 {
@@ -206,6 +231,16 @@ static int cfg_headers(struct sr_prom_config *c, const json_t *v, char *err, siz
 		    !strcasecmp(name, "Transfer-Encoding") || !strcasecmp(name, "Host")) {
 			snprintf(err, en,
 			         "source.headers.%s: set by shiproom, cannot be overridden", shown);
+			return -1;
+		}
+		/* A secret in the policy (a file whose mode nobody checks, copied
+		 * into tickets and repositories) is refused outright: the token
+		 * comes from a 0600 file or the environment. */
+		if (is_credential_header(name)) {
+			snprintf(err, en,
+			         "source.headers.%s: a credential must not be written in the policy: "
+			         "use bearer_token_file (a file of mode 0600) or bearer_token_env",
+			         shown);
 			return -1;
 		}
 		/* The value may be a secret: say what is wrong, never what it is. */
@@ -397,14 +432,6 @@ int prometheus_config_from_json(struct sr_prom_config *c, const json_t *source_o
 	if (c->bearer_token_file[0] && c->bearer_token_env[0]) {
 		snprintf(err, n, "source: bearer_token_file and bearer_token_env are exclusive");
 		return -1;
-	}
-	for (int i = 0; i < c->nheaders; i++) {
-		if (!strcasecmp(c->headers[i].name, "Authorization") &&
-		    (c->bearer_token_file[0] || c->bearer_token_env[0])) {
-			snprintf(err, n,
-			         "source.headers.Authorization: conflicts with the bearer token");
-			return -1;
-		}
 	}
 	if (!strcmp(c->canary_value, c->control_value)) {
 		snprintf(err, n, "source: canary_value and control_value must differ");

@@ -260,6 +260,25 @@ int fx_drain_count(struct fx *f, enum sr_event_kind kind, int index)
 	return c;
 }
 
+bool fx_utf8_valid(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	while (*u) {
+		int len = *u < 0x80             ? 1
+		          : (*u & 0xE0) == 0xC0 ? 2
+		          : (*u & 0xF0) == 0xE0 ? 3
+		          : (*u & 0xF8) == 0xF0 ? 4
+		                                : 0;
+		if (len == 0 || (len == 2 && *u < 0xC2))
+			return false;
+		for (int i = 1; i < len; i++)
+			if ((u[i] & 0xC0) != 0x80)
+				return false; /* also stops at the terminating NUL */
+		u += len;
+	}
+	return true;
+}
+
 void fx_assert_contains(const char *hay, const char *needle, const char *file, int line)
 {
 	if (hay && needle && strstr(hay, needle))

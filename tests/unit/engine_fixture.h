@@ -75,6 +75,10 @@ const struct sr_trigger_state *fx_trigger(const struct fx *f, const char *id);
 /* Drain the engine's events; count those of `kind` (and index, -1: any). */
 int fx_drain_count(struct fx *f, enum sr_event_kind kind, int index);
 
+/* Is s valid UTF-8 to its end (no truncated or stray sequence)? What
+ * jansson's json_string() needs, or a cell vanishes from status --json. */
+bool fx_utf8_valid(const char *s);
+
 /* cmocka assert that `hay` contains `needle`, printing both if not. */
 #define assert_contains(hay, needle) fx_assert_contains((hay), (needle), __FILE__, __LINE__)
 void fx_assert_contains(const char *hay, const char *needle, const char *file, int line);

@@ -294,17 +294,14 @@ static void test_vs_baseline_up_ignores_improvement(void **state)
 	assert_int_equal(fx_status(f, k, NULL), SR_RED);
 }
 
-/* A missing, NaN or zero baseline is NODATA with that reason. */
+/* A missing or NaN baseline is NODATA with that reason (a zero baseline
+ * is a value: see the zero-baseline tests below). */
 static void test_vs_baseline_missing(void **state)
 {
 	struct fx *f = *state;
 	fx_enter(f, 5);
 	const char *k = "search_ctr";
 	int c = fx_cell(f, k, NULL);
-	fx_set_cell(f, c, 10, 0);
-	fx_step(f, FX_POLL);
-	assert_int_equal(f->e->cells[c].status, SR_NODATA);
-	assert_contains(f->e->cells[c].reason, "baseline 0%");
 	fx_set_cell(f, c, 10, NAN);
 	fx_step(f, FX_POLL);
 	assert_int_equal(f->e->cells[c].status, SR_NODATA);
@@ -316,6 +313,133 @@ static void test_vs_baseline_missing(void **state)
 	assert_int_equal(f->e->cells[c].status, SR_NODATA);
 	assert_contains(f->e->cells[c].reason, "no control baseline: fetch failed: timeout");
 	assert_false(engine_all_gating_green(f->e));
+}
+
+/* Both cohorts at 0% (no webhook failures, no refunds at 5% traffic: the
+ * normal state) is no deviation at all: GREEN, and the gate can pass. */
+static void test_vs_baseline_zero_both_zero(void **state)
+{
+	struct fx *f = *state;
+	fx_enter(f, 5);
+	fx_set(f, "webhook_failures", NULL, 0, 0);
+	fx_set(f, "refunds_voids", NULL, 0, 0);
+	fx_run(f, 90 * FX_MIN, FX_POLL);
+	int c = fx_cell(f, "webhook_failures", NULL);
+	assert_int_equal(f->e->cells[c].status, SR_GREEN);
+	assert_true(f->e->cells[c].deviation_pct == 0);
+	assert_contains(f->e->cells[c].reason, "both 0");
+	assert_int_equal(fx_status(f, "refunds_voids", NULL), SR_GREEN);
+	assert_contains(fx_reason(f, "refunds_voids", NULL), "both 0");
+	fx_approve(f, "approver");
+	fx_eval(f);
+	assert_int_equal(f->e->decision.verdict, SR_GO);
+}
+
+/* Canary above a zero control, in a direction that counts, is a breach
+ * (not "deviation undefined"): RED with both values, and it sustains. */
+static void test_vs_baseline_zero_canary_breaches(void **state)
+{
+	struct fx *f = *state;
+	fx_enter(f, 5);
+	int c = fx_cell(f, "webhook_failures", NULL); /* up, 5% */
+	fx_set_cell(f, c, 0.25, 0);
+	fx_step(f, FX_POLL);
+	assert_int_equal(f->e->cells[c].status, SR_RED);
+	assert_contains(f->e->cells[c].reason, "canary 0.25% vs control 0%: any increase over a zero "
+	                                       "baseline breaches");
+	assert_int_equal(f->e->decision.verdict, SR_HOLD);
+	assert_true(engine_kpi_worst(f->e, fx_kpi(f, "webhook_failures")) == 0.25);
+	fx_run(f, 5 * FX_MIN, FX_POLL);
+	assert_int_equal(fx_trigger(f, "sustained_breach")->state, SR_TRIG_FIRING);
+	assert_int_equal(f->e->decision.verdict, SR_ROLLBACK);
+
+	/* "both" counts either way */
+	struct fx *g = fx_new(FX_T0);
+	fx_enter(g, 5);
+	fx_set(g, "search_ctr", NULL, 10, 0);
+	fx_step(g, FX_POLL);
+	assert_int_equal(fx_status(g, "search_ctr", NULL), SR_RED);
+	assert_contains(fx_reason(g, "search_ctr", NULL), "canary 10% vs control 0%: any increase");
+	fx_free(g);
+}
+
+/* ... and in a direction that does not count, GREEN. */
+static void test_vs_baseline_zero_other_direction(void **state)
+{
+	struct fx *f = *state;
+	int k = fx_kpi(f, "search_ctr");
+	f->p->kpis[k].direction = SR_DIR_DOWN; /* only a decrease would count */
+	fx_reinit(f, FX_T0);
+	fx_enter(f, 5);
+	int c = fx_cell(f, "search_ctr", NULL);
+	fx_set_cell(f, c, 10, 0);
+	fx_step(f, FX_POLL);
+	assert_int_equal(f->e->cells[c].status, SR_GREEN);
+	assert_contains(f->e->cells[c].reason, "canary 10% vs control 0%");
+	assert_contains(f->e->cells[c].reason, "an increase never holds");
+}
+
+/* Non-finite values are not values: -Inf P95, +Inf payment success, ...
+ * are NODATA, said so. Only +Inf on a max/streak KPI is a real breach
+ * (histogram_quantile answers +Inf when the quantile is in the +Inf
+ * bucket). */
+static void test_nonfinite_values(void **state)
+{
+	struct fx *f = *state;
+	fx_enter(f, 5);
+	fx_set(f, "payment_success", NULL, INFINITY, 99.9);
+	fx_set(f, "ai_markup", NULL, INFINITY, 4.4);
+	fx_set(f, "p95_latency", "search", -INFINITY, 90);
+	fx_set(f, "error_rate_5xx", NULL, -INFINITY, 0.1);
+	fx_set(f, "client_js_errors", NULL, INFINITY, 1);
+	fx_set(f, "p95_latency", "payments", INFINITY, 90);
+	fx_set(f, "payment_failure_streak", NULL, INFINITY, 0);
+	fx_step(f, FX_POLL);
+	assert_int_equal(fx_status(f, "payment_success", NULL), SR_NODATA);
+	assert_contains(fx_reason(f, "payment_success", NULL), "value is +Inf");
+	assert_int_equal(fx_status(f, "ai_markup", NULL), SR_NODATA);
+	assert_int_equal(fx_status(f, "p95_latency", "search"), SR_NODATA);
+	assert_contains(fx_reason(f, "p95_latency", "search"), "value is -Inf");
+	assert_int_equal(fx_status(f, "error_rate_5xx", NULL), SR_NODATA);
+	assert_contains(fx_reason(f, "error_rate_5xx", NULL), "value is -Inf");
+	assert_int_equal(fx_status(f, "client_js_errors", NULL), SR_NODATA);
+	assert_int_equal(fx_status(f, "p95_latency", "payments"), SR_RED);
+	assert_contains(fx_reason(f, "p95_latency", "payments"), "P95 +Inf > 130ms limit");
+	assert_int_equal(fx_status(f, "payment_failure_streak", NULL), SR_RED);
+	/* a +Inf P95 is not "<= 120 ms" for gate 3 either, and says so */
+	char why[SR_REASON_LEN];
+	assert_false(engine_gate_p95_ok(f->e, 2, why, sizeof why));
+	assert_contains(why, "payments P95 +Inf");
+	/* an infinite control is no baseline */
+	fx_set(f, "client_js_errors", NULL, 1, INFINITY);
+	fx_step(f, FX_POLL);
+	assert_int_equal(fx_status(f, "client_js_errors", NULL), SR_NODATA);
+	assert_contains(fx_reason(f, "client_js_errors", NULL), "value is +Inf");
+}
+
+/* A negative latency or ratio is a source bug (a counter reset in rate()
+ * arithmetic): ERROR, never a healthy-looking value. */
+static void test_negative_values_are_errors(void **state)
+{
+	struct fx *f = *state;
+	fx_enter(f, 5);
+	fx_set(f, "error_rate_5xx", NULL, -3, 0.1);
+	fx_set(f, "p95_latency", "search", -3, 90);
+	fx_set(f, "client_js_errors", NULL, 1, -2);
+	fx_step(f, FX_POLL);
+	assert_int_equal(fx_status(f, "error_rate_5xx", NULL), SR_ERROR);
+	assert_contains(fx_reason(f, "error_rate_5xx", NULL), "negative 5xx error rate -3%: source bug?");
+	assert_int_equal(fx_status(f, "p95_latency", "search"), SR_ERROR);
+	assert_contains(fx_reason(f, "p95_latency", "search"), "negative P95 -3ms: source bug?");
+	assert_false(f->e->cells[fx_cell(f, "p95_latency", "search")].fresh);
+	/* a negative control ratio is no baseline */
+	assert_int_equal(fx_status(f, "client_js_errors", NULL), SR_NODATA);
+	assert_contains(fx_reason(f, "client_js_errors", NULL), "negative");
+	assert_int_equal(f->e->decision.verdict, SR_HOLD);
+	/* zero is a value */
+	fx_set(f, "error_rate_5xx", NULL, 0, 0.1);
+	fx_step(f, FX_POLL);
+	assert_int_equal(fx_status(f, "error_rate_5xx", NULL), SR_GREEN);
 }
 
 /* At 100% the control cohort has no traffic: vs_* KPIs compare with the
@@ -528,6 +652,65 @@ static void test_dri_hold_holds(void **state)
 	assert_int_equal(f->e->decision.verdict, SR_GO);
 }
 
+/* ---- engine_redecide: the decision after an action ----------------------- */
+
+/* A hold, a rollback: the decision follows at once, without a snapshot,
+ * and without counting as an evaluation or moving any clock. */
+static void test_redecide_follows_the_record(void **state)
+{
+	struct fx *f = *state;
+	char why[SR_REASON_LEN];
+	at_gate1_ready(f);
+	int c = fx_cell(f, "p95_latency", "search");
+	fx_set_cell(f, c, 131, 90);
+	fx_step(f, FX_POLL);
+	fx_set_cell(f, c, 90, 90);
+	fx_step(f, FX_POLL); /* recovering 1/2 */
+	assert_int_equal(f->e->cells[c].status, SR_YELLOW);
+	long evals = f->e->evaluations;
+	sr_ms last = f->e->last_eval;
+	assert_int_equal(rollout_hold(&f->e->ro, "dri", "look", f->now, why, sizeof why), 0);
+	fx_drain_count(f, SR_EV_DECISION, -1);
+	engine_redecide(f->e, f->now + FX_S);
+	assert_true(engine_decision_current(f->e));
+	assert_true(fx_decision_has(f, "held by dri"));
+	assert_int_equal(f->e->evaluations, evals);
+	assert_int_equal(f->e->last_eval, last);
+	assert_int_equal(f->e->cells[c].good_run, 1); /* hysteresis did not advance */
+	assert_int_equal(f->e->cells[c].status, SR_YELLOW);
+	/* a rollback clears the latched trigger and says so */
+	fx_set_cell(f, c, 200, 90);
+	fx_step(f, FX_POLL);
+	assert_int_equal(fx_trigger(f, "p95_over_160")->state, SR_TRIG_FIRING);
+	assert_int_equal(rollout_rollback(&f->e->ro, f->p, "dri", "P95", f->now, why, sizeof why), 0);
+	engine_redecide(f->e, f->now);
+	assert_int_equal(fx_trigger(f, "p95_over_160")->state, SR_TRIG_ARMED);
+	assert_int_equal(f->e->decision.verdict, SR_HOLD);
+	assert_contains(f->e->decision.reasons[0], "rolled back at");
+}
+
+/* After a promote, the cells still carry the old phase's verdicts: the
+ * decision holds until they are judged at the new phase's limits, even
+ * when nothing else would (a policy without a window or approvals). */
+static void test_redecide_after_promote_waits_for_judgement(void **state)
+{
+	struct fx *f = *state;
+	char why[SR_REASON_LEN];
+	f->p->phases[policy_phase_index(f->p, 25)].observe_min = 0;
+	f->p->gates[1].approvals_needed = 0;
+	fx_reinit(f, FX_T0);
+	at_gate1_ready(f);
+	assert_int_equal(f->e->decision.verdict, SR_GO);
+	assert_int_equal(rollout_promote(&f->e->ro, f->p, 25, f->now, why, sizeof why), 0);
+	engine_redecide(f->e, f->now);
+	assert_int_equal(f->e->decision.verdict, SR_HOLD);
+	assert_true(fx_decision_has(f, "cells judged at 5% limits, not yet at 25%: waiting for the "
+	                            "next evaluation"));
+	fx_step(f, FX_POLL);
+	assert_int_equal(f->e->decision.verdict, SR_GO);
+	assert_false(fx_decision_has(f, "cells judged"));
+}
+
 /* ---- events ------------------------------------------------------------- */
 
 static void test_events_on_status_change(void **state)
@@ -605,6 +788,104 @@ static void test_success_criteria_two_hours(void **state)
 	assert_contains(f->e->decision.reasons[0], "success declared");
 }
 
+/* ---- reasons stay valid UTF-8 when cut ---------------------------------- */
+
+/* A reason cut at SR_REASON_LEN must not end in half a character, or
+ * json_pack() refuses the string and the cell vanishes from --json. */
+static void test_reason_cut_keeps_utf8(void **state)
+{
+	(void)state;
+	for (int pad = 0; pad < 4; pad++) {
+		struct fx *f = fx_new(FX_T0);
+		fx_enter(f, 5);
+		int c = fx_cell(f, "p95_latency", "search");
+		struct sr_obs *o = &f->s->canary[c];
+		o->degraded = true;
+		size_t len = 0;
+		for (int i = 0; i < pad; i++)
+			o->error[len++] = 'x';
+		while (len + 3 < sizeof o->error) {
+			memcpy(o->error + len, "\xc3\xa9", 2); /* é */
+			len += 2;
+		}
+		o->error[len] = '\0';
+		fx_eval(f);
+		const char *r = f->e->cells[c].reason;
+		assert_true(strlen(r) > SR_REASON_LEN - 5); /* it was cut */
+		if (!fx_utf8_valid(r))
+			fail_msg("pad %d: reason is not valid UTF-8: %s", pad, r);
+		/* the decision quotes it (cut again at a different place) */
+		for (int i = 0; i < f->e->decision.nreasons; i++)
+			assert_true(fx_utf8_valid(f->e->decision.reasons[i]));
+		fx_free(f);
+	}
+}
+
+/* The same for every formatter of the engine: engine_format, decision
+ * reasons, events, rights refusals and rollout refusals. */
+static void test_formatters_keep_utf8(void **state)
+{
+	struct fx *f = *state;
+	char long_e[300], buf[64], why[SR_REASON_LEN];
+	size_t len = 0;
+	long_e[len++] = 'a';
+	while (len + 3 < sizeof long_e) {
+		memcpy(long_e + len, "\xc3\xa9", 2);
+		len += 2;
+	}
+	long_e[len] = '\0';
+	for (size_t n = 2; n <= sizeof buf; n++) {
+		engine_format(buf, n, "%s", long_e);
+		if (!fx_utf8_valid(buf))
+			fail_msg("engine_format n=%zu: %s", n, buf);
+		assert_true(strlen(buf) >= n - 2); /* cut, not emptied */
+	}
+	for (int pad = 0; pad < 3; pad++) {
+		struct fx *g = fx_new(FX_T0);
+		fx_enter(g, 5);
+		fx_step(g, 90 * FX_MIN);
+		fx_approve(g, "approver");
+		fx_eval(g);
+		assert_int_equal(g->e->decision.verdict, SR_GO);
+		fx_drain_count(g, SR_EV_DECISION, -1);
+		/* a hold reason with "é" everywhere: the decision quotes it, and
+		 * so does the event of the verdict's change */
+		assert_int_equal(rollout_hold(&g->e->ro, "dri", long_e + pad, g->now, why, sizeof why), 0);
+		fx_step(g, FX_POLL);
+		assert_int_equal(g->e->decision.verdict, SR_HOLD);
+		for (int i = 0; i < g->e->decision.nreasons; i++)
+			if (!fx_utf8_valid(g->e->decision.reasons[i]))
+				fail_msg("decision reason %d: %s", i, g->e->decision.reasons[i]);
+		struct sr_event ev[SR_MAX_EVENTS];
+		int nev = engine_drain_events(g->e, ev, SR_MAX_EVENTS), ndec = 0;
+		for (int i = 0; i < nev; i++) {
+			ndec += ev[i].kind == SR_EV_DECISION;
+			if (!fx_utf8_valid(ev[i].text))
+				fail_msg("event %d: %s", i, ev[i].text);
+		}
+		assert_int_equal(ndec, 1);
+		/* a rights refusal into a small buffer */
+		for (size_t n = 40; n < 120; n++) {
+			char w[120];
+			assert_false(rights_check(g->e, SR_ACT_PROMOTE, 25, "dri", g->now, w, n));
+			if (!fx_utf8_valid(w))
+				fail_msg("rights n=%zu: %s", n, w);
+		}
+		fx_free(g);
+	}
+	/* a rollout refusal into a small buffer: "already held by <actor> ..." */
+	fx_enter(f, 5);
+	assert_int_equal(rollout_hold(&f->e->ro, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", "", f->now,
+	                              why, sizeof why),
+	                 0);
+	for (size_t n = 16; n < 30; n++) {
+		char w[30];
+		assert_int_equal(rollout_hold(&f->e->ro, "dri", "", f->now, w, n), -1);
+		if (!fx_utf8_valid(w))
+			fail_msg("rollout n=%zu: %s", n, w);
+	}
+}
+
 /* ---- queries ------------------------------------------------------------ */
 
 static void test_queries(void **state)
@@ -638,6 +919,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_vs_baseline_both_ways, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vs_baseline_up_ignores_improvement, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vs_baseline_missing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vs_baseline_zero_both_zero, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vs_baseline_zero_canary_breaches, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_vs_baseline_zero_other_direction, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_nonfinite_values, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_negative_values_are_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vs_control_at_100_uses_last_control, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_t0_baseline_captured_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_monitor_never_gates, setup, teardown),
@@ -648,8 +934,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gate3_go_only_all_green, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gate3_p95_max_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dri_hold_holds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_redecide_follows_the_record, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_redecide_after_promote_waits_for_judgement, setup,
+		                                teardown),
 		cmocka_unit_test_setup_teardown(test_events_on_status_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_success_criteria_two_hours, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reason_cut_keeps_utf8, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_formatters_keep_utf8, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queries, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -361,6 +361,65 @@ static void test_config_presets_and_errors(void **state)
 		if (cfg(text, &c, err, sizeof err) != -1 || strncmp(err, bad[i].msg, strlen(bad[i].msg)))
 			fail_msg("case %zu: got \"%s\", want prefix \"%s\"", i, err, bad[i].msg);
 	}
+	/* A credential header holds the token, never a literal secret: the
+	 * policy file's mode is not checked. The error names the header and
+	 * where the secret should come from, never the value. */
+	static const struct {
+		const char *name, *value;
+	} creds[] = {
+	    {"Authorization", "Bearer hunter2"},
+	    {"authorization", "Basic aHVudGVyMg=="},
+	    {"Proxy-Authorization", "Bearer hunter2"},
+	    {"Cookie", "session=hunter2"},
+	    {"X-API-Key", "hunter2"},
+	    {"X-Consul-Token", "hunter2"},
+	    {"X-Client-Secret", "hunter2"},
+	    {"X-Api-Key", "hunter2{{token}}"},
+	    {"Authorization", "Bearer {{weight}}"},
+	    {"Authorization", "Bearer hunter2 {{token}}"},
+	};
+	for (size_t i = 0; i < sizeof creds / sizeof *creds; i++) {
+		char text[1024], want[96];
+		snprintf(text, sizeof text,
+		         "{\"kind\":\"http\",\"token_env\":\"T\",%s,\"set\":{\"url\":\"http://e/r\","
+		         "\"headers\":{\"%s\":\"%s\"}}}",
+		         g, creds[i].name, creds[i].value);
+		err[0] = '\0';
+		if (cfg(text, &c, err, sizeof err) != -1)
+			fail_msg("case %zu: %s: %s accepted", i, creds[i].name, creds[i].value);
+		snprintf(want, sizeof want, "/set/headers/%s: a credential", creds[i].name);
+		if (strncmp(err, want, strlen(want)) || !strstr(err, "{{token}}") ||
+		    !strstr(err, "token_file") || !strstr(err, "0600") || !strstr(err, "token_env"))
+			fail_msg("case %zu: \"%s\"", i, err);
+		assert_null(strstr(err, "hunter2"));
+		assert_null(strstr(err, "aHVudGVyMg"));
+	}
+	/* built from {{token}} (with a scheme, or a cookie name) is the way */
+	static const struct {
+		const char *name, *value;
+	} ok[] = {
+	    {"Authorization", "Bearer {{token}}"}, {"Authorization", "Bearer {{ token }}"},
+	    {"X-API-Key", "{{token}}"},           {"Cookie", "session={{token}}"},
+	    {"Idempotency-Key", "{{idempotency_key}}"}, {"X-Keyspace", "k"},
+	};
+	for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+		char text[1024];
+		snprintf(text, sizeof text,
+		         "{\"kind\":\"http\",\"token_env\":\"T\",%s,\"set\":{\"url\":\"http://e/r\","
+		         "\"headers\":{\"%s\":\"%s\"}}}",
+		         g, ok[i].name, ok[i].value);
+		if (cfg(text, &c, err, sizeof err) != 0)
+			fail_msg("ok case %zu: %s: %s refused: %s", i, ok[i].name, ok[i].value, err);
+	}
+	/* the GET's headers are checked the same way */
+	assert_int_equal(cfg("{\"kind\":\"http\",\"get\":{\"url\":\"http://e\",\"weight_pointer\":"
+	                     "\"/w\",\"headers\":{\"X-Auth-Token\":\"hunter2\"}},\"set\":{\"url\":"
+	                     "\"http://e\"}}",
+	                     &c, err, sizeof err),
+	                 -1);
+	assert_non_null(strstr(err, "/get/headers/X-Auth-Token: a credential"));
+	assert_null(strstr(err, "hunter2"));
+
 	assert_int_equal(cfg("{\"kind\":\"http\",\"set\":{\"url\":\"http://e\"}}", &c, err, sizeof err),
 	                 -1);
 	assert_non_null(strstr(err, "/get: missing"));

@@ -501,7 +501,7 @@ static void test_config_from_json(void **state)
 	    {"{\"kind\":\"sim\",\"url\":\"http://p\"}", "source.kind"},
 	    {"{\"url\":\"http://"
 	     "p\",\"bearer_token_env\":\"T\",\"headers\":{\"authorization\":\"x\"}}",
-	     "conflicts with the bearer token"},
+	     "source.headers.authorization: a credential"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		err[0] = '\0';
@@ -509,6 +509,35 @@ static void test_config_from_json(void **state)
 		if (!strstr(err, bad[i].want))
 			fail_msg("case %zu: \"%s\" does not contain \"%s\"", i, err, bad[i].want);
 	}
+	/* A credential written into the policy (a file nobody checks the mode
+	 * of) is refused, whatever the case of the name; the error names the
+	 * header and the two places a secret may come from, never the value. */
+	static const char *const creds[] = {
+	    "Authorization", "authorization", "Proxy-Authorization", "Cookie", "X-API-Key",
+	    "x-api-key", "X-Auth-Token", "X-Vault-Token", "X-Client-Secret", "Api-Key"};
+	for (size_t i = 0; i < sizeof creds / sizeof creds[0]; i++) {
+		char text[256];
+		snprintf(text, sizeof text,
+		         "{\"url\":\"http://p\",\"headers\":{\"%s\":\"Bearer hunter2-secret\"}}",
+		         creds[i]);
+		err[0] = '\0';
+		if (cfg_parse(&c, text, err, sizeof err) != -1)
+			fail_msg("%s with a literal value was accepted", creds[i]);
+		char want[96];
+		snprintf(want, sizeof want, "source.headers.%s: a credential", creds[i]);
+		if (!strstr(err, want) || !strstr(err, "bearer_token_file") ||
+		    !strstr(err, "0600") || !strstr(err, "bearer_token_env"))
+			fail_msg("%s: \"%s\"", creds[i], err);
+		assert_null(strstr(err, "hunter2"));
+	}
+	/* names that only look alike are fine */
+	assert_int_equal(cfg_parse(&c,
+	                           "{\"url\":\"http://p\",\"headers\":{\"X-Scope-OrgID\":\"t\","
+	                           "\"X-Keyspace\":\"k\",\"X-Tokens-Left\":\"1\"}}",
+	                           err, sizeof err),
+	                 0);
+	assert_int_equal(c.nheaders, 3);
+
 	/* A header value can be a secret: the error names the key only. */
 	assert_int_equal(
 	    cfg_parse(&c, "{\"url\":\"http://p\",\"headers\":{\"X-Key\":\"sekr\\u0001t\"}}", err,

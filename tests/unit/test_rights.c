@@ -351,6 +351,130 @@ static void test_declare_success_when_ready(void **state)
 	assert_false(may(f, SR_ACT_DECLARE_SUCCESS, -1, "observer", why));
 }
 
+/* ---- a decision computed before the last change is not trusted ---------- */
+
+/* A DRI hold, then a promote before the next evaluation: the decision
+ * still says GO, but the rollout is held (and rollout_promote would clear
+ * the hold), so rights refuse on the rollout itself. */
+static void test_promote_refused_after_hold_without_evaluation(void **state)
+{
+	struct fx *f = *state;
+	char why[WHY_LEN];
+	at_gate1(f);
+	fx_approve(f, "approver");
+	fx_eval(f);
+	assert_int_equal(f->e->decision.verdict, SR_GO);
+	assert_true(may(f, SR_ACT_PROMOTE, 25, "dri", why));
+	assert_int_equal(rollout_hold(&f->e->ro, "dri", "checking dashboards", f->now, why, WHY_LEN), 0);
+	assert_int_equal(f->e->decision.verdict, SR_GO); /* stale: nothing re-ran it */
+	assert_false(may(f, SR_ACT_PROMOTE, 25, "dri", why));
+	assert_contains(why, "held by dri since T+90");
+	assert_contains(why, "the rollout changed at T+90");
+	assert_contains(why, "waiting for the next evaluation");
+	/* what the dispatcher does after every action: the decision follows */
+	engine_redecide(f->e, f->now);
+	assert_true(engine_decision_current(f->e));
+	assert_int_equal(f->e->decision.verdict, SR_HOLD);
+	assert_false(may(f, SR_ACT_PROMOTE, 25, "dri", why));
+	assert_contains(why, "decision is HOLD: held by dri since T+90");
+	assert_contains(why, "checking dashboards");
+	assert_null(strstr(why, "the rollout changed"));
+	assert_int_equal(occurrences(why, "held by dri"), 1);
+	/* a resume does not make it current either: it is a change too */
+	assert_int_equal(rollout_resume(&f->e->ro, f->now, why, WHY_LEN), 0);
+	assert_false(may(f, SR_ACT_PROMOTE, 25, "dri", why));
+	assert_contains(why, "the rollout changed at T+90");
+	fx_step(f, FX_POLL);
+	assert_true(may(f, SR_ACT_PROMOTE, 25, "dri", why));
+}
+
+/* 25 -> 50 and at once 50 -> 100: the 50% observation window (240 min)
+ * has not started to run, whatever the last decision said. */
+static void test_promote_twice_refused_window(void **state)
+{
+	struct fx *f = *state;
+	char why[WHY_LEN];
+	fx_enter(f, 25);
+	fx_step(f, 120 * FX_MIN);
+	fx_approve(f, "approver");
+	fx_eval(f);
+	assert_int_equal(f->e->decision.verdict, SR_GO);
+	assert_true(may(f, SR_ACT_PROMOTE, 50, "dri", why));
+	assert_int_equal(rollout_promote(&f->e->ro, f->p, 50, f->now, why, WHY_LEN), 0);
+	assert_false(may(f, SR_ACT_PROMOTE, 100, "dri", why));
+	assert_contains(why, "observing 0m of 240m at 50%");
+	assert_contains(why, "the rollout changed at T+120");
+	engine_redecide(f->e, f->now);
+	assert_int_equal(f->e->decision.verdict, SR_HOLD);
+	assert_false(may(f, SR_ACT_PROMOTE, 100, "dri", why));
+	assert_contains(why, "decision is HOLD");
+	assert_contains(why, "observing 0m of 240m at 50%");
+	assert_int_equal(occurrences(why, "observing 0m"), 1);
+	/* still refused a little later, until the window has run */
+	f->now += FX_POLL;
+	fx_eval(f);
+	assert_false(may(f, SR_ACT_PROMOTE, 100, "dri", why));
+	assert_contains(why, "observing 0m of 240m at 50%");
+}
+
+/* An approval is a change: the decision that counted it must come first. */
+static void test_promote_refused_until_approval_evaluated(void **state)
+{
+	struct fx *f = *state;
+	char why[WHY_LEN];
+	at_gate1(f);
+	fx_approve(f, "approver");
+	assert_false(may(f, SR_ACT_PROMOTE, 25, "dri", why));
+	assert_contains(why, "the rollout changed at T+90");
+	assert_contains(why, "waiting for the next evaluation");
+	fx_eval(f);
+	assert_true(may(f, SR_ACT_PROMOTE, 25, "dri", why));
+}
+
+/* A decision older than stale_after is not evidence for a promote: the
+ * data behind it would be STALE by now. */
+static void test_promote_refused_on_old_decision(void **state)
+{
+	struct fx *f = *state;
+	char why[WHY_LEN];
+	at_gate1(f);
+	fx_approve(f, "approver");
+	fx_eval(f);
+	assert_true(rights_check(f->e, SR_ACT_PROMOTE, 25, "dri", f->now + 45 * FX_S, why, WHY_LEN));
+	assert_false(rights_check(f->e, SR_ACT_PROMOTE, 25, "dri", f->now + SR_MS_PER_H, why, WHY_LEN));
+	assert_contains(why, "the last evaluation was at T+90");
+	assert_contains(why, "waiting for the next evaluation");
+	/* hold and rollback never wait for data */
+	assert_true(rights_check(f->e, SR_ACT_HOLD, -1, "dri", f->now + SR_MS_PER_H, why, WHY_LEN));
+	assert_true(rights_check(f->e, SR_ACT_ROLLBACK, -1, "dri", f->now + SR_MS_PER_H, why, WHY_LEN));
+}
+
+/* "Release DRI + gate approvals" means a second person: someone who holds
+ * both roles cannot approve their own gate and then promote alone. */
+static void test_self_approval_does_not_count(void **state)
+{
+	struct fx *f = *state;
+	char why[WHY_LEN];
+	struct sr_roster *r = &f->p->roster;
+	snprintf(r->who[SR_ROLE_GATE_APPROVER][r->n[SR_ROLE_GATE_APPROVER]++], SR_NAME_LEN, "dri");
+	snprintf(r->who[SR_ROLE_RELEASE_DRI][r->n[SR_ROLE_RELEASE_DRI]++], SR_NAME_LEN, "dri2");
+	fx_reinit(f, FX_T0);
+	at_gate1(f);
+	assert_true(may(f, SR_ACT_APPROVE, -1, "dri", why)); /* approving is allowed */
+	fx_approve(f, "dri");
+	fx_eval(f);
+	assert_false(may(f, SR_ACT_PROMOTE, 25, "dri", why));
+	assert_contains(why, "approvals must come from someone other than the promoter: dri approved "
+	                     "their own gate");
+	assert_contains(why, "Gate 1 needs 1 approval from gate_approver: approver (none yet)");
+	/* another Release DRI may promote on dri's approval */
+	assert_true(may(f, SR_ACT_PROMOTE, 25, "dri2", why));
+	/* and a second approver makes it a two-person decision for dri too */
+	fx_approve(f, "approver");
+	fx_eval(f);
+	assert_true(may(f, SR_ACT_PROMOTE, 25, "dri", why));
+}
+
 static void test_tick_rights(void **state)
 {
 	struct fx *f = *state;
@@ -380,6 +504,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_tiebreak_only_exec_while_escalate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_declare_success_when_ready, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tick_rights, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_promote_refused_after_hold_without_evaluation, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_promote_twice_refused_window, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_promote_refused_until_approval_evaluated, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_promote_refused_on_old_decision, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_self_approval_does_not_count, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

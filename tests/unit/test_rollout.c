@@ -376,6 +376,68 @@ static void test_tiebreak_needs_overnight(void **state)
 	assert_contains(why, "no overnight hold");
 }
 
+/* Every change of the record counts (and says when), refusals do not: a
+ * decision can tell whether it is about the record as it is now. */
+static void test_changes_counted(void **state)
+{
+	struct fx *f = *state;
+	struct sr_rollout *ro = &f->e->ro;
+	char why[SR_REASON_LEN];
+	fx_eval(f);
+	assert_true(engine_decision_current(f->e));
+	unsigned long c = ro->changes;
+#define CHANGES(expr, delta)                                                                  \
+	do {                                                                                   \
+		unsigned long before = ro->changes;                                            \
+		f->now += FX_MIN;                                                              \
+		(void)(expr);                                                                  \
+		assert_int_equal(ro->changes - before, (delta));                               \
+		if (delta)                                                                     \
+			assert_int_equal(ro->changed_at, f->now);                              \
+	} while (0)
+	CHANGES(rollout_tick(ro, f->p, "preflight", "roster_posted", "dri", f->now, why, sizeof why), 1);
+	CHANGES(rollout_tick(ro, f->p, "preflight", "roster_posted", "dri", f->now, why, sizeof why), 0);
+	fx_preflight_done(f);
+	CHANGES(rollout_promote(ro, f->p, 5, f->now, why, sizeof why), 1);
+	CHANGES(rollout_promote(ro, f->p, 50, f->now, why, sizeof why), 0);
+	CHANGES(rollout_hold(ro, "dri", "x", f->now, why, sizeof why), 1);
+	CHANGES(rollout_hold(ro, "dri", "x", f->now, why, sizeof why), 0);
+	CHANGES(rollout_resume(ro, f->now, why, sizeof why), 1);
+	CHANGES(rollout_resume(ro, f->now, why, sizeof why), 0);
+	CHANGES(rollout_approve(ro, f->p, -1, "approver", f->now, why, sizeof why), 1);
+	CHANGES(rollout_approve(ro, f->p, -1, "approver", f->now, why, sizeof why), 0);
+	CHANGES(rollout_tiebreak(ro, "ceo", f->now, why, sizeof why), 0);
+	CHANGES(rollout_declare_success(ro, f->now, why, sizeof why), 1);
+	assert_false(engine_decision_current(f->e));
+	fx_eval(f);
+	assert_true(engine_decision_current(f->e));
+	assert_int_equal(f->e->decision.ro_changes, ro->changes);
+	assert_true(ro->changes > c);
+
+	struct fx *g = fx_new(FX_T0);
+	fx_enter(g, 5);
+	unsigned long b = g->e->ro.changes;
+	assert_int_equal(rollout_rollback(&g->e->ro, g->p, "dri", "r", g->now, why, sizeof why), 0);
+	assert_int_equal(g->e->ro.changes, b + 1);
+	assert_int_equal(rollout_rollback(&g->e->ro, g->p, "dri", "r", g->now, why, sizeof why), -1);
+	assert_int_equal(g->e->ro.changes, b + 1);
+	fx_free(g);
+#undef CHANGES
+}
+
+/* The engine's own transitions change the record too, and the decision
+ * it computes afterwards is current. */
+static void test_transition_counts_and_decision_current(void **state)
+{
+	struct fx *f = *state;
+	fx_enter(f, 25);
+	unsigned long b = f->e->ro.changes;
+	fx_run(f, 121 * FX_MIN, FX_POLL); /* gate 2 due without approval: HELD */
+	assert_int_equal(f->e->ro.gates[1].outcome, SR_GATE_HELD);
+	assert_true(f->e->ro.changes > b);
+	assert_true(engine_decision_current(f->e));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -394,6 +456,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_partial_success, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partial_success_deadline, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tiebreak_needs_overnight, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_changes_counted, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_transition_counts_and_decision_current, setup,
+		                                teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

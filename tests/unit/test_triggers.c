@@ -92,6 +92,34 @@ static void test_p95_trigger_needs_fresh_samples(void **state)
 	assert_int_not_equal(f->e->decision.verdict, SR_ROLLBACK);
 }
 
+/* Non-finite values: +Inf is histogram_quantile's answer when the P95
+ * falls in the +Inf bucket, a real breach that fires; -Inf is no value
+ * and never fires. */
+static void test_infinite_p95_and_streak(void **state)
+{
+	struct fx *f = *state;
+	fx_set(f, "p95_latency", "search", -INFINITY, 100);
+	fx_set(f, "payment_failure_streak", NULL, -INFINITY, 0);
+	fx_step(f, FX_POLL);
+	assert_int_equal(trig(f, "p95_over_160"), SR_TRIG_ARMED);
+	assert_int_equal(trig(f, "payment_failures"), SR_TRIG_ARMED);
+	assert_int_not_equal(f->e->decision.verdict, SR_ROLLBACK);
+
+	fx_set(f, "p95_latency", "search", INFINITY, 100);
+	fx_step(f, FX_POLL);
+	const struct sr_trigger_state *t = fx_trigger(f, "p95_over_160");
+	assert_int_equal(t->state, SR_TRIG_FIRING);
+	assert_contains(t->reason, "search P95 +Inf > 160ms");
+	assert_int_equal(f->e->decision.verdict, SR_ROLLBACK);
+
+	struct fx *g = fx_new(FX_T0);
+	fx_enter(g, 5);
+	fx_set(g, "payment_failure_streak", NULL, INFINITY, 0);
+	fx_step(g, FX_POLL);
+	assert_int_equal(fx_trigger(g, "payment_failures")->state, SR_TRIG_FIRING);
+	fx_free(g);
+}
+
 /* ---- > 5 consecutive payment failures ------------------------------------ */
 
 static void test_payment_failures_5_vs_6(void **state)
@@ -331,6 +359,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_p95_over_160_fires, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_provider_p95_over_160_fires, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_p95_trigger_needs_fresh_samples, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_infinite_p95_and_streak, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_payment_failures_5_vs_6, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sustained_5m_fires_at_15s_polls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sustained_irregular_polls, setup, teardown),
