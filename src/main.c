@@ -1,12 +1,38 @@
 /* main.c - argument parsing and wiring, nothing else.
  *
- *   shiproom [options]                     the console, on the simulator
- *   shiproom status [--json] [--at T+MIN]  headless: play the scenario, print, exit with the verdict
+ *   shiproom [options]                     the console
+ *   shiproom status [--json] [--at T+MIN]  headless: evaluate, print, exit with the verdict
+ *   shiproom act ACTION ... --yes          headless: one action through the dispatcher
+ *   shiproom watch [--for SECONDS]         headless console: poll, journal, auto-rollback
+ *   shiproom replay FILE [--speed N]       play a journal back (console, or --status)
  *   shiproom check-config FILE             validate a policy file
  *   shiproom --version | --help
  *
- * Exit statuses: 0 OK / GO, 1 runtime failure, 2 usage or config error,
- * and for `status` the verdict: 3 HOLD, 4 ROLLBACK, 5 ESCALATE.
+ * Exit statuses: 0 OK / GO / done, 1 runtime failure (an action that
+ * failed), 2 usage or config error, 3 refused (act), and for `status` the
+ * verdict: 3 HOLD, 4 ROLLBACK, 5 ESCALATE.
+ *
+ * Where data comes from is the policy's: source.kind "sim" is the
+ * built-in simulator (with a scenario and a virtual clock), "prometheus"
+ * a real Prometheus on the real clock; edge.kind "sim", "haproxy" or
+ * "http". The real drivers run on libuv's default loop, which the console
+ * also runs; headless commands run it themselves until their answer is in.
+ *
+ * The journal. Every session that can act opens one: --state-dir DIR, or
+ * $XDG_STATE_HOME/shiproom/<rollout>/ for a real rollout. The simulator
+ * journals too (the same dispatcher path), but into a fresh temporary
+ * state dir removed at exit unless --state-dir is given: a drill never
+ * writes into a real rollout's journal, and a scenario replays the same
+ * every time. Start-up: open the journal (a torn last line is reported),
+ * replay it into the rollout, write the start record (T-0, policy hash)
+ * if there is none, and reconcile an intent left without its outcome
+ * with the edge's real weight, before anything else. Read-only sessions
+ * (--read-only, status, replay) never write it; they read it when it
+ * exists.
+ *
+ * Secrets (a bearer token, an edge token) come only from the files or
+ * environment variables the policy names; no option takes one, and
+ * nothing here prints one.
  *
  * The data directory (config/, themes/) is $SHIPROOM_DATADIR, else the
  * compiled-in SR_DATADIR (the source tree, so `make run` works without
@@ -19,18 +45,28 @@
  * never in read-only mode, the owner is added to release_dri and
  * gate_approver in a private copy of the policy, and the log says so.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include "shiproom/clock.h"
 #include "shiproom/console.h"
+#include "shiproom/haproxy.h"
+#include "shiproom/http_edge.h"
+#include "shiproom/journal.h"
+#include "shiproom/notify.h"
 #include "shiproom/policy.h"
+#include "shiproom/prometheus.h"
+#include "shiproom/report.h"
 #include "shiproom/rights.h"
 #include "shiproom/runner.h"
 #include "shiproom/scenario.h"
@@ -42,47 +78,92 @@
 #endif
 
 #define PATH_LEN 1024
+#define EXIT_REFUSED 3
+/* A headless command waits this long at most for the loop (a poll, an
+ * action with its retries); the drivers' own timeouts end it sooner. */
+#define HEADLESS_MAX_MS (120 * SR_MS_PER_S)
 
-enum command { CMD_CONSOLE, CMD_STATUS, CMD_CHECK_CONFIG, CMD_HELP, CMD_VERSION };
+enum command {
+	CMD_CONSOLE,
+	CMD_STATUS,
+	CMD_ACT,
+	CMD_WATCH,
+	CMD_REPLAY,
+	CMD_CHECK_CONFIG,
+	CMD_HELP,
+	CMD_VERSION
+};
 
 struct opts {
 	enum command cmd;
 	const char *policy;     /* NULL: <datadir>/config/shiproom.json */
 	const char *scenario;   /* NAME or PATH */
 	const char *theme;
-	const char *file;       /* check-config FILE */
+	const char *file;       /* check-config FILE, replay FILE */
+	const char *state_dir;  /* --state-dir */
+	const char *action;     /* act ACTION */
+	const char *reason, *checklist, *item;
 	double speed;
+	bool speed_set;
 	bool seed_set;
 	uint64_t seed;
-	bool read_only, ascii, json;
+	bool read_only, ascii, json, yes, replay_status;
 	bool at_set;
 	int at_min;
 	bool start_set;         /* console: play the scenario up to here first */
 	int start_min;
+	bool t0_set;
+	sr_ms t0;               /* --t0, absolute ms */
+	int weight;             /* act promote --weight (0: the next phase) */
+	bool weight_set;
+	double for_s;           /* watch --for */
 	int refresh_ms;
 };
 
 static const char usage_text[] =
-	"usage: shiproom [options]                     open the console on the simulator\n"
-	"       shiproom status [--json] [--at T+MIN]  play the scenario headless, print the status;\n"
-	"                                              exit 0 GO, 3 HOLD, 4 ROLLBACK, 5 ESCALATE\n"
+	"usage: shiproom [options]                     open the console\n"
+	"       shiproom status [--json] [--at T+MIN]  evaluate once (the simulator: play the scenario)\n"
+	"                                              and print; exit 0 GO, 3 HOLD, 4 ROLLBACK,\n"
+	"                                              5 ESCALATE\n"
+	"       shiproom act ACTION [--weight N] [--reason TEXT] [--checklist C --item I] --yes\n"
+	"                                              one action through the same dispatcher and\n"
+	"                                              authority checks as the console's keys;\n"
+	"                                              ACTION: promote hold resume rollback approve\n"
+	"                                              tick tiebreak declare_success;\n"
+	"                                              exit 0 done, 3 refused, 1 failed\n"
+	"       shiproom watch [--for SECONDS]         the console without a screen: poll, evaluate,\n"
+	"                                              journal, auto-rollback; the log on stdout\n"
+	"       shiproom replay FILE [--speed N]       play a journal back in the console (read-only);\n"
+	"                          [--status [--json] [--at T+MIN]]  or print the rebuilt state\n"
 	"       shiproom check-config FILE             validate a policy file\n"
 	"       shiproom --version | --help\n"
 	"\n"
 	"options:\n"
-	"  --policy FILE      policy (default <datadir>/config/shiproom.json)\n"
+	"  --policy FILE      policy (default <datadir>/config/shiproom.json); its source and edge\n"
+	"                     say where metrics come from and what moves traffic (sim, prometheus,\n"
+	"                     haproxy, http)\n"
+	"  --state-dir DIR    the journal's directory (default $XDG_STATE_HOME/shiproom/ROLLOUT/;\n"
+	"                     the simulator uses a temporary one unless this is given)\n"
+	"  --t0 WHEN          T-0 of a new rollout (its journal has no start yet): now (default),\n"
+	"                     +MIN or -MIN minutes from now, or 2026-11-28T14:00Z (UTC)\n"
 	"  --scenario NAME    simulator scenario, a name in <datadir>/config/scenarios or a path\n"
 	"                     (default healthy)\n"
 	"  --speed N          virtual time speed, 1 = real time (default 1; make run uses 60)\n"
 	"  --seed N           override the scenario's random seed\n"
-	"  --read-only        look, never act: every action is refused, no edge is loaded\n"
+	"  --read-only        look, never act: every action is refused, no edge and no credential\n"
+	"                     is loaded, the journal is never written\n"
 	"  --theme NAME       console theme (default, mono, high-contrast, colour-blind-safe)\n"
 	"  --ascii            ASCII glyphs and charts only\n"
 	"  --refresh MS       console refresh period (default 1000)\n"
-	"  --start T+MIN      console: play the scenario headless up to this time (T+130,\n"
-	"                     T-30), then open the console there\n"
+	"  --start T+MIN      console on the simulator: play the scenario headless up to this time\n"
+	"                     (T+130, T-30), then open the console there\n"
 	"  --json             status: one JSON object instead of text\n"
-	"  --at T+MIN         status: stop at this time (T+95, T-30) instead of the scenario's end\n"
+	"  --at T+MIN         status (simulator) and replay: stop at this time instead of the end\n"
+	"  --yes              act: required; an action is never taken by accident\n"
+	"  --for SECONDS      watch: stop after this long (default: until SIGINT or SIGTERM)\n"
+	"\n"
+	"secrets (Prometheus bearer token, HTTP edge token) come only from a file of mode 0600\n"
+	"or an environment variable named in the policy, never from the command line.\n"
 	"\n"
 	"data directory: $SHIPROOM_DATADIR, else the build's source tree, else\n"
 	"<dir of the executable>/../share/shiproom\n";
@@ -146,9 +227,37 @@ static bool parse_trel(const char *s, int *out)
 	return true;
 }
 
+/* --t0: "now", "+MIN" / "-MIN" from now, or "YYYY-MM-DDTHH:MM[:SS]Z". */
+static bool parse_t0(const char *s, sr_ms now, sr_ms *out)
+{
+	long v;
+	if (strcmp(s, "now") == 0) {
+		*out = now;
+		return true;
+	}
+	if ((s[0] == '+' || s[0] == '-') && parse_long(s + (s[0] == '+'), -100000, 100000, &v)) {
+		*out = now + (sr_ms)v * SR_MS_PER_MIN;
+		return true;
+	}
+	struct tm tm;
+	memset(&tm, 0, sizeof tm);
+	const char *end = strptime(s, "%Y-%m-%dT%H:%M", &tm);
+	if (end && *end == ':')
+		end = strptime(end, ":%S", &tm);
+	if (!end || strcmp(end, "Z") != 0)
+		return false;
+	time_t t = timegm(&tm);
+	if (t == (time_t)-1)
+		return false;
+	*out = (sr_ms)t * SR_MS_PER_S;
+	return true;
+}
+
 /* Options that take a value accept "--opt VALUE" and "--opt=VALUE". */
-static const char *const value_opts[] = {"--policy", "--scenario", "--speed", "--seed",
-                                         "--theme", "--refresh", "--at", "--start", NULL};
+static const char *const value_opts[] = {
+	"--policy", "--scenario", "--speed",     "--seed",     "--theme", "--refresh",
+	"--at",     "--start",    "--state-dir", "--t0",       "--weight", "--reason",
+	"--checklist", "--item",  "--for",       NULL};
 
 static bool takes_value(const char *name)
 {
@@ -167,9 +276,20 @@ static int apply_value(struct opts *o, const char *name, const char *v)
 		o->scenario = v;
 	else if (strcmp(name, "--theme") == 0)
 		o->theme = v;
+	else if (strcmp(name, "--state-dir") == 0) {
+		if (!v[0])
+			return usage_error("--state-dir needs a directory%s", "");
+		o->state_dir = v;
+	} else if (strcmp(name, "--reason") == 0)
+		o->reason = v;
+	else if (strcmp(name, "--checklist") == 0)
+		o->checklist = v;
+	else if (strcmp(name, "--item") == 0)
+		o->item = v;
 	else if (strcmp(name, "--speed") == 0) {
 		if (!parse_double(v, 0.001, 100000, &o->speed))
 			return usage_error("--speed: '%s' is not a number between 0.001 and 100000", v);
+		o->speed_set = true;
 	} else if (strcmp(name, "--seed") == 0) {
 		if (!parse_u64(v, &o->seed))
 			return usage_error("--seed: '%s' is not a non-negative integer", v);
@@ -186,6 +306,20 @@ static int apply_value(struct opts *o, const char *name, const char *v)
 		if (!parse_trel(v, &o->start_min))
 			return usage_error("--start: '%s' is not a time like T+130 or T-30", v);
 		o->start_set = true;
+	} else if (strcmp(name, "--t0") == 0) {
+		if (!parse_t0(v, clock_real_ms(), &o->t0))
+			return usage_error("--t0: '%s' is not now, +MIN, -MIN or a UTC time like "
+			                   "2026-11-28T14:00Z",
+			                   v);
+		o->t0_set = true;
+	} else if (strcmp(name, "--weight") == 0) {
+		if (!parse_long(v, 1, 100, &l))
+			return usage_error("--weight: '%s' is not a weight from 1 to 100", v);
+		o->weight = (int)l;
+		o->weight_set = true;
+	} else if (strcmp(name, "--for") == 0) {
+		if (!parse_double(v, 0.1, 1e7, &o->for_s))
+			return usage_error("--for: '%s' is not a number of seconds", v);
 	}
 	return 0;
 }
@@ -198,6 +332,10 @@ static int apply_flag(struct opts *o, const char *a)
 		o->ascii = true;
 	else if (strcmp(a, "--json") == 0)
 		o->json = true;
+	else if (strcmp(a, "--yes") == 0)
+		o->yes = true;
+	else if (strcmp(a, "--status") == 0)
+		o->replay_status = true;
 	else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
 		o->cmd = CMD_HELP;
 	else if (strcmp(a, "--version") == 0 || strcmp(a, "-V") == 0)
@@ -209,27 +347,82 @@ static int apply_flag(struct opts *o, const char *a)
 
 static int parse_positional(struct opts *o, const char *a, bool *have_cmd)
 {
+	static const struct {
+		const char *name;
+		enum command cmd;
+	} cmds[] = {{"status", CMD_STATUS}, {"check-config", CMD_CHECK_CONFIG}, {"act", CMD_ACT},
+	            {"watch", CMD_WATCH},   {"replay", CMD_REPLAY}};
 	if (!*have_cmd) {
 		*have_cmd = true;
-		if (strcmp(a, "status") == 0)
-			o->cmd = o->cmd == CMD_CONSOLE ? CMD_STATUS : o->cmd;
-		else if (strcmp(a, "check-config") == 0)
-			o->cmd = o->cmd == CMD_CONSOLE ? CMD_CHECK_CONFIG : o->cmd;
-		else
-			return usage_error("unknown command '%s' (commands: status, check-config)", a);
+		for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+			if (strcmp(a, cmds[i].name) == 0) {
+				o->cmd = o->cmd == CMD_CONSOLE ? cmds[i].cmd : o->cmd;
+				return 0;
+			}
+		}
+		return usage_error("unknown command '%s' (commands: status, act, watch, replay, "
+		                   "check-config)",
+		                   a);
+	}
+	if ((o->cmd == CMD_CHECK_CONFIG || o->cmd == CMD_REPLAY) && !o->file) {
+		o->file = a;
 		return 0;
 	}
-	if (o->cmd == CMD_CHECK_CONFIG && !o->file) {
-		o->file = a;
+	if (o->cmd == CMD_ACT && !o->action) {
+		o->action = a;
 		return 0;
 	}
 	return usage_error("unexpected argument '%s'", a);
 }
 
+/* Which options go with which command. */
+static int check_combinations(const struct opts *o)
+{
+	enum command c = o->cmd;
+	if (c == CMD_CHECK_CONFIG && !o->file)
+		return usage_error("check-config needs a FILE%s", "");
+	if (c == CMD_REPLAY && !o->file)
+		return usage_error("replay needs a journal FILE%s", "");
+	if (o->json && c != CMD_STATUS && !(c == CMD_REPLAY && o->replay_status))
+		return usage_error("--json only applies to `shiproom status` and `replay --status`%s",
+		                   "");
+	if (o->at_set && c != CMD_STATUS && c != CMD_REPLAY && c != CMD_ACT)
+		return usage_error("--at only applies to status, act (simulator) and replay%s", "");
+	if (o->replay_status && c != CMD_REPLAY)
+		return usage_error("--status only applies to `shiproom replay`%s", "");
+	if (c != CMD_CONSOLE && o->start_set)
+		return usage_error("--start only applies to the console%s", "");
+	if (c != CMD_ACT && (o->yes || o->weight_set || o->reason || o->checklist || o->item))
+		return usage_error("--yes, --weight, --reason, --checklist and --item only apply to "
+		                   "`shiproom act`%s",
+		                   "");
+	if (c != CMD_WATCH && o->for_s > 0)
+		return usage_error("--for only applies to `shiproom watch`%s", "");
+	if (c == CMD_ACT) {
+		if (!o->action)
+			return usage_error("act needs an ACTION (promote, hold, resume, rollback, approve, "
+			                   "tick, tiebreak, declare_success)%s",
+			                   "");
+		const struct sr_action_def *d = action_by_name(o->action);
+		if (!d)
+			return usage_error("act: unknown action '%s' (promote, hold, resume, rollback, "
+			                   "approve, tick, tiebreak, declare_success)",
+			                   o->action);
+		if (o->weight_set && d->kind != SR_ACT_PROMOTE)
+			return usage_error("--weight only applies to `act promote`%s", "");
+		if (d->kind == SR_ACT_TICK && (!o->checklist || !o->item))
+			return usage_error("act tick needs --checklist C and --item I%s", "");
+		if (d->kind != SR_ACT_TICK && (o->checklist || o->item))
+			return usage_error("--checklist and --item only apply to `act tick`%s", "");
+		if (!o->yes)
+			return usage_error("act needs --yes: an action is never taken by accident%s", "");
+	}
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	bool have_cmd = false, no_more_opts = false;
-	enum command explicit_cmd;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		int rc = 0;
@@ -259,16 +452,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		if (rc)
 			return rc;
 	}
-	explicit_cmd = o->cmd;
-	if (explicit_cmd == CMD_HELP || explicit_cmd == CMD_VERSION)
+	if (o->cmd == CMD_HELP || o->cmd == CMD_VERSION)
 		return 0;
-	if (explicit_cmd == CMD_CHECK_CONFIG && !o->file)
-		return usage_error("check-config needs a FILE%s", "");
-	if (explicit_cmd != CMD_STATUS && (o->json || o->at_set))
-		return usage_error("%s only applies to `shiproom status`", o->json ? "--json" : "--at");
-	if (explicit_cmd != CMD_CONSOLE && o->start_set)
-		return usage_error("--start only applies to the console%s", "");
-	return 0;
+	return check_combinations(o);
 }
 
 /* snprintf through a va_list: paths are bounded on purpose (a path that
@@ -345,8 +531,10 @@ static int cmd_check_config(const struct opts *o)
 	}
 	int rc = SR_EXIT_USAGE;
 	if (load_policy(p, o->file) == 0) {
-		printf("%s: ok (%d KPIs, %d cells, %d phases, %d gates, %d triggers)\n", o->file, p->nkpis,
-		       p->ncells, p->nphases, p->ngates, p->ntriggers);
+		printf("%s: ok (%d KPIs, %d cells, %d phases, %d gates, %d triggers), source %s, edge "
+		       "%s\n",
+		       o->file, p->nkpis, p->ncells, p->nphases, p->ngates, p->ntriggers, p->source_kind,
+		       p->edge_kind);
 		rc = SR_EXIT_OK;
 	}
 	free(p);
@@ -371,44 +559,109 @@ static void roster_add(struct sr_policy *p, enum sr_role role, const char *login
 struct session {
 	struct sr_policy *policy;    /* as loaded */
 	struct sr_policy *drill;     /* the simulator-drill copy, or NULL */
-	struct sr_scenario *scenario;
+	struct sr_scenario *scenario;/* NULL on a real source */
 	struct sr_sim *sim;
 	struct sr_runner *runner;
+	struct sr_source *source;    /* a real source (the sim's is borrowed) */
+	struct sr_edge *edge;        /* a real edge */
+	struct sr_journal *journal;
+	uv_loop_t *loop;
+	bool real;                   /* not the simulator: the real clock */
+	bool read_only;
+	char state_dir[PATH_LEN];
+	bool temp_state;             /* a simulator's temporary state dir */
+	bool keep_state;             /* the state dir persists (reports may go there) */
+	struct sr_report_templates templates;
+	bool have_templates;
+	struct sr_http *notify_http; /* the webhook's HTTP client */
+	struct sr_notify *notify;
+	int history_end;             /* log entries up to here replay the journal */
 	char datadir[PATH_LEN];
 	char owner[SR_NAME_LEN];
 };
 
+static void rm_state_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[PATH_LEN + 300];
+	while (d && (e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		pathf(path, sizeof path, "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
+
 static void session_free(struct session *s)
 {
+	if (s->notify)
+		notify_destroy(s->notify);
+	if (s->notify_http)
+		http_destroy(s->notify_http);
+	if (s->have_templates)
+		report_templates_free(&s->templates);
+	if (s->runner)
+		runner_close(s->runner);
+	if (s->source && !s->sim)
+		s->source->ops->destroy(s->source);
+	if (s->edge)
+		s->edge->ops->destroy(s->edge);
+	if (s->loop) {
+		/* let the drivers' and timers' handles close */
+		for (int i = 0; i < 100 && uv_run(s->loop, UV_RUN_NOWAIT); i++)
+			;
+	}
+	if (s->journal)
+		journal_close(s->journal);
+	if (s->temp_state)
+		rm_state_dir(s->state_dir);
 	free(s->runner);
 	sim_destroy(s->sim);
 	free(s->scenario);
 	free(s->drill);
 	free(s->policy);
+	memset(s, 0, sizeof *s);
 }
 
-static int session_open(struct session *s, const struct opts *o, bool drill_ok)
+/* Run the loop until *busy is false, or the headless bound passes. */
+static void loop_until(struct session *s, const bool *busy)
+{
+	sr_ms until = clock_real_ms() + HEADLESS_MAX_MS;
+	while (*busy && clock_real_ms() < until) {
+		if (uv_run(s->loop, UV_RUN_ONCE) == 0 && *busy) {
+			/* nothing left that could end it */
+			break;
+		}
+	}
+}
+
+/* ---- the parts of a session -------------------------------------------------------- */
+
+static int open_simulator(struct session *s, const struct opts *o, bool drill_ok)
 {
 	char path[PATH_LEN], scdir[PATH_LEN + 32];
-	memset(s, 0, sizeof *s);
-	find_datadir(s->datadir, sizeof s->datadir);
-	runner_owner_login(s->owner, sizeof s->owner);
-	s->policy = calloc(1, sizeof *s->policy);
+	struct sr_policy_error err;
+	memset(&err, 0, sizeof err);
+	if (strcmp(s->policy->edge_kind, "sim") != 0) {
+		fprintf(stderr,
+		        "shiproom: %s: the simulator drives its own edge; edge.kind \"%s\" needs a "
+		        "real source (source.kind \"prometheus\")\n",
+		        s->policy->path, s->policy->edge_kind);
+		return SR_EXIT_USAGE;
+	}
+	if (o->t0_set) {
+		fprintf(stderr, "shiproom: --t0 applies to a real rollout; a scenario has its own T-0\n");
+		return SR_EXIT_USAGE;
+	}
 	s->scenario = calloc(1, sizeof *s->scenario);
-	s->runner = calloc(1, sizeof *s->runner);
-	if (!s->policy || !s->scenario || !s->runner) {
+	if (!s->scenario) {
 		fprintf(stderr, "shiproom: out of memory\n");
 		return SR_EXIT_RUNTIME;
 	}
-	if (o->policy)
-		pathf(path, sizeof path, "%s", o->policy);
-	else
-		pathf(path, sizeof path, "%s/config/shiproom.json", s->datadir);
-	if (load_policy(s->policy, path) != 0)
-		return SR_EXIT_USAGE;
-
-	struct sr_policy_error err;
-	memset(&err, 0, sizeof err);
 	pathf(scdir, sizeof scdir, "%s/config/scenarios", s->datadir);
 	scenario_path(path, sizeof path, scdir, o->scenario ? o->scenario : "healthy");
 	if (scenario_load_file(s->scenario, s->policy, path, &err) != 0) {
@@ -421,7 +674,7 @@ static int session_open(struct session *s, const struct opts *o, bool drill_ok)
 		s->scenario->seed = o->seed;
 
 	const struct sr_policy *p = s->policy;
-	bool drill = drill_ok && !o->read_only && !in_roster(p, s->owner);
+	bool drill = drill_ok && !s->read_only && !in_roster(p, s->owner);
 	if (drill) {
 		s->drill = malloc(sizeof *s->drill);
 		if (!s->drill) {
@@ -438,8 +691,8 @@ static int session_open(struct session *s, const struct opts *o, bool drill_ok)
 		fprintf(stderr, "shiproom: cannot start the simulator (out of memory)\n");
 		return SR_EXIT_RUNTIME;
 	}
-	runner_init(s->runner, p, s->scenario, sim_source(s->sim), sim_edge(s->sim), o->read_only,
-	            s->owner);
+	s->source = sim_source(s->sim);
+	runner_init(s->runner, p, s->scenario, s->source, sim_edge(s->sim), s->read_only, s->owner);
 	s->runner->sim = s->sim;
 	runner_log(s->runner, SR_LOG_INFO, SR_GREEN, "", "simulator: scenario %s, seed %llu",
 	           s->scenario->name, (unsigned long long)s->scenario->seed);
@@ -449,40 +702,621 @@ static int session_open(struct session *s, const struct opts *o, bool drill_ok)
 	return 0;
 }
 
+static int open_real(struct session *s, const struct opts *o)
+{
+	const struct sr_policy *p = s->policy;
+	char err[1024];
+	if (strcmp(p->edge_kind, "sim") == 0 && !s->read_only) {
+		fprintf(stderr,
+		        "shiproom: %s: edge.kind \"sim\" belongs to the simulator; give a real edge "
+		        "(haproxy, http) or use --read-only\n",
+		        p->path);
+		return SR_EXIT_USAGE;
+	}
+	if (o->scenario || o->seed_set || o->start_set || (o->speed_set && o->speed != 1.0)) {
+		fprintf(stderr, "shiproom: --scenario, --seed, --start and --speed are for the "
+		                "simulator; this policy reads %s on the real clock\n",
+		        p->source_kind);
+		return SR_EXIT_USAGE;
+	}
+	s->real = true;
+	s->loop = uv_default_loop();
+	struct sr_prom_config *pc = calloc(1, sizeof *pc);
+	if (!pc) {
+		fprintf(stderr, "shiproom: out of memory\n");
+		return SR_EXIT_RUNTIME;
+	}
+	int rc = 0;
+	if (policy_prometheus_config(p, pc, err, sizeof err) != 0 ||
+	    !(s->source = prometheus_create(p, pc, s->loop, err, sizeof err))) {
+		fprintf(stderr, "shiproom: prometheus: %s\n", err);
+		rc = SR_EXIT_RUNTIME;
+	}
+	memset(pc, 0, sizeof *pc); /* header values may be secrets */
+	free(pc);
+	if (rc)
+		return rc;
+	/* Read-only: no edge driver and no credential is even loaded. */
+	if (!s->read_only && strcmp(p->edge_kind, "haproxy") == 0) {
+		struct sr_haproxy_config hc;
+		if (policy_haproxy_config(p, &hc, err, sizeof err) != 0 ||
+		    !(s->edge = haproxy_edge_create(s->loop, &hc, err, sizeof err))) {
+			fprintf(stderr, "shiproom: haproxy edge: %s\n", err);
+			return SR_EXIT_RUNTIME;
+		}
+	} else if (!s->read_only && strcmp(p->edge_kind, "http") == 0) {
+		struct sr_http_edge_config *hc = calloc(1, sizeof *hc);
+		if (!hc) {
+			fprintf(stderr, "shiproom: out of memory\n");
+			return SR_EXIT_RUNTIME;
+		}
+		if (policy_http_edge_config(p, hc, err, sizeof err) != 0 ||
+		    !(s->edge = http_edge_create(s->loop, hc, err, sizeof err))) {
+			fprintf(stderr, "shiproom: http edge: %s\n", err);
+			rc = SR_EXIT_RUNTIME;
+		}
+		free(hc);
+		if (rc)
+			return rc;
+	}
+	runner_init(s->runner, p, NULL, s->source, s->edge, s->read_only, s->owner);
+	s->runner->now = clock_real_ms();
+	/* T-0 until the journal says otherwise (a new rollout: --t0 or now) */
+	rollout_init(&s->runner->engine.ro, p, o->t0_set ? o->t0 : s->runner->now);
+	runner_log(s->runner, SR_LOG_INFO, SR_GREEN, "", "source %s, edge %s%s", p->source_kind,
+	           s->edge ? s->edge->ops->name : "none",
+	           s->read_only ? " (read-only: no edge, no credential loaded)" : "");
+	return 0;
+}
+
+static bool file_exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* A journal whose last byte is not a newline: a write cut short (or
+ * being made right now: look twice). */
+static bool journal_torn(const char *path)
+{
+	for (int i = 0; i < 2; i++) {
+		FILE *f = fopen(path, "rb");
+		if (!f)
+			return false;
+		bool torn = fseek(f, -1, SEEK_END) == 0 && fgetc(f) != '\n';
+		fclose(f);
+		if (!torn)
+			return false;
+		struct timespec ts = {0, 50 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	return true;
+}
+
+/* Open the journal and replay it into the rollout (see the header). */
+static int open_journal(struct session *s, const struct opts *o)
+{
+	struct sr_runner *r = s->runner;
+	char err[1024], path[PATH_LEN + 32];
+	if (s->real || o->state_dir) {
+		if (journal_state_dir(s->state_dir, sizeof s->state_dir, o->state_dir,
+		                      s->policy->rollout, err, sizeof err) != 0) {
+			fprintf(stderr, "shiproom: state dir: %s\n", err);
+			return SR_EXIT_RUNTIME;
+		}
+	} else {
+		/* The simulator without --state-dir: a private, temporary one. */
+		const char *tmp = getenv("TMPDIR");
+		pathf(s->state_dir, sizeof s->state_dir, "%s/shiproom-sim-XXXXXX",
+		      tmp && tmp[0] == '/' ? tmp : "/tmp");
+		if (!mkdtemp(s->state_dir)) {
+			fprintf(stderr, "shiproom: cannot create a state dir in %s: %s\n",
+			        tmp && tmp[0] == '/' ? tmp : "/tmp", strerror(errno));
+			return SR_EXIT_RUNTIME;
+		}
+		s->temp_state = true;
+	}
+	s->keep_state = !s->temp_state;
+	pathf(path, sizeof path, "%s/%s", s->state_dir, JOURNAL_FILE);
+	if (s->read_only) {
+		/* Read, never write: not even the repair of a torn line. */
+		if (!file_exists(path)) {
+			if (s->real)
+				runner_log(r, SR_LOG_INFO, SR_YELLOW, "", "journal: none yet in %s",
+				           s->state_dir);
+			return 0;
+		}
+		if (journal_torn(path)) {
+			runner_log(r, SR_LOG_INFO, SR_YELLOW, "",
+			           "journal: %s has a torn last line; read once (a read-write start "
+			           "repairs it)",
+			           path);
+			if (runner_journal_read(r, path, err, sizeof err) < 0) {
+				fprintf(stderr, "shiproom: journal: %s\n", err);
+				return SR_EXIT_RUNTIME;
+			}
+			return 0;
+		}
+	}
+	struct sr_journal_open_info info;
+	memset(&info, 0, sizeof info);
+	s->journal = journal_open(s->state_dir, &info, err, sizeof err);
+	if (!s->journal) {
+		fprintf(stderr, "shiproom: journal: %s\n", err);
+		return SR_EXIT_RUNTIME;
+	}
+	if (info.torn) {
+		/* Visible, never silent: on stderr now and in the log. */
+		fprintf(stderr,
+		        "shiproom: journal: torn last line at offset %lld (%zu bytes, a write cut "
+		        "short) moved to %s\n",
+		        info.torn_offset, info.torn_bytes,
+		        info.torn_saved[0] ? info.torn_saved : "(nowhere)");
+	}
+	if (runner_set_journal(r, s->journal, s->read_only) < 0) {
+		fprintf(stderr, "shiproom: journal: cannot read %s\n", journal_path(s->journal));
+		return SR_EXIT_RUNTIME;
+	}
+	s->history_end = r->nlog;
+	if (r->policy_changed)
+		fprintf(stderr,
+		        "shiproom: journal: this rollout was started under another version of the "
+		        "policy (its hash differs from %s's): the rules now are the file's\n",
+		        s->policy->path);
+	if (s->temp_state) {
+		/* Open the lock file now, then let the directory go: the open
+		 * descriptors keep working, and nothing is left behind however
+		 * the process ends (a screen test's kill, a crash). */
+		char why[256];
+		if (journal_lock(s->journal, s->owner, "start", why, sizeof why) == 0)
+			journal_unlock(s->journal);
+		rm_state_dir(s->state_dir);
+		s->temp_state = false;
+	}
+	if (s->read_only)
+		return 0;
+	sr_ms t0 = s->scenario ? s->scenario->t0 : (o->t0_set ? o->t0 : r->now);
+	if (!r->replay.started) {
+		if (runner_journal_start(r, t0, err, sizeof err) != 0) {
+			fprintf(stderr, "shiproom: journal: cannot start it: %s\n", err);
+			return SR_EXIT_RUNTIME;
+		}
+		if (s->real) {
+			char rel[24];
+			sr_fmt_trel(rel, sizeof rel, r->now - t0);
+			runner_log(r, SR_LOG_INFO, SR_GREEN, "", "journal: new rollout in %s; now is %s%s",
+			           s->state_dir, rel, o->t0_set ? "" : " (T-0 is now: --t0 plans it)");
+		}
+	} else if (o->t0_set && r->engine.ro.t0 != o->t0) {
+		runner_log(r, SR_LOG_INFO, SR_YELLOW, "",
+		           "journal: T-0 comes from the journal's start record; --t0 ignored");
+	}
+	return 0;
+}
+
+/* view: a command that only looks (status); on a real source it is then
+ * read-only whatever the options say. */
+static int session_open(struct session *s, const struct opts *o, bool drill_ok, bool read_only,
+                        bool view)
+{
+	char path[PATH_LEN];
+	memset(s, 0, sizeof *s);
+	s->read_only = read_only;
+	find_datadir(s->datadir, sizeof s->datadir);
+	runner_owner_login(s->owner, sizeof s->owner);
+	s->policy = calloc(1, sizeof *s->policy);
+	s->runner = calloc(1, sizeof *s->runner);
+	if (!s->policy || !s->runner) {
+		fprintf(stderr, "shiproom: out of memory\n");
+		return SR_EXIT_RUNTIME;
+	}
+	if (o->policy)
+		pathf(path, sizeof path, "%s", o->policy);
+	else
+		pathf(path, sizeof path, "%s/config/shiproom.json", s->datadir);
+	if (load_policy(s->policy, path) != 0)
+		return SR_EXIT_USAGE;
+	if (view && strcmp(s->policy->source_kind, "sim") != 0)
+		s->read_only = true;
+	int rc = strcmp(s->policy->source_kind, "sim") == 0 ? open_simulator(s, o, drill_ok)
+	                                                     : open_real(s, o);
+	if (rc)
+		return rc;
+	rc = open_journal(s, o);
+	if (rc)
+		return rc;
+	if (s->loop)
+		runner_attach_loop(s->runner, s->loop);
+	/* Before anything else: an intent left without its outcome. */
+	runner_reconcile(s->runner);
+	if (s->runner->reconciling) {
+		loop_until(s, &s->runner->reconciling);
+		if (s->runner->reconciling) {
+			fprintf(stderr, "shiproom: start-up reconciliation did not finish\n");
+			return SR_EXIT_RUNTIME;
+		}
+	}
+	return 0;
+}
+
+/* Log entries written since *mark, up to (not including) entry `end`,
+ * to out. notable: only what a script should see on stderr - problems and
+ * the steps of an action (retries, reconciliation), not the evaluation
+ * nor the journal's history. */
+static void print_log_to(FILE *out, const struct sr_runner *r, int *mark, int end, bool notable)
+{
+	if (*mark < r->nlog - SR_LOG_LEN)
+		*mark = r->nlog - SR_LOG_LEN;
+	for (; *mark < end; (*mark)++) {
+		const struct sr_log_entry *e = &r->log[*mark % SR_LOG_LEN];
+		if (notable && (e->severity < SR_YELLOW || e->kind == SR_LOG_STATUS ||
+		                e->kind == SR_LOG_TRIGGER || e->kind == SR_LOG_DECISION))
+			continue;
+		char rel[24], iso[32] = "?";
+		time_t t = (time_t)(e->at / SR_MS_PER_S);
+		struct tm tm;
+		if (gmtime_r(&t, &tm))
+			strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%S", &tm);
+		sr_fmt_trel(rel, sizeof rel, e->at - r->engine.ro.t0);
+		fprintf(out, "%s.%03dZ %s %-6s %s%s%s\n", iso, (int)(e->at % SR_MS_PER_S), rel,
+		        sr_status_name(e->severity), e->actor, e->actor[0] ? ": " : "", e->text);
+	}
+	fflush(out);
+}
+
+static void print_log(FILE *out, const struct sr_runner *r, int *mark, bool notable)
+{
+	print_log_to(out, r, mark, r->nlog, notable);
+}
+
+/* One evaluation on the real clock: poll the source and wait for it. */
+static void evaluate_now(struct session *s)
+{
+	runner_tick(s->runner, clock_real_ms());
+	loop_until(s, &s->runner->polling);
+}
+
+static int finish_print(struct session *s, int rc)
+{
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "shiproom: cannot write the output: %s\n", strerror(errno));
+		rc = SR_EXIT_RUNTIME;
+	}
+	session_free(s);
+	return rc;
+}
+
 static int cmd_status(const struct opts *o)
 {
 	struct session s;
-	int rc = session_open(&s, o, false);
+	/* A view: on a real source it never acts (no auto-rollback from a
+	 * status query) and never writes the journal. The simulator plays
+	 * its scenario's script, so it acts, in its own temporary journal. */
+	int rc = session_open(&s, o, false, o->read_only, true);
 	if (rc) {
 		session_free(&s);
 		return rc;
 	}
-	const struct sr_scenario *sc = s.scenario;
-	int until_min = o->at_set ? o->at_min : sc->end_min;
-	if (until_min < sc->start_min) {
-		fprintf(stderr, "shiproom: --at T%+d is before the scenario starts (T%+d)\n", until_min,
-		        sc->start_min);
-		session_free(&s);
-		return SR_EXIT_USAGE;
+	if (s.real) {
+		if (o->at_set) {
+			session_free(&s);
+			return usage_error("--at is for the simulator: a real rollout is read now%s", "");
+		}
+		evaluate_now(&s);
+		if (s.runner->polling)
+			fprintf(stderr, "shiproom: the source did not answer in time\n");
+	} else {
+		const struct sr_scenario *sc = s.scenario;
+		int until_min = o->at_set ? o->at_min : sc->end_min;
+		if (until_min < sc->start_min) {
+			fprintf(stderr, "shiproom: --at T%+d is before the scenario starts (T%+d)\n",
+			        until_min, sc->start_min);
+			session_free(&s);
+			return SR_EXIT_USAGE;
+		}
+		runner_advance(s.runner, sc->t0 + (sr_ms)until_min * SR_MS_PER_MIN);
 	}
-	runner_advance(s.runner, sc->t0 + (sr_ms)until_min * SR_MS_PER_MIN);
 	if (o->json)
 		status_print_json(stdout, s.runner);
 	else
 		status_print_text(stdout, s.runner);
-	rc = (int)s.runner->engine.decision.verdict;
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "shiproom: cannot write the status: %s\n", strerror(errno));
-		rc = SR_EXIT_RUNTIME;
+	return finish_print(&s, (int)s.runner->engine.decision.verdict);
+}
+
+static int cmd_act(const struct opts *o)
+{
+	struct session s;
+	int rc = session_open(&s, o, true, o->read_only, false);
+	if (rc) {
+		session_free(&s);
+		return rc;
 	}
-	session_free(&s);
+	struct sr_runner *r = s.runner;
+	int mark = s.history_end; /* not the journal's history: what happens now */
+	print_log(stderr, r, &mark, true); /* start-up: reconciliation */
+	if (s.real) {
+		if (o->at_set) {
+			session_free(&s);
+			return usage_error("--at is for the simulator: a real action happens now%s", "");
+		}
+		/* The decision needs fresh data: one evaluation first. */
+		evaluate_now(&s);
+		if (r->polling) {
+			fprintf(stderr, "shiproom: act: the source did not answer in time\n");
+			session_free(&s);
+			return SR_EXIT_RUNTIME;
+		}
+	} else {
+		const struct sr_scenario *sc = s.scenario;
+		int at = o->at_set ? o->at_min : sc->start_min;
+		if (at < sc->start_min) {
+			fprintf(stderr, "shiproom: --at T%+d is before the scenario starts (T%+d)\n", at,
+			        sc->start_min);
+			session_free(&s);
+			return SR_EXIT_USAGE;
+		}
+		runner_advance(r, sc->t0 + (sr_ms)at * SR_MS_PER_MIN);
+	}
+	print_log(stderr, r, &mark, true);
+	mark = r->nlog;
+
+	struct sr_action_request req;
+	struct sr_action_result res;
+	memset(&req, 0, sizeof req);
+	memset(&res, 0, sizeof res);
+	req.kind = action_by_name(o->action)->kind;
+	req.weight = o->weight_set ? o->weight : 0;
+	req.gate = -1;
+	sr_strlcpy(req.actor, s.owner, sizeof req.actor);
+	sr_strlcpy(req.reason, o->reason ? o->reason : "", sizeof req.reason);
+	sr_strlcpy(req.checklist, o->checklist ? o->checklist : "", sizeof req.checklist);
+	sr_strlcpy(req.item, o->item ? o->item : "", sizeof req.item);
+	/* SIGINT or a hang-up must not cut an action in flight short: the
+	 * intent is written, the outcome will be too. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	action_dispatch(r, &req, &res);
+	if (res.outcome == SR_ACT_PENDING) {
+		while (r->action_in_flight && s.loop) {
+			print_log(stderr, r, &mark, true);
+			if (uv_run(s.loop, UV_RUN_ONCE) == 0 && r->action_in_flight)
+				break;
+		}
+		res = r->flight.result;
+	}
+	/* the steps; the result itself (the last entry) goes to stdout */
+	print_log_to(stderr, r, &mark, r->nlog - 1, true);
+	switch (res.outcome) {
+	case SR_ACT_DONE:
+		printf("done: %s\n", res.message);
+		rc = SR_EXIT_OK;
+		break;
+	case SR_ACT_REFUSED:
+		printf("refused: %s\n", res.message);
+		rc = EXIT_REFUSED;
+		break;
+	case SR_ACT_FAILED:
+		printf("failed: %s\n", res.message);
+		rc = SR_EXIT_RUNTIME;
+		break;
+	case SR_ACT_PENDING:
+		printf("failed: %s: no answer from the edge\n", res.message);
+		rc = SR_EXIT_RUNTIME;
+		break;
+	}
+	return finish_print(&s, rc);
+}
+
+/* ---- the ship-room workflow (reports, webhook) ---------------------------------------------- */
+
+/* The report templates from <datadir>/config (a broken one stops the
+ * start, not the gate), and the webhook when SHIPROOM_WEBHOOK_URL is set
+ * (the URL is a secret: the environment, never argv). Reports are
+ * written into the state dir when it persists and the console may write. */
+static int open_workflow(struct session *s, bool with_notify)
+{
+	char dir[PATH_LEN + 16], err[1024];
+	pathf(dir, sizeof dir, "%s/config", s->datadir);
+	if (report_templates_load(&s->templates, dir, err, sizeof err) != 0) {
+		fprintf(stderr, "shiproom: report templates: %s\n", err);
+		return SR_EXIT_USAGE;
+	}
+	s->have_templates = true;
+	const char *env = getenv(SR_NOTIFY_ENV);
+	if (!with_notify || s->read_only || !env || !env[0])
+		return 0;
+	char url[SR_NOTIFY_URL_MAX];
+	if (notify_url_from_env(NULL, url, sizeof url, err, sizeof err) != 0) {
+		fprintf(stderr, "shiproom: webhook: %s\n", err);
+		return SR_EXIT_USAGE;
+	}
+	if (!s->loop) {
+		s->loop = uv_default_loop();
+		runner_attach_loop(s->runner, s->loop);
+	}
+	s->notify_http = http_create(s->loop, err, sizeof err);
+	if (s->notify_http)
+		s->notify = notify_create(s->loop, s->notify_http, url, NULL, err, sizeof err);
+	memset(url, 0, sizeof url);
+	if (!s->notify) {
+		fprintf(stderr, "shiproom: webhook: %s\n", err);
+		return SR_EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+/* ---- watch: the console without a screen ---------------------------------------------- */
+
+struct watch {
+	struct session *s;
+	struct sr_clock clock;
+	uv_timer_t tick, out;
+	uv_signal_t sigint, sigterm;
+	int mark;
+	sr_ms end;                   /* real ms, 0 = none */
+	bool stopping;
+};
+
+static void watch_stop_if_idle(struct watch *w)
+{
+	if (w->stopping && !w->s->runner->action_in_flight)
+		uv_stop(w->s->loop);
+}
+
+static void on_watch_tick(uv_timer_t *t)
+{
+	struct watch *w = t->data;
+	sr_ms real = clock_real_ms();
+	sr_ms now = clock_now(&w->clock, real);
+	runner_tick(w->s->runner, now);
+	if (w->s->notify)
+		notify_tick(w->s->notify, w->s->runner, now);
+	if (w->end && real >= w->end)
+		w->stopping = true;
+	watch_stop_if_idle(w);
+}
+
+static void on_watch_out(uv_timer_t *t)
+{
+	struct watch *w = t->data;
+	print_log(stdout, w->s->runner, &w->mark, false);
+	watch_stop_if_idle(w);
+}
+
+static void on_watch_signal(uv_signal_t *h, int sig)
+{
+	struct watch *w = h->data;
+	(void)sig;
+	w->stopping = true;
+	watch_stop_if_idle(w);
+}
+
+static int cmd_watch(const struct opts *o)
+{
+	struct session s;
+	int rc = session_open(&s, o, true, o->read_only, false);
+	if (rc) {
+		session_free(&s);
+		return rc;
+	}
+	if (!s.loop) {
+		s.loop = uv_default_loop();
+		runner_attach_loop(s.runner, s.loop);
+	}
+	rc = open_workflow(&s, true);
+	if (rc) {
+		session_free(&s);
+		return rc;
+	}
+	struct watch w;
+	memset(&w, 0, sizeof w);
+	w.s = &s;
+	double speed = s.real ? 1.0 : o->speed;
+	clock_init(&w.clock, clock_real_ms(), s.runner->now, speed);
+	sr_ms poll = s.policy->poll_ms > 0 ? s.policy->poll_ms : 15 * SR_MS_PER_S;
+	sr_ms every = (sr_ms)((double)poll / speed);
+	if (every < 10)
+		every = 10;
+	if (o->for_s > 0)
+		w.end = clock_real_ms() + (sr_ms)(o->for_s * 1000.0);
+	uv_timer_init(s.loop, &w.tick);
+	uv_timer_init(s.loop, &w.out);
+	uv_signal_init(s.loop, &w.sigint);
+	uv_signal_init(s.loop, &w.sigterm);
+	w.tick.data = w.out.data = w.sigint.data = w.sigterm.data = &w;
+	uv_timer_start(&w.tick, on_watch_tick, 0, (uint64_t)every);
+	uv_timer_start(&w.out, on_watch_out, 100, 100);
+	uv_signal_start(&w.sigint, on_watch_signal, SIGINT);
+	uv_signal_start(&w.sigterm, on_watch_signal, SIGTERM);
+	signal(SIGHUP, SIG_IGN); /* a dropped session must not cut an action short */
+	uv_run(s.loop, UV_RUN_DEFAULT);
+	print_log(stdout, s.runner, &w.mark, false);
+	uv_close((uv_handle_t *)&w.tick, NULL);
+	uv_close((uv_handle_t *)&w.out, NULL);
+	uv_close((uv_handle_t *)&w.sigint, NULL);
+	uv_close((uv_handle_t *)&w.sigterm, NULL);
+	uv_run(s.loop, UV_RUN_NOWAIT);
+	return finish_print(&s, SR_EXIT_OK);
+}
+
+/* ---- replay ------------------------------------------------------------------------------ */
+
+static int cmd_replay(const struct opts *o)
+{
+	char path[PATH_LEN], datadir[PATH_LEN], owner[SR_NAME_LEN], err[1024];
+	struct sr_policy *p = calloc(1, sizeof *p);
+	struct sr_runner *r = calloc(1, sizeof *r);
+	int rc = SR_EXIT_OK;
+	if (!p || !r) {
+		free(p);
+		free(r);
+		fprintf(stderr, "shiproom: out of memory\n");
+		return SR_EXIT_RUNTIME;
+	}
+	find_datadir(datadir, sizeof datadir);
+	runner_owner_login(owner, sizeof owner);
+	if (o->policy)
+		pathf(path, sizeof path, "%s", o->policy);
+	else
+		pathf(path, sizeof path, "%s/config/shiproom.json", datadir);
+	if (load_policy(p, path) != 0) {
+		free(p);
+		free(r);
+		return SR_EXIT_USAGE;
+	}
+	runner_init(r, p, NULL, NULL, NULL, true, owner);
+	sr_ms first = 0, last = 0;
+	if (runner_replay_load(r, o->file, &first, &last, err, sizeof err) < 0) {
+		fprintf(stderr, "shiproom: replay: %s\n", err);
+		rc = SR_EXIT_RUNTIME;
+		goto out;
+	}
+	if (r->journal_issues > 0) {
+		/* a torn tail, a malformed line: said, never silently skipped */
+		for (int i = r->nlog > SR_LOG_LEN ? r->nlog - SR_LOG_LEN : 0; i < r->nlog; i++)
+			fprintf(stderr, "shiproom: replay: %s\n", r->log[i % SR_LOG_LEN].text);
+	}
+	if (o->replay_status) {
+		sr_ms until = o->at_set ? r->engine.ro.t0 + (sr_ms)o->at_min * SR_MS_PER_MIN : last;
+		runner_tick(r, until);
+		if (o->json)
+			status_print_json(stdout, r);
+		else
+			status_print_text(stdout, r);
+		rc = (int)r->engine.decision.verdict;
+		if (fflush(stdout) != 0 || ferror(stdout)) {
+			fprintf(stderr, "shiproom: cannot write the output: %s\n", strerror(errno));
+			rc = SR_EXIT_RUNTIME;
+		}
+		goto out;
+	}
+	struct sr_clock clock;
+	clock_init(&clock, clock_real_ms(), first, o->speed);
+	runner_log(r, SR_LOG_INFO, SR_GREEN, "", "replay of %s at speed %g (read-only)", o->file,
+	           o->speed);
+	struct sr_console_opts co = {
+		.runner = r,
+		.clock = &clock,
+		.datadir = datadir,
+		.theme = o->theme,
+		.ascii = o->ascii,
+		.read_only = true,
+		.refresh_ms = o->refresh_ms,
+	};
+	rc = console_run(&co);
+out:
+	runner_close(r);
+	free(r);
+	free(p);
 	return rc;
 }
+
+/* ---- the console ------------------------------------------------------------------------- */
 
 static int cmd_console(const struct opts *o)
 {
 	struct session s;
-	int rc = session_open(&s, o, true);
+	int rc = session_open(&s, o, true, o->read_only, false);
 	if (rc) {
 		session_free(&s);
 		return rc;
@@ -498,8 +1332,19 @@ static int cmd_console(const struct opts *o)
 		}
 		runner_advance(s.runner, sc->t0 + (sr_ms)o->start_min * SR_MS_PER_MIN);
 	}
+	if (!s.loop) {
+		/* The simulator: the console's loop, for the journal watch. */
+		s.loop = uv_default_loop();
+		runner_attach_loop(s.runner, s.loop);
+	}
+	rc = open_workflow(&s, true);
+	if (rc) {
+		session_free(&s);
+		return rc;
+	}
 	struct sr_clock clock;
-	clock_init(&clock, clock_real_ms(), s.runner->now, o->speed);
+	clock_init(&clock, clock_real_ms(), s.real ? clock_real_ms() : s.runner->now,
+	           s.real ? 1.0 : o->speed);
 	struct sr_console_opts co = {
 		.runner = s.runner,
 		.clock = &clock,
@@ -508,6 +1353,9 @@ static int cmd_console(const struct opts *o)
 		.ascii = o->ascii,
 		.read_only = o->read_only,
 		.refresh_ms = o->refresh_ms,
+		.templates = &s.templates,
+		.notify = s.notify,
+		.state_dir = s.keep_state ? s.state_dir : NULL,
 	};
 	rc = console_run(&co);
 	session_free(&s);
@@ -531,6 +1379,12 @@ int main(int argc, char **argv)
 		return cmd_check_config(&o);
 	case CMD_STATUS:
 		return cmd_status(&o);
+	case CMD_ACT:
+		return cmd_act(&o);
+	case CMD_WATCH:
+		return cmd_watch(&o);
+	case CMD_REPLAY:
+		return cmd_replay(&o);
 	case CMD_CONSOLE:
 		break;
 	}

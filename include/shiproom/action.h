@@ -78,12 +78,24 @@ struct sr_action_flight {
 	char key[SR_NAME_LEN * 3];      /* idempotency key */
 	char err[SR_REASON_LEN];        /* last edge error */
 	sr_ms started;
+	bool journaled;                 /* the intent is in the journal */
+	bool backing_off;               /* a retry is scheduled on the loop */
 	struct sr_action_result result; /* the outcome, once known */
 };
 
-/* Check authority, act on the edge, read back, record. Completes before
- * returning with the simulator edge; an asynchronous edge (HAProxy)
- * returns SR_ACT_PENDING and finishes from its callbacks. */
+/* The one sequence for every action (DESIGN.md section 4):
+ *   read-only? -> journal lock (refused while another console acts) ->
+ *   journal poll (act on the newest state) -> authority and the decision
+ *   (rights_check) -> trial on a copy of the rollout ->
+ *   record-only actions: one journal record, read back and applied;
+ *   edge actions: intent (fsynced) -> set_weight with an idempotency key
+ *   -> read back -> outcome, retrying transient failures with back-off,
+ *   visibly, SR_ACTION_EDGE_TRIES times in all -> read back and applied
+ *   -> unlock.
+ * Without a journal the same steps run minus the records. Completes
+ * before returning with the simulator edge; an asynchronous edge
+ * (HAProxy, HTTP) returns SR_ACT_PENDING and finishes from its callbacks
+ * (r->action_in_flight until then, the outcome in r->flight.result). */
 void action_dispatch(struct sr_runner *r, const struct sr_action_request *req,
                      struct sr_action_result *res);
 

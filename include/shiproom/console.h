@@ -4,12 +4,25 @@
  * then hands both here. The console owns the terminal and the loop until
  * the user quits or a signal ends it, and restores the terminal on every
  * exit path.
+ *
+ * The ship-room workflow (issue 5) is optional, piece by piece: with
+ * `templates` the gate report and the phase card open in a pager (keys g
+ * and c); with `templates` and `state_dir` they can be written there
+ * (key w in the pager) and the reports that fall due (gate reports,
+ * phase cards, the postmortem placeholder, the win note) are written by
+ * the console's report_watch_tick() after each runner_tick(); with
+ * `notify` the console calls notify_tick() after each runner_tick(),
+ * shows notify_status_text() and posts an update on key U. NULL turns a
+ * piece off, and the console says so where it would have shown it.
  */
 #ifndef SHIPROOM_CONSOLE_H
 #define SHIPROOM_CONSOLE_H
 
 #include "shiproom/clock.h"
 #include "shiproom/runner.h"
+
+struct sr_report_templates;
+struct sr_notify;
 
 struct sr_console_opts {
 	struct sr_runner *runner;  /* ticked by the console's poll timer */
@@ -19,6 +32,13 @@ struct sr_console_opts {
 	bool ascii;                /* force ASCII glyphs and charts */
 	bool read_only;            /* RO badge; actions refused by the dispatcher */
 	int refresh_ms;            /* screen refresh period, default 1000 */
+
+	/* The workflow (NULL: that piece is off). Borrowed: they must
+	 * outlive console_run(). */
+	const struct sr_report_templates *templates; /* report_templates_load()ed */
+	struct sr_notify *notify;  /* notify_create()d on uv_default_loop() */
+	const char *state_dir;     /* reports are written here (it must exist);
+	                              never written by a read-only console */
 };
 
 /* Returns the process exit status (0 on a normal quit). */

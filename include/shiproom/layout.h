@@ -1,12 +1,13 @@
 /* layout.h - where each region of the console goes, for a terminal size.
  *
  * Pure arithmetic, unit-tested: given the terminal size and how much
- * there is to show (journeys, KPI groups, a banner or not), say where the
- * header, the journey tiles, the KPI groups, the timeline, the event log,
- * the status line and the key bar go. 80x24 gets compact rows; larger
- * terminals get boxed tiles, several per row, KPI columns and a longer
- * log. Below 80x24 the layout is `too_small` and the console shows one
- * centred message instead of garbage.
+ * there is to show (journeys, KPI groups, a banner or not, the workflow
+ * strip or not), say where the header, the journey tiles, the KPI groups,
+ * the timeline, the workflow strip, the event log, the status line and
+ * the key bar go. 80x24 gets compact rows; larger terminals get boxed
+ * tiles, several per row, KPI columns, a three-row workflow strip and a
+ * longer log. Below 80x24 the layout is `too_small` and the console shows
+ * one centred message instead of garbage.
  */
 #ifndef SHIPROOM_LAYOUT_H
 #define SHIPROOM_LAYOUT_H
@@ -36,7 +37,17 @@ struct layout_need {
 	int ngroups;
 	int group_lines[LAYOUT_MAX_GROUPS]; /* per group: 1 title + its KPIs */
 	bool banner;                        /* a trigger banner is up */
+	bool workflow;                      /* the workflow strip (status page,
+	                                       deadlines, approvals, webhook) */
 };
+
+/* Row-mode journey table (80 columns): the fixed columns end here, then
+ * the P95 trend (when there is room for one) and the status. */
+#define LAYOUT_ROW_FIXED_W  59
+#define LAYOUT_ROW_STATUS_W 18
+/* Rows of the workflow strip: one at 80x24, a titled three otherwise. */
+#define LAYOUT_WORKFLOW_ROWS_SMALL 1
+#define LAYOUT_WORKFLOW_ROWS 3
 
 struct tui_layout {
 	int w, h;
@@ -45,13 +56,14 @@ struct tui_layout {
 	struct tui_rect header, banner, status, keybar;
 	struct tui_rect body;   /* between header/banner and the status line */
 	/* The main view, inside body. */
-	struct tui_rect tiles, kpis, timeline, log;
+	struct tui_rect tiles, kpis, timeline, workflow, log;
 	enum tile_mode tile_mode;
 	int tile_cols, tile_rows, tile_w, tile_h;
 	enum kpi_mode kpi_mode;
 	int kpi_cols, kpi_col_w, kpi_rows;
 	int group_col[LAYOUT_MAX_GROUPS], group_row[LAYOUT_MAX_GROUPS];
-	int spark_w;            /* sparkline width inside a tile / row */
+	int spark_w;            /* sparkline width inside a tile / row; 0 in
+	                           row mode when there is no room for one */
 };
 
 void layout_compute(struct tui_layout *l, int w, int h, const struct layout_need *need);

@@ -191,6 +191,9 @@ struct sr_calendar {
 	int overnight_weight; /* holds at this weight past EOD go overnight */
 };
 
+/* Longest "source" or "edge" object kept (compact JSON). */
+#define SR_POLICY_OBJ_LEN (64 * 1024)
+
 struct sr_policy {
 	char path[512];         /* where it came from, for messages */
 	char rollout[SR_NAME_LEN];
@@ -201,8 +204,15 @@ struct sr_policy {
 	sr_ms stale_after_ms;   /* default 3 polls */
 	int clear_after;        /* hysteresis: good evaluations RED -> GREEN */
 	bool auto_rollback;
-	char source_kind[SR_NAME_LEN]; /* source.kind: "sim" (prometheus later) */
-	char edge_kind[SR_NAME_LEN];   /* edge.kind: "sim" (haproxy, http later) */
+	char source_kind[SR_NAME_LEN]; /* source.kind: "sim" or "prometheus" */
+	char edge_kind[SR_NAME_LEN];   /* edge.kind: "sim", "haproxy" or "http" */
+	/* The "source" and "edge" objects as compact JSON, validated at load
+	 * by their drivers' config readers; read them back typed with
+	 * policy_prometheus_config() and friends. Text rather than pointers
+	 * so that a copy of the policy (main's simulator drill, tests) is a
+	 * whole, independent copy with nothing to free. */
+	char source_json[SR_POLICY_OBJ_LEN];
+	char edge_json[SR_POLICY_OBJ_LEN];
 
 	int njourneys;
 	struct sr_journey journeys[SR_MAX_JOURNEYS];
@@ -251,6 +261,19 @@ int policy_load_file(struct sr_policy *p, const char *path, struct sr_policy_err
 /* The same from memory (fuzzing, tests); `name` is used in messages. */
 int policy_load_buffer(struct sr_policy *p, const char *buf, size_t len, const char *name,
                        struct sr_policy_error *err);
+
+/* The driver configs of the policy's source and edge objects, parsed
+ * again from the text kept at load (which validated them, so these fail
+ * only when the kind does not match). 0, or -1 with err. */
+struct sr_prom_config;
+struct sr_haproxy_config;
+struct sr_http_edge_config;
+int policy_prometheus_config(const struct sr_policy *p, struct sr_prom_config *c, char *err,
+                             size_t n);
+int policy_haproxy_config(const struct sr_policy *p, struct sr_haproxy_config *c, char *err,
+                          size_t n);
+int policy_http_edge_config(const struct sr_policy *p, struct sr_http_edge_config *c, char *err,
+                            size_t n);
 
 /* Look-ups; -1 when absent. */
 int policy_kpi_index(const struct sr_policy *p, const char *id);

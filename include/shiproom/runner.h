@@ -2,8 +2,15 @@
  *
  * The runner is what the console, `shiproom status` and the tests all
  * drive, so the headless answer and the screen can never disagree. It is
- * the redis-style "cron": runner_tick() polls the source, evaluates, logs
- * what changed, plays due scenario steps and executes auto-rollback.
+ * the redis-style "cron": runner_tick() polls the journal and the source,
+ * evaluates, logs and journals what changed, plays due scenario steps and
+ * executes auto-rollback.
+ *
+ * The journal (journal.h) is optional here (NULL: none, for unit tests of
+ * the simulator) but main always opens one. With a journal, the rollout
+ * (engine.ro) is rebuilt from it: every event read back from the file,
+ * this console's own included, goes through journal_apply(), so the live
+ * path, another console's view and a replay are one code path.
  */
 #ifndef SHIPROOM_RUNNER_H
 #define SHIPROOM_RUNNER_H
@@ -12,10 +19,17 @@
 #include "shiproom/edge.h"
 #include "shiproom/engine.h"
 #include "shiproom/history.h"
+#include "shiproom/journal.h"
 #include "shiproom/scenario.h"
 #include "shiproom/source.h"
 
 #define SR_LOG_LEN 256
+
+struct sr_feed; /* a journal file being replayed (runner.c) */
+/* libuv's types, declared here so that this header does not pull in
+ * <uv.h> (and its MIN/MAX macros) everywhere it is included. */
+struct uv_loop_s;
+struct uv_timer_s;
 
 enum sr_log_kind {
 	SR_LOG_ACTION,    /* an action done, refused or failed */
@@ -56,11 +70,75 @@ struct sr_runner {
 
 	int nlog;                           /* entries ever written */
 	struct sr_log_entry log[SR_LOG_LEN];/* ring: log[(nlog-1) % LEN] newest */
+
+	/* ---- the journal ---- */
+	struct sr_journal *journal;         /* borrowed; NULL: no journal */
+	bool journal_ro;                    /* read it, never write it (read-only, status) */
+	bool journal_live;                  /* the first poll (the replay) is done */
+	struct sr_replay replay;            /* applies journal events to engine.ro */
+	int own_rc;                         /* journal_apply() of this console's last
+	                                       record: 0/1 applied, -1 refused, 2 not seen */
+	char own_why[SR_REASON_LEN];
+	int journal_issues;                 /* malformed or torn lines reported */
+	bool policy_changed;                /* the journal was started under another policy */
+	bool snap_t0;                       /* a "T-0" snapshot is in the journal */
+	unsigned snap_gates;                /* bit g: a snapshot of gate g is in it */
+	sr_ms snap_last;                    /* time of the newest snapshot in it */
+	bool reconciling;                   /* start-up reconciliation in progress:
+	                                       runner_tick does nothing until it ends */
+	const char *journal_err;            /* the last failed journal write, said once */
+	sr_ms auto_retry_at;                /* a failed auto-rollback is retried from here */
+
+	/* ---- the loop (NULL: none; retries then happen at once) ---- */
+	struct uv_loop_s *loop;
+	struct uv_timer_s *backoff;         /* the edge retry back-off */
+	struct uv_timer_s *watch;           /* polls the journal every second */
+	sr_ms backoff_ms;                   /* first retry delay, doubled each time */
+
+	/* ---- replay of a journal file (`shiproom replay`) ---- */
+	struct sr_feed *feed;               /* NULL unless replaying */
 };
 
 /* Set up a runner over borrowed parts. edge may be NULL (read-only). */
 void runner_init(struct sr_runner *r, const struct sr_policy *p, const struct sr_scenario *sc,
                  struct sr_source *src, struct sr_edge *edge, bool read_only, const char *owner);
+/* Use journal j (borrowed; NULL detaches). Polls it at once: the whole
+ * file is applied to the rollout (the start-up replay), its start record
+ * sets T-0, its T-0 snapshot the T-0 baselines. read_only: never write.
+ * Returns the events read, -1 on a read error. */
+int runner_set_journal(struct sr_runner *r, struct sr_journal *j, bool read_only);
+/* Apply whatever was appended since the last poll (runner_tick does it;
+ * a console sees another's action within a second with a loop). */
+int runner_journal_poll(struct sr_runner *r);
+/* Rebuild the rollout from a journal file read once (no live polling:
+ * read-only with a torn journal, or a journal not ours to repair). */
+int runner_journal_read(struct sr_runner *r, const char *path, char *err, size_t n);
+/* Write the start record (T-0, policy hash) when the journal has none. */
+int runner_journal_start(struct sr_runner *r, sr_ms t0, char *err, size_t n);
+
+/* Start-up, before anything else: under the action lock, an intent
+ * without an outcome is an orphan of a crash; read the edge's real weight
+ * and journal what really happened (journal_reconcile), then apply it.
+ * Completes at once on the simulator; with a real edge, r->reconciling
+ * stays true until the edge answers (run the loop). No-op without a
+ * journal, an edge, or an orphan; refused quietly when another console
+ * holds the lock (its intent is not an orphan). */
+void runner_reconcile(struct sr_runner *r);
+
+/* Timers on `loop`: the retry back-off and a 1 s journal watch. */
+void runner_attach_loop(struct sr_runner *r, struct uv_loop_s *loop);
+/* Close the timers and free the replay feed; run the loop afterwards so
+ * libuv can finish closing. The runner itself is the caller's. */
+void runner_close(struct sr_runner *r);
+
+/* `shiproom replay FILE`: load a journal; runner_tick(now) then plays its
+ * events up to `now` (no source, no edge: read-only), setting cells and
+ * triggers from the journaled changes and values from snapshots. *first
+ * and *last are the times of the first and last events. Returns the
+ * events loaded, or -1 with err. */
+int runner_replay_load(struct sr_runner *r, const char *path, sr_ms *first, sr_ms *last, char *err,
+                       size_t n);
+
 /* One turn of the cron at `now`. */
 void runner_tick(struct sr_runner *r, sr_ms now);
 /* Play from r->now to `until` in poll steps (headless status, tests). */

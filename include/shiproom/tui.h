@@ -3,9 +3,10 @@
  * Layers, as in tmux and htop:
  *   term.c      the only code that talks to curses (htop's CRT.c): the tty,
  *               colours, drawing a string in a role, one doupdate();
- *   views       header, tiles, kpis, timeline, log, keybar, detail,
- *               triggers, checklists, approvals, help, dialog: each reads
- *               the runner and draws with term_*; none changes state;
+ *   views       header, tiles, kpis, timeline, workflow, log, keybar,
+ *               detail, triggers, checklists, approvals, pager (the gate
+ *               report and phase card), help, dialog: each reads the
+ *               runner and draws with term_*; none changes state;
  *   keys.c      keys -> navigation, and actions -> action_dispatch();
  *   console.c   the libuv loop: timers, tty poll, signals, the frame.
  * console_run() (console.h) is the only way in from outside.
@@ -16,6 +17,7 @@
 #include "shiproom/chart.h"
 #include "shiproom/console.h"
 #include "shiproom/layout.h"
+#include "shiproom/report.h"
 #include "shiproom/theme.h"
 
 /* ---- keys: curses codes never leave term.c --------------------------- */
@@ -95,16 +97,20 @@ void fmt_value(char *buf, size_t n, double v, const char *unit);
 
 /* ---- console state ---------------------------------------------------- */
 
+/* The numbered views first (key 1 is VIEW_MAIN ... key 6 VIEW_WORKFLOW). */
 enum tui_view_id {
 	VIEW_MAIN,
 	VIEW_KPIS,
 	VIEW_TRIGGERS,
 	VIEW_CHECKLISTS,
 	VIEW_APPROVALS,
+	VIEW_WORKFLOW,
 	VIEW_DETAIL,
 	VIEW_HELP,
+	VIEW_REPORT,   /* the pager: a gate report or a phase card */
 	VIEW_COUNT
 };
+#define VIEW_NUMBERED 6 /* views reached with 1..6 */
 
 /* Regions to redraw on the next frame. */
 #define D_HEADER   0x001u
@@ -118,7 +124,9 @@ enum tui_view_id {
 #define D_BODY     0x100u /* a view other than main */
 #define D_DIALOG   0x200u
 #define D_CLEAR    0x400u /* clear the screen first (resize, view change) */
-#define D_DATA     (D_HEADER | D_BANNER | D_TILES | D_KPIS | D_TIMELINE | D_LOG | D_KEYBAR | D_BODY)
+#define D_WORKFLOW 0x800u /* the main view's workflow strip */
+#define D_DATA     (D_HEADER | D_BANNER | D_TILES | D_KPIS | D_TIMELINE | D_LOG | D_KEYBAR | \
+                    D_BODY | D_WORKFLOW)
 #define D_ALL      (D_DATA | D_STATUS | D_DIALOG | D_CLEAR)
 
 enum dlg_kind { DLG_NONE, DLG_CONFIRM, DLG_WEIGHT, DLG_RESULT };
@@ -131,6 +139,22 @@ struct tui_dialog {
 	char input[8];                /* DLG_WEIGHT: digits typed so far */
 	enum tui_role role;           /* DLG_RESULT: colour of the title */
 };
+
+/* The report pager: one report rendered from its template, live (built
+ * again when the engine has evaluated since), scrolled and panned. */
+struct tui_pager {
+	enum sr_report_kind kind;     /* SR_REPORT_GATE or SR_REPORT_CARD */
+	int index;                    /* gate / phase index; -1 until resolved */
+	char *text;                   /* the Markdown, lines split in place */
+	char **line;                  /* (not "lines": a curses macro) */
+	int nlines;
+	long built_evals;             /* engine evaluations when it was built */
+	int built_nlog;
+	int top, left;                /* first line shown, columns panned */
+};
+
+/* A filter typed after '/' (k9s): a substring, matched without case. */
+#define TUI_FILTER_LEN 48
 
 struct tui {
 	const struct sr_console_opts *o;
@@ -152,6 +176,18 @@ struct tui {
 	int detail_cell;              /* the cell the detail view charts */
 	int detail_journey;           /* or a journey (-1: a cell) */
 	int help_scroll;
+	int workflow_scroll;
+
+	/* '/' filters: the event log (main view) and the KPI view. */
+	char log_filter[TUI_FILTER_LEN];
+	char kpi_filter[TUI_FILTER_LEN];
+	char *filter_edit;            /* the filter being typed, or NULL */
+
+	struct tui_pager pager;
+	/* Reports written when due (report_watch_tick after each tick):
+	 * on when the console has templates and a state dir to write to. */
+	struct sr_report_watch watch;
+	bool watching;
 
 	struct tui_dialog dlg;
 	char flash[SR_TEXT_LEN * 2];  /* status line message */
@@ -186,9 +222,26 @@ void checklists_draw(struct tui *t);
 int checklists_count(const struct sr_policy *p);
 bool checklists_item(const struct sr_policy *p, int flat, int *list, int *item);
 void approvals_draw(struct tui *t);
+void workflow_draw(struct tui *t);         /* view 6 */
+void workflow_strip_draw(struct tui *t);   /* the main view's strip */
+/* After every runner_tick() and every action: write the reports that are
+ * due (report_watch_tick), queue the webhook posts (notify_tick), so a
+ * rollback's postmortem placeholder and post do not wait for the next
+ * poll. */
+void workflow_tick(struct tui *t);
+void pager_draw(struct tui *t);
 void help_draw(struct tui *t);
 void dialog_draw(struct tui *t);
 void too_small_draw(struct tui *t);
+
+/* pager.c: open a report (gate -1: the gate ahead; card -1: the current
+ * phase), its keys, and writing it into the state dir. */
+void pager_open(struct tui *t, enum sr_report_kind kind, int index);
+void pager_key(struct tui *t, int key);
+void pager_free(struct tui *t);
+/* Draw one line of Markdown: headings bold, **bold** markers dropped,
+ * status and verdict words in their colours; `left` columns panned. */
+void pager_md_line(int y, int x, int w, const char *line, int left);
 
 /* dialog.c */
 void dialog_open(struct tui *t, enum dlg_kind kind, enum sr_action_kind action,
@@ -211,6 +264,37 @@ void tui_flash(struct tui *t, enum sr_status sev, const char *fmt, ...)
 void tui_relayout(struct tui *t);
 /* Switch view (marks the screen for a clean repaint). */
 void tui_set_view(struct tui *t, enum tui_view_id v);
+
+/* ---- the event log view (log.c): pure, unit-tested ------------------- */
+
+/* Runs of at least LOG_COALESCE_MIN status changes to GREEN within one
+ * minute (the first data of a rollout turns ~40 checks GREEN at T+0)
+ * are shown as one row; RED, YELLOW and data-gap changes never are. */
+#define LOG_COALESCE_MIN 3
+
+enum logview_tag {
+	LV_PLAIN,       /* one log entry */
+	LV_GREEN,       /* a run of changes to GREEN */
+	LV_FIRST_DATA,  /* ... none of whose checks had data before */
+	LV_DATA_BACK    /* ... each coming back from a data gap */
+};
+
+struct logview_row {
+	int entry;      /* runner_log_entry() index: the row's newest entry */
+	int oldest;     /* a run: its oldest entry (entry for a plain row) */
+	int count;      /* entries the row stands for */
+	enum logview_tag tag;
+};
+
+/* The rows of the event log, newest first, at most max. With a filter
+ * (non-empty), only the entries that match it, one row each. */
+int logview_rows(const struct sr_runner *r, const char *filter, struct logview_row *rows, int max);
+/* The text of a row: the entry's own, or for a run "33 checks GREEN
+ * (first data): search P95, search P99, ..." cut at n. */
+void logview_row_text(const struct sr_runner *r, const struct logview_row *row, char *buf,
+                      size_t n);
+/* Case-insensitive substring test (an empty needle matches). */
+bool tui_match(const char *hay, const char *needle);
 
 /* ---- shared look-ups over the policy and engine ----------------------- */
 /* The latency cell of journey j at quantile q (0.50/0.95/0.99); -1. */

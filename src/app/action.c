@@ -1,35 +1,55 @@
 /* action.c - the one table of actions and the one dispatcher.
  *
- * Every way of acting - a key in the console, a scenario script step,
- * the policy's auto-rollback - comes through action_dispatch(), so the
- * rules are applied once:
+ * Every way of acting - a key in the console, `shiproom act`, a scenario
+ * script step, the policy's auto-rollback - comes through
+ * action_dispatch(), so the rules are applied once:
  *
  *   1. read-only refuses everything, here and nowhere else (tmux's
  *      CMD_READONLY is the model; views never check it themselves);
- *   2. authority and the decision come from rights_check(), whose reasons
+ *   2. the journal's action lock is taken (two consoles on one state dir
+ *      never act at once: the second is refused and told who acts), and
+ *      the journal is read up to its end, so the checks below see what
+ *      every other console did;
+ *   3. authority and the decision come from rights_check(), whose reasons
  *      are passed on verbatim (schedule never overrides SLOs: a promote
  *      that is not GO is refused, and there is no override);
- *   3. the state change is tried on a copy of the rollout first, so an
+ *   4. the state change is tried on a copy of the rollout first, so an
  *      action the state machine would refuse never reaches the edge;
- *   4. edge-moving actions call set_weight with an idempotency key, read
- *      the weight back, and retry a failed or mismatched call up to
- *      SR_ACTION_EDGE_TRIES times in all; only a confirmed change is
- *      recorded in the rollout, and every outcome is logged with its
- *      actor.
+ *   5. an action that does not move the edge is one journal record;
+ *      one that does is an intent (fsynced before the edge is called),
+ *      set_weight with the intent's idempotency key, a read-back, and an
+ *      outcome. Transient failures (a transport error, a read-back that
+ *      does not match) are retried with back-off, visibly ("retry 2/3 in
+ *      1s: ..."), SR_ACTION_EDGE_TRIES times in all; an edge's refusal
+ *      is final at once;
+ *   6. the rollout changes only by reading the record back from the
+ *      journal (runner.c applies every journal event through
+ *      journal_apply), so the live path and a replay are the same code.
+ *      Without a journal (unit tests) the confirmed change is applied
+ *      directly, through the same rollout_* functions.
  *
  * The edge completes through callbacks: the simulator answers before
- * returning, HAProxy later from the loop. The same code handles both; the
- * state between the call and its answer is r->flight.
+ * returning, HAProxy and HTTP later from the loop. The same code handles
+ * both; the state between the call and its answer is r->flight, and the
+ * action lock is held until the outcome is written.
  */
 #include "shiproom/action.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <uv.h>
 
 #include "shiproom/calendar.h"
+#include "shiproom/haproxy.h"
+#include "shiproom/http_edge.h"
 #include "shiproom/rights.h"
 #include "shiproom/runner.h"
+
+/* What the rollout records when no reason is given (the journal records
+ * the same, so a replay rebuilds the same words). */
+#define DEFAULT_HOLD_REASON "held by the Release DRI"
+#define DEFAULT_ROLLBACK_REASON "rollback"
 
 static const struct sr_action_def action_defs[] = {
 	{SR_ACT_HOLD, "hold", 'h', 0, SR_ROLE_RELEASE_DRI,
@@ -167,13 +187,14 @@ static int apply(const struct sr_runner *r, struct sr_rollout *ro,
 	const char *reason = req->reason[0] ? req->reason : NULL;
 	switch (req->kind) {
 	case SR_ACT_HOLD:
-		return rollout_hold(ro, req->actor, reason ? reason : "held by the Release DRI", now, why, n);
+		return rollout_hold(ro, req->actor, reason ? reason : DEFAULT_HOLD_REASON, now, why, n);
 	case SR_ACT_RESUME:
 		return rollout_resume(ro, now, why, n);
 	case SR_ACT_PROMOTE:
 		return rollout_promote(ro, p, target, now, why, n);
 	case SR_ACT_ROLLBACK:
-		return rollout_rollback(ro, p, req->actor, reason ? reason : "rollback", now, why, n);
+		return rollout_rollback(ro, p, req->actor, reason ? reason : DEFAULT_ROLLBACK_REASON, now,
+		                        why, n);
 	case SR_ACT_APPROVE:
 		return rollout_approve(ro, p, resolve_gate(r, req), req->actor, now, why, n);
 	case SR_ACT_TICK:
@@ -236,54 +257,175 @@ static void done_text(const struct sr_runner *r, const struct sr_action_request 
 	textf(buf, n, "%s by %s", sr_action_name(req->kind), req->actor);
 }
 
+/* ---- the journal ------------------------------------------------------------------ */
+
+static bool journaled(const struct sr_runner *r)
+{
+	return r->journal && !r->journal_ro;
+}
+
+static enum sr_jtype record_type(enum sr_action_kind k)
+{
+	switch (k) {
+	case SR_ACT_APPROVE: return SR_J_APPROVAL;
+	case SR_ACT_TICK: return SR_J_TICK;
+	case SR_ACT_HOLD: return SR_J_HOLD;
+	case SR_ACT_RESUME: return SR_J_RESUME;
+	case SR_ACT_TIEBREAK: return SR_J_TIEBREAK;
+	case SR_ACT_DECLARE_SUCCESS: return SR_J_SUCCESS;
+	default: return SR_J_UNKNOWN;
+	}
+}
+
+static const char *reason_of(const struct sr_action_request *req)
+{
+	if (req->reason[0])
+		return req->reason;
+	if (req->kind == SR_ACT_HOLD)
+		return DEFAULT_HOLD_REASON;
+	if (req->kind == SR_ACT_ROLLBACK)
+		return DEFAULT_ROLLBACK_REASON;
+	return "";
+}
+
+/* The record of a request, exactly what journal_apply needs to redo it. */
+static void jaction_of(const struct sr_runner *r, const struct sr_action_request *req, int weight,
+                       int gate, bool drain, const char *key, struct sr_jaction *a)
+{
+	memset(a, 0, sizeof *a);
+	a->action = sr_action_name(req->kind);
+	a->weight = weight;
+	a->drain = drain;
+	a->gate = gate;
+	a->checklist = req->kind == SR_ACT_TICK ? req->checklist : NULL;
+	a->item = req->kind == SR_ACT_TICK ? req->item : NULL;
+	a->reason = reason_of(req);
+	a->key = key;
+	a->overnight_until = req->kind == SR_ACT_TIEBREAK ? r->engine.ro.overnight_until : 0;
+}
+
+/* Read this console's newest record back from the journal: that is what
+ * applies it to the rollout. 0, or -1 with why (the rollout refused it,
+ * or it did not come back). */
+static int read_back_own(struct sr_runner *r, char *why, size_t n)
+{
+	r->own_rc = 2;
+	r->own_why[0] = '\0';
+	runner_journal_poll(r);
+	if (r->own_rc == 2) {
+		textf(why, n, "the record was written but could not be read back from %s",
+		      journal_path(r->journal));
+		return -1;
+	}
+	if (r->own_rc < 0) {
+		textf(why, n, "%s", r->own_why);
+		return -1;
+	}
+	return 0;
+}
+
+static void unlock_if(struct sr_runner *r, bool took)
+{
+	if (took && r->journal)
+		journal_unlock(r->journal);
+}
+
 /* ---- the edge sequence -------------------------------------------------------- */
 
 static void flight_set(struct sr_runner *r);
 
-/* The outcome of an edge action; also ends the flight. */
+/* The outcome of an edge action: journaled, read back, logged; ends the
+ * flight and releases the action lock. */
 static void flight_finish(struct sr_runner *r, bool ok, int readback)
 {
 	struct sr_action_flight *f = &r->flight;
 	struct sr_action_result *res = &f->result;
-	char why[SR_REASON_LEN], text[SR_TEXT_LEN];
-	r->action_in_flight = false;
+	const char *name = sr_action_name(f->req.kind);
+	char why[SR_REASON_LEN], text[SR_TEXT_LEN], err[256];
+	bool recorded = false;
+	if (f->journaled) {
+		if (journal_outcome(r->journal, r->now, f->req.actor, f->key, name, ok, readback,
+		                    ok ? NULL : f->err, f->attempt, err, sizeof err) == 0)
+			recorded = true;
+		else
+			runner_log(r, SR_LOG_ACTION, SR_RED, f->req.actor,
+			           "cannot journal the outcome of %s: %s (the next start reconciles it)",
+			           name, err);
+	}
 	if (!ok) {
+		if (recorded)
+			read_back_own(r, why, sizeof why); /* closes the intent in the replay */
 		result_set(res, SR_ACT_FAILED, readback,
-		           "%s to %d%% failed after %d attempts: %s (rollout unchanged)",
-		           sr_action_name(f->req.kind), f->target, f->attempt, f->err);
-		log_result(r, &f->req, res);
-		return;
+		           "%s to %d%% failed after %d attempt%s: %s (rollout unchanged)", name,
+		           f->target, f->attempt, f->attempt == 1 ? "" : "s", f->err);
+	} else {
+		/* Record the confirmed change. It was tried on a copy before the
+		 * edge was called; it can only be refused now if the rollout
+		 * changed while an asynchronous edge worked. */
+		int rc = recorded ? read_back_own(r, why, sizeof why)
+		                  : apply(r, &r->engine.ro, &f->req, f->target, r->now, why, sizeof why);
+		if (rc != 0) {
+			result_set(res, SR_ACT_FAILED, readback,
+			           "edge now at %d%% but the rollout refused to record %s: %s", readback,
+			           name, why);
+		} else {
+			r->engine.ro.weight = readback;
+			done_text(r, &f->req, f->target, -1, readback, text, sizeof text);
+			result_set(res, SR_ACT_DONE, readback, "%s", text);
+		}
 	}
-	/* Record the confirmed change on the live rollout. It was tried on a
-	 * copy before the edge was called; it can only fail now if the
-	 * rollout changed while an asynchronous edge worked. */
-	if (apply(r, &r->engine.ro, &f->req, f->target, r->now, why, sizeof why) != 0) {
-		result_set(res, SR_ACT_FAILED, readback,
-		           "edge now at %d%% but the rollout refused to record %s: %s", readback,
-		           sr_action_name(f->req.kind), why);
-		log_result(r, &f->req, res);
-		return;
-	}
-	r->engine.ro.weight = readback;
-	done_text(r, &f->req, f->target, -1, readback, text, sizeof text);
-	result_set(res, SR_ACT_DONE, readback, "%s", text);
+	/* An edge action always took the lock (they never nest, and none
+	 * starts during the start-up reconciliation). */
+	if (journaled(r))
+		journal_unlock(r->journal);
+	r->action_in_flight = false;
 	log_result(r, &f->req, res);
 }
 
-static void flight_attempt_failed(struct sr_runner *r, const char *what, const char *err)
+/* -1 is an edge's final answer (HAProxy refused the command, an HTTP
+ * 4xx): asking again gets the same. Anything else - a transport error
+ * (-2), a read-back that does not match - may pass on a retry. The
+ * simulator's injected failures stand for transport trouble. */
+static bool edge_final(const struct sr_runner *r, int result)
+{
+	return result == HAPROXY_ERR_REFUSED && strcmp(r->edge->ops->name, "sim") != 0;
+}
+
+static void on_backoff(uv_timer_t *t)
+{
+	struct sr_runner *r = t->data;
+	r->flight.backing_off = false;
+	r->flight.attempt++;
+	flight_set(r);
+}
+
+static void flight_attempt_failed(struct sr_runner *r, const char *what, const char *err,
+                                  bool final)
 {
 	struct sr_action_flight *f = &r->flight;
-	char clean[SR_REASON_LEN / 2];
+	char clean[SR_REASON_LEN / 2], wait[16];
 	sr_sanitize(clean, err && err[0] ? err : "no reason given", sizeof clean);
 	textf(f->err, sizeof f->err, "%s: %s", what, clean);
-	f->attempt++;
-	if (f->attempt < SR_ACTION_EDGE_TRIES) {
-		runner_log(r, SR_LOG_ACTION, SR_YELLOW, f->req.actor,
-		           "edge %s (attempt %d/%d); retrying", f->err, f->attempt, SR_ACTION_EDGE_TRIES);
-		flight_set(r);
+	if (final || f->attempt >= SR_ACTION_EDGE_TRIES) {
+		flight_finish(r, false, -1);
 		return;
 	}
-	flight_finish(r, false, -1);
+	sr_ms delay = r->loop && r->backoff ? r->backoff_ms << (f->attempt - 1) : 0;
+	if (delay > 0) {
+		if (delay < SR_MS_PER_S)
+			textf(wait, sizeof wait, "%lldms", (long long)delay);
+		else
+			engine_fmt_window(delay, wait, sizeof wait);
+		runner_log(r, SR_LOG_ACTION, SR_YELLOW, f->req.actor, "retry %d/%d in %s: %s",
+		           f->attempt + 1, SR_ACTION_EDGE_TRIES, wait, f->err);
+		f->backing_off = true;
+		uv_timer_start(r->backoff, on_backoff, (uint64_t)delay, 0);
+		return;
+	}
+	runner_log(r, SR_LOG_ACTION, SR_YELLOW, f->req.actor, "retry %d/%d now: %s", f->attempt + 1,
+	           SR_ACTION_EDGE_TRIES, f->err);
+	f->attempt++;
+	flight_set(r);
 }
 
 static void flight_on_get(void *ud, int result, int weight, const char *err)
@@ -292,12 +434,12 @@ static void flight_on_get(void *ud, int result, int weight, const char *err)
 	struct sr_action_flight *f = &r->flight;
 	char msg[64];
 	if (result != 0) {
-		flight_attempt_failed(r, "get_weight failed", err);
+		flight_attempt_failed(r, "get_weight failed", err, edge_final(r, result));
 		return;
 	}
 	if (weight != f->target) {
 		textf(msg, sizeof msg, "read back %d%%, expected %d%%", weight, f->target);
-		flight_attempt_failed(r, "get_weight", msg);
+		flight_attempt_failed(r, "get_weight", msg, false);
 		return;
 	}
 	flight_finish(r, true, weight);
@@ -308,7 +450,7 @@ static void flight_on_set(void *ud, int result, int weight, const char *err)
 	struct sr_runner *r = ud;
 	(void)weight; /* only the separate read-back counts */
 	if (result != 0) {
-		flight_attempt_failed(r, "set_weight failed", err);
+		flight_attempt_failed(r, "set_weight failed", err, edge_final(r, result));
 		return;
 	}
 	r->edge->ops->get_weight(r->edge, flight_on_get, r);
@@ -317,6 +459,12 @@ static void flight_on_set(void *ud, int result, int weight, const char *err)
 static void flight_set(struct sr_runner *r)
 {
 	struct sr_action_flight *f = &r->flight;
+	if (strcmp(r->edge->ops->name, "http") == 0) {
+		const struct sr_policy *p = r->policy;
+		int ph = policy_phase_index(p, f->target);
+		http_edge_set_context(r->edge, ph >= 0 ? p->phases[ph].name : "rollback",
+		                      reason_of(&f->req), f->req.actor);
+	}
 	r->edge->ops->set_weight(r->edge, f->target, f->drain, f->key, flight_on_set, r);
 }
 
@@ -333,14 +481,113 @@ static bool auto_rollback_granted(const struct sr_runner *r, const struct sr_act
 	return false;
 }
 
+/* Steps 3 and 4: authority, the decision, and a trial on a copy. 0, or
+ * -1 with the refusal in res. */
+static int check(struct sr_runner *r, const struct sr_action_request *req, int target,
+                 struct sr_rollout *trial, struct sr_action_result *res)
+{
+	char why[SR_TEXT_LEN * 2];
+	const char *name = sr_action_name(req->kind);
+	int rights_arg = req->kind == SR_ACT_PROMOTE   ? target
+	                 : req->kind == SR_ACT_APPROVE ? req->gate
+	                                               : -1;
+	if (!auto_rollback_granted(r, req) &&
+	    !rights_check(&r->engine, req->kind, rights_arg, req->actor, r->now, why, sizeof why)) {
+		if (req->kind == SR_ACT_PROMOTE)
+			result_set(res, SR_ACT_REFUSED, -1, "promote to %d%% refused: %s", target, why);
+		else
+			result_set(res, SR_ACT_REFUSED, -1, "%s refused: %s", name, why);
+		return -1;
+	}
+	/* What the state machine would refuse must never reach the edge. */
+	*trial = r->engine.ro;
+	if (apply(r, trial, req, target, r->now, why, sizeof why) != 0) {
+		result_set(res, SR_ACT_REFUSED, -1, "%s refused: %s", name, why);
+		return -1;
+	}
+	return 0;
+}
+
+/* hold, resume, approve, tick, tiebreak, declare_success: one record (a
+ * hold needs no edge call: the weight stays). */
+static void record_only(struct sr_runner *r, const struct sr_action_request *req,
+                        const struct sr_rollout *trial, int gate, struct sr_action_result *res)
+{
+	char why[SR_TEXT_LEN], text[SR_TEXT_LEN], err[256];
+	const char *name = sr_action_name(req->kind);
+	if (!journaled(r)) {
+		r->engine.ro = *trial;
+	} else {
+		struct sr_jaction a;
+		jaction_of(r, req, -1, gate, false, NULL, &a);
+		if (journal_record(r->journal, record_type(req->kind), r->now, req->actor, &a, err,
+		                   sizeof err) != 0) {
+			result_set(res, SR_ACT_FAILED, -1, "%s not done: cannot write the journal: %s", name,
+			           err);
+			return;
+		}
+		if (read_back_own(r, why, sizeof why) != 0) {
+			result_set(res, SR_ACT_FAILED, -1, "%s journaled but not applied: %s", name, why);
+			return;
+		}
+	}
+	done_text(r, req, -1, gate, r->engine.ro.weight, text, sizeof text);
+	result_set(res, SR_ACT_DONE, r->engine.ro.weight, "%s", text);
+}
+
+/* promote, rollback: intent, then the edge; the rest in flight_finish. */
+static void edge_action(struct sr_runner *r, const struct sr_action_request *req, int target,
+                        bool took, struct sr_action_result *res)
+{
+	const char *name = sr_action_name(req->kind);
+	char err[256];
+	struct sr_action_flight *f = &r->flight;
+	memset(f, 0, sizeof *f);
+	f->req = *req;
+	f->target = req->kind == SR_ACT_ROLLBACK ? 0 : target;
+	f->drain = req->kind == SR_ACT_ROLLBACK;
+	f->started = r->now;
+	f->result.outcome = SR_ACT_PENDING;
+	f->result.weight = -1;
+	if (journaled(r)) {
+		journal_make_key(f->key, sizeof f->key);
+		struct sr_jaction a;
+		jaction_of(r, req, f->target, -1, f->drain, f->key, &a);
+		if (journal_intent(r->journal, r->now, req->actor, &a, err, sizeof err) != 0) {
+			result_set(res, SR_ACT_FAILED, -1,
+			           "%s not done: cannot write its intent to the journal: %s (the edge was "
+			           "not called)",
+			           name, err);
+			unlock_if(r, took);
+			log_result(r, req, res);
+			return;
+		}
+		f->journaled = true;
+	} else {
+		textf(f->key, sizeof f->key, "%s:%s:%d:%lld", r->policy->rollout, name, f->target,
+		      (long long)r->now);
+	}
+	f->attempt = 1;
+	f->sync = true;
+	r->action_in_flight = true;
+	flight_set(r);
+	f->sync = false;
+	if (r->action_in_flight) {
+		result_set(res, SR_ACT_PENDING, -1, "%s to %d%% by %s: waiting for the edge", name,
+		           f->target, req->actor);
+		return;
+	}
+	*res = f->result;
+}
+
 void action_dispatch(struct sr_runner *r, const struct sr_action_request *reqin,
                      struct sr_action_result *res)
 {
 	const struct sr_action_def *def = action_by_kind(reqin->kind);
 	struct sr_action_request req = *reqin;
 	struct sr_action_result local;
-	char why[SR_TEXT_LEN * 2], text[SR_TEXT_LEN];
-	sr_ms now = r->now;
+	struct sr_rollout trial;
+	char why[SR_TEXT_LEN * 2];
 	if (!res)
 		res = &local;
 	sr_sanitize(req.actor, reqin->actor, sizeof req.actor);
@@ -358,75 +605,59 @@ void action_dispatch(struct sr_runner *r, const struct sr_action_request *reqin,
 		log_result(r, &req, res);
 		return;
 	}
-	int target = 0;
-	if (req.kind == SR_ACT_PROMOTE) {
-		target = promote_target(r, &req);
-		if (target < 0) {
-			result_set(res, SR_ACT_REFUSED, -1, "promote: already at the last phase");
-			log_result(r, &req, res);
-			return;
-		}
-	}
-	int rights_arg = req.kind == SR_ACT_PROMOTE ? target : req.kind == SR_ACT_APPROVE ? req.gate : -1;
-	if (!auto_rollback_granted(r, &req) &&
-	    !rights_check(&r->engine, req.kind, rights_arg, req.actor, now, why, sizeof why)) {
-		if (req.kind == SR_ACT_PROMOTE)
-			result_set(res, SR_ACT_REFUSED, -1, "promote to %d%% refused: %s", target, why);
-		else
-			result_set(res, SR_ACT_REFUSED, -1, "%s refused: %s", name, why);
+	if (r->reconciling) {
+		result_set(res, SR_ACT_REFUSED, -1,
+		           "%s refused: the start-up reconciliation with the edge is not done yet", name);
 		log_result(r, &req, res);
 		return;
 	}
-	/* Try the change on a copy: what the state machine would refuse must
-	 * never reach the edge. */
-	struct sr_rollout trial = r->engine.ro;
-	int gate = req.kind == SR_ACT_APPROVE ? resolve_gate(r, &req) : -1;
-	if (apply(r, &trial, &req, target, now, why, sizeof why) != 0) {
-		result_set(res, SR_ACT_REFUSED, -1, "%s refused: %s", name, why);
-		log_result(r, &req, res);
-		return;
-	}
-
-	if (!(def->flags & SR_AF_MOVES_EDGE)) {
-		/* hold, resume, approve, tick, tiebreak, declare_success: a
-		 * record only (a hold needs no edge call: the weight stays). */
-		r->engine.ro = trial;
-		done_text(r, &req, target, gate, r->engine.ro.weight, text, sizeof text);
-		result_set(res, SR_ACT_DONE, r->engine.ro.weight, "%s", text);
-		log_result(r, &req, res);
-		return;
-	}
-	if (!r->edge) {
-		result_set(res, SR_ACT_FAILED, -1, "%s: no edge driver is loaded", name);
-		log_result(r, &req, res);
-		return;
-	}
-	if (r->action_in_flight) {
+	bool moves = def->flags & SR_AF_MOVES_EDGE;
+	if (moves && r->action_in_flight) {
 		result_set(res, SR_ACT_REFUSED, -1,
 		           "%s refused: another edge action (%s by %s) is still in flight", name,
 		           sr_action_name(r->flight.req.kind), r->flight.req.actor);
 		log_result(r, &req, res);
 		return;
 	}
-
-	struct sr_action_flight *f = &r->flight;
-	memset(f, 0, sizeof *f);
-	f->req = req;
-	f->target = req.kind == SR_ACT_ROLLBACK ? 0 : target;
-	f->drain = req.kind == SR_ACT_ROLLBACK;
-	f->started = now;
-	f->result.outcome = SR_ACT_PENDING;
-	f->result.weight = -1;
-	textf(f->key, sizeof f->key, "%s:%s:%d:%lld", r->policy->rollout, name, f->target,
-	         (long long)now);
-	f->sync = true;
-	r->action_in_flight = true;
-	flight_set(r);
-	f->sync = false;
-	if (r->action_in_flight) {
-		result_set(res, SR_ACT_PENDING, -1, "%s to %d%% by %s: waiting for the edge", name,
-		           f->target, req.actor);
+	/* Check -> act -> record under the journal's action lock. It is
+	 * re-entrant: an action taken while this console's own edge action
+	 * is in flight runs under the flight's lock and leaves it held. */
+	bool took = false;
+	if (journaled(r)) {
+		took = !journal_locked(r->journal);
+		if (journal_lock(r->journal, req.actor, name, why, sizeof why) != 0) {
+			result_set(res, SR_ACT_REFUSED, -1, "%s refused: %s", name, why);
+			log_result(r, &req, res);
+			return;
+		}
+		runner_journal_poll(r); /* act on what every console has done */
+	}
+	int target = 0;
+	if (req.kind == SR_ACT_PROMOTE) {
+		target = promote_target(r, &req);
+		if (target < 0) {
+			result_set(res, SR_ACT_REFUSED, -1, "promote: already at the last phase");
+			goto refused;
+		}
+	}
+	int gate = req.kind == SR_ACT_APPROVE ? resolve_gate(r, &req) : -1;
+	if (check(r, &req, target, &trial, res) != 0)
+		goto refused;
+	if (!moves) {
+		record_only(r, &req, &trial, gate, res);
+		unlock_if(r, took);
+		log_result(r, &req, res);
 		return;
 	}
-	*res = f->result;
+	if (!r->edge) {
+		result_set(res, SR_ACT_FAILED, -1, "%s: no edge driver is loaded", name);
+		unlock_if(r, took);
+		log_result(r, &req, res);
+		return;
+	}
+	edge_action(r, &req, target, took, res); /* logs its own outcome */
+	return;
+refused:
+	unlock_if(r, took);
+	log_result(r, &req, res);
 }

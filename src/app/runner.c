@@ -1,29 +1,47 @@
-/* runner.c - one rollout session: poll, evaluate, log, act.
+/* runner.c - one rollout session: journal, poll, evaluate, log, act.
  *
- * The runner is the redis-style cron that the console, `shiproom status`
- * and the tests all drive, so the screen and the headless answer come
- * from the same code and cannot disagree. One turn (runner_tick):
+ * The runner is the redis-style cron that the console, `shiproom status`,
+ * `shiproom act`, `shiproom watch` and the tests all drive, so the screen
+ * and the headless answers come from the same code and cannot disagree.
+ * One turn (runner_tick):
  *
- *   1. poll the source (the simulator answers at once; Prometheus later,
+ *   1. read what the journal gained since the last turn (another
+ *      console's actions) and apply it to the rollout;
+ *   2. poll the source (the simulator answers at once; Prometheus later,
  *      from the loop: the rest of the turn runs in the poll's callback);
- *   2. engine_evaluate at the tick's time;
- *   3. record one history point per minute;
- *   4. drain the engine's events into the log (status and trigger changes
- *      with a severity; a trigger that starts FIRING raises r->alarm);
- *   5. with the policy's auto_rollback, roll back while a trigger fires
+ *   3. engine_evaluate at the tick's time;
+ *   4. record one history point per minute;
+ *   5. drain the engine's events into the log and the journal (status and
+ *      trigger changes; a trigger that starts FIRING raises r->alarm), and
+ *      journal a snapshot of every cell at T-0 and at each gate;
+ *   6. with the policy's auto_rollback, roll back while a trigger fires
  *      (as actor "auto-rollback", which the policy authorises: action.h);
- *   6. play the scenario's due script steps through action_dispatch,
+ *   7. play the scenario's due script steps through action_dispatch,
  *      retrying refused steps each poll until their retry_until_min.
+ *
+ * The rollout is rebuilt from the journal. Every event read back from the
+ * file - at start-up the whole file, later what any console appended, this
+ * one's own records included - goes through journal_apply(), the same
+ * function `shiproom replay` uses. The action dispatcher therefore never
+ * changes the rollout itself when there is a journal: it writes the
+ * record and reads it back (action.c).
  */
 #include "shiproom/runner.h"
 
+#include <math.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include "shiproom/action.h"
+
+#define WATCH_MS 1000
+#define SNAP_EVERY_MS (10 * SR_MS_PER_MIN)
+#define AUTO_ROLLBACK_COOLDOWN_MS (60 * SR_MS_PER_S)
 
 void runner_init(struct sr_runner *r, const struct sr_policy *p, const struct sr_scenario *sc,
                  struct sr_source *src, struct sr_edge *edge, bool read_only, const char *owner)
@@ -41,25 +59,46 @@ void runner_init(struct sr_runner *r, const struct sr_policy *p, const struct sr
 	engine_init(&r->engine, p, t0);
 	history_init(&r->history, p->ncells, SR_MS_PER_MIN);
 	r->now = sc ? t0 + (sr_ms)sc->start_min * SR_MS_PER_MIN : 0;
+	r->backoff_ms = SR_MS_PER_S;
+	r->own_rc = 2;
 }
 
 /* ---- log ------------------------------------------------------------------------ */
 
-void runner_log(struct sr_runner *r, enum sr_log_kind kind, enum sr_status sev, const char *actor,
-                const char *fmt, ...)
+static void log_vat(struct sr_runner *r, sr_ms at, enum sr_log_kind kind, enum sr_status sev,
+                    const char *actor, const char *fmt, va_list ap)
 {
 	struct sr_log_entry *e = &r->log[r->nlog % SR_LOG_LEN];
 	char text[SR_REASON_LEN];
-	va_list ap;
-	va_start(ap, fmt);
 	vsnprintf(text, sizeof text, fmt, ap);
-	va_end(ap);
-	e->at = r->now;
+	e->at = at;
 	e->kind = kind;
 	e->severity = sev;
 	sr_sanitize(e->actor, actor ? actor : "", sizeof e->actor);
 	sr_sanitize(e->text, text, sizeof e->text);
 	r->nlog++;
+}
+
+void runner_log(struct sr_runner *r, enum sr_log_kind kind, enum sr_status sev, const char *actor,
+                const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_vat(r, r->now, kind, sev, actor, fmt, ap);
+	va_end(ap);
+}
+
+/* The same at the time something happened (a journal event's `at`). */
+static void log_at(struct sr_runner *r, sr_ms at, enum sr_log_kind kind, enum sr_status sev,
+                   const char *actor, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+static void log_at(struct sr_runner *r, sr_ms at, enum sr_log_kind kind, enum sr_status sev,
+                   const char *actor, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_vat(r, at, kind, sev, actor, fmt, ap);
+	va_end(ap);
 }
 
 const struct sr_log_entry *runner_log_entry(const struct sr_runner *r, int i)
@@ -81,6 +120,322 @@ void runner_owner_login(char *buf, size_t n)
 		snprintf(buf, n, "uid%ld", (long)geteuid());
 }
 
+/* ---- reading the journal ---------------------------------------------------------- */
+
+static bool journal_writable(const struct sr_runner *r)
+{
+	return r->journal && !r->journal_ro && !r->read_only;
+}
+
+static const char *jstr(const json_t *o, const char *key, const char *dflt)
+{
+	const json_t *v = json_object_get(o, key);
+	return json_is_string(v) ? json_string_value(v) : dflt;
+}
+
+static long long jint(const json_t *o, const char *key, long long dflt)
+{
+	const json_t *v = json_object_get(o, key);
+	return json_is_integer(v) ? json_integer_value(v) : dflt;
+}
+
+static double jnum(const json_t *o, const char *key)
+{
+	const json_t *v = json_object_get(o, key);
+	return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+static int cell_of(const struct sr_policy *p, const json_t *o)
+{
+	int k = policy_kpi_index(p, jstr(o, "kpi", ""));
+	const char *jid = jstr(o, "journey", NULL);
+	int j = jid ? policy_journey_index(p, jid) : -1;
+	if (k < 0 || (jid && j < 0))
+		return -1;
+	return policy_cell_index(p, k, j);
+}
+
+/* A snapshot's label: the T-0 baselines, and which gates have one. */
+static void note_snapshot(struct sr_runner *r, const struct sr_jevent *ev)
+{
+	const struct sr_policy *p = r->policy;
+	const char *label = jstr(ev->obj, "label", "");
+	if (ev->at > r->snap_last)
+		r->snap_last = ev->at; /* any console's snapshot counts */
+	if (strcmp(label, "T-0") == 0) {
+		double control[SR_MAX_CELLS];
+		r->snap_t0 = true;
+		journal_snapshot_control(ev, p, control, p->ncells);
+		/* The baseline kept in the journal wins over none; one already
+		 * taken by this engine is the same value. */
+		for (int c = 0; c < p->ncells; c++)
+			if (isnan(r->engine.t0_baseline[c]) && isfinite(control[c]))
+				r->engine.t0_baseline[c] = control[c];
+		return;
+	}
+	for (int g = 0; g < p->ngates && g < 32; g++)
+		if (strcmp(label, p->gates[g].name) == 0)
+			r->snap_gates |= 1u << g;
+}
+
+/* What an action event says, in the log's words. */
+static void event_text(const struct sr_runner *r, const struct sr_jevent *ev, char *buf, size_t n)
+{
+	const json_t *o = ev->obj;
+	const struct sr_policy *p = r->policy;
+	const char *who = ev->actor[0] ? ev->actor : "the engine";
+	const char *reason = jstr(o, "reason", "");
+	const char *action = jstr(o, "action", "?");
+	long long w = jint(o, "weight", -1);
+	long long gate = jint(o, "gate", -1);
+	switch (ev->type) {
+	case SR_J_START:
+		snprintf(buf, n, "rollout %.48s started by %s", jstr(o, "rollout", "?"), who);
+		return;
+	case SR_J_INTENT:
+		snprintf(buf, n, "%s started: %s to %lld%%%s%.80s", who, action, w, reason[0] ? ": " : "",
+		         reason);
+		return;
+	case SR_J_OUTCOME:
+		if (strcmp(jstr(o, "result", ""), "ok") == 0)
+			snprintf(buf, n, "%s by %s (edge read back %lld%%)", action, who, w);
+		else
+			snprintf(buf, n, "%s by %s FAILED: %.120s", action, who, jstr(o, "error", ""));
+		return;
+	case SR_J_RECONCILE:
+		snprintf(buf, n, "reconciled %s by %s: %s, edge at %lld%%", action, who,
+		         strcmp(jstr(o, "result", ""), "ok") == 0 ? "it took effect" : "it did not",
+		         w);
+		return;
+	case SR_J_APPROVAL:
+		snprintf(buf, n, "%s approved by %s",
+		         gate >= 0 && gate < p->ngates ? p->gates[gate].name : "gate", who);
+		return;
+	case SR_J_TICK:
+		snprintf(buf, n, "%.40s: %.40s ticked by %s", jstr(o, "checklist", "?"),
+		         jstr(o, "item", "?"), who);
+		return;
+	case SR_J_HOLD:
+		snprintf(buf, n, "hold by %s: %.120s", who, reason);
+		return;
+	case SR_J_RESUME:
+		snprintf(buf, n, "resume by %s", who);
+		return;
+	case SR_J_TIEBREAK:
+		snprintf(buf, n, "tie-break by %s", who);
+		return;
+	case SR_J_SUCCESS:
+		snprintf(buf, n, "success declared by %s", who);
+		return;
+	case SR_J_TORN:
+		snprintf(buf, n, "journal: a torn last line (%lld bytes at offset %lld) was moved to %.100s",
+		         jint(o, "bytes", 0), jint(o, "offset", 0), jstr(o, "saved_to", "?"));
+		return;
+	default:
+		buf[0] = '\0';
+		return;
+	}
+}
+
+static bool is_action_event(enum sr_jtype t)
+{
+	return t == SR_J_START || t == SR_J_INTENT || t == SR_J_OUTCOME || t == SR_J_RECONCILE ||
+	       t == SR_J_APPROVAL || t == SR_J_TICK || t == SR_J_HOLD || t == SR_J_RESUME ||
+	       t == SR_J_TIEBREAK || t == SR_J_SUCCESS || t == SR_J_TORN;
+}
+
+/* Log an event this console did not write: a past one at start-up
+ * ("journal: ...") or another console's ("another console: ..."). */
+static void log_foreign(struct sr_runner *r, const struct sr_jevent *ev, int rc, const char *why)
+{
+	char text[SR_REASON_LEN];
+	if (!is_action_event(ev->type))
+		return;
+	/* At start-up an intent is followed by its outcome: one line will do
+	 * (a replay shows both, as they happened). */
+	if (ev->type == SR_J_INTENT && !r->journal_live && !r->feed)
+		return;
+	event_text(r, ev, text, sizeof text);
+	enum sr_status sev = SR_GREEN;
+	if (ev->type == SR_J_TORN || ev->type == SR_J_RECONCILE || ev->type == SR_J_INTENT ||
+	    strcmp(jstr(ev->obj, "action", ""), "rollback") == 0)
+		sev = SR_YELLOW;
+	if (ev->type == SR_J_OUTCOME && strcmp(jstr(ev->obj, "result", ""), "ok") != 0)
+		sev = SR_RED;
+	enum sr_log_kind kind = ev->type == SR_J_APPROVAL ? SR_LOG_APPROVAL
+	                        : ev->type == SR_J_TORN   ? SR_LOG_INFO
+	                                                  : SR_LOG_ACTION;
+	const char *from = r->journal_live && !r->feed ? "another console" : "journal";
+	if (rc < 0)
+		log_at(r, ev->at, kind, SR_YELLOW, ev->actor, "%s: %s (not applied: %.80s)", from, text,
+		       why);
+	else if (rc > 0)
+		log_at(r, ev->at, kind, SR_YELLOW, ev->actor, "%s: %s (%.100s)", from, text, why);
+	else
+		log_at(r, ev->at, kind, sev, ev->actor, "%s: %s", from, text);
+}
+
+static void on_journal_event(void *ud, const struct sr_jevent *ev)
+{
+	struct sr_runner *r = ud;
+	char why[SR_REASON_LEN] = "";
+	if (ev->type == SR_J_SNAPSHOT)
+		note_snapshot(r, ev);
+	int rc = journal_apply(&r->replay, ev, why, sizeof why);
+	if (ev->type == SR_J_START)
+		r->policy_changed = rc > 0;
+	if (ev->own) {
+		/* The dispatcher reads its own record back to learn whether the
+		 * rollout took it; it does the logging. */
+		r->own_rc = rc;
+		sr_strlcpy(r->own_why, why, sizeof r->own_why);
+		return;
+	}
+	log_foreign(r, ev, rc, why);
+}
+
+static void on_journal_issue(void *ud, long line, long long offset, const char *msg)
+{
+	struct sr_runner *r = ud;
+	(void)line;
+	(void)offset;
+	r->journal_issues++;
+	runner_log(r, SR_LOG_INFO, SR_YELLOW, "", "journal: %s", msg);
+}
+
+int runner_journal_poll(struct sr_runner *r)
+{
+	if (!r->journal)
+		return 0;
+	int n = journal_poll(r->journal, on_journal_event, on_journal_issue, r);
+	if (n < 0)
+		runner_log(r, SR_LOG_INFO, SR_RED, "", "journal: cannot read %s", journal_path(r->journal));
+	return n;
+}
+
+int runner_set_journal(struct sr_runner *r, struct sr_journal *j, bool read_only)
+{
+	r->journal = j;
+	r->journal_ro = read_only;
+	r->journal_live = false;
+	r->snap_t0 = false;
+	r->snap_gates = 0;
+	r->snap_last = 0;
+	journal_replay_init(&r->replay, &r->engine.ro, r->policy);
+	if (!j)
+		return 0;
+	int n = runner_journal_poll(r);
+	r->journal_live = true;
+	return n;
+}
+
+int runner_journal_read(struct sr_runner *r, const char *path, char *err, size_t n)
+{
+	r->journal = NULL;
+	r->journal_live = false;
+	journal_replay_init(&r->replay, &r->engine.ro, r->policy);
+	int got = journal_replay(path, on_journal_event, on_journal_issue, r, err, n);
+	r->journal_live = true;
+	return got;
+}
+
+int runner_journal_start(struct sr_runner *r, sr_ms t0, char *err, size_t n)
+{
+	if (!journal_writable(r) || r->replay.started)
+		return 0;
+	const struct sr_policy *p = r->policy;
+	if (journal_start(r->journal, r->now, r->owner, t0, p->hash, p->rollout, err, n) != 0)
+		return -1;
+	r->own_rc = 2;
+	runner_journal_poll(r);
+	return r->own_rc < 0 ? -1 : 0;
+}
+
+/* ---- start-up reconciliation -------------------------------------------------------- */
+
+static void reconcile_next(struct sr_runner *r);
+
+static void reconcile_end(struct sr_runner *r)
+{
+	journal_unlock(r->journal);
+	r->reconciling = false;
+}
+
+static void on_reconcile_weight(void *ud, int result, int weight, const char *err)
+{
+	struct sr_runner *r = ud;
+	struct sr_jintent it;
+	char note[SR_REASON_LEN], jerr[256], clean[SR_REASON_LEN / 2];
+	if (!journal_pending_intent(r->journal, &it)) {
+		reconcile_end(r);
+		return;
+	}
+	if (result != 0) {
+		sr_sanitize(clean, err ? err : "no reason given", sizeof clean);
+		runner_log(r, SR_LOG_ACTION, SR_RED, "",
+		           "start-up: cannot read the edge to reconcile %s by %s (%s): %s; the intent "
+		           "stays open until a start can",
+		           it.action, it.actor, it.key, clean);
+		reconcile_end(r);
+		return;
+	}
+	bool applied = it.weight >= 0 && weight == it.weight;
+	snprintf(note, sizeof note, "start-up: the edge reads %d%%, the intent was %d%%", weight,
+	         it.weight);
+	if (journal_reconcile(r->journal, r->now, r->owner, it.key, it.action, applied, weight, note,
+	                      jerr, sizeof jerr) != 0) {
+		runner_log(r, SR_LOG_ACTION, SR_RED, "", "start-up: cannot journal the reconciliation: %s",
+		           jerr);
+		reconcile_end(r);
+		return;
+	}
+	r->own_rc = 2;
+	runner_journal_poll(r);
+	r->engine.ro.weight = weight; /* what the edge really shows */
+	runner_log(r, SR_LOG_ACTION, SR_YELLOW, it.actor,
+	           "start-up: %s to %d%% by %s had no outcome (a crash?); the edge reads %d%%: %s%s%s",
+	           it.action, it.weight, it.actor, weight,
+	           applied ? "it took effect, recorded" : "it did not take effect, recorded as failed",
+	           r->own_rc < 0 ? "; the rollout refused it: " : "", r->own_rc < 0 ? r->own_why : "");
+	reconcile_next(r);
+}
+
+static void reconcile_next(struct sr_runner *r)
+{
+	struct sr_jintent it;
+	if (!journal_pending_intent(r->journal, &it)) {
+		reconcile_end(r);
+		return;
+	}
+	runner_log(r, SR_LOG_ACTION, SR_YELLOW, it.actor,
+	           "start-up: %s to %d%% by %s (key %s) has no outcome: reading the edge", it.action,
+	           it.weight, it.actor, it.key);
+	r->reconciling = true;
+	r->edge->ops->get_weight(r->edge, on_reconcile_weight, r);
+}
+
+void runner_reconcile(struct sr_runner *r)
+{
+	char why[SR_REASON_LEN];
+	struct sr_jintent it;
+	if (!journal_writable(r))
+		return;
+	if (!r->edge) {
+		if (journal_pending_intent(r->journal, &it))
+			runner_log(r, SR_LOG_ACTION, SR_YELLOW, it.actor,
+			           "journal: %s by %s has no outcome; a console with the edge reconciles it",
+			           it.action, it.actor);
+		return;
+	}
+	if (journal_lock(r->journal, r->owner, "start-up reconciliation", why, sizeof why) != 0) {
+		/* Someone is acting right now: their intent is not an orphan. */
+		runner_log(r, SR_LOG_INFO, SR_YELLOW, "", "start-up: %s; not reconciling now", why);
+		return;
+	}
+	r->reconciling = true;
+	reconcile_next(r);
+}
+
 /* ---- events --------------------------------------------------------------------- */
 
 static enum sr_status trigger_severity(int st)
@@ -97,21 +452,38 @@ static enum sr_status verdict_severity(int v)
 	}
 }
 
+/* A journal write failed: say so once, not at every poll. */
+static void journal_failed(struct sr_runner *r, const char *what, const char *err)
+{
+	if (r->journal_err == what)
+		return;
+	r->journal_err = what;
+	runner_log(r, SR_LOG_INFO, SR_RED, "", "journal: cannot record %s: %s", what, err);
+}
+
 static void runner_drain(struct sr_runner *r)
 {
 	struct sr_event ev[SR_MAX_EVENTS];
+	char err[256];
 	long dropped = r->engine.events_dropped;
 	int n = engine_drain_events(&r->engine, ev, SR_MAX_EVENTS);
+	bool jw = journal_writable(r);
 	for (int i = 0; i < n; i++) {
 		const struct sr_event *e = &ev[i];
 		switch (e->kind) {
 		case SR_EV_STATUS:
 			runner_log(r, SR_LOG_STATUS, (enum sr_status)e->to, "", "%s", e->text);
+			if (jw && journal_status(r->journal, e->at, r->policy, e->index, e->from, e->to,
+			                         e->text, err, sizeof err) != 0)
+				journal_failed(r, "a status change", err);
 			break;
 		case SR_EV_TRIGGER:
 			if (e->to == SR_TRIG_FIRING)
 				r->alarm = true;
 			runner_log(r, SR_LOG_TRIGGER, trigger_severity(e->to), "", "%s", e->text);
+			if (jw && journal_trigger(r->journal, e->at, r->policy, e->index, e->from, e->to,
+			                          e->text, err, sizeof err) != 0)
+				journal_failed(r, "a trigger change", err);
 			break;
 		case SR_EV_DECISION:
 			runner_log(r, SR_LOG_DECISION, verdict_severity(e->to), "", "%s", e->text);
@@ -124,6 +496,46 @@ static void runner_drain(struct sr_runner *r)
 	if (r->engine.events_dropped > dropped)
 		runner_log(r, SR_LOG_INFO, SR_YELLOW, "", "%ld engine events dropped (too many at once)",
 		           r->engine.events_dropped - dropped);
+}
+
+/* Every cell into the journal at T-0 (the T-0 baseline lives there) and
+ * when each gate's window elapses, once per journal. */
+static void runner_snapshots(struct sr_runner *r)
+{
+	const struct sr_policy *p = r->policy;
+	char err[256];
+	if (!journal_writable(r) || r->engine.evaluations == 0)
+		return;
+	/* The first evaluation reports only the cells that are not GREEN:
+	 * journal them all once, so a replay knows every cell from here. */
+	if (r->engine.evaluations == 1) {
+		r->snap_last = r->now;
+		if (journal_snapshot(r->journal, r->now, "console start", &r->engine, err,
+		                     sizeof err) != 0)
+			journal_failed(r, "the start snapshot", err);
+	}
+	if (!r->snap_t0 && r->now >= r->engine.ro.t0) {
+		r->snap_t0 = true;
+		r->snap_last = r->now;
+		if (journal_snapshot(r->journal, r->now, "T-0", &r->engine, err, sizeof err) != 0)
+			journal_failed(r, "the T-0 snapshot", err);
+	}
+	/* And every SNAP_EVERY_MS of rollout time, so a replay has the values
+	 * (status changes carry only statuses). */
+	if (r->now - r->snap_last >= SNAP_EVERY_MS) {
+		r->snap_last = r->now;
+		if (journal_snapshot(r->journal, r->now, "periodic", &r->engine, err, sizeof err) != 0)
+			journal_failed(r, "a periodic snapshot", err);
+	}
+	sr_ms due = 0;
+	int g = rollout_next_gate(&r->engine.ro, p, &due);
+	if (g >= 0 && g < 32 && r->now >= due && !(r->snap_gates & (1u << g))) {
+		r->snap_gates |= 1u << g;
+		r->snap_last = r->now;
+		if (journal_snapshot(r->journal, r->now, p->gates[g].name, &r->engine, err,
+		                     sizeof err) != 0)
+			journal_failed(r, "a gate snapshot", err);
+	}
 }
 
 /* ---- auto-rollback and the script ------------------------------------------------ */
@@ -139,11 +551,17 @@ static void runner_auto_rollback(struct sr_runner *r)
 		t++;
 	if (t == p->ntriggers)
 		return;
+	/* After a failed attempt (the edge is down), try again, but not at
+	 * every poll: each attempt is an intent and an outcome. */
+	if (r->flight.req.kind == SR_ACT_ROLLBACK && r->flight.result.outcome == SR_ACT_FAILED &&
+	    strcmp(r->flight.req.actor, SR_ACTOR_AUTO_ROLLBACK) == 0 && r->now < r->auto_retry_at)
+		return;
 	struct sr_action_request req = {.kind = SR_ACT_ROLLBACK, .gate = -1};
 	struct sr_action_result res;
 	sr_strlcpy(req.actor, SR_ACTOR_AUTO_ROLLBACK, sizeof req.actor);
 	snprintf(req.reason, sizeof req.reason, "auto_rollback: %.60s: %.120s", p->triggers[t].name,
 	         r->engine.triggers[t].reason);
+	r->auto_retry_at = r->now + AUTO_ROLLBACK_COOLDOWN_MS;
 	action_dispatch(r, &req, &res);
 }
 
@@ -190,6 +608,198 @@ static void runner_script(struct sr_runner *r)
 	}
 }
 
+/* ---- replaying a journal file ------------------------------------------------------ */
+
+struct sr_feed {
+	json_t **ev;
+	size_t n, cap, next;
+	sr_ms first, last;
+};
+
+static void feed_add(void *ud, const struct sr_jevent *ev)
+{
+	struct sr_feed *f = ud;
+	if (f->n == f->cap) {
+		size_t nc = f->cap ? f->cap * 2 : 256;
+		json_t **ne = realloc(f->ev, nc * sizeof *ne);
+		if (!ne)
+			return;
+		f->ev = ne;
+		f->cap = nc;
+	}
+	f->ev[f->n++] = json_incref((json_t *)ev->obj);
+	if (f->n == 1 || ev->at < f->first)
+		f->first = ev->at;
+	if (ev->at > f->last)
+		f->last = ev->at;
+}
+
+struct feed_load {
+	struct sr_feed *feed;
+	struct sr_runner *r;
+};
+
+static void feed_load_event(void *ud, const struct sr_jevent *ev)
+{
+	feed_add(((struct feed_load *)ud)->feed, ev);
+}
+
+static void feed_load_issue(void *ud, long line, long long offset, const char *msg)
+{
+	on_journal_issue(((struct feed_load *)ud)->r, line, offset, msg);
+}
+
+static void feed_free(struct sr_feed *f)
+{
+	if (!f)
+		return;
+	for (size_t i = 0; i < f->n; i++)
+		json_decref(f->ev[i]);
+	free(f->ev);
+	free(f);
+}
+
+int runner_replay_load(struct sr_runner *r, const char *path, sr_ms *first, sr_ms *last, char *err,
+                       size_t n)
+{
+	struct sr_feed *f = calloc(1, sizeof *f);
+	if (!f) {
+		snprintf(err, n, "out of memory");
+		return -1;
+	}
+	struct feed_load fl = {f, r};
+	int got = journal_replay(path, feed_load_event, feed_load_issue, &fl, err, n);
+	if (got < 0) {
+		feed_free(f);
+		return -1;
+	}
+	if (f->n == 0) {
+		feed_free(f);
+		snprintf(err, n, "%s: no events to replay", path);
+		return -1;
+	}
+	feed_free(r->feed);
+	r->feed = f;
+	r->journal = NULL;
+	r->source = NULL;
+	r->edge = NULL;
+	r->read_only = true;
+	r->journal_live = true; /* actions are shown as they come */
+	journal_replay_init(&r->replay, &r->engine.ro, r->policy);
+	/* The start record sets T-0 for views before it is played. */
+	for (size_t i = 0; i < f->n; i++) {
+		if (strcmp(jstr(f->ev[i], "type", ""), "start") == 0) {
+			rollout_init(&r->engine.ro, r->policy, jint(f->ev[i], "t0", f->first));
+			break;
+		}
+	}
+	r->now = f->first;
+	*first = f->first;
+	*last = f->last;
+	return (int)f->n;
+}
+
+static int status_by_name(const char *s)
+{
+	for (int i = 0; i < SR_STATUS_COUNT; i++)
+		if (strcmp(s, sr_status_name((enum sr_status)i)) == 0)
+			return i;
+	return -1;
+}
+
+static int trig_by_name(const char *s)
+{
+	for (int i = SR_TRIG_ARMED; i <= SR_TRIG_FIRING; i++)
+		if (strcmp(s, trigger_state_name((enum sr_trig_state)i)) == 0)
+			return i;
+	return -1;
+}
+
+/* A journaled observation, back into the engine's cells and triggers. */
+static void feed_observation(struct sr_runner *r, const struct sr_jevent *ev)
+{
+	const struct sr_policy *p = r->policy;
+	const json_t *o = ev->obj;
+	if (ev->type == SR_J_STATUS) {
+		int c = cell_of(p, o), st = status_by_name(jstr(o, "to", ""));
+		if (c < 0 || st < 0)
+			return;
+		struct sr_cell_state *cs = &r->engine.cells[c];
+		cs->status = cs->raw = (enum sr_status)st;
+		cs->status_since = ev->at;
+		cs->fresh = !sr_status_is_data_gap(cs->status);
+		sr_sanitize(cs->reason, jstr(o, "reason", ""), sizeof cs->reason);
+		log_at(r, ev->at, SR_LOG_STATUS, cs->status, "", "%s", cs->reason);
+	} else if (ev->type == SR_J_TRIGGER) {
+		const char *id = jstr(o, "trigger", "");
+		int st = trig_by_name(jstr(o, "to", ""));
+		for (int t = 0; t < p->ntriggers && st >= 0; t++) {
+			if (strcmp(p->triggers[t].id, id) != 0)
+				continue;
+			struct sr_trigger_state *ts = &r->engine.triggers[t];
+			ts->state = (enum sr_trig_state)st;
+			ts->since = ev->at;
+			sr_sanitize(ts->reason, jstr(o, "reason", ""), sizeof ts->reason);
+			if (st == SR_TRIG_FIRING)
+				r->alarm = true;
+			log_at(r, ev->at, SR_LOG_TRIGGER, trigger_severity(st), "", "%s", ts->reason);
+		}
+	} else if (ev->type == SR_J_SNAPSHOT) {
+		const json_t *cells = json_object_get(o, "cells"), *co;
+		size_t i;
+		note_snapshot(r, ev);
+		json_array_foreach(cells, i, co) {
+			int c = cell_of(p, co), st = status_by_name(jstr(co, "status", ""));
+			if (c < 0)
+				continue;
+			struct sr_cell_state *cs = &r->engine.cells[c];
+			cs->canary = jnum(co, "canary");
+			cs->control = jnum(co, "control");
+			cs->samples = jnum(co, "samples");
+			cs->age = 0;
+			if (st >= 0) {
+				cs->status = cs->raw = (enum sr_status)st;
+				cs->fresh = !sr_status_is_data_gap(cs->status);
+			}
+			sr_sanitize(cs->reason, jstr(co, "reason", ""), sizeof cs->reason);
+		}
+		log_at(r, ev->at, SR_LOG_INFO, SR_GREEN, "", "snapshot %.40s: verdict %.16s, weight %lld%%",
+		       jstr(o, "label", ""), jstr(o, "verdict", "?"), jint(o, "weight", -1));
+	}
+}
+
+static void feed_play(struct sr_runner *r, sr_ms now)
+{
+	struct sr_feed *f = r->feed;
+	char why[SR_REASON_LEN];
+	for (; f->next < f->n; f->next++) {
+		json_t *o = f->ev[f->next];
+		struct sr_jevent ev;
+		memset(&ev, 0, sizeof ev);
+		ev.at = jint(o, "at", 0);
+		if (ev.at > now)
+			break;
+		ev.seq = jint(o, "seq", 0);
+		ev.type_name = jstr(o, "type", "");
+		ev.type = journal_type_from_name(ev.type_name);
+		ev.actor = jstr(o, "actor", "");
+		ev.obj = o;
+		why[0] = '\0';
+		int rc = journal_apply(&r->replay, &ev, why, sizeof why);
+		if (ev.type == SR_J_STATUS || ev.type == SR_J_TRIGGER || ev.type == SR_J_SNAPSHOT)
+			feed_observation(r, &ev);
+		else
+			log_foreign(r, &ev, rc, why);
+	}
+	/* The verdict from the replayed cells, triggers and rollout, by the
+	 * engine's own rules. */
+	decision_update(&r->engine, now);
+	r->engine.last_eval = now;
+	r->engine.evaluations++;
+	history_record(&r->history, &r->engine, now);
+	runner_drain(r);
+}
+
 /* ---- the cron --------------------------------------------------------------------- */
 
 static void runner_on_snapshot(void *ud, struct sr_snapshot *snap)
@@ -199,6 +809,7 @@ static void runner_on_snapshot(void *ud, struct sr_snapshot *snap)
 	engine_evaluate(&r->engine, snap, r->now);
 	history_record(&r->history, &r->engine, r->now);
 	runner_drain(r);
+	runner_snapshots(r);
 	runner_auto_rollback(r);
 	runner_script(r);
 	/* Actions change the rollout; their events (none today) and any
@@ -208,7 +819,18 @@ static void runner_on_snapshot(void *ud, struct sr_snapshot *snap)
 
 void runner_tick(struct sr_runner *r, sr_ms now)
 {
+	if (r->reconciling)
+		return; /* start-up reconciliation first, nothing else */
 	r->now = now;
+	if (r->feed) {
+		feed_play(r, now);
+		return;
+	}
+	if (r->journal) {
+		runner_journal_poll(r);
+		if (journal_writable(r))
+			journal_sync(r->journal);
+	}
 	if (!r->source) {
 		runner_on_snapshot(r, NULL);
 		return;
@@ -225,4 +847,56 @@ void runner_advance(struct sr_runner *r, sr_ms until)
 	sr_ms t = r->engine.evaluations == 0 ? r->now : r->now + step;
 	for (; t <= until; t += step)
 		runner_tick(r, t);
+}
+
+/* ---- the loop ------------------------------------------------------------------------ */
+
+static void on_watch(uv_timer_t *t)
+{
+	struct sr_runner *r = t->data;
+	if (!r->reconciling)
+		runner_journal_poll(r);
+}
+
+static uv_timer_t *timer_new(uv_loop_t *loop, struct sr_runner *r)
+{
+	uv_timer_t *t = calloc(1, sizeof *t);
+	if (!t)
+		return NULL;
+	uv_timer_init(loop, t);
+	t->data = r;
+	return t;
+}
+
+void runner_attach_loop(struct sr_runner *r, struct uv_loop_s *loop)
+{
+	r->loop = loop;
+	if (!r->backoff)
+		r->backoff = timer_new(loop, r);
+	if (r->journal && !r->watch) {
+		r->watch = timer_new(loop, r);
+		if (r->watch) {
+			uv_timer_start(r->watch, on_watch, WATCH_MS, WATCH_MS);
+			uv_unref((uv_handle_t *)r->watch); /* never the reason the loop runs */
+		}
+	}
+}
+
+static void on_timer_closed(uv_handle_t *h)
+{
+	free(h);
+}
+
+void runner_close(struct sr_runner *r)
+{
+	if (r->backoff) {
+		uv_close((uv_handle_t *)r->backoff, on_timer_closed);
+		r->backoff = NULL;
+	}
+	if (r->watch) {
+		uv_close((uv_handle_t *)r->watch, on_timer_closed);
+		r->watch = NULL;
+	}
+	feed_free(r->feed);
+	r->feed = NULL;
 }

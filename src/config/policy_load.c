@@ -19,7 +19,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shiproom/haproxy.h"
+#include "shiproom/http_edge.h"
 #include "shiproom/jread.h"
+#include "shiproom/prometheus.h"
+#include "shiproom/promparse.h"
 
 /* Plausibility bounds: wide enough for any real rollout, narrow enough to
  * catch a unit mistake (seconds typed as milliseconds, days as minutes). */
@@ -40,10 +44,10 @@ static const char *const baseline_names[] = {"control", "t0", NULL};
 static const char *const signal_names[] = {"latency", "ratio", "gauge", "streak", NULL};
 static const char *const trigger_kinds[] = {"sustained", "threshold", NULL};
 static const char *const day_names[] = {"sun", "mon", "tue", "wed", "thu", "fri", "sat", NULL};
-/* Only the simulator exists today; prometheus, haproxy and http arrive
- * with their drivers, and are added here with their keys. */
-static const char *const source_kinds[] = {"sim", NULL};
-static const char *const edge_kinds[] = {"sim", NULL};
+/* The first of each is the built-in simulator, which takes no keys but
+ * "kind"; the others' keys are their drivers' to check (drivers_check). */
+static const char *const source_kinds[] = {"sim", "prometheus", NULL};
+static const char *const edge_kinds[] = {"sim", "haproxy", "http", NULL};
 
 static void role_list(const char *names[SR_ROLE_COUNT + 1])
 {
@@ -130,16 +134,34 @@ static int load_evaluation(struct pl *L)
 	return 0;
 }
 
-static int load_kind(struct pl *L, const char *key, const char *const *kinds, char *out, size_t n)
+/* "source" and "edge": the kind now; a real driver's object is kept as
+ * compact JSON and checked by the driver's own reader once the KPIs it
+ * may name are loaded (drivers_check). */
+static int load_kind(struct pl *L, const char *key, const char *const *kinds, char *out, size_t n,
+                     char *json, size_t jn)
 {
 	static const char *const keys[] = {"kind", NULL};
 	struct jr_val o;
 	int k;
+	json[0] = '\0';
 	if (jr_object(&L->d, &L->root, key, JR_REQUIRED, &o) < 0 ||
-	    jr_check_keys(&L->d, &o, keys) < 0 ||
 	    jr_enum(&L->d, &o, "kind", JR_REQUIRED, kinds, &k) < 0)
 		return -1;
 	sr_strlcpy(out, kinds[k], n);
+	if (k == 0)
+		return jr_check_keys(&L->d, &o, keys); /* the simulator: nothing else */
+	char *text = json_dumps(o.j, JSON_COMPACT);
+	if (!text)
+		return jr_fail(&L->d, &o, NULL, JR_AT_VALUE, "out of memory");
+	size_t len = strlen(text);
+	if (len >= jn) {
+		free(text);
+		return jr_fail(&L->d, &o, NULL, JR_AT_VALUE,
+		               "the %s object is %zu bytes as compact JSON; at most %zu", key, len,
+		               jn - 1);
+	}
+	memcpy(json, text, len + 1);
+	free(text);
 	return 0;
 }
 
@@ -1188,16 +1210,199 @@ static int load_after(struct pl *L)
 	return 0;
 }
 
+/* ---- source and edge drivers ---------------------------------------------------- */
+
+/* "source.headers.X.Y" (path, plen bytes) -> "/source/headers/X.Y". */
+static void dotted_ptr(const char *top, const char *path, size_t plen, char *ptr, size_t pn)
+{
+	char seg[JR_PTR_LEN], joined[JR_PTR_LEN];
+	size_t i = strlen(top);
+	bool rest = false; /* the rest is one key (a header name, a KPI id) */
+	snprintf(ptr, pn, "/%s", top);
+	while (i < plen && path[i] == '.') {
+		size_t j = i + 1, e = j;
+		while (e < plen && (rest || path[e] != '.'))
+			e++;
+		size_t len = e - j < sizeof seg - 1 ? e - j : sizeof seg - 1;
+		memcpy(seg, path + j, len);
+		seg[len] = '\0';
+		jr_ptr_join(joined, sizeof joined, ptr, seg);
+		sr_strlcpy(ptr, joined, pn);
+		rest = strcmp(seg, "headers") == 0 || strcmp(seg, "samples_queries") == 0;
+		i = e;
+	}
+}
+
+/* The drivers' config readers name the offending key relative to their
+ * object; turn that into a policy error at file:line:column.
+ *
+ * Prometheus says "source.headers.X-Scope-OrgID: msg" (a header name or a
+ * KPI id may hold a '.', so under headers and samples_queries the rest is
+ * one key); the edges say "/socket: msg", a JSON pointer from the edge
+ * object. An unknown key is pointed at by its name, anything else by its
+ * value; a key that is missing falls back to its object. */
+static int driver_fail(struct pl *L, const char *top, const char *err, bool dotted)
+{
+	char ptr[JR_PTR_LEN];
+	const char *sep = strstr(err, ": ");
+	size_t plen = sep ? (size_t)(sep - err) : 0, tl = strlen(top);
+	const char *msg = sep ? sep + 2 : err;
+	snprintf(ptr, sizeof ptr, "/%s", top);
+	if (dotted) {
+		if (sep && plen >= tl && strncmp(err, top, tl) == 0 && (plen == tl || err[tl] == '.'))
+			dotted_ptr(top, err, plen, ptr, sizeof ptr);
+		else
+			msg = err; /* not in the expected form: keep it whole */
+	} else if (sep && plen > 0 && err[0] == '/') {
+		/* "/edge" + the driver's pointer, cut to fit */
+		size_t o = strlen(ptr);
+		size_t len = plen < sizeof ptr - 1 - o ? plen : sizeof ptr - 1 - o;
+		memcpy(ptr + o, err, len);
+		ptr[o + len] = '\0';
+	} else if (!(sep && plen == 0)) {
+		msg = err;
+	}
+	struct jr_val v;
+	memset(&v, 0, sizeof v);
+	sr_strlcpy(v.ptr, ptr, sizeof v.ptr);
+	enum jr_where where = strstr(msg, "unknown key") ? JR_AT_KEY : JR_AT_VALUE;
+	return jr_fail(&L->d, &v, NULL, where, "%s", msg);
+}
+
+/* Samples queries must name KPIs of this policy, and every template the
+ * source will send must expand: say so here, at file:line:column, not at
+ * the first poll. */
+static int prometheus_check(struct pl *L, const struct sr_prom_config *c)
+{
+	const struct sr_policy *p = L->p;
+	char buf[4 * SR_QUERY_LEN], why[200], known[160], ptr[JR_PTR_LEN];
+	struct jr_val src, v;
+	jr_member(&L->d, &L->root, "source", JR_REQUIRED, &src);
+	for (int i = 0; i < c->nsamples; i++) {
+		int k = policy_kpi_index(p, c->samples[i].kpi);
+		jr_ptr_join(ptr, sizeof ptr, "/source/samples_queries", c->samples[i].kpi);
+		memset(&v, 0, sizeof v);
+		sr_strlcpy(v.ptr, ptr, sizeof v.ptr);
+		if (k < 0) {
+			id_list(known, sizeof known, p->kpis[0].id, sizeof p->kpis[0], p->nkpis);
+			return jr_fail(&L->d, &v, NULL, JR_AT_KEY, "no KPI \"%s\" in this policy (KPIs: %s)",
+			               c->samples[i].kpi, known);
+		}
+		if (promparse_expand(buf, sizeof buf, c->samples[i].query, p, k, c->window, why,
+		                     sizeof why) != 0)
+			return jr_fail(&L->d, &v, NULL, JR_AT_VALUE, "%s", why);
+	}
+	for (int k = 0; k < p->nkpis; k++) {
+		snprintf(ptr, sizeof ptr, "/kpis/%d", k);
+		memset(&v, 0, sizeof v);
+		sr_strlcpy(v.ptr, ptr, sizeof v.ptr);
+		if (!p->kpis[k].query[0])
+			return jr_fail(&L->d, &v, "query", JR_AT_PARENT,
+			               "KPI \"%s\" has no query: the prometheus source needs one per KPI",
+			               p->kpis[k].id);
+		if (promparse_expand(buf, sizeof buf, p->kpis[k].query, p, k, c->window, why,
+		                     sizeof why) != 0)
+			return jr_fail(&L->d, &v, "query", JR_AT_VALUE, "%s", why);
+	}
+	return 0;
+}
+
+static int drivers_check(struct pl *L)
+{
+	const struct sr_policy *p = L->p;
+	char err[600];
+	struct jr_val o;
+	int rc = 0;
+	if (strcmp(p->source_kind, "prometheus") == 0) {
+		struct sr_prom_config *c = malloc(sizeof *c);
+		jr_member(&L->d, &L->root, "source", JR_REQUIRED, &o);
+		if (!c)
+			return jr_fail(&L->d, &o, NULL, JR_AT_VALUE, "out of memory");
+		if (prometheus_config_from_json(c, o.j, err, sizeof err) != 0)
+			rc = driver_fail(L, "source", err, true);
+		else
+			rc = prometheus_check(L, c);
+		free(c);
+		if (rc < 0)
+			return -1;
+	}
+	jr_member(&L->d, &L->root, "edge", JR_REQUIRED, &o);
+	if (strcmp(p->edge_kind, "haproxy") == 0) {
+		struct sr_haproxy_config c;
+		if (haproxy_config_from_json(&c, o.j, err, sizeof err) != 0)
+			return driver_fail(L, "edge", err, false);
+	} else if (strcmp(p->edge_kind, "http") == 0) {
+		struct sr_http_edge_config *c = malloc(sizeof *c);
+		if (!c)
+			return jr_fail(&L->d, &o, NULL, JR_AT_VALUE, "out of memory");
+		if (http_edge_config_from_json(c, o.j, err, sizeof err) != 0)
+			rc = driver_fail(L, "edge", err, false);
+		free(c);
+	}
+	return rc;
+}
+
+/* The typed configs, from the text the load kept. */
+static json_t *driver_object(const char *kind, const char *want, const char *text,
+                             const char *what, char *err, size_t n)
+{
+	if (strcmp(kind, want) != 0) {
+		snprintf(err, n, "the policy's %s is \"%s\", not \"%s\"", what, kind, want);
+		return NULL;
+	}
+	json_error_t je;
+	json_t *o = json_loads(text, 0, &je);
+	if (!o)
+		snprintf(err, n, "the policy's %s object does not parse: %s", what, je.text);
+	return o;
+}
+
+int policy_prometheus_config(const struct sr_policy *p, struct sr_prom_config *c, char *err,
+                             size_t n)
+{
+	json_t *o = driver_object(p->source_kind, "prometheus", p->source_json, "source", err, n);
+	if (!o)
+		return -1;
+	int r = prometheus_config_from_json(c, o, err, n);
+	json_decref(o);
+	return r;
+}
+
+int policy_haproxy_config(const struct sr_policy *p, struct sr_haproxy_config *c, char *err,
+                          size_t n)
+{
+	json_t *o = driver_object(p->edge_kind, "haproxy", p->edge_json, "edge", err, n);
+	if (!o)
+		return -1;
+	int r = haproxy_config_from_json(c, o, err, n);
+	json_decref(o);
+	return r;
+}
+
+int policy_http_edge_config(const struct sr_policy *p, struct sr_http_edge_config *c, char *err,
+                            size_t n)
+{
+	json_t *o = driver_object(p->edge_kind, "http", p->edge_json, "edge", err, n);
+	if (!o)
+		return -1;
+	int r = http_edge_config_from_json(c, o, err, n);
+	json_decref(o);
+	return r;
+}
+
 /* ---- entry points -------------------------------------------------------------- */
 
 static int load_all(struct pl *L)
 {
 	struct sr_policy *p = L->p;
 	if (load_header(L) < 0 || load_evaluation(L) < 0 ||
-	    load_kind(L, "source", source_kinds, p->source_kind, sizeof p->source_kind) < 0 ||
-	    load_kind(L, "edge", edge_kinds, p->edge_kind, sizeof p->edge_kind) < 0 ||
+	    load_kind(L, "source", source_kinds, p->source_kind, sizeof p->source_kind,
+	              p->source_json, sizeof p->source_json) < 0 ||
+	    load_kind(L, "edge", edge_kinds, p->edge_kind, sizeof p->edge_kind, p->edge_json,
+	              sizeof p->edge_json) < 0 ||
 	    load_journeys(L) < 0 || load_groups(L) < 0 || load_phases(L) < 0 ||
-	    load_calendar(L) < 0 || load_kpis(L) < 0 || load_gates(L) < 0 || load_triggers(L) < 0 ||
+	    load_calendar(L) < 0 || load_kpis(L) < 0 || drivers_check(L) < 0 || load_gates(L) < 0 ||
+	    load_triggers(L) < 0 ||
 	    load_roster(L) < 0 || check_approvers(L) < 0 || load_rights(L) < 0 ||
 	    load_checklists(L) < 0 || load_success(L) < 0 || load_after(L) < 0)
 		return -1;

@@ -1,6 +1,7 @@
-/* approvals.c - the approvals and roster view (key 5): each gate with
- * its time, step, who must approve and who has, its outcome; who is
- * still missing for the next promotion (rights_missing_approvals); the
+/* approvals.c - the approvals and roster view (key 5): first who must
+ * still approve the next step (rights_approvals_text) and who has; then
+ * each gate with its time, step, who must approve and who has, its
+ * outcome; the
  * roster by role; and the directive's decision-rights table, so anyone
  * can see why a key is dimmed for them.
  */
@@ -41,6 +42,24 @@ void approvals_draw(struct tui *t)
 	char text[SR_TEXT_LEN * 2];
 	term_fill(b.y, 0, b.h, b.w, TR_NORMAL);
 	term_put(y++, 1, b.w - 2, TR_TITLE, "Gates and approvals   a approve the next gate   esc back");
+	/* First what the next step still needs, and from whom. */
+	{
+		char who[SR_TEXT_LEN], line[SR_TEXT_LEN * 3];
+		int missing = rights_approvals_text(e, text, sizeof text);
+		int have = rights_approvers(e, who, sizeof who);
+		line[0] = '\0';
+		if (missing > 0)
+			tui_fmt(line, sizeof line, "Next step: %s%s%s", text,
+			        have ? "; approved so far: " : "", have ? who : "");
+		else if (rollout_next_gate(ro, p, NULL) >= 0 && !ro->rolled_back)
+			tui_fmt(line, sizeof line, "Next step: no approval missing%s%s%s",
+			        have ? " (approved by " : "", have ? who : "", have ? ")" : "");
+		static char frag[3][TEXT_LINE_BYTES];
+		int nf = line[0] ? text_wrap(line, b.w - 4, frag, 3) : 0;
+		for (int i = 0; i < nf && y < bottom; i++)
+			term_put(y++, i ? 14 : 3, b.w - (i ? 15 : 4),
+			         missing > 0 ? TR_ST_YELLOW : TR_ST_GREEN, frag[i]);
+	}
 	for (int g = 0; g < p->ngates && y < bottom; g++) {
 		const struct sr_gate *gt = &p->gates[g];
 		const struct sr_gate_record *rec = &ro->gates[g];
@@ -75,12 +94,6 @@ void approvals_draw(struct tui *t)
 			          rec->napprovals ? "approved by " : "", given);
 		}
 		y++;
-	}
-	if (y < bottom) {
-		y++;
-		int missing = rights_approvals_text(e, text, sizeof text);
-		term_put(y++, 3, b.w - 4, missing ? TR_ST_YELLOW : TR_DIM,
-		         missing ? text : "next promotion: no approvals missing");
 	}
 	if (y + 1 < bottom) {
 		y++;

@@ -3,7 +3,10 @@
  * The wiring of DESIGN.md section 5, in the manner of redis' serverCron
  * and beforeSleep:
  *   - a poll timer runs runner_tick() every policy.poll_ms of *virtual*
- *     time (at --speed 60 a 15 s poll is every 250 ms real);
+ *     time (at --speed 60 a 15 s poll is every 250 ms real), and after it
+ *     the workflow's hooks: report_watch_tick() writes the reports that
+ *     fell due (with templates and a state dir), notify_tick() queues the
+ *     webhook posts (with a notifier);
  *   - a refresh timer (opts.refresh_ms, default 1 s) marks the clocks and
  *     countdowns dirty and expires the status-line message;
  *   - keys come from a uv_poll on the reopened /dev/tty (term.c);
@@ -78,6 +81,7 @@ static struct layout_need need_of(const struct tui *t)
 			n.group_lines[g] += strcmp(p->kpis[k].group, p->groups[g].id) == 0;
 	}
 	n.banner = banner_active(t, NULL);
+	n.workflow = true;
 	return n;
 }
 
@@ -117,6 +121,8 @@ static void render(struct console *c)
 				kpis_draw(t), drew = true;
 			if (d & D_TIMELINE)
 				timeline_draw(t), drew = true;
+			if (d & D_WORKFLOW)
+				workflow_strip_draw(t), drew = true;
 			if (d & D_LOG)
 				log_draw(t), drew = true;
 		} else if (d & (D_BODY | D_TILES)) {
@@ -126,6 +132,8 @@ static void render(struct console *c)
 			case VIEW_TRIGGERS: triggers_draw(t); break;
 			case VIEW_CHECKLISTS: checklists_draw(t); break;
 			case VIEW_APPROVALS: approvals_draw(t); break;
+			case VIEW_WORKFLOW: workflow_draw(t); break;
+			case VIEW_REPORT: pager_draw(t); break;
 			case VIEW_DETAIL: detail_draw(t); break;
 			case VIEW_HELP: help_draw(t); break;
 			default: break;
@@ -230,7 +238,12 @@ static void on_tick(uv_timer_t *h)
 {
 	struct console *c = h->data;
 	struct tui *t = &c->t;
-	runner_tick(t->r, clock_now(t->o->clock, clock_real_ms()));
+	sr_ms now = clock_now(t->o->clock, clock_real_ms());
+	runner_tick(t->r, now);
+	/* The workflow follows the runner: reports written when due (their
+	 * lines land in the runner's log), webhook posts queued; neither
+	 * blocks the loop. */
+	workflow_tick(t);
 	notice_changes(c);
 }
 
@@ -239,9 +252,10 @@ static void on_refresh(uv_timer_t *h)
 	struct console *c = h->data;
 	struct tui *t = &c->t;
 	/* New data, clocks, countdowns, data age, the now-marker. */
-	t->dirty |= c->pending | D_HEADER | (t->view == VIEW_MAIN ? D_TIMELINE : 0);
+	t->dirty |= c->pending | D_HEADER | (t->view == VIEW_MAIN ? D_TIMELINE | D_WORKFLOW : 0);
 	c->pending = 0;
-	if (t->view == VIEW_TRIGGERS || t->view == VIEW_CHECKLISTS)
+	/* Views with timers and countdowns (the webhook's state too). */
+	if (t->view == VIEW_TRIGGERS || t->view == VIEW_CHECKLISTS || t->view == VIEW_WORKFLOW)
 		t->dirty |= D_BODY;
 	if (t->flash[0] && clock_real_ms() >= t->flash_until) {
 		t->flash[0] = '\0';
@@ -358,6 +372,7 @@ static void console_teardown(struct console *c)
 	 * (an HTTP source) may keep it alive, so do not wait for them. */
 	for (int i = 0; i < 100 && c->open_handles > 0; i++)
 		uv_run(c->loop, UV_RUN_NOWAIT);
+	pager_free(&c->t);
 	write_stats(c);
 }
 
@@ -394,6 +409,12 @@ int console_run(const struct sr_console_opts *o)
 	t->p = o->runner->policy;
 	t->detail_journey = -1;
 	t->back = VIEW_MAIN;
+	/* Reports fall due while the console runs: write them, unless this
+	 * console only looks. */
+	if (o->templates && o->state_dir && *o->state_dir && !o->read_only) {
+		report_watch_init(&t->watch, o->templates, o->state_dir);
+		t->watching = true;
+	}
 	if (load_theme(t, o) < 0)
 		return SR_EXIT_USAGE;
 	c->loop = uv_default_loop();

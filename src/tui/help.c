@@ -16,11 +16,19 @@ static const char *const nav[][2] = {
 	{"?", "this help (? or esc leaves it)"},
 	{"esc", "back: from detail or help to where you were, else to the main view"},
 	{"q  ^C", "quit (waits for an action in flight to finish)"},
-	{"1 2 3 4 5", "views: main, KPIs, triggers, checklists, approvals and roster"},
+	{"1 2 3 4 5 6", "views: main, KPIs, triggers, checklists, approvals and roster, workflow "
+	                "(status page, deadlines, success criteria, webhook, reports)"},
 	{"tab arrows j k", "move the selection (tiles, KPI rows, checklist items, detail)"},
 	{"pgup pgdn", "a page up or down in a list; home and end: its ends"},
 	{"enter", "detail of the selected journey or KPI; in checklists: tick"},
-	{"c", "chart style: braille, blocks, ascii (UTF-8 terminals)"},
+	{"/", "filter the event log (main view) or the KPI list (2) by text; enter keeps it, "
+	      "esc clears it"},
+	{"g", "the gate report of the gate ahead, live, in a pager (tab: the other gates)"},
+	{"c", "the phase summary card of the current phase; in the detail view: chart style "
+	      "(braille, blocks, ascii)"},
+	{"w", "in the report pager: write it to the state dir (Markdown and JSON)"},
+	{"<- ->", "in the report pager: pan a wide table"},
+	{"U", "post an update to the webhook now (when one is configured)"},
 	{"^L", "repaint the whole screen"},
 };
 

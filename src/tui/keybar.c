@@ -9,7 +9,8 @@
  * all, only an RO notice and the navigation keys.
  *
  * The status line shows the views (current one highlighted) and who you
- * are, or for a few seconds the message of the last action.
+ * are, or for a few seconds the message of the last action, or the '/'
+ * filter being typed.
  */
 #include <stdio.h>
 #include <string.h>
@@ -63,10 +64,12 @@ void keybar_draw(struct tui *t)
 	if (t->o->read_only) {
 		x += term_put(y, x, 4, TR_BADGE_RO, " RO ") + 1;
 		x += term_put(y, x, right - x, TR_DIM, "read-only: no actions") + 2;
-		int nx = key_item(y, x, right, TR_KEY, TR_NORMAL, "1-5", "views");
+		int nx = key_item(y, x, right, TR_KEY, TR_NORMAL, "1-6", "views");
 		if (nx > 0)
 			x = nx;
 		nx = key_item(y, x, right, TR_KEY, TR_NORMAL, "enter", "detail");
+		if (nx > 0)
+			x = nx;
 	} else {
 		int n;
 		const struct sr_action_def *defs = action_table(&n);
@@ -95,24 +98,45 @@ void keybar_draw(struct tui *t)
 			x = nx;
 		}
 	}
+	/* Then the workflow and navigation keys, while there is room. */
+	static const char *const nav[][2] = {{"g", "report"}, {"/", "filter"}, {"6", "workflow"}};
+	for (size_t i = 0; i < sizeof nav / sizeof nav[0]; i++) {
+		if (nav[i][0][0] == '/' && t->view != VIEW_MAIN && t->view != VIEW_KPIS)
+			continue;
+		int nx = key_item(y, x, right, TR_KEY, TR_DIM, nav[i][0], nav[i][1]);
+		if (nx < 0)
+			break;
+		x = nx;
+	}
 	/* Help and quit always, at the right edge. */
 	key_item(y, r.w - 16, r.w, TR_KEY, TR_NORMAL, "?", "help");
 	key_item(y, r.w - 8, r.w + 1, TR_KEY, TR_NORMAL, "q", "quit");
 }
 
-static const char *const view_names[] = {"main", "KPIs", "triggers", "checklists", "approvals"};
+static const char *const view_names[VIEW_NUMBERED] = {"main",       "KPIs",      "triggers",
+                                                      "checklists", "approvals", "workflow"};
 
 void status_line_draw(struct tui *t)
 {
 	struct tui_rect r = t->lay.status;
 	term_fill(r.y, 0, 1, r.w, TR_NORMAL);
+	if (t->filter_edit) {
+		/* The filter being typed, with a cursor, and how to leave. */
+		int x = term_put(r.y, 1, r.w - 2, TR_KEY, "/");
+		x += 1 + term_put(r.y, 1 + x, r.w - 2 - x, TR_TITLE, t->filter_edit);
+		x += term_put(r.y, x, 1, TR_SELECTED, " ");
+		term_put(r.y, x + 2, r.w - x - 3, TR_DIM,
+		         t->filter_edit == t->log_filter ? "filtering the event log: enter keeps, esc clears"
+		                                         : "filtering the KPIs: enter keeps, esc clears");
+		return;
+	}
 	if (t->flash[0]) {
 		enum tui_role role = theme_status_role(t->flash_sev);
 		term_put(r.y, 1, r.w - 2, role == TR_ST_GREEN ? TR_NORMAL : role, t->flash);
 		return;
 	}
 	int x = 1;
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < VIEW_NUMBERED; i++) {
 		char s[24];
 		tui_fmt(s, sizeof s, "%d %s", i + 1, view_names[i]);
 		bool cur = (int)t->view == i;
@@ -129,6 +153,11 @@ void status_line_draw(struct tui *t)
 	tui_fmt(who, sizeof who, "%s%s%s%s", tui_actor(t), roles[0] ? " (" : " (not on the roster",
 	        roles, ")");
 	int ww = text_width(who);
+	if (x + ww + 2 >= r.w) {
+		/* 80 columns: the name alone (help and view 5 say the roles). */
+		tui_fmt(who, sizeof who, "%s", tui_actor(t));
+		ww = text_width(who);
+	}
 	if (x + ww + 2 < r.w)
 		term_put(r.y, r.w - ww - 1, ww, TR_DIM, who);
 }

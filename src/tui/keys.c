@@ -1,7 +1,10 @@
 /* keys.c - what a key does: navigation, views, and actions.
  *
- * Keys follow k9s/htop habits: ? help, esc back, q quit, 1-5 views,
- * tab/arrows/j/k to move, enter for detail. Action keys come from the
+ * Keys follow k9s/htop habits: ? help, esc back, q quit, 1-6 views,
+ * tab/arrows/j/k to move, enter for detail, / to filter (the event log on
+ * the main view, the KPI list on view 2; esc clears). g and c open the
+ * gate report and the phase card in the pager (in the detail view c is
+ * its chart style), U posts an update to the webhook. Action keys come from the
  * action table (action.h) and are not filtered by view or by read-only
  * mode: every one reaches action_dispatch(), which alone decides and says
  * why it refuses. What this file adds is the confirmation the UI owes
@@ -15,6 +18,7 @@
 #include <string.h>
 
 #include "shiproom/action.h"
+#include "shiproom/notify.h"
 #include "shiproom/rights.h"
 #include "shiproom/runner.h"
 #include "shiproom/tui.h"
@@ -35,10 +39,14 @@ void tui_flash(struct tui *t, enum sr_status sev, const char *fmt, ...)
 
 void tui_set_view(struct tui *t, enum tui_view_id v)
 {
-	if (v != VIEW_HELP && v != VIEW_DETAIL)
+	/* Help, detail and the report pager are looked at and left: esc
+	 * goes back to the numbered view they were opened from. */
+	if (v != VIEW_HELP && v != VIEW_DETAIL && v != VIEW_REPORT)
 		t->back = v;
 	t->view = v;
 	t->help_scroll = 0;
+	t->workflow_scroll = 0;
+	t->filter_edit = NULL;
 	/* Every region is drawn over in full, so curses sends only what
 	 * differs: no clear (a clear repaints the whole screen, costly over
 	 * a slow link). */
@@ -64,6 +72,10 @@ void tui_request(struct tui *t, enum sr_action_kind kind, struct sr_action_reque
 static void show_result(struct tui *t, enum sr_action_kind kind, const struct sr_action_result *res)
 {
 	char title[SR_TITLE_LEN];
+	/* An action is news at once: the postmortem placeholder after a
+	 * rollback, the post to the webhook. */
+	if (res->outcome == SR_ACT_DONE || res->outcome == SR_ACT_FAILED)
+		workflow_tick(t);
 	switch (res->outcome) {
 	case SR_ACT_DONE:
 		if (res->weight >= 0 && (action_by_kind(kind)->flags & SR_AF_MOVES_EDGE))
@@ -294,9 +306,68 @@ static void view_key(struct tui *t, int key)
 			t->dirty |= D_BODY;
 		}
 		return;
+	case VIEW_WORKFLOW:
+		if (step_of(key, 10)) {
+			t->workflow_scroll = clamp(t->workflow_scroll + step_of(key, 10), 0, 200);
+			t->dirty |= D_BODY;
+		}
+		return;
+	case VIEW_REPORT:
+		pager_key(t, key);
+		return;
 	default:
 		return;
 	}
+}
+
+/* The filter '/' edits in this view: the event log's on the main view,
+ * the KPI list's on view 2; NULL elsewhere. */
+static char *view_filter(struct tui *t)
+{
+	return t->view == VIEW_MAIN ? t->log_filter : t->view == VIEW_KPIS ? t->kpi_filter : NULL;
+}
+
+/* Typing a filter: printable characters, backspace, ^U to clear, enter to
+ * keep it, esc to drop it. The list follows as it is typed. */
+static void filter_key(struct tui *t, int key)
+{
+	char *f = t->filter_edit;
+	size_t l = strlen(f);
+	if (key == TK_ENTER) {
+		t->filter_edit = NULL;
+	} else if (key == TK_ESC) {
+		f[0] = '\0';
+		t->filter_edit = NULL;
+	} else if (key == TK_BACKSPACE) {
+		if (l > 0)
+			f[l - 1] = '\0';
+		else
+			t->filter_edit = NULL;
+	} else if (key == 21) { /* ^U, as in a shell */
+		f[0] = '\0';
+	} else if (key >= 0x20 && key < 0x7f && l + 1 < TUI_FILTER_LEN) {
+		f[l] = (char)key;
+		f[l + 1] = '\0';
+	} else {
+		return;
+	}
+	if (f == t->kpi_filter)
+		t->sel_cell = 0;
+	t->dirty |= D_LOG | D_BODY | D_STATUS;
+}
+
+static void post_update(struct tui *t)
+{
+	if (t->o->read_only) {
+		tui_flash(t, SR_YELLOW, "read-only console: nothing is posted from here");
+		return;
+	}
+	if (!t->o->notify) {
+		tui_flash(t, SR_YELLOW, "no webhook configured: there is nowhere to post");
+		return;
+	}
+	notify_post_now(t->o->notify, t->r, t->r->now);
+	tui_flash(t, SR_GREEN, "update queued for the webhook (6: its status)");
 }
 
 void keys_handle(struct tui *t, int key)
@@ -307,32 +378,60 @@ void keys_handle(struct tui *t, int key)
 		dialog_key(t, key);
 		return;
 	}
+	if (t->filter_edit && key != TK_CTRL_C && !t->lay.too_small) {
+		filter_key(t, key);
+		return;
+	}
 	if (key == 'q' || key == TK_CTRL_C) {
 		t->quit = true;
 		return;
 	}
 	if (t->lay.too_small)
 		return; /* nothing to act on that cannot be seen */
+	char *filter = view_filter(t);
 	switch (key) {
 	case '?':
 		tui_set_view(t, t->view == VIEW_HELP ? t->back : VIEW_HELP);
 		return;
 	case TK_ESC:
-		if (t->view == VIEW_DETAIL || t->view == VIEW_HELP)
-			tui_set_view(t, t->back);
-		else if (t->view != VIEW_MAIN)
-			tui_set_view(t, VIEW_MAIN);
 		if (t->flash[0]) {
 			t->flash[0] = '\0';
 			t->dirty |= D_STATUS;
 		}
+		if (filter && filter[0]) {
+			/* First the filter, as in k9s; the next esc goes back. */
+			filter[0] = '\0';
+			t->sel_cell = 0;
+			t->dirty |= D_LOG | D_BODY;
+			return;
+		}
+		if (t->view == VIEW_DETAIL || t->view == VIEW_HELP || t->view == VIEW_REPORT)
+			tui_set_view(t, t->back);
+		else if (t->view != VIEW_MAIN)
+			tui_set_view(t, VIEW_MAIN);
+		return;
+	case '/':
+		if (!filter) {
+			tui_flash(t, SR_YELLOW, "/ filters the event log (1: main) and the KPI list (2)");
+			return;
+		}
+		t->filter_edit = filter;
+		t->dirty |= D_LOG | D_BODY | D_STATUS;
 		return;
 	case '1': tui_set_view(t, VIEW_MAIN); return;
 	case '2': tui_set_view(t, VIEW_KPIS); return;
 	case '3': tui_set_view(t, VIEW_TRIGGERS); return;
 	case '4': tui_set_view(t, VIEW_CHECKLISTS); return;
 	case '5': tui_set_view(t, VIEW_APPROVALS); return;
+	case '6': tui_set_view(t, VIEW_WORKFLOW); return;
+	case 'g': pager_open(t, SR_REPORT_GATE, -1); return;
+	case 'U': post_update(t); return;
 	case 'c':
+		if (t->view != VIEW_DETAIL) {
+			pager_open(t, SR_REPORT_CARD, -1);
+			return;
+		}
+		/* The detail view's chart: braille, blocks, ascii. */
 		t->chart = (enum chart_style)((t->chart + 1) % CHART_STYLE_COUNT);
 		if (!t->utf8)
 			t->chart = CHART_ASCII; /* braille and blocks need UTF-8 */

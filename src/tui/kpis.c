@@ -9,7 +9,8 @@
  *
  * KPI view: every cell of the policy (a KPI for one journey, or a global
  * KPI), in group order, with canary, control/baseline, target, samples,
- * data age and status; enter opens its detail.
+ * data age and status; enter opens its detail. '/' filters it: only the
+ * cells whose label, KPI name or id, group or status contains the text.
  */
 #include <math.h>
 #include <stdio.h>
@@ -179,6 +180,20 @@ void kpis_draw(struct tui *t)
 
 /* ---- the KPI view -------------------------------------------------------- */
 
+/* Does cell c pass the KPI view's filter? */
+static bool cell_matches(const struct tui *t, int c, int g)
+{
+	const char *f = t->kpi_filter;
+	if (!f[0])
+		return true;
+	const struct sr_kpi *k = &t->p->kpis[t->p->cells[c].kpi];
+	char label[SR_TITLE_LEN];
+	engine_cell_label(&t->r->engine, c, label, sizeof label);
+	return tui_match(label, f) || tui_match(k->name, f) || tui_match(k->id, f) ||
+	       tui_match(t->p->groups[g].name, f) ||
+	       tui_match(sr_status_name(t->r->engine.cells[c].status), f);
+}
+
 int kpis_view_order(const struct tui *t, int *cells, int max)
 {
 	const struct sr_policy *p = t->p;
@@ -188,7 +203,7 @@ int kpis_view_order(const struct tui *t, int *cells, int max)
 			if (strcmp(p->kpis[k].group, p->groups[g].id) != 0)
 				continue;
 			for (int c = 0; c < p->ncells && n < max; c++)
-				if (p->cells[c].kpi == k)
+				if (p->cells[c].kpi == k && cell_matches(t, c, g))
 					cells[n++] = c;
 		}
 	return n;
@@ -211,9 +226,13 @@ void kpis_view_draw(struct tui *t)
 	const struct sr_engine *e = &t->r->engine;
 	bool wide = b.w >= 110;
 	term_fill(b.y, 0, b.h, b.w, TR_NORMAL);
-	term_putf(b.y, 1, b.w - 2, TR_TITLE,
-	          "KPIs: %d checks (%d gating)   j/k move  enter detail  esc back", n,
-	          engine_gating_count(e));
+	if (t->kpi_filter[0] || t->filter_edit == t->kpi_filter)
+		term_putf(b.y, 1, b.w - 2, TR_KEY, "KPIs /%s/: %d of %d checks   %s", t->kpi_filter, n,
+		          t->p->ncells, t->filter_edit ? "enter keep  esc clear" : "esc clears");
+	else
+		term_putf(b.y, 1, b.w - 2, TR_TITLE,
+		          "KPIs: %d checks (%d gating)   j/k move  enter detail  / filter  esc back", n,
+		          engine_gating_count(e));
 	int hy = b.y + 1;
 	/* Columns: status, check, canary, control or baseline, target, age,
 	 * and on wide terminals a longer check name and the reason. */

@@ -2,9 +2,11 @@
  *
  * The main view is tried in three shapes, richest first, and the first
  * that leaves the event log a useful height wins:
- *   A. boxed journey tiles, KPI columns, a three-row timeline;
- *   B. journey rows, KPI columns, a three-row timeline;
- *   C. journey rows, one line per KPI group, a two-row timeline (80x24).
+ *   A. boxed journey tiles, KPI columns, a three-row timeline, a titled
+ *      three-row workflow strip;
+ *   B. journey rows, KPI columns, a three-row timeline, the same strip;
+ *   C. journey rows, one line per KPI group, a two-row timeline, a
+ *      one-row workflow strip (80x24).
  * Pure arithmetic, so tests can check 80x24, 160x48 and 79x24 exactly.
  */
 #include "shiproom/layout.h"
@@ -13,7 +15,7 @@
 
 #define HEADER_H     2
 #define TILE_MIN_W   40
-#define TILE_H       6
+#define TILE_H       7 /* borders, a heading, P50/P95/P99, the trend */
 #define KPI_COL_MIN  38
 #define KPI_COL_IDEAL 60
 #define LOG_MIN_RICH 6 /* a title and five entries */
@@ -92,14 +94,19 @@ static bool try_shape(struct tui_layout *l, const struct layout_need *nd, char s
 		l->tile_w = l->w;
 		l->tile_h = 1;
 		tiles_h = nd->njourneys + 1; /* a heading row */
-		/* The row's fixed columns take 70 (tiles.c); the trend gets
-		 * the rest. */
-		l->spark_w = l->w - 70;
+		/* The row's fixed columns (name, P50/P95/P99 of canary and
+		 * control, the limit) and the status come first; the trend gets
+		 * what is left, or nothing when that would be a stub (80
+		 * columns: the numbers matter more than a 3-point trend). */
+		l->spark_w = l->w - LAYOUT_ROW_FIXED_W - LAYOUT_ROW_STATUS_W - 1;
 		if (l->spark_w > 40)
 			l->spark_w = 40;
+		if (l->spark_w < 6)
+			l->spark_w = 0;
 	}
-	if (l->spark_w < 6)
+	if (shape == 'A' && l->spark_w < 6)
 		l->spark_w = 6;
+	int wf_h = !nd->workflow ? 0 : shape == 'C' ? LAYOUT_WORKFLOW_ROWS_SMALL : LAYOUT_WORKFLOW_ROWS;
 
 	if (shape == 'C') {
 		l->kpi_mode = KPIS_LINES;
@@ -128,7 +135,7 @@ static bool try_shape(struct tui_layout *l, const struct layout_need *nd, char s
 		if (cols < 1)
 			cols = 1;
 		int h = layout_pack(nd->group_lines, ng, cols, l->group_col, l->group_row);
-		while (cols < maxcols && b.h - tiles_h - h - 3 < LOG_MIN_RICH)
+		while (cols < maxcols && b.h - tiles_h - h - 3 - wf_h < LOG_MIN_RICH)
 			h = layout_pack(nd->group_lines, ng, ++cols, l->group_col, l->group_row);
 		/* Use only the columns the packing needed, at full width. */
 		int used = 0;
@@ -142,7 +149,7 @@ static bool try_shape(struct tui_layout *l, const struct layout_need *nd, char s
 		min_log = LOG_MIN_RICH;
 	}
 
-	int log_h = b.h - tiles_h - kpi_h - tl_h;
+	int log_h = b.h - tiles_h - kpi_h - tl_h - wf_h;
 	if (log_h < min_log)
 		return false;
 	l->tiles = rect(y, 0, tiles_h, l->w);
@@ -151,6 +158,8 @@ static bool try_shape(struct tui_layout *l, const struct layout_need *nd, char s
 	y += kpi_h;
 	l->timeline = rect(y, 0, tl_h, l->w);
 	y += tl_h;
+	l->workflow = rect(y, 0, wf_h, l->w);
+	y += wf_h;
 	l->log = rect(y, 0, log_h, l->w);
 	return true;
 }
@@ -190,17 +199,19 @@ void layout_compute(struct tui_layout *l, int w, int h, const struct layout_need
 	if (kpi_h > b.h - tiles_h)
 		kpi_h = b.h - tiles_h;
 	int tl_h = b.h - tiles_h - kpi_h >= 2 ? 2 : 0;
+	int wf_h = nd->workflow && b.h - tiles_h - kpi_h - tl_h >= 1 ? 1 : 0;
 	l->tiles = rect(b.y, 0, tiles_h, w);
 	l->kpis = rect(b.y + tiles_h, 0, kpi_h, w);
 	l->kpi_rows = kpi_h;
 	l->timeline = rect(b.y + tiles_h + kpi_h, 0, tl_h, w);
-	l->log = rect(b.y + tiles_h + kpi_h + tl_h, 0, b.h - tiles_h - kpi_h - tl_h, w);
+	l->workflow = rect(b.y + tiles_h + kpi_h + tl_h, 0, wf_h, w);
+	l->log = rect(b.y + tiles_h + kpi_h + tl_h + wf_h, 0, b.h - tiles_h - kpi_h - tl_h - wf_h, w);
 	l->tile_cols = 1;
 	l->tile_w = w;
 	l->tile_h = 1;
 	l->kpi_cols = 1;
 	l->kpi_col_w = w;
-	l->spark_w = 6;
+	l->spark_w = 0;
 }
 
 bool layout_rect_inside(const struct tui_rect *r, int w, int h)

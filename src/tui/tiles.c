@@ -22,12 +22,21 @@ static const double quantiles[] = {0.50, 0.95, 0.99};
 static const char *const qnames[] = {"P50", "P95", "P99"};
 #define NQ 3
 
-/* Row-mode columns (see layout.c: the fixed part is 70 wide). */
+/* Row-mode columns (80 columns: see LAYOUT_ROW_FIXED_W). Every number is
+ * right-aligned in VAL_W columns under its heading: the canary's P50,
+ * P95 and P99 (in the colour of the cell's status), each followed by the
+ * control's ("ctl") and, for P95, this phase's limit ("lim"):
+ *
+ *   Journey             P50  ctl   P95  ctl  lim   P99  ctl   Status
+ * > Scholarship search   61   61    93   93  130   100  100   ok GREEN
+ */
 #define COL_NAME 2
 #define W_NAME   18
-#define COL_P95  21
-#define COL_P99  38
-#define COL_SPARK 51
+#define VAL_W    5
+#define COL_P50  20
+#define COL_P95  31
+#define COL_P99  47
+#define COL_TREND LAYOUT_ROW_FIXED_W
 
 static void num_ms(char *buf, size_t n, double v)
 {
@@ -104,41 +113,56 @@ static void status_cell(const struct tui *t, int journey, char *buf, size_t n,
 	tui_fmt(buf, n, "%s %s", sr_status_glyph(*st), s);
 }
 
+/* One value column: right-aligned, "--" when unknown. */
+static void value_col(int y, int x, double v, enum tui_role role)
+{
+	char b[16];
+	num_ms(b, sizeof b, v);
+	put_right(y, x, VAL_W, role, b);
+}
+
 static void tiles_rows(struct tui *t)
 {
 	struct tui_rect a = t->lay.tiles;
 	const struct sr_policy *p = t->p;
+	const struct sr_engine *e = &t->r->engine;
 	int sw = t->lay.spark_w;
-	int col_status = COL_SPARK + sw + 1;
+	int col_status = sw > 0 ? COL_TREND + sw + 1 : COL_TREND;
+	static const int qcol[NQ] = {COL_P50, COL_P95, COL_P99};
 	term_fill(a.y, 0, a.h, a.w, TR_NORMAL);
 	term_put(a.y, COL_NAME, W_NAME, TR_TITLE, "Journey");
-	term_put(a.y, COL_P95, 16, TR_TITLE, "P95  can ctl lim");
-	term_put(a.y, COL_P99, 12, TR_TITLE, "P99  can ctl");
-	term_put(a.y, COL_SPARK, sw, TR_TITLE, "P95 trend");
+	for (int q = 0; q < NQ; q++) {
+		put_right(a.y, qcol[q], VAL_W, TR_TITLE, qnames[q]);
+		put_right(a.y, qcol[q] + VAL_W, VAL_W, TR_DIM, "ctl");
+	}
+	put_right(a.y, COL_P95 + 2 * VAL_W, VAL_W, TR_DIM, "lim");
+	if (sw > 0)
+		term_put(a.y, COL_TREND, sw, TR_TITLE, "P95 trend");
 	term_put(a.y, col_status, a.w - col_status, TR_TITLE, "Status");
 	for (int j = 0; j < p->njourneys && j + 1 < a.h; j++) {
 		int y = a.y + 1 + j;
 		bool sel = t->view == VIEW_MAIN && j == t->sel_journey;
-		int c95 = tui_latency_cell(p, j, 0.95), c99 = tui_latency_cell(p, j, 0.99);
-		const struct sr_engine *e = &t->r->engine;
-		char a1[16], a2[16], a3[16], b1[16], b2[16], st[64];
+		enum tui_role base = sel ? TR_SELECTED : TR_NORMAL;
+		char st[64];
 		enum sr_status s;
 		if (sel)
-			term_fill(y, 0, 1, COL_SPARK - 1, TR_SELECTED);
-		term_put(y, 0, 1, sel ? TR_SELECTED : TR_NORMAL, sel ? ">" : " ");
-		term_put(y, COL_NAME, W_NAME, sel ? TR_SELECTED : TR_NORMAL, p->journeys[j].name);
-		num_ms(a1, sizeof a1, c95 >= 0 ? e->cells[c95].canary : NAN);
-		num_ms(a2, sizeof a2, c95 >= 0 ? e->cells[c95].control : NAN);
-		num_ms(a3, sizeof a3, c95 >= 0 ? e->cells[c95].limit : NAN);
-		num_ms(b1, sizeof b1, c99 >= 0 ? e->cells[c99].canary : NAN);
-		num_ms(b2, sizeof b2, c99 >= 0 ? e->cells[c99].control : NAN);
-		enum tui_role base = sel ? TR_SELECTED : TR_NORMAL;
-		put_right(y, COL_P95 + 3, 5, c95 >= 0 ? theme_status_role(e->cells[c95].status) : TR_DIM, a1);
-		put_right(y, COL_P95 + 8, 4, base, a2);
-		put_right(y, COL_P95 + 12, 4, sel ? base : TR_DIM, a3);
-		put_right(y, COL_P99 + 3, 5, c99 >= 0 ? theme_status_role(e->cells[c99].status) : TR_DIM, b1);
-		put_right(y, COL_P99 + 8, 4, base, b2);
-		sparkline(t, y, COL_SPARK, sw, c95);
+			term_fill(y, 0, 1, COL_TREND - 1, TR_SELECTED);
+		term_put(y, 0, 1, base, sel ? ">" : " ");
+		term_put(y, COL_NAME, W_NAME, base, p->journeys[j].name);
+		int c95 = -1;
+		for (int q = 0; q < NQ; q++) {
+			int c = tui_latency_cell(p, j, quantiles[q]);
+			if (q == 1)
+				c95 = c;
+			const struct sr_cell_state *cs = c >= 0 ? &e->cells[c] : NULL;
+			value_col(y, qcol[q], cs ? cs->canary : NAN,
+			          cs ? theme_status_role(cs->status) : TR_DIM);
+			value_col(y, qcol[q] + VAL_W, cs ? cs->control : NAN, base);
+			if (q == 1)
+				value_col(y, qcol[q] + 2 * VAL_W, cs ? cs->limit : NAN, sel ? base : TR_DIM);
+		}
+		if (sw > 0)
+			sparkline(t, y, COL_TREND, sw, c95);
 		status_cell(t, j, st, sizeof st, &s);
 		term_put(y, col_status, a.w - col_status, theme_status_role(s), st);
 	}

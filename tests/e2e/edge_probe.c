@@ -4,10 +4,11 @@
  * with bounded retries -> read-back -> outcome -> unlock), and the
  * start-up reconciliation of an intent left without its outcome.
  *
- * Until `shiproom act` drives a real edge (main.c and the dispatcher wire
- * it in), this is how the e2e test moves HAProxy; it doubles as a small
- * reference for that wiring. Built by tests/e2e/test_haproxy_e2e.sh
- * against build/libshiproom.a.
+ * `shiproom act` drives the edge through the dispatcher (tested end to
+ * end by test_shiproom_e2e.sh); this probe tests the driver itself at a
+ * level the binary does not expose (a weight 0 without maint, both socket
+ * kinds, a crash at a chosen point). Built by tests/e2e/test_haproxy_e2e.sh
+ * against BUILD_DIR/libshiproom.a.
  *
  *   edge_probe EDGE_JSON set N [--drain] [--attempts K] [--backoff-ms MS]
  *              [--journal DIR] [--reason TEXT]

@@ -1,6 +1,9 @@
 #!/bin/sh
 # tests/e2e/test_haproxy_e2e.sh [BUILD_DIR] - shiproom's HAProxy edge and
-# its journal against a real HAProxy 2.6 in front of the fixture app.
+# its journal against a real HAProxy 2.6 in front of the fixture app, at
+# the driver's level (the binary's own end-to-end test, through `shiproom
+# act`, is test_shiproom_e2e.sh): both socket kinds, the sticky cookie at
+# weight 0 without maint (why a rollback needs maint), 5/25/50 splits.
 #
 # Starts, on loopback only: the app as a stable and a canary instance
 # (tests/e2e/app.py), HAProxy with one backend, cookie stickiness and the
@@ -31,7 +34,7 @@ fail() {
 	echo "not ok - haproxy e2e: $*" >&2
 	exit 1
 }
-for tool in haproxy python3 cc pkg-config timeout; do
+for tool in haproxy python3 pkg-config timeout; do
 	command -v "$tool" >/dev/null 2>&1 || fail "$tool not found (make deps installs it)"
 done
 
@@ -59,13 +62,21 @@ trap 'exit 130' INT TERM HUP
 export SR_E2E_OWNER=$$
 
 # ---- the probe -------------------------------------------------------------
-make --no-print-directory -s BUILD="$build" "$build/libshiproom.a" >/dev/null ||
-	fail "cannot build $build/libshiproom.a"
+# Built against the library `make` already built in BUILD_DIR (never
+# rebuilt from here: under `make asan` that would mix flags); under
+# `make asan` (SR_SANITIZED=1) with the same sanitizers as that library.
+[ -f "$build/libshiproom.a" ] || fail "$build/libshiproom.a not built (run make first)"
+probe_cc=${CC:-cc}
+san=""
+if [ -n "${SR_SANITIZED:-}" ]; then
+	probe_cc=clang
+	san="-fsanitize=address,undefined"
+fi
 probe=$work/edge_probe
-# shellcheck disable=SC2046
-cc -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Werror -Iinclude \
-	$(pkg-config --cflags libuv libcurl jansson) tests/e2e/edge_probe.c "$build/libshiproom.a" \
-	$(pkg-config --libs ncursesw libuv libcurl jansson) -lm -o "$probe" ||
+# shellcheck disable=SC2046,SC2086
+"$probe_cc" -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Werror $san \
+	-Iinclude $(pkg-config --cflags libuv libcurl jansson) tests/e2e/edge_probe.c \
+	"$build/libshiproom.a" $(pkg-config --libs ncursesw libuv libcurl jansson) -lm -o "$probe" ||
 	fail "cannot build tests/e2e/edge_probe.c"
 
 # ---- the apps and HAProxy ----------------------------------------------------

@@ -1,6 +1,9 @@
 /* test_action.c - the action table and the dispatcher: read-only,
  * authority and the decision, the edge sequence (idempotent set, read
- * back, bounded retries), and the policy's auto-rollback.
+ * back, bounded retries with back-off), the policy's auto-rollback, and
+ * the journal around it all: the action lock, intent and outcome, the
+ * rollout rebuilt from the journal, another console seeing the action,
+ * and start-up reconciliation of an intent left without its outcome.
  *
  * A runner over the shipped policy and the simulator, with scenarios
  * built in code (no script: the tests act themselves).
@@ -11,14 +14,21 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
 
 #include "shiproom/action.h"
+#include "shiproom/journal.h"
 #include "shiproom/runner.h"
 #include "shiproom/sim.h"
 
+#undef MIN /* <sys/param.h>'s, through <uv.h> */
 #define MIN SR_MS_PER_MIN
 #define T0 1759910400000LL /* 2025-10-08T08:00:00Z */
 
@@ -266,7 +276,8 @@ static void test_edge_failure_after_three_tries(void **state)
 	/* each retry and the failure are in the log */
 	assert_true(f->r->nlog - nlog >= 3);
 	assert_true(log_has(f->r, SR_RED, "FAILED"));
-	assert_true(log_has(f->r, SR_YELLOW, "retrying"));
+	assert_true(log_has(f->r, SR_YELLOW, "retry 2/3 now: set_weight failed: connection refused"));
+	assert_true(log_has(f->r, SR_YELLOW, "retry 3/3 now"));
 	fix_free(f);
 }
 
@@ -363,6 +374,453 @@ static void test_auto_rollback(void **state)
 	free(p);
 }
 
+
+/* ---- the journal ----------------------------------------------------------------------- */
+
+struct jfix {
+	struct fix *f;
+	char dir[64];
+	struct sr_journal *j;
+};
+
+static void rm_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[512];
+	while (d && (e = readdir(d))) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	if (d)
+		closedir(d);
+	rmdir(dir);
+}
+
+static struct sr_journal *jopen(const char *dir)
+{
+	char err[256];
+	struct sr_journal *j = journal_open(dir, NULL, err, sizeof err);
+	if (!j)
+		print_error("journal_open: %s\n", err);
+	assert_non_null(j);
+	return j;
+}
+
+/* A runner on the simulator with a journal in a fresh state dir, started
+ * like main starts one: replay (empty), start record at the scenario's T-0. */
+static struct jfix *jfix_new(struct sr_policy *p, bool read_only)
+{
+	struct jfix *jf = calloc(1, sizeof *jf);
+	char err[256];
+	assert_non_null(jf);
+	snprintf(jf->dir, sizeof jf->dir, "/tmp/sr-test-action-XXXXXX");
+	assert_non_null(mkdtemp(jf->dir));
+	jf->f = fix_new(p, read_only);
+	jf->j = jopen(jf->dir);
+	assert_true(runner_set_journal(jf->f->r, jf->j, read_only) >= 0);
+	if (!read_only)
+		assert_int_equal(runner_journal_start(jf->f->r, T0, err, sizeof err), 0);
+	return jf;
+}
+
+static void jfix_free(struct jfix *jf)
+{
+	journal_close(jf->j);
+	fix_free(jf->f);
+	rm_dir(jf->dir);
+	free(jf);
+}
+
+#define SEEN_MAX 2048
+
+struct seen {
+	int n;
+	char types[SEEN_MAX][16];
+	json_t *ev[SEEN_MAX];
+};
+
+static void collect(void *ud, const struct sr_jevent *ev)
+{
+	struct seen *s = ud;
+	assert_true(s->n < SEEN_MAX); /* a test journal is never this long */
+	if (s->n < SEEN_MAX) {
+		snprintf(s->types[s->n], sizeof s->types[0], "%s", ev->type_name);
+		s->ev[s->n] = json_incref((json_t *)ev->obj);
+		s->n++;
+	}
+}
+
+static void seen_free(struct seen *s)
+{
+	for (int i = 0; i < s->n; i++)
+		json_decref(s->ev[i]);
+}
+
+/* The journal's action records (observations left out), in order. */
+static void read_actions(const char *dir, struct seen *out)
+{
+	char path[256], err[256];
+	static struct seen all; /* large: off the stack */
+	memset(&all, 0, sizeof all);
+	memset(out, 0, sizeof *out);
+	snprintf(path, sizeof path, "%s/journal.jsonl", dir);
+	assert_true(journal_replay(path, collect, NULL, &all, err, sizeof err) >= 0);
+	for (int i = 0; i < all.n; i++) {
+		if (!strcmp(all.types[i], "status") || !strcmp(all.types[i], "trigger") ||
+		    !strcmp(all.types[i], "snapshot")) {
+			json_decref(all.ev[i]);
+			continue;
+		}
+		out->ev[out->n] = all.ev[i];
+		snprintf(out->types[out->n], sizeof out->types[0], "%s", all.types[i]);
+		out->n++;
+	}
+}
+
+static const char *evs(const json_t *o, const char *k)
+{
+	const json_t *v = json_object_get(o, k);
+	return json_is_string(v) ? json_string_value(v) : "";
+}
+
+static long long evi(const json_t *o, const char *k)
+{
+	return json_integer_value(json_object_get(o, k));
+}
+
+static void test_journal_promote_intent_outcome(void **state)
+{
+	(void)state;
+	struct jfix *jf = jfix_new(policy, false);
+	struct fix *f = jf->f;
+	to_t0_ready(f);
+	struct sr_action_result res = act(f, SR_ACT_PROMOTE, "dri", 0);
+	assert_int_equal(res.outcome, SR_ACT_DONE);
+	assert_int_equal(f->r->engine.ro.phase, 0);
+	assert_int_equal(f->r->engine.ro.weight, 5);
+	assert_false(journal_locked(jf->j)); /* released after the outcome */
+
+	struct seen s;
+	read_actions(jf->dir, &s);
+	/* start, 4 ticks, intent, outcome */
+	assert_int_equal(s.n, 7);
+	assert_string_equal(s.types[0], "start");
+	assert_int_equal(evi(s.ev[0], "t0"), T0);
+	for (int i = 1; i <= 4; i++)
+		assert_string_equal(s.types[i], "tick");
+	assert_string_equal(evs(s.ev[1], "item"), "roster_posted");
+	assert_string_equal(s.types[5], "intent");
+	assert_string_equal(s.types[6], "outcome");
+	assert_string_equal(evs(s.ev[5], "action"), "promote");
+	assert_int_equal(evi(s.ev[5], "weight"), 5);
+	assert_string_equal(evs(s.ev[5], "actor"), "dri");
+	/* the outcome names its intent's key, which is the edge's idempotency key */
+	assert_string_equal(evs(s.ev[5], "key"), evs(s.ev[6], "key"));
+	assert_string_equal(evs(s.ev[5], "key"), f->r->flight.key);
+	assert_int_equal(strncmp(evs(s.ev[5], "key"), "sr-", 3), 0);
+	assert_string_equal(evs(s.ev[6], "result"), "ok");
+	assert_int_equal(evi(s.ev[6], "weight"), 5);
+	assert_int_equal(evi(s.ev[6], "attempts"), 1);
+	seen_free(&s);
+
+	/* the journal alone rebuilds the same rollout */
+	struct sr_rollout ro;
+	struct sr_replay rp;
+	char path[256], err[256];
+	journal_replay_init(&rp, &ro, policy);
+	snprintf(path, sizeof path, "%s/journal.jsonl", jf->dir);
+	struct sr_journal *j2 = jopen(jf->dir);
+	struct fix *other = fix_new(policy, true);
+	assert_true(runner_set_journal(other->r, j2, true) > 0);
+	assert_int_equal(other->r->engine.ro.phase, 0);
+	assert_int_equal(other->r->engine.ro.weight, 5);
+	assert_int_equal(other->r->engine.ro.t0, T0);
+	assert_int_equal(rollout_preflight_open(&other->r->engine.ro, policy), 0);
+	assert_memory_equal(other->r->engine.ro.ticks, f->r->engine.ro.ticks,
+	                    sizeof ro.ticks);
+	(void)err;
+	(void)rp;
+
+	/* another console on the same state dir sees the next action live */
+	runner_advance(f->r, T0 + 5 * MIN);
+	res = act(f, SR_ACT_HOLD, "dri", 0);
+	assert_int_equal(res.outcome, SR_ACT_DONE);
+	assert_false(other->r->engine.ro.held);
+	assert_true(runner_journal_poll(other->r) >= 1);
+	assert_true(other->r->engine.ro.held);
+	assert_string_equal(other->r->engine.ro.held_by, "dri");
+	assert_string_equal(other->r->engine.ro.hold_reason, "held by the Release DRI");
+	assert_true(log_has(other->r, SR_GREEN, "another console: hold by dri"));
+	journal_close(j2);
+	fix_free(other);
+	jfix_free(jf);
+}
+
+static void test_journal_lock_refuses_second_console(void **state)
+{
+	(void)state;
+	struct jfix *jf = jfix_new(policy, false);
+	struct fix *f = jf->f;
+	to_t0_ready(f);
+	/* another console is in the middle of an action */
+	struct sr_journal *j2 = jopen(jf->dir);
+	char why[256];
+	assert_int_equal(journal_lock(j2, "alice", "rollback", why, sizeof why), 0);
+	struct stat before, after;
+	char path[256];
+	snprintf(path, sizeof path, "%s/journal.jsonl", jf->dir);
+	assert_int_equal(stat(path, &before), 0);
+	struct sr_action_result res = act(f, SR_ACT_PROMOTE, "dri", 0);
+	assert_int_equal(res.outcome, SR_ACT_REFUSED);
+	assert_non_null(strstr(res.message, "another console"));
+	assert_non_null(strstr(res.message, "alice"));
+	assert_non_null(strstr(res.message, "rollback"));
+	assert_int_equal(sim_weight(f->sim), 0);
+	assert_int_equal(stat(path, &after), 0);
+	assert_int_equal(after.st_size, before.st_size); /* nothing written */
+	res = act(f, SR_ACT_HOLD, "dri", 0);
+	assert_int_equal(res.outcome, SR_ACT_REFUSED);
+	/* once it is done, we may act */
+	journal_unlock(j2);
+	assert_int_equal(act(f, SR_ACT_PROMOTE, "dri", 0).outcome, SR_ACT_DONE);
+	assert_int_equal(sim_weight(f->sim), 5);
+	/* and while we hold it, the other console is refused */
+	assert_int_equal(journal_lock(jf->j, "dri", "promote", why, sizeof why), 0);
+	assert_int_equal(journal_lock(j2, "alice", "hold", why, sizeof why), -1);
+	assert_non_null(strstr(why, "promote"));
+	journal_unlock(jf->j);
+	journal_close(j2);
+	jfix_free(jf);
+}
+
+static void test_journal_edge_failure_recorded(void **state)
+{
+	(void)state;
+	struct jfix *jf = jfix_new(policy, false);
+	struct fix *f = jf->f;
+	to_t0_ready(f);
+	sim_edge_fail_next(f->sim, 5, "connection refused");
+	struct sr_action_result res = act(f, SR_ACT_PROMOTE, "dri", 5);
+	assert_int_equal(res.outcome, SR_ACT_FAILED);
+	assert_non_null(strstr(res.message, "after 3 attempts"));
+	assert_int_equal(f->r->engine.ro.phase, -1);
+	struct seen s;
+	read_actions(jf->dir, &s);
+	assert_string_equal(s.types[s.n - 2], "intent");
+	assert_string_equal(s.types[s.n - 1], "outcome");
+	const json_t *o = s.ev[s.n - 1];
+	assert_string_equal(evs(o, "result"), "failed");
+	assert_int_equal(evi(o, "attempts"), 3);
+	assert_int_equal(evi(o, "weight"), -1);
+	assert_non_null(strstr(evs(o, "error"), "connection refused"));
+	seen_free(&s);
+	/* nothing is left open: a restart has nothing to reconcile */
+	struct sr_jintent it;
+	assert_false(journal_pending_intent(jf->j, &it));
+	assert_false(journal_locked(jf->j));
+	jfix_free(jf);
+}
+
+static void test_journal_retry_backoff_on_loop(void **state)
+{
+	(void)state;
+	struct jfix *jf = jfix_new(policy, false);
+	struct fix *f = jf->f;
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	runner_attach_loop(f->r, &loop);
+	f->r->backoff_ms = 5;
+	to_t0_ready(f);
+	sim_edge_fail_next(f->sim, 2, "timeout");
+	struct sr_action_result res = act(f, SR_ACT_PROMOTE, "dri", 5);
+	assert_int_equal(res.outcome, SR_ACT_PENDING);
+	assert_true(f->r->action_in_flight);
+	assert_true(journal_locked(jf->j)); /* held from intent to outcome */
+	assert_true(log_has(f->r, SR_YELLOW, "retry 2/3 in 5ms: set_weight failed: timeout"));
+	for (int i = 0; i < 100 && f->r->action_in_flight; i++)
+		uv_run(&loop, UV_RUN_ONCE);
+	assert_false(f->r->action_in_flight);
+	assert_int_equal(f->r->flight.result.outcome, SR_ACT_DONE);
+	assert_true(log_has(f->r, SR_YELLOW, "retry 3/3 in 10ms"));
+	assert_int_equal(f->r->engine.ro.weight, 5);
+	assert_false(journal_locked(jf->j));
+	struct seen s;
+	read_actions(jf->dir, &s);
+	assert_int_equal(evi(s.ev[s.n - 1], "attempts"), 3);
+	seen_free(&s);
+	runner_close(f->r);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	assert_int_equal(uv_loop_close(&loop), 0);
+	jfix_free(jf);
+}
+
+static void ignore_edge(void *ud, int result, int weight, const char *err)
+{
+	(void)ud;
+	(void)weight;
+	(void)err;
+	assert_int_equal(result, 0);
+}
+
+static void test_journal_reconcile_at_start(void **state)
+{
+	(void)state;
+	struct jfix *jf = jfix_new(policy, false);
+	struct fix *f = jf->f;
+	to_t0_ready(f);
+	/* A console wrote its intent to go to 5% and died. The edge did
+	 * move (the sim edge shows 5%), the outcome was never written. */
+	struct sr_jaction a = {.action = "promote", .weight = 5, .gate = -1, .reason = "",
+	                       .key = "sr-crashed-1"};
+	char err[256];
+	assert_int_equal(journal_intent(jf->j, f->r->now, "dri", &a, err, sizeof err), 0);
+	struct sr_edge *e = sim_edge(f->sim);
+	e->ops->set_weight(e, 5, false, "sr-crashed-1", ignore_edge, NULL);
+	journal_close(jf->j);
+
+	/* the restart: replay, then reconcile before anything else */
+	jf->j = jopen(jf->dir);
+	struct fix *g = fix_new(policy, false);
+	sim_destroy(g->sim);
+	g->sim = f->sim; /* the same edge */
+	f->sim = sim_create(policy, &f->sc);
+	g->r->edge = sim_edge(g->sim);
+	assert_true(runner_set_journal(g->r, jf->j, false) > 0);
+	assert_int_equal(g->r->engine.ro.phase, -1); /* the intent alone changes nothing */
+	runner_reconcile(g->r);
+	assert_false(g->r->reconciling);
+	assert_int_equal(g->r->engine.ro.phase, 0);
+	assert_int_equal(g->r->engine.ro.weight, 5);
+	assert_true(log_has(g->r, SR_YELLOW, "it took effect"));
+	struct sr_jintent it;
+	assert_false(journal_pending_intent(jf->j, &it));
+	assert_false(journal_locked(jf->j));
+	struct seen s;
+	read_actions(jf->dir, &s);
+	assert_string_equal(s.types[s.n - 1], "reconcile");
+	assert_string_equal(evs(s.ev[s.n - 1], "key"), "sr-crashed-1");
+	assert_string_equal(evs(s.ev[s.n - 1], "result"), "ok");
+	assert_int_equal(evi(s.ev[s.n - 1], "weight"), 5);
+	seen_free(&s);
+
+	/* the other way: an intent to 25% that never reached the edge */
+	struct sr_jaction b = {.action = "promote", .weight = 25, .gate = -1, .key = "sr-crashed-2"};
+	assert_int_equal(journal_intent(jf->j, g->r->now, "dri", &b, err, sizeof err), 0);
+	runner_reconcile(g->r);
+	assert_int_equal(g->r->engine.ro.phase, 0);
+	assert_int_equal(g->r->engine.ro.weight, 5);
+	assert_true(log_has(g->r, SR_YELLOW, "it did not take effect"));
+	read_actions(jf->dir, &s);
+	assert_string_equal(evs(s.ev[s.n - 1], "result"), "failed");
+	assert_int_equal(evi(s.ev[s.n - 1], "weight"), 5);
+	seen_free(&s);
+	fix_free(g);
+	jfix_free(jf);
+}
+
+static void test_journal_read_only_writes_nothing(void **state)
+{
+	(void)state;
+	struct jfix *jf = jfix_new(policy, false);
+	to_t0_ready(jf->f);
+	assert_int_equal(act(jf->f, SR_ACT_PROMOTE, "dri", 0).outcome, SR_ACT_DONE);
+	char path[256];
+	struct stat before, after;
+	snprintf(path, sizeof path, "%s/journal.jsonl", jf->dir);
+	assert_int_equal(stat(path, &before), 0);
+
+	struct sr_journal *j2 = jopen(jf->dir);
+	struct fix *ro = fix_new(policy, true);
+	assert_true(runner_set_journal(ro->r, j2, true) > 0);
+	assert_int_equal(ro->r->engine.ro.weight, 5); /* it sees what happened */
+	runner_advance(ro->r, T0 + 30 * MIN);         /* evaluations, status changes */
+	assert_int_equal(act(ro, SR_ACT_HOLD, "dri", 0).outcome, SR_ACT_REFUSED);
+	runner_reconcile(ro->r);
+	assert_int_equal(stat(path, &after), 0);
+	assert_int_equal(after.st_size, before.st_size);
+	journal_close(j2);
+	fix_free(ro);
+	jfix_free(jf);
+}
+
+static void test_journal_observations_and_snapshots(void **state)
+{
+	(void)state;
+	struct sr_policy *p = malloc(sizeof *p);
+	assert_non_null(p);
+	memcpy(p, policy, sizeof *p);
+	p->auto_rollback = true;
+	struct jfix *jf = jfix_new(p, false);
+	struct fix *f = jf->f;
+	struct sr_effect *e = &f->sc.effects[f->sc.neffects++];
+	e->from_min = 5;
+	e->to_min = 600;
+	e->op = SR_FX_SCALE;
+	e->kpi = policy_kpi_index(p, "p95_latency");
+	e->journey = policy_journey_index(p, "search");
+	e->cohort = SR_COHORT_CANARY;
+	e->amount = 2.5;
+	to_t0_ready(f);
+	assert_int_equal(act(f, SR_ACT_PROMOTE, "dri", 5).outcome, SR_ACT_DONE);
+	runner_advance(f->r, T0 + 10 * MIN);
+	assert_true(f->r->engine.ro.rolled_back);
+	journal_sync(jf->j);
+
+	char path[256], err[256];
+	struct seen all;
+	memset(&all, 0, sizeof all);
+	snprintf(path, sizeof path, "%s/journal.jsonl", jf->dir);
+	assert_true(journal_replay(path, collect, NULL, &all, err, sizeof err) > 0);
+	bool t0snap = false, fired = false, red = false, rolled = false;
+	for (int i = 0; i < all.n; i++) {
+		const json_t *o = all.ev[i];
+		if (!strcmp(all.types[i], "snapshot") && !strcmp(evs(o, "label"), "T-0"))
+			t0snap = json_array_size(json_object_get(o, "cells")) == (size_t)p->ncells;
+		if (!strcmp(all.types[i], "trigger") && !strcmp(evs(o, "trigger"), "p95_over_160") &&
+		    !strcmp(evs(o, "to"), "firing"))
+			fired = true;
+		if (!strcmp(all.types[i], "status") && !strcmp(evs(o, "cell"), "p95_latency/search") &&
+		    !strcmp(evs(o, "to"), "RED"))
+			red = true;
+		if (!strcmp(all.types[i], "outcome") && !strcmp(evs(o, "action"), "rollback") &&
+		    !strcmp(evs(o, "actor"), SR_ACTOR_AUTO_ROLLBACK) && !strcmp(evs(o, "result"), "ok"))
+			rolled = true;
+	}
+	seen_free(&all);
+	assert_true(t0snap);
+	assert_true(fired);
+	assert_true(red);
+	assert_true(rolled);
+
+	/* `shiproom replay`: the file alone plays back to the same end */
+	struct fix *rp = fix_new(p, true);
+	sr_ms first, last;
+	assert_true(runner_replay_load(rp->r, path, &first, &last, err, sizeof err) > 0);
+	assert_int_equal(rp->r->engine.ro.t0, T0);
+	runner_tick(rp->r, T0 + 4 * MIN);
+	assert_int_equal(rp->r->engine.ro.weight, 5);
+	assert_false(rp->r->engine.ro.rolled_back);
+	runner_tick(rp->r, last);
+	assert_true(rp->r->engine.ro.rolled_back);
+	assert_string_equal(rp->r->engine.ro.rolled_back_by, SR_ACTOR_AUTO_ROLLBACK);
+	/* every cell and trigger ends where the live console left it */
+	for (int t = 0; t < p->ntriggers; t++)
+		assert_int_equal(rp->r->engine.triggers[t].state, f->r->engine.triggers[t].state);
+	for (int c = 0; c < p->ncells; c++)
+		assert_int_equal(rp->r->engine.cells[c].status, f->r->engine.cells[c].status);
+	/* on the way it showed the breach and the trigger, as the live one did */
+	assert_true(log_has(rp->r, SR_RED, "search P95 RED"));
+	assert_true(log_has(rp->r, SR_RED, "firing"));
+	assert_true(log_has(rp->r, SR_YELLOW, "rollback by auto-rollback"));
+	runner_close(rp->r);
+	fix_free(rp);
+	jfix_free(jf);
+	free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -375,6 +833,13 @@ int main(void)
 		cmocka_unit_test(test_edge_retry_then_success),
 		cmocka_unit_test(test_record_only_actions),
 		cmocka_unit_test(test_auto_rollback),
+		cmocka_unit_test(test_journal_promote_intent_outcome),
+		cmocka_unit_test(test_journal_lock_refuses_second_console),
+		cmocka_unit_test(test_journal_edge_failure_recorded),
+		cmocka_unit_test(test_journal_retry_backoff_on_loop),
+		cmocka_unit_test(test_journal_reconcile_at_start),
+		cmocka_unit_test(test_journal_read_only_writes_nothing),
+		cmocka_unit_test(test_journal_observations_and_snapshots),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -9,11 +9,13 @@
 
 #include "shiproom/layout.h"
 
-/* The shipped policy: 6 journeys; groups of 7, 3, 4, 3, 5 KPIs. */
+/* The shipped policy: 6 journeys; groups of 8, 3, 4, 3, 5 KPIs (the
+ * directive's 7 reliability KPIs and the display-only P50); the console
+ * always asks for the workflow strip. */
 static struct layout_need directive_need(bool banner)
 {
-	struct layout_need n = {.njourneys = 6, .ngroups = 5, .banner = banner};
-	const int kpis[5] = {7, 3, 4, 3, 5};
+	struct layout_need n = {.njourneys = 6, .ngroups = 5, .banner = banner, .workflow = true};
+	const int kpis[5] = {8, 3, 4, 3, 5};
 	for (int i = 0; i < 5; i++)
 		n.group_lines[i] = 1 + kpis[i];
 	return n;
@@ -21,8 +23,9 @@ static struct layout_need directive_need(bool banner)
 
 static void assert_sane(const struct tui_layout *l)
 {
-	const struct tui_rect *all[] = {&l->header, &l->banner, &l->tiles,  &l->kpis,
-	                                &l->timeline, &l->log,  &l->status, &l->keybar};
+	const struct tui_rect *all[] = {&l->header,   &l->banner,   &l->tiles,
+	                                &l->kpis,     &l->timeline, &l->workflow,
+	                                &l->log,      &l->status,   &l->keybar};
 	int n = (int)(sizeof all / sizeof all[0]);
 	for (int i = 0; i < n; i++) {
 		assert_true(layout_rect_inside(all[i], l->w, l->h));
@@ -50,8 +53,40 @@ static void test_80x24(void **state)
 	assert_int_equal(l.kpi_mode, KPIS_LINES);
 	assert_int_equal(l.kpis.h, 5);  /* one line per group */
 	assert_int_equal(l.timeline.h, 2);
-	assert_int_equal(l.log.h, 6);
-	assert_true(l.spark_w >= 8);
+	/* One workflow row between the timeline and the log. */
+	assert_int_equal(l.workflow.h, 1);
+	assert_int_equal(l.workflow.y, l.timeline.y + l.timeline.h);
+	assert_int_equal(l.log.y, l.workflow.y + 1);
+	assert_int_equal(l.log.h, 5);
+	/* 80 columns: P50/P95/P99 and the status first, no stub of a trend. */
+	assert_int_equal(l.spark_w, 0);
+	assert_true(80 - LAYOUT_ROW_FIXED_W >= LAYOUT_ROW_STATUS_W);
+}
+
+static void test_80x24_without_workflow(void **state)
+{
+	(void)state;
+	struct layout_need n = directive_need(false);
+	n.workflow = false;
+	struct tui_layout l;
+	layout_compute(&l, 80, 24, &n);
+	assert_sane(&l);
+	assert_int_equal(l.workflow.h, 0);
+	assert_int_equal(l.log.h, 6); /* the row goes back to the log */
+}
+
+static void test_row_trend_when_room(void **state)
+{
+	(void)state;
+	struct layout_need n = directive_need(false);
+	struct tui_layout l;
+	/* Rows (not boxes) at 100x24: the trend comes back, status intact. */
+	layout_compute(&l, 100, 24, &n);
+	assert_int_equal(l.tile_mode, TILES_ROWS);
+	assert_int_equal(l.spark_w, 100 - LAYOUT_ROW_FIXED_W - LAYOUT_ROW_STATUS_W - 1);
+	assert_true(LAYOUT_ROW_FIXED_W + l.spark_w + 1 + LAYOUT_ROW_STATUS_W <= 100);
+	layout_compute(&l, 82, 24, &n);
+	assert_int_equal(l.spark_w, 0); /* 5 columns would be a stub */
 }
 
 static void test_80x24_banner(void **state)
@@ -65,7 +100,8 @@ static void test_80x24_banner(void **state)
 	assert_int_equal(l.banner.y, 2);
 	assert_int_equal(l.banner.h, 1);
 	assert_int_equal(l.tiles.y, 3);
-	assert_int_equal(l.log.h, 5);
+	assert_int_equal(l.log.h, 4);
+	assert_int_equal(l.workflow.h, 1);
 }
 
 static void test_160x48(void **state)
@@ -80,10 +116,13 @@ static void test_160x48(void **state)
 	assert_int_equal(l.tile_cols, 3); /* 6 tiles as 3+3, not 4+2 */
 	assert_int_equal(l.tile_rows, 2);
 	assert_int_equal(l.tile_w, 53);
+	assert_int_equal(l.tile_h, 7); /* a heading and P50, P95, P99 */
+	assert_int_equal(l.tiles.h, 14);
+	assert_int_equal(l.workflow.h, LAYOUT_WORKFLOW_ROWS);
 	assert_int_equal(l.kpi_mode, KPIS_COLUMNS);
 	assert_int_equal(l.kpi_cols, 3); /* ~60 columns each: whole KPI names */
 	assert_true(l.kpi_col_w >= 50);
-	assert_true(l.log.h >= 15);
+	assert_true(l.log.h >= 12);
 	assert_true(l.spark_w >= 20);
 	/* No group is split across columns and every group is inside. */
 	for (int g = 0; g < n.ngroups; g++) {
@@ -172,6 +211,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_80x24),
 		cmocka_unit_test(test_80x24_banner),
+		cmocka_unit_test(test_80x24_without_workflow),
+		cmocka_unit_test(test_row_trend_when_room),
 		cmocka_unit_test(test_160x48),
 		cmocka_unit_test(test_200x60_uses_space),
 		cmocka_unit_test(test_too_small),

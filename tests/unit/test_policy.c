@@ -108,7 +108,13 @@ static void test_shipped_header(void **state)
 static void test_shipped_kpis(void **state)
 {
 	struct sr_policy *p = load_ok(state, SHIPPED);
-	assert_int_equal(p->nkpis, 22);
+	/* The directive's 22 KPIs, plus P50 latency for display (a monitor:
+	 * shown on the tiles and phase cards, never gating). */
+	assert_int_equal(p->nkpis, 23);
+	int directive = 0;
+	for (int i = 0; i < p->nkpis; i++)
+		directive += strcmp(p->kpis[i].id, "p50_latency") != 0;
+	assert_int_equal(directive, 22);
 	assert_int_equal(p->ngroups, 5);
 	assert_int_equal(p->njourneys, 6);
 	static const char *const groups[] = {"reliability", "payments", "b2c_funnel",
@@ -133,6 +139,15 @@ static void test_shipped_kpis(void **state)
 	assert_false(k->gating);
 	assert_true(isnan(k->limit));
 	assert_int_equal(k->njourneys, 6);
+
+	k = &p->kpis[kpi(p, "p50_latency")];
+	assert_int_equal(k->kind, SR_KIND_MONITOR);
+	assert_int_equal(k->signal, SR_SIG_LATENCY);
+	assert_true(k->quantile == 0.5);
+	assert_false(k->gating);
+	assert_int_equal(k->njourneys, 6);
+	assert_true(k->min_samples == 50);
+	assert_string_equal(k->group, "reliability");
 
 	k = &p->kpis[kpi(p, "error_rate_5xx")];
 	assert_true(k->limit == 0.5);
@@ -178,8 +193,9 @@ static void test_shipped_kpis(void **state)
 static void test_shipped_cells(void **state)
 {
 	struct sr_policy *p = load_ok(state, SHIPPED);
-	/* p95 x5, p99 x6, cache x3, provider p95 x1, 18 global KPIs. */
-	assert_int_equal(p->ncells, 33);
+	/* p95 x5, p99 x6, cache x3, provider p95 x1, 18 global KPIs, and
+	 * the display-only p50 x6 last (so no other cell moves). */
+	assert_int_equal(p->ncells, 39);
 	assert_int_equal(p->cells[0].kpi, 0);
 	assert_int_equal(p->cells[0].journey, policy_journey_index(p, "search"));
 	assert_int_equal(p->cells[4].journey, policy_journey_index(p, "payments"));
@@ -192,6 +208,8 @@ static void test_shipped_cells(void **state)
 	assert_int_equal(policy_cell_index(p, 0, policy_journey_index(p, "provider_dashboard")),
 	                 -1);
 	assert_int_equal(p->cells[32].kpi, kpi(p, "concurrency"));
+	assert_int_equal(p->cells[33].kpi, kpi(p, "p50_latency"));
+	assert_int_equal(p->cells[38].journey, policy_journey_index(p, "provider_dashboard"));
 }
 
 static void test_shipped_phases(void **state)
@@ -452,8 +470,8 @@ static const struct broken broken_files[] = {
     {"bad_too_many_kpis.json",
      "bad_too_many_kpis.json:12:11: /kpis: too many kpis (65, at most 64)"},
     {"bad_source_kind.json",
-     "bad_source_kind.json:3:22: /source/kind: unknown kind \"prometheus\" (expected one of: "
-     "sim)"},
+     "bad_source_kind.json:3:22: /source/kind: unknown kind \"graphite\" (expected one of: "
+     "sim, prometheus)"},
 };
 
 static void test_broken_fixtures(void **state)
@@ -660,8 +678,8 @@ static void test_bad_references(void **state)
 	mutate(state, "\"observe_min\": 90,", "\"observe_min\": 0,", "/phases/0/observe_min",
 	       "must be between 1");
 	mutate(state, "\"edge\": {\n    \"kind\": \"sim\"",
-	       "\"edge\": {\n    \"kind\": \"haproxy\"", "/edge/kind",
-	       "unknown kind \"haproxy\" (expected one of: sim)");
+	       "\"edge\": {\n    \"kind\": \"nginx\"", "/edge/kind",
+	       "unknown kind \"nginx\" (expected one of: sim, haproxy, http)");
 	mutate(state, "\"id\": \"payments\",\n      \"name\": \"Payments\",\n      \"read_heavy\"",
 	       "\"id\": \"search\",\n      \"name\": \"Payments\",\n      \"read_heavy\"",
 	       "/journeys/4/id", "duplicate journey id \"search\"");
@@ -724,7 +742,7 @@ static void test_lookups(void **state)
 	assert_int_equal(policy_phase_index(p, 30), -1);
 	assert_int_equal(policy_phase_index(p, 0), -1);
 	assert_true(isnan(policy_kpi_limit(p, -1, 0)));
-	assert_true(isnan(policy_kpi_limit(p, 22, 0)));
+	assert_true(isnan(policy_kpi_limit(p, p->nkpis, 0)));
 	assert_true(policy_kpi_limit(p, 0, 99) == 130); /* outside the phases: the base limit */
 	assert_string_equal(sr_role_name(SR_ROLE_GATE_APPROVER), "gate_approver");
 	assert_string_equal(sr_role_name(SR_ROLE_COUNT), "?");

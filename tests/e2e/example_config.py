@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""example_config.py - write config/prometheus-haproxy.json, the worked
+example of the README: the shipped directive (config/shiproom.json) with
+its source pointed at a real Prometheus and its edge at a real HAProxy.
+
+  tests/e2e/example_config.py [--check]
+
+Everything but "title", "source" and "edge" is the shipped policy's, so
+the example cannot drift from the directive: tests/cli/check_config.sh
+runs this with --check (exit 1 when the file is not what it would write).
+The end-to-end tests cut the example down further (tests/e2e/policy.py).
+"""
+import collections
+import json
+import os
+import sys
+
+TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+SRC = os.path.join(TOP, "config", "shiproom.json")
+OUT = os.path.join(TOP, "config", "prometheus-haproxy.json")
+
+# How many observations stand behind each KPI's value (min_samples): the
+# request or event counts over the same window, by the same labels.
+LAT = ('sum by (journey, variant) (increase(http_request_duration_seconds_count'
+       '{journey=~"{{journeys}}"}[{{window}}]))')
+SAMPLES = [
+    ("p95_latency", LAT),
+    ("p99_latency", LAT),
+    ("p50_latency", LAT),
+    ("provider_dashboard_p95", LAT),
+    ("error_rate_5xx", "sum by (variant) (increase(http_requests_total[{{window}}]))"),
+    ("client_js_errors", "sum by (variant) (increase(client_page_views_total[{{window}}]))"),
+    ("cache_hit_ratio", "sum by (journey, variant) (increase(cache_requests_total[{{window}}]))"),
+    ("payment_success", "sum by (variant) (increase(payments_total[{{window}}]))"),
+    ("refunds_voids", "sum by (variant) (increase(payments_total[{{window}}]))"),
+    ("registration_completion", "sum by (variant) (increase(registrations_started_total[{{window}}]))"),
+    ("search_ctr", "sum by (variant) (increase(search_results_shown_total[{{window}}]))"),
+    ("application_conversion", "sum by (variant) (increase(applications_started_total[{{window}}]))"),
+    ("payout_success", "sum by (variant) (increase(payout_jobs_total[{{window}}]))"),
+    ("webhook_failures", "sum by (variant) (increase(webhook_deliveries_total[{{window}}]))"),
+]
+
+
+def build():
+    p = json.load(open(SRC, encoding="utf-8"), object_pairs_hook=collections.OrderedDict)
+    kpis = {k["id"] for k in p["kpis"]}
+    p["title"] = p["title"] + " (Prometheus + HAProxy)"
+    p["source"] = collections.OrderedDict([
+        ("kind", "prometheus"),
+        ("url", "http://prometheus.internal:9090"),
+        ("timeout_s", 5),
+        ("window", "1m"),
+        ("journey_label", "journey"),
+        ("variant_label", "variant"),
+        ("canary_value", "canary"),
+        ("control_value", "stable"),
+        ("samples_queries", collections.OrderedDict((k, q) for k, q in SAMPLES if k in kpis)),
+    ])
+    p["edge"] = collections.OrderedDict([
+        ("kind", "haproxy"),
+        ("socket", "unix:/run/haproxy/admin.sock"),
+        ("backend", "app"),
+        ("canary_server", "canary"),
+        ("stable_server", "stable"),
+        ("timeout_ms", 2000),
+    ])
+    return json.dumps(p, indent=2, ensure_ascii=False) + "\n"
+
+
+def main():
+    text = build()
+    if sys.argv[1:] == ["--check"]:
+        have = open(OUT, encoding="utf-8").read() if os.path.exists(OUT) else ""
+        if have != text:
+            print("config/prometheus-haproxy.json is out of date with config/shiproom.json: "
+                  "run tests/e2e/example_config.py", file=sys.stderr)
+            return 1
+        return 0
+    open(OUT, "w", encoding="utf-8").write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,558 @@
+#!/bin/sh
+# tests/e2e/test_shiproom_e2e.sh [BUILD_DIR] - the real `shiproom` binary
+# against a real Prometheus and a real HAProxy, end to end.
+#
+# Starts, on loopback only: the fixture app as a stable and a canary
+# instance (tests/e2e/app.py, self-loaded so the metrics do not depend on
+# the split), Prometheus scraping both every second, HAProxy in front of
+# them with cookie stickiness and the Runtime API. The policies are the
+# shipped example config/prometheus-haproxy.json cut down by policy.py to
+# what the app serves. Every step goes through BUILD_DIR/shiproom:
+#   1. `status --json` reads canary and control P95 in the app's 20-50 ms
+#      (a read-only status writes no journal);
+#   2. `act tick` x4 and `act promote --yes`: HAProxy reads 5 %, and 1000
+#      requests through HAProxy, counted by X-Server, are within 1 point;
+#   3. 200 ms injected into the canary: `status --json` reads its P95 in
+#      the bucket of the true value (200-250 ms), control < 50 ms, RED,
+#      the "P95 > 160 ms" trigger firing, exit 4 (ROLLBACK);
+#   4. HAProxy unreachable (another rollout, a dead port): the promote
+#      fails visibly after 3 attempts with back-off, exit 1; the journal
+#      holds the intent and the failure;
+#   5. after the 1-minute window, with the gate approved by someone else
+#      (our own approval is refused: the promoter may not approve), `act
+#      promote` to 25 %: the split is 25 % +- 1 point;
+#   6. `act rollback`: 0 % to the canary, a client holding the canary's
+#      sticky cookie included (maint);
+#   7. kill -9 between intent and outcome (a Runtime API proxy stalls the
+#      call): before the edge moved, and after it moved; the next start
+#      reconciles the journal with HAProxy's real weight;
+#   8. auto_rollback: `shiproom watch` on a policy with auto_rollback; the
+#      injected regression fires the trigger and the canary reaches weight
+#      0 and maint, read back from HAProxy (the time it took is printed);
+#   9. Prometheus stopped: `status` shows every cell ERROR, a running
+#      read-only `watch` turns the P95 cells ERROR (a failing fetch is
+#      ERROR; STALE is the same age without an error), never GREEN, also
+#      past stale_after; restarted, they come back GREEN;
+#  10. the journal tells the whole story, `replay --status` rebuilds it,
+#      and the bearer token sent to Prometheus appears nowhere.
+# Every wait has a deadline; everything started is stopped on exit. A
+# missing prometheus, haproxy or python3 is a failure, not a skip.
+set -eu
+[ -n "${SR_E2E_TRACE:-}" ] && set -x
+build=${1:-build}
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+cd "$top"
+bin=$top/$build/shiproom
+case "$build" in /*) bin=$build/shiproom ;; esac
+
+fail() {
+	echo "not ok - shiproom e2e: $*" >&2
+	exit 1
+}
+for tool in prometheus haproxy python3 curl timeout; do
+	command -v "$tool" >/dev/null 2>&1 || fail "$tool not found (make deps installs it)"
+done
+[ -x "$bin" ] || fail "$bin not built (run make first)"
+
+work=$(mktemp -d /tmp/sr-e2e-XXXXXX)
+app_pids=""
+bg_pids=""
+cleanup() {
+	status=$?
+	trap - EXIT INT TERM HUP
+	for p in $bg_pids; do kill "$p" 2>/dev/null || true; done
+	"$here/prometheus.sh" stop "$work/prom" 2>/dev/null || true
+	"$here/haproxy.sh" stop "$work/hap" 2>/dev/null || true
+	for p in $app_pids; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	if [ "$status" -ne 0 ]; then
+		for f in "$work"/*.out "$work"/*.err "$work"/*.log; do
+			[ -s "$f" ] || continue
+			echo "--- $f (last 15 lines)" >&2
+			tail -15 "$f" >&2
+		done
+		echo "--- prometheus log" >&2
+		tail -10 "$work/prom/prometheus.log" >&2 2>/dev/null || true
+	fi
+	rm -rf "$work"
+	exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+# The helper scripts' watchdogs stop Prometheus, HAProxy, the apps and
+# the proxy if this shell dies hard.
+export SR_E2E_OWNER=$$
+# A bearer token for Prometheus (which ignores it): it must never show.
+SECRET="sr-e2e-secret-$$-$(date +%s)"
+export SR_E2E_PROM_TOKEN="$SECRET"
+login=$(python3 -c 'import os, pwd; print(pwd.getpwuid(os.geteuid()).pw_name)')
+
+now() { python3 -c 'import time; print("%.3f" % time.time())'; }
+elapsed() { python3 -c "import sys; print('%.1f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$1" "$2"; }
+
+# ---- the apps, Prometheus, HAProxy -------------------------------------------------
+start_app() { # variant -> its port in $work/VARIANT.port
+	out=$work/app-$1.out
+	python3 "$here/app.py" --variant "$1" --port 0 --self-load 120 --seed 7 \
+		--max-seconds 900 --owner-pid $$ >"$out" 2>"$work/app-$1.err" &
+	app_pids="$app_pids $!"
+	i=0
+	until grep -q '^PORT ' "$out" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -le 100 ] || fail "app $1 did not start: $(cat "$work/app-$1.err")"
+		sleep 0.1
+	done
+	sed -n 's/^PORT //p' "$out" >"$work/$1.port"
+}
+start_app stable
+start_app canary
+stable_port=$(cat "$work/stable.port")
+canary_port=$(cat "$work/canary.port")
+prom_port=$("$here/prometheus.sh" free-port)
+"$here/prometheus.sh" start "$work/prom" "$prom_port" "127.0.0.1:$stable_port" \
+	"127.0.0.1:$canary_port" || fail "cannot start prometheus"
+front=$("$here/haproxy.sh" free-port)
+stats=$("$here/haproxy.sh" free-port)
+"$here/haproxy.sh" start "$work/hap" "$front" "$stats" "$stable_port" "$canary_port" ||
+	fail "cannot start haproxy"
+
+# The stalling Runtime API proxy (step 7).
+: >"$work/proxy.mode"
+python3 "$here/slow_proxy.py" --upstream "127.0.0.1:$stats" --mode-file "$work/proxy.mode" \
+	--owner-pid $$ >"$work/proxy.out" 2>"$work/proxy.err" &
+bg_pids="$bg_pids $!"
+i=0
+until grep -q '^PORT ' "$work/proxy.out" 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -le 100 ] || fail "slow_proxy did not start: $(cat "$work/proxy.err")"
+	sleep 0.1
+done
+proxy_port=$(sed -n 's/^PORT //p' "$work/proxy.out")
+dead_port=$("$here/haproxy.sh" free-port)
+
+mkpolicy() { # OUT SOCKET [extra args]
+	out=$1 sock=$2
+	shift 2
+	python3 "$here/policy.py" "$out" --prom "http://127.0.0.1:$prom_port" --socket "$sock" \
+		--login "$login" --token-env SR_E2E_PROM_TOKEN "$@" || fail "policy.py failed"
+	"$bin" check-config "$out" >/dev/null || fail "the e2e policy does not load"
+}
+P1=$work/p1.json S1=$work/s1
+P2=$work/p2.json S2=$work/s2
+P3=$work/p3.json S3=$work/s3
+P4=$work/p4.json S4=$work/s4
+mkpolicy "$P1" "unix:$work/hap/admin.sock"
+mkpolicy "$P2" "unix:$work/hap/admin.sock" --auto-rollback
+mkpolicy "$P3" "tcp:127.0.0.1:$dead_port"
+mkpolicy "$P4" "tcp:127.0.0.1:$proxy_port"
+
+# ---- helpers --------------------------------------------------------------------------
+sr() { # the binary, bounded in time
+	timeout 60 "$bin" "$@"
+}
+
+inject() { # JSON for the canary
+	curl -fsS -X POST -d "$1" "http://127.0.0.1:$canary_port/admin/inject" >/dev/null ||
+		fail "cannot inject $1"
+}
+reset_canary() {
+	curl -fsS -X POST "http://127.0.0.1:$canary_port/admin/reset" >/dev/null || fail "cannot reset"
+}
+
+hap() { # one Runtime API command -> its reply
+	python3 - "$work/hap/admin.sock" "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+out = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    out += b
+sys.stdout.write(out.decode())
+PY
+}
+hap_weight() { hap "get weight app/canary" | awk 'NR == 1 { print $1 }'; }
+hap_maint() { # "yes" when the canary is in forced maintenance (admin state bit 0x1)
+	hap "show servers state app" | awk '
+		$1 == "#" { for (i = 2; i <= NF; i++) col[$i] = i - 1; next }
+		$4 == "canary" { print (int($col["srv_admin_state"]) % 2 == 1) ? "yes" : "no" }'
+}
+
+# check_status MODE FILE RC: does one `status --json` answer satisfy MODE?
+check_status() {
+	python3 - "$@" <<'PY'
+import json, sys
+mode, path, rc = sys.argv[1], sys.argv[2], int(sys.argv[3])
+d = json.load(open(path))
+P95 = ["search", "scholarship_detail", "application_start", "application_submit", "payments"]
+cells = {(c["kpi"], c["journey"]): c for c in d["cells"]}
+p95 = [cells[("p95_latency", j)] for j in P95]
+trig = {t["id"]: t["state"] for t in d["triggers"]}
+def num(v):
+    return v if isinstance(v, (int, float)) else float("nan")
+if mode == "baseline":
+    ok = all(c["status"] == "GREEN" and 20 <= num(c["canary"]) < 50 and 20 <= num(c["control"]) < 50
+             for c in p95)
+elif mode == "clean":
+    ok = all(c["status"] == "GREEN" for c in d["cells"]) and rc in (0, 3)
+elif mode == "injected":
+    # the true canary P95 is ~239 ms (220-240 ms uniform): the histogram
+    # reads it inside its bucket, (200, 250] ms
+    ok = (rc == 4 and d["decision"]["verdict"] == "ROLLBACK" and trig.get("p95_over_160") == "firing"
+          and all(c["status"] == "RED" and 200 <= num(c["canary"]) <= 250 and num(c["control"]) < 50
+                  and num(c["samples"]) >= 50 for c in p95))
+elif mode == "down":
+    ok = rc != 0 and all(c["status"] in ("ERROR", "STALE") for c in d["cells"])
+    bad = [c for c in d["cells"] if c["status"] == "GREEN"]
+    if bad:
+        print("GREEN while Prometheus is down: %r" % bad[0], file=sys.stderr)
+        sys.exit(2)
+else:
+    raise SystemExit("unknown mode " + mode)
+sys.exit(0 if ok else 1)
+PY
+}
+
+# wait_status MODE POLICY STATE SECONDS
+wait_status() {
+	mode=$1 pol=$2 st=$3 secs=$4
+	i=0
+	while [ $i -lt $((secs * 2)) ]; do
+		rc=0
+		sr status --json --policy "$pol" --state-dir "$st" >"$work/status.json" 2>"$work/status.err" || rc=$?
+		if [ -s "$work/status.json" ]; then
+			crc=0
+			check_status "$mode" "$work/status.json" "$rc" || crc=$?
+			[ $crc -eq 0 ] && return 0
+			[ $crc -eq 2 ] && fail "status $mode: $(cat "$work/status.json" | head -c 600)"
+		fi
+		sleep 0.5
+		i=$((i + 1))
+	done
+	fail "status: '$mode' not reached within $secs s: $(head -c 800 "$work/status.json")"
+}
+
+# act POLICY STATE WANT_RC ACTION args... -> stdout in $work/act.out, stderr in act.err
+act() {
+	pol=$1 st=$2 want=$3
+	shift 3
+	rc=0
+	sr act "$@" --yes --policy "$pol" --state-dir "$st" >"$work/act.out" 2>"$work/act.err" || rc=$?
+	[ "$rc" -eq "$want" ] ||
+		fail "act $* exited $rc, want $want: $(cat "$work/act.out" "$work/act.err")"
+}
+
+preflight() { # POLICY STATE: tick the four items, T-0 a minute ago
+	act "$1" "$2" 0 tick --checklist preflight --item roster_posted --t0 -1
+	for item in region_posted security_signoff dashboards_ready; do
+		act "$1" "$2" 0 tick --checklist preflight --item "$item"
+	done
+}
+
+count() { # N [--cookie C] -> "canary ok"
+	n=$1
+	shift
+	res=$(python3 "$here/load.py" "http://127.0.0.1:$front/search" -n "$n" -c 16 \
+		--timeout-s 60 "$@") || fail "load through haproxy failed: $res"
+	echo "$res" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["by_server"].get("canary", 0), d["ok"])'
+}
+
+split() { # WEIGHT: 1000 cookieless requests, canary within +-1 point
+	w=$1
+	set -- $(count 1000)
+	[ "$2" -eq 1000 ] || fail "only $2 of 1000 requests succeeded"
+	lo=$((w * 10 - 10))
+	hi=$((w * 10 + 10))
+	[ "$1" -ge "$lo" ] && [ "$1" -le "$hi" ] ||
+		fail "at weight $w%: $1 of 1000 to the canary (want $lo..$hi)"
+	echo "ok - split at $w%: $1 of 1000 requests through HAProxy to the canary"
+	echo "$w $1" >>"$work/splits"
+}
+
+journal_actions() { # STATE -> the action records, one "type action weight result" per line
+	python3 - "$1/journal.jsonl" <<'PY'
+import json, sys
+for line in open(sys.argv[1], encoding="utf-8"):
+    e = json.loads(line)
+    if e["type"] in ("status", "trigger", "snapshot"):
+        continue
+    print(e["type"], e.get("action", "-"), e.get("weight", "-"), e.get("result", "-"))
+PY
+}
+
+# ---- 1. values --------------------------------------------------------------------------
+wait_status baseline "$P1" "$S1" 60
+[ ! -e "$S1/journal.jsonl" ] || fail "a read-only status wrote a journal"
+echo "ok - status reads canary and control P95 in the app's 20-50 ms; wrote no journal"
+
+# ---- 2. promote: the real split -----------------------------------------------------------
+preflight "$P1" "$S1"
+act "$P1" "$S1" 0 promote
+grep -q "^done: promote to 5% by $login (edge read back 5%)$" "$work/act.out" ||
+	fail "promote: $(cat "$work/act.out")"
+promoted=$(now)
+[ "$(hap_weight)" = 5 ] || fail "HAProxy reads $(hap_weight) after promote to 5"
+split 5
+
+# ---- 3. injected latency, as shiproom shows it ----------------------------------------------
+inject '{"latency_ms": 200}'
+wait_status injected "$P1" "$S1" 40
+echo "ok - canary P95 reads the injected 200 ms in its bucket (200-250 ms), RED, p95_over_160 firing, exit 4"
+reset_canary
+
+# ---- 4. HAProxy unreachable -------------------------------------------------------------------
+preflight "$P3" "$S3"
+t=$(now)
+act "$P3" "$S3" 1 promote
+took=$(elapsed "$t" "$(now)")
+grep -q "^failed: promote to 5% failed after 3 attempts: set_weight failed: haproxy tcp:127.0.0.1:$dead_port: connect: connection refused (rollout unchanged)$" "$work/act.out" ||
+	fail "unreachable: $(cat "$work/act.out")"
+grep -q "retry 2/3 in 1s: set_weight failed: .*connection refused" "$work/act.err" &&
+	grep -q "retry 3/3 in 2s: " "$work/act.err" || fail "retries not shown: $(cat "$work/act.err")"
+[ "$(grep -c 'retry ' "$work/act.err")" -eq 2 ] || fail "not exactly 2 retries: $(cat "$work/act.err")"
+journal_actions "$S3" | tail -2 >"$work/j3"
+[ "$(sed -n 1p "$work/j3")" = "intent promote 5 -" ] && [ "$(sed -n 2p "$work/j3")" = "outcome promote -1 failed" ] ||
+	fail "journal after the failure: $(cat "$work/j3")"
+python3 - "$S3/journal.jsonl" <<'PY' || fail "the failed outcome lacks its attempts or error"
+import json, sys
+o = [json.loads(l) for l in open(sys.argv[1])][-1]
+assert o["type"] == "outcome" and o["attempts"] == 3 and "connection refused" in o["error"], o
+PY
+echo "ok - HAProxy unreachable: failed visibly after 3 attempts with back-off (${took}s), intent and failure journaled"
+
+# ---- 5. past the window: approve, promote to 25 % ------------------------------------------------
+wait_status clean "$P1" "$S1" 40
+left=$(python3 -c "import sys; print(max(0, int(62 - (float(sys.argv[2]) - float(sys.argv[1])))))" "$promoted" "$(now)")
+sleep "$left"
+# The promoter's own approval does not count for their promote: the one
+# that counts comes from another person's console on the same state dir,
+# i.e. one more line in the journal, appended as every console appends
+# (under the journal file's flock, with the next seq).
+act "$P1" "$S1" 0 approve
+grep -q "^done: Gate 1 approved by $login$" "$work/act.out" || fail "approve: $(cat "$work/act.out")"
+act "$P1" "$S1" 3 promote
+grep -q "approvals must come from someone other than the promoter" "$work/act.out" ||
+	fail "self-approved promote: $(cat "$work/act.out")"
+python3 - "$S1/journal.jsonl" <<'PY' || fail "cannot append the approver's record"
+import fcntl, json, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_APPEND)
+fcntl.flock(fd, fcntl.LOCK_EX)
+last = [json.loads(l) for l in open(sys.argv[1])][-1]["seq"]
+now = int(time.time() * 1000)
+rec = {"seq": last + 1, "at": now, "wall": now, "type": "approval", "actor": "approver",
+       "action": "approve", "gate": 0, "reason": "e2e: approved from another console"}
+os.write(fd, (json.dumps(rec, separators=(",", ":")) + "\n").encode())
+os.fsync(fd)
+fcntl.flock(fd, fcntl.LOCK_UN)
+PY
+act "$P1" "$S1" 0 promote
+grep -q "^done: promote to 25% by $login (edge read back 25%)$" "$work/act.out" ||
+	fail "promote to 25: $(cat "$work/act.out")"
+[ "$(hap_weight)" = 25 ] || fail "HAProxy reads $(hap_weight) after promote to 25"
+split 25
+
+# ---- 6. rollback, cookie client included ---------------------------------------------------------
+set -- $(count 100 --cookie SRV=canary)
+[ "$1" -eq 100 ] || fail "before the rollback a canary cookie reaches the canary: $1 of 100"
+act "$P1" "$S1" 0 rollback --reason "e2e: rollback drill"
+grep -q "^done: rollback by $login: canary weight 0%, drained (edge read back 0%): e2e: rollback drill$" "$work/act.out" ||
+	fail "rollback: $(cat "$work/act.out")"
+[ "$(hap_weight)" = 0 ] && [ "$(hap_maint)" = yes ] || fail "after rollback: weight $(hap_weight), maint $(hap_maint)"
+split 0
+set -- $(count 200 --cookie SRV=canary)
+[ "$1" -eq 0 ] && [ "$2" -eq 200 ] || fail "rollback: $1 of 200 cookie requests reached the canary"
+echo "ok - rollback: 0 of 1000 cookieless and 0 of 200 canary-cookie requests reach the canary"
+
+# ---- 7. kill -9 between intent and outcome ---------------------------------------------------------
+crash_promote() { # MODE: start a promote through the proxy, kill -9 it mid-call
+	echo "$1" >"$work/proxy.mode"
+	n0=$(grep -c '"type":"intent"' "$S4/journal.jsonl" || true)
+	# In a shell of its own, so that its "Killed" goes to crash.out.
+	rm -f "$work/crash.pid"
+	sh -c '"$@" & echo $! >"$0"; wait $!' "$work/crash.pid" \
+		"$bin" act promote --yes --policy "$P4" --state-dir "$S4" >"$work/crash.out" 2>&1 &
+	outer=$!
+	i=0
+	until [ -s "$work/crash.pid" ] &&
+		[ "$(grep -c '"type":"intent"' "$S4/journal.jsonl" || true)" -gt "$n0" ]; do
+		i=$((i + 1))
+		[ $i -le 100 ] || fail "no intent written: $(cat "$work/crash.out")"
+		sleep 0.1
+	done
+	sleep 1 # the call is now stalled in the proxy
+	kill -9 "$(cat "$work/crash.pid")"
+	st=0
+	wait "$outer" || st=$?
+	[ "$st" -eq 137 ] || fail "the crashing act exited $st: $(cat "$work/crash.out")"
+	[ "$(journal_actions "$S4" | tail -1)" = "intent promote 5 -" ] ||
+		fail "after kill -9 the journal ends with: $(journal_actions "$S4" | tail -1)"
+	: >"$work/proxy.mode"
+}
+preflight "$P4" "$S4"
+# (a) before the edge moved: the command never reached HAProxy (still 0)
+crash_promote all
+[ "$(hap_weight)" = 0 ] || fail "the stalled promote reached HAProxy"
+act "$P4" "$S4" 0 hold --reason "after a crash"
+grep -q "start-up: promote to 5% by $login had no outcome (a crash?); the edge reads 0%: it did not take effect, recorded as failed" "$work/act.err" ||
+	fail "reconcile (a): $(cat "$work/act.err")"
+[ "$(journal_actions "$S4" | grep '^reconcile' | tail -1)" = "reconcile promote 0 failed" ] ||
+	fail "reconcile record (a): $(journal_actions "$S4" | tail -3)"
+act "$P4" "$S4" 0 resume
+# (b) after the edge moved: the read-back stalls, HAProxy is at 5
+crash_promote read
+[ "$(hap_weight)" = 5 ] || fail "HAProxy reads $(hap_weight) after the stalled promote's sets"
+act "$P4" "$S4" 0 hold --reason "after a second crash"
+grep -q "start-up: promote to 5% by $login had no outcome (a crash?); the edge reads 5%: it took effect, recorded" "$work/act.err" ||
+	fail "reconcile (b): $(cat "$work/act.err")"
+[ "$(journal_actions "$S4" | grep '^reconcile' | tail -1)" = "reconcile promote 5 ok" ] ||
+	fail "reconcile record (b): $(journal_actions "$S4" | tail -3)"
+sr status --json --policy "$P4" --state-dir "$S4" >"$work/s4.json" || true
+python3 - "$work/s4.json" <<'PY' || fail "the rollout after reconciliation: $(head -c 300 "$work/s4.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["phase"] == "5%" and d["weight"] == 5 and d["state"] == "held", (d["phase"], d["weight"], d["state"])
+PY
+echo "ok - kill -9 between intent and outcome: the restart reconciled the journal with HAProxy's real weight (0%, then 5%)"
+
+# ---- 8. auto_rollback: the trigger moves HAProxy ---------------------------------------------------
+wait_status clean "$P2" "$S2" 40
+preflight "$P2" "$S2"
+act "$P2" "$S2" 0 promote
+[ "$(hap_weight)" = 5 ] && [ "$(hap_maint)" = no ] || fail "before auto-rollback: weight $(hap_weight), maint $(hap_maint)"
+"$bin" watch --for 120 --policy "$P2" --state-dir "$S2" >"$work/watch.log" 2>"$work/watch.err" &
+watch_pid=$!
+bg_pids="$bg_pids $watch_pid"
+i=0
+until grep -q "HOLD: observing" "$work/watch.log" 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -le 100 ] || fail "watch did not evaluate: $(cat "$work/watch.err")"
+	sleep 0.1
+done
+t=$(now)
+inject '{"latency_ms": 200}'
+i=0
+while [ "$(hap_weight)" != 0 ]; do
+	i=$((i + 1))
+	[ $i -le 600 ] || fail "auto-rollback: the canary is still at $(hap_weight)% after 60 s"
+	sleep 0.1
+done
+took=$(elapsed "$t" "$(now)")
+[ "$(hap_maint)" = yes ] || fail "auto-rollback left the canary out of maint"
+kill -TERM "$watch_pid"
+st=0
+wait "$watch_pid" || st=$?
+[ "$st" -eq 0 ] || fail "watch exited $st: $(tail -5 "$work/watch.err")"
+grep -q "RED    Journey canary P95 > 160 ms firing" "$work/watch.log" &&
+	grep -q "auto-rollback: rollback by auto-rollback: canary weight 0%, drained (edge read back 0%)" "$work/watch.log" ||
+	fail "watch log: $(tail -10 "$work/watch.log")"
+python3 - "$S2/journal.jsonl" <<'PY' || fail "auto-rollback journal"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+fired = [i for i, e in enumerate(ev) if e["type"] == "trigger" and e["trigger"] == "p95_over_160" and e["to"] == "firing"]
+out = [i for i, e in enumerate(ev) if e["type"] == "outcome" and e["action"] == "rollback"]
+assert fired and out and fired[0] < out[-1], (fired, out)
+o = ev[out[-1]]
+assert o["actor"] == "auto-rollback" and o["result"] == "ok" and o["weight"] == 0, o
+red = [e for e in ev if e["type"] == "status" and e["kpi"] == "p95_latency" and e["to"] == "RED"]
+assert red, "the watch journaled no P95 status change"
+PY
+reset_canary
+echo "ok - auto_rollback: p95_over_160 fired and HAProxy read the canary at 0% in maint ${took}s after the injection"
+
+# ---- 9. Prometheus down, then back --------------------------------------------------------------
+wait_status clean "$P1" "$S1" 40
+"$bin" watch --read-only --for 120 --policy "$P1" --state-dir "$S1" >"$work/ro.log" 2>"$work/ro.err" &
+ro_pid=$!
+bg_pids="$bg_pids $ro_pid"
+sleep 2
+down_at=$(date -u +%Y-%m-%dT%H:%M:%S)
+"$here/prometheus.sh" stop "$work/prom"
+wait_status down "$P1" "$S1" 10
+i=0
+until grep -q "search P95 ERROR" "$work/ro.log"; do
+	i=$((i + 1))
+	[ $i -le 150 ] || fail "the watch never showed search P95 ERROR: $(tail -5 "$work/ro.log")"
+	sleep 0.1
+done
+sleep 5 # past stale_after (3 s): still not GREEN
+up_at=$(date -u +%Y-%m-%dT%H:%M:%S)
+"$here/prometheus.sh" start "$work/prom" "$prom_port" "127.0.0.1:$stable_port" \
+	"127.0.0.1:$canary_port" || fail "cannot restart prometheus"
+i=0
+until grep -q "search P95 GREEN" "$work/ro.log"; do
+	i=$((i + 1))
+	[ $i -le 600 ] || fail "the cells did not come back GREEN: $(tail -5 "$work/ro.log")"
+	sleep 0.1
+done
+kill -TERM "$ro_pid"
+wait "$ro_pid" || true
+python3 - "$work/ro.log" "$down_at" "$up_at" <<'PY' || fail "a P95 cell read GREEN while Prometheus was down"
+import sys
+log, down, up = sys.argv[1], sys.argv[2], sys.argv[3]
+seen = set()
+for line in open(log):
+    f = line.split()
+    if len(f) < 4 or " P95 " not in line:
+        continue
+    t = f[0][:19]
+    if down <= t < up:
+        assert "P95 GREEN" not in line, line
+        for s in ("ERROR", "STALE"):
+            if "P95 " + s in line:
+                seen.add(s)
+assert seen, "no ERROR or STALE line while Prometheus was down"
+PY
+wait_status baseline "$P1" "$S1" 60
+echo "ok - Prometheus down: status all ERROR, the watch ERROR/STALE and never GREEN; back GREEN after the restart"
+
+# ---- 10. the journal, replay, secrets ----------------------------------------------------------------
+journal_actions "$S1" >"$work/j1"
+cat >"$work/j1.want" <<EOF
+start - - -
+tick tick - -
+tick tick - -
+tick tick - -
+tick tick - -
+intent promote 5 -
+outcome promote 5 ok
+approval approve - -
+approval approve - -
+intent promote 25 -
+outcome promote 25 ok
+intent rollback 0 -
+outcome rollback 0 ok
+EOF
+diff "$work/j1.want" "$work/j1" >/dev/null || fail "the journal's actions: $(diff "$work/j1.want" "$work/j1")"
+python3 - "$S1/journal.jsonl" <<'PY' || fail "journal contents"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+seqs = [e["seq"] for e in ev]
+assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+keys = {}
+for e in ev:
+    if e["type"] in ("intent", "outcome"):
+        keys.setdefault(e["key"], []).append(e["type"])
+assert all(v == ["intent", "outcome"] for v in keys.values()), keys
+rb = [e for e in ev if e["type"] == "intent" and e["action"] == "rollback"][0]
+assert rb["drain"] is True and rb["reason"] == "e2e: rollback drill", rb
+labels = [e["label"] for e in ev if e["type"] == "snapshot"]
+assert "T-0" in labels and "Gate 1" in labels, labels
+PY
+rc=0
+sr replay "$S1/journal.jsonl" --status --json --policy "$P1" >"$work/replay.json" || rc=$?
+python3 - "$work/replay.json" <<'PY' || fail "replay --status: $(head -c 300 "$work/replay.json")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["state"] == "rolled_back" and d["weight"] == 0 and d["phase"] == "25%", (d["state"], d["weight"], d["phase"])
+assert [a["outcome"] for a in d["approvals"]][:2] == ["passed", "rolled_back"], d["approvals"]
+PY
+if grep -rqF "$SECRET" "$work" 2>/dev/null; then
+	fail "the bearer token appears in: $(grep -rlF "$SECRET" "$work")"
+fi
+echo "ok - the journal tells the story (intents paired with outcomes, T-0 and gate snapshots); replay rebuilds it; the token appears nowhere"
+echo "split measurements (weight: canary of 1000):" $(tr '\n' ';' <"$work/splits")
+echo "ok - shiproom e2e"
