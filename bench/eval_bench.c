@@ -1,8 +1,9 @@
 /* eval_bench.c - what one full engine_evaluate() costs.
  *
  * The directive's policy (config/shiproom.json) extended to 50 journeys:
- * every per-journey KPI (P95, P99, cache hit ratio, provider P95) gets all
- * 50, the global KPIs stay one cell each, so 218 cells, each with a canary
+ * every per-journey KPI (P50, P95, P99, cache hit ratio, provider P95) gets
+ * all 50, the global KPIs stay one cell each, so 268 cells (the binary
+ * prints the count it used), each with a canary
  * and a control observation. The engine is stepped on a fake 15 s clock
  * at 25% with a few YELLOW cells (so reasons and the decision list are
  * exercised); only engine_evaluate() is timed. Prints the median of many
