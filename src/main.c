@@ -5,6 +5,8 @@
  *   shiproom act ACTION ... --yes          headless: one action through the dispatcher
  *   shiproom watch [--for SECONDS]         headless console: poll, journal, auto-rollback
  *   shiproom replay FILE [--speed N]       play a journal back (console, or --status)
+ *   shiproom report gate N|card|postmortem|win-note [--at T+MIN] [--json]
+ *                                          headless: a ship-room report on stdout
  *   shiproom check-config FILE             validate a policy file
  *   shiproom --version | --help
  *
@@ -89,6 +91,7 @@ enum command {
 	CMD_ACT,
 	CMD_WATCH,
 	CMD_REPLAY,
+	CMD_REPORT,
 	CMD_CHECK_CONFIG,
 	CMD_HELP,
 	CMD_VERSION
@@ -102,6 +105,8 @@ struct opts {
 	const char *file;       /* check-config FILE, replay FILE */
 	const char *state_dir;  /* --state-dir */
 	const char *action;     /* act ACTION */
+	const char *report;     /* report KIND (gate, card, postmortem, win-note) */
+	const char *report_arg; /* report gate N */
 	const char *reason, *checklist, *item;
 	double speed;
 	bool speed_set;
@@ -135,6 +140,13 @@ static const char usage_text[] =
 	"                                              journal, auto-rollback; the log on stdout\n"
 	"       shiproom replay FILE [--speed N]       play a journal back in the console (read-only);\n"
 	"                          [--status [--json] [--at T+MIN]]  or print the rebuilt state\n"
+	"       shiproom report gate N|card|postmortem|win-note [--at T+MIN] [--json]\n"
+	"                                              a ship-room report (gate N's report, the\n"
+	"                                              current phase's card, the postmortem\n"
+	"                                              placeholder, the win note) as Markdown, or its\n"
+	"                                              data with --json; the simulator plays to --at\n"
+	"                                              (default its end) first; with --state-dir it\n"
+	"                                              is also written there\n"
 	"       shiproom check-config FILE             validate a policy file\n"
 	"       shiproom --version | --help\n"
 	"\n"
@@ -157,8 +169,9 @@ static const char usage_text[] =
 	"  --refresh MS       console refresh period (default 1000)\n"
 	"  --start T+MIN      console on the simulator: play the scenario headless up to this time\n"
 	"                     (T+130, T-30), then open the console there\n"
-	"  --json             status: one JSON object instead of text\n"
-	"  --at T+MIN         status (simulator) and replay: stop at this time instead of the end\n"
+	"  --json             status, report: one JSON object instead of text\n"
+	"  --at T+MIN         status, report (simulator) and replay: stop at this time instead of\n"
+	"                     the end\n"
 	"  --yes              act: required; an action is never taken by accident\n"
 	"  --for SECONDS      watch: stop after this long (default: until SIGINT or SIGTERM)\n"
 	"\n"
@@ -351,7 +364,8 @@ static int parse_positional(struct opts *o, const char *a, bool *have_cmd)
 		const char *name;
 		enum command cmd;
 	} cmds[] = {{"status", CMD_STATUS}, {"check-config", CMD_CHECK_CONFIG}, {"act", CMD_ACT},
-	            {"watch", CMD_WATCH},   {"replay", CMD_REPLAY}};
+	            {"watch", CMD_WATCH},   {"replay", CMD_REPLAY},
+	            {"report", CMD_REPORT}};
 	if (!*have_cmd) {
 		*have_cmd = true;
 		for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
@@ -361,7 +375,7 @@ static int parse_positional(struct opts *o, const char *a, bool *have_cmd)
 			}
 		}
 		return usage_error("unknown command '%s' (commands: status, act, watch, replay, "
-		                   "check-config)",
+		                   "report, check-config)",
 		                   a);
 	}
 	if ((o->cmd == CMD_CHECK_CONFIG || o->cmd == CMD_REPLAY) && !o->file) {
@@ -372,7 +386,37 @@ static int parse_positional(struct opts *o, const char *a, bool *have_cmd)
 		o->action = a;
 		return 0;
 	}
+	if (o->cmd == CMD_REPORT && !o->report) {
+		o->report = a;
+		return 0;
+	}
+	if (o->cmd == CMD_REPORT && !o->report_arg && strcmp(o->report, "gate") == 0) {
+		o->report_arg = a;
+		return 0;
+	}
 	return usage_error("unexpected argument '%s'", a);
+}
+
+/* `report KIND`: the names a person types ("win-note", as the file is
+ * called; "win" too, as report.h names it). */
+static bool report_kind_by_name(const char *name, enum sr_report_kind *out)
+{
+	static const struct {
+		const char *name;
+		enum sr_report_kind kind;
+	} kinds[] = {{"gate", SR_REPORT_GATE},
+	             {"card", SR_REPORT_CARD},
+	             {"postmortem", SR_REPORT_POSTMORTEM},
+	             {"win-note", SR_REPORT_WIN},
+	             {"win", SR_REPORT_WIN}};
+	for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+		if (strcmp(name, kinds[i].name) == 0) {
+			if (out)
+				*out = kinds[i].kind;
+			return true;
+		}
+	}
+	return false;
 }
 
 /* Which options go with which command. */
@@ -383,11 +427,25 @@ static int check_combinations(const struct opts *o)
 		return usage_error("check-config needs a FILE%s", "");
 	if (c == CMD_REPLAY && !o->file)
 		return usage_error("replay needs a journal FILE%s", "");
-	if (o->json && c != CMD_STATUS && !(c == CMD_REPLAY && o->replay_status))
-		return usage_error("--json only applies to `shiproom status` and `replay --status`%s",
+	if (o->json && c != CMD_STATUS && c != CMD_REPORT && !(c == CMD_REPLAY && o->replay_status))
+		return usage_error("--json only applies to `shiproom status`, `report` and `replay "
+		                   "--status`%s",
 		                   "");
-	if (o->at_set && c != CMD_STATUS && c != CMD_REPLAY && c != CMD_ACT)
-		return usage_error("--at only applies to status, act (simulator) and replay%s", "");
+	if (o->at_set && c != CMD_STATUS && c != CMD_REPLAY && c != CMD_ACT && c != CMD_REPORT)
+		return usage_error("--at only applies to status, act, report (simulator) and replay%s",
+		                   "");
+	if (c == CMD_REPORT) {
+		if (!o->report)
+			return usage_error("report needs a KIND: gate N, card, postmortem or win-note%s", "");
+		if (!report_kind_by_name(o->report, NULL))
+			return usage_error("report: unknown report '%s' (gate N, card, postmortem, "
+			                   "win-note)",
+			                   o->report);
+		long g;
+		if (o->report_arg && !parse_long(o->report_arg, 1, 100000, &g))
+			return usage_error("report gate: '%s' is not a gate number (1, 2, ...)",
+			                   o->report_arg);
+	}
 	if (o->replay_status && c != CMD_REPLAY)
 		return usage_error("--status only applies to `shiproom replay`%s", "");
 	if (c != CMD_CONSOLE && o->start_set)
@@ -1145,6 +1203,103 @@ static int open_workflow(struct session *s, bool with_notify)
 	return 0;
 }
 
+/* ---- report: a ship-room report, headless ---------------------------------------------------- */
+
+/* Bring the session to the moment the report is about: the simulator
+ * plays its scenario to --at (default its end), as `status` does; a real
+ * rollout is evaluated now. */
+static int report_play(struct session *s, const struct opts *o)
+{
+	if (s->real) {
+		if (o->at_set)
+			return usage_error("--at is for the simulator: a real rollout is read now%s", "");
+		evaluate_now(s);
+		if (s->runner->polling)
+			fprintf(stderr, "shiproom: the source did not answer in time\n");
+		return 0;
+	}
+	const struct sr_scenario *sc = s->scenario;
+	int until_min = o->at_set ? o->at_min : sc->end_min;
+	if (until_min < sc->start_min) {
+		fprintf(stderr, "shiproom: --at T%+d is before the scenario starts (T%+d)\n", until_min,
+		        sc->start_min);
+		return SR_EXIT_USAGE;
+	}
+	runner_advance(s->runner, sc->t0 + (sr_ms)until_min * SR_MS_PER_MIN);
+	return 0;
+}
+
+static int report_print(const struct session *s, enum sr_report_kind kind, int index, bool json)
+{
+	char *text;
+	if (json) {
+		json_t *d = report_json(kind, s->runner, index);
+		text = d ? json_dumps(d, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII |
+		                             JSON_REAL_PRECISION(6))
+		         : NULL;
+		json_decref(d);
+	} else {
+		text = report_markdown(&s->templates, kind, s->runner, index);
+	}
+	if (!text) {
+		fprintf(stderr, "shiproom: out of memory rendering the %s report\n",
+		        report_kind_name(kind));
+		return SR_EXIT_RUNTIME;
+	}
+	size_t len = strlen(text);
+	fputs(text, stdout);
+	if (len == 0 || text[len - 1] != '\n')
+		fputc('\n', stdout);
+	free(text);
+	return SR_EXIT_OK;
+}
+
+static int cmd_report(const struct opts *o)
+{
+	struct session s;
+	enum sr_report_kind kind = SR_REPORT_GATE;
+	report_kind_by_name(o->report, &kind); /* checked with the arguments */
+	/* A view, like status: never acts on a real source, never writes its
+	 * journal; the simulator plays its script in its own journal. */
+	int rc = session_open(&s, o, false, o->read_only, true);
+	if (rc == 0)
+		rc = open_workflow(&s, false); /* the templates: exit 2 when broken */
+	int index = -1;
+	if (rc == 0 && kind == SR_REPORT_GATE) {
+		int ngates = s.policy->ngates;
+		long g = 0;
+		if (o->report_arg)
+			parse_long(o->report_arg, 1, 100000, &g);
+		if (ngates == 0) {
+			fprintf(stderr, "shiproom: report gate: %s has no gates\n", s.policy->path);
+			rc = SR_EXIT_USAGE;
+		} else if (o->report_arg && g > ngates) {
+			fprintf(stderr, "shiproom: report gate %ld: %s has %d gate%s (1..%d)\n", g,
+			        s.policy->path, ngates, ngates == 1 ? "" : "s", ngates);
+			rc = SR_EXIT_USAGE;
+		}
+		index = o->report_arg ? (int)g - 1 : -1; /* none given: the gate ahead */
+	}
+	if (rc == 0)
+		rc = report_play(&s, o);
+	if (rc == 0)
+		rc = report_print(&s, kind, index, o->json);
+	if (rc == 0 && s.keep_state) {
+		char path[PATH_LEN + 200], err[1024];
+		int w = report_write(&s.templates, kind, s.runner, index, s.state_dir, path, sizeof path,
+		                     err, sizeof err);
+		if (w < 0) {
+			fprintf(stderr, "shiproom: report: cannot write it into %s: %s\n", s.state_dir, err);
+			rc = SR_EXIT_RUNTIME;
+		} else if (w == 1) {
+			fprintf(stderr, "shiproom: report: %s exists and is kept (people edit it)\n", path);
+		} else {
+			fprintf(stderr, "shiproom: report: written to %s\n", path);
+		}
+	}
+	return finish_print(&s, rc);
+}
+
 /* ---- watch: the console without a screen ---------------------------------------------- */
 
 struct watch {
@@ -1364,6 +1519,13 @@ static int cmd_console(const struct opts *o)
 
 int main(int argc, char **argv)
 {
+	/* A peer closing its socket (HAProxy's Runtime API, Prometheus, the
+	 * webhook) must not kill the console with SIGPIPE in the middle of a
+	 * rollback, between an intent and its outcome: the write fails with
+	 * EPIPE instead, which the drivers report and retry. libcurl's
+	 * CURLOPT_NOSIGNAL also leaves SIGPIPE to the application to ignore.
+	 * First thing, before any socket exists. */
+	signal(SIGPIPE, SIG_IGN);
 	struct opts o = {.cmd = CMD_CONSOLE, .speed = 1.0, .refresh_ms = 1000};
 	int rc = parse_args(argc, argv, &o);
 	if (rc)
@@ -1385,6 +1547,8 @@ int main(int argc, char **argv)
 		return cmd_watch(&o);
 	case CMD_REPLAY:
 		return cmd_replay(&o);
+	case CMD_REPORT:
+		return cmd_report(&o);
 	case CMD_CONSOLE:
 		break;
 	}

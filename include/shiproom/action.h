@@ -76,7 +76,8 @@ struct sr_action_flight {
 	int attempt;                    /* failed attempts so far */
 	bool sync;                      /* inside action_dispatch() */
 	char key[SR_NAME_LEN * 3];      /* idempotency key */
-	char err[SR_REASON_LEN];        /* last edge error */
+	char err[SR_TEXT_LEN];          /* last edge error; after the final
+	                                   failure, the whole story (action.c) */
 	sr_ms started;
 	bool journaled;                 /* the intent is in the journal */
 	bool backing_off;               /* a retry is scheduled on the loop */

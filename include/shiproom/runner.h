@@ -65,6 +65,14 @@ struct sr_runner {
 	bool action_in_flight;              /* SIGHUP waits for it */
 	bool alarm;                         /* a trigger started firing: bell */
 	bool polling;                       /* a poll is out: do not start another */
+	/* The last snapshot a poll answered with, copied (the source reuses
+	 * its own): while a poll is out, ticks evaluate it again once it has
+	 * gone stale, so the cells age to STALE instead of keeping their
+	 * last status (runner.c, runner_reevaluate). */
+	struct sr_snapshot held;
+	bool have_held;
+	bool foreign_applied;               /* the journal poll applied another
+	                                       console's record: redecide */
 	bool quiet_refusals;                /* scripted retries: do not log each refusal */
 	struct sr_action_flight flight;     /* the edge action in flight, or the last one */
 

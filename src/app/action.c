@@ -26,7 +26,15 @@
  *      journal (runner.c applies every journal event through
  *      journal_apply), so the live path and a replay are the same code.
  *      Without a journal (unit tests) the confirmed change is applied
- *      directly, through the same rollout_* functions.
+ *      directly, through the same rollout_* functions;
+ *   7. once the change is in the record, engine_redecide: the decision
+ *      (a DRI hold is HOLD at once, a rollback clears the triggers) never
+ *      waits for the next poll to catch up with an action;
+ *   8. after an edge action's final failure the edge is read back once
+ *      more: a set that took effect although its answer was lost (a
+ *      timeout after HAProxy applied it) is said - "edge diverged:
+ *      canary at N% (recorded M%)" - and journaled in the outcome, never
+ *      reported as "rollout unchanged".
  *
  * The edge completes through callbacks: the simulator answers before
  * returning, HAProxy and HTTP later from the loop. The same code handles
@@ -355,9 +363,7 @@ static void flight_finish(struct sr_runner *r, bool ok, int readback)
 	if (!ok) {
 		if (recorded)
 			read_back_own(r, why, sizeof why); /* closes the intent in the replay */
-		result_set(res, SR_ACT_FAILED, readback,
-		           "%s to %d%% failed after %d attempt%s: %s (rollout unchanged)", name,
-		           f->target, f->attempt, f->attempt == 1 ? "" : "s", f->err);
+		result_set(res, SR_ACT_FAILED, readback, "%s", f->err);
 	} else {
 		/* Record the confirmed change. It was tried on a copy before the
 		 * edge was called; it can only be refused now if the rollout
@@ -370,6 +376,8 @@ static void flight_finish(struct sr_runner *r, bool ok, int readback)
 			           name, why);
 		} else {
 			r->engine.ro.weight = readback;
+			/* the decision follows the record now, not at the next poll */
+			engine_redecide(&r->engine, r->now);
 			done_text(r, &f->req, f->target, -1, readback, text, sizeof text);
 			result_set(res, SR_ACT_DONE, readback, "%s", text);
 		}
@@ -391,6 +399,50 @@ static bool edge_final(const struct sr_runner *r, int result)
 	return result == HAPROXY_ERR_REFUSED && strcmp(r->edge->ops->name, "sim") != 0;
 }
 
+/* The final read-back after the last failed attempt. The set may have
+ * taken effect although its answer was lost (a timeout after HAProxy
+ * applied it, a read-back that failed): the failure's text then says the
+ * edge and the record disagree, the outcome journals what the edge
+ * shows, and nobody is told "rollout unchanged" while the canary serves
+ * another weight. The record itself is left alone: a failed outcome
+ * changes nothing in the replay, and which weight is right is the
+ * Release DRI's call (promote or roll back again). */
+static void flight_on_final_get(void *ud, int result, int weight, const char *err)
+{
+	struct sr_runner *r = ud;
+	struct sr_action_flight *f = &r->flight;
+	const char *name = sr_action_name(f->req.kind);
+	int recorded = r->engine.ro.weight;
+	char last[sizeof f->err], clean[SR_REASON_LEN / 2], tries[64];
+	sr_strlcpy(last, f->err, sizeof last);
+	textf(tries, sizeof tries, "%s to %d%% failed after %d attempt%s", name, f->target,
+	      f->attempt, f->attempt == 1 ? "" : "s");
+	if (result != 0) {
+		/* The record is unchanged; what the edge shows is not known, and
+		 * the log says so on a line of its own (the result's words are
+		 * what scripts match). */
+		sr_sanitize(clean, err && err[0] ? err : "no reason given", sizeof clean);
+		runner_log(r, SR_LOG_ACTION, SR_RED, f->req.actor,
+		           "%s: the edge could not be read back after the last attempt (%s): its "
+		           "weight is unknown, the record says %d%%",
+		           name, clean, recorded);
+		textf(f->err, sizeof f->err, "%s: %s (rollout unchanged)", tries, last);
+		flight_finish(r, false, -1);
+		return;
+	}
+	if (weight != recorded) {
+		runner_log(r, SR_LOG_ACTION, SR_RED, f->req.actor,
+		           "edge diverged: canary at %d%% (recorded %d%%) after %s failed", weight,
+		           recorded, name);
+		textf(f->err, sizeof f->err, "edge diverged: canary at %d%% (recorded %d%%): %s: %s",
+		      weight, recorded, tries, last);
+	} else {
+		textf(f->err, sizeof f->err, "%s: %s (rollout unchanged; the edge reads %d%%)", tries,
+		      last, weight);
+	}
+	flight_finish(r, false, weight);
+}
+
 static void on_backoff(uv_timer_t *t)
 {
 	struct sr_runner *r = t->data;
@@ -407,7 +459,8 @@ static void flight_attempt_failed(struct sr_runner *r, const char *what, const c
 	sr_sanitize(clean, err && err[0] ? err : "no reason given", sizeof clean);
 	textf(f->err, sizeof f->err, "%s: %s", what, clean);
 	if (final || f->attempt >= SR_ACTION_EDGE_TRIES) {
-		flight_finish(r, false, -1);
+		/* Given up: what does the edge really show? */
+		r->edge->ops->get_weight(r->edge, flight_on_final_get, r);
 		return;
 	}
 	sr_ms delay = r->loop && r->backoff ? r->backoff_ms << (f->attempt - 1) : 0;
@@ -531,6 +584,10 @@ static void record_only(struct sr_runner *r, const struct sr_action_request *req
 			return;
 		}
 	}
+	/* The decision follows the record at once: a DRI hold is HOLD now,
+	 * not at the next poll (and a promote is never judged on a decision
+	 * that predates the record). */
+	engine_redecide(&r->engine, r->now);
 	done_text(r, req, -1, gate, r->engine.ro.weight, text, sizeof text);
 	result_set(res, SR_ACT_DONE, r->engine.ro.weight, "%s", text);
 }

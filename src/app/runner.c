@@ -9,6 +9,10 @@
  *      console's actions) and apply it to the rollout;
  *   2. poll the source (the simulator answers at once; Prometheus later,
  *      from the loop: the rest of the turn runs in the poll's callback);
+ *      while a poll is still out, no new one: the last snapshot is
+ *      evaluated again once all of its data has gone stale (see
+ *      runner_reevaluate), so a hung source shows STALE, never the last
+ *      GREEN;
  *   3. engine_evaluate at the tick's time;
  *   4. record one history point per minute;
  *   5. drain the engine's events into the log and the journal (status and
@@ -286,11 +290,13 @@ static void on_journal_event(void *ud, const struct sr_jevent *ev)
 		r->policy_changed = rc > 0;
 	if (ev->own) {
 		/* The dispatcher reads its own record back to learn whether the
-		 * rollout took it; it does the logging. */
+		 * rollout took it; it does the logging (and the redecide). */
 		r->own_rc = rc;
 		sr_strlcpy(r->own_why, why, sizeof r->own_why);
 		return;
 	}
+	if (rc >= 0 && is_action_event(ev->type))
+		r->foreign_applied = true;
 	log_foreign(r, ev, rc, why);
 }
 
@@ -307,9 +313,16 @@ int runner_journal_poll(struct sr_runner *r)
 {
 	if (!r->journal)
 		return 0;
+	r->foreign_applied = false;
 	int n = journal_poll(r->journal, on_journal_event, on_journal_issue, r);
 	if (n < 0)
 		runner_log(r, SR_LOG_INFO, SR_RED, "", "journal: cannot read %s", journal_path(r->journal));
+	/* Another console acted: the decision follows its record now, as it
+	 * does after this console's own actions. Not during the start-up
+	 * replay nor before the first evaluation: that evaluation decides. */
+	if (r->foreign_applied && r->journal_live && r->engine.evaluations > 0)
+		engine_redecide(&r->engine, r->now);
+	r->foreign_applied = false;
 	return n;
 }
 
@@ -802,19 +815,83 @@ static void feed_play(struct sr_runner *r, sr_ms now)
 
 /* ---- the cron --------------------------------------------------------------------- */
 
-static void runner_on_snapshot(void *ud, struct sr_snapshot *snap)
+/* Keep a copy of what the source answered: its own snapshot is filled
+ * again by the next poll, perhaps while that poll is still out. */
+static void hold_snapshot(struct sr_runner *r, const struct sr_snapshot *snap)
 {
-	struct sr_runner *r = ud;
-	r->polling = false;
-	engine_evaluate(&r->engine, snap, r->now);
+	int n = snap->ncells < SR_MAX_CELLS ? snap->ncells : SR_MAX_CELLS;
+	if (n < 0)
+		n = 0;
+	r->held.ncells = n;
+	memcpy(r->held.canary, snap->canary, (size_t)n * sizeof snap->canary[0]);
+	memcpy(r->held.control, snap->control, (size_t)n * sizeof snap->control[0]);
+	r->have_held = true;
+}
+
+/* After an evaluation: log and journal what changed, act on it. */
+static void runner_after_evaluation(struct sr_runner *r)
+{
 	history_record(&r->history, &r->engine, r->now);
 	runner_drain(r);
 	runner_snapshots(r);
 	runner_auto_rollback(r);
 	runner_script(r);
-	/* Actions change the rollout; their events (none today) and any
-	 * state they implied are picked up at the next evaluation. */
+	/* Actions change the rollout and redecide (action.c): the decision
+	 * events they caused are logged here. */
 	runner_drain(r);
+}
+
+static void runner_on_snapshot(void *ud, struct sr_snapshot *snap)
+{
+	struct sr_runner *r = ud;
+	r->polling = false;
+	if (snap)
+		hold_snapshot(r, snap);
+	engine_evaluate(&r->engine, snap, r->now);
+	runner_after_evaluation(r);
+}
+
+/* Would the engine judge any canary value of the held snapshot again at
+ * `now`? Only an OK observation that is not yet stale can be judged
+ * (ERROR, NOSERIES and NONE are data gaps whatever the time). */
+static bool held_has_fresh(const struct sr_runner *r, sr_ms now)
+{
+	const struct sr_snapshot *s = &r->held;
+	for (int c = 0; c < s->ncells; c++)
+		if (s->canary[c].kind == SR_OBS_OK && now - s->canary[c].at <= r->policy->stale_after_ms)
+			return true;
+	return false;
+}
+
+/* A tick while the poll is still out (a hung or slow source). The data
+ * ages all the same: evaluate the snapshot held from the last answer, so
+ * its observations, which keep their `at`, turn STALE and the decision
+ * holds - a source that stops answering never leaves GREEN on screen.
+ *
+ * But only once none of its canary values is fresh. Evaluating the same
+ * values again while they are still fresh would count as new evidence
+ * in the engine: every GREEN judgement is one more step of hysteresis
+ * (clear_after consecutive GREEN evaluations would clear a RED on one
+ * sample seen several times), and every RED one extends the sustained
+ * breach to `now` (seg_last) with no data behind it. Until then the last
+ * judgement stands, as it did. Once everything is stale, each evaluation
+ * is a data gap: it pauses the breach clock (interrupted, neither
+ * completed nor reset, and the gap is not accrued when fresh data
+ * resumes: a new segment starts), breaks a recovery run, and evaluating
+ * it again changes nothing - so doing it at every tick is safe.
+ *
+ * The observations of one poll share their `at` (both sources read every
+ * query at the poll's instant), so "none fresh" is "the poll's data is
+ * stale". Were they to differ, a cell would turn STALE only when the
+ * newest one does: later, never wrongly. Judging each cell on its own
+ * would need the engine to know a value it has already judged (it
+ * would skip hysteresis and breach for an unchanged `at`): not done here. */
+static void runner_reevaluate(struct sr_runner *r)
+{
+	if (!r->have_held || held_has_fresh(r, r->now))
+		return;
+	engine_evaluate(&r->engine, &r->held, r->now);
+	runner_after_evaluation(r);
 }
 
 void runner_tick(struct sr_runner *r, sr_ms now)
@@ -835,8 +912,12 @@ void runner_tick(struct sr_runner *r, sr_ms now)
 		runner_on_snapshot(r, NULL);
 		return;
 	}
-	if (r->polling)
-		return; /* the previous poll has not answered yet */
+	if (r->polling) {
+		/* the previous poll has not answered yet: no second one, but
+		 * the data it would replace keeps ageing */
+		runner_reevaluate(r);
+		return;
+	}
 	r->polling = true;
 	r->source->ops->poll(r->source, now, runner_on_snapshot, r);
 }

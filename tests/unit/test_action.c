@@ -4,6 +4,10 @@
  * the journal around it all: the action lock, intent and outcome, the
  * rollout rebuilt from the journal, another console seeing the action,
  * and start-up reconciliation of an intent left without its outcome.
+ * Also: the decision follows every action at once (engine_redecide, no
+ * tick in between), an edge left at another weight than the record after
+ * a final failure is said, and a source whose poll never answers lets
+ * the cells go STALE instead of keeping their last GREEN.
  *
  * A runner over the shipped policy and the simulator, with scenarios
  * built in code (no script: the tests act themselves).
@@ -24,6 +28,7 @@
 #include <uv.h>
 
 #include "shiproom/action.h"
+#include "shiproom/haproxy.h"
 #include "shiproom/journal.h"
 #include "shiproom/runner.h"
 #include "shiproom/sim.h"
@@ -267,7 +272,12 @@ static void test_edge_failure_after_three_tries(void **state)
 	assert_int_equal(res.outcome, SR_ACT_FAILED);
 	assert_non_null(strstr(res.message, "after 3 attempts"));
 	assert_non_null(strstr(res.message, "connection refused"));
-	assert_int_equal(sim_edge_calls(f->sim) - calls, SR_ACTION_EDGE_TRIES);
+	/* three sets, then one read-back of what the edge really shows */
+	assert_int_equal(sim_edge_calls(f->sim) - calls, SR_ACTION_EDGE_TRIES + 1);
+	/* the read-back failed too (5 failures injected): the record is
+	 * unchanged, the edge unknown, and the log says so */
+	assert_non_null(strstr(res.message, "(rollout unchanged)"));
+	assert_true(log_has(f->r, SR_RED, "could not be read back"));
 	/* the rollout is unchanged, and so is the edge */
 	assert_int_equal(f->r->engine.ro.phase, -1);
 	assert_int_equal(f->r->engine.ro.weight, 0);
@@ -821,6 +831,260 @@ static void test_journal_observations_and_snapshots(void **state)
 	free(p);
 }
 
+/* ---- the decision follows the action ------------------------------------------------------ */
+
+static bool reason_has(const struct sr_decision *d, const char *needle)
+{
+	for (int i = 0; i < d->nreasons; i++)
+		if (strstr(d->reasons[i], needle))
+			return true;
+	return false;
+}
+
+/* A DRI hold is HOLD at once, with its reason: no tick in between. */
+static void test_hold_redecides_at_once(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new(policy, false);
+	to_t0_ready(f); /* GO */
+	long evals = f->r->engine.evaluations;
+	struct sr_action_request req = {.kind = SR_ACT_HOLD, .gate = -1};
+	struct sr_action_result res;
+	snprintf(req.actor, sizeof req.actor, "dri");
+	snprintf(req.reason, sizeof req.reason, "waiting for the payments team");
+	action_dispatch(f->r, &req, &res);
+	assert_int_equal(res.outcome, SR_ACT_DONE);
+	assert_int_equal(f->r->engine.evaluations, evals); /* no evaluation happened */
+	assert_int_equal(f->r->engine.decision.verdict, SR_HOLD);
+	assert_true(reason_has(&f->r->engine.decision, "held by dri"));
+	assert_true(reason_has(&f->r->engine.decision, "waiting for the payments team"));
+	assert_true(engine_decision_current(&f->r->engine));
+	/* and a resume takes the hold's reason away at once */
+	assert_int_equal(act(f, SR_ACT_RESUME, "dri", 0).outcome, SR_ACT_DONE);
+	assert_false(reason_has(&f->r->engine.decision, "held by dri"));
+	assert_int_equal(f->r->engine.decision.verdict, SR_GO);
+	assert_true(engine_decision_current(&f->r->engine));
+	fix_free(f);
+}
+
+/* The same through the journal, for this console and another one. */
+static void test_journal_hold_redecides_here_and_there(void **state)
+{
+	(void)state;
+	struct jfix *jf = jfix_new(policy, false);
+	struct fix *f = jf->f;
+	to_t0_ready(f);
+	struct sr_journal *j2 = jopen(jf->dir);
+	struct fix *other = fix_new(policy, true);
+	assert_true(runner_set_journal(other->r, j2, true) > 0);
+	runner_advance(other->r, T0);
+	assert_int_equal(other->r->engine.decision.verdict, SR_GO);
+
+	assert_int_equal(act(f, SR_ACT_HOLD, "dri", 0).outcome, SR_ACT_DONE);
+	assert_int_equal(f->r->engine.decision.verdict, SR_HOLD);
+	assert_true(reason_has(&f->r->engine.decision, "held by dri"));
+	/* the other console reads the hold: its decision follows at once */
+	long evals = other->r->engine.evaluations;
+	assert_true(runner_journal_poll(other->r) >= 1);
+	assert_int_equal(other->r->engine.evaluations, evals);
+	assert_int_equal(other->r->engine.decision.verdict, SR_HOLD);
+	assert_true(reason_has(&other->r->engine.decision, "held by dri"));
+	assert_true(engine_decision_current(&other->r->engine));
+	journal_close(j2);
+	fix_free(other);
+	jfix_free(jf);
+}
+
+/* promote and rollback: the decision is about the record as it is now. */
+static void test_edge_actions_redecide(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new(policy, false);
+	to_t0_ready(f);
+	assert_int_equal(act(f, SR_ACT_PROMOTE, "dri", 5).outcome, SR_ACT_DONE);
+	assert_true(engine_decision_current(&f->r->engine));
+	/* the cells were judged at the old phase: the decision holds */
+	assert_int_equal(f->r->engine.decision.verdict, SR_HOLD);
+	runner_advance(f->r, T0 + 10 * MIN);
+	assert_int_equal(act(f, SR_ACT_ROLLBACK, "dri", 0).outcome, SR_ACT_DONE);
+	assert_true(engine_decision_current(&f->r->engine));
+	assert_int_equal(f->r->engine.decision.verdict, SR_HOLD);
+	assert_true(reason_has(&f->r->engine.decision, "roll"));
+	fix_free(f);
+}
+
+/* ---- after the final failure: what does the edge show? -------------------------------------- */
+
+/* An edge whose set takes effect but whose answer is lost (a timeout
+ * after HAProxy applied the command): the simulator's injected failures
+ * never apply the weight, so they cannot show a half-applied change. */
+struct lossy_edge {
+	struct sr_edge base;
+	int weight;
+	long sets;
+};
+
+static void lossy_set(struct sr_edge *e, int weight, bool drain, const char *key, sr_edge_cb cb,
+                      void *ud)
+{
+	struct lossy_edge *le = e->impl;
+	(void)drain;
+	(void)key;
+	le->weight = weight;
+	le->sets++;
+	cb(ud, HAPROXY_ERR_TRANSPORT, -1, "read timeout");
+}
+
+static void lossy_get(struct sr_edge *e, sr_edge_cb cb, void *ud)
+{
+	struct lossy_edge *le = e->impl;
+	cb(ud, 0, le->weight, NULL);
+}
+
+static void lossy_destroy(struct sr_edge *e)
+{
+	(void)e;
+}
+
+static const struct sr_edge_ops lossy_ops = {
+	.name = "lossy", .set_weight = lossy_set, .get_weight = lossy_get, .destroy = lossy_destroy};
+
+static void test_edge_diverged_after_final_failure(void **state)
+{
+	(void)state;
+	struct jfix *jf = jfix_new(policy, false);
+	struct fix *f = jf->f;
+	to_t0_ready(f);
+	struct lossy_edge le = {.base = {.ops = &lossy_ops}, .weight = 0};
+	le.base.impl = &le;
+	f->r->edge = &le.base;
+	struct sr_action_result res = act(f, SR_ACT_PROMOTE, "dri", 5);
+	assert_int_equal(res.outcome, SR_ACT_FAILED);
+	assert_int_equal(le.sets, SR_ACTION_EDGE_TRIES);
+	assert_non_null(strstr(res.message, "edge diverged: canary at 5% (recorded 0%)"));
+	assert_null(strstr(res.message, "rollout unchanged"));
+	assert_int_equal(res.weight, 5);
+	/* the record stays what was confirmed; the log says it loudly */
+	assert_int_equal(f->r->engine.ro.weight, 0);
+	assert_int_equal(f->r->engine.ro.phase, -1);
+	assert_true(log_has(f->r, SR_RED, "edge diverged: canary at 5% (recorded 0%)"));
+	assert_false(f->r->action_in_flight);
+	/* and the failed outcome in the journal carries it */
+	struct seen s;
+	read_actions(jf->dir, &s);
+	const json_t *o = s.ev[s.n - 1];
+	assert_string_equal(s.types[s.n - 1], "outcome");
+	assert_string_equal(evs(o, "result"), "failed");
+	assert_int_equal(evi(o, "weight"), 5);
+	assert_non_null(strstr(evs(o, "error"), "edge diverged: canary at 5% (recorded 0%)"));
+	assert_non_null(strstr(evs(o, "error"), "read timeout"));
+	seen_free(&s);
+	f->r->edge = sim_edge(f->sim);
+	jfix_free(jf);
+}
+
+/* The sim edge: three sets fail, the read-back answers with the weight
+ * the record has: unchanged, and said so with the edge's word. */
+static void test_edge_failure_readback_agrees(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new(policy, false);
+	to_t0_ready(f);
+	sim_edge_fail_next(f->sim, SR_ACTION_EDGE_TRIES, "connection reset");
+	struct sr_action_result res = act(f, SR_ACT_PROMOTE, "dri", 5);
+	assert_int_equal(res.outcome, SR_ACT_FAILED);
+	assert_non_null(strstr(res.message, "after 3 attempts"));
+	assert_non_null(strstr(res.message, "rollout unchanged; the edge reads 0%"));
+	assert_null(strstr(res.message, "diverged"));
+	assert_int_equal(res.weight, 0);
+	assert_int_equal(f->r->engine.ro.weight, 0);
+	fix_free(f);
+}
+
+/* ---- a source that stops answering ----------------------------------------------------------- */
+
+/* Answers through the simulator while `answer` > 0, then never calls
+ * back (a Prometheus hung past every timeout). */
+struct hang_source {
+	struct sr_source base;
+	struct sr_source *sim;
+	int answer;
+	int hung;
+};
+
+static void hang_poll(struct sr_source *s, sr_ms now, sr_source_cb cb, void *ud)
+{
+	struct hang_source *h = s->impl;
+	if (h->answer > 0) {
+		h->answer--;
+		h->sim->ops->poll(h->sim, now, cb, ud);
+		return;
+	}
+	h->hung++;
+}
+
+static void hang_destroy(struct sr_source *s)
+{
+	(void)s;
+}
+
+static const struct sr_source_ops hang_ops = {
+	.name = "hang", .poll = hang_poll, .destroy = hang_destroy};
+
+static void test_hung_poll_goes_stale(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new(policy, false);
+	const struct sr_policy *p = policy;
+	to_t0_ready(f);
+	assert_int_equal(act(f, SR_ACT_PROMOTE, "dri", 5).outcome, SR_ACT_DONE);
+	runner_advance(f->r, T0 + 20 * MIN); /* the canary has traffic: GREEN cells */
+	sr_ms last = f->r->now;
+	int green = 0;
+	for (int c = 0; c < p->ncells; c++)
+		green += f->r->engine.cells[c].status == SR_GREEN;
+	assert_true(green > 0);
+	struct hang_source h = {.base = {.ops = &hang_ops}, .sim = sim_source(f->sim)};
+	h.base.impl = &h;
+	f->r->source = &h.base;
+	long evals = f->r->engine.evaluations;
+	/* While the data is not stale yet, its judgement stands: it is not
+	 * judged again (that would count one sample many times). */
+	runner_advance(f->r, last + p->stale_after_ms);
+	assert_true(h.hung == 1);
+	assert_true(f->r->polling);
+	assert_int_equal(f->r->engine.evaluations, evals);
+	/* Past stale_after: STALE, never GREEN, and the decision holds. */
+	runner_advance(f->r, last + p->stale_after_ms + 3 * p->poll_ms);
+	assert_true(f->r->polling);
+	assert_int_equal(h.hung, 1); /* no second poll while one is out */
+	assert_true(f->r->engine.evaluations > evals);
+	for (int c = 0; c < p->ncells; c++) {
+		const struct sr_cell_state *cs = &f->r->engine.cells[c];
+		assert_int_not_equal(cs->status, SR_GREEN);
+		assert_true(sr_status_is_data_gap(cs->raw));
+		/* a gap pauses a breach, it never extends it */
+		assert_false(cs->breaching && cs->seg_open);
+	}
+	int g = p->ncells > 0 ? 0 : -1;
+	assert_true(g >= 0);
+	assert_int_equal(f->r->engine.cells[g].status, SR_STALE);
+	assert_non_null(strstr(f->r->engine.cells[g].reason, "no fresh data"));
+	assert_int_not_equal(f->r->engine.decision.verdict, SR_GO);
+	/* evaluating the stale snapshot again changes nothing */
+	struct sr_cell_state before[8];
+	int nb = p->ncells < 8 ? p->ncells : 8;
+	memcpy(before, f->r->engine.cells, sizeof before[0] * (size_t)nb);
+	runner_advance(f->r, f->r->now + 2 * p->poll_ms);
+	for (int c = 0; c < nb; c++) {
+		assert_int_equal(f->r->engine.cells[c].status, before[c].status);
+		assert_int_equal(f->r->engine.cells[c].good_run, before[c].good_run);
+		assert_int_equal(cell_breach_ms(&f->r->engine.cells[c]), cell_breach_ms(&before[c]));
+	}
+	f->r->source = sim_source(f->sim);
+	fix_free(f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -832,6 +1096,12 @@ int main(void)
 		cmocka_unit_test(test_edge_failure_after_three_tries),
 		cmocka_unit_test(test_edge_retry_then_success),
 		cmocka_unit_test(test_record_only_actions),
+		cmocka_unit_test(test_hold_redecides_at_once),
+		cmocka_unit_test(test_journal_hold_redecides_here_and_there),
+		cmocka_unit_test(test_edge_actions_redecide),
+		cmocka_unit_test(test_edge_diverged_after_final_failure),
+		cmocka_unit_test(test_edge_failure_readback_agrees),
+		cmocka_unit_test(test_hung_poll_goes_stale),
 		cmocka_unit_test(test_auto_rollback),
 		cmocka_unit_test(test_journal_promote_intent_outcome),
 		cmocka_unit_test(test_journal_lock_refuses_second_console),
