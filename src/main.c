@@ -104,6 +104,7 @@ struct opts {
 	const char *theme;
 	const char *file;       /* check-config FILE, replay FILE */
 	const char *state_dir;  /* --state-dir */
+	const char *webhook_file; /* --webhook-url-file: the URL (a secret) is in it */
 	const char *action;     /* act ACTION */
 	const char *report;     /* report KIND (gate, card, postmortem, win-note) */
 	const char *report_arg; /* report gate N */
@@ -167,13 +168,15 @@ static const char usage_text[] =
 	"  --theme NAME       console theme (default, mono, high-contrast, colour-blind-safe)\n"
 	"  --ascii            ASCII glyphs and charts only\n"
 	"  --refresh MS       console refresh period (default 1000)\n"
-	"  --start T+MIN      console on the simulator: play the scenario headless up to this time\n"
-	"                     (T+130, T-30), then open the console there\n"
+	"  --start T+MIN      console and watch on the simulator: play the scenario headless up to\n"
+	"                     this time (T+130, T-30), then open the console (or watch) there\n"
 	"  --json             status, report: one JSON object instead of text\n"
 	"  --at T+MIN         status, report (simulator) and replay: stop at this time instead of\n"
 	"                     the end\n"
 	"  --yes              act: required; an action is never taken by accident\n"
 	"  --for SECONDS      watch: stop after this long (default: until SIGINT or SIGTERM)\n"
+	"  --webhook-url-file FILE  console, watch: the #ship-room webhook URL from FILE (a\n"
+	"                     regular file of mode 0600 or stricter; default $SHIPROOM_WEBHOOK_URL)\n"
 	"\n"
 	"secrets (Prometheus bearer token, HTTP edge token) come only from a file of mode 0600\n"
 	"or an environment variable named in the policy, never from the command line.\n"
@@ -270,7 +273,7 @@ static bool parse_t0(const char *s, sr_ms now, sr_ms *out)
 static const char *const value_opts[] = {
 	"--policy", "--scenario", "--speed",     "--seed",     "--theme", "--refresh",
 	"--at",     "--start",    "--state-dir", "--t0",       "--weight", "--reason",
-	"--checklist", "--item",  "--for",       NULL};
+	"--checklist", "--item",  "--for",       "--webhook-url-file", NULL};
 
 static bool takes_value(const char *name)
 {
@@ -293,6 +296,10 @@ static int apply_value(struct opts *o, const char *name, const char *v)
 		if (!v[0])
 			return usage_error("--state-dir needs a directory%s", "");
 		o->state_dir = v;
+	} else if (strcmp(name, "--webhook-url-file") == 0) {
+		if (!v[0])
+			return usage_error("--webhook-url-file needs a file%s", "");
+		o->webhook_file = v;
 	} else if (strcmp(name, "--reason") == 0)
 		o->reason = v;
 	else if (strcmp(name, "--checklist") == 0)
@@ -448,8 +455,12 @@ static int check_combinations(const struct opts *o)
 	}
 	if (o->replay_status && c != CMD_REPLAY)
 		return usage_error("--status only applies to `shiproom replay`%s", "");
-	if (c != CMD_CONSOLE && o->start_set)
-		return usage_error("--start only applies to the console%s", "");
+	if (c != CMD_CONSOLE && c != CMD_WATCH && o->start_set)
+		return usage_error("--start only applies to the console and `shiproom watch`%s", "");
+	if (c != CMD_CONSOLE && c != CMD_WATCH && o->webhook_file)
+		return usage_error("--webhook-url-file only applies to the console and `shiproom "
+		                   "watch`%s",
+		                   "");
 	if (c != CMD_ACT && (o->yes || o->weight_set || o->reason || o->checklist || o->item))
 		return usage_error("--yes, --weight, --reason, --checklist and --item only apply to "
 		                   "`shiproom act`%s",
@@ -1081,6 +1092,114 @@ static int cmd_status(const struct opts *o)
 	return finish_print(&s, (int)s.runner->engine.decision.verdict);
 }
 
+/* ---- the ship-room workflow (reports, webhook) ---------------------------------------------- */
+
+/* The report templates from <datadir>/config (a broken one stops the
+ * start, not the gate). */
+static int open_templates(struct session *s)
+{
+	char dir[PATH_LEN + 16], err[1024];
+	pathf(dir, sizeof dir, "%s/config", s->datadir);
+	if (report_templates_load(&s->templates, dir, err, sizeof err) != 0) {
+		fprintf(stderr, "shiproom: report templates: %s\n", err);
+		return SR_EXIT_USAGE;
+	}
+	s->have_templates = true;
+	return 0;
+}
+
+/* The webhook URL is a secret: from --webhook-url-file (a file of mode
+ * 0600 or stricter, owned by the user: notify_url_from_file refuses
+ * anything else, naming the file and its mode) or, without it, from
+ * SHIPROOM_WEBHOOK_URL; never from argv, never printed. 1 when there is
+ * none, 0 with url filled, or an exit code. */
+static int webhook_url(const struct opts *o, char *url, size_t n)
+{
+	char err[1024];
+	int rc;
+	if (o->webhook_file) {
+		rc = notify_url_from_file(o->webhook_file, url, n, err, sizeof err);
+	} else {
+		const char *env = getenv(SR_NOTIFY_ENV);
+		if (!env || !env[0])
+			return 1;
+		rc = notify_url_from_env(NULL, url, n, err, sizeof err);
+	}
+	if (rc != 0) {
+		fprintf(stderr, "shiproom: webhook: %s\n", err);
+		return SR_EXIT_USAGE;
+	}
+	return 0;
+}
+
+/* The templates, and the webhook when one is configured and the session
+ * may post (a read-only one posts nothing and reads no secret). */
+/* A webhook post was delivered or given up. A give-up is shown in the
+ * console's log and, like every delivery, journaled so the audit trail
+ * says who was told what and when. The error text never holds the URL
+ * (notify scrubs it) and the journal sanitises it again. */
+static void on_notify_event(void *ud, enum sr_notify_kind kind, bool delivered, int attempts,
+                            const char *error)
+{
+	struct session *s = ud;
+	if (!delivered)
+		runner_log(s->runner, SR_LOG_INFO, SR_RED, "", "webhook %s post given up after %d tries: %s",
+		           notify_kind_name(kind), attempts, error ? error : "?");
+	if (!s->journal)
+		return;
+	json_t *f = json_pack("{s:s, s:b, s:i}", "kind", notify_kind_name(kind), "delivered",
+	                      delivered, "attempts", attempts);
+	if (f && error)
+		json_object_set_new(f, "error", json_string(error));
+	char err[256];
+	if (f && journal_append(s->journal, SR_J_NOTIFY, s->runner->now, "", f, NULL, err,
+	                        sizeof err) < 0)
+		runner_log(s->runner, SR_LOG_INFO, SR_RED, "", "journal: webhook record lost: %s", err);
+}
+
+static int open_workflow(struct session *s, const struct opts *o, bool with_notify)
+{
+	char err[1024];
+	int rc = open_templates(s);
+	if (rc)
+		return rc;
+	if (!with_notify)
+		return 0;
+	if (s->read_only) {
+		if (o->webhook_file || getenv(SR_NOTIFY_ENV))
+			runner_log(s->runner, SR_LOG_INFO, SR_GREEN, "",
+			           "webhook: off (read-only: nothing is posted)");
+		return 0;
+	}
+	char url[SR_NOTIFY_URL_MAX];
+	rc = webhook_url(o, url, sizeof url);
+	if (rc == 1)
+		return 0;
+	if (rc)
+		return rc;
+	if (!s->loop) {
+		s->loop = uv_default_loop();
+		runner_attach_loop(s->runner, s->loop);
+	}
+	s->notify_http = http_create(s->loop, err, sizeof err);
+	if (s->notify_http)
+		s->notify = notify_create(s->loop, s->notify_http, url, NULL, err, sizeof err);
+	explicit_bzero(url, sizeof url);
+	if (!s->notify) {
+		fprintf(stderr, "shiproom: webhook: %s\n", err);
+		return SR_EXIT_RUNTIME;
+	}
+	notify_set_event_cb(s->notify, on_notify_event, s);
+	return 0;
+}
+
+/* Reports are written into the state dir when it persists and the
+ * session may write: the same rule for the console, watch and act. */
+static bool reports_writable(const struct session *s)
+{
+	return s->have_templates && s->keep_state && !s->read_only;
+}
+
 static int cmd_act(const struct opts *o)
 {
 	struct session s;
@@ -1114,6 +1233,23 @@ static int cmd_act(const struct opts *o)
 			return SR_EXIT_USAGE;
 		}
 		runner_advance(r, sc->t0 + (sr_ms)at * SR_MS_PER_MIN);
+	}
+	print_log(stderr, r, &mark, true);
+	/* The reports an action makes due, as the console writes them: the
+	 * postmortem placeholder at once on a rollback, the phase card on a
+	 * promotion. What was reached before this action is not written
+	 * again (the watch's first tick only looks). A broken template must
+	 * not stop an action, a rollback least of all: said, then skipped. */
+	struct sr_report_watch rw;
+	bool reporting = false;
+	if (s.keep_state && !s.read_only) {
+		if (open_templates(&s) == 0) {
+			report_watch_init(&rw, &s.templates, s.state_dir);
+			report_watch_tick(&rw, r);
+			reporting = true;
+		} else {
+			fprintf(stderr, "shiproom: act: no reports will be written; the action goes on\n");
+		}
 	}
 	print_log(stderr, r, &mark, true);
 	mark = r->nlog;
@@ -1162,45 +1298,12 @@ static int cmd_act(const struct opts *o)
 		rc = SR_EXIT_RUNTIME;
 		break;
 	}
+	if (reporting && (res.outcome == SR_ACT_DONE || res.outcome == SR_ACT_FAILED)) {
+		mark = r->nlog; /* the result is on stdout already */
+		report_watch_tick(&rw, r);
+		print_log(stderr, r, &mark, false); /* "postmortem placeholder created: ..." */
+	}
 	return finish_print(&s, rc);
-}
-
-/* ---- the ship-room workflow (reports, webhook) ---------------------------------------------- */
-
-/* The report templates from <datadir>/config (a broken one stops the
- * start, not the gate), and the webhook when SHIPROOM_WEBHOOK_URL is set
- * (the URL is a secret: the environment, never argv). Reports are
- * written into the state dir when it persists and the console may write. */
-static int open_workflow(struct session *s, bool with_notify)
-{
-	char dir[PATH_LEN + 16], err[1024];
-	pathf(dir, sizeof dir, "%s/config", s->datadir);
-	if (report_templates_load(&s->templates, dir, err, sizeof err) != 0) {
-		fprintf(stderr, "shiproom: report templates: %s\n", err);
-		return SR_EXIT_USAGE;
-	}
-	s->have_templates = true;
-	const char *env = getenv(SR_NOTIFY_ENV);
-	if (!with_notify || s->read_only || !env || !env[0])
-		return 0;
-	char url[SR_NOTIFY_URL_MAX];
-	if (notify_url_from_env(NULL, url, sizeof url, err, sizeof err) != 0) {
-		fprintf(stderr, "shiproom: webhook: %s\n", err);
-		return SR_EXIT_USAGE;
-	}
-	if (!s->loop) {
-		s->loop = uv_default_loop();
-		runner_attach_loop(s->runner, s->loop);
-	}
-	s->notify_http = http_create(s->loop, err, sizeof err);
-	if (s->notify_http)
-		s->notify = notify_create(s->loop, s->notify_http, url, NULL, err, sizeof err);
-	memset(url, 0, sizeof url);
-	if (!s->notify) {
-		fprintf(stderr, "shiproom: webhook: %s\n", err);
-		return SR_EXIT_RUNTIME;
-	}
-	return 0;
 }
 
 /* ---- report: a ship-room report, headless ---------------------------------------------------- */
@@ -1263,7 +1366,7 @@ static int cmd_report(const struct opts *o)
 	 * journal; the simulator plays its script in its own journal. */
 	int rc = session_open(&s, o, false, o->read_only, true);
 	if (rc == 0)
-		rc = open_workflow(&s, false); /* the templates: exit 2 when broken */
+		rc = open_workflow(&s, o, false); /* the templates: exit 2 when broken */
 	int index = -1;
 	if (rc == 0 && kind == SR_REPORT_GATE) {
 		int ngates = s.policy->ngates;
@@ -1284,7 +1387,11 @@ static int cmd_report(const struct opts *o)
 		rc = report_play(&s, o);
 	if (rc == 0)
 		rc = report_print(&s, kind, index, o->json);
-	if (rc == 0 && s.keep_state) {
+	/* --read-only: print it, write nothing (on a real source the session
+	 * is read-only anyway, a view: there the user's flag decides). */
+	if (rc == 0 && s.keep_state && o->read_only)
+		fprintf(stderr, "shiproom: report: read-only: not written to %s\n", s.state_dir);
+	if (rc == 0 && s.keep_state && !o->read_only) {
 		char path[PATH_LEN + 200], err[1024];
 		int w = report_write(&s.templates, kind, s.runner, index, s.state_dir, path, sizeof path,
 		                     err, sizeof err);
@@ -1302,6 +1409,10 @@ static int cmd_report(const struct opts *o)
 
 /* ---- watch: the console without a screen ---------------------------------------------- */
 
+/* How long a stopping watch waits for the webhook to deliver what it has
+ * queued (the rollback's post above all), in real ms. */
+#define WATCH_DRAIN_MS (5 * SR_MS_PER_S)
+
 struct watch {
 	struct session *s;
 	struct sr_clock clock;
@@ -1310,12 +1421,39 @@ struct watch {
 	int mark;
 	sr_ms end;                   /* real ms, 0 = none */
 	bool stopping;
+	sr_ms drain_until;           /* real ms: stop waiting for the webhook */
+	struct sr_report_watch reports;
+	bool reporting;              /* reports go into the state dir */
+	int workflow_nlog;           /* r->nlog when the workflow last looked */
 };
+
+/* The console's workflow, headless: the reports that fell due into the
+ * state dir, then the webhook's posts. The runner does neither itself,
+ * so nothing is done twice. */
+static void watch_workflow(struct watch *w)
+{
+	struct sr_runner *r = w->s->runner;
+	if (w->reporting)
+		report_watch_tick(&w->reports, r);
+	if (w->s->notify)
+		notify_tick(w->s->notify, r, r->now);
+	w->workflow_nlog = r->nlog;
+}
 
 static void watch_stop_if_idle(struct watch *w)
 {
-	if (w->stopping && !w->s->runner->action_in_flight)
-		uv_stop(w->s->loop);
+	if (!w->stopping || w->s->runner->action_in_flight)
+		return;
+	if (uv_is_active((uv_handle_t *)&w->tick))
+		uv_timer_stop(&w->tick); /* time stands still while the webhook drains */
+	if (w->s->notify && notify_status(w->s->notify)->queued > 0) {
+		sr_ms real = clock_real_ms();
+		if (!w->drain_until)
+			w->drain_until = real + WATCH_DRAIN_MS;
+		if (real < w->drain_until)
+			return;
+	}
+	uv_stop(w->s->loop);
 }
 
 static void on_watch_tick(uv_timer_t *t)
@@ -1324,8 +1462,7 @@ static void on_watch_tick(uv_timer_t *t)
 	sr_ms real = clock_real_ms();
 	sr_ms now = clock_now(&w->clock, real);
 	runner_tick(w->s->runner, now);
-	if (w->s->notify)
-		notify_tick(w->s->notify, w->s->runner, now);
+	watch_workflow(w);
 	if (w->end && real >= w->end)
 		w->stopping = true;
 	watch_stop_if_idle(w);
@@ -1334,6 +1471,11 @@ static void on_watch_tick(uv_timer_t *t)
 static void on_watch_out(uv_timer_t *t)
 {
 	struct watch *w = t->data;
+	/* An edge action completes in a loop callback, between ticks: its
+	 * report (the postmortem placeholder) and its post go out at once,
+	 * as the console's do after an action. */
+	if (w->s->runner->nlog != w->workflow_nlog && !w->stopping)
+		watch_workflow(w);
 	print_log(stdout, w->s->runner, &w->mark, false);
 	watch_stop_if_idle(w);
 }
@@ -1354,11 +1496,23 @@ static int cmd_watch(const struct opts *o)
 		session_free(&s);
 		return rc;
 	}
+	if (o->start_set) {
+		/* Tests and drills: watch from a given moment of the scenario
+		 * (open_real refuses --start on a real source). */
+		const struct sr_scenario *sc = s.scenario;
+		if (o->start_min < sc->start_min) {
+			fprintf(stderr, "shiproom: --start T%+d is before the scenario starts (T%+d)\n",
+			        o->start_min, sc->start_min);
+			session_free(&s);
+			return SR_EXIT_USAGE;
+		}
+		runner_advance(s.runner, sc->t0 + (sr_ms)o->start_min * SR_MS_PER_MIN);
+	}
 	if (!s.loop) {
 		s.loop = uv_default_loop();
 		runner_attach_loop(s.runner, s.loop);
 	}
-	rc = open_workflow(&s, true);
+	rc = open_workflow(&s, o, true);
 	if (rc) {
 		session_free(&s);
 		return rc;
@@ -1366,6 +1520,11 @@ static int cmd_watch(const struct opts *o)
 	struct watch w;
 	memset(&w, 0, sizeof w);
 	w.s = &s;
+	if (reports_writable(&s)) {
+		report_watch_init(&w.reports, &s.templates, s.state_dir);
+		report_watch_tick(&w.reports, s.runner); /* what is already reached: not again */
+		w.reporting = true;
+	}
 	double speed = s.real ? 1.0 : o->speed;
 	clock_init(&w.clock, clock_real_ms(), s.runner->now, speed);
 	sr_ms poll = s.policy->poll_ms > 0 ? s.policy->poll_ms : 15 * SR_MS_PER_S;
@@ -1386,6 +1545,12 @@ static int cmd_watch(const struct opts *o)
 	signal(SIGHUP, SIG_IGN); /* a dropped session must not cut an action short */
 	uv_run(s.loop, UV_RUN_DEFAULT);
 	print_log(stdout, s.runner, &w.mark, false);
+	if (s.notify) {
+		const struct sr_notify_status *ns = notify_status(s.notify);
+		if (ns->queued > 0)
+			fprintf(stderr, "shiproom: webhook: %d post%s still queued at exit, dropped\n",
+			        ns->queued, ns->queued == 1 ? "" : "s");
+	}
 	uv_close((uv_handle_t *)&w.tick, NULL);
 	uv_close((uv_handle_t *)&w.out, NULL);
 	uv_close((uv_handle_t *)&w.sigint, NULL);
@@ -1492,7 +1657,7 @@ static int cmd_console(const struct opts *o)
 		s.loop = uv_default_loop();
 		runner_attach_loop(s.runner, s.loop);
 	}
-	rc = open_workflow(&s, true);
+	rc = open_workflow(&s, o, true);
 	if (rc) {
 		session_free(&s);
 		return rc;

@@ -61,7 +61,8 @@ static const char *const type_names[SR_J_COUNT] = {
 	[SR_J_APPROVAL] = "approval",   [SR_J_TICK] = "tick",         [SR_J_HOLD] = "hold",
 	[SR_J_RESUME] = "resume",       [SR_J_TIEBREAK] = "tiebreak", [SR_J_SUCCESS] = "success",
 	[SR_J_TRIGGER] = "trigger",     [SR_J_STATUS] = "status",     [SR_J_SNAPSHOT] = "snapshot",
-	[SR_J_RECONCILE] = "reconcile", [SR_J_TORN] = "torn",         [SR_J_UNKNOWN] = "unknown",
+	[SR_J_RECONCILE] = "reconcile", [SR_J_TORN] = "torn",         [SR_J_NOTIFY] = "notify",
+	[SR_J_UNKNOWN] = "unknown",
 };
 
 const char *journal_type_name(enum sr_jtype t)
