@@ -1488,35 +1488,40 @@ static void on_watch_signal(uv_signal_t *h, int sig)
 	watch_stop_if_idle(w);
 }
 
-static int cmd_watch(const struct opts *o)
+/* The console and watch open the same live session: the session, the
+ * --start jump on the simulator (open_real refuses --start on a real
+ * source), a loop for the journal watch and the webhook, the workflow.
+ * On failure the session is freed and the exit status returned. */
+static int open_live_session(struct session *s, const struct opts *o)
 {
-	struct session s;
-	int rc = session_open(&s, o, true, o->read_only, false);
-	if (rc) {
-		session_free(&s);
-		return rc;
-	}
-	if (o->start_set) {
-		/* Tests and drills: watch from a given moment of the scenario
-		 * (open_real refuses --start on a real source). */
-		const struct sr_scenario *sc = s.scenario;
+	int rc = session_open(s, o, true, o->read_only, false);
+	if (rc == 0 && o->start_set) {
+		const struct sr_scenario *sc = s->scenario;
 		if (o->start_min < sc->start_min) {
 			fprintf(stderr, "shiproom: --start T%+d is before the scenario starts (T%+d)\n",
 			        o->start_min, sc->start_min);
-			session_free(&s);
-			return SR_EXIT_USAGE;
+			rc = SR_EXIT_USAGE;
+		} else {
+			runner_advance(s->runner, sc->t0 + (sr_ms)o->start_min * SR_MS_PER_MIN);
 		}
-		runner_advance(s.runner, sc->t0 + (sr_ms)o->start_min * SR_MS_PER_MIN);
 	}
-	if (!s.loop) {
-		s.loop = uv_default_loop();
-		runner_attach_loop(s.runner, s.loop);
+	if (rc == 0 && !s->loop) {
+		s->loop = uv_default_loop();
+		runner_attach_loop(s->runner, s->loop);
 	}
-	rc = open_workflow(&s, o, true);
-	if (rc) {
-		session_free(&s);
+	if (rc == 0)
+		rc = open_workflow(s, o, true);
+	if (rc)
+		session_free(s);
+	return rc;
+}
+
+static int cmd_watch(const struct opts *o)
+{
+	struct session s;
+	int rc = open_live_session(&s, o);
+	if (rc)
 		return rc;
-	}
 	struct watch w;
 	memset(&w, 0, sizeof w);
 	w.s = &s;
@@ -1636,32 +1641,9 @@ out:
 static int cmd_console(const struct opts *o)
 {
 	struct session s;
-	int rc = session_open(&s, o, true, o->read_only, false);
-	if (rc) {
-		session_free(&s);
+	int rc = open_live_session(&s, o);
+	if (rc)
 		return rc;
-	}
-	if (o->start_set) {
-		/* Tests and drills: start the console at a given moment. */
-		const struct sr_scenario *sc = s.scenario;
-		if (o->start_min < sc->start_min) {
-			fprintf(stderr, "shiproom: --start T%+d is before the scenario starts (T%+d)\n",
-			        o->start_min, sc->start_min);
-			session_free(&s);
-			return SR_EXIT_USAGE;
-		}
-		runner_advance(s.runner, sc->t0 + (sr_ms)o->start_min * SR_MS_PER_MIN);
-	}
-	if (!s.loop) {
-		/* The simulator: the console's loop, for the journal watch. */
-		s.loop = uv_default_loop();
-		runner_attach_loop(s.runner, s.loop);
-	}
-	rc = open_workflow(&s, o, true);
-	if (rc) {
-		session_free(&s);
-		return rc;
-	}
 	struct sr_clock clock;
 	clock_init(&clock, clock_real_ms(), s.real ? clock_real_ms() : s.runner->now,
 	           s.real ? 1.0 : o->speed);
