@@ -64,6 +64,13 @@ struct sr_runner {
 	bool script_tried[SR_MAX_SCRIPT];   /* attempted at least once */
 	bool action_in_flight;              /* SIGHUP waits for it */
 	bool alarm;                         /* a trigger started firing: bell */
+	/* The decision and triggers as they stood when the last edge action
+	 * (promote, rollback) was recorded, before the re-decision it caused:
+	 * the reports written for that action (the step-up phase card, the
+	 * postmortem) show what justified it. before_action_at 0: none. */
+	sr_ms before_action_at;
+	struct sr_decision before_action_decision;
+	struct sr_trigger_state before_action_triggers[SR_MAX_TRIGGERS];
 	bool polling;                       /* a poll is out: do not start another */
 	/* The last snapshot a poll answered with, copied (the source reuses
 	 * its own): while a poll is out, ticks evaluate it again once it has

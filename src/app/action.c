@@ -376,6 +376,11 @@ static void flight_finish(struct sr_runner *r, bool ok, int readback)
 			           name, why);
 		} else {
 			r->engine.ro.weight = readback;
+			/* what justified the action, for the reports written for it */
+			r->before_action_at = r->now;
+			r->before_action_decision = r->engine.decision;
+			memcpy(r->before_action_triggers, r->engine.triggers,
+			       sizeof r->before_action_triggers);
 			/* the decision follows the record now, not at the next poll */
 			engine_redecide(&r->engine, r->now);
 			done_text(r, &f->req, f->target, -1, readback, text, sizeof text);

@@ -416,11 +416,11 @@ static void fmt(char *buf, size_t n, const char *f, ...)
 
 /* ---- the decision ------------------------------------------------------------------- */
 
-const char *report_decision_word(const struct sr_runner *r)
+static const char *decision_word(const struct sr_runner *r, const struct sr_decision *d)
 {
 	if (r->engine.ro.rolled_back)
 		return "ROLLBACK";
-	switch (r->engine.decision.verdict) {
+	switch (d->verdict) {
 	case SR_GO:
 		return "GO";
 	case SR_HOLD:
@@ -433,22 +433,59 @@ const char *report_decision_word(const struct sr_runner *r)
 	return "NO-GO";
 }
 
-static json_t *decision_json(const struct sr_runner *r)
+const char *report_decision_word(const struct sr_runner *r)
 {
-	const struct sr_decision *d = &r->engine.decision;
+	return decision_word(r, &r->engine.decision);
+}
+
+/* The moment a report speaks for. The step-up phase card and the
+ * postmortem are written right after their action, which re-decided:
+ * they show the decision and triggers that justified the action, kept by
+ * the dispatcher (runner.h, before_action_*). Everything else: now. */
+static bool speaks_before_action(const struct sr_runner *r, enum sr_report_kind kind)
+{
+	const struct sr_rollout *ro = &r->engine.ro;
+	if (r->before_action_at == 0)
+		return false;
+	if (kind == SR_REPORT_POSTMORTEM)
+		return ro->rolled_back && r->before_action_at == ro->rolled_back_at;
+	/* the card of a step-up, written as it happens; on demand later: now */
+	if (kind == SR_REPORT_CARD)
+		return !ro->rolled_back && r->before_action_at == ro->phase_entered &&
+		       r->now == r->before_action_at;
+	return false;
+}
+
+static const struct sr_decision *report_decision(const struct sr_runner *r,
+                                                 enum sr_report_kind kind)
+{
+	return speaks_before_action(r, kind) ? &r->before_action_decision : &r->engine.decision;
+}
+
+static const struct sr_trigger_state *report_triggers(const struct sr_runner *r,
+                                                      enum sr_report_kind kind)
+{
+	return speaks_before_action(r, kind) ? r->before_action_triggers : r->engine.triggers;
+}
+
+static json_t *decision_json(const struct sr_runner *r, const struct sr_decision *d)
+{
 	const struct sr_rollout *ro = &r->engine.ro;
 	json_t *reasons = json_array();
+	char line[SR_REASON_LEN + 96] = "";
 	if (ro->rolled_back) {
-		char when[48], line[SR_REASON_LEN + 96];
+		char when[48];
 		fmt_when(r, ro->rolled_back_at, when, sizeof when);
 		fmt(line, sizeof line, "rolled back at %s by %s%s%s", when, ro->rolled_back_by,
 		    ro->rollback_reason[0] ? ": " : "", ro->rollback_reason);
 		json_array_append_new(reasons, jtext(line));
 	}
+	/* after a rollback the engine's own first reason is the same line */
 	for (int i = 0; i < d->nreasons && i < SR_MAX_REASONS; i++)
-		json_array_append_new(reasons, jtext(d->reasons[i]));
+		if (strcmp(d->reasons[i], line) != 0)
+			json_array_append_new(reasons, jtext(d->reasons[i]));
 	json_t *o = json_object();
-	set_text(o, "word", report_decision_word(r));
+	set_text(o, "word", decision_word(r, d));
 	set_text(o, "verdict", sr_verdict_name(d->verdict));
 	set(o, "reasons", reasons);
 	return o;
@@ -566,7 +603,7 @@ static json_t *common_json(const struct sr_runner *r, enum sr_report_kind kind)
 	roster_names(p, SR_ROLE_RELEASE_DRI, buf, sizeof buf);
 	set_text(o, "release_dri", buf);
 	set(o, "status_page", tile_json(r));
-	set(o, "decision", decision_json(r));
+	set(o, "decision", decision_json(r, report_decision(r, kind)));
 	return o;
 }
 
@@ -702,12 +739,12 @@ static json_t *attention_json(const struct sr_runner *r)
 	return a;
 }
 
-static json_t *triggers_json(const struct sr_runner *r)
+static json_t *triggers_json(const struct sr_runner *r, const struct sr_trigger_state *states)
 {
 	const struct sr_policy *p = r->policy;
 	json_t *a = json_array();
 	for (int t = 0; t < p->ntriggers; t++) {
-		const struct sr_trigger_state *s = &r->engine.triggers[t];
+		const struct sr_trigger_state *s = &states[t];
 		char since[48] = "";
 		if (s->state != SR_TRIG_ARMED && s->since > 0)
 			fmt_when(r, s->since, since, sizeof since);
@@ -904,7 +941,7 @@ static json_t *gate_report(const struct sr_runner *r, int index)
 	set(o, "summary", summary_json(r));
 	set(o, "groups", groups_json(r));
 	set(o, "attention", attention_json(r));
-	set(o, "triggers", triggers_json(r));
+	set(o, "triggers", triggers_json(r, r->engine.triggers));
 	return o;
 }
 
@@ -1228,7 +1265,7 @@ static json_t *postmortem_report(const struct sr_runner *r)
 	set(dl, "hours", json_integer(p->postmortem_h));
 	set(o, "deadline", dl);
 
-	set(o, "triggers", triggers_json(r));
+	set(o, "triggers", triggers_json(r, report_triggers(r, SR_REPORT_POSTMORTEM)));
 	set(o, "attention", attention_json(r));
 	json_t *kpis = json_array();
 	for (int i = 0; i < p->ncells; i++)
