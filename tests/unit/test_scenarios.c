@@ -24,28 +24,22 @@
 #include "shiproom/scenario.h"
 #include "shiproom/sim.h"
 
+#include "engine_fixture.h"
+
 #define SCEN_DIR SR_DATADIR "/config/scenarios"
 
-static struct sr_policy *policy;
+static const struct sr_policy *policy;
 
 static int setup(void **state)
 {
 	(void)state;
-	struct sr_policy_error err;
-	policy = calloc(1, sizeof *policy);
-	if (!policy || policy_load_file(policy, SR_DATADIR "/config/shiproom.json", &err) != 0) {
-		char msg[1024];
-		policy_error_format(&err, msg, sizeof msg);
-		print_error("cannot load the shipped policy: %s\n", msg);
-		return -1;
-	}
+	policy = fx_shipped_policy(); /* the shared fixture loads it once */
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	free(policy);
 	return 0;
 }
 

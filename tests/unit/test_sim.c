@@ -19,11 +19,13 @@
 #include "shiproom/policy.h"
 #include "shiproom/sim.h"
 
+#include "engine_fixture.h"
+
 #define MIN SR_MS_PER_MIN
 /* 2025-10-08T08:00:00Z */
 #define T0 1759910400000LL
 
-static struct sr_policy *policy;
+static const struct sr_policy *policy;
 
 /* cmocka 1.1's assert_float_equal compares floats and accepts INFINITY
  * as equal to anything: not good enough for the +Inf bucket rule. */
@@ -40,21 +42,13 @@ static void assert_close_at(double a, double b, double eps, const char *file, in
 static int setup(void **state)
 {
 	(void)state;
-	struct sr_policy_error err;
-	policy = calloc(1, sizeof *policy);
-	if (!policy || policy_load_file(policy, SR_DATADIR "/config/shiproom.json", &err) != 0) {
-		char msg[1024];
-		policy_error_format(&err, msg, sizeof msg);
-		print_error("cannot load the shipped policy: %s\n", msg);
-		return -1;
-	}
+	policy = fx_shipped_policy(); /* the shared fixture loads it once */
 	return 0;
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	free(policy);
 	return 0;
 }
 
