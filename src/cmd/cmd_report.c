@@ -1,0 +1,113 @@
+/* report.c - `shiproom report gate N|card|postmortem|win-note`: a
+ * ship-room report, headless. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "shiproom/clock.h"
+#include "shiproom/cmd.h"
+#include "shiproom/scenario.h"
+#include "shiproom/policy.h"
+
+/* Bring the session to the moment the report is about: the simulator
+ * plays its scenario to --at (default its end), as `status` does; a real
+ * rollout is evaluated now. */
+static int report_play(struct sr_session *s, const struct sr_opts *o)
+{
+	if (s->real) {
+		if (o->at_set)
+			return cmd_usage_error("--at is for the simulator: a real rollout is read now%s", "");
+		session_evaluate_now(s);
+		if (s->runner->polling)
+			fprintf(stderr, "shiproom: the source did not answer in time\n");
+		return 0;
+	}
+	const struct sr_scenario *sc = s->scenario;
+	int until_min = o->at_set ? o->at_min : sc->end_min;
+	if (until_min < sc->start_min) {
+		fprintf(stderr, "shiproom: --at T%+d is before the scenario starts (T%+d)\n", until_min,
+		        sc->start_min);
+		return SR_EXIT_USAGE;
+	}
+	runner_advance(s->runner, sc->t0 + (sr_ms)until_min * SR_MS_PER_MIN);
+	return 0;
+}
+
+static int report_print(const struct sr_session *s, enum sr_report_kind kind, int index, bool json)
+{
+	char *text;
+	if (json) {
+		json_t *d = report_json(kind, s->runner, index);
+		text = d ? json_dumps(d, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII |
+		                             JSON_REAL_PRECISION(6))
+		         : NULL;
+		json_decref(d);
+	} else {
+		text = report_markdown(&s->templates, kind, s->runner, index);
+	}
+	if (!text) {
+		fprintf(stderr, "shiproom: out of memory rendering the %s report\n",
+		        report_kind_name(kind));
+		return SR_EXIT_RUNTIME;
+	}
+	size_t len = strlen(text);
+	fputs(text, stdout);
+	if (len == 0 || text[len - 1] != '\n')
+		fputc('\n', stdout);
+	free(text);
+	return SR_EXIT_OK;
+}
+
+int cmd_report(const struct sr_opts *o)
+{
+	struct sr_session s;
+	enum sr_report_kind kind = SR_REPORT_GATE;
+	cmd_report_kind(o->report, &kind); /* checked with the arguments */
+	/* A view, like status: never acts on a real source, never writes its
+	 * journal; the simulator plays its script in its own journal. */
+	int rc = session_open(&s, &o->s, false, o->s.read_only, true);
+	if (rc == 0)
+		rc = session_open_workflow(&s, &o->s, false); /* the templates: exit 2 when broken */
+	int index = -1;
+	if (rc == 0 && kind == SR_REPORT_GATE) {
+		int ngates = s.policy->ngates;
+		long g = 0;
+		if (o->report_arg)
+			cmd_parse_long(o->report_arg, 1, 100000, &g);
+		if (ngates == 0) {
+			fprintf(stderr, "shiproom: report gate: %s has no gates\n", s.policy->path);
+			rc = SR_EXIT_USAGE;
+		} else if (o->report_arg && g > ngates) {
+			fprintf(stderr, "shiproom: report gate %ld: %s has %d gate%s (1..%d)\n", g,
+			        s.policy->path, ngates, ngates == 1 ? "" : "s", ngates);
+			rc = SR_EXIT_USAGE;
+		}
+		index = o->report_arg ? (int)g - 1 : -1; /* none given: the gate ahead */
+	}
+	if (rc == 0)
+		rc = report_play(&s, o);
+	if (rc == 0)
+		rc = report_print(&s, kind, index, o->json);
+	/* --read-only: print it, write nothing (on a real source the session
+	 * is read-only anyway, a view: there the user's flag decides). */
+	if (rc == 0 && s.keep_state && o->s.read_only)
+		fprintf(stderr, "shiproom: report: read-only: not written to %s\n", s.state_dir);
+	if (rc == 0 && s.keep_state && !o->s.read_only) {
+		char path[SR_PATH_LEN + 200], err[1024];
+		int w = report_write(&s.templates, kind, s.runner, index, s.state_dir, path, sizeof path,
+		                     err, sizeof err);
+		if (w < 0) {
+			fprintf(stderr, "shiproom: report: cannot write it into %s: %s\n", s.state_dir, err);
+			rc = SR_EXIT_RUNTIME;
+		} else if (w == 1) {
+			fprintf(stderr, "shiproom: report: %s exists and is kept (people edit it)\n", path);
+		} else {
+			fprintf(stderr, "shiproom: report: written to %s\n", path);
+		}
+	}
+	return cmd_finish_print(&s, rc);
+}
+

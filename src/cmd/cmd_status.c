@@ -1,0 +1,50 @@
+/* status.c - `shiproom status [--json] [--at T+MIN]`: evaluate once and
+ * print; the exit status is the verdict, so a script can gate on it. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "shiproom/clock.h"
+#include "shiproom/cmd.h"
+#include "shiproom/status.h"
+
+int cmd_status(const struct sr_opts *o)
+{
+	struct sr_session s;
+	/* A view: on a real source it never acts (no auto-rollback from a
+	 * status query) and never writes the journal. The simulator plays
+	 * its scenario's script, so it acts, in its own temporary journal. */
+	int rc = session_open(&s, &o->s, false, o->s.read_only, true);
+	if (rc) {
+		session_free(&s);
+		return rc;
+	}
+	if (s.real) {
+		if (o->at_set) {
+			session_free(&s);
+			return cmd_usage_error("--at is for the simulator: a real rollout is read now%s", "");
+		}
+		session_evaluate_now(&s);
+		if (s.runner->polling)
+			fprintf(stderr, "shiproom: the source did not answer in time\n");
+	} else {
+		const struct sr_scenario *sc = s.scenario;
+		int until_min = o->at_set ? o->at_min : sc->end_min;
+		if (until_min < sc->start_min) {
+			fprintf(stderr, "shiproom: --at T%+d is before the scenario starts (T%+d)\n",
+			        until_min, sc->start_min);
+			session_free(&s);
+			return SR_EXIT_USAGE;
+		}
+		runner_advance(s.runner, sc->t0 + (sr_ms)until_min * SR_MS_PER_MIN);
+	}
+	if (o->json)
+		status_print_json(stdout, s.runner);
+	else
+		status_print_text(stdout, s.runner);
+	return cmd_finish_print(&s, (int)s.runner->engine.decision.verdict);
+}
+

@@ -1,0 +1,123 @@
+/* watch.c - `shiproom watch`: the console without a screen. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "shiproom/clock.h"
+#include "shiproom/cmd.h"
+#include "shiproom/notify.h"
+
+/* How long a stopping watch waits for the webhook to deliver what it has
+ * queued (the rollback's post above all), in real ms. */
+#define WATCH_DRAIN_MS (5 * SR_MS_PER_S)
+
+struct watch {
+	struct sr_session *s;
+	struct sr_clock clock;
+	uv_timer_t tick, out;
+	uv_signal_t sigint, sigterm;
+	int mark;
+	sr_ms end;                   /* real ms, 0 = none */
+	bool stopping;
+	sr_ms drain_until;           /* real ms: stop waiting for the webhook */
+	int workflow_nlog;           /* r->nlog when the workflow last looked */
+};
+
+
+static void watch_stop_if_idle(struct watch *w)
+{
+	if (!w->stopping || w->s->runner->action_in_flight)
+		return;
+	if (uv_is_active((uv_handle_t *)&w->tick))
+		uv_timer_stop(&w->tick); /* time stands still while the webhook drains */
+	if (w->s->notify && notify_status(w->s->notify)->queued > 0) {
+		sr_ms real = clock_real_ms();
+		if (!w->drain_until)
+			w->drain_until = real + WATCH_DRAIN_MS;
+		if (real < w->drain_until)
+			return;
+	}
+	uv_stop(w->s->loop);
+}
+
+static void on_watch_tick(uv_timer_t *t)
+{
+	struct watch *w = t->data;
+	sr_ms real = clock_real_ms();
+	sr_ms now = clock_now(&w->clock, real);
+	session_cron(w->s, now);
+	w->workflow_nlog = w->s->runner->nlog;
+	if (w->end && real >= w->end)
+		w->stopping = true;
+	watch_stop_if_idle(w);
+}
+
+static void on_watch_out(uv_timer_t *t)
+{
+	struct watch *w = t->data;
+	/* An edge action completes in a loop callback, between ticks: its
+	 * report (the postmortem placeholder) and its post go out at once,
+	 * as the console's do after an action. */
+	if (w->s->runner->nlog != w->workflow_nlog && !w->stopping) {
+		session_workflow(w->s);
+		w->workflow_nlog = w->s->runner->nlog;
+	}
+	session_print_log(stdout, w->s->runner, &w->mark, false);
+	watch_stop_if_idle(w);
+}
+
+static void on_watch_signal(uv_signal_t *h, int sig)
+{
+	struct watch *w = h->data;
+	(void)sig;
+	w->stopping = true;
+	watch_stop_if_idle(w);
+}
+
+int cmd_watch(const struct sr_opts *o)
+{
+	struct sr_session s;
+	int rc = session_open_live(&s, &o->s);
+	if (rc)
+		return rc;
+	struct watch w;
+	memset(&w, 0, sizeof w);
+	w.s = &s;
+	session_start_reports(&s);
+	double speed = s.real ? 1.0 : o->s.speed;
+	clock_init(&w.clock, clock_real_ms(), s.runner->now, speed);
+	sr_ms poll = s.policy->poll_ms > 0 ? s.policy->poll_ms : 15 * SR_MS_PER_S;
+	sr_ms every = (sr_ms)((double)poll / speed);
+	if (every < 10)
+		every = 10;
+	if (o->for_s > 0)
+		w.end = clock_real_ms() + (sr_ms)(o->for_s * 1000.0);
+	uv_timer_init(s.loop, &w.tick);
+	uv_timer_init(s.loop, &w.out);
+	uv_signal_init(s.loop, &w.sigint);
+	uv_signal_init(s.loop, &w.sigterm);
+	w.tick.data = w.out.data = w.sigint.data = w.sigterm.data = &w;
+	uv_timer_start(&w.tick, on_watch_tick, 0, (uint64_t)every);
+	uv_timer_start(&w.out, on_watch_out, 100, 100);
+	uv_signal_start(&w.sigint, on_watch_signal, SIGINT);
+	uv_signal_start(&w.sigterm, on_watch_signal, SIGTERM);
+	signal(SIGHUP, SIG_IGN); /* a dropped session must not cut an action short */
+	uv_run(s.loop, UV_RUN_DEFAULT);
+	session_print_log(stdout, s.runner, &w.mark, false);
+	if (s.notify) {
+		const struct sr_notify_status *ns = notify_status(s.notify);
+		if (ns->queued > 0)
+			fprintf(stderr, "shiproom: webhook: %d post%s still queued at exit, dropped\n",
+			        ns->queued, ns->queued == 1 ? "" : "s");
+	}
+	uv_close((uv_handle_t *)&w.tick, NULL);
+	uv_close((uv_handle_t *)&w.out, NULL);
+	uv_close((uv_handle_t *)&w.sigint, NULL);
+	uv_close((uv_handle_t *)&w.sigterm, NULL);
+	uv_run(s.loop, UV_RUN_NOWAIT);
+	return cmd_finish_print(&s, SR_EXIT_OK);
+}
+
