@@ -12,7 +12,10 @@
 #include "shiproom/cmd.h"
 
 static const struct sr_command_def commands[] = {
-	{NULL, CMD_CONSOLE, cmd_console_local},
+	{NULL, CMD_CONSOLE, cmd_console},
+	{"attach", CMD_ATTACH, cmd_attach},
+	{"serve", CMD_SERVE, cmd_serve},
+	{"stop", CMD_STOP, cmd_stop},
 	{"status", CMD_STATUS, cmd_status},
 	{"act", CMD_ACT, cmd_act},
 	{"watch", CMD_WATCH, cmd_watch},

@@ -75,7 +75,10 @@ bool cmd_parse_long(const char *s, long lo, long hi, long *out);
 /* `report KIND`: "gate", "card", "postmortem", "win-note" (or "win"). */
 bool cmd_report_kind(const char *name, enum sr_report_kind *out);
 
-int cmd_console_local(const struct sr_opts *o);
+int cmd_console(const struct sr_opts *o);
+int cmd_attach(const struct sr_opts *o);
+int cmd_serve(const struct sr_opts *o);
+int cmd_stop(const struct sr_opts *o);
 int cmd_status(const struct sr_opts *o);
 int cmd_act(const struct sr_opts *o);
 int cmd_watch(const struct sr_opts *o);

@@ -23,6 +23,7 @@
 
 struct sr_report_templates;
 struct sr_notify;
+struct sr_client;
 
 struct sr_console_opts {
 	struct sr_runner *runner;  /* ticked by the console's poll timer */
@@ -39,6 +40,12 @@ struct sr_console_opts {
 	struct sr_notify *notify;  /* notify_create()d on uv_default_loop() */
 	const char *state_dir;     /* reports are written here (it must exist);
 	                              never written by a read-only console */
+
+	/* Attached to the rollout's service (client.h): runner is the
+	 * client's mirror, filled by the service's state; nothing is ticked,
+	 * written or posted here, and every action, `U` and `w` is a request
+	 * the service checks. NULL: a local runner (replay). */
+	struct sr_client *client;
 };
 
 /* Returns the process exit status (0 on a normal quit). */

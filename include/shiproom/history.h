@@ -29,6 +29,10 @@ void history_init(struct sr_history *h, int ncells, sr_ms step);
 /* Record the engine's cells at `now` if a step has passed since the last
  * point; missing steps in between are filled with gaps. */
 void history_record(struct sr_history *h, const struct sr_engine *e, sr_ms now);
+/* Append one point to a cell's ring as it is (a mirror copying the
+ * service's points; the caller sets h->last). */
+void history_push(struct sr_history *h, int cell, float canary, float control, float limit,
+                  enum sr_status st);
 /* The i-th newest point (0 = newest) of a cell; false past the end. */
 bool history_point(const struct sr_history *h, int cell, int i, float *canary, float *control,
                    float *limit, enum sr_status *st);

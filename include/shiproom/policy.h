@@ -157,6 +157,20 @@ struct sr_roster {
 	char who[SR_ROLE_COUNT][SR_MAX_ROSTER][SR_NAME_LEN];
 };
 
+/* The rollout's service (`shiproom serve`): where its socket is and who
+ * may attach. A roster member attaches with their role; an observer
+ * (a login listed here, or a member of `observer_group`) read-only;
+ * anyone else is refused at connect. */
+#define SR_MAX_OBSERVERS 32
+struct sr_service_policy {
+	char socket[256];            /* "" = the per-user default (cmd.h) */
+	char group[SR_NAME_LEN];     /* the socket's group ("" = the owner's) */
+	int mode;                    /* the socket's mode, e.g. 0660 (0 = 0600) */
+	int nobservers;
+	char observers[SR_MAX_OBSERVERS][SR_NAME_LEN];
+	char observer_group[SR_NAME_LEN];
+};
+
 struct sr_check_item {
 	char id[SR_NAME_LEN];
 	char text[SR_TEXT_LEN];
@@ -231,6 +245,7 @@ struct sr_policy {
 	int nrights;
 	struct sr_right rights[SR_MAX_RIGHTS];
 	struct sr_roster roster;
+	struct sr_service_policy service;
 	struct sr_calendar calendar;
 	int nchecklists;
 	struct sr_checklist checklists[SR_MAX_CHECKLISTS];

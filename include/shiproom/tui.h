@@ -105,12 +105,13 @@ enum tui_view_id {
 	VIEW_CHECKLISTS,
 	VIEW_APPROVALS,
 	VIEW_WORKFLOW,
+	VIEW_WHO,      /* who is attached to the service */
 	VIEW_DETAIL,
 	VIEW_HELP,
 	VIEW_REPORT,   /* the pager: a gate report or a phase card */
 	VIEW_COUNT
 };
-#define VIEW_NUMBERED 6 /* views reached with 1..6 */
+#define VIEW_NUMBERED 7 /* views reached with 1..7 */
 
 /* Regions to redraw on the next frame. */
 #define D_HEADER   0x001u
@@ -199,6 +200,8 @@ struct tui {
 	bool seen_banner;
 	long seen_evals;
 	bool waiting_action;          /* a PENDING result is still out */
+	int sent_result_seq;          /* attached: the client's result count when
+	                                 the request went out */
 	bool quit;
 };
 
@@ -223,6 +226,9 @@ int checklists_count(const struct sr_policy *p);
 bool checklists_item(const struct sr_policy *p, int flat, int *list, int *item);
 void approvals_draw(struct tui *t);
 void workflow_draw(struct tui *t);         /* view 6 */
+void who_draw(struct tui *t);              /* view 7 */
+/* "3 attached, alice acting": the header's badge ("" without a service). */
+void who_badge(const struct tui *t, char *buf, size_t n);
 void workflow_strip_draw(struct tui *t);   /* the main view's strip */
 /* After every runner_tick() and every action: write the reports that are
  * due (report_watch_tick), queue the webhook posts (notify_tick), so a

@@ -27,6 +27,8 @@ void history_init(struct sr_history *h, int ncells, sr_ms step)
 static void series_push(struct sr_series *s, float canary, float control, float limit,
                         enum sr_status st)
 {
+	if (st < 0 || st >= SR_STATUS_COUNT)
+		st = SR_NODATA;
 	s->canary[s->head] = canary;
 	s->control[s->head] = control;
 	s->limit[s->head] = limit;
@@ -79,4 +81,11 @@ bool history_point(const struct sr_history *h, int cell, int i, float *canary, f
 	if (st)
 		*st = (enum sr_status)s->status[idx];
 	return true;
+}
+
+void history_push(struct sr_history *h, int cell, float canary, float control, float limit,
+                  enum sr_status st)
+{
+	if (cell >= 0 && cell < h->ncells)
+		series_push(&h->cells[cell], canary, control, limit, st);
 }

@@ -281,7 +281,8 @@ static int parse_positional(struct sr_opts *o, const char *a, bool *have_cmd)
 		enum sr_command cmd;
 	} cmds[] = {{"status", CMD_STATUS}, {"check-config", CMD_CHECK_CONFIG}, {"act", CMD_ACT},
 	            {"watch", CMD_WATCH},   {"replay", CMD_REPLAY},
-	            {"report", CMD_REPORT}};
+	            {"report", CMD_REPORT}, {"serve", CMD_SERVE},
+	            {"attach", CMD_ATTACH}, {"stop", CMD_STOP}};
 	if (!*have_cmd) {
 		*have_cmd = true;
 		for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
@@ -371,11 +372,12 @@ static int check_combinations(const struct sr_opts *o)
 		return cmd_usage_error("--socket does not apply to replay or check-config%s", "");
 	if (c == CMD_ATTACH || c == CMD_STOP) {
 		/* the rollout is the service's: these only say where it is */
-		if (o->s.scenario || o->s.seed_set || o->s.speed_set || o->s.start_set ||
-		    o->s.t0_set || o->s.webhook_file || o->s.state_dir)
-			return cmd_usage_error("attach and stop join a running service: --scenario, "
-			                       "--seed, --speed, --start, --t0, --state-dir and "
-			                       "--webhook-url-file belong to `shiproom serve`%s",
+		if (o->s.seed_set || o->s.speed_set || o->s.start_set || o->s.t0_set ||
+		    o->s.webhook_file || o->s.state_dir)
+			return cmd_usage_error("attach and stop join a running service: --seed, --speed, "
+			                       "--start, --t0, --state-dir and --webhook-url-file belong "
+			                       "to `shiproom serve` (--policy, --scenario and --socket "
+			                       "say which service)%s",
 			                       "");
 	}
 	if (o->replay_status && c != CMD_REPLAY)

@@ -93,7 +93,7 @@ static int load_header(struct pl *L)
 	    "rollout",  "title",           "evaluation", "source",          "edge",
 	    "calendar", "journeys",        "groups",     "phases",          "gates",
 	    "kpis",     "triggers",        "roster",     "decision_rights", "checklists",
-	    "success",  "partial_success", "rollback",   "status_page",     NULL};
+	    "success",  "partial_success", "rollback",   "status_page",     "service", NULL};
 	struct sr_policy *p = L->p;
 	if (jr_check_keys(&L->d, &L->root, top) < 0 ||
 	    jr_id(&L->d, &L->root, "rollout", JR_REQUIRED, p->rollout, sizeof p->rollout) < 0)
@@ -918,6 +918,52 @@ static int load_roster(struct pl *L)
 	return 0;
 }
 
+/* "service": {"socket": "/run/shiproom/checkout.sock", "group": "release",
+ * "mode": "0660", "observers": ["carol"], "observer_group": "sre"} */
+static int load_service(struct pl *L)
+{
+	static const char *const keys[] = {"socket", "group", "mode", "observers", "observer_group",
+	                                   NULL};
+	struct sr_service_policy *sv = &L->p->service;
+	struct jr_val obj, arr, v;
+	char mode[8] = "";
+	memset(sv, 0, sizeof *sv);
+	int r = jr_object(&L->d, &L->root, "service", JR_OPTIONAL, &obj);
+	if (r != 0)
+		return r < 0 ? -1 : 0;
+	if (jr_check_keys(&L->d, &obj, keys) < 0 ||
+	    jr_string(&L->d, &obj, "socket", JR_OPTIONAL, sv->socket, sizeof sv->socket) < 0 ||
+	    jr_id(&L->d, &obj, "group", JR_OPTIONAL, sv->group, sizeof sv->group) < 0 ||
+	    jr_string(&L->d, &obj, "mode", JR_OPTIONAL, mode, sizeof mode) < 0 ||
+	    jr_id(&L->d, &obj, "observer_group", JR_OPTIONAL, sv->observer_group,
+	          sizeof sv->observer_group) < 0)
+		return -1;
+	if (sv->socket[0] && sv->socket[0] != '/')
+		return jr_fail(&L->d, &obj, "socket", JR_AT_VALUE,
+		               "the socket must be an absolute path (\"%s\")", sv->socket);
+	if (mode[0]) {
+		char *end;
+		long m = strtol(mode, &end, 8);
+		/* the owner keeps read-write; never world-writable */
+		if (*end || m < 0600 || m > 0777 || (m & 0600) != 0600 || (m & 0002))
+			return jr_fail(&L->d, &obj, "mode", JR_AT_VALUE,
+			               "\"%s\" is not an octal mode from 0600 to 0775 the owner can "
+			               "read and write and others cannot write (e.g. \"0660\")",
+			               mode);
+		sv->mode = (int)m;
+	}
+	int got = jr_array(&L->d, &obj, "observers", JR_OPTIONAL, SR_MAX_OBSERVERS, &arr);
+	if (got < 0)
+		return -1;
+	for (size_t i = 0; got == 0 && i < jr_len(&arr); i++) {
+		jr_elem(&arr, i, &v);
+		if (jr_as_id(&L->d, &v, sv->observers[i], sizeof sv->observers[i]) < 0)
+			return -1;
+		sv->nobservers++;
+	}
+	return 0;
+}
+
 static int check_promote_right(struct pl *L, struct jr_val *o, struct sr_right *rt)
 {
 	if (phase_weight(L, o, "from", JR_REQUIRED, true, &rt->from_weight) < 0 ||
@@ -1403,7 +1449,7 @@ static int load_all(struct pl *L)
 	    load_journeys(L) < 0 || load_groups(L) < 0 || load_phases(L) < 0 ||
 	    load_calendar(L) < 0 || load_kpis(L) < 0 || drivers_check(L) < 0 || load_gates(L) < 0 ||
 	    load_triggers(L) < 0 ||
-	    load_roster(L) < 0 || check_approvers(L) < 0 || load_rights(L) < 0 ||
+	    load_roster(L) < 0 || load_service(L) < 0 || check_approvers(L) < 0 || load_rights(L) < 0 ||
 	    load_checklists(L) < 0 || load_success(L) < 0 || load_after(L) < 0)
 		return -1;
 	return 0;

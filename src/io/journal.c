@@ -62,7 +62,7 @@ static const char *const type_names[SR_J_COUNT] = {
 	[SR_J_RESUME] = "resume",       [SR_J_TIEBREAK] = "tiebreak", [SR_J_SUCCESS] = "success",
 	[SR_J_TRIGGER] = "trigger",     [SR_J_STATUS] = "status",     [SR_J_SNAPSHOT] = "snapshot",
 	[SR_J_RECONCILE] = "reconcile", [SR_J_TORN] = "torn",         [SR_J_NOTIFY] = "notify",
-	[SR_J_UNKNOWN] = "unknown",
+	[SR_J_SESSION] = "session",     [SR_J_UNKNOWN] = "unknown",
 };
 
 const char *journal_type_name(enum sr_jtype t)

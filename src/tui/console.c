@@ -31,6 +31,7 @@
 #include <time.h>
 #include <uv.h>
 
+#include "shiproom/client.h"
 #include "shiproom/runner.h"
 #include "shiproom/tui.h"
 
@@ -133,6 +134,7 @@ static void render(struct console *c)
 			case VIEW_CHECKLISTS: checklists_draw(t); break;
 			case VIEW_APPROVALS: approvals_draw(t); break;
 			case VIEW_WORKFLOW: workflow_draw(t); break;
+			case VIEW_WHO: who_draw(t); break;
 			case VIEW_REPORT: pager_draw(t); break;
 			case VIEW_DETAIL: detail_draw(t); break;
 			case VIEW_HELP: help_draw(t); break;
@@ -186,8 +188,15 @@ static void notice_changes(struct console *c)
 		tui_relayout(t);
 		c->pending = 0;
 	}
-	if (t->waiting_action && !r->action_in_flight)
+	if (t->o->client) {
+		/* Attached: the answer is the service's result message. */
+		if (t->waiting_action && client_result_seq(t->o->client) != t->sent_result_seq)
+			tui_action_finished(t);
+		if (client_closed(t->o->client) && !c->quit_signal && !t->quit)
+			t->quit = true; /* the service went away: say why after the screen */
+	} else if (t->waiting_action && !r->action_in_flight) {
 		tui_action_finished(t);
+	}
 	/* Whatever marks data dirty for its own reasons (an action, a key)
 	 * shows the newest data with it. */
 	if (t->dirty & D_DATA) {
@@ -208,7 +217,8 @@ static void on_prepare(uv_prepare_t *h)
 	struct tui *t = &c->t;
 	notice_changes(c);
 	if (t->quit || c->quit_signal) {
-		if (!t->r->action_in_flight) {
+		/* Attached, an action in flight is the service's: it goes on. */
+		if (t->o->client || !t->r->action_in_flight) {
 			uv_stop(c->loop);
 			return;
 		}
@@ -255,7 +265,8 @@ static void on_refresh(uv_timer_t *h)
 	t->dirty |= c->pending | D_HEADER | (t->view == VIEW_MAIN ? D_TIMELINE | D_WORKFLOW : 0);
 	c->pending = 0;
 	/* Views with timers and countdowns (the webhook's state too). */
-	if (t->view == VIEW_TRIGGERS || t->view == VIEW_CHECKLISTS || t->view == VIEW_WORKFLOW)
+	if (t->view == VIEW_TRIGGERS || t->view == VIEW_CHECKLISTS || t->view == VIEW_WORKFLOW ||
+	    t->view == VIEW_WHO)
 		t->dirty |= D_BODY;
 	if (t->flash[0] && clock_real_ms() >= t->flash_until) {
 		t->flash[0] = '\0';
@@ -453,7 +464,9 @@ int console_run(const struct sr_console_opts *o)
 	c->poll_real_ms = (sr_ms)((double)poll / speed);
 	if (c->poll_real_ms < 10)
 		c->poll_real_ms = 10;
-	uv_timer_start(&c->tick, on_tick, 0, (uint64_t)c->poll_real_ms);
+	/* Attached, the service polls: its state arrives on the socket. */
+	if (!o->client)
+		uv_timer_start(&c->tick, on_tick, 0, (uint64_t)c->poll_real_ms);
 	uint64_t refresh = o->refresh_ms > 0 ? (uint64_t)o->refresh_ms : 1000;
 	uv_timer_start(&c->refresh, on_refresh, refresh, refresh);
 	uv_prepare_start(&c->prepare, on_prepare);

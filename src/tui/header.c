@@ -51,7 +51,7 @@ static void header_row1(struct tui *t)
 	const struct sr_engine *e = &t->r->engine;
 	const struct sr_rollout *ro = &e->ro;
 	int y = t->lay.header.y, w = t->lay.w;
-	char weight[48], state[48], clock[24], gate[64], wall[24];
+	char weight[48], state[48], clock[24], gate[64], wall[24], who[64];
 
 	if (ro->phase >= 0 && ro->phase < p->nphases)
 		tui_fmt(weight, sizeof weight, "canary %d%%  phase %d/%d", ro->weight, ro->phase + 1,
@@ -74,6 +74,7 @@ static void header_row1(struct tui *t)
 		         p->gates[g].name, d);
 	}
 	calendar_fmt(&p->calendar, t->now, wall, sizeof wall);
+	who_badge(t, who, sizeof who);
 
 	term_fill(y, 0, 1, w, TR_HEADER);
 	int right = w - (t->o->read_only ? 5 : 1);
@@ -84,6 +85,7 @@ static void header_row1(struct tui *t)
 		{clock, TR_HEADER, false},
 		{gate, TR_HEADER, false},
 		{wall, TR_HEADER, true},
+		{who, TR_HEADER, true},
 	};
 	pieces_draw(y, 1, right, pc, (int)(sizeof pc / sizeof pc[0]));
 	if (t->o->read_only)

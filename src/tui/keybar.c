@@ -64,7 +64,7 @@ void keybar_draw(struct tui *t)
 	if (t->o->read_only) {
 		x += term_put(y, x, 4, TR_BADGE_RO, " RO ") + 1;
 		x += term_put(y, x, right - x, TR_DIM, "read-only: no actions") + 2;
-		int nx = key_item(y, x, right, TR_KEY, TR_NORMAL, "1-6", "views");
+		int nx = key_item(y, x, right, TR_KEY, TR_NORMAL, "1-7", "views");
 		if (nx > 0)
 			x = nx;
 		nx = key_item(y, x, right, TR_KEY, TR_NORMAL, "enter", "detail");
@@ -113,8 +113,8 @@ void keybar_draw(struct tui *t)
 	key_item(y, r.w - 8, r.w + 1, TR_KEY, TR_NORMAL, "q", "quit");
 }
 
-static const char *const view_names[VIEW_NUMBERED] = {"main",       "KPIs",      "triggers",
-                                                      "checklists", "approvals", "workflow"};
+static const char *const view_names[VIEW_NUMBERED] = {
+	"main", "KPIs", "triggers", "checklists", "approvals", "workflow", "who"};
 
 void status_line_draw(struct tui *t)
 {

@@ -1,6 +1,6 @@
 /* keys.c - what a key does: navigation, views, and actions.
  *
- * Keys follow k9s/htop habits: ? help, esc back, q quit, 1-6 views,
+ * Keys follow k9s/htop habits: ? help, esc back, q quit, 1-7 views,
  * tab/arrows/j/k to move, enter for detail, / to filter (the event log on
  * the main view, the KPI list on view 2; esc clears). g and c open the
  * gate report and the phase card in the pager (in the detail view c is
@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "shiproom/action.h"
+#include "shiproom/client.h"
 #include "shiproom/notify.h"
 #include "shiproom/rights.h"
 #include "shiproom/runner.h"
@@ -74,7 +75,7 @@ static void show_result(struct tui *t, enum sr_action_kind kind, const struct sr
 	char title[SR_TITLE_LEN];
 	/* An action is news at once: the postmortem placeholder after a
 	 * rollback, the post to the webhook. */
-	if (res->outcome == SR_ACT_DONE || res->outcome == SR_ACT_FAILED)
+	if ((res->outcome == SR_ACT_DONE || res->outcome == SR_ACT_FAILED) && !t->o->client)
 		workflow_tick(t);
 	switch (res->outcome) {
 	case SR_ACT_DONE:
@@ -104,6 +105,18 @@ void tui_dispatch(struct tui *t, const struct sr_action_request *req)
 {
 	struct sr_action_result res;
 	memset(&res, 0, sizeof res);
+	if (t->o->client) {
+		/* The service decides, with the identity the kernel gives it;
+		 * the answer comes back on the socket (console.c notices). */
+		t->sent_result_seq = client_result_seq(t->o->client);
+		if (client_request(t->o->client, req) < 0) {
+			tui_flash(t, SR_RED, "%s: the service is gone", sr_action_name(req->kind));
+			return;
+		}
+		t->waiting_action = true;
+		tui_flash(t, SR_YELLOW, "%s: sent to the service", sr_action_name(req->kind));
+		return;
+	}
 	action_dispatch(t->r, req, &res);
 	show_result(t, req->kind, &res);
 }
@@ -111,6 +124,21 @@ void tui_dispatch(struct tui *t, const struct sr_action_request *req)
 void tui_action_finished(struct tui *t)
 {
 	t->waiting_action = false;
+	if (t->o->client) {
+		enum sr_action_kind kind;
+		const struct sr_action_result *res = client_result(t->o->client, &kind);
+		if (kind == SR_ACT_COUNT) {
+			/* `U` or the pager's `w`: the service's answer as it is */
+			tui_flash(t, res->outcome == SR_ACT_DONE ? SR_GREEN
+			             : res->outcome == SR_ACT_REFUSED ? SR_YELLOW
+			                                              : SR_RED,
+			          "%s", res->message);
+			t->dirty |= D_DATA;
+			return;
+		}
+		show_result(t, kind, res);
+		return;
+	}
 	show_result(t, t->r->flight.req.kind, &t->r->flight.result);
 }
 
@@ -362,6 +390,14 @@ static void post_update(struct tui *t)
 		tui_flash(t, SR_YELLOW, "read-only console: nothing is posted from here");
 		return;
 	}
+	if (t->o->client) {
+		t->sent_result_seq = client_result_seq(t->o->client);
+		if (client_request_workflow(t->o->client, "post", 0, -1) >= 0) {
+			t->waiting_action = true;
+			tui_flash(t, SR_YELLOW, "post: sent to the service");
+		}
+		return;
+	}
 	if (!t->o->notify) {
 		tui_flash(t, SR_YELLOW, "no webhook configured: there is nowhere to post");
 		return;
@@ -424,6 +460,7 @@ void keys_handle(struct tui *t, int key)
 	case '4': tui_set_view(t, VIEW_CHECKLISTS); return;
 	case '5': tui_set_view(t, VIEW_APPROVALS); return;
 	case '6': tui_set_view(t, VIEW_WORKFLOW); return;
+	case '7': tui_set_view(t, VIEW_WHO); return;
 	case 'g': pager_open(t, SR_REPORT_GATE, -1); return;
 	case 'U': post_update(t); return;
 	case 'c':

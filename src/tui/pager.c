@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shiproom/client.h"
 #include "shiproom/runner.h"
 #include "shiproom/tui.h"
 
@@ -122,6 +123,15 @@ static void pager_write(struct tui *t)
 		tui_flash(t, SR_YELLOW,
 		          "read-only console: reports are not written from here "
 		          "(shiproom report ... writes one)");
+		return;
+	}
+	if (t->o->client) {
+		/* the service writes it, into its state dir */
+		t->sent_result_seq = client_result_seq(t->o->client);
+		if (client_request_workflow(t->o->client, "write-report", (int)pg->kind, pg->index) >= 0) {
+			t->waiting_action = true;
+			tui_flash(t, SR_YELLOW, "write: sent to the service");
+		}
 		return;
 	}
 	if (!t->o->state_dir || !*t->o->state_dir) {

@@ -29,6 +29,7 @@
 #include "shiproom/notify.h"
 #include "shiproom/rights.h"
 #include "shiproom/runner.h"
+#include "shiproom/client.h"
 #include "shiproom/tui.h"
 
 /* "in 47h12m (Fri 10:38)" or "OVERDUE by 2h05m (was due Fri 10:38)". */
@@ -246,44 +247,73 @@ static bool main_item(const struct tui *t, struct wf_item *it)
 	       item_overnight(t, it) || item_approvals(t, it);
 }
 
+/* The workflow's reports and webhook, wherever they run: the service's
+ * (attached) or this console's own (local). */
+static const struct sr_workflow_status *wf_status(const struct tui *t)
+{
+	static struct sr_workflow_status local;
+	if (t->o->client)
+		return client_workflow(t->o->client);
+	memset(&local, 0, sizeof local);
+	local.reporting = t->watching;
+	if (t->watching) {
+		local.written = t->watch.written;
+		sr_strlcpy(local.last_path, t->watch.last_path, sizeof local.last_path);
+		local.postmortem_done = t->watch.postmortem_done;
+	}
+	if (t->o->state_dir && !t->o->read_only)
+		sr_strlcpy(local.state_dir, t->o->state_dir, sizeof local.state_dir);
+	if (t->o->notify) {
+		const struct sr_notify_status *s = notify_status(t->o->notify);
+		local.webhook = true;
+		notify_status_text(t->o->notify, local.webhook_text, sizeof local.webhook_text);
+		local.failing = s->failing;
+		local.posted = s->posted;
+		local.consecutive_failures = s->consecutive_failures;
+		local.last_ok_at = s->last_ok_at;
+		sr_strlcpy(local.last_error, s->last_error, sizeof local.last_error);
+	}
+	return &local;
+}
+
 static void webhook_text(const struct tui *t, char *buf, size_t n, enum tui_role *role)
 {
-	if (!t->o->notify) {
+	const struct sr_workflow_status *w = wf_status(t);
+	if (!w->webhook) {
 		tui_fmt(buf, n, "webhook: off");
 		*role = TR_DIM;
 		return;
 	}
-	notify_status_text(t->o->notify, buf, n);
-	sr_sanitize(buf, buf, n);
-	const struct sr_notify_status *s = notify_status(t->o->notify);
-	*role = s->failing ? TR_ST_RED : TR_DIM;
-	if (!s->failing && s->last_ok_at > 0) {
+	sr_sanitize(buf, w->webhook_text, n);
+	*role = w->failing ? TR_ST_RED : TR_DIM;
+	if (!w->failing && w->last_ok_at > 0) {
 		char at[24];
 		size_t l = strlen(buf);
-		tui_trel(t, s->last_ok_at, at, sizeof at);
+		tui_trel(t, w->last_ok_at, at, sizeof at);
 		tui_fmt(buf + l, n - l, ", last %s", at);
 	}
 }
 
 static void reports_text(const struct tui *t, char *buf, size_t n, enum tui_role *role)
 {
+	const struct sr_workflow_status *w = wf_status(t);
 	*role = TR_DIM;
 	if (!t->o->templates) {
 		tui_fmt(buf, n, "reports: off (no templates loaded)");
 		return;
 	}
-	if (!t->watching) {
+	if (!w->reporting) {
 		tui_fmt(buf, n, "reports: g and c to read%s",
 		        t->o->read_only ? " (read-only)" : "");
 		return;
 	}
-	if (t->watch.written == 0) {
+	if (w->written == 0) {
 		tui_fmt(buf, n, "reports: none due yet");
 		return;
 	}
-	const char *base = strrchr(t->watch.last_path, '/');
-	tui_fmt(buf, n, "%d report%s, newest %s", t->watch.written,
-	        t->watch.written == 1 ? "" : "s", base ? base + 1 : t->watch.last_path);
+	const char *base = strrchr(w->last_path, '/');
+	tui_fmt(buf, n, "%d report%s, newest %s", w->written, w->written == 1 ? "" : "s",
+	        base ? base + 1 : w->last_path);
 }
 
 static void status_tile_text(const struct tui *t, char *buf, size_t n, enum tui_role *role,
@@ -352,12 +382,11 @@ void workflow_strip_draw(struct tui *t)
 		if (failing) {
 			/* The error's head ("HTTP 500 Internal Server Error"); the
 			 * whole of it is in view 6. */
-			const char *err = notify_status(t->o->notify)->last_error;
+			const char *err = wf_status(t)->last_error;
 			int k = strncmp(err, "HTTP ", 5) == 0 ? 8 : (int)strcspn(err, ":(");
 			tui_fmt(whb, sizeof whb, "webhook FAILING (%.*s)", k < 22 ? k : 22, err);
-		} else if (t->o->notify)
-			tui_fmt(whb, sizeof whb, "webhook ok, %ld posted",
-			        notify_status(t->o->notify)->posted);
+		} else if (wf_status(t)->webhook)
+			tui_fmt(whb, sizeof whb, "webhook ok, %ld posted", wf_status(t)->posted);
 		else
 			whb[0] = '\0';
 		sr_sanitize(whb, whb, sizeof whb);
@@ -480,9 +509,9 @@ static int build_rollback(const struct tui *t, struct wf_line *l, int n)
 	sr_ms due = report_postmortem_due(t->r);
 	fmt_due(t, due, d, sizeof d);
 	n = wf_add(l, n, "", due >= t->r->now ? TR_ST_YELLOW : TR_ST_RED, "postmortem due %s", d);
-	const char *pm = t->watching && t->watch.postmortem_done
-	                     ? strstr(t->watch.last_path, "/postmortem-")
-	                     : NULL;
+	const struct sr_workflow_status *w = wf_status(t);
+	const char *pm = w->reporting && w->postmortem_done ? strstr(w->last_path, "/postmortem-")
+	                                                    : NULL;
 	if (pm)
 		n = wf_add(l, n, "", TR_DIM, "placeholder written: %s (state dir)", pm + 1);
 	return n;
@@ -578,11 +607,11 @@ static int build_comms(const struct tui *t, struct wf_line *l, int n)
 	char buf[SR_TEXT_LEN];
 	enum tui_role role;
 	webhook_text(t, buf, sizeof buf, &role);
+	const struct sr_workflow_status *s = wf_status(t);
 	n = wf_add(l, n, "Webhook", role == TR_DIM ? TR_NORMAL : role, "%s%s", buf,
-	           t->o->notify ? (t->o->read_only ? "" : "; U posts an update now")
-	                        : " (no webhook URL configured)");
-	if (t->o->notify) {
-		const struct sr_notify_status *s = notify_status(t->o->notify);
+	           s->webhook ? (t->o->read_only ? "" : "; U posts an update now")
+	                      : " (no webhook URL configured)");
+	if (s->webhook) {
 		if (s->failing && s->last_error[0]) {
 			char err[SR_REASON_LEN];
 			sr_sanitize(err, s->last_error, sizeof err);
@@ -595,7 +624,7 @@ static int build_comms(const struct tui *t, struct wf_line *l, int n)
 	if (t->o->templates)
 		n = wf_add(l, n, "", TR_DIM, "%s%s",
 		           "g gate report, c phase card; w in them writes to ",
-		           t->o->state_dir && !t->o->read_only ? t->o->state_dir
+		           s->state_dir[0] && !t->o->read_only ? s->state_dir
 		                                               : "(nowhere: no state dir)");
 	return n;
 }

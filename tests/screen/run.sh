@@ -53,6 +53,11 @@ start() {
 	$TM kill-server >/dev/null 2>&1
 	NSERV=$((NSERV + 1))
 	TM="tmux -u -L $SOCK-$NSERV -f /dev/null"
+	# A private place for the rollout service's socket: the console
+	# starts (or joins) the service there, never one of another test.
+	SHIPROOM_RUNTIME_DIR="$WORK/run$NSERV"
+	export SHIPROOM_RUNTIME_DIR
+	mkdir -p "$SHIPROOM_RUNTIME_DIR"
 	# In the scratch directory, without core files: a crash test must not
 	# leave anything in the tree.
 	$TM new-session -d -x "$w" -y "$h" -s t -c "$WORK" \

@@ -1,0 +1,262 @@
+/* cmd_attach.c - the console as a client of the rollout's service:
+ * plain `shiproom` (attach, starting the service detached when none
+ * runs, as tmux does), `shiproom attach` (join a running one), and
+ * `shiproom stop`.
+ *
+ * Who the console is comes from the kernel, at the service; the console
+ * only mirrors it (the RO badge, dimmed keys). What the console shows is
+ * the service's state: every console on one rollout shows the same.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "shiproom/client.h"
+#include "shiproom/cmd.h"
+#include "shiproom/console.h"
+#include "shiproom/policy.h"
+#include "shiproom/service.h"
+
+#define CONNECT_TIMEOUT_MS (30 * SR_MS_PER_S)
+
+/* The socket the options point at: --socket, else the policy's. */
+static int socket_of(const struct sr_opts *o, char *sock, size_t n, bool *sim)
+{
+	char datadir[SR_PATH_LEN], path[SR_PATH_LEN];
+	struct sr_policy *p = calloc(1, sizeof *p);
+	if (!p) {
+		fprintf(stderr, "shiproom: out of memory\n");
+		return SR_EXIT_RUNTIME;
+	}
+	session_find_datadir(datadir, sizeof datadir);
+	session_policy_path(&o->s, datadir, path, sizeof path);
+	int rc = SR_EXIT_OK;
+	if (session_load_policy(p, path) != 0) {
+		rc = SR_EXIT_USAGE;
+	} else {
+		*sim = strcmp(p->source_kind, "sim") == 0;
+		if (service_socket_path(p, *sim ? (o->s.scenario ? o->s.scenario : "healthy") : NULL,
+		                        o->socket, sock, n) != 0) {
+			fprintf(stderr, "shiproom: the socket path is too long for a unix socket\n");
+			rc = SR_EXIT_USAGE;
+		}
+	}
+	free(p);
+	return rc;
+}
+
+static void add(char **argv, int *argc, const char *a)
+{
+	argv[(*argc)++] = (char *)a;
+}
+
+/* `shiproom serve --detach ...` with the options that name the rollout;
+ * returns when it listens (0) or failed (its reason is on stderr). A
+ * drill's service, or one started for a read-only look, ends with its
+ * last console; a real rollout's keeps guarding. */
+static int start_service(const struct sr_opts *o, const char *sock, bool sim)
+{
+	char exe[SR_PATH_LEN], speed[32], seed[32], start[16], t0[32];
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (len <= 0) {
+		fprintf(stderr, "shiproom: cannot find my own executable: %s\n", strerror(errno));
+		return SR_EXIT_RUNTIME;
+	}
+	exe[len] = '\0';
+	char *argv[40];
+	int argc = 0;
+	add(argv, &argc, exe);
+	add(argv, &argc, "serve");
+	add(argv, &argc, "--detach");
+	add(argv, &argc, "--socket");
+	add(argv, &argc, sock);
+	if (o->s.policy)
+		add(argv, &argc, "--policy"), add(argv, &argc, o->s.policy);
+	if (o->s.scenario)
+		add(argv, &argc, "--scenario"), add(argv, &argc, o->s.scenario);
+	if (o->s.speed_set) {
+		snprintf(speed, sizeof speed, "%.17g", o->s.speed);
+		add(argv, &argc, "--speed"), add(argv, &argc, speed);
+	}
+	if (o->s.seed_set) {
+		snprintf(seed, sizeof seed, "%llu", (unsigned long long)o->s.seed);
+		add(argv, &argc, "--seed"), add(argv, &argc, seed);
+	}
+	if (o->s.start_set) {
+		snprintf(start, sizeof start, "T%+d", o->s.start_min);
+		add(argv, &argc, "--start"), add(argv, &argc, start);
+	}
+	if (o->s.t0_set) {
+		time_t tt = (time_t)(o->s.t0 / SR_MS_PER_S);
+		struct tm tm;
+		gmtime_r(&tt, &tm);
+		strftime(t0, sizeof t0, "%Y-%m-%dT%H:%M:%SZ", &tm);
+		add(argv, &argc, "--t0"), add(argv, &argc, t0);
+	}
+	if (o->s.state_dir)
+		add(argv, &argc, "--state-dir"), add(argv, &argc, o->s.state_dir);
+	if (o->s.webhook_file)
+		add(argv, &argc, "--webhook-url-file"), add(argv, &argc, o->s.webhook_file);
+	if (o->s.read_only)
+		add(argv, &argc, "--read-only");
+	if (sim || o->s.read_only)
+		add(argv, &argc, "--exit-with-last-console");
+	argv[argc] = NULL;
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "shiproom: fork: %s\n", strerror(errno));
+		return SR_EXIT_RUNTIME;
+	}
+	if (pid == 0) {
+		/* its "listening on" line is not for the console's terminal */
+		if (!freopen("/dev/null", "w", stdout))
+			_exit(SR_EXIT_RUNTIME);
+		execv(exe, argv);
+		_exit(127);
+	}
+	int st;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : SR_EXIT_RUNTIME;
+}
+
+/* After the screen is gone: what happens to the rollout now. */
+static void say_goodbye(struct sr_client *c)
+{
+	const char *closed = client_closed(c);
+	if (closed) {
+		fprintf(stderr, "shiproom: the service ended the session: %s\n", closed);
+		return;
+	}
+	const struct sr_who *w;
+	int nw = client_who(c, &w), consoles = 0;
+	for (int i = 0; i < nw; i++)
+		consoles += strcmp(w[i].purpose, "console") == 0;
+	if (client_exit_with_last(c) && consoles <= 1)
+		fprintf(stderr, "shiproom: the %s service (pid %ld) ends with its last console\n",
+		        client_real(c) ? "read-only" : "simulator's", client_service_pid(c));
+	else if (client_real(c))
+		fprintf(stderr,
+		        "shiproom: the rollout's service (pid %ld) keeps guarding; `shiproom attach` "
+		        "comes back, `shiproom stop` stops it\n",
+		        client_service_pid(c));
+}
+
+static int attach(const struct sr_opts *o, bool may_start)
+{
+	char sock[256], err[1024], datadir[SR_PATH_LEN];
+	bool sim = false, absent = false;
+	int rc = socket_of(o, sock, sizeof sock, &sim);
+	if (rc)
+		return rc;
+	struct sr_client *c = client_create(uv_default_loop());
+	if (!c) {
+		fprintf(stderr, "shiproom: out of memory\n");
+		return SR_EXIT_RUNTIME;
+	}
+	rc = client_connect(c, sock, "console", o->s.read_only, CONNECT_TIMEOUT_MS, &absent, err,
+	                    sizeof err);
+	bool started = false;
+	if (rc != 0 && absent && may_start) {
+		client_destroy(c);
+		rc = start_service(o, sock, sim);
+		if (rc) {
+			fprintf(stderr, "shiproom: the rollout's service did not start\n");
+			return rc;
+		}
+		started = true;
+		c = client_create(uv_default_loop());
+		rc = c ? client_connect(c, sock, "console", o->s.read_only, CONNECT_TIMEOUT_MS, &absent,
+		                        err, sizeof err)
+		       : -1;
+	}
+	if (rc != 0) {
+		if (absent && !may_start)
+			fprintf(stderr,
+			        "shiproom: attach: no service for this rollout on %s (start one with "
+			        "`shiproom serve`, or plain `shiproom`)\n",
+			        sock);
+		else
+			fprintf(stderr, "shiproom: attach: %s\n", err);
+		client_destroy(c);
+		return absent && !may_start ? SR_EXIT_RUNTIME : SR_EXIT_RUNTIME;
+	}
+	if (!started && (o->s.scenario || o->s.speed_set || o->s.seed_set || o->s.start_set ||
+	                 o->s.t0_set || o->s.state_dir || o->s.webhook_file))
+		fprintf(stderr, "shiproom: attached to the running service (pid %ld): the rollout is "
+		                "its own; --scenario, --speed, --seed, --start, --t0, --state-dir and "
+		                "--webhook-url-file apply when a service starts\n",
+		        client_service_pid(c));
+	/* The templates are the installation's, for the report pager. */
+	struct sr_report_templates tpl;
+	char dir[SR_PATH_LEN + 16];
+	session_find_datadir(datadir, sizeof datadir);
+	snprintf(dir, sizeof dir, "%s/config", datadir);
+	bool have_tpl = report_templates_load(&tpl, dir, err, sizeof err) == 0;
+	struct sr_console_opts co = {
+		.runner = client_mirror(c),
+		.clock = client_clock(c),
+		.datadir = datadir,
+		.theme = o->theme,
+		.ascii = o->ascii,
+		.read_only = client_read_only(c),
+		.refresh_ms = o->refresh_ms,
+		.templates = have_tpl ? &tpl : NULL,
+		.client = c,
+	};
+	rc = console_run(&co);
+	client_bye(c);
+	say_goodbye(c);
+	if (have_tpl)
+		report_templates_free(&tpl);
+	client_destroy(c);
+	return rc;
+}
+
+int cmd_console(const struct sr_opts *o)
+{
+	return attach(o, true);
+}
+
+int cmd_attach(const struct sr_opts *o)
+{
+	return attach(o, false);
+}
+
+int cmd_stop(const struct sr_opts *o)
+{
+	char sock[256], err[1024];
+	bool sim = false, absent = false;
+	int rc = socket_of(o, sock, sizeof sock, &sim);
+	if (rc)
+		return rc;
+	struct sr_client *c = client_create(uv_default_loop());
+	if (!c || client_connect(c, sock, "stop", false, CONNECT_TIMEOUT_MS, &absent, err,
+	                         sizeof err) != 0) {
+		fprintf(stderr, "shiproom: stop: %s\n", c ? err : "out of memory");
+		client_destroy(c);
+		return SR_EXIT_RUNTIME;
+	}
+	int id = client_send_stop(c);
+	bool got = id >= 0 && client_wait_result(c, id, CONNECT_TIMEOUT_MS);
+	const struct sr_action_result *res = client_result(c, NULL);
+	if (!got) {
+		fprintf(stderr, "shiproom: stop: %s\n",
+		        client_closed(c) ? client_closed(c) : "no answer from the service");
+		rc = SR_EXIT_RUNTIME;
+	} else if (res->outcome == SR_ACT_DONE) {
+		printf("stopped: the service (pid %ld) %s\n", client_service_pid(c), res->message);
+		rc = SR_EXIT_OK;
+	} else {
+		printf("refused: %s\n", res->message);
+		rc = SR_EXIT_REFUSED;
+	}
+	client_destroy(c);
+	return rc;
+}
