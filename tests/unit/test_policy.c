@@ -443,7 +443,7 @@ static const struct broken broken_files[] = {
      "bad_unknown_key_top.json:6:3: /gropus: unknown key \"gropus\" (expected one of: rollout, "
      "title, evaluation, source, edge, calendar, journeys, groups, phases, gates, kpis, "
      "triggers, roster, decision_rights, checklists, success, partial_success, rollback, "
-     "status_page)"},
+     "status_page, service)"},
     {"bad_unknown_key_nested.json",
      "bad_unknown_key_nested.json:15:85: /kpis/1/limits: unknown key \"limits\" (expected one "
      "of: id, name, group, unit, kind, direction, baseline, signal, quantile, limit, "
@@ -573,6 +573,17 @@ static void test_impossible_values(void **state)
 {
 	mutate(state, "\"poll_s\": 15,", "\"poll_s\": 0,", "/evaluation/poll_s",
 	       "must be between 1 and 3600");
+	/* the service's socket: never world-writable, always absolute */
+	mutate(state, "\"status_page\":", "\"service\": {\"mode\": \"0666\"}, \"status_page\":",
+	       "/service/mode", "others cannot write");
+	mutate(state, "\"status_page\":", "\"service\": {\"mode\": \"rw\"}, \"status_page\":",
+	       "/service/mode", "is not an octal mode");
+	mutate(state, "\"status_page\":",
+	       "\"service\": {\"socket\": \"run/x.sock\"}, \"status_page\":", "/service/socket",
+	       "must be an absolute path");
+	mutate(state, "\"status_page\":",
+	       "\"service\": {\"observers\": [\"a\"], \"observer\": 1}, \"status_page\":",
+	       "/service/observer", "unknown key \"observer\"");
 	mutate(state, "\"stale_after_s\": 45", "\"stale_after_s\": 10", "/evaluation/stale_after_s",
 	       "must be between 15 and");
 	mutate(state, "\"poll_s\": 15", "\"poll_s\": 15.5", "/evaluation/poll_s",
