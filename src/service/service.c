@@ -676,20 +676,22 @@ static void on_workflow_request(struct client *c, const json_t *m, const char *w
 
 static void service_stop(struct service *v, const char *why);
 
-static void on_stop_request(struct client *c)
+static void on_stop_request(struct client *c, const json_t *m)
 {
+	json_int_t id = json_integer_value(json_object_get(m, "id"));
 	struct service *v = c->svc;
 	const struct sr_policy *p = v->s->runner->policy;
 	if (c->uid != getuid() && !rights_has_role(p, c->login, SR_ROLE_RELEASE_DRI)) {
-		send_msg(c, json_pack("{s:s, s:s, s:s}", "type", "result", "outcome", "refused",
-		                      "message",
+		send_msg(c, json_pack("{s:s, s:I, s:s, s:s}", "type", "result", "id", id, "outcome",
+		                      "refused", "message",
 		                      "stop refused: only the release DRI or the service's owner may "
 		                      "stop the rollout's service"));
 		return;
 	}
 	char why[128];
 	snprintf(why, sizeof why, "stopped by %s", c->login);
-	send_msg(c, json_pack("{s:s, s:s, s:s}", "type", "result", "outcome", "done", "message", why));
+	send_msg(c, json_pack("{s:s, s:I, s:s, s:s}", "type", "result", "id", id, "outcome", "done",
+	                      "message", why));
 	service_stop(v, why);
 }
 
@@ -710,7 +712,7 @@ static void on_message(struct client *c, json_t *m)
 	else if (strcmp(type, "request") == 0)
 		on_request(c, m);
 	else if (strcmp(type, "stop") == 0)
-		on_stop_request(c);
+		on_stop_request(c, m);
 	else if (strcmp(type, "bye") == 0)
 		c->said_bye = true;
 	else
