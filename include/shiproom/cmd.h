@@ -75,6 +75,16 @@ bool cmd_parse_long(const char *s, long lo, long hi, long *out);
 /* `report KIND`: "gate", "card", "postmortem", "win-note" (or "win"). */
 bool cmd_report_kind(const char *name, enum sr_report_kind *out);
 
+/* status, act, report and watch go through the rollout's service when
+ * one runs (one truth): a client connected for `purpose`, whose mirror
+ * holds the service's state. NULL when none runs (*rc 0: work on the
+ * state dir directly, as without a service) or when the connection
+ * failed otherwise (*rc the exit status, the reason on stderr). --at
+ * asks the simulator for another moment than the service's: NULL. */
+struct sr_client;
+struct sr_client *cmd_service_client(const struct sr_opts *o, const char *purpose,
+                                     bool read_only, int *rc);
+
 int cmd_console(const struct sr_opts *o);
 int cmd_attach(const struct sr_opts *o);
 int cmd_serve(const struct sr_opts *o);

@@ -99,6 +99,7 @@ struct sr_runner {
 	bool snap_t0;                       /* a "T-0" snapshot is in the journal */
 	unsigned snap_gates;                /* bit g: a snapshot of gate g is in it */
 	sr_ms snap_last;                    /* time of the newest snapshot in it */
+	sr_ms journal_last_at;              /* the newest record applied from it */
 	bool reconciling;                   /* start-up reconciliation in progress:
 	                                       runner_tick does nothing until it ends */
 	const char *journal_err;            /* the last failed journal write, said once */
@@ -128,6 +129,11 @@ int runner_journal_poll(struct sr_runner *r);
 /* Rebuild the rollout from a journal file read once (no live polling:
  * read-only with a torn journal, or a journal not ours to repair). */
 int runner_journal_read(struct sr_runner *r, const char *path, char *err, size_t n);
+/* The simulator on a journal that already holds its rollout (a service
+ * restarted on its state dir): virtual time goes on from the journal's
+ * newest record, and the scenario's steps before it are not played again
+ * (they are in the journal, with their real times). */
+void runner_resume_scenario(struct sr_runner *r);
 /* Write the start record (T-0, policy hash) when the journal has none. */
 int runner_journal_start(struct sr_runner *r, sr_ms t0, char *err, size_t n);
 

@@ -283,6 +283,8 @@ static void on_journal_event(void *ud, const struct sr_jevent *ev)
 {
 	struct sr_runner *r = ud;
 	char why[SR_REASON_LEN] = "";
+	if (ev->at > r->journal_last_at)
+		r->journal_last_at = ev->at;
 	if (ev->type == SR_J_SNAPSHOT)
 		note_snapshot(r, ev);
 	int rc = journal_apply(&r->replay, ev, why, sizeof why);
@@ -588,6 +590,26 @@ static void step_request(const struct sr_script_step *s, struct sr_action_reques
 	sr_strlcpy(req->reason, s->reason, sizeof req->reason);
 	sr_strlcpy(req->checklist, s->checklist, sizeof req->checklist);
 	sr_strlcpy(req->item, s->item, sizeof req->item);
+}
+
+void runner_resume_scenario(struct sr_runner *r)
+{
+	const struct sr_scenario *sc = r->scenario;
+	if (!sc || r->journal_last_at <= r->now)
+		return;
+	r->now = r->journal_last_at;
+	/* What the journal holds was done (or given up) then; a step whose
+	 * time has passed is not the simulator's to play again. */
+	for (int i = 0; i < sc->nscript && i < SR_MAX_SCRIPT; i++) {
+		const struct sr_script_step *s = &sc->script[i];
+		int last = s->retry_until_min > s->at_min ? s->retry_until_min : s->at_min;
+		if (sc->t0 + (sr_ms)last * SR_MS_PER_MIN <= r->now)
+			r->script_done[i] = r->script_tried[i] = true;
+	}
+	history_init(&r->history, r->policy->ncells, r->history.step);
+	runner_log(r, SR_LOG_INFO, SR_GREEN, "",
+	           "simulator: the journal goes on from its last record; scenario steps before it "
+	           "are not played again");
 }
 
 static void runner_script(struct sr_runner *r)

@@ -422,6 +422,8 @@ static int open_journal(struct sr_session *s, const struct sr_session_opts *o)
 	if (s->read_only)
 		return 0;
 	sr_ms t0 = s->scenario ? s->scenario->t0 : (o->t0_set ? o->t0 : r->now);
+	if (r->replay.started && s->scenario)
+		runner_resume_scenario(r);
 	if (!r->replay.started) {
 		if (runner_journal_start(r, t0, err, sizeof err) != 0) {
 			fprintf(stderr, "shiproom: journal: cannot start it: %s\n", err);

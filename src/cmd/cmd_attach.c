@@ -219,6 +219,35 @@ static int attach(const struct sr_opts *o, bool may_start)
 	return rc;
 }
 
+struct sr_client *cmd_service_client(const struct sr_opts *o, const char *purpose,
+                                     bool read_only, int *rc)
+{
+	char sock[256], err[1024];
+	bool sim = false, absent = false;
+	*rc = 0;
+	if (o->at_set)
+		return NULL;
+	*rc = socket_of(o, sock, sizeof sock, &sim);
+	if (*rc)
+		return NULL;
+	if (access(sock, F_OK) != 0)
+		return NULL; /* no service: the command works on its own */
+	struct sr_client *c = client_create(uv_default_loop());
+	if (!c) {
+		*rc = SR_EXIT_RUNTIME;
+		return NULL;
+	}
+	if (client_connect(c, sock, purpose, read_only, CONNECT_TIMEOUT_MS, &absent, err,
+	                   sizeof err) == 0)
+		return c;
+	client_destroy(c);
+	if (absent)
+		return NULL; /* a socket left by a crash: nobody there */
+	fprintf(stderr, "shiproom: the rollout's service on %s: %s\n", sock, err);
+	*rc = SR_EXIT_RUNTIME;
+	return NULL;
+}
+
 int cmd_console(const struct sr_opts *o)
 {
 	return attach(o, true);

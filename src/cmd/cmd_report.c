@@ -7,6 +7,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "shiproom/client.h"
 #include "shiproom/clock.h"
 #include "shiproom/cmd.h"
 #include "shiproom/scenario.h"
@@ -36,17 +37,18 @@ static int report_play(struct sr_session *s, const struct sr_opts *o)
 	return 0;
 }
 
-static int report_print(const struct sr_session *s, enum sr_report_kind kind, int index, bool json)
+static int report_print(const struct sr_report_templates *tpl, const struct sr_runner *r,
+                        enum sr_report_kind kind, int index, bool json)
 {
 	char *text;
 	if (json) {
-		json_t *d = report_json(kind, s->runner, index);
+		json_t *d = report_json(kind, r, index);
 		text = d ? json_dumps(d, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII |
 		                             JSON_REAL_PRECISION(6))
 		         : NULL;
 		json_decref(d);
 	} else {
-		text = report_markdown(&s->templates, kind, s->runner, index);
+		text = report_markdown(tpl, kind, r, index);
 	}
 	if (!text) {
 		fprintf(stderr, "shiproom: out of memory rendering the %s report\n",
@@ -61,36 +63,85 @@ static int report_print(const struct sr_session *s, enum sr_report_kind kind, in
 	return SR_EXIT_OK;
 }
 
+/* `report gate N`: N-1, checked against the policy; -1 (the gate ahead)
+ * when none is given or the report is not a gate's. */
+static int gate_index(const struct sr_opts *o, enum sr_report_kind kind,
+                      const struct sr_policy *p, int *index)
+{
+	*index = -1;
+	if (kind != SR_REPORT_GATE)
+		return 0;
+	long g = 0;
+	if (o->report_arg)
+		cmd_parse_long(o->report_arg, 1, 100000, &g);
+	if (p->ngates == 0) {
+		fprintf(stderr, "shiproom: report gate: %s has no gates\n", p->path);
+		return SR_EXIT_USAGE;
+	}
+	if (o->report_arg && g > p->ngates) {
+		fprintf(stderr, "shiproom: report gate %ld: %s has %d gate%s (1..%d)\n", g, p->path,
+		        p->ngates, p->ngates == 1 ? "" : "s", p->ngates);
+		return SR_EXIT_USAGE;
+	}
+	*index = o->report_arg ? (int)g - 1 : -1;
+	return 0;
+}
+
+/* Through the service: its state, rendered here from the installation's
+ * templates; written (unless --read-only) by the service, into its
+ * state dir. */
+static int report_via(struct sr_client *c, const struct sr_opts *o, enum sr_report_kind kind)
+{
+	char datadir[SR_PATH_LEN], dir[SR_PATH_LEN + 16], err[1024];
+	struct sr_report_templates tpl;
+	struct sr_runner *m = client_mirror(c);
+	int index, rc;
+	session_find_datadir(datadir, sizeof datadir);
+	snprintf(dir, sizeof dir, "%s/config", datadir);
+	if (report_templates_load(&tpl, dir, err, sizeof err) != 0) {
+		fprintf(stderr, "shiproom: report templates: %s\n", err);
+		client_destroy(c);
+		return SR_EXIT_USAGE;
+	}
+	rc = gate_index(o, kind, m->policy, &index);
+	if (rc == 0)
+		rc = report_print(&tpl, m, kind, index, o->json);
+	if (rc == 0 && !o->s.read_only) {
+		long id = client_request_workflow(c, "write-report", (int)kind, index);
+		if (id >= 0 && client_wait_result(c, id, SR_HEADLESS_MAX_MS))
+			fprintf(stderr, "shiproom: report: the service: %s\n",
+			        client_result(c, NULL)->message);
+	}
+	if (fflush(stdout) != 0 || ferror(stdout))
+		rc = SR_EXIT_RUNTIME;
+	report_templates_free(&tpl);
+	client_destroy(c);
+	return rc;
+}
+
 int cmd_report(const struct sr_opts *o)
 {
 	struct sr_session s;
 	enum sr_report_kind kind = SR_REPORT_GATE;
 	cmd_report_kind(o->report, &kind); /* checked with the arguments */
+	int vrc;
+	struct sr_client *c = cmd_service_client(o, "report", o->s.read_only, &vrc);
+	if (c)
+		return report_via(c, o, kind);
+	if (vrc)
+		return vrc;
 	/* A view, like status: never acts on a real source, never writes its
 	 * journal; the simulator plays its script in its own journal. */
 	int rc = session_open(&s, &o->s, false, o->s.read_only, true);
 	if (rc == 0)
 		rc = session_open_workflow(&s, &o->s, false); /* the templates: exit 2 when broken */
 	int index = -1;
-	if (rc == 0 && kind == SR_REPORT_GATE) {
-		int ngates = s.policy->ngates;
-		long g = 0;
-		if (o->report_arg)
-			cmd_parse_long(o->report_arg, 1, 100000, &g);
-		if (ngates == 0) {
-			fprintf(stderr, "shiproom: report gate: %s has no gates\n", s.policy->path);
-			rc = SR_EXIT_USAGE;
-		} else if (o->report_arg && g > ngates) {
-			fprintf(stderr, "shiproom: report gate %ld: %s has %d gate%s (1..%d)\n", g,
-			        s.policy->path, ngates, ngates == 1 ? "" : "s", ngates);
-			rc = SR_EXIT_USAGE;
-		}
-		index = o->report_arg ? (int)g - 1 : -1; /* none given: the gate ahead */
-	}
+	if (rc == 0)
+		rc = gate_index(o, kind, s.policy, &index);
 	if (rc == 0)
 		rc = report_play(&s, o);
 	if (rc == 0)
-		rc = report_print(&s, kind, index, o->json);
+		rc = report_print(&s.templates, s.runner, kind, index, o->json);
 	/* --read-only: print it, write nothing (on a real source the session
 	 * is read-only anyway, a view: there the user's flag decides). */
 	if (rc == 0 && s.keep_state && o->s.read_only)

@@ -7,17 +7,41 @@
 #include <string.h>
 #include <uv.h>
 
+#include "shiproom/client.h"
 #include "shiproom/clock.h"
 #include "shiproom/cmd.h"
 #include "shiproom/status.h"
 
+/* Through the service: its state, now. */
+static int status_via(struct sr_client *c, const struct sr_opts *o)
+{
+	struct sr_runner *m = client_mirror(c);
+	if (o->json)
+		status_print_json(stdout, m);
+	else
+		status_print_text(stdout, m);
+	int rc = (int)m->engine.decision.verdict;
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		fprintf(stderr, "shiproom: cannot write the output: %s\n", strerror(errno));
+		rc = SR_EXIT_RUNTIME;
+	}
+	client_destroy(c);
+	return rc;
+}
+
 int cmd_status(const struct sr_opts *o)
 {
+	int rc;
+	struct sr_client *c = cmd_service_client(o, "status", true, &rc);
+	if (c)
+		return status_via(c, o);
+	if (rc)
+		return rc;
 	struct sr_session s;
 	/* A view: on a real source it never acts (no auto-rollback from a
 	 * status query) and never writes the journal. The simulator plays
 	 * its scenario's script, so it acts, in its own temporary journal. */
-	int rc = session_open(&s, &o->s, false, o->s.read_only, true);
+	rc = session_open(&s, &o->s, false, o->s.read_only, true);
 	if (rc) {
 		session_free(&s);
 		return rc;

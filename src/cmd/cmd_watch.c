@@ -6,6 +6,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "shiproom/client.h"
 #include "shiproom/clock.h"
 #include "shiproom/cmd.h"
 #include "shiproom/notify.h"
@@ -77,8 +78,80 @@ static void on_watch_signal(uv_signal_t *h, int sig)
 	watch_stop_if_idle(w);
 }
 
+/* Through the service: it guards; this prints its log as it grows, until
+ * --for, SIGINT or SIGTERM, or the service ends. */
+struct watch_via {
+	struct sr_client *c;
+	uv_timer_t out, end;
+	uv_signal_t sigint, sigterm;
+	int mark;
+	bool stop;
+};
+
+static void via_print(uv_timer_t *t)
+{
+	struct watch_via *w = t->data;
+	struct sr_runner *m = client_mirror(w->c);
+	session_print_log(stdout, m, &w->mark, false);
+	if (client_closed(w->c)) {
+		fprintf(stderr, "shiproom: watch: %s\n", client_closed(w->c));
+		w->stop = true;
+	}
+	if (w->stop)
+		uv_stop(t->loop);
+}
+
+static void via_stop(uv_timer_t *t)
+{
+	struct watch_via *w = t->data;
+	w->stop = true;
+	uv_stop(t->loop);
+}
+
+static void via_signal(uv_signal_t *h, int sig)
+{
+	struct watch_via *w = h->data;
+	(void)sig;
+	w->stop = true;
+	uv_stop(h->loop);
+}
+
+static int watch_via(struct sr_client *c, const struct sr_opts *o)
+{
+	uv_loop_t *loop = uv_default_loop();
+	struct watch_via w = {.c = c};
+	uv_timer_init(loop, &w.out);
+	uv_timer_init(loop, &w.end);
+	uv_signal_init(loop, &w.sigint);
+	uv_signal_init(loop, &w.sigterm);
+	w.out.data = w.end.data = w.sigint.data = w.sigterm.data = &w;
+	/* the log of a state arrives with it; printing it once a second
+	 * keeps this process asleep in between */
+	uv_timer_start(&w.out, via_print, 0, 1000);
+	if (o->for_s > 0)
+		uv_timer_start(&w.end, via_stop, (uint64_t)(o->for_s * 1000.0), 0);
+	uv_signal_start(&w.sigint, via_signal, SIGINT);
+	uv_signal_start(&w.sigterm, via_signal, SIGTERM);
+	while (!w.stop)
+		uv_run(loop, UV_RUN_DEFAULT);
+	session_print_log(stdout, client_mirror(c), &w.mark, false);
+	uv_close((uv_handle_t *)&w.out, NULL);
+	uv_close((uv_handle_t *)&w.end, NULL);
+	uv_close((uv_handle_t *)&w.sigint, NULL);
+	uv_close((uv_handle_t *)&w.sigterm, NULL);
+	client_bye(c);
+	client_destroy(c);
+	return fflush(stdout) == 0 ? SR_EXIT_OK : SR_EXIT_RUNTIME;
+}
+
 int cmd_watch(const struct sr_opts *o)
 {
+	int vrc;
+	struct sr_client *c = cmd_service_client(o, "watch", o->s.read_only, &vrc);
+	if (c)
+		return watch_via(c, o);
+	if (vrc)
+		return vrc;
 	struct sr_session s;
 	int rc = session_open_live(&s, &o->s);
 	if (rc)
