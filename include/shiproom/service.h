@@ -39,8 +39,8 @@ struct sr_service_opts {
 /* The socket of a rollout: --socket, else the policy's service.socket,
  * else $SHIPROOM_RUNTIME_DIR, $XDG_RUNTIME_DIR/shiproom or
  * /tmp/shiproom-UID, then "<rollout>.sock" (a simulator's:
- * "<rollout>-sim-<scenario>.sock", so a drill never meets a real
- * rollout's service). 0, or -1 when it does not fit. */
+ * "<rollout>-sim-<scenario>.sock", so a drill on the shipped policy never
+ * meets a real rollout's service). 0, or -1 when it does not fit. */
 int service_socket_path(const struct sr_policy *p, const char *scenario, const char *given,
                         char *out, size_t n);
 /* Create the socket's directory when it is ours to create (the per-user

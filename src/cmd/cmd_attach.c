@@ -211,7 +211,10 @@ static int attach(const struct sr_opts *o, bool may_start)
 		.client = c,
 	};
 	rc = console_run(&co);
-	client_bye(c);
+	/* q is a goodbye; a hang-up (a dropped SSH session) or a signal is a
+	 * connection lost, and the service journals it as such */
+	if (rc == SR_EXIT_OK)
+		client_bye(c);
 	say_goodbye(c);
 	if (have_tpl)
 		report_templates_free(&tpl);

@@ -41,9 +41,9 @@ void who_draw(struct tui *t)
 	}
 	struct sr_client *c = t->o->client;
 	char line[256];
-	tui_fmt(line, sizeof line, "service pid %ld on %s; you are %s (%s%s)",
-	        client_service_pid(c), client_socket(c), client_login(c), client_role(c),
-	        client_read_only(c) ? ", read-only" : "");
+	tui_fmt(line, sizeof line, "you are %s (%s%s); the service is pid %ld on %s",
+	        client_login(c), client_role(c), client_read_only(c) ? ", read-only" : "",
+	        client_service_pid(c), client_socket(c));
 	term_put(y++, 3, b.w - 4, TR_DIM, line);
 	y++;
 	if (y < bottom)
