@@ -69,6 +69,14 @@ void client_destroy(struct sr_client *c);
 int client_connect(struct sr_client *c, const char *socket, const char *purpose, bool read_only,
                    sr_ms timeout_ms, bool *absent, char *err, size_t n);
 
+/* The connection was lost (the service died: kill -9, a crash), as
+ * opposed to ended by the service with a reason (stop, a refusal). */
+bool client_lost(const struct sr_client *c);
+/* Connect again to the same socket (a restarted service): the same
+ * mirror, filled anew by the new service's first state. 0, or -1 (with
+ * *absent when nothing listens there). */
+int client_reconnect(struct sr_client *c, sr_ms timeout_ms, bool *absent, char *err, size_t n);
+
 /* Send an action (the actor is whoever the kernel says we are). Returns
  * the request id, -1 when the connection is gone. */
 long client_request(struct sr_client *c, const struct sr_action_request *req);

@@ -46,6 +46,11 @@ struct sr_console_opts {
 	 * written or posted here, and every action, `U` and `w` is a request
 	 * the service checks. NULL: a local runner (replay). */
 	struct sr_client *client;
+	/* Attached, when the connection is lost (the service died): called
+	 * every second until it returns 0 (attached again, to the same
+	 * mirror). NULL: the console ends instead. */
+	int (*reconnect)(void *ud);
+	void *reconnect_ud;
 };
 
 /* Returns the process exit status (0 on a normal quit). */

@@ -148,6 +148,30 @@ static void say_goodbye(struct sr_client *c)
 		        client_service_pid(c));
 }
 
+struct reattach {
+	const struct sr_opts *o;
+	struct sr_client *c;
+	bool may_start;
+};
+
+/* The service died under the console: attach again when one runs; plain
+ * `shiproom` on a real rollout starts it again (it reconciles an action
+ * that was in flight with the edge before anything else). A drill's
+ * service is not restarted: its temporary rollout died with it. */
+static int reattach(void *ud)
+{
+	struct reattach *ra = ud;
+	char err[512];
+	bool absent = false;
+	if (client_reconnect(ra->c, 5 * SR_MS_PER_S, &absent, err, sizeof err) == 0)
+		return 0;
+	if (!absent || !ra->may_start || !client_real(ra->c))
+		return -1;
+	if (start_service(ra->o, client_socket(ra->c), false) != 0)
+		return -1;
+	return client_reconnect(ra->c, CONNECT_TIMEOUT_MS, &absent, err, sizeof err);
+}
+
 static int attach(const struct sr_opts *o, bool may_start)
 {
 	char sock[256], err[1024], datadir[SR_PATH_LEN];
@@ -187,12 +211,13 @@ static int attach(const struct sr_opts *o, bool may_start)
 		client_destroy(c);
 		return absent && !may_start ? SR_EXIT_RUNTIME : SR_EXIT_RUNTIME;
 	}
-	if (!started && (o->s.scenario || o->s.speed_set || o->s.seed_set || o->s.start_set ||
+	if (!started && ((o->s.scenario && may_start) || o->s.speed_set || o->s.seed_set || o->s.start_set ||
 	                 o->s.t0_set || o->s.state_dir || o->s.webhook_file))
 		fprintf(stderr, "shiproom: attached to the running service (pid %ld): the rollout is "
 		                "its own; --scenario, --speed, --seed, --start, --t0, --state-dir and "
 		                "--webhook-url-file apply when a service starts\n",
 		        client_service_pid(c));
+	struct reattach ra = {.o = o, .c = c, .may_start = may_start};
 	/* The templates are the installation's, for the report pager. */
 	struct sr_report_templates tpl;
 	char dir[SR_PATH_LEN + 16];
@@ -209,6 +234,8 @@ static int attach(const struct sr_opts *o, bool may_start)
 		.refresh_ms = o->refresh_ms,
 		.templates = have_tpl ? &tpl : NULL,
 		.client = c,
+		.reconnect = reattach,
+		.reconnect_ud = &ra,
 	};
 	rc = console_run(&co);
 	/* q is a goodbye; a hang-up (a dropped SSH session) or a signal is a

@@ -46,6 +46,9 @@ struct sr_client {
 	struct sr_action_result result;
 
 	char closed[256];          /* "" while connected */
+	bool told;                 /* the service said why it closed */
+	char purpose[16];
+	bool want_read_only;
 };
 
 struct sr_client *client_create(struct uv_loop_s *loop)
@@ -102,6 +105,13 @@ static int on_welcome(struct sr_client *c, const json_t *m, char *err, size_t n)
 	    !json_is_object(svc)) {
 		snprintf(err, n, "the service speaks another protocol version");
 		return -1;
+	}
+	if (c->welcomed) {
+		/* a reconnect: the same rollout, the same mirror (the views hold
+		 * pointers into it); the first state fills it anew */
+		c->read_only = json_is_true(json_object_get(m, "read_only"));
+		c->pid = (long)json_integer_value(json_object_get(svc, "pid"));
+		return 0;
 	}
 	c->policy = calloc(1, sizeof *c->policy);
 	c->mirror = calloc(1, sizeof *c->mirror);
@@ -246,14 +256,16 @@ static int on_wire_message(void *ud, json_t *m)
 	const char *type = wire_type(m);
 	char err[512];
 	int rc = 0;
-	if (strcmp(type, "welcome") == 0)
-		rc = c->welcomed ? -1 : on_welcome(c, m, err, sizeof err);
-	else if (strcmp(type, "state") == 0)
+	if (strcmp(type, "welcome") == 0) {
+		rc = c->gen > 0 ? -1 : on_welcome(c, m, err, sizeof err);
+	} else if (strcmp(type, "state") == 0) {
 		rc = on_state(c, m, err, sizeof err);
-	else if (strcmp(type, "result") == 0)
+	} else if (strcmp(type, "result") == 0) {
 		on_result(c, m);
-	else if (strcmp(type, "error") == 0)
+	} else if (strcmp(type, "error") == 0) {
+		c->told = true;
 		set_closed(c, json_string_value(json_object_get(m, "reason")) ?: "the service closed");
+	}
 	/* an unknown type from a newer service: ignored */
 	if (rc != 0) {
 		char why[600];
@@ -378,11 +390,51 @@ bool client_wait_state(struct sr_client *c, unsigned long gen, sr_ms timeout_ms)
 	return wait_until(c, have_gen, (long)gen, timeout_ms);
 }
 
+static int connect_and_hello(struct sr_client *c, sr_ms timeout_ms, bool *absent, char *err,
+                             size_t n);
+
 int client_connect(struct sr_client *c, const char *socket_path, const char *purpose,
                    bool read_only, sr_ms timeout_ms, bool *absent, char *err, size_t n)
 {
-	*absent = false;
 	snprintf(c->socket, sizeof c->socket, "%s", socket_path);
+	snprintf(c->purpose, sizeof c->purpose, "%s", purpose);
+	c->want_read_only = read_only;
+	return connect_and_hello(c, timeout_ms, absent, err, n);
+}
+
+bool client_lost(const struct sr_client *c)
+{
+	return c->closed[0] && !c->told;
+}
+
+int client_reconnect(struct sr_client *c, sr_ms timeout_ms, bool *absent, char *err, size_t n)
+{
+	/* the old pipe was closed (set_closed): let its handle go first */
+	for (int i = 0; i < 10 && c->open && !uv_is_closing((uv_handle_t *)&c->pipe); i++)
+		uv_close((uv_handle_t *)&c->pipe, on_closed);
+	uv_run(c->loop, UV_RUN_NOWAIT);
+	wire_reader_free(&c->rd);
+	wire_reader_init(&c->rd, SR_WIRE_MAX);
+	char was[256];
+	snprintf(was, sizeof was, "%s", c->closed);
+	c->closed[0] = '\0';
+	c->told = false;
+	c->gen = 0;
+	c->alarms = 0;
+	if (c->mirror)
+		c->mirror->nlog = 0; /* the new service's log replaces it */
+	int rc = connect_and_hello(c, timeout_ms, absent, err, n);
+	if (rc != 0 && !c->closed[0])
+		snprintf(c->closed, sizeof c->closed, "%s", was);
+	return rc;
+}
+
+static int connect_and_hello(struct sr_client *c, sr_ms timeout_ms, bool *absent, char *err,
+                             size_t n)
+{
+	const char *socket_path = c->socket, *purpose = c->purpose;
+	bool read_only = c->want_read_only;
+	*absent = false;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		snprintf(err, n, "socket: %s", strerror(errno));
@@ -391,7 +443,13 @@ int client_connect(struct sr_client *c, const char *socket_path, const char *pur
 	struct sockaddr_un a;
 	memset(&a, 0, sizeof a);
 	a.sun_family = AF_UNIX;
-	snprintf(a.sun_path, sizeof a.sun_path, "%s", socket_path);
+	size_t plen = strlen(socket_path);
+	if (plen >= sizeof a.sun_path) {
+		close(fd);
+		snprintf(err, n, "the socket path is too long for a unix socket");
+		return -1;
+	}
+	memcpy(a.sun_path, socket_path, plen + 1);
 	if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
 		int e = errno;
 		close(fd);
@@ -413,6 +471,8 @@ int client_connect(struct sr_client *c, const char *socket_path, const char *pur
 	                      "purpose", purpose, "read_only", read_only, "ssh", ssh ? ssh : ""));
 	if (!wait_until(c, have_first_state, 0, timeout_ms)) {
 		snprintf(err, n, "%s", c->closed[0] ? c->closed : "the service did not answer in time");
+		if (!c->closed[0])
+			set_closed(c, "the service did not answer in time");
 		return -1;
 	}
 	return 0;

@@ -43,7 +43,7 @@ static const int handled_signals[NSIG_HANDLED] = {SIGWINCH, SIGTERM, SIGINT, SIG
 struct console {
 	struct tui t;
 	uv_loop_t *loop;
-	uv_timer_t tick, refresh, frame;
+	uv_timer_t tick, refresh, frame, retry;
 	uv_poll_t input;
 	uv_prepare_t prepare;
 	uv_signal_t sig[NSIG_HANDLED];
@@ -166,6 +166,8 @@ static void render(struct console *c)
  * period: fewer bytes over a slow link), except the first data, which
  * should not make anyone wait, and what is unmissable: a trigger banner,
  * the bell, the result of an action. */
+static void on_retry(uv_timer_t *h);
+
 static void notice_changes(struct console *c)
 {
 	struct tui *t = &c->t;
@@ -192,8 +194,19 @@ static void notice_changes(struct console *c)
 		/* Attached: the answer is the service's result message. */
 		if (t->waiting_action && client_result_seq(t->o->client) != t->sent_result_seq)
 			tui_action_finished(t);
-		if (client_closed(t->o->client) && !c->quit_signal && !t->quit)
-			t->quit = true; /* the service went away: say why after the screen */
+		if (client_lost(t->o->client) && t->o->reconnect) {
+			/* the service died: the screen stays, saying so, and the
+			 * console attaches again as soon as a service runs */
+			if (!uv_is_active((uv_handle_t *)&c->retry)) {
+				uv_timer_start(&c->retry, on_retry, 1000, 1000);
+				tui_flash(t, SR_RED, "the rollout's service is gone (%s); reattaching every "
+				                     "second - nothing guards the rollout from here",
+				          client_closed(t->o->client));
+				t->flash_until = clock_real_ms() + 24 * 3600 * 1000LL;
+			}
+		} else if (client_closed(t->o->client) && !c->quit_signal && !t->quit) {
+			t->quit = true; /* the service ended it: say why after the screen */
+		}
 	} else if (t->waiting_action && !r->action_in_flight) {
 		tui_action_finished(t);
 	}
@@ -255,6 +268,19 @@ static void on_tick(uv_timer_t *h)
 	 * blocks the loop. */
 	workflow_tick(t);
 	notice_changes(c);
+}
+
+static void on_retry(uv_timer_t *h)
+{
+	struct console *c = h->data;
+	struct tui *t = &c->t;
+	if (t->o->reconnect(t->o->reconnect_ud) != 0)
+		return;
+	uv_timer_stop(&c->retry);
+	tui_flash(t, SR_GREEN, "attached again to the rollout's service (pid %ld)",
+	          client_service_pid(t->o->client));
+	t->seen_evals = -1;
+	tui_relayout(t);
 }
 
 static void on_refresh(uv_timer_t *h)
@@ -376,6 +402,7 @@ static void console_teardown(struct console *c)
 	close_handle((uv_handle_t *)&c->tick);
 	close_handle((uv_handle_t *)&c->refresh);
 	close_handle((uv_handle_t *)&c->frame);
+	close_handle((uv_handle_t *)&c->retry);
 	close_handle((uv_handle_t *)&c->prepare);
 	for (int i = 0; i < NSIG_HANDLED; i++)
 		close_handle((uv_handle_t *)&c->sig[i]);
@@ -441,9 +468,10 @@ int console_run(const struct sr_console_opts *o)
 	uv_timer_init(c->loop, &c->tick);
 	uv_timer_init(c->loop, &c->refresh);
 	uv_timer_init(c->loop, &c->frame);
+	uv_timer_init(c->loop, &c->retry);
 	uv_prepare_init(c->loop, &c->prepare);
-	c->tick.data = c->refresh.data = c->frame.data = c->prepare.data = c;
-	c->open_handles += 4;
+	c->tick.data = c->refresh.data = c->frame.data = c->prepare.data = c->retry.data = c;
+	c->open_handles += 5;
 
 	if (term_open(&t->theme, o->ascii, err, sizeof err) < 0) {
 		fprintf(stderr, "shiproom: %s\n", err);

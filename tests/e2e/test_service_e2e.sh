@@ -238,6 +238,19 @@ else
 	bad "no console over SSH: $(tail -5 "$W/sshd.log")"
 fi
 
+# the service dies (kill -9) and is started again on its state dir: the
+# consoles say so, then attach again by themselves
+svc_pid=$(cat "$W/state/service.pid" 2>/dev/null)
+kill -9 "$svc_pid" 2>/dev/null
+wait_for obs2 "service is gone" 5 && ok "a console says when the service is gone" ||
+	bad "no word of the lost service"
+as "$DRI" "$W/shiproom" serve --detach --policy "$P" --scenario healthy --speed 60 \
+	--state-dir "$W/state" >"$W/serve2.out" 2>&1 || bad "restart: $(cat "$W/serve2.out")"
+wait_for obs2 "attached again" 5 && ok "and attaches again to the restarted service" ||
+	bad "the console did not reattach"
+wait_for obs2 "held" 5 && ok "which goes on from the journal (still held)" ||
+	bad "the restarted service lost the hold"
+
 # the observer may not stop the service; the DRI may
 as "$OBS" "$W/shiproom" stop --policy "$P" >"$W/o.out" 2>&1
 [ $? = 3 ] && ok "the observer may not stop the service (exit 3)" || bad "observer stop: $(cat "$W/o.out")"
