@@ -40,6 +40,13 @@ bounded() {
 	fi
 }
 
+echo "== the rollout service: Prometheus requests, CPU, RSS and bytes with 0/1/10/50 clients; attach"
+if have python3 && have curl && have tmux; then
+	bounded service_bench.sh "${BENCH_SERVICE_LIMIT:-300}" sh bench/service_bench.sh "$build"
+else
+	echo "skipped: needs python3, curl and tmux"
+fi
+
 echo "== prometheus: HTTP requests per refresh, directive policy at 6 and 60 journeys"
 if have python3 && have curl; then
 	bounded prom_requests.sh "${BENCH_PROM_LIMIT:-120}" sh bench/prom_requests.sh "$build"

@@ -89,7 +89,6 @@ struct service {
 
 	unsigned long gen;         /* bumped by every change a client can see */
 	/* What was last seen, to know when gen must move. */
-	sr_ms seen_now;
 	int seen_nlog;
 	long seen_evals;
 	bool seen_in_flight;
@@ -855,11 +854,14 @@ static void on_check(uv_check_t *h)
 		v->seen_wf = wf;
 		v->who_changed = true;
 	}
-	if (r->now != v->seen_now || r->nlog != v->seen_nlog ||
+	/* Not r->now alone: a console's own clock counts the seconds between
+	 * states (the service's virtual now is in each one); a state is news
+	 * when an evaluation, the log, the record, the history or who is
+	 * attached changed. */
+	if (r->nlog != v->seen_nlog ||
 	    r->engine.evaluations != v->seen_evals || r->action_in_flight != v->seen_in_flight ||
 	    r->engine.ro.changes != v->seen_changes || r->history.last != v->seen_hist ||
 	    v->who_changed) {
-		v->seen_now = r->now;
 		v->seen_nlog = r->nlog;
 		v->seen_evals = r->engine.evaluations;
 		v->seen_in_flight = r->action_in_flight;
