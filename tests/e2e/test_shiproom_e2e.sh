@@ -26,7 +26,8 @@
 #   7. kill -9 between intent and outcome (a Runtime API proxy stalls the
 #      call): before the edge moved, and after it moved; the next start
 #      reconciles the journal with HAProxy's real weight;
-#   8. auto_rollback: `shiproom watch` on a policy with auto_rollback; the
+#   8. auto_rollback: the rollout's service (`shiproom serve`) on a policy
+#      with auto_rollback (promoted through it: `act` goes to the service); the
 #      injected regression fires the trigger and the canary reaches weight
 #      0 and maint, read back from HAProxy (the time it took is printed);
 #   9. Prometheus stopped: `status` shows every cell ERROR, a running
@@ -56,6 +57,9 @@ done
 [ -x "$bin" ] || fail "$bin not built (run make first)"
 
 work=$(mktemp -d /tmp/sr-e2e-XXXXXX)
+# the rollout services this test starts listen here, and only here
+SHIPROOM_RUNTIME_DIR=$work/run
+export SHIPROOM_RUNTIME_DIR
 app_pids=""
 bg_pids=""
 cleanup() {
@@ -423,7 +427,9 @@ wait_status clean "$P2" "$S2" 40
 preflight "$P2" "$S2"
 act "$P2" "$S2" 0 promote
 [ "$(hap_weight)" = 5 ] && [ "$(hap_maint)" = no ] || fail "before auto-rollback: weight $(hap_weight), maint $(hap_maint)"
-"$bin" watch --for 120 --policy "$P2" --state-dir "$S2" >"$work/watch.log" 2>"$work/watch.err" &
+# The guard is the rollout's service (`serve` in the foreground, as a
+# process supervisor runs it: its event log on stdout).
+"$bin" serve --policy "$P2" --state-dir "$S2" >"$work/watch.log" 2>"$work/watch.err" &
 watch_pid=$!
 bg_pids="$bg_pids $watch_pid"
 i=0
@@ -442,10 +448,17 @@ while [ "$(hap_weight)" != 0 ]; do
 done
 took=$(elapsed "$t" "$(now)")
 [ "$(hap_maint)" = yes ] || fail "auto-rollback left the canary out of maint"
+# status goes through the running service: one truth
+sr status --json --policy "$P2" --state-dir "$S2" >"$work/s2.json" 2>"$work/s2.err" || true
+python3 - "$work/s2.json" <<'PY' || fail "status through the service: $(head -c 300 "$work/s2.json") $(cat "$work/s2.err")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["weight"] == 0 and d["state"] == "rolled_back", (d["weight"], d["state"])
+PY
 kill -TERM "$watch_pid"
 st=0
 wait "$watch_pid" || st=$?
-[ "$st" -eq 0 ] || fail "watch exited $st: $(tail -5 "$work/watch.err")"
+[ "$st" -eq 0 ] || fail "serve exited $st: $(tail -5 "$work/watch.err")"
 grep -q "RED    Journey canary P95 > 160 ms firing" "$work/watch.log" &&
 	grep -q "auto-rollback: rollback by auto-rollback: canary weight 0%, drained (edge read back 0%)" "$work/watch.log" ||
 	fail "watch log: $(tail -10 "$work/watch.log")"
