@@ -11,6 +11,18 @@
 #include "shiproom/common.h"
 
 struct sr_edge;
+struct sr_policy;
+struct uv_loop_s;
+
+/* One error type for every edge: what a driver's callback gets. */
+enum sr_edge_result {
+	SR_EDGE_OK = 0,
+	SR_EDGE_REFUSED = -1,   /* final: the edge said no (HAProxy's error text, an
+	                           HTTP 4xx, a read-back mismatch); asking again
+	                           gets the same */
+	SR_EDGE_TRANSIENT = -2  /* no usable answer (a timeout, a reset, a 5xx, a
+	                           429): worth a retry */
+};
 
 /* result 0 on success; otherwise err holds a sanitised message. weight is
  * the weight read back after the call (-1 when unknown). */
@@ -26,11 +38,20 @@ struct sr_edge_ops {
 	/* Read the weight back. */
 	void (*get_weight)(struct sr_edge *e, sr_edge_cb cb, void *ud);
 	void (*destroy)(struct sr_edge *e);
+	/* Optional (NULL: the edge needs none): what a templated edge says
+	 * with the next set_weight - the phase, the reason, the actor. */
+	void (*set_context)(struct sr_edge *e, const char *phase, const char *reason,
+	                    const char *actor);
 };
 
 struct sr_edge {
 	const struct sr_edge_ops *ops;
 	void *impl;
 };
+
+/* The policy's edge driver, chosen once by edge.kind (a table in
+ * edge/edge.c, never a strcmp at the call sites): haproxy or http. The
+ * simulator's edge comes with the simulator (sim.h). NULL with err. */
+struct sr_edge *edge_open(const struct sr_policy *p, struct uv_loop_s *loop, char *err, size_t n);
 
 #endif

@@ -33,8 +33,8 @@
 /* result codes passed to sr_edge_cb (0 is success). A transport error
  * (refused, timed out, reset, unreadable reply) may be worth a retry;
  * HAProxy refusing the command is not. */
-#define HAPROXY_ERR_REFUSED   (-1) /* HAProxy answered with an error */
-#define HAPROXY_ERR_TRANSPORT (-2) /* no usable answer */
+#define HAPROXY_ERR_REFUSED   SR_EDGE_REFUSED   /* HAProxy answered with an error */
+#define HAPROXY_ERR_TRANSPORT SR_EDGE_TRANSIENT /* no usable answer */
 
 struct sr_haproxy_config {
 	char socket[HAPROXY_SOCKET_LEN];  /* "unix:/run/haproxy/admin.sock" or "tcp:127.0.0.1:9999" */

@@ -53,8 +53,8 @@
 #define HTTP_EDGE_TIMEOUT_DEFAULT_MS 5000
 
 /* result codes passed to sr_edge_cb (0 is success) */
-#define HTTP_EDGE_ERR_REFUSED   (-1) /* a 4xx, a bad answer, a read-back mismatch */
-#define HTTP_EDGE_ERR_TRANSIENT (-2) /* no answer, 5xx, 429: worth a retry */
+#define HTTP_EDGE_ERR_REFUSED   SR_EDGE_REFUSED   /* a 4xx, a bad answer, a read-back mismatch */
+#define HTTP_EDGE_ERR_TRANSIENT SR_EDGE_TRANSIENT /* no answer, 5xx, 429: worth a retry */
 
 struct http_edge_request {
 	char method[8];

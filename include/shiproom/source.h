@@ -26,4 +26,13 @@ struct sr_source {
 	void *impl;
 };
 
+struct sr_policy;
+struct uv_loop_s;
+
+/* The policy's real source driver, chosen once by source.kind (a table in
+ * source/source.c): prometheus. The simulator's comes with the simulator
+ * (sim.h). NULL with err. */
+struct sr_source *source_open(const struct sr_policy *p, struct uv_loop_s *loop, char *err,
+                              size_t n);
+
 #endif

@@ -49,8 +49,6 @@
 #include <uv.h>
 
 #include "shiproom/calendar.h"
-#include "shiproom/haproxy.h"
-#include "shiproom/http_edge.h"
 #include "shiproom/rights.h"
 #include "shiproom/runner.h"
 
@@ -395,13 +393,13 @@ static void flight_finish(struct sr_runner *r, bool ok, int readback)
 	log_result(r, &f->req, res);
 }
 
-/* -1 is an edge's final answer (HAProxy refused the command, an HTTP
- * 4xx): asking again gets the same. Anything else - a transport error
- * (-2), a read-back that does not match - may pass on a retry. The
- * simulator's injected failures stand for transport trouble. */
+/* SR_EDGE_REFUSED is an edge's final answer (HAProxy refused the
+ * command, an HTTP 4xx): asking again gets the same. Anything else - a
+ * transport error, a read-back that does not match - may pass on a retry. */
 static bool edge_final(const struct sr_runner *r, int result)
 {
-	return result == HAPROXY_ERR_REFUSED && strcmp(r->edge->ops->name, "sim") != 0;
+	(void)r;
+	return result == SR_EDGE_REFUSED;
 }
 
 /* The final read-back after the last failed attempt. The set may have
@@ -517,11 +515,11 @@ static void flight_on_set(void *ud, int result, int weight, const char *err)
 static void flight_set(struct sr_runner *r)
 {
 	struct sr_action_flight *f = &r->flight;
-	if (strcmp(r->edge->ops->name, "http") == 0) {
+	if (r->edge->ops->set_context) {
 		const struct sr_policy *p = r->policy;
 		int ph = policy_phase_index(p, f->target);
-		http_edge_set_context(r->edge, ph >= 0 ? p->phases[ph].name : "rollback",
-		                      reason_of(&f->req), f->req.actor);
+		r->edge->ops->set_context(r->edge, ph >= 0 ? p->phases[ph].name : "rollback",
+		                          reason_of(&f->req), f->req.actor);
 	}
 	r->edge->ops->set_weight(r->edge, f->target, f->drain, f->key, flight_on_set, r);
 }

@@ -27,13 +27,10 @@
 #include <uv.h>
 
 #include "shiproom/clock.h"
-#include "shiproom/haproxy.h"
 #include "shiproom/http.h"
-#include "shiproom/http_edge.h"
 #include "shiproom/journal.h"
 #include "shiproom/notify.h"
 #include "shiproom/policy.h"
-#include "shiproom/prometheus.h"
 #include "shiproom/rights.h"
 #include "shiproom/scenario.h"
 #include "shiproom/session.h"
@@ -267,43 +264,15 @@ static int open_real(struct sr_session *s, const struct sr_session_opts *o)
 	}
 	s->real = true;
 	s->loop = uv_default_loop();
-	struct sr_prom_config *pc = calloc(1, sizeof *pc);
-	if (!pc) {
-		fprintf(stderr, "shiproom: out of memory\n");
+	/* The drivers are chosen by kind in one place each (source.c, edge.c).
+	 * Read-only: no edge driver and no credential is even loaded. */
+	if (!(s->source = source_open(p, s->loop, err, sizeof err))) {
+		fprintf(stderr, "shiproom: %s: %s\n", p->source_kind, err);
 		return SR_EXIT_RUNTIME;
 	}
-	int rc = 0;
-	if (policy_prometheus_config(p, pc, err, sizeof err) != 0 ||
-	    !(s->source = prometheus_create(p, pc, s->loop, err, sizeof err))) {
-		fprintf(stderr, "shiproom: prometheus: %s\n", err);
-		rc = SR_EXIT_RUNTIME;
-	}
-	memset(pc, 0, sizeof *pc); /* header values may be secrets */
-	free(pc);
-	if (rc)
-		return rc;
-	/* Read-only: no edge driver and no credential is even loaded. */
-	if (!s->read_only && strcmp(p->edge_kind, "haproxy") == 0) {
-		struct sr_haproxy_config hc;
-		if (policy_haproxy_config(p, &hc, err, sizeof err) != 0 ||
-		    !(s->edge = haproxy_edge_create(s->loop, &hc, err, sizeof err))) {
-			fprintf(stderr, "shiproom: haproxy edge: %s\n", err);
-			return SR_EXIT_RUNTIME;
-		}
-	} else if (!s->read_only && strcmp(p->edge_kind, "http") == 0) {
-		struct sr_http_edge_config *hc = calloc(1, sizeof *hc);
-		if (!hc) {
-			fprintf(stderr, "shiproom: out of memory\n");
-			return SR_EXIT_RUNTIME;
-		}
-		if (policy_http_edge_config(p, hc, err, sizeof err) != 0 ||
-		    !(s->edge = http_edge_create(s->loop, hc, err, sizeof err))) {
-			fprintf(stderr, "shiproom: http edge: %s\n", err);
-			rc = SR_EXIT_RUNTIME;
-		}
-		free(hc);
-		if (rc)
-			return rc;
+	if (!s->read_only && !(s->edge = edge_open(p, s->loop, err, sizeof err))) {
+		fprintf(stderr, "shiproom: %s edge: %s\n", p->edge_kind, err);
+		return SR_EXIT_RUNTIME;
 	}
 	runner_init(s->runner, p, NULL, s->source, s->edge, s->read_only, s->owner);
 	s->runner->now = clock_real_ms();

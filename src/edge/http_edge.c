@@ -1202,6 +1202,7 @@ static const struct sr_edge_ops hedge_ops = {
 	.set_weight = hedge_set_weight,
 	.get_weight = hedge_get_weight,
 	.destroy = hedge_destroy,
+	.set_context = http_edge_set_context,
 };
 
 void http_edge_set_context(struct sr_edge *e, const char *phase, const char *reason,

@@ -27,12 +27,13 @@ static void sim_edge_set_weight(struct sr_edge *e, int weight, bool drain, const
                                 sr_edge_cb cb, void *ud)
 {
 	struct sr_sim *sim = e->impl;
+	/* the simulator's injected failures stand for transport trouble */
 	if (sim_edge_failing(sim)) {
-		cb(ud, -1, -1, sim->fail_msg);
+		cb(ud, SR_EDGE_TRANSIENT, -1, sim->fail_msg);
 		return;
 	}
 	if (weight < 0 || weight > 100) {
-		cb(ud, -1, sim->weight, "weight out of range (0..100)");
+		cb(ud, SR_EDGE_REFUSED, sim->weight, "weight out of range (0..100)");
 		return;
 	}
 	/* A retried call with the same key is a no-op that reports success,
@@ -51,7 +52,7 @@ static void sim_edge_get_weight(struct sr_edge *e, sr_edge_cb cb, void *ud)
 {
 	struct sr_sim *sim = e->impl;
 	if (sim_edge_failing(sim)) {
-		cb(ud, -1, -1, sim->fail_msg);
+		cb(ud, SR_EDGE_TRANSIENT, -1, sim->fail_msg);
 		return;
 	}
 	cb(ud, 0, sim->weight, NULL);
