@@ -421,6 +421,45 @@ d = json.load(open(sys.argv[1]))
 assert d["phase"] == "5%" and d["weight"] == 5 and d["state"] == "held", (d["phase"], d["weight"], d["state"])
 PY
 echo "ok - kill -9 between intent and outcome: the restart reconciled the journal with HAProxy's real weight (0%, then 5%)"
+# (c) the rollout's service killed mid-action: a rollback through it
+# stalls on its read-back; kill -9 the service; a restarted service
+# reconciles with HAProxy before anything else, and a client attaches
+sr serve --detach --policy "$P4" --state-dir "$S4" >"$work/serve4.out" 2>&1 ||
+	fail "serve on P4: $(cat "$work/serve4.out")"
+svc=$(cat "$S4/service.pid")
+echo read >"$work/proxy.mode"
+n0=$(grep -c '"type":"intent"' "$S4/journal.jsonl" || true)
+"$bin" act rollback --reason "e2e: service killed mid-action" --yes --policy "$P4" \
+	--state-dir "$S4" >"$work/crash.out" 2>&1 &
+actp=$!
+i=0
+until [ "$(grep -c '"type":"intent"' "$S4/journal.jsonl" || true)" -gt "$n0" ]; do
+	i=$((i + 1))
+	[ $i -le 100 ] || fail "no intent from the service: $(cat "$work/crash.out")"
+	sleep 0.1
+done
+sleep 1 # the read-back is now stalled in the proxy; the sets have landed
+kill -9 "$svc"
+st=0
+wait "$actp" || st=$?
+[ "$st" -eq 1 ] && grep -q "no answer from the service" "$work/crash.out" ||
+	fail "act through a killed service: exit $st: $(cat "$work/crash.out")"
+[ "$(journal_actions "$S4" | tail -1)" = "intent rollback 0 -" ] ||
+	fail "after the service's kill -9 the journal ends with: $(journal_actions "$S4" | tail -1)"
+: >"$work/proxy.mode"
+sr serve --detach --policy "$P4" --state-dir "$S4" >"$work/serve4.out" 2>&1 ||
+	fail "serve on P4 again: $(cat "$work/serve4.out")"
+sr status --json --policy "$P4" --state-dir "$S4" >"$work/s4.json" 2>"$work/s4.err" || true
+python3 - "$work/s4.json" <<'PY' || fail "after the service restart: $(head -c 300 "$work/s4.json") $(cat "$work/s4.err")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["weight"] == 0 and d["state"] == "rolled_back", (d["weight"], d["state"])
+PY
+[ "$(journal_actions "$S4" | grep '^reconcile' | tail -1)" = "reconcile rollback 0 ok" ] ||
+	fail "the restarted service's reconcile: $(journal_actions "$S4" | tail -3)"
+[ "$(hap_weight)" = 0 ] && [ "$(hap_maint)" = yes ] || fail "HAProxy after: $(hap_weight) maint $(hap_maint)"
+sr stop --policy "$P4" >/dev/null 2>&1 || fail "stop the service on P4"
+echo "ok - the service killed mid-rollback: its restart reconciled the journal with HAProxy (0%, maint) and a client attached"
 
 # ---- 8. auto_rollback: the trigger moves HAProxy ---------------------------------------------------
 wait_status clean "$P2" "$S2" 40
