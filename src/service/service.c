@@ -44,11 +44,15 @@
 #define CLIENT_QUEUE_MAX (32u << 20)
 /* A client that has not said hello within this long is dropped. */
 #define HELLO_TIMEOUT_MS 10000
+/* More connections than a team has terminals is not a team: refused. */
+#define MAX_CLIENTS 256
 
 struct service;
 
 struct client {
 	uv_pipe_t pipe;
+	uv_timer_t hello_timer;    /* drops a client that never says hello */
+	int handles;               /* open libuv handles: freed at 0 */
 	struct service *svc;
 	struct client *next;
 	long id;                   /* for the who list and pending results */
@@ -459,6 +463,8 @@ static void maybe_exit_with_last(struct service *v);
 static void on_client_closed(uv_handle_t *h)
 {
 	struct client *c = h->data;
+	if (--c->handles > 0)
+		return;
 	wire_reader_free(&c->rd);
 	free(c);
 }
@@ -478,6 +484,7 @@ static void client_close(struct client *c, const char *why)
 		}
 	}
 	v->who_changed = true;
+	uv_close((uv_handle_t *)&c->hello_timer, on_client_closed);
 	if (!c->shutting) /* else on_shut closes it, once the error is out */
 		uv_close((uv_handle_t *)&c->pipe, on_client_closed);
 	maybe_exit_with_last(v);
@@ -520,6 +527,7 @@ static void welcome(struct client *c)
 	    "read_only", s->read_only, "socket", v->o->socket);
 	send_msg(c, m);
 	c->hello = true;
+	uv_timer_stop(&c->hello_timer);
 	v->who_changed = true;
 	if (strcmp(c->purpose, "console") == 0) {
 		v->nconsoles_ever++;
@@ -754,6 +762,13 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
 	}
 }
 
+static void on_hello_timeout(uv_timer_t *t)
+{
+	struct client *c = t->data;
+	if (!c->hello && !c->closing)
+		fail_client(c, "no hello within 10 s");
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
 	struct service *v = server->data;
@@ -767,13 +782,24 @@ static void on_connection(uv_stream_t *server, int status)
 	c->since = clock_real_ms();
 	wire_reader_init(&c->rd, CLIENT_MSG_MAX);
 	uv_pipe_init(v->loop, &c->pipe, 0);
-	c->pipe.data = c;
+	uv_timer_init(v->loop, &c->hello_timer);
+	c->pipe.data = c->hello_timer.data = c;
+	c->handles = 2;
 	if (uv_accept(server, (uv_stream_t *)&c->pipe) != 0) {
 		uv_close((uv_handle_t *)&c->pipe, on_client_closed);
+		uv_close((uv_handle_t *)&c->hello_timer, on_client_closed);
 		return;
 	}
+	int n = 0;
+	for (const struct client *o = v->clients; o; o = o->next)
+		n++;
 	c->next = v->clients;
 	v->clients = c;
+	if (n >= MAX_CLIENTS) {
+		fail_client(c, "too many clients attached to this service");
+		return;
+	}
+	uv_timer_start(&c->hello_timer, on_hello_timeout, HELLO_TIMEOUT_MS, 0);
 	/* Who is it? The kernel says, not the client. */
 	uv_os_fd_t fd;
 	struct ucred cr;

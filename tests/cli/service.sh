@@ -105,6 +105,20 @@ PY
 grep -q 'outside 1' "$tmp/garbage2" && ok "a huge length is refused before anything is buffered" ||
 	bad "huge length: $(cat "$tmp/garbage2")"
 
+# a client that connects and says nothing is dropped, with a reason
+python3 - "$sock" >"$tmp/silent" 2>&1 <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.settimeout(20)
+data = b""
+while True:
+    x = s.recv(65536)
+    if not x: break
+    data += x
+print(data[4:].decode(errors="replace"))
+PY
+silent=$!
+
 # a client that says hello and never reads: the service keeps serving
 python3 - "$sock" >/dev/null 2>&1 <<'PY' &
 import socket, struct, sys, time, json
@@ -122,6 +136,10 @@ ms=$(( ($(date +%s%N) - start) / 1000000 ))
 	bad "status took $ms ms next to a stuck client"
 kill $stuck 2>/dev/null
 wait $stuck 2>/dev/null
+
+wait $silent
+grep -q 'no hello within' "$tmp/silent" && ok "a client that never says hello is dropped with a reason" ||
+	bad "silent client: $(cat "$tmp/silent")"
 
 timeout 20 "$bin" watch --for 2 $SC >"$tmp/watch" 2>&1
 grep -q "hold by $me\|held by $me\|$me: hold" "$tmp/watch" && ok "watch through the service prints its log" ||
