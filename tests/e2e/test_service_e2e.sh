@@ -138,6 +138,18 @@ for i in 1 2 3; do
 	sleep 0.2
 done
 [ $same = 1 ] && ok "both show the same T+ and decision ($a)" || bad "dri '$a' vs observer '$b'"
+# and the same values: the journey rows (P50/P95/P99 canary and control,
+# limit, status), captured a few ms apart (a poll may fall between: try
+# a few times)
+same=0
+for i in 1 2 3 4 5 6 7 8 9 10; do
+	ra=$(screen dri | sed -n '4,9p' | cut -c3-)
+	rb=$(screen obs | sed -n '4,9p' | cut -c3-)
+	[ -n "$ra" ] && [ "$ra" = "$rb" ] && echo "$ra" | grep -q "Payments" && { same=1; break; }
+	sleep 0.1
+done
+[ $same = 1 ] && ok "both show the same values in every journey row" ||
+	bad "journey rows differ: dri: $ra observer: $rb"
 
 # an action from one appears in the other within one refresh
 $TM send-keys -t t:dri h
