@@ -45,9 +45,11 @@
 #define EVIDENCE_GRID_RATIO 1.25
 #define EVIDENCE_ALTS      8    /* alternatives mixed in each one-sided test */
 /* A step whose bad events exceed this many times what its traffic
- * predicts (from the rate seen so far) counts as this many times: one
- * pod's burst must not decide alone (the test assumes independent
- * events). Scaling a step's counts down keeps the test valid (Jensen). */
+ * predicts (from the rate seen so far) counts as this many times, and
+ * the line says "bursty": one pod's burst breaks the independence the
+ * test assumes, so it must not weigh like hundreds of users. Scaling a
+ * step's counts down by a factor fixed before its split is seen keeps
+ * the test valid (Jensen: E[f^s] <= E[f]^s <= 1). */
 #define EVIDENCE_BURST_FACTOR 4.0
 #define EVIDENCE_BURST_MIN    30.0 /* never cap a step below this many events */
 
