@@ -73,7 +73,7 @@ enum sr_evidence_state {
 	SR_EVS_OFF,        /* the KPI has no evidence test */
 	SR_EVS_NODATA,     /* no step counts yet (the source gives none) */
 	SR_EVS_COLLECTING, /* no evidence yet either way */
-	SR_EVS_NOWORSE,    /* no worse than r_max (upper test rejected) */
+	SR_EVS_NOWORSE,    /* no worse than r_max (upper test rejects now) */
 	SR_EVS_WORSE       /* worse than r0 (rejected; latched) */
 };
 const char *evidence_state_name(enum sr_evidence_state s); /* "worse", ... */
@@ -95,7 +95,9 @@ struct sr_evidence {
 	long steps;                     /* steps with traffic in both cohorts */
 	long bursty_steps;              /* steps whose events were capped */
 	sr_ms last_at;                  /* data time of the last step used */
-	sr_ms worse_at, noworse_at;     /* when each test first rejected, 0 */
+	sr_ms worse_at, noworse_at;     /* when each test first rejected, 0
+	                                   ("worse" latches; "no worse" is
+	                                   the current state of its test) */
 };
 
 /* The always-valid summary a view shows. */

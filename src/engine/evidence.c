@@ -186,10 +186,14 @@ void evidence_step(struct sr_evidence *ev, const struct sr_evidence_cfg *cfg, do
 		ev->worse_at = at;
 	if (ev->noworse_at == 0 && ev->log_m_upper >= bar)
 		ev->noworse_at = at;
-	/* Rejections latch: the anytime-valid p-value 1/max M never rises. */
-	ev->state = ev->worse_at     ? SR_EVS_WORSE
-	            : ev->noworse_at ? SR_EVS_NOWORSE
-	                             : SR_EVS_COLLECTING;
+	/* "worse" latches: the anytime-valid p-value 1/max M never rises,
+	 * and a regression seen stays seen. "no worse" is what the data say
+	 * now: it supports a promotion, so a regression that starts later
+	 * must be able to take it back (the test assumes one r all along; a
+	 * change of r over time is what the fixed limits are for). */
+	ev->state = ev->worse_at                 ? SR_EVS_WORSE
+	            : ev->log_m_upper >= bar     ? SR_EVS_NOWORSE
+	                                         : SR_EVS_COLLECTING;
 }
 
 /* Events a test still needs if the truth is r: its dominant component
@@ -246,6 +250,10 @@ void evidence_view(const struct sr_evidence *ev, const struct sr_evidence_cfg *c
 			v->hi = ev->grid_r[j];
 			break;
 		}
+	/* "worse" holds for good (the p-value is a running maximum), so the
+	 * interval keeps it: a bound established once stays valid. */
+	if (ev->worse_at && v->lo < ev->grid_r[EVIDENCE_ANCHOR])
+		v->lo = ev->grid_r[EVIDENCE_ANCHOR];
 	if (ev->state == SR_EVS_WORSE || ev->state == SR_EVS_NOWORSE) {
 		v->needed = v->events;
 		return;
@@ -311,7 +319,7 @@ void evidence_format(const struct sr_evidence *ev, const struct sr_evidence_cfg 
 	if (isfinite(v.needed) && v.needed > v.events)
 		fmt_count(v.needed, need, sizeof need);
 	else
-		snprintf(need, sizeof need, "%s", ev->state >= SR_EVS_NOWORSE ? "" : "?");
+		need[0] = '\0'; /* decided, or too few events to tell */
 	char tail[48];
 	if (need[0])
 		snprintf(tail, sizeof tail, " %s/~%s ev", evs, need);
