@@ -58,6 +58,7 @@ static int aa(const char *policy_path, const char *scen_path, int runs)
 	static struct sr_evidence tight[SR_MAX_CELLS];
 	struct sr_evidence_cfg tight_cfg = {true, 1.0, 1.5, 0.05, SR_EVID_DISPLAY};
 	long tests = 0, alarms = 0, alarms_tight = 0, days_alarm = 0, days_alarm_tight = 0;
+	static long by_kpi[SR_MAX_KPIS], by_kpi_tight[SR_MAX_KPIS];
 	double events = 0;
 	for (int run = 1; run <= runs; run++) {
 		sc->seed = (uint64_t)run;
@@ -86,6 +87,8 @@ static int aa(const char *policy_path, const char *scen_path, int runs)
 			tests++;
 			alarms += r->engine.evidence[i].worse_at != 0;
 			alarms_tight += tight[i].worse_at != 0;
+			by_kpi[p->cells[i].kpi] += r->engine.evidence[i].worse_at != 0;
+			by_kpi_tight[p->cells[i].kpi] += tight[i].worse_at != 0;
 			any = any || r->engine.evidence[i].worse_at != 0;
 			any_tight = any_tight || tight[i].worse_at != 0;
 			events += r->engine.evidence[i].canary_bad + r->engine.evidence[i].control_bad;
@@ -106,7 +109,11 @@ static int aa(const char *policy_path, const char *scen_path, int runs)
 	printf("  tolerance 1.0 (tight):  tests ever worse %ld/%ld = %.4f [%.4f, %.4f]; days with any %ld/%d\n",
 	       alarms_tight, tests, (double)alarms_tight / (double)tests, lo, hi, days_alarm_tight,
 	       runs);
-	printf("  alpha = 0.05 per test\n");
+	printf("  alpha = 0.05 per test; false alarms by KPI (tolerance 1.2 / 1.0):");
+	for (int k = 0; k < p->nkpis; k++)
+		if (p->kpis[k].evidence.enabled)
+			printf(" %s %ld/%ld", p->kpis[k].id, by_kpi[k], by_kpi_tight[k]);
+	printf("\n");
 	free(p);
 	free(sc);
 	free(r);

@@ -295,6 +295,8 @@ struct sim_model {
 	double *hcum;                      /* [nhist * 2 * SIM_NB] */
 	double *ccum;                      /* [ncells * 2 * 2] */
 	double *clast;                     /* [ncells * 2 * SIM_NB] */
+	int *cedge;                        /* [ncells] latency: the slow-request
+	                                      boundary chosen at the last poll, -1 */
 	int64_t last_slot;                 /* newest computed slot */
 	bool have_slots;
 };
@@ -510,8 +512,11 @@ static int sim_model_build(struct sr_sim *sim)
 	m->hcum = calloc((size_t)m->nhist * 2 * SIM_NB, sizeof *m->hcum);
 	m->ccum = calloc((size_t)(m->ncells > 0 ? m->ncells : 1) * 2 * 2, sizeof *m->ccum);
 	m->clast = calloc((size_t)(m->ncells > 0 ? m->ncells : 1) * 2 * SIM_NB, sizeof *m->clast);
+	m->cedge = malloc((size_t)(m->ncells > 0 ? m->ncells : 1) * sizeof *m->cedge);
+	for (int c = 0; m->cedge && c < m->ncells; c++)
+		m->cedge[c] = -1;
 	if (!m->hist || !m->cells || !m->hslots || !m->cslots || !m->run || !m->hcum || !m->ccum ||
-	    !m->clast)
+	    !m->clast || !m->cedge)
 		return -1;
 
 	for (int h = 0; h < m->nhist; h++) {
@@ -564,6 +569,7 @@ static void sim_model_free(struct sim_model *m)
 	free(m->hcum);
 	free(m->ccum);
 	free(m->clast);
+	free(m->cedge);
 	free(m);
 }
 
@@ -891,8 +897,12 @@ static void observe_cell(struct sr_sim *sim, int c, int cohort, struct sr_obs *o
  * increase of the counters since this cell's last poll. Ratio cells:
  * requests and bad events (for a "good" ratio, the complement: failed
  * payments). Latency cells: requests, and those slower than the first
- * bucket boundary at or above the control's P95 of this poll - the
- * same boundary for both cohorts, as a PromQL query would use. */
+ * bucket boundary at or above the control's P95 - the same boundary for
+ * both cohorts, as a PromQL query would use - as measured at the
+ * previous poll: a boundary picked from this step's own control data
+ * would move away from control's slow requests and make an identical
+ * canary look worse (the A/A benchmark caught it). The first poll has
+ * no boundary yet and reports no step. */
 static void observe_steps(struct sr_sim *sim, int c)
 {
 	struct sim_model *m = sim->m;
@@ -912,9 +922,11 @@ static void observe_steps(struct sr_sim *sim, int c)
 	if (ci->signal != SR_SIG_LATENCY)
 		return;
 	double p95 = isfinite(obs[1]->value) ? obs[1]->value : obs[0]->value;
-	int edge = 0;
-	while (edge < SIM_NB - 2 && !(sim_bounds[edge] >= p95))
-		edge++;
+	int next = 0;
+	while (next < SIM_NB - 2 && !(sim_bounds[next] >= p95))
+		next++;
+	int edge = m->cedge[c];
+	m->cedge[c] = next;
 	for (int cohort = 0; cohort < 2; cohort++) {
 		const double *cum = &m->hcum[((size_t)ci->hist * 2 + (size_t)cohort) * SIM_NB];
 		double *last = &m->clast[((size_t)c * 2 + (size_t)cohort) * SIM_NB];
@@ -926,9 +938,9 @@ static void observe_steps(struct sr_sim *sim, int c)
 				slow += d;
 			last[b] = cum[b];
 		}
-		obs[cohort]->step_n = n;
-		obs[cohort]->step_bad = slow;
-		obs[cohort]->step_bound = sim_bounds[edge];
+		obs[cohort]->step_n = edge >= 0 ? n : NAN;
+		obs[cohort]->step_bad = edge >= 0 ? slow : NAN;
+		obs[cohort]->step_bound = edge >= 0 ? sim_bounds[edge] : NAN;
 	}
 }
 
