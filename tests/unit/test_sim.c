@@ -274,9 +274,9 @@ static void test_samples_scale_with_weight(void **state)
 /* The poll step's counts for the evidence test (snapshot.h step_*):
  * ratio cells count the step's requests and bad events; latency cells
  * count requests slower than a boundary picked from control's P95 at the
- * PREVIOUS poll. A boundary picked from the step's own control data
- * moved away from control's slow requests and made an identical canary
- * look worse (the A/A run of bench/evidence_bench.c: 1 in 10 days). */
+ * PREVIOUS poll, fixed before the step's split is seen, as the test's
+ * validity needs (a boundary from the step's own control data leans
+ * away from control's slow requests). */
 static void test_step_counts(void **state)
 {
 	(void)state;
