@@ -277,6 +277,53 @@ static void test_healthy_never_worse(void **state)
 	assert_int_equal(w.any_worse_cells, 0);
 }
 
+/* A policy may make the test a hold reason or a rollback trigger
+ * (evidence.action): subtle-5xx-5 at T+30, 5xx test worse, every limit
+ * GREEN. Display (the shipped default) leaves the decision alone. */
+static enum sr_verdict verdict_with_action(enum sr_evidence_action action, char *reason,
+                                           size_t n)
+{
+	struct sr_policy *pol = malloc(sizeof *pol);
+	struct sr_scenario *sc = calloc(1, sizeof *sc);
+	struct sr_runner *r = calloc(1, sizeof *r);
+	assert_non_null(pol);
+	assert_non_null(sc);
+	assert_non_null(r);
+	memcpy(pol, policy, sizeof *pol);
+	pol->kpis[policy_kpi_index(pol, "error_rate_5xx")].evidence.action = action;
+	char path[1024];
+	struct sr_policy_error err;
+	scenario_path(path, sizeof path, SCEN_DIR, "subtle-5xx-5");
+	assert_int_equal(scenario_load_file(sc, pol, path, &err), 0);
+	struct sr_sim *sim = sim_create(pol, sc);
+	runner_init(r, pol, sc, sim_source(sim), sim_edge(sim), false, "test");
+	r->sim = sim;
+	runner_advance(r, sc->t0 + 30 * SR_MS_PER_MIN);
+	enum sr_verdict v = r->engine.decision.verdict;
+	reason[0] = '\0';
+	for (int i = 0; i < r->engine.decision.nreasons; i++)
+		if (strstr(r->engine.decision.reasons[i], "evidence"))
+			snprintf(reason, n, "%s", r->engine.decision.reasons[i]);
+	sim_destroy(sim);
+	free(r);
+	free(sc);
+	free(pol);
+	return v;
+}
+
+static void test_evidence_actions(void **state)
+{
+	(void)state;
+	char why[SR_REASON_LEN];
+	/* display: observing at 5% holds anyway, but not because of the test */
+	assert_int_equal(verdict_with_action(SR_EVID_DISPLAY, why, sizeof why), SR_HOLD);
+	assert_string_equal(why, "");
+	assert_int_equal(verdict_with_action(SR_EVID_HOLD, why, sizeof why), SR_HOLD);
+	assert_non_null(strstr(why, "5xx error rate evidence: canary WORSE >1.2x"));
+	assert_int_equal(verdict_with_action(SR_EVID_ROLLBACK, why, sizeof why), SR_ROLLBACK);
+	assert_non_null(strstr(why, "5xx error rate evidence: canary WORSE >1.2x"));
+}
+
 /* Two headless plays of one scenario agree exactly. */
 static void test_replay_identical(void **state)
 {
@@ -358,6 +405,7 @@ int main(void)
 		cmocka_unit_test(test_replay_identical),
 		cmocka_unit_test(test_subtle_regression_found_at_5_percent),
 		cmocka_unit_test(test_healthy_never_worse),
+		cmocka_unit_test(test_evidence_actions),
 		cmocka_unit_test(test_history),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
