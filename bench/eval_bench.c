@@ -15,7 +15,13 @@
  *
  *   cc -std=c17 -O2 -Iinclude bench/eval_bench.c build/libshiproom.a \
  *      $(pkg-config --libs ncursesw libuv libcurl jansson) -lm -o build/eval_bench
- *   build/eval_bench config/shiproom.json [runs]
+ *   build/eval_bench config/shiproom.json [runs] [evidence-off]
+ *
+ * Every observation carries a poll step's counts (snapshot.h: step_n,
+ * step_bad; 25% canary, 1 in 20 requests slow or bad), so the cells
+ * whose KPI has an evidence test (evidence.h) run it at every
+ * evaluation; `evidence-off` disables the test on every KPI, for the
+ * side-by-side cost of the test (bench/README.md).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -108,6 +114,10 @@ static void fill(struct sr_snapshot *s, const struct sr_policy *p, sr_ms now)
 			o[j]->value = j == 0 ? v : c;
 			o[j]->samples = 5000;
 			o[j]->at = now;
+			/* The step: 25% of 5000 requests in the canary, 5% of them bad
+			 * in both cohorts (a slow-request share near control's P95). */
+			o[j]->step_n = j == 0 ? 1250 : 3750;
+			o[j]->step_bad = o[j]->step_n * 0.05;
 		}
 	}
 }
@@ -132,6 +142,12 @@ int main(int argc, char **argv)
 		policy_error_format(&err, msg, sizeof msg);
 		fprintf(stderr, "eval_bench: %s\n", msg);
 		return 1;
+	}
+	bool evidence_off = argc > 3 && strcmp(argv[3], "evidence-off") == 0;
+	int nevidence = 0;
+	for (int k = 0; k < p->nkpis; k++) {
+		if (evidence_off)
+			p->kpis[k].evidence.enabled = false;
 	}
 	if (extend_policy(p) != 0) {
 		fprintf(stderr, "eval_bench: more than %d cells\n", SR_MAX_CELLS);
@@ -165,10 +181,13 @@ int main(int argc, char **argv)
 		engine_drain_events(e, ev, SR_MAX_EVENTS);
 	}
 	qsort(t, (size_t)runs, sizeof *t, cmp_double);
+	for (int i = 0; i < p->ncells; i++)
+		nevidence += p->kpis[p->cells[i].kpi].evidence.enabled;
 	printf("eval_bench: engine_evaluate, %d journeys x 2 cohorts (%d cells): median %.1f us, "
-	       "p90 %.1f us, min %.1f us over %d runs (verdict %s)\n",
+	       "p90 %.1f us, min %.1f us over %d runs (verdict %s; %d cells with an evidence "
+	       "test)\n",
 	       JOURNEYS, p->ncells, t[runs / 2], t[runs * 9 / 10], t[0], runs,
-	       sr_verdict_name(e->decision.verdict));
+	       sr_verdict_name(e->decision.verdict), nevidence);
 	free(t);
 	free(s);
 	free(e);

@@ -11,6 +11,8 @@
 #   BENCH_ROLLBACK_RUNS  runs of the rollback benchmark (default 5)
 #   BENCH_PROM_LIMIT     seconds allowed for prom_requests.sh (default 120)
 #   BENCH_ROLLBACK_LIMIT seconds allowed for rollback_bench.sh (default 900)
+#   BENCH_AA_DAYS        simulated days of the A/A run (default 100; the
+#                        figures in bench/README.md are from 1000)
 set -u
 build=${1:-build}
 cd "$(dirname "$0")/.." || exit 1
@@ -19,6 +21,16 @@ echo "== engine: one full evaluation, directive policy, 50 journeys x 2 cohorts"
 cc -std=c17 -O2 -Iinclude bench/eval_bench.c "$build/libshiproom.a" \
 	$(pkg-config --libs ncursesw libuv libcurl jansson) -lm -o "$build/eval_bench" &&
 	"$build/eval_bench" config/shiproom.json
+
+echo "== engine: the same with the evidence test switched off (its cost is the difference)"
+"$build/eval_bench" config/shiproom.json 5001 evidence-off
+
+echo "== evidence: A/A false alarms over whole simulated days, and power against theory"
+cc -std=c17 -O2 -Iinclude bench/evidence_bench.c "$build/libshiproom.a" \
+	$(pkg-config --libs ncursesw libuv libcurl jansson) -lm -o "$build/evidence_bench" &&
+	"$build/evidence_bench" power 2000 &&
+	"$build/evidence_bench" aa config/shiproom.json config/scenarios/healthy.json \
+		"${BENCH_AA_DAYS:-100}"
 
 if [ -x bench/term_bench.sh ]; then
 	echo "== terminal: bytes/s and CPU s/min, shiproom vs htop at 120x40"

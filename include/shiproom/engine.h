@@ -102,6 +102,9 @@ struct sr_engine {
 	double last_control[SR_MAX_CELLS];
 	sr_ms last_control_at[SR_MAX_CELLS];
 	struct sr_trigger_state triggers[SR_MAX_TRIGGERS];
+	/* The sequential test of canary against control, per cell (evidence.h);
+	 * SR_EVS_OFF where the KPI has none. */
+	struct sr_evidence evidence[SR_MAX_CELLS];
 	struct sr_decision decision;
 	/* Success criteria (policy.criteria): met continuously since, 0 = not
 	 * met now. success_ready: every criterion met for its sustain time at
@@ -181,6 +184,13 @@ void engine_fmt_when(const struct sr_engine *e, sr_ms t, char *buf, size_t n);
  * Views do not call these. */
 void engine_emit(struct sr_engine *e, enum sr_event_kind kind, int index, int from, int to,
                  sr_ms at, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+/* Feed each cell's evidence test the snapshot's step counts (evidence.c). */
+void evidence_update(struct sr_engine *e, const struct sr_snapshot *s);
+/* Reasons from the evidence tests whose policy action is `action` and
+ * that say "worse" now: "search P95 evidence: canary worse than control
+ * (...)". Returns how many were written (at most max). */
+int evidence_reasons(const struct sr_engine *e, enum sr_evidence_action action,
+                     char (*out)[SR_REASON_LEN], int max);
 /* Rollback triggers from the cells just evaluated (triggers.c). */
 void triggers_update(struct sr_engine *e, sr_ms now);
 /* Success criteria tracking at the success weight (decision.c). */

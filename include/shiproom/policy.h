@@ -11,6 +11,7 @@
 #define SHIPROOM_POLICY_H
 
 #include "shiproom/common.h"
+#include "shiproom/evidence.h"
 
 enum sr_kpi_kind {
 	SR_KIND_MAX,         /* value <= limit */
@@ -94,6 +95,10 @@ struct sr_kpi {
 	int njourneys;          /* 0: a global KPI, one cell */
 	int journeys[SR_MAX_JOURNEYS]; /* indexes into policy.journeys */
 	char query[SR_QUERY_LEN]; /* PromQL template for the prometheus source */
+	/* The sequential test of canary against control (key "evidence";
+	 * disabled when absent). Ratio KPIs: their bad events; latency KPIs:
+	 * requests slower than a histogram boundary near control's P95. */
+	struct sr_evidence_cfg evidence;
 };
 
 /* One evaluation unit: a KPI for one journey (or the global KPI). */

@@ -33,6 +33,20 @@ struct sr_prom_samples_query {
 	char query[SR_QUERY_LEN];
 };
 
+/* The poll step's counts for a KPI's evidence test (evidence.h): two
+ * queries grouped like the value query, one giving each cohort's
+ * requests over the step, one its bad events. Placeholders beside
+ * {{window}}, {{q}}, {{journeys}}: {{step}}, the time since the last
+ * poll ("15s", for increase()), and, for a latency KPI, {{le}}, the
+ * histogram boundary slow requests are counted above. */
+struct sr_prom_evidence_query {
+	char kpi[SR_NAME_LEN];
+	char requests[SR_QUERY_LEN];
+	char bad[SR_QUERY_LEN];
+};
+
+#define SR_PROM_MAX_BUCKETS 40
+
 struct sr_prom_config {
 	char url[SR_PROM_URL_LEN]; /* base, may carry a path prefix: no trailing '/' */
 	int nheaders;
@@ -49,6 +63,18 @@ struct sr_prom_config {
 	size_t max_response_bytes;       /* default 8 MiB */
 	int nsamples;
 	struct sr_prom_samples_query samples[SR_MAX_KPIS];
+	int nevidence;
+	struct sr_prom_evidence_query evidence[SR_MAX_KPIS];
+	/* Latency evidence: the histogram's finite bucket boundaries in the
+	 * KPI's unit (ms), ascending, and the factor that turns one into its
+	 * `le` label value (default 0.001: ms to seconds; written with %g,
+	 * as Prometheus client libraries write them: 0.1, 0.25). {{le}} is
+	 * the first boundary at or above the median of the journeys'
+	 * control values at the previous poll (a boundary taken from this
+	 * step's own data would bias the test). */
+	int nbuckets;
+	double buckets_ms[SR_PROM_MAX_BUCKETS];
+	double le_scale;
 };
 
 void prometheus_config_defaults(struct sr_prom_config *c);

@@ -87,6 +87,11 @@ void promparse_fill(struct sr_snapshot *snap, const struct sr_policy *p, int kpi
 int promparse_expand(char *dst, size_t n, const char *tmpl, const struct sr_policy *p, int kpi,
                      const char *window, char *err, size_t en);
 
+/* v with %g in the C locale ("0.95", "0.11"), whatever LC_NUMERIC says:
+ * quantiles and `le` label values in PromQL. 0, or -1 when the C locale
+ * cannot be made. */
+int promparse_fmt_g(char *buf, size_t n, double v);
+
 /* Parse a sample value string in the C locale, whatever LC_NUMERIC says.
  * Accepts what Prometheus writes ("0.5", "1e-07", "NaN", "+Inf", "-Inf");
  * false for anything else. */

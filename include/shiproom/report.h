@@ -85,6 +85,11 @@ int report_write(const struct sr_report_templates *t, enum sr_report_kind kind,
 
 /* The gate `index` resolves to (see above); -1 when the policy has none. */
 int report_gate_index(const struct sr_runner *r, int index);
+/* One cell's evidence test as data (the "evidence" items of the gate
+ * report and the phase card, and of `status --json`): label, state, text,
+ * r_hat, lo, hi, p_worse, events, needed, share, bursty_steps, tolerance,
+ * upper, alpha, action; null when the cell's KPI has no test. */
+json_t *report_evidence_cell_json(const struct sr_engine *e, int cell);
 
 /* The word of the gate decision: GO, NO-GO (for HOLD), NO-GO (escalated)
  * (for ESCALATE), ROLLBACK (a trigger fires, or the rollout was rolled

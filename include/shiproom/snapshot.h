@@ -25,6 +25,13 @@ struct sr_obs {
 	double samples;   /* observations behind value (requests, payments) */
 	sr_ms at;         /* time of the data (last good fetch for ERROR) */
 	bool degraded;    /* the source warned (Prometheus `warnings`) */
+	/* The poll step's counts for the evidence test (evidence.h), as
+	 * Prometheus increase() over the step: requests and bad events (for
+	 * a latency KPI: requests slower than step_bound ms, a histogram
+	 * boundary near control's P95, the same for both cohorts). NAN when
+	 * the source has none: the test then waits, it never guesses. */
+	double step_n, step_bad;
+	double step_bound;
 	char error[160];  /* sanitised message for ERROR / degraded */
 };
 

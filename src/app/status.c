@@ -23,7 +23,11 @@
  *   decision       {verdict: GO|HOLD|ROLLBACK|ESCALATE, reasons: [string]}
  *   cells          [{kpi, journey (string|null), label, gating, status
  *                    (GREEN|YELLOW|NODATA|STALE|ERROR|RED), canary, control,
- *                    limit, samples, age_s, reason, breach_s}]
+ *                    limit, samples, age_s, reason, breach_s, evidence}]
+ *                   evidence: null, or the cell's anytime-valid test of
+ *                   canary against control (report.h,
+ *                   report_evidence_cell_json): state, text, r_hat, lo,
+ *                   hi, p_worse, events, needed, share, bursty_steps, ...
  *   triggers       [{id, name, state: armed|pending|firing, reason}]
  *   preflight_open [string]  required pre-flight item ids not ticked
  *   approvals      [{gate, needed, pre_approved, by: [string], outcome:
@@ -40,6 +44,7 @@
 #include <time.h>
 
 #include "shiproom/calendar.h"
+#include "shiproom/report.h"
 #include "shiproom/rights.h"
 
 /* ---- shared helpers ----------------------------------------------------------- */
@@ -173,6 +178,26 @@ static void text_cells(FILE *out, const struct sr_runner *r)
 	}
 }
 
+/* The evidence tests (evidence.h), one line per cell that has one. */
+static void text_evidence(FILE *out, const struct sr_runner *r)
+{
+	const struct sr_policy *p = r->policy;
+	bool head = false;
+	for (int i = 0; i < p->ncells; i++) {
+		const struct sr_kpi *k = &p->kpis[p->cells[i].kpi];
+		if (!k->evidence.enabled)
+			continue;
+		if (!head)
+			fprintf(out, "\nevidence (canary against control, anytime-valid; r = canary's bad "
+			             "rate / control's):\n");
+		head = true;
+		char label[SR_TITLE_LEN], line[SR_REASON_LEN];
+		engine_cell_label(&r->engine, i, label, sizeof label);
+		evidence_format(&r->engine.evidence[i], &k->evidence, false, line, sizeof line);
+		fprintf(out, "  %-36.36s %s\n", label, line);
+	}
+}
+
 static void text_triggers(FILE *out, const struct sr_runner *r)
 {
 	const struct sr_policy *p = r->policy;
@@ -250,6 +275,7 @@ void status_print_text(FILE *out, const struct sr_runner *r)
 	text_header(out, r);
 	text_decision(out, r);
 	text_cells(out, r);
+	text_evidence(out, r);
 	text_triggers(out, r);
 	text_checklists(out, r);
 	text_log(out, r);
@@ -287,6 +313,8 @@ static json_t *json_cells(const struct sr_runner *r)
 		                 jnum(c->control), "limit", jnum(c->limit), "samples", jnum(c->samples),
 		                 "age_s", c->age >= 0 ? json_real((double)c->age / 1000.0) : json_null(),
 		                 "reason", c->reason, "breach_s", json_real((double)b / 1000.0)));
+		json_object_set_new(json_array_get(a, json_array_size(a) - 1), "evidence",
+		                    report_evidence_cell_json(&r->engine, i));
 	}
 	return a;
 }

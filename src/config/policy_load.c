@@ -603,12 +603,54 @@ static int load_kpi_limits(struct pl *L, struct jr_val *o, struct sr_kpi *k)
 	return 0;
 }
 
+/* "evidence": the sequential test of canary against control
+ * (evidence.h). Only where the KPI counts bad events: ratio KPIs whose
+ * bad side is "up" (max kinds: errors; min kinds: their complement,
+ * failed payments, drop-offs) and latency KPIs (slow requests). */
+static int load_kpi_evidence(struct pl *L, struct jr_val *o, struct sr_kpi *k)
+{
+	static const char *const keys[] = {"tolerance", "upper", "alpha", "action", NULL};
+	static const char *const actions[] = {"display", "hold", "rollback", NULL};
+	struct sr_evidence_cfg *c = &k->evidence;
+	struct jr_val ev;
+	c->enabled = false;
+	c->tolerance = 1.2;
+	c->upper = 1.5;
+	c->alpha = 0.05;
+	c->action = SR_EVID_DISPLAY;
+	int r = jr_object(&L->d, o, "evidence", JR_OPTIONAL, &ev);
+	if (r != 0)
+		return r < 0 ? -1 : 0;
+	int action = SR_EVID_DISPLAY;
+	if (jr_check_keys(&L->d, &ev, keys) < 0 ||
+	    jr_number(&L->d, &ev, "tolerance", JR_OPTIONAL, 1.0, 10.0, &c->tolerance) < 0 ||
+	    jr_number(&L->d, &ev, "upper", JR_OPTIONAL, 1.0, 100.0, &c->upper) < 0 ||
+	    jr_number(&L->d, &ev, "alpha", JR_OPTIONAL, 1e-6, 0.5, &c->alpha) < 0 ||
+	    jr_enum(&L->d, &ev, "action", JR_OPTIONAL, actions, &action) < 0)
+		return -1;
+	c->action = (enum sr_evidence_action)action;
+	if (k->signal != SR_SIG_RATIO && k->signal != SR_SIG_LATENCY)
+		return jr_fail(&L->d, o, "evidence", JR_AT_KEY,
+		               "evidence needs counts of bad events: a ratio or latency KPI, "
+		               "not a %s one",
+		               k->signal == SR_SIG_GAUGE ? "gauge" : "streak");
+	/* The upper test's alternatives lie between the tolerance and upper;
+	 * the grid spans tolerance * 1.25^-8 .. tolerance * 1.25^8. */
+	double top = c->tolerance * pow(EVIDENCE_GRID_RATIO, EVIDENCE_GRID - 1 - EVIDENCE_ANCHOR);
+	if (!(c->upper > c->tolerance) || c->upper > top)
+		return jr_fail(&L->d, &ev, "upper", JR_AT_VALUE,
+		               "upper %g must be above the tolerance %g and at most %.3g", c->upper,
+		               c->tolerance, top);
+	c->enabled = true;
+	return 0;
+}
+
 static int load_kpi(struct pl *L, struct jr_val *o, int idx)
 {
 	static const char *const keys[] = {
 	    "id",          "name",   "group",    "unit",  "kind",           "direction",
 	    "baseline",    "signal", "quantile", "limit", "limit_by_phase", "warn_margin",
-	    "min_samples", "gating", "journeys", "note",  "query",          NULL};
+	    "min_samples", "gating", "journeys", "note",  "query",          "evidence", NULL};
 	struct sr_policy *p = L->p;
 	struct sr_kpi *k = &p->kpis[idx];
 	char known[160];
@@ -649,7 +691,8 @@ static int load_kpi(struct pl *L, struct jr_val *o, int idx)
 	k->higher_is_better = k->kind == SR_KIND_MIN || k->kind == SR_KIND_RATIO_MIN;
 	if (load_kpi_journeys(L, o, k) < 0 ||
 	    jr_string(&L->d, o, "note", JR_OPTIONAL, k->note, sizeof k->note) < 0 ||
-	    jr_string(&L->d, o, "query", JR_OPTIONAL, k->query, sizeof k->query) < 0)
+	    jr_string(&L->d, o, "query", JR_OPTIONAL, k->query, sizeof k->query) < 0 ||
+	    load_kpi_evidence(L, o, k) < 0)
 		return -1;
 	return 0;
 }

@@ -375,6 +375,9 @@ static void decide(const struct sr_engine *e, sr_ms now, struct sr_decision *d)
 	for (int t = 0; t < p->ntriggers; t++)
 		if (e->triggers[t].state == SR_TRIG_FIRING)
 			add(d, "%s: %s", p->triggers[t].name, e->triggers[t].reason);
+	/* Evidence tests a team made a rollback trigger (evidence.h). */
+	d->nreasons += evidence_reasons(e, SR_EVID_ROLLBACK, d->reasons + d->nreasons,
+	                                SR_MAX_REASONS - 1 - d->nreasons);
 	if (d->nreasons > 0) {
 		d->verdict = SR_ROLLBACK;
 		add(d, p->auto_rollback ? "auto_rollback is on: rolling back"
@@ -444,7 +447,11 @@ static void decide(const struct sr_engine *e, sr_ms now, struct sr_decision *d)
 		add(d, "%s%d gating checks not GREEN", show > 0 ? "+" : "", nbad - show);
 	for (int j = 0; j < nother; j++)
 		add(d, "%s", other[j]);
-	blocking = blocking || nbad > 0 || nother > 0;
+	/* Evidence tests a team made a hold reason (evidence.h). */
+	int nevid = evidence_reasons(e, SR_EVID_HOLD, d->reasons + d->nreasons,
+	                             SR_MAX_REASONS - d->nreasons - (has_partial ? 1 : 0));
+	d->nreasons += nevid;
+	blocking = blocking || nbad > 0 || nother > 0 || nevid > 0;
 	/* After a promote (engine_redecide) the cells still carry verdicts
 	 * made at the old phase's limits: no GO on those. */
 	if (!blocking && e->judged && e->judged_phase != ro->phase) {

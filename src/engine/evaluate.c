@@ -224,6 +224,8 @@ void engine_init(struct sr_engine *e, const struct sr_policy *p, sr_ms t0)
 		e->t0_baseline[i] = NAN;
 		e->last_control[i] = NAN;
 	}
+	for (int i = 0; i < p->ncells; i++)
+		evidence_init(&e->evidence[i], &p->kpis[p->cells[i].kpi].evidence);
 	for (int t = 0; t < SR_MAX_TRIGGERS; t++) {
 		e->triggers[t].state = SR_TRIG_ARMED;
 		e->triggers[t].cell = -1;
@@ -699,6 +701,7 @@ void engine_evaluate(struct sr_engine *e, const struct sr_snapshot *s, sr_ms now
 	capture_t0_baselines(e, s, now);
 	for (int i = 0; i < p->ncells; i++)
 		cell_evaluate(e, i, s, now, first);
+	evidence_update(e, s);
 	e->judged = true;
 	e->judged_phase = e->ro.phase;
 	criteria_update(e, now);

@@ -18,6 +18,7 @@ static void obs_clear(struct sr_obs *o)
 	o->value = NAN;
 	o->samples = 0;
 	o->at = 0;
+	o->step_n = o->step_bad = o->step_bound = NAN;
 }
 
 void snapshot_clear(struct sr_snapshot *s, int ncells)

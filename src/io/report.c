@@ -123,6 +123,15 @@ static const struct sr_tpl_var summary_vars[] = {V("gating", SCALAR, NULL),
                                                  V("text", SCALAR, NULL),
                                                  END};
 
+/* One cell's evidence test (evidence.h): report_evidence_json. */
+static const struct sr_tpl_var evidence_vars[] = {
+    V("label", SCALAR, NULL),  V("kpi", SCALAR, NULL),     V("journey", SCALAR, NULL),
+    V("state", SCALAR, NULL),  V("text", SCALAR, NULL),    V("action", SCALAR, NULL),
+    V("r_hat", SCALAR, NULL),  V("lo", SCALAR, NULL),      V("hi", SCALAR, NULL),
+    V("p_worse", SCALAR, NULL), V("events", SCALAR, NULL), V("needed", SCALAR, NULL),
+    V("share", SCALAR, NULL),  V("bursty_steps", SCALAR, NULL), V("tolerance", SCALAR, NULL),
+    V("upper", SCALAR, NULL),  V("alpha", SCALAR, NULL),   END};
+
 static const struct sr_tpl_var gate_schema[] = {COMMON_VARS,
                                                 V("gate", OBJECT, gate_vars),
                                                 V("approvals", OBJECT, approvals_vars),
@@ -130,6 +139,7 @@ static const struct sr_tpl_var gate_schema[] = {COMMON_VARS,
                                                 V("groups", LIST, group_vars),
                                                 V("attention", LIST, attention_vars),
                                                 V("triggers", LIST, trigger_vars),
+                                                V("evidence", LIST, evidence_vars),
                                                 END};
 
 static const struct sr_tpl_var card_info_vars[] = {
@@ -159,6 +169,7 @@ static const struct sr_tpl_var card_schema[] = {COMMON_VARS,
                                                 V("anomalies", LIST, anomaly_vars),
                                                 V("anomalies_more", SCALAR, NULL),
                                                 V("summary", OBJECT, summary_vars),
+                                                V("evidence", LIST, evidence_vars),
                                                 END};
 
 static const struct sr_tpl_var rollback_vars[] = {
@@ -930,6 +941,50 @@ static json_t *groups_json(const struct sr_runner *r)
 	return a;
 }
 
+json_t *report_evidence_cell_json(const struct sr_engine *e, int i)
+{
+	const struct sr_policy *p = e->policy;
+	const struct sr_kpi *k = &p->kpis[p->cells[i].kpi];
+	const struct sr_evidence *ev = &e->evidence[i];
+	if (!k->evidence.enabled)
+		return json_null();
+	struct sr_evidence_view v;
+	evidence_view(ev, &k->evidence, &v);
+	char label[SR_TITLE_LEN], text[SR_REASON_LEN];
+	engine_cell_label(e, i, label, sizeof label);
+	evidence_format(ev, &k->evidence, false, text, sizeof text);
+	int j = p->cells[i].journey;
+	json_t *o = json_object();
+	set_text(o, "label", label);
+	set_text(o, "kpi", k->id);
+	set(o, "journey", j >= 0 ? jtext(p->journeys[j].id) : json_null());
+	set_text(o, "state", evidence_state_name(ev->state));
+	set_text(o, "text", text);
+	set_text(o, "action", evidence_action_name(k->evidence.action));
+	set(o, "r_hat", jnum(v.r_hat));
+	set(o, "lo", jnum(v.lo));
+	set(o, "hi", jnum(v.hi)); /* null: no upper bound yet */
+	set(o, "p_worse", jnum(v.p_worse));
+	set(o, "events", jnum(v.events));
+	set(o, "needed", jnum(v.needed));
+	set(o, "share", jnum(ev->rho));
+	set(o, "bursty_steps", json_integer(ev->bursty_steps));
+	set(o, "tolerance", jnum(k->evidence.tolerance));
+	set(o, "upper", jnum(k->evidence.upper));
+	set(o, "alpha", jnum(k->evidence.alpha));
+	return o;
+}
+
+/* Every cell with an evidence test, in policy order. */
+static json_t *evidence_json(const struct sr_runner *r)
+{
+	json_t *a = json_array();
+	for (int i = 0; i < r->policy->ncells; i++)
+		if (r->policy->kpis[r->policy->cells[i].kpi].evidence.enabled)
+			json_array_append_new(a, report_evidence_cell_json(&r->engine, i));
+	return a;
+}
+
 static json_t *gate_report(const struct sr_runner *r, int index)
 {
 	json_t *o = common_json(r, SR_REPORT_GATE);
@@ -942,6 +997,7 @@ static json_t *gate_report(const struct sr_runner *r, int index)
 	set(o, "groups", groups_json(r));
 	set(o, "attention", attention_json(r));
 	set(o, "triggers", triggers_json(r, r->engine.triggers));
+	set(o, "evidence", evidence_json(r));
 	return o;
 }
 
@@ -1198,6 +1254,7 @@ static json_t *card_report(const struct sr_runner *r, int phase)
 	set(o, "anomalies", anomalies_json(r, &more));
 	set(o, "anomalies_more", json_integer(more));
 	set(o, "summary", summary_json(r));
+	set(o, "evidence", evidence_json(r));
 	return o;
 }
 

@@ -20,6 +20,7 @@ enum field_kind {
 	F_ULONG, /* unsigned long */
 	F_DBL,   /* double, NaN as null */
 	F_STR,   /* char[size] */
+	F_DARR,  /* double[size / sizeof(double)], NaN as null */
 	F_ENUM   /* an enum stored as int, 0..max */
 };
 
@@ -38,6 +39,8 @@ struct field {
 #define DBL(T, f) FLD(T, f, F_DBL, 0)
 #define STR(T, f) FLD(T, f, F_STR, 0)
 #define ENUM(T, f, mx) FLD(T, f, F_ENUM, mx)
+#define DARR(T, f) FLD(T, f, F_DARR, 0)
+#define LONG(T, f) FLD(T, f, F_LONG, 0)
 #define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct field cell_fields[] = {
@@ -62,6 +65,33 @@ static const struct field cell_fields[] = {
 	MS(struct sr_cell_state, seg_start),
 	MS(struct sr_cell_state, seg_last),
 	BOOL(struct sr_cell_state, seg_open),
+};
+
+/* The sequential test's running state (evidence.h): all of it, so a
+ * console's interval, p-value and "events needed" are the service's. */
+static const struct field evidence_fields[] = {
+	ENUM(struct sr_evidence, state, SR_EVS_WORSE),
+	DARR(struct sr_evidence, grid_r),
+	DARR(struct sr_evidence, grid_ln),
+	DARR(struct sr_evidence, ll),
+	DBL(struct sr_evidence, ll_upper),
+	DBL(struct sr_evidence, ln_upper),
+	DBL(struct sr_evidence, log_m_worse),
+	DBL(struct sr_evidence, log_m_upper),
+	DBL(struct sr_evidence, max_log_m_worse),
+	DBL(struct sr_evidence, max_log_m_upper),
+	DBL(struct sr_evidence, canary_bad),
+	DBL(struct sr_evidence, control_bad),
+	DBL(struct sr_evidence, canary_n),
+	DBL(struct sr_evidence, control_n),
+	DBL(struct sr_evidence, mh_num),
+	DBL(struct sr_evidence, mh_den),
+	DBL(struct sr_evidence, rho),
+	LONG(struct sr_evidence, steps),
+	LONG(struct sr_evidence, bursty_steps),
+	MS(struct sr_evidence, last_at),
+	MS(struct sr_evidence, worse_at),
+	MS(struct sr_evidence, noworse_at),
 };
 
 static const struct field trigger_fields[] = {
@@ -153,6 +183,36 @@ static const struct field log_fields[] = {
 	STR(struct sr_log_entry, text),
 };
 
+static int fail(char *err, size_t n, const char *what, const char *name);
+static json_t *num_or_null(double v);
+
+static json_t *encode_doubles(const double *v, int count)
+{
+	json_t *a = json_array();
+	for (int i = 0; a && i < count; i++)
+		json_array_append_new(a, num_or_null(v[i]));
+	return a;
+}
+
+static int decode_doubles(double *v, int count, const json_t *a, const char *what, char *err,
+                          size_t n)
+{
+	if (!json_is_array(a) || json_array_size(a) != (size_t)count) {
+		snprintf(err, n, "%s: expected an array of %d numbers", what, count);
+		return -1;
+	}
+	for (int i = 0; i < count; i++) {
+		const json_t *x = json_array_get(a, (size_t)i);
+		if (json_is_null(x))
+			v[i] = NAN;
+		else if (json_is_number(x))
+			v[i] = json_number_value(x);
+		else
+			return fail(err, n, what, "[]");
+	}
+	return 0;
+}
+
 /* ---- the two walkers ---------------------------------------------------- */
 
 static json_t *num_or_null(double v)
@@ -176,6 +236,7 @@ static json_t *encode(const void *base, const struct field *f, size_t nf)
 		case F_ULONG: v = json_integer((json_int_t) * (const unsigned long *)p); break;
 		case F_DBL: v = num_or_null(*(const double *)p); break;
 		case F_STR: v = json_string((const char *)p); break;
+		case F_DARR: v = encode_doubles(p, (int)(f[i].size / sizeof(double))); break;
 		}
 		if (!v || json_object_set_new(o, f[i].name, v) != 0) {
 			json_decref(o);
@@ -248,6 +309,10 @@ static int decode(void *base, const struct field *f, size_t nf, const json_t *o,
 			/* sanitised: the text reaches a terminal */
 			sr_sanitize((char *)p, json_string_value(v), f[i].size);
 			break;
+		case F_DARR:
+			if (decode_doubles(p, (int)(f[i].size / sizeof(double)), v, what, err, n) != 0)
+				return -1;
+			break;
 		}
 	}
 	return 0;
@@ -280,33 +345,6 @@ static int decode_array(void *base, size_t size, int count, const struct field *
 		if (decode((char *)base + (size_t)i * size, f, nf, json_array_get(a, (size_t)i), what,
 		           err, n) != 0)
 			return -1;
-	return 0;
-}
-
-static json_t *encode_doubles(const double *v, int count)
-{
-	json_t *a = json_array();
-	for (int i = 0; a && i < count; i++)
-		json_array_append_new(a, num_or_null(v[i]));
-	return a;
-}
-
-static int decode_doubles(double *v, int count, const json_t *a, const char *what, char *err,
-                          size_t n)
-{
-	if (!json_is_array(a) || json_array_size(a) != (size_t)count) {
-		snprintf(err, n, "%s: expected an array of %d numbers", what, count);
-		return -1;
-	}
-	for (int i = 0; i < count; i++) {
-		const json_t *x = json_array_get(a, (size_t)i);
-		if (json_is_null(x))
-			v[i] = NAN;
-		else if (json_is_number(x))
-			v[i] = json_number_value(x);
-		else
-			return fail(err, n, what, "[]");
-	}
 	return 0;
 }
 
@@ -448,6 +486,14 @@ json_t *mirror_encode_core(const struct sr_runner *r)
 	                                 trigger_fields, NFIELDS(trigger_fields)));
 	json_object_set_new(o, "decision", encode_decision(&e->decision));
 	json_object_set_new(o, "criterion_since", encode_ms(e->criterion_since, p->ncriteria));
+	/* the evidence of the cells that have a test (null: none) */
+	json_t *ev = json_array();
+	for (int c = 0; ev && c < p->ncells; c++)
+		json_array_append_new(ev, e->evidence[c].state == SR_EVS_OFF
+		                              ? json_null()
+		                              : encode(&e->evidence[c], evidence_fields,
+		                                       NFIELDS(evidence_fields)));
+	json_object_set_new(o, "evidence", ev);
 	/* The action in flight (or the last one), and what justified it. */
 	json_t *fl = json_object();
 	json_object_set_new(fl, "in_flight", json_boolean(r->action_in_flight));
@@ -491,6 +537,19 @@ int mirror_apply_core(struct sr_runner *m, const json_t *o, char *err, size_t n)
 	for (int t = 0; t < p->ntriggers; t++)
 		if (e.triggers[t].cell < -1 || e.triggers[t].cell >= p->ncells)
 			return fail(err, n, "trigger", "cell");
+	const json_t *ev = json_object_get(o, "evidence");
+	if (!json_is_array(ev) || json_array_size(ev) != (size_t)p->ncells)
+		return fail(err, n, "state", "evidence");
+	for (int c = 0; c < p->ncells; c++) {
+		const json_t *x = json_array_get(ev, (size_t)c);
+		if (json_is_null(x)) {
+			memset(&e.evidence[c], 0, sizeof e.evidence[c]);
+			e.evidence[c].state = SR_EVS_OFF;
+		} else if (decode(&e.evidence[c], evidence_fields, NFIELDS(evidence_fields), x,
+		                  "evidence", err, n) != 0) {
+			return -1;
+		}
+	}
 	if (!json_is_integer(now) || !json_is_object(fl) ||
 	    !json_is_boolean(json_object_get(fl, "in_flight")) ||
 	    !json_is_integer(json_object_get(fl, "before_at")))

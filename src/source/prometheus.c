@@ -34,14 +34,14 @@
 #include "shiproom/promparse.h"
 
 #define TOKEN_MAX 8192
-#define MAX_QUERIES (2 * SR_MAX_KPIS)
+#define MAX_QUERIES (4 * SR_MAX_KPIS)
 
 struct prom;
 
 struct prom_query {
 	struct prom *owner;
 	int kpi;
-	bool samples;            /* the KPI's samples query */
+	enum { Q_VALUE, Q_SAMPLES, Q_EV_REQUESTS, Q_EV_BAD } what;
 	struct sr_http_req *req; /* in flight, or NULL */
 	struct sr_prom_result res;
 };
@@ -56,6 +56,12 @@ struct prom {
 	char endpoint[SR_PROM_URL_LEN + 32];
 	char *query[SR_MAX_KPIS];         /* expanded value queries (NULL: none) */
 	char *samples_query[SR_MAX_KPIS]; /* expanded samples queries (NULL: none) */
+	/* Evidence step queries (templates: {{step}} and {{le}} are filled
+	 * at each poll) and the boundary each latency KPI used (ms, NAN). */
+	const struct sr_prom_evidence_query *ev_query[SR_MAX_KPIS];
+	double ev_bound[SR_MAX_KPIS];
+	sr_ms last_poll;                  /* 0 before the first poll */
+	struct sr_snapshot *scratch[2];   /* requests, bad: promparse_fill's output */
 
 	char hdr_buf[SR_PROM_MAX_HEADERS][sizeof(((struct sr_prom_header *)0)->name) +
 	                                  sizeof(((struct sr_prom_header *)0)->value) + 4];
@@ -83,6 +89,7 @@ void prometheus_config_defaults(struct sr_prom_config *c)
 	sr_strlcpy(c->canary_value, "canary", sizeof c->canary_value);
 	sr_strlcpy(c->control_value, "control", sizeof c->control_value);
 	c->max_response_bytes = SR_PROM_DEFAULT_MAX_BYTES;
+	c->le_scale = 0.001;
 }
 
 static bool is_label_name(const char *s)
@@ -294,6 +301,71 @@ static int cfg_samples(struct sr_prom_config *c, const json_t *v, char *err, siz
 	return 0;
 }
 
+static int cfg_evidence(struct sr_prom_config *c, const json_t *v, char *err, size_t en)
+{
+	const char *kpi;
+	json_t *val;
+	if (!json_is_object(v)) {
+		snprintf(err, en, "source.evidence_queries: must be an object of {\"kpi_id\": "
+		                  "{\"requests\": \"PromQL\", \"bad\": \"PromQL\"}}");
+		return -1;
+	}
+	json_object_foreach((json_t *)v, kpi, val)
+	{
+		char shown[SR_NAME_LEN];
+		sr_sanitize(shown, kpi, sizeof shown);
+		if (c->nevidence >= SR_MAX_KPIS) {
+			snprintf(err, en, "source.evidence_queries: more than %d entries", SR_MAX_KPIS);
+			return -1;
+		}
+		struct sr_prom_evidence_query *e = &c->evidence[c->nevidence];
+		if (!sr_strlcpy(e->kpi, kpi, sizeof e->kpi)) {
+			snprintf(err, en, "source.evidence_queries: KPI id \"%s...\" too long", shown);
+			return -1;
+		}
+		const json_t *rq = json_is_object(val) ? json_object_get(val, "requests") : NULL;
+		const json_t *bq = json_is_object(val) ? json_object_get(val, "bad") : NULL;
+		if (!json_is_object(val) || json_object_size(val) != 2 || !json_is_string(rq) ||
+		    !json_is_string(bq) ||
+		    !sr_strlcpy(e->requests, json_string_value(rq), sizeof e->requests) ||
+		    !sr_strlcpy(e->bad, json_string_value(bq), sizeof e->bad)) {
+			snprintf(err, en,
+			         "source.evidence_queries.%s: must be {\"requests\": \"PromQL\", "
+			         "\"bad\": \"PromQL\"}, each at most %d bytes",
+			         shown, SR_QUERY_LEN - 1);
+			return -1;
+		}
+		c->nevidence++;
+	}
+	return 0;
+}
+
+static int cfg_buckets(struct sr_prom_config *c, const json_t *v, char *err, size_t en)
+{
+	size_t i;
+	json_t *b;
+	if (!json_is_array(v) || json_array_size(v) == 0 ||
+	    json_array_size(v) > SR_PROM_MAX_BUCKETS) {
+		snprintf(err, en, "source.evidence_buckets_ms: must be an array of 1 to %d numbers",
+		         SR_PROM_MAX_BUCKETS);
+		return -1;
+	}
+	c->nbuckets = 0;
+	json_array_foreach((json_t *)v, i, b)
+	{
+		double x = json_is_number(b) ? json_number_value(b) : NAN;
+		if (!(x > 0 && isfinite(x)) || (i > 0 && !(x > c->buckets_ms[i - 1]))) {
+			snprintf(err, en,
+			         "source.evidence_buckets_ms[%zu]: must be a finite number above 0 "
+			         "and above the one before",
+			         i);
+			return -1;
+		}
+		c->buckets_ms[c->nbuckets++] = x;
+	}
+	return 0;
+}
+
 static int cfg_number(const json_t *v, const char *key, double lo, double hi, double *out,
                       char *err, size_t en)
 {
@@ -398,12 +470,19 @@ static int cfg_key(struct sr_prom_config *c, const char *key, const json_t *v, c
 	}
 	if (!strcmp(key, "samples_queries"))
 		return cfg_samples(c, v, err, en);
+	if (!strcmp(key, "evidence_queries"))
+		return cfg_evidence(c, v, err, en);
+	if (!strcmp(key, "evidence_buckets_ms"))
+		return cfg_buckets(c, v, err, en);
+	if (!strcmp(key, "evidence_le_scale"))
+		return cfg_number(v, key, 1e-9, 1e9, &c->le_scale, err, en);
 	char shown[48];
 	sr_sanitize(shown, key, sizeof shown);
 	snprintf(err, en,
 	         "source.%s: unknown key (known: kind, url, headers, bearer_token_file, "
 	         "bearer_token_env, ca_file, timeout_s, window, journey_label, variant_label, "
-	         "canary_value, control_value, max_response_bytes, samples_queries)",
+	         "canary_value, control_value, max_response_bytes, samples_queries, "
+	         "evidence_queries, evidence_buckets_ms, evidence_le_scale)",
 	         shown);
 	return -1;
 }
@@ -581,27 +660,64 @@ static void fail_kpi_cells(struct prom *pr, int kpi, const char *msg)
 	promparse_fill(&pr->snap, pr->p, kpi, &r, NULL, &pr->labels, pr->now);
 }
 
+/* One cohort's step count from a scratch fill: a missing series is 0
+ * (increase() of an error counter that never fired has none), a failed
+ * query NAN (the test waits). */
+static double step_count(const struct sr_obs *o)
+{
+	if (o->kind == SR_OBS_OK)
+		return o->value >= 0 ? o->value : 0; /* increase() never goes below 0 */
+	return o->kind == SR_OBS_NOSERIES ? 0 : NAN;
+}
+
+/* The evidence test's step counts of KPI k (snapshot.h step_*). */
+static void fill_steps(struct prom *pr, int k, const struct prom_query *req,
+                       const struct prom_query *bad)
+{
+	const struct sr_policy *p = pr->p;
+	if (req && bad) {
+		for (int w = 0; w < 2; w++) {
+			snapshot_clear(pr->scratch[w], p->ncells);
+			promparse_fill(pr->scratch[w], p, k, w == 0 ? &req->res : &bad->res, NULL,
+			               &pr->labels, pr->now);
+		}
+	}
+	for (int c = 0; c < p->ncells && c < SR_MAX_CELLS; c++) {
+		if (p->cells[c].kpi != k)
+			continue;
+		struct sr_obs *o[2] = {&pr->snap.canary[c], &pr->snap.control[c]};
+		for (int v = 0; v < 2; v++) {
+			if (!req || !bad) {
+				o[v]->step_n = o[v]->step_bad = o[v]->step_bound = NAN;
+				continue;
+			}
+			o[v]->step_n = step_count(v == 0 ? &pr->scratch[0]->canary[c]
+			                                 : &pr->scratch[0]->control[c]);
+			o[v]->step_bad = step_count(v == 0 ? &pr->scratch[1]->canary[c]
+			                                   : &pr->scratch[1]->control[c]);
+			o[v]->step_bound = pr->ev_bound[k];
+		}
+	}
+}
+
 /* Every answer is in: fill the snapshot and call back once. */
 static void prom_finish(struct prom *pr)
 {
 	for (int k = 0; k < pr->p->nkpis; k++) {
 		if (!kpi_has_cells(pr->p, k))
 			continue;
-		const struct prom_query *value = NULL, *samples = NULL;
-		for (int i = 0; i < pr->nq; i++) {
-			if (pr->q[i].kpi != k)
-				continue;
-			if (pr->q[i].samples)
-				samples = &pr->q[i];
-			else
-				value = &pr->q[i];
-		}
-		if (!value) {
+		const struct prom_query *q[4] = {NULL, NULL, NULL, NULL};
+		for (int i = 0; i < pr->nq; i++)
+			if (pr->q[i].kpi == k)
+				q[pr->q[i].what] = &pr->q[i];
+		if (!q[Q_VALUE]) {
 			fail_kpi_cells(pr, k, "no query for this KPI in the policy");
 			continue;
 		}
-		promparse_fill(&pr->snap, pr->p, k, &value->res, samples ? &samples->res : NULL,
-		               &pr->labels, pr->now);
+		promparse_fill(&pr->snap, pr->p, k, &q[Q_VALUE]->res,
+		               q[Q_SAMPLES] ? &q[Q_SAMPLES]->res : NULL, &pr->labels, pr->now);
+		if (pr->ev_query[k])
+			fill_steps(pr, k, q[Q_EV_REQUESTS], q[Q_EV_BAD]);
 	}
 	for (int i = 0; i < pr->nq; i++)
 		promparse_free(&pr->q[i].res);
@@ -665,6 +781,89 @@ static void query_send(struct prom *pr, struct prom_query *q, const char *query,
 		pr->pending++;
 }
 
+static void add_query(struct prom *pr, int k, int what)
+{
+	struct prom_query *q = &pr->q[pr->nq++];
+	memset(q, 0, sizeof *q);
+	q->owner = pr;
+	q->kpi = k;
+	q->what = what;
+}
+
+/* A boundary as an `le` label value: %g in the C locale ("0.11"). */
+static void le_text(const struct prom *pr, double ms, char *buf, size_t n)
+{
+	if (promparse_fmt_g(buf, n, ms * pr->cfg.le_scale) != 0)
+		buf[0] = '\0';
+}
+
+/* Choose KPI k's slow-request boundary for this poll (latency KPIs):
+ * the first bucket at or above the median of its cells' control values
+ * at the previous poll, which the snapshot still holds. False when
+ * there is none yet (the first poll): no evidence queries this time. */
+static bool evidence_bound(struct prom *pr, int k)
+{
+	const struct sr_policy *p = pr->p;
+	pr->ev_bound[k] = NAN;
+	if (p->kpis[k].signal != SR_SIG_LATENCY)
+		return true;
+	double v[SR_MAX_CELLS];
+	int n = 0;
+	for (int c = 0; c < p->ncells && c < SR_MAX_CELLS; c++)
+		if (p->cells[c].kpi == k && pr->snap.control[c].kind == SR_OBS_OK &&
+		    isfinite(pr->snap.control[c].value))
+			v[n++] = pr->snap.control[c].value;
+	if (n == 0 || pr->cfg.nbuckets == 0)
+		return false;
+	for (int i = 1; i < n; i++) /* insertion sort: a handful of journeys */
+		for (int j = i; j > 0 && v[j] < v[j - 1]; j--) {
+			double t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	double median = v[n / 2];
+	int b = 0;
+	while (b < pr->cfg.nbuckets - 1 && pr->cfg.buckets_ms[b] < median)
+		b++;
+	pr->ev_bound[k] = pr->cfg.buckets_ms[b];
+	return true;
+}
+
+/* Fill {{step}} and {{le}}, then the static placeholders. */
+static int evidence_expand(const struct prom *pr, int k, const char *tmpl, const char *step,
+                           char *dst, size_t n, char *why, size_t wn)
+{
+	char le[32] = "", mid[4 * SR_QUERY_LEN];
+	if (isfinite(pr->ev_bound[k]))
+		le_text(pr, pr->ev_bound[k], le, sizeof le);
+	size_t o = 0;
+	for (const char *t = tmpl; *t;) {
+		const char *val = NULL;
+		size_t skip = 0;
+		if (!strncmp(t, "{{step}}", 8)) {
+			val = step;
+			skip = 8;
+		} else if (!strncmp(t, "{{le}}", 6)) {
+			if (!le[0]) {
+				snprintf(why, wn, "{{le}} in the evidence query of a KPI that is not latency");
+				return -1;
+			}
+			val = le;
+			skip = 6;
+		}
+		size_t add = val ? strlen(val) : 1;
+		if (o + add + 1 > sizeof mid) {
+			snprintf(why, wn, "evidence query too long once expanded");
+			return -1;
+		}
+		memcpy(mid + o, val ? val : t, add);
+		o += add;
+		t += val ? skip : 1;
+	}
+	mid[o] = '\0';
+	return promparse_expand(dst, n, mid, pr->p, k, pr->cfg.window, why, wn);
+}
+
 static void prom_poll(struct sr_source *s, sr_ms now, sr_source_cb cb, void *ud)
 {
 	struct prom *pr = s->impl;
@@ -694,19 +893,20 @@ static void prom_poll(struct sr_source *s, sr_ms now, sr_source_cb cb, void *ud)
 	snprintf(tparam, sizeof tparam, "%lld.%03lld", (long long)(now / 1000),
 	         (long long)(now % 1000));
 
+	/* The evidence step: the time since the last poll, for increase(). */
+	char step[32];
+	sr_ms since = pr->last_poll > 0 && now > pr->last_poll ? now - pr->last_poll : pr->p->poll_ms;
+	snprintf(step, sizeof step, "%llds", (long long)((since + 500) / 1000 > 0 ? (since + 500) / 1000 : 1));
+	pr->last_poll = now;
 	for (int k = 0; k < pr->p->nkpis; k++) {
 		if (!kpi_has_cells(pr->p, k) || !pr->query[k])
 			continue;
-		struct prom_query *q = &pr->q[pr->nq++];
-		memset(q, 0, sizeof *q);
-		q->owner = pr;
-		q->kpi = k;
-		if (pr->samples_query[k]) {
-			struct prom_query *sq = &pr->q[pr->nq++];
-			memset(sq, 0, sizeof *sq);
-			sq->owner = pr;
-			sq->kpi = k;
-			sq->samples = true;
+		add_query(pr, k, Q_VALUE);
+		if (pr->samples_query[k])
+			add_query(pr, k, Q_SAMPLES);
+		if (pr->ev_query[k] && evidence_bound(pr, k)) {
+			add_query(pr, k, Q_EV_REQUESTS);
+			add_query(pr, k, Q_EV_BAD);
 		}
 	}
 	/* Count before sending: an answer cannot arrive before every query is
@@ -715,8 +915,18 @@ static void prom_poll(struct sr_source *s, sr_ms now, sr_source_cb cb, void *ud)
 	pr->pending = 1;
 	for (int i = 0; i < pr->nq; i++) {
 		struct prom_query *q = &pr->q[i];
-		query_send(pr, q, q->samples ? pr->samples_query[q->kpi] : pr->query[q->kpi],
-		           tparam);
+		if (q->what == Q_VALUE || q->what == Q_SAMPLES) {
+			query_send(pr, q, q->what == Q_SAMPLES ? pr->samples_query[q->kpi] : pr->query[q->kpi],
+			           tparam);
+			continue;
+		}
+		char text[4 * SR_QUERY_LEN], why[200];
+		const struct sr_prom_evidence_query *e = pr->ev_query[q->kpi];
+		if (evidence_expand(pr, q->kpi, q->what == Q_EV_BAD ? e->bad : e->requests, step, text,
+		                    sizeof text, why, sizeof why) != 0)
+			promparse_set_error(&q->res, why);
+		else
+			query_send(pr, q, text, tparam);
 	}
 	memset(pr->auth, 0, sizeof pr->auth);
 	if (--pr->pending == 0)
@@ -738,6 +948,8 @@ static void prom_destroy(struct sr_source *s)
 		free(pr->query[k]);
 		free(pr->samples_query[k]);
 	}
+	free(pr->scratch[0]);
+	free(pr->scratch[1]);
 	memset(pr->auth, 0, sizeof pr->auth);
 	memset(pr->hdr_buf, 0, sizeof pr->hdr_buf);
 	memset(&pr->cfg, 0, sizeof pr->cfg);
@@ -801,6 +1013,47 @@ static int prom_prepare(struct prom *pr, char *err, size_t n)
 		    expand_or_fail(p, k, s->query, pr->cfg.window, "samples query", err, n);
 		if (!pr->samples_query[k])
 			return -1;
+	}
+	for (int i = 0; i < pr->cfg.nevidence; i++) {
+		const struct sr_prom_evidence_query *e = &pr->cfg.evidence[i];
+		char shown[SR_NAME_LEN];
+		sr_sanitize(shown, e->kpi, sizeof shown);
+		int k = policy_kpi_index(p, e->kpi);
+		if (k < 0 || !p->kpis[k].evidence.enabled) {
+			snprintf(err, n,
+			         k < 0 ? "source.evidence_queries.%s: no such KPI in the policy"
+			               : "source.evidence_queries.%s: the KPI has no \"evidence\" key",
+			         shown);
+			return -1;
+		}
+		bool latency = p->kpis[k].signal == SR_SIG_LATENCY;
+		if (latency && pr->cfg.nbuckets == 0) {
+			snprintf(err, n,
+			         "source.evidence_queries.%s: a latency KPI needs "
+			         "source.evidence_buckets_ms (the histogram's boundaries)",
+			         shown);
+			return -1;
+		}
+		/* Expand once with stand-ins so a broken template stops the start. */
+		pr->ev_query[k] = e;
+		pr->ev_bound[k] = latency ? pr->cfg.buckets_ms[0] : NAN;
+		char text[4 * SR_QUERY_LEN], why[200];
+		for (int w = 0; w < 2; w++)
+			if (evidence_expand(pr, k, w ? e->bad : e->requests, "15s", text, sizeof text, why,
+			                    sizeof why) != 0) {
+				snprintf(err, n, "source.evidence_queries.%s.%s: %s", shown,
+				         w ? "bad" : "requests", why);
+				return -1;
+			}
+		pr->ev_bound[k] = NAN;
+	}
+	if (pr->cfg.nevidence > 0) {
+		pr->scratch[0] = malloc(sizeof *pr->scratch[0]);
+		pr->scratch[1] = malloc(sizeof *pr->scratch[1]);
+		if (!pr->scratch[0] || !pr->scratch[1]) {
+			snprintf(err, n, "out of memory");
+			return -1;
+		}
 	}
 	for (int i = 0; i < pr->cfg.nheaders; i++)
 		snprintf(pr->hdr_buf[i], sizeof pr->hdr_buf[i], "%s: %s", pr->cfg.headers[i].name,

@@ -571,18 +571,11 @@ static int expand_one(struct out *w, const char *name, size_t len, const struct 
 			snprintf(err, en, "{{q}} needs the KPI's quantile (between 0 and 1)");
 			return -1;
 		}
-		/* %g under a private C locale: "0.95" even where the user's
-		 * locale writes "0,95", which PromQL would reject. */
 		char q[32];
-		locale_t c = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
-		if (c == (locale_t)0) {
+		if (promparse_fmt_g(q, sizeof q, k->quantile) != 0) {
 			snprintf(err, en, "cannot create the C locale");
 			return -1;
 		}
-		locale_t old = uselocale(c);
-		snprintf(q, sizeof q, "%g", k->quantile);
-		uselocale(old);
-		freelocale(c);
 		out_put(w, q, strlen(q));
 	} else if (len == 8 && memcmp(name, "journeys", 8) == 0) {
 		if (k->njourneys <= 0) {
@@ -608,6 +601,20 @@ static int expand_one(struct out *w, const char *name, size_t len, const struct 
 		         shown);
 		return -1;
 	}
+	return 0;
+}
+
+int promparse_fmt_g(char *buf, size_t n, double v)
+{
+	/* %g under a private C locale: "0.95" even where the user's locale
+	 * writes "0,95", which PromQL would reject. */
+	locale_t c = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+	if (c == (locale_t)0)
+		return -1;
+	locale_t old = uselocale(c);
+	snprintf(buf, n, "%g", v);
+	uselocale(old);
+	freelocale(c);
 	return 0;
 }
 

@@ -142,6 +142,28 @@ static void numbers(struct tui *t, int cell, int y, int w)
 	term_put(y + 1, 1, w - 2, TR_DIM, line);
 }
 
+/* "evidence  WORSE >1.2x p<=0.01 r 1.6 [1.2-2.4] 412 ev  (display only)":
+ * returns the rows used (0 when the KPI has no test). */
+static int evidence_line(struct tui *t, int cell, int y, int w)
+{
+	const struct sr_kpi *k = &t->p->kpis[t->p->cells[cell].kpi];
+	const struct sr_evidence *ev = &t->r->engine.evidence[cell];
+	if (!k->evidence.enabled)
+		return 0;
+	char line[SR_REASON_LEN];
+	evidence_format(ev, &k->evidence, false, line, sizeof line);
+	int x = 1 + term_put(y, 1, w - 2, TR_DIM, "evidence ");
+	enum tui_role role = ev->state == SR_EVS_WORSE     ? theme_status_role(SR_RED)
+	                     : ev->state == SR_EVS_NOWORSE ? theme_status_role(SR_GREEN)
+	                                                   : TR_NORMAL;
+	x += term_put(y, x, w - x - 1, role, line);
+	term_putf(y, x, w - x - 1, TR_DIM, "  (%s)",
+	          k->evidence.action == SR_EVID_DISPLAY ? "display only"
+	          : k->evidence.action == SR_EVID_HOLD  ? "holds when worse"
+	                                                : "rolls back when worse");
+	return 1;
+}
+
 static void journey_table(struct tui *t, int y, int h, int w)
 {
 	const struct sr_policy *p = t->p;
@@ -186,9 +208,12 @@ void detail_draw(struct tui *t)
 	          sr_status_glyph(cs->status), st);
 	term_put(b.y + 1, 1, b.w - 2, theme_status_role(cs->status), cs->reason);
 	numbers(t, cell, b.y + 2, b.w);
-	term_put(b.y + 4, 1, b.w - 2, TR_DIM, k->note);
+	/* The evidence test of canary against control (evidence.h), when the
+	 * KPI has one: one more line, taken from the chart. */
+	int ev_rows = evidence_line(t, cell, b.y + 4, b.w);
+	term_put(b.y + 4 + ev_rows, 1, b.w - 2, TR_DIM, k->note);
 	/* Legend. */
-	int ly = b.y + 5;
+	int ly = b.y + 5 + ev_rows;
 	x = 1;
 	x += term_put(ly, x, 20, TR_CANARY, "canary");
 	x += term_put(ly, x, 4, TR_DIM, "  ");
@@ -203,11 +228,11 @@ void detail_draw(struct tui *t)
 		for (int c = 0; c < t->p->ncells; c++)
 			n += t->p->cells[c].journey == t->detail_journey;
 		table_h = n + 2;
-		if (b.h - 7 - table_h < 6)
+		if (b.h - 7 - ev_rows - table_h < 6)
 			table_h = 0; /* the chart first */
 	}
-	int ch = b.h - 7 - table_h;
-	chart_draw(t, cell, b.y + 6, 0, b.w - 1, ch);
+	int ch = b.h - 7 - ev_rows - table_h;
+	chart_draw(t, cell, b.y + 6 + ev_rows, 0, b.w - 1, ch);
 	if (table_h)
-		journey_table(t, b.y + 7 + ch + 1, table_h - 1, b.w);
+		journey_table(t, b.y + 7 + ev_rows + ch + 1, table_h - 1, b.w);
 }

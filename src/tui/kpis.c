@@ -84,6 +84,33 @@ static int first_word(const char *s, char *buf, size_t n)
 	return (int)i;
 }
 
+/* First on a group's line, when an evidence test (evidence.h) of one of
+ * its cells says "worse": "ev! 5xx error rate worse r1.7", so a
+ * regression the fixed limits do not see is on the main screen. Returns
+ * the columns used (with the gap after it). */
+static int evidence_chip(const struct tui *t, int g, int y, int x, int w)
+{
+	const struct sr_policy *p = t->p;
+	const struct sr_engine *e = &t->r->engine;
+	for (int c = 0; c < p->ncells; c++) {
+		const struct sr_kpi *k = &p->kpis[p->cells[c].kpi];
+		if (e->evidence[c].state != SR_EVS_WORSE || strcmp(k->group, p->groups[g].id) != 0)
+			continue;
+		struct sr_evidence_view v;
+		evidence_view(&e->evidence[c], &k->evidence, &v);
+		char label[SR_TITLE_LEN], chip[SR_TITLE_LEN + 32];
+		engine_cell_label(e, c, label, sizeof label);
+		tui_fmt(chip, sizeof chip, isfinite(v.r_hat) ? "ev! %s worse r%.1f" : "ev! %s worse",
+		        label, v.r_hat);
+		int cw = text_width(chip);
+		if (cw > w)
+			return 0;
+		term_put(y, x, cw, theme_status_role(SR_RED), chip);
+		return cw + 2;
+	}
+	return 0;
+}
+
 static void group_line(struct tui *t, int g, int y)
 {
 	int w = t->lay.w;
@@ -100,7 +127,7 @@ static void group_line(struct tui *t, int g, int y)
 	enum sr_status worst = n > 0 ? e->cells[cells[0]].status : SR_NODATA;
 	tui_fmt(count, sizeof count, "%s %d/%d", sr_status_glyph(worst), green, n);
 	term_put(y, 13, 8, theme_status_role(worst), count);
-	int x = 22;
+	int x = 22 + evidence_chip(t, g, y, 22, w - 23);
 	for (int i = 0; i < n; i++) {
 		char label[SR_TITLE_LEN], v[24], tg[24], item[SR_TITLE_LEN + 64];
 		enum sr_status s = e->cells[cells[i]].status;

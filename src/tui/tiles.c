@@ -121,6 +121,26 @@ static void value_col(int y, int x, double v, enum tui_role role)
 	put_right(y, x, VAL_W, role, b);
 }
 
+/* After the status, when a test of the journey's cells says "worse"
+ * (evidence.h): " worse r1.6" in red, the first such cell; the detail
+ * view has the whole line. Nothing when it does not fit. */
+static void evidence_tag(const struct tui *t, int journey, int y, int x, int w)
+{
+	const struct sr_policy *p = t->p;
+	for (int c = 0; c < p->ncells; c++) {
+		const struct sr_evidence *ev = &t->r->engine.evidence[c];
+		if (p->cells[c].journey != journey || ev->state != SR_EVS_WORSE)
+			continue;
+		struct sr_evidence_view v;
+		evidence_view(ev, &p->kpis[p->cells[c].kpi].evidence, &v);
+		char tag[32];
+		tui_fmt(tag, sizeof tag, isfinite(v.r_hat) ? " worse r%.1f" : " worse", v.r_hat);
+		if (text_width(tag) <= w)
+			term_put(y, x, w, theme_status_role(SR_RED), tag);
+		return;
+	}
+}
+
 static void tiles_rows(struct tui *t)
 {
 	struct tui_rect a = t->lay.tiles;
@@ -164,7 +184,8 @@ static void tiles_rows(struct tui *t)
 		if (sw > 0)
 			sparkline(t, y, COL_TREND, sw, c95);
 		status_cell(t, j, st, sizeof st, &s);
-		term_put(y, col_status, a.w - col_status, theme_status_role(s), st);
+		int sx = col_status + term_put(y, col_status, a.w - col_status, theme_status_role(s), st);
+		evidence_tag(t, j, y, sx, a.w - sx);
 	}
 }
 
@@ -222,6 +243,15 @@ static void tile_box(struct tui *t, int j, int y, int x, int w, int h)
 	}
 	if (c95 < 0)
 		c95 = tui_journey_worst_cell(t->r, j);
+	/* The P95 evidence test, when a row is left above the trend. */
+	if (c95 >= 0 && row < y + h - 2 && p->kpis[p->cells[c95].kpi].evidence.enabled) {
+		char line[SR_REASON_LEN];
+		const struct sr_evidence *ev = &e->evidence[c95];
+		evidence_format(ev, &p->kpis[p->cells[c95].kpi].evidence, true, line, sizeof line);
+		term_put(row, in_x, 3, TR_DIM, "ev");
+		term_put(row, in_x + 3, in_w - 3,
+		         ev->state == SR_EVS_WORSE ? theme_status_role(SR_RED) : TR_DIM, line);
+	}
 	/* Last inner row: the P95 trend over the last in_w-10 minutes. */
 	int sy = y + h - 2;
 	term_put(sy, in_x, 6, TR_DIM, "trend");

@@ -40,6 +40,30 @@ SAMPLES = [
     ("webhook_failures", "sum by (variant) (increase(webhook_deliveries_total[{{window}}]))"),
 ]
 
+# The evidence test's step counts (shiproom.json(5), EVIDENCE): requests
+# and bad events of each cohort over the poll step ({{step}}, for
+# increase()); for latency, the requests slower than the boundary {{le}}
+# (the +Inf bucket minus the boundary's bucket).
+def _slow(metric_sel):
+    b = 'increase(http_request_duration_seconds_bucket{le="%s",' + metric_sel + '}[{{step}}])'
+    return ('sum by (journey, variant) (' + (b % "+Inf") + ') - sum by (journey, variant) ('
+            + (b % "{{le}}") + ')')
+
+
+EVIDENCE = [
+    ("p95_latency", LAT.replace("{{window}}", "{{step}}"), _slow('journey=~"{{journeys}}"')),
+    ("provider_dashboard_p95", LAT.replace("{{window}}", "{{step}}"),
+     _slow('journey=~"{{journeys}}"')),
+    ("error_rate_5xx", "sum by (variant) (increase(http_requests_total[{{step}}]))",
+     'sum by (variant) (increase(http_requests_total{code=~"5.."}[{{step}}]))'),
+    ("payment_success", "sum by (variant) (increase(payments_total[{{step}}]))",
+     'sum by (variant) (increase(payments_total{outcome="failure"}[{{step}}]))'),
+]
+# The histogram's finite boundaries in ms (the fixture app's and the
+# simulator's); `le` label values are these times 0.001 (seconds).
+BUCKETS_MS = [5, 10, 25, 50, 75, 100, 110, 120, 130, 140, 160, 180, 200, 250, 300, 400, 500,
+              750, 1000]
+
 
 def build():
     p = json.load(open(SRC, encoding="utf-8"), object_pairs_hook=collections.OrderedDict)
@@ -55,6 +79,11 @@ def build():
         ("canary_value", "canary"),
         ("control_value", "stable"),
         ("samples_queries", collections.OrderedDict((k, q) for k, q in SAMPLES if k in kpis)),
+        ("evidence_queries", collections.OrderedDict(
+            (k, collections.OrderedDict([("requests", r), ("bad", b)]))
+            for k, r, b in EVIDENCE if k in kpis)),
+        ("evidence_buckets_ms", BUCKETS_MS),
+        ("evidence_le_scale", 0.001),
     ])
     p["edge"] = collections.OrderedDict([
         ("kind", "haproxy"),

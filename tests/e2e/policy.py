@@ -50,6 +50,7 @@ def main():
     if a.token_env:
         src["bearer_token_env"] = a.token_env
     src["samples_queries"] = {k: v for k, v in src["samples_queries"].items() if k in KEEP}
+    src["evidence_queries"] = {k: v for k, v in src["evidence_queries"].items() if k in KEEP}
     p["edge"]["socket"] = a.socket
     p["edge"]["backend"] = "app"
     p["edge"]["canary_server"] = "canary"

@@ -66,36 +66,15 @@ export SR_E2E_OWNER=$$
 # rebuilt from here: under `make asan` that would mix flags); under
 # `make asan` (SR_SANITIZED=1) with the same sanitizers as that library.
 [ -f "$build/libshiproom.a" ] || fail "$build/libshiproom.a not built (run make first)"
-probe_cc=${CC:-cc}
-san=""
-if [ -n "${SR_SANITIZED:-}" ]; then
-	probe_cc=clang
-	san="-fsanitize=address,undefined"
-fi
+# shellcheck source=tests/e2e/lib.sh
+. "$here/lib.sh"
 probe=$work/edge_probe
-# shellcheck disable=SC2046,SC2086
-"$probe_cc" -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Werror $san \
-	-Iinclude $(pkg-config --cflags libuv libcurl jansson) tests/e2e/edge_probe.c \
-	"$build/libshiproom.a" $(pkg-config --libs ncursesw libuv libcurl jansson) -lm -o "$probe" ||
-	fail "cannot build tests/e2e/edge_probe.c"
+e2e_build_probe tests/e2e/edge_probe.c "$probe" "$build"
 
 # ---- the apps and HAProxy ----------------------------------------------------
-start_app() { # variant -> prints its port
-	out=$work/app-$1.out
-	python3 "$here/app.py" --variant "$1" --port 0 --base-min-ms 0.5 --base-max-ms 1 \
-		--max-seconds 600 --owner-pid $$ >"$out" 2>"$work/app-$1.err" &
-	app_pids="$app_pids $!"
-	i=0
-	until grep -q '^PORT ' "$out" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -le 100 ] || fail "app $1 did not start: $(cat "$work/app-$1.err")"
-		sleep 0.1
-	done
-	sed -n 's/^PORT //p' "$out"
-}
-# Not in $(...): a background job started in a subshell is not ours to kill.
-start_app stable >"$work/stable.port"
-start_app canary >"$work/canary.port"
+for v in stable canary; do
+	e2e_start_app "$v" --base-min-ms 0.5 --base-max-ms 1 --max-seconds 600
+done
 front=$("$here/haproxy.sh" free-port)
 stats=$("$here/haproxy.sh" free-port)
 "$here/haproxy.sh" start "$work/hap" "$front" "$stats" "$(cat "$work/stable.port")" \

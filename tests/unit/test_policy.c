@@ -447,7 +447,7 @@ static const struct broken broken_files[] = {
     {"bad_unknown_key_nested.json",
      "bad_unknown_key_nested.json:15:85: /kpis/1/limits: unknown key \"limits\" (expected one "
      "of: id, name, group, unit, kind, direction, baseline, signal, quantile, limit, "
-     "limit_by_phase, warn_margin, min_samples, gating, journeys, note, query)"},
+     "limit_by_phase, warn_margin, min_samples, gating, journeys, note, query, evidence)"},
     {"bad_wrong_type.json",
      "bad_wrong_type.json:9:53: /phases/1/observe_min: expected an integer, got a string"},
     {"bad_missing_unit.json",

@@ -271,6 +271,39 @@ static void test_samples_scale_with_weight(void **state)
 	sim_destroy(b);
 }
 
+/* The poll step's counts for the evidence test (snapshot.h step_*):
+ * ratio cells count the step's requests and bad events; latency cells
+ * count requests slower than a boundary picked from control's P95 at the
+ * PREVIOUS poll, fixed before the step's split is seen, as the test's
+ * validity needs (a boundary from the step's own control data leans
+ * away from control's slow requests). */
+static void test_step_counts(void **state)
+{
+	(void)state;
+	struct sr_scenario sc;
+	scenario_init(&sc, 3);
+	struct sr_sim *sim = sim_create(policy, &sc);
+	set_weight(sim, 25);
+	int lat = cell_of("p95_latency", "search"), err = cell_of("error_rate_5xx", NULL);
+	struct sr_snapshot s1 = *poll_at(sim, T0 + 5 * MIN);
+	/* First poll: no boundary chosen yet, so no latency step. */
+	assert_true(isnan(s1.canary[lat].step_n) && isnan(s1.control[lat].step_bad));
+	/* The ratio cell's first step is everything since the start: here
+	 * the first 60 s window (40 rps * 60 s * 25% ... of the global rps). */
+	assert_true(s1.canary[err].step_n > 0 && s1.control[err].step_n > s1.canary[err].step_n);
+	double p95 = s1.control[lat].value;
+	struct sr_snapshot *s2 = poll_at(sim, T0 + 5 * MIN + 15000);
+	/* 15 s of 40 rps: ~150 canary and ~450 control requests in the step. */
+	assert_true(s2->canary[lat].step_n > 100 && s2->canary[lat].step_n < 200);
+	assert_true(s2->control[lat].step_n > 380 && s2->control[lat].step_n < 520);
+	assert_true(s2->canary[lat].step_bound >= p95);
+	assert_true(s2->control[lat].step_bound == s2->canary[lat].step_bound);
+	assert_true(s2->canary[lat].step_bad >= 0 && s2->canary[lat].step_bad < s2->canary[lat].step_n);
+	/* The ratio step is the 15 s since the last poll, not the window. */
+	assert_true(s2->canary[err].step_n < s1.canary[err].step_n / 2);
+	sim_destroy(sim);
+}
+
 static void test_weight_zero_has_no_canary(void **state)
 {
 	(void)state;
@@ -464,6 +497,7 @@ int main(void)
 		cmocka_unit_test(test_different_seed_differs),
 		cmocka_unit_test(test_poll_rate_independent),
 		cmocka_unit_test(test_samples_scale_with_weight),
+		cmocka_unit_test(test_step_counts),
 		cmocka_unit_test(test_weight_zero_has_no_canary),
 		cmocka_unit_test(test_effect_in_window_only),
 		cmocka_unit_test(test_ratio_set_effect),
