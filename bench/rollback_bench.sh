@@ -116,7 +116,9 @@ while [ $r -le "$runs" ]; do
 		i=$((i + 1)); [ $i -le 100 ] || { echo "watch did not start" >&2; exit 1; }
 		sleep 0.1
 	done
-	sleep "0.$(python3 -c 'import random; print(random.randint(0, 999))')" # any phase of the scrape/poll cycle
+	# Any phase of the scrape and poll cycles: a random wait over a whole
+	# poll interval (and a whole scrape interval).
+	sleep "$(python3 -c "import random; print('%.3f' % random.uniform(0, max(1, $poll, $scrape)))")"
 	t0=$(now)
 	curl -fsS -X POST -d '{"latency_ms": 200}' "http://127.0.0.1:$cp/admin/inject" >/dev/null
 	i=0
