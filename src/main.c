@@ -1416,6 +1416,7 @@ static int cmd_report(const struct opts *o)
 struct watch {
 	struct session *s;
 	struct sr_clock clock;
+	double speed;                /* virtual ms per real ms */
 	uv_timer_t tick, out;
 	uv_signal_t sigint, sigterm;
 	int mark;
@@ -1456,12 +1457,32 @@ static void watch_stop_if_idle(struct watch *w)
 	uv_stop(w->s->loop);
 }
 
+static void on_watch_tick(uv_timer_t *t);
+
+/* Arm the poll timer for the runner's next poll, as the console does:
+ * after each tick and when a poll answers. Not while stopping: time
+ * stands still while the webhook drains. */
+static void watch_arm(struct watch *w)
+{
+	if (w->stopping)
+		return;
+	sr_ms now = clock_now(&w->clock, clock_real_ms());
+	uv_timer_start(&w->tick, on_watch_tick, runner_next_tick_delay(w->s->runner, now, w->speed),
+	               0);
+}
+
+static void on_watch_polled(void *ud)
+{
+	watch_arm(ud);
+}
+
 static void on_watch_tick(uv_timer_t *t)
 {
 	struct watch *w = t->data;
 	sr_ms real = clock_real_ms();
 	sr_ms now = clock_now(&w->clock, real);
 	runner_tick(w->s->runner, now);
+	watch_arm(w);
 	watch_workflow(w);
 	if (w->end && real >= w->end)
 		w->stopping = true;
@@ -1530,12 +1551,8 @@ static int cmd_watch(const struct opts *o)
 		report_watch_tick(&w.reports, s.runner); /* what is already reached: not again */
 		w.reporting = true;
 	}
-	double speed = s.real ? 1.0 : o->speed;
-	clock_init(&w.clock, clock_real_ms(), s.runner->now, speed);
-	sr_ms poll = s.policy->poll_ms > 0 ? s.policy->poll_ms : 15 * SR_MS_PER_S;
-	sr_ms every = (sr_ms)((double)poll / speed);
-	if (every < 10)
-		every = 10;
+	w.speed = s.real ? 1.0 : o->speed;
+	clock_init(&w.clock, clock_real_ms(), s.runner->now, w.speed);
 	if (o->for_s > 0)
 		w.end = clock_real_ms() + (sr_ms)(o->for_s * 1000.0);
 	uv_timer_init(s.loop, &w.tick);
@@ -1543,7 +1560,9 @@ static int cmd_watch(const struct opts *o)
 	uv_signal_init(s.loop, &w.sigint);
 	uv_signal_init(s.loop, &w.sigterm);
 	w.tick.data = w.out.data = w.sigint.data = w.sigterm.data = &w;
-	uv_timer_start(&w.tick, on_watch_tick, 0, (uint64_t)every);
+	s.runner->on_polled = on_watch_polled;
+	s.runner->on_polled_ud = &w;
+	uv_timer_start(&w.tick, on_watch_tick, 0, 0); /* then watch_arm */
 	uv_timer_start(&w.out, on_watch_out, 100, 100);
 	uv_signal_start(&w.sigint, on_watch_signal, SIGINT);
 	uv_signal_start(&w.sigterm, on_watch_signal, SIGTERM);
@@ -1556,6 +1575,7 @@ static int cmd_watch(const struct opts *o)
 			fprintf(stderr, "shiproom: webhook: %d post%s still queued at exit, dropped\n",
 			        ns->queued, ns->queued == 1 ? "" : "s");
 	}
+	s.runner->on_polled = NULL;
 	uv_close((uv_handle_t *)&w.tick, NULL);
 	uv_close((uv_handle_t *)&w.out, NULL);
 	uv_close((uv_handle_t *)&w.sigint, NULL);

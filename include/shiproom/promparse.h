@@ -87,6 +87,14 @@ void promparse_fill(struct sr_snapshot *snap, const struct sr_policy *p, int kpi
 int promparse_expand(char *dst, size_t n, const char *tmpl, const struct sr_policy *p, int kpi,
                      const char *window, char *err, size_t en);
 
+/* The first series selector a query reads - a metric name with its
+ * {matchers} or followed by a [range], or a bare {matchers} block - into
+ * out: what the scrape-rhythm query asks timestamp() of. Strings,
+ * numbers, durations, functions, keywords and label lists are skipped.
+ * Returns its length, or 0 (out "") when there is none or it does not
+ * fit in n bytes. */
+size_t promparse_first_selector(const char *query, char *out, size_t n);
+
 /* Parse a sample value string in the C locale, whatever LC_NUMERIC says.
  * Accepts what Prometheus writes ("0.5", "1e-07", "NaN", "+Inf", "-Inf");
  * false for anything else. */

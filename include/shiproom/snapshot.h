@@ -32,6 +32,12 @@ struct sr_snapshot {
 	int ncells;                          /* == policy.ncells */
 	struct sr_obs canary[SR_MAX_CELLS];  /* indexed like policy.cells */
 	struct sr_obs control[SR_MAX_CELLS];
+	/* The time of the newest sample behind the KPIs (the canary's when
+	 * the source can tell), when the poll was asked for it
+	 * (source.h: sr_poll_ask.rhythm); 0: not asked or unknown. Sample
+	 * times are scrape times: poll_schedule.h learns the scrape rhythm
+	 * from them. */
+	sr_ms newest_sample;
 };
 
 /* Reset every observation to SR_OBS_NONE. */

@@ -65,6 +65,9 @@ void runner_init(struct sr_runner *r, const struct sr_policy *p, const struct sr
 	r->now = sc ? t0 + (sr_ms)sc->start_min * SR_MS_PER_MIN : 0;
 	r->backoff_ms = SR_MS_PER_S;
 	r->own_rc = 2;
+	r->adaptive = src && src->ops && src->ops->honours_ask;
+	poll_schedule_init(&r->sched, p->poll_ms, r->adaptive ? p->fast_poll_ms : 0,
+	                   p->fast_margin_pct);
 }
 
 /* ---- log ------------------------------------------------------------------------ */
@@ -848,7 +851,14 @@ static void runner_on_snapshot(void *ud, struct sr_snapshot *snap)
 	if (snap)
 		hold_snapshot(r, snap);
 	engine_evaluate(&r->engine, snap, r->now);
+	if (r->adaptive) {
+		if (snap && r->poll_asked_rhythm)
+			poll_schedule_rhythm(&r->sched, snap->newest_sample);
+		poll_schedule_involve(&r->sched, &r->engine);
+	}
 	runner_after_evaluation(r);
+	if (r->on_polled)
+		r->on_polled(r->on_polled_ud);
 }
 
 /* Would the engine judge any canary value of the held snapshot again at
@@ -899,7 +909,10 @@ void runner_tick(struct sr_runner *r, sr_ms now)
 	if (r->reconciling)
 		return; /* start-up reconciliation first, nothing else */
 	r->now = now;
+	/* A replay or a source-less runner "polls" every poll_s too. */
+	struct sr_poll_plan full = {.at = now, .full = true};
 	if (r->feed) {
+		poll_schedule_started(&r->sched, &full, now);
 		feed_play(r, now);
 		return;
 	}
@@ -909,6 +922,7 @@ void runner_tick(struct sr_runner *r, sr_ms now)
 			journal_sync(r->journal);
 	}
 	if (!r->source) {
+		poll_schedule_started(&r->sched, &full, now);
 		runner_on_snapshot(r, NULL);
 		return;
 	}
@@ -918,8 +932,47 @@ void runner_tick(struct sr_runner *r, sr_ms now)
 		runner_reevaluate(r);
 		return;
 	}
+	struct sr_poll_plan plan = poll_schedule_next(&r->sched);
+	/* Called before its time (status, tests, a driver of its own): the
+	 * classic full poll. The timers call it on time, give or take a few
+	 * ms of rounding. */
+	if (now + 50 < plan.at)
+		plan = full;
+	if (!r->sched.nseen && r->sched.full_polls == 0)
+		plan.rhythm = false; /* the first poll is the screen's: keep it lean */
+	poll_schedule_started(&r->sched, &plan, now);
+	r->source->ask = (struct sr_poll_ask){
+	    .rhythm = r->adaptive && plan.rhythm,
+	    .kpis = r->adaptive && !plan.full ? plan.kpis : NULL,
+	};
+	r->poll_asked_rhythm = r->source->ask.rhythm;
 	r->polling = true;
 	r->source->ops->poll(r->source, now, runner_on_snapshot, r);
+}
+
+sr_ms runner_next_poll_at(const struct sr_runner *r)
+{
+	struct sr_poll_plan plan = poll_schedule_next(&r->sched);
+	sr_ms at = plan.at > 0 ? plan.at : r->now;
+	if (r->polling && at < r->now + SR_MS_PER_S)
+		at = r->now + SR_MS_PER_S;
+	return at;
+}
+
+uint64_t runner_next_tick_delay(const struct sr_runner *r, sr_ms now, double speed)
+{
+	double d = (double)(runner_next_poll_at(r) - now) / (speed > 0 ? speed : 1.0);
+	return d > 10 ? (uint64_t)d : 10;
+}
+
+void runner_poll_mode(const struct sr_runner *r, char *buf, size_t n)
+{
+	if (!r->adaptive || n == 0) {
+		if (n)
+			buf[0] = '\0';
+		return;
+	}
+	poll_schedule_describe(&r->sched, buf, n);
 }
 
 void runner_advance(struct sr_runner *r, sr_ms until)

@@ -34,13 +34,16 @@
 #include "shiproom/promparse.h"
 
 #define TOKEN_MAX 8192
-#define MAX_QUERIES (2 * SR_MAX_KPIS)
+#define MAX_QUERIES (2 * SR_MAX_KPIS + 1)
+/* The rhythm query reads the newest samples of at most this many of the
+ * KPIs' distinct series selectors. */
+#define RHYTHM_SELECTORS 4
 
 struct prom;
 
 struct prom_query {
 	struct prom *owner;
-	int kpi;
+	int kpi;                 /* -1: the rhythm query */
 	bool samples;            /* the KPI's samples query */
 	struct sr_http_req *req; /* in flight, or NULL */
 	struct sr_prom_result res;
@@ -56,6 +59,8 @@ struct prom {
 	char endpoint[SR_PROM_URL_LEN + 32];
 	char *query[SR_MAX_KPIS];         /* expanded value queries (NULL: none) */
 	char *samples_query[SR_MAX_KPIS]; /* expanded samples queries (NULL: none) */
+	char *rhythm_query;               /* newest sample times (NULL: no selector found) */
+	bool asked[SR_MAX_KPIS];          /* the KPIs the poll in flight reads */
 
 	char hdr_buf[SR_PROM_MAX_HEADERS][sizeof(((struct sr_prom_header *)0)->name) +
 	                                  sizeof(((struct sr_prom_header *)0)->value) + 4];
@@ -581,11 +586,38 @@ static void fail_kpi_cells(struct prom *pr, int kpi, const char *msg)
 	promparse_fill(&pr->snap, pr->p, kpi, &r, NULL, &pr->labels, pr->now);
 }
 
+/* The rhythm query's answer: the newest sample time, in ms - the
+ * canary's series when the answer tells the cohorts apart (the scrape
+ * that matters for a canary's regression), else the newest of all. 0
+ * when the answer failed or has no usable value. */
+static sr_ms rhythm_newest(const struct prom *pr, const struct sr_prom_result *r)
+{
+	double canary = 0, any = 0;
+	if (!r->ok || r->type != SR_PROM_VECTOR)
+		return 0;
+	for (int i = 0; i < r->nsamples; i++) {
+		double v = r->samples[i].value;
+		if (!isfinite(v) || v <= 0 || v > 1e11)
+			continue;
+		if (v > any)
+			any = v;
+		if (r->samples[i].has_variant &&
+		    strcmp(r->samples[i].variant, pr->cfg.canary_value) == 0 && v > canary)
+			canary = v;
+	}
+	double t = canary > 0 ? canary : any;
+	return t > 0 ? (sr_ms)llround(t * 1000.0) : 0;
+}
+
 /* Every answer is in: fill the snapshot and call back once. */
 static void prom_finish(struct prom *pr)
 {
+	pr->snap.newest_sample = 0;
+	for (int i = 0; i < pr->nq; i++)
+		if (pr->q[i].kpi < 0)
+			pr->snap.newest_sample = rhythm_newest(pr, &pr->q[i].res);
 	for (int k = 0; k < pr->p->nkpis; k++) {
-		if (!kpi_has_cells(pr->p, k))
+		if (!kpi_has_cells(pr->p, k) || !pr->asked[k])
 			continue;
 		const struct prom_query *value = NULL, *samples = NULL;
 		for (int i = 0; i < pr->nq; i++) {
@@ -694,8 +726,12 @@ static void prom_poll(struct sr_source *s, sr_ms now, sr_source_cb cb, void *ud)
 	snprintf(tparam, sizeof tparam, "%lld.%03lld", (long long)(now / 1000),
 	         (long long)(now % 1000));
 
+	const struct sr_poll_ask *ask = &s->ask;
 	for (int k = 0; k < pr->p->nkpis; k++) {
-		if (!kpi_has_cells(pr->p, k) || !pr->query[k])
+		/* A fast poll reads only the KPIs it was asked for; the others
+		 * keep their last observation, which ages as it should. */
+		pr->asked[k] = !ask->kpis || ask->kpis[k];
+		if (!kpi_has_cells(pr->p, k) || !pr->query[k] || !pr->asked[k])
 			continue;
 		struct prom_query *q = &pr->q[pr->nq++];
 		memset(q, 0, sizeof *q);
@@ -709,13 +745,22 @@ static void prom_poll(struct sr_source *s, sr_ms now, sr_source_cb cb, void *ud)
 			sq->samples = true;
 		}
 	}
+	if (ask->rhythm && pr->rhythm_query) {
+		struct prom_query *rq = &pr->q[pr->nq++];
+		memset(rq, 0, sizeof *rq);
+		rq->owner = pr;
+		rq->kpi = -1;
+	}
 	/* Count before sending: an answer cannot arrive before every query is
 	 * out (the client never calls back from submit), but pending must
 	 * not touch zero half way. */
 	pr->pending = 1;
 	for (int i = 0; i < pr->nq; i++) {
 		struct prom_query *q = &pr->q[i];
-		query_send(pr, q, q->samples ? pr->samples_query[q->kpi] : pr->query[q->kpi],
+		query_send(pr, q,
+		           q->kpi < 0    ? pr->rhythm_query
+		           : q->samples ? pr->samples_query[q->kpi]
+		                        : pr->query[q->kpi],
 		           tparam);
 	}
 	memset(pr->auth, 0, sizeof pr->auth);
@@ -738,6 +783,7 @@ static void prom_destroy(struct sr_source *s)
 		free(pr->query[k]);
 		free(pr->samples_query[k]);
 	}
+	free(pr->rhythm_query);
 	memset(pr->auth, 0, sizeof pr->auth);
 	memset(pr->hdr_buf, 0, sizeof pr->hdr_buf);
 	memset(&pr->cfg, 0, sizeof pr->cfg);
@@ -748,6 +794,7 @@ static const struct sr_source_ops prom_ops = {
     .name = "prometheus",
     .poll = prom_poll,
     .destroy = prom_destroy,
+    .honours_ask = true,
 };
 
 int prometheus_last_query_count(const struct sr_source *s)
@@ -770,6 +817,42 @@ static char *expand_or_fail(const struct sr_policy *p, int k, const char *tmpl, 
 	if (!q)
 		snprintf(err, n, "out of memory");
 	return q;
+}
+
+/* The rhythm query: the newest sample time of the series the KPI
+ * queries read, per cohort -
+ *   max by (variant) (timestamp(sel1) or timestamp(sel2) ...)
+ * with the first selector of each KPI query (promparse_first_selector),
+ * at most RHYTHM_SELECTORS distinct ones. timestamp() of an instant
+ * selector is the time of each series' newest sample: a scrape time.
+ * It reads one sample per series, far less than any rate() over a
+ * window. No selector found (a KPI of constants): no rhythm query, and
+ * the schedule stays on poll_s. Returns -1 only when out of memory. */
+static int rhythm_prepare(struct prom *pr)
+{
+	char sel[RHYTHM_SELECTORS][SR_QUERY_LEN];
+	int nsel = 0;
+	size_t need = 64 + strlen(pr->cfg.variant_label);
+	for (int k = 0; k < pr->p->nkpis && k < SR_MAX_KPIS && nsel < RHYTHM_SELECTORS; k++) {
+		if (!pr->query[k] || !promparse_first_selector(pr->query[k], sel[nsel], SR_QUERY_LEN))
+			continue;
+		bool dup = false;
+		for (int i = 0; i < nsel && !dup; i++)
+			dup = strcmp(sel[i], sel[nsel]) == 0;
+		if (!dup)
+			need += strlen(sel[nsel++]) + 20;
+	}
+	if (nsel == 0)
+		return 0;
+	char *q = malloc(need);
+	if (!q)
+		return -1;
+	size_t o = (size_t)snprintf(q, need, "max by (%s) (", pr->cfg.variant_label);
+	for (int i = 0; i < nsel; i++)
+		o += (size_t)snprintf(q + o, need - o, "%stimestamp(%s)", i ? " or " : "", sel[i]);
+	snprintf(q + o, need - o, ")");
+	pr->rhythm_query = q;
+	return 0;
 }
 
 static int prom_prepare(struct prom *pr, char *err, size_t n)
@@ -801,6 +884,10 @@ static int prom_prepare(struct prom *pr, char *err, size_t n)
 		    expand_or_fail(p, k, s->query, pr->cfg.window, "samples query", err, n);
 		if (!pr->samples_query[k])
 			return -1;
+	}
+	if (rhythm_prepare(pr) != 0) {
+		snprintf(err, n, "out of memory");
+		return -1;
 	}
 	for (int i = 0; i < pr->cfg.nheaders; i++)
 		snprintf(pr->hdr_buf[i], sizeof pr->hdr_buf[i], "%s: %s", pr->cfg.headers[i].name,

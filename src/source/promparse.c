@@ -650,3 +650,87 @@ int promparse_expand(char *dst, size_t n, const char *tmpl, const struct sr_poli
 	}
 	return 0;
 }
+
+/* ---- the series a query reads ------------------------------------------- */
+
+static bool ident_start(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
+}
+
+static bool ident_char(char c)
+{
+	return ident_start(c) || (c >= '0' && c <= '9');
+}
+
+/* Past a quoted string starting at s (", ' or `), or at its end. */
+static const char *skip_string(const char *s)
+{
+	char q = *s++;
+	while (*s && *s != q) {
+		if (*s == '\\' && q != '`' && s[1])
+			s++;
+		s++;
+	}
+	return *s ? s + 1 : s;
+}
+
+/* Past a {...} matcher block starting at s, strings inside skipped;
+ * NULL when it does not close. */
+static const char *skip_matchers(const char *s)
+{
+	for (s++; *s && *s != '}'; ) {
+		if (*s == '"' || *s == '\'' || *s == '`')
+			s = skip_string(s);
+		else
+			s++;
+	}
+	return *s == '}' ? s + 1 : NULL;
+}
+
+size_t promparse_first_selector(const char *q, char *out, size_t n)
+{
+	if (n == 0)
+		return 0;
+	out[0] = '\0';
+	for (const char *s = q ? q : ""; *s;) {
+		if (*s == '"' || *s == '\'' || *s == '`') {
+			s = skip_string(s);
+			continue;
+		}
+		if (*s >= '0' && *s <= '9') { /* a number or a duration: 1m, 0.95, 1e3 */
+			while (ident_char(*s) || *s == '.')
+				s++;
+			continue;
+		}
+		const char *start = s, *end;
+		if (*s == '{') {
+			end = skip_matchers(s);
+		} else if (ident_start(*s)) {
+			while (ident_char(*s))
+				s++;
+			const char *after = s;
+			while (*after == ' ' || *after == '\t' || *after == '\n')
+				after++;
+			if (*after == '[') {
+				end = s;
+			} else if (*after == '{' && after == s) {
+				end = skip_matchers(after);
+			} else {
+				continue; /* a function, keyword, label name or bare name */
+			}
+		} else {
+			s++;
+			continue;
+		}
+		if (!end)
+			return 0;
+		size_t len = (size_t)(end - start);
+		if (len + 1 > n)
+			return 0;
+		memcpy(out, start, len);
+		out[len] = '\0';
+		return len;
+	}
+	return 0;
+}
