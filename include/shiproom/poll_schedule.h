@@ -74,6 +74,7 @@ struct sr_poll_plan {
 	bool full;                   /* every KPI; else only plan.kpis */
 	bool rhythm;                 /* also read the newest sample time */
 	sr_ms aim;                   /* aligned: the scrape it aims just after; 0: none */
+	sr_ms history;               /* rhythm: every sample time over this long (learning) */
 	const bool *kpis;            /* !full: the KPIs to poll (SR_MAX_KPIS) */
 };
 
@@ -90,6 +91,9 @@ void poll_schedule_started(struct sr_poll_schedule *s, const struct sr_poll_plan
 /* A full poll that asked for the rhythm answered: newest_sample is the
  * time of the newest sample behind the KPIs (0: unknown). */
 void poll_schedule_rhythm(struct sr_poll_schedule *s, sr_ms newest_sample);
+/* The same with n sample times, ascending (the newest last): a poll
+ * that asked for the history. */
+void poll_schedule_times(struct sr_poll_schedule *s, const sr_ms *times, int n);
 
 /* After an evaluation: which KPIs need the fast rate (engine state). */
 void poll_schedule_involve(struct sr_poll_schedule *s, const struct sr_engine *e);

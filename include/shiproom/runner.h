@@ -82,6 +82,7 @@ struct sr_runner {
 	struct sr_poll_schedule sched;
 	bool adaptive;
 	bool poll_asked_rhythm;             /* the poll out asked for sample times */
+	int logged_poll_mode;               /* the mode last logged; -1: none */
 	void (*on_polled)(void *ud);
 	void *on_polled_ud;
 	/* The last snapshot a poll answered with, copied (the source reuses

@@ -31,7 +31,10 @@ struct sr_source_ops {
  * simulator: every KPI, no sample times). */
 struct sr_poll_ask {
 	bool rhythm;      /* also the time of the newest sample behind the KPIs,
-	                     into snapshot.newest_sample */
+	                     into snapshot.sample_times */
+	sr_ms history;    /* with rhythm: the times of every sample over this
+	                     long, not just the newest (to learn the rhythm in
+	                     one poll); 0: the newest only */
 	const bool *kpis; /* NULL: every KPI; else only the KPIs k with kpis[k]:
 	                     the others keep their last observation and time */
 };

@@ -93,10 +93,9 @@ enum sr_poll_mode poll_schedule_mode(const struct sr_poll_schedule *s)
 	                                                                     : SR_POLL_FIXED;
 }
 
-void poll_schedule_rhythm(struct sr_poll_schedule *s, sr_ms newest)
+/* Did the last aligned poll find the scrape it aimed at? */
+static void check_aim(struct sr_poll_schedule *s, sr_ms newest)
 {
-	if (newest <= 0)
-		return; /* unknown: what was learned stands until it is contradicted */
 	sr_ms tol = tolerance(s->interval);
 	/* Did the last aligned poll find the scrape it aimed at? If not, it
 	 * came too early: wait longer after each scrape from now on. */
@@ -119,6 +118,11 @@ void poll_schedule_rhythm(struct sr_poll_schedule *s, sr_ms newest)
 			s->settle = SR_SETTLE_MIN_MS;
 	}
 	s->aimed = 0;
+}
+
+static void record(struct sr_poll_schedule *s, sr_ms newest)
+{
+	sr_ms tol = tolerance(s->interval);
 	sr_ms last = s->nseen > 0 ? s->seen[s->nseen - 1] : 0;
 	if (s->nseen > 0 && newest + tol < last)
 		s->nseen = 0; /* time went back (a restart, another target): start over */
@@ -130,6 +134,24 @@ void poll_schedule_rhythm(struct sr_poll_schedule *s, sr_ms newest)
 	}
 	s->seen[s->nseen++] = newest;
 	learn(s);
+}
+
+void poll_schedule_rhythm(struct sr_poll_schedule *s, sr_ms newest)
+{
+	if (newest <= 0)
+		return; /* unknown: what was learned stands until it is contradicted */
+	check_aim(s, newest);
+	record(s, newest);
+}
+
+void poll_schedule_times(struct sr_poll_schedule *s, const sr_ms *times, int n)
+{
+	if (n <= 0 || times[n - 1] <= 0)
+		return;
+	check_aim(s, times[n - 1]);
+	for (int i = 0; i < n; i++)
+		if (times[i] > 0)
+			record(s, times[i]);
 }
 
 /* ---- the plan ------------------------------------------------------------- */
@@ -167,6 +189,10 @@ struct sr_poll_plan poll_schedule_next(const struct sr_poll_schedule *s)
 	bool aligned = poll_schedule_mode(s) == SR_POLL_ALIGNED;
 	bool settled = aligned ? s->hits >= SR_RHYTHM_CHECK_EVERY : s->nseen >= SR_RHYTHM_SEEN;
 	plan.rhythm = !settled || s->since_check + 1 >= SR_RHYTHM_CHECK_EVERY;
+	/* Learning: every sample time of the last three poll intervals in
+	 * one query, so the rhythm is known after one poll, not four. */
+	if (plan.rhythm && s->nseen < 3)
+		plan.history = 3 * s->poll_ms;
 	if (s->fast && s->fast_ms > 0 && s->last_full >= 0) {
 		sr_ms from = s->last_fast > s->last_full ? s->last_fast : s->last_full;
 		sr_ms fast_at = from + s->fast_ms;

@@ -66,6 +66,7 @@ void runner_init(struct sr_runner *r, const struct sr_policy *p, const struct sr
 	r->backoff_ms = SR_MS_PER_S;
 	r->own_rc = 2;
 	r->adaptive = src && src->ops && src->ops->honours_ask;
+	r->logged_poll_mode = -1;
 	poll_schedule_init(&r->sched, p->poll_ms, r->adaptive ? p->fast_poll_ms : 0,
 	                   p->fast_margin_pct);
 }
@@ -844,6 +845,25 @@ static void runner_after_evaluation(struct sr_runner *r)
 	runner_drain(r);
 }
 
+/* Say when the polling mode changes (aligned or fixed, the fast rate
+ * on or off): the log and `watch` show when and why polls moved. */
+static void log_poll_mode(struct sr_runner *r)
+{
+	bool aligned = poll_schedule_mode(&r->sched) == SR_POLL_ALIGNED;
+	int mode = (aligned ? 1 : 0) | (r->sched.fast ? 2 : 0);
+	if (mode == r->logged_poll_mode)
+		return;
+	bool first = r->logged_poll_mode < 0;
+	r->logged_poll_mode = mode;
+	if (first && !aligned && !r->sched.fast)
+		return; /* starting fixed says nothing new */
+	char d[96];
+	poll_schedule_describe(&r->sched, d, sizeof d);
+	runner_log(r, SR_LOG_INFO, SR_GREEN, "", "polling: %s%s%s", d,
+	           aligned || !r->sched.why_fixed[0] ? "" : ": ",
+	           aligned ? "" : r->sched.why_fixed);
+}
+
 static void runner_on_snapshot(void *ud, struct sr_snapshot *snap)
 {
 	struct sr_runner *r = ud;
@@ -853,8 +873,9 @@ static void runner_on_snapshot(void *ud, struct sr_snapshot *snap)
 	engine_evaluate(&r->engine, snap, r->now);
 	if (r->adaptive) {
 		if (snap && r->poll_asked_rhythm)
-			poll_schedule_rhythm(&r->sched, snap->newest_sample);
+			poll_schedule_times(&r->sched, snap->sample_times, snap->nsample_times);
 		poll_schedule_involve(&r->sched, &r->engine);
+		log_poll_mode(r);
 	}
 	runner_after_evaluation(r);
 	if (r->on_polled)
@@ -943,6 +964,7 @@ void runner_tick(struct sr_runner *r, sr_ms now)
 	poll_schedule_started(&r->sched, &plan, now);
 	r->source->ask = (struct sr_poll_ask){
 	    .rhythm = r->adaptive && plan.rhythm,
+	    .history = plan.history,
 	    .kpis = r->adaptive && !plan.full ? plan.kpis : NULL,
 	};
 	r->poll_asked_rhythm = r->source->ask.rhythm;

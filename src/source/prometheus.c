@@ -60,6 +60,10 @@ struct prom {
 	char *query[SR_MAX_KPIS];         /* expanded value queries (NULL: none) */
 	char *samples_query[SR_MAX_KPIS]; /* expanded samples queries (NULL: none) */
 	char *rhythm_query;               /* newest sample times (NULL: no selector found) */
+	char *rhythm_text;                /* this poll's: the query, or its subquery */
+	size_t rhythm_cap;
+	int ntimes;                       /* the rhythm query's answer */
+	sr_ms times[SR_SAMPLE_TIMES];
 	bool asked[SR_MAX_KPIS];          /* the KPIs the poll in flight reads */
 
 	char hdr_buf[SR_PROM_MAX_HEADERS][sizeof(((struct sr_prom_header *)0)->name) +
@@ -586,36 +590,11 @@ static void fail_kpi_cells(struct prom *pr, int kpi, const char *msg)
 	promparse_fill(&pr->snap, pr->p, kpi, &r, NULL, &pr->labels, pr->now);
 }
 
-/* The rhythm query's answer: the newest sample time, in ms - the
- * canary's series when the answer tells the cohorts apart (the scrape
- * that matters for a canary's regression), else the newest of all. 0
- * when the answer failed or has no usable value. */
-static sr_ms rhythm_newest(const struct prom *pr, const struct sr_prom_result *r)
-{
-	double canary = 0, any = 0;
-	if (!r->ok || r->type != SR_PROM_VECTOR)
-		return 0;
-	for (int i = 0; i < r->nsamples; i++) {
-		double v = r->samples[i].value;
-		if (!isfinite(v) || v <= 0 || v > 1e11)
-			continue;
-		if (v > any)
-			any = v;
-		if (r->samples[i].has_variant &&
-		    strcmp(r->samples[i].variant, pr->cfg.canary_value) == 0 && v > canary)
-			canary = v;
-	}
-	double t = canary > 0 ? canary : any;
-	return t > 0 ? (sr_ms)llround(t * 1000.0) : 0;
-}
-
 /* Every answer is in: fill the snapshot and call back once. */
 static void prom_finish(struct prom *pr)
 {
-	pr->snap.newest_sample = 0;
-	for (int i = 0; i < pr->nq; i++)
-		if (pr->q[i].kpi < 0)
-			pr->snap.newest_sample = rhythm_newest(pr, &pr->q[i].res);
+	pr->snap.nsample_times = pr->ntimes;
+	memcpy(pr->snap.sample_times, pr->times, sizeof pr->times);
 	for (int k = 0; k < pr->p->nkpis; k++) {
 		if (!kpi_has_cells(pr->p, k) || !pr->asked[k])
 			continue;
@@ -652,7 +631,15 @@ static void on_answer(void *ud, const struct sr_http_response *res)
 	struct prom_query *q = ud;
 	struct prom *pr = q->owner;
 	q->req = NULL;
-	if (res->error) {
+	if (q->kpi < 0) {
+		/* The rhythm query: sample times, or none (a failure here only
+		 * means the schedule stays as it is: the KPIs are what count). */
+		int n = res->error ? -1
+		                   : promparse_rhythm(res->body, res->len, pr->cfg.max_response_bytes,
+		                                      &pr->labels, pr->times, SR_SAMPLE_TIMES);
+		pr->ntimes = n > 0 ? n : 0;
+		promparse_set_error(&q->res, "rhythm");
+	} else if (res->error) {
 		char msg[320];
 		snprintf(msg, sizeof msg, "fetch failed: %s", res->error);
 		promparse_set_error(&q->res, msg);
@@ -696,6 +683,8 @@ static void query_send(struct prom *pr, struct prom_query *q, const char *query,
 	else
 		pr->pending++;
 }
+
+static void rhythm_text(struct prom *pr, sr_ms history);
 
 static void prom_poll(struct sr_source *s, sr_ms now, sr_source_cb cb, void *ud)
 {
@@ -745,7 +734,9 @@ static void prom_poll(struct sr_source *s, sr_ms now, sr_source_cb cb, void *ud)
 			sq->samples = true;
 		}
 	}
+	pr->ntimes = 0;
 	if (ask->rhythm && pr->rhythm_query) {
+		rhythm_text(pr, ask->history);
 		struct prom_query *rq = &pr->q[pr->nq++];
 		memset(rq, 0, sizeof *rq);
 		rq->owner = pr;
@@ -758,7 +749,7 @@ static void prom_poll(struct sr_source *s, sr_ms now, sr_source_cb cb, void *ud)
 	for (int i = 0; i < pr->nq; i++) {
 		struct prom_query *q = &pr->q[i];
 		query_send(pr, q,
-		           q->kpi < 0    ? pr->rhythm_query
+		           q->kpi < 0    ? pr->rhythm_text
 		           : q->samples ? pr->samples_query[q->kpi]
 		                        : pr->query[q->kpi],
 		           tparam);
@@ -784,6 +775,7 @@ static void prom_destroy(struct sr_source *s)
 		free(pr->samples_query[k]);
 	}
 	free(pr->rhythm_query);
+	free(pr->rhythm_text);
 	memset(pr->auth, 0, sizeof pr->auth);
 	memset(pr->hdr_buf, 0, sizeof pr->hdr_buf);
 	memset(&pr->cfg, 0, sizeof pr->cfg);
@@ -852,7 +844,24 @@ static int rhythm_prepare(struct prom *pr)
 		o += (size_t)snprintf(q + o, need - o, "%stimestamp(%s)", i ? " or " : "", sel[i]);
 	snprintf(q + o, need - o, ")");
 	pr->rhythm_query = q;
-	return 0;
+	pr->rhythm_cap = strlen(q) + 64;
+	pr->rhythm_text = malloc(pr->rhythm_cap);
+	return pr->rhythm_text ? 0 : -1;
+}
+
+/* This poll's rhythm query: the newest sample times, or with `history`
+ * every sample time over that long - a subquery whose steps (45 of them,
+ * at least 100 ms apart) each read the newest sample then, so every
+ * scrape in the range shows as a distinct value. */
+static void rhythm_text(struct prom *pr, sr_ms history)
+{
+	if (history <= 0) {
+		snprintf(pr->rhythm_text, pr->rhythm_cap, "%s", pr->rhythm_query);
+		return;
+	}
+	sr_ms step = history / 45 > 100 ? history / 45 : 100;
+	snprintf(pr->rhythm_text, pr->rhythm_cap, "(%s)[%lldms:%lldms]", pr->rhythm_query,
+	         (long long)history, (long long)step);
 }
 
 static int prom_prepare(struct prom *pr, char *err, size_t n)
