@@ -109,13 +109,20 @@ while [ $r -le "$runs" ]; do
 		"$bin" act tick --checklist preflight --item "$item" --yes --policy "$pol" --state-dir "$S" >/dev/null 2>&1
 	done
 	"$bin" act promote --yes --policy "$pol" --state-dir "$S" >/dev/null 2>&1 || { echo "promote failed" >&2; exit 1; }
-	"$bin" watch --for $((2 * limit)) --policy "$pol" --state-dir "$S" >"$work/watch$r.log" 2>&1 &
+	# The watch starts at any moment of the scrape cycle (else the
+	# clean-data check above, which ends just after a scrape, would line
+	# the polls up with the scrapes by accident).
+	sleep "$(python3 -c "import random; print('%.3f' % random.uniform(0, $scrape))")"
+	"$bin" watch --for $((2 * limit + 3 * poll)) --policy "$pol" --state-dir "$S" >"$work/watch$r.log" 2>&1 &
 	w=$!
 	i=0
 	until grep -q "HOLD: observing" "$work/watch$r.log" 2>/dev/null; do
 		i=$((i + 1)); [ $i -le 100 ] || { echo "watch did not start" >&2; exit 1; }
 		sleep 0.1
 	done
+	# Steady state: the watch has polled a few times (a real guard has
+	# run for hours; a scrape-aligned one has learned the rhythm).
+	sleep $((2 * poll))
 	# Any phase of the scrape and poll cycles: a random wait over a whole
 	# poll interval (and a whole scrape interval).
 	sleep "$(python3 -c "import random; print('%.3f' % random.uniform(0, max(1, $poll, $scrape)))")"
