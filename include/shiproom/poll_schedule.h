@@ -103,5 +103,8 @@ enum sr_poll_mode poll_schedule_mode(const struct sr_poll_schedule *s);
 /* The mode in a few words for the header: "aligned 15s", "fixed 15s",
  * "fast 2s" (with aligned/fixed for the rest). */
 void poll_schedule_describe(const struct sr_poll_schedule *s, char *buf, size_t n);
+/* Shorter, for the header's data-age field: "aligned 15s", "fixed 15s",
+ * "fast 2s". */
+void poll_schedule_brief(const struct sr_poll_schedule *s, char *buf, size_t n);
 
 #endif

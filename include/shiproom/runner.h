@@ -182,7 +182,7 @@ uint64_t runner_next_tick_delay(const struct sr_runner *r, sr_ms now, double spe
 /* The polling mode for the header's data-age field ("aligned 15s",
  * "fast 2s (1 KPI), aligned 15s", "fixed 15s: learning the scrape
  * rhythm"); "" when the source is not adaptive (the simulator). */
-void runner_poll_mode(const struct sr_runner *r, char *buf, size_t n);
+void runner_poll_mode(const struct sr_runner *r, char *buf, size_t n, bool brief);
 /* Play from r->now to `until` in poll steps (headless status, tests). */
 void runner_advance(struct sr_runner *r, sr_ms until);
 

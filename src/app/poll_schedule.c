@@ -260,6 +260,14 @@ void poll_schedule_involve(struct sr_poll_schedule *s, const struct sr_engine *e
 	s->fast = s->nfast > 0 && s->fast_ms > 0;
 }
 
+void poll_schedule_brief(const struct sr_poll_schedule *s, char *buf, size_t n)
+{
+	char d[24];
+	bool aligned = poll_schedule_mode(s) == SR_POLL_ALIGNED;
+	sr_fmt_duration(d, sizeof d, s->fast ? s->fast_ms : aligned ? s->interval : s->poll_ms);
+	snprintf(buf, n, "%s %s", s->fast ? "fast" : aligned ? "aligned" : "fixed", d);
+}
+
 void poll_schedule_describe(const struct sr_poll_schedule *s, char *buf, size_t n)
 {
 	char d[24], f[24];

@@ -987,14 +987,17 @@ uint64_t runner_next_tick_delay(const struct sr_runner *r, sr_ms now, double spe
 	return d > 10 ? (uint64_t)d : 10;
 }
 
-void runner_poll_mode(const struct sr_runner *r, char *buf, size_t n)
+void runner_poll_mode(const struct sr_runner *r, char *buf, size_t n, bool brief)
 {
 	if (!r->adaptive || n == 0) {
 		if (n)
 			buf[0] = '\0';
 		return;
 	}
-	poll_schedule_describe(&r->sched, buf, n);
+	if (brief)
+		poll_schedule_brief(&r->sched, buf, n);
+	else
+		poll_schedule_describe(&r->sched, buf, n);
 }
 
 void runner_advance(struct sr_runner *r, sr_ms until)
