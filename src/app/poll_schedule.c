@@ -67,7 +67,10 @@ static void learn(struct sr_poll_schedule *s)
 		sr_ms d = s->seen[i] - s->seen[i - 1];
 		long long m = (d + g / 2) / g;
 		sr_ms off = d - (sr_ms)m * g;
-		if (m < 1 || (off < 0 ? -off : off) > tolerance(g) * m) {
+		/* Scrape loops tick precisely: a step is a whole number of
+		 * intervals within a few ms, and not too many of them (a tiny
+		 * divisor of unrelated times is not a rhythm). */
+		if (m < 1 || m > 64 || (off < 0 ? -off : off) > tolerance(g)) {
 			g = 0;
 			break;
 		}
@@ -128,6 +131,14 @@ static void record(struct sr_poll_schedule *s, sr_ms newest)
 		s->nseen = 0; /* time went back (a restart, another target): start over */
 	if (s->nseen > 0 && newest <= last + tol)
 		return; /* the same scrape again */
+	/* Off the learned grid (a restart with a new phase, a new target, a
+	 * changed scrape_interval): start over from this time rather than
+	 * let the common divisor of two rhythms pass for a third. */
+	if (s->interval > 0) {
+		sr_ms off = (newest - last) % s->interval;
+		if (off > tol && s->interval - off > tol)
+			s->nseen = 0;
+	}
 	if (s->nseen == SR_RHYTHM_SEEN) {
 		memmove(s->seen, s->seen + 1, (SR_RHYTHM_SEEN - 1) * sizeof s->seen[0]);
 		s->nseen--;

@@ -790,8 +790,10 @@ int promparse_rhythm(const char *body, size_t len, size_t max_len, const struct 
 		return -1;
 	}
 	/* The canary's series when there are any: its scrape is the one a
-	 * canary regression waits for. */
-	bool canary_only = false;
+	 * canary regression waits for. Cohorts but no canary (its scrapes
+	 * failing, its series gone stale): none, rather than another
+	 * target's rhythm. */
+	bool canary_only = false, cohorts = false;
 	size_t i;
 	const json_t *el;
 	json_array_foreach(res, i, el)
@@ -801,8 +803,13 @@ int promparse_rhythm(const char *body, size_t len, size_t max_len, const struct 
 		take_label(json_object_get(el, "metric"), l->variant_label, v, sizeof v, &has);
 		if (has && strcmp(v, l->canary_value) == 0)
 			canary_only = true;
+		cohorts = cohorts || has;
 	}
 	int n = 0;
+	if (cohorts && !canary_only) {
+		json_decref(root);
+		return 0;
+	}
 	json_array_foreach(res, i, el)
 	{
 		char v[SR_NAME_LEN];

@@ -185,6 +185,17 @@ static void test_falls_back_to_poll_s(void **state)
 	poll_schedule_rhythm(&r.s, PHASE - 60 * S);
 	assert_int_equal(poll_schedule_mode(&r.s), SR_POLL_FIXED);
 	assert_int_equal(r.s.nseen, 1);
+
+	/* a time off the learned grid (another phase): start over, never
+	 * the common divisor of two rhythms (here 1 s) */
+	run_init(&r, 15 * S, 2 * S);
+	for (int i = 0; i < 4; i++)
+		poll_schedule_rhythm(&r.s, PHASE + i * 3 * S);
+	assert_int_equal(r.s.interval, 3 * S);
+	poll_schedule_rhythm(&r.s, PHASE + 10 * S);
+	poll_schedule_rhythm(&r.s, PHASE + 12 * S);
+	assert_int_equal(r.s.nseen, 2);
+	assert_int_equal(poll_schedule_mode(&r.s), SR_POLL_FIXED);
 }
 
 /* The fast rate starts with the pending breach, for the KPI involved

@@ -604,6 +604,11 @@ static void test_rhythm_answers(void **state)
 	/* keeps the newest two of three */
 	assert_int_equal(promparse_rhythm(mat, strlen(mat), 0, &L, t, 2), 2);
 	assert_int_equal(t[0], 1700000061500LL);
+	/* cohorts, but the canary's series gone (its scrapes failing): none */
+	const char *nocanary =
+	    "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":["
+	    "{\"metric\":{\"variant\":\"control\"},\"value\":[1700000100,\"1700000099.9\"]}]}}";
+	assert_int_equal(promparse_rhythm(nocanary, strlen(nocanary), 0, &L, t, SR_SAMPLE_TIMES), 0);
 	const char *bad[] = {"", "not json", "{\"status\":\"error\"}",
 	                     "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\","
 	                     "\"result\":[1,\"2\"]}}"};
