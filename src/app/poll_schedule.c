@@ -30,6 +30,17 @@ void poll_schedule_init(struct sr_poll_schedule *s, sr_ms poll_ms, sr_ms fast_ms
 
 /* ---- the rhythm --------------------------------------------------------- */
 
+/* A learned interval as people write it: 999 ms of measured spacing is
+ * the "1s" of the scrape configuration. */
+static void fmt_interval(char *buf, size_t n, sr_ms d)
+{
+	if (d > 0 && d < SR_MS_PER_S - SR_MS_PER_S / 20)
+		snprintf(buf, n, "%lldms", (long long)d);
+	else
+		sr_fmt_duration(buf, n, (d + SR_MS_PER_S / 2) / SR_MS_PER_S * SR_MS_PER_S);
+}
+
+
 static sr_ms tolerance(sr_ms interval)
 {
 	sr_ms t = interval / 40;
@@ -83,7 +94,7 @@ static void learn(struct sr_poll_schedule *s)
 	s->interval = (s->seen[s->nseen - 1] - s->seen[0]) / steps;
 	if (s->interval > s->poll_ms + s->poll_ms / 10) {
 		char d[24];
-		sr_fmt_duration(d, sizeof d, s->interval);
+		fmt_interval(d, sizeof d, s->interval);
 		snprintf(s->why_fixed, sizeof s->why_fixed, "scrape %s slower than poll", d);
 	} else {
 		s->why_fixed[0] = '\0';
@@ -275,7 +286,7 @@ void poll_schedule_brief(const struct sr_poll_schedule *s, char *buf, size_t n)
 {
 	char d[24];
 	bool aligned = poll_schedule_mode(s) == SR_POLL_ALIGNED;
-	sr_fmt_duration(d, sizeof d, s->fast ? s->fast_ms : aligned ? s->interval : s->poll_ms);
+	fmt_interval(d, sizeof d, s->fast ? s->fast_ms : aligned ? s->interval : s->poll_ms);
 	snprintf(buf, n, "%s %s", s->fast ? "fast" : aligned ? "aligned" : "fixed", d);
 }
 
@@ -283,8 +294,8 @@ void poll_schedule_describe(const struct sr_poll_schedule *s, char *buf, size_t 
 {
 	char d[24], f[24];
 	bool aligned = poll_schedule_mode(s) == SR_POLL_ALIGNED;
-	sr_fmt_duration(d, sizeof d, aligned ? s->interval : s->poll_ms);
-	sr_fmt_duration(f, sizeof f, s->fast_ms);
+	fmt_interval(d, sizeof d, aligned ? s->interval : s->poll_ms);
+	fmt_interval(f, sizeof f, s->fast_ms);
 	if (s->fast)
 		snprintf(buf, n, "fast %s (%d KPI%s), %s %s", f, s->nfast, s->nfast == 1 ? "" : "s",
 		         aligned ? "aligned" : "fixed", d);

@@ -137,6 +137,12 @@ static void test_never_more_often_than_poll_s(void **state)
 		take(&r, 1 * S, 30);
 	assert_int_equal(poll_schedule_mode(&r.s), SR_POLL_ALIGNED);
 	assert_int_equal(r.s.interval, 1 * S);
+	char mode[64];
+	/* measured as 999 ms (scrape start jitter): still the "1s" scrape */
+	r.s.interval = 999;
+	poll_schedule_describe(&r.s, mode, sizeof mode);
+	assert_string_equal(mode, "aligned 1s");
+	r.s.interval = 1 * S;
 	last = r.now;
 	for (int i = 0; i < 10; i++) {
 		take(&r, 1 * S, 30);
