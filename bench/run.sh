@@ -13,6 +13,7 @@
 #   BENCH_ROLLBACK_LIMIT seconds allowed for rollback_bench.sh (default 900)
 #   BENCH_AA_DAYS        simulated days of the A/A run (default 100; the
 #                        figures in bench/README.md are from 1000)
+#   BENCH_LOAD_LIMIT     seconds allowed for poll_load.sh (default 600)
 set -u
 build=${1:-build}
 cd "$(dirname "$0")/.." || exit 1
@@ -70,6 +71,13 @@ echo "== auto-rollback: injected regression -> HAProxy reads canary weight 0"
 if have python3 && have curl && have "${PROMETHEUS:-prometheus}" && have "${HAPROXY:-haproxy}"; then
 	bounded rollback_bench.sh "${BENCH_ROLLBACK_LIMIT:-900}" \
 		sh bench/rollback_bench.sh "$build" "${BENCH_ROLLBACK_RUNS:-5}"
+else
+	echo "skipped: needs python3, curl, prometheus and haproxy (make deps installs them)"
+fi
+
+echo "== polling load: Prometheus queries a minute, healthy and during a pending breach"
+if have python3 && have curl && have "${PROMETHEUS:-prometheus}" && have "${HAPROXY:-haproxy}"; then
+	bounded poll_load.sh "${BENCH_LOAD_LIMIT:-600}" sh bench/poll_load.sh "$build" 60
 else
 	echo "skipped: needs python3, curl, prometheus and haproxy (make deps installs them)"
 fi

@@ -25,6 +25,7 @@ struct sr_cell_state {
 	sr_ms age;              /* now - canary.at; -1 when never fetched */
 
 	int good_run;           /* good evaluations since the last RED */
+	sr_ms good_step_at;     /* when good_run last grew: one step per poll_s */
 	bool recovering;        /* hysteresis holds it YELLOW */
 	bool needs_clear;       /* has been RED; not yet cleared by clear_after
 	                           consecutive GREEN evaluations */

@@ -210,6 +210,9 @@ struct sr_calendar {
 	int overnight_weight; /* holds at this weight past EOD go overnight */
 };
 
+#define SR_FAST_POLL_S_DEFAULT 2
+#define SR_FAST_MARGIN_PCT_DEFAULT 12.5
+
 /* Longest "source" or "edge" object kept (compact JSON). */
 #define SR_POLICY_OBJ_LEN (64 * 1024)
 
@@ -223,6 +226,11 @@ struct sr_policy {
 	sr_ms stale_after_ms;   /* default 3 polls */
 	int clear_after;        /* hysteresis: good evaluations RED -> GREEN */
 	bool auto_rollback;
+	/* The faster rate for the KPIs a breach may be building on
+	 * (poll_schedule.h); 0: off. fast_margin_pct: how close to a
+	 * threshold trigger a value counts as near it. */
+	sr_ms fast_poll_ms;
+	double fast_margin_pct;
 	char source_kind[SR_NAME_LEN]; /* source.kind: "sim" or "prometheus" */
 	char edge_kind[SR_NAME_LEN];   /* edge.kind: "sim", "haproxy" or "http" */
 	/* The "source" and "edge" objects as compact JSON, validated at load

@@ -91,6 +91,24 @@ int promparse_expand(char *dst, size_t n, const char *tmpl, const struct sr_poli
  * quantiles and `le` label values in PromQL. 0, or -1 when the C locale
  * cannot be made. */
 int promparse_fmt_g(char *buf, size_t n, double v);
+/* The first series selector a query reads - a metric name with its
+ * {matchers} or followed by a [range], or a bare {matchers} block - into
+ * out: what the scrape-rhythm query asks timestamp() of. Strings,
+ * numbers, durations, functions, keywords and label lists are skipped.
+ * Returns its length, or 0 (out "") when there is none or it does not
+ * fit in n bytes. */
+size_t promparse_first_selector(const char *query, char *out, size_t n);
+
+/* The sample times in an answer of the rhythm query (prometheus.c): an
+ * instant vector (one newest time per series) or a matrix from a
+ * subquery (the newest time at each step: every recent scrape). The
+ * values are times in seconds; the canary's series alone when the
+ * answer has any (variant label = canary value), else every series.
+ * Fills times[] ascending and distinct, the newest max of them; returns
+ * how many, or -1 when the body is not a successful answer of either
+ * type (or is longer than max_len). */
+int promparse_rhythm(const char *body, size_t len, size_t max_len, const struct sr_prom_labels *l,
+                     sr_ms *times, int max);
 
 /* Parse a sample value string in the C locale, whatever LC_NUMERIC says.
  * Accepts what Prometheus writes ("0.5", "1e-07", "NaN", "+Inf", "-Inf");

@@ -20,6 +20,7 @@
 #include "shiproom/engine.h"
 #include "shiproom/history.h"
 #include "shiproom/journal.h"
+#include "shiproom/poll_schedule.h"
 #include "shiproom/scenario.h"
 #include "shiproom/source.h"
 
@@ -72,6 +73,18 @@ struct sr_runner {
 	struct sr_decision before_action_decision;
 	struct sr_trigger_state before_action_triggers[SR_MAX_TRIGGERS];
 	bool polling;                       /* a poll is out: do not start another */
+	/* When polls happen (poll_schedule.h): aligned to the source's
+	 * scrape, faster for the KPIs a breach may be building on. Only
+	 * with a source that honours sr_poll_ask (adaptive); otherwise a
+	 * full poll every poll_s. The console and watch arm their timer for
+	 * runner_next_poll_at() and again from on_polled, which the runner
+	 * calls when a poll has answered (the plan may have changed). */
+	struct sr_poll_schedule sched;
+	bool adaptive;
+	bool poll_asked_rhythm;             /* the poll out asked for sample times */
+	int logged_poll_mode;               /* the mode last logged; -1: none */
+	void (*on_polled)(void *ud);
+	void *on_polled_ud;
 	/* The last snapshot a poll answered with, copied (the source reuses
 	 * its own): while a poll is out, ticks evaluate it again once it has
 	 * gone stale, so the cells age to STALE instead of keeping their
@@ -160,8 +173,22 @@ void runner_close(struct sr_runner *r);
 int runner_replay_load(struct sr_runner *r, const char *path, sr_ms *first, sr_ms *last, char *err,
                        size_t n);
 
-/* One turn of the cron at `now`. */
+/* One turn of the cron at `now`: a poll (unless one is out), the
+ * scheduled kind when `now` is its time (a fast one reads only the KPIs
+ * involved), else a full one. */
 void runner_tick(struct sr_runner *r, sr_ms now);
+/* When runner_tick should run next (the same clock as `now`). While a
+ * poll is out, no sooner than a second after the last tick (the held
+ * data is re-judged as it ages; no busy loop on a hung source). */
+sr_ms runner_next_poll_at(const struct sr_runner *r);
+/* The same as a real-time delay for a one-shot loop timer, from the
+ * virtual time `now` at `speed` (virtual ms per real ms): at least
+ * 10 ms. The console and watch arm their tick timer with it. */
+uint64_t runner_next_tick_delay(const struct sr_runner *r, sr_ms now, double speed);
+/* The polling mode for the header's data-age field ("aligned 15s",
+ * "fast 2s (1 KPI), aligned 15s", "fixed 15s: learning the scrape
+ * rhythm"); "" when the source is not adaptive (the simulator). */
+void runner_poll_mode(const struct sr_runner *r, char *buf, size_t n, bool brief);
 /* Play from r->now to `until` in poll steps (headless status, tests). */
 void runner_advance(struct sr_runner *r, sr_ms until);
 

@@ -35,10 +35,20 @@ struct sr_obs {
 	char error[160];  /* sanitised message for ERROR / degraded */
 };
 
+#define SR_SAMPLE_TIMES 16
+
 struct sr_snapshot {
 	int ncells;                          /* == policy.ncells */
 	struct sr_obs canary[SR_MAX_CELLS];  /* indexed like policy.cells */
 	struct sr_obs control[SR_MAX_CELLS];
+	/* The times of the newest samples behind the KPIs (the canary's
+	 * when the source can tell), ascending, when the poll was asked for
+	 * them (source.h: sr_poll_ask.rhythm): the newest alone, or the
+	 * recent ones with ask.history. Sample times are scrape times:
+	 * poll_schedule.h learns the scrape rhythm from them. 0: not asked,
+	 * or the answer had none. */
+	int nsample_times;
+	sr_ms sample_times[SR_SAMPLE_TIMES];
 };
 
 /* Reset every observation to SR_OBS_NONE. */

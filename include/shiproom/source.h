@@ -19,11 +19,30 @@ struct sr_source_ops {
 	 * last value and time and is marked SR_OBS_ERROR. */
 	void (*poll)(struct sr_source *s, sr_ms now, sr_source_cb cb, void *ud);
 	void (*destroy)(struct sr_source *s);
+	/* The source honours sr_poll_ask (below): it can report sample times
+	 * and poll a subset of the KPIs, so the runner may align its polls
+	 * to the scrape and poll faster when it matters (poll_schedule.h).
+	 * false (the simulator): a full poll every poll_s, as always. */
+	bool honours_ask;
+};
+
+/* What the next poll asks for (poll_schedule.h). The runner sets it
+ * before each poll(); a source that cannot do a part ignores it (the
+ * simulator: every KPI, no sample times). */
+struct sr_poll_ask {
+	bool rhythm;      /* also the time of the newest sample behind the KPIs,
+	                     into snapshot.sample_times */
+	sr_ms history;    /* with rhythm: the times of every sample over this
+	                     long, not just the newest (to learn the rhythm in
+	                     one poll); 0: the newest only */
+	const bool *kpis; /* NULL: every KPI; else only the KPIs k with kpis[k]:
+	                     the others keep their last observation and time */
 };
 
 struct sr_source {
 	const struct sr_source_ops *ops;
 	void *impl;
+	struct sr_poll_ask ask;
 };
 
 struct sr_policy;

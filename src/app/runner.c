@@ -65,6 +65,10 @@ void runner_init(struct sr_runner *r, const struct sr_policy *p, const struct sr
 	r->now = sc ? t0 + (sr_ms)sc->start_min * SR_MS_PER_MIN : 0;
 	r->backoff_ms = SR_MS_PER_S;
 	r->own_rc = 2;
+	r->adaptive = src && src->ops && src->ops->honours_ask;
+	r->logged_poll_mode = -1;
+	poll_schedule_init(&r->sched, p->poll_ms, r->adaptive ? p->fast_poll_ms : 0,
+	                   p->fast_margin_pct);
 }
 
 /* ---- log ------------------------------------------------------------------------ */
@@ -863,6 +867,25 @@ static void runner_after_evaluation(struct sr_runner *r)
 	runner_drain(r);
 }
 
+/* Say when the polling mode changes (aligned or fixed, the fast rate
+ * on or off): the log and `watch` show when and why polls moved. */
+static void log_poll_mode(struct sr_runner *r)
+{
+	bool aligned = poll_schedule_mode(&r->sched) == SR_POLL_ALIGNED;
+	int mode = (aligned ? 1 : 0) | (r->sched.fast ? 2 : 0);
+	if (mode == r->logged_poll_mode)
+		return;
+	bool first = r->logged_poll_mode < 0;
+	r->logged_poll_mode = mode;
+	if (first && !aligned && !r->sched.fast)
+		return; /* starting fixed says nothing new */
+	char d[96];
+	poll_schedule_describe(&r->sched, d, sizeof d);
+	runner_log(r, SR_LOG_INFO, SR_GREEN, "", "polling: %s%s%s", d,
+	           aligned || !r->sched.why_fixed[0] ? "" : ": ",
+	           aligned ? "" : r->sched.why_fixed);
+}
+
 static void runner_on_snapshot(void *ud, struct sr_snapshot *snap)
 {
 	struct sr_runner *r = ud;
@@ -870,7 +893,15 @@ static void runner_on_snapshot(void *ud, struct sr_snapshot *snap)
 	if (snap)
 		hold_snapshot(r, snap);
 	engine_evaluate(&r->engine, snap, r->now);
+	if (r->adaptive) {
+		if (snap && r->poll_asked_rhythm)
+			poll_schedule_times(&r->sched, snap->sample_times, snap->nsample_times);
+		poll_schedule_involve(&r->sched, &r->engine);
+		log_poll_mode(r);
+	}
 	runner_after_evaluation(r);
+	if (r->on_polled)
+		r->on_polled(r->on_polled_ud);
 }
 
 /* Would the engine judge any canary value of the held snapshot again at
@@ -921,7 +952,10 @@ void runner_tick(struct sr_runner *r, sr_ms now)
 	if (r->reconciling)
 		return; /* start-up reconciliation first, nothing else */
 	r->now = now;
+	/* A replay or a source-less runner "polls" every poll_s too. */
+	struct sr_poll_plan full = {.at = now, .full = true};
 	if (r->feed) {
+		poll_schedule_started(&r->sched, &full, now);
 		feed_play(r, now);
 		return;
 	}
@@ -931,6 +965,7 @@ void runner_tick(struct sr_runner *r, sr_ms now)
 			journal_sync(r->journal);
 	}
 	if (!r->source) {
+		poll_schedule_started(&r->sched, &full, now);
 		runner_on_snapshot(r, NULL);
 		return;
 	}
@@ -940,8 +975,51 @@ void runner_tick(struct sr_runner *r, sr_ms now)
 		runner_reevaluate(r);
 		return;
 	}
+	struct sr_poll_plan plan = poll_schedule_next(&r->sched);
+	/* Called before its time (status, tests, a driver of its own): the
+	 * classic full poll. The timers call it on time, give or take a few
+	 * ms of rounding. */
+	if (now + 50 < plan.at)
+		plan = full;
+	if (!r->sched.nseen && r->sched.full_polls == 0)
+		plan.rhythm = false; /* the first poll is the screen's: keep it lean */
+	poll_schedule_started(&r->sched, &plan, now);
+	r->source->ask = (struct sr_poll_ask){
+	    .rhythm = r->adaptive && plan.rhythm,
+	    .history = plan.history,
+	    .kpis = r->adaptive && !plan.full ? plan.kpis : NULL,
+	};
+	r->poll_asked_rhythm = r->source->ask.rhythm;
 	r->polling = true;
 	r->source->ops->poll(r->source, now, runner_on_snapshot, r);
+}
+
+sr_ms runner_next_poll_at(const struct sr_runner *r)
+{
+	struct sr_poll_plan plan = poll_schedule_next(&r->sched);
+	sr_ms at = plan.at > 0 ? plan.at : r->now;
+	if (r->polling && at < r->now + SR_MS_PER_S)
+		at = r->now + SR_MS_PER_S;
+	return at;
+}
+
+uint64_t runner_next_tick_delay(const struct sr_runner *r, sr_ms now, double speed)
+{
+	double d = (double)(runner_next_poll_at(r) - now) / (speed > 0 ? speed : 1.0);
+	return d > 10 ? (uint64_t)d : 10;
+}
+
+void runner_poll_mode(const struct sr_runner *r, char *buf, size_t n, bool brief)
+{
+	if (!r->adaptive || n == 0) {
+		if (n)
+			buf[0] = '\0';
+		return;
+	}
+	if (brief)
+		poll_schedule_brief(&r->sched, buf, n);
+	else
+		poll_schedule_describe(&r->sched, buf, n);
 }
 
 void runner_advance(struct sr_runner *r, sr_ms until)

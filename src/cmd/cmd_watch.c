@@ -18,6 +18,7 @@
 struct watch {
 	struct sr_session *s;
 	struct sr_clock clock;
+	double speed;                /* virtual ms per real ms */
 	uv_timer_t tick, out;
 	uv_signal_t sigint, sigterm;
 	int mark;
@@ -44,12 +45,33 @@ static void watch_stop_if_idle(struct watch *w)
 	uv_stop(w->s->loop);
 }
 
+static void on_watch_tick(uv_timer_t *t);
+
+/* Arm the poll timer for the runner's next poll (its schedule: aligned
+ * to the scrape, faster while a breach may build; poll_schedule.h):
+ * after each tick and when a poll answers. Not while stopping: time
+ * stands still while the webhook drains. */
+static void watch_arm(struct watch *w)
+{
+	if (w->stopping)
+		return;
+	sr_ms now = clock_now(&w->clock, clock_real_ms());
+	uv_timer_start(&w->tick, on_watch_tick, runner_next_tick_delay(w->s->runner, now, w->speed),
+	               0);
+}
+
+static void on_watch_polled(void *ud)
+{
+	watch_arm(ud);
+}
+
 static void on_watch_tick(uv_timer_t *t)
 {
 	struct watch *w = t->data;
 	sr_ms real = clock_real_ms();
 	sr_ms now = clock_now(&w->clock, real);
 	session_cron(w->s, now);
+	watch_arm(w);
 	w->workflow_nlog = w->s->runner->nlog;
 	if (w->end && real >= w->end)
 		w->stopping = true;
@@ -160,12 +182,8 @@ int cmd_watch(const struct sr_opts *o)
 	memset(&w, 0, sizeof w);
 	w.s = &s;
 	session_start_reports(&s);
-	double speed = s.real ? 1.0 : o->s.speed;
-	clock_init(&w.clock, clock_real_ms(), s.runner->now, speed);
-	sr_ms poll = s.policy->poll_ms > 0 ? s.policy->poll_ms : 15 * SR_MS_PER_S;
-	sr_ms every = (sr_ms)((double)poll / speed);
-	if (every < 10)
-		every = 10;
+	w.speed = s.real ? 1.0 : o->s.speed;
+	clock_init(&w.clock, clock_real_ms(), s.runner->now, w.speed);
 	if (o->for_s > 0)
 		w.end = clock_real_ms() + (sr_ms)(o->for_s * 1000.0);
 	uv_timer_init(s.loop, &w.tick);
@@ -173,12 +191,15 @@ int cmd_watch(const struct sr_opts *o)
 	uv_signal_init(s.loop, &w.sigint);
 	uv_signal_init(s.loop, &w.sigterm);
 	w.tick.data = w.out.data = w.sigint.data = w.sigterm.data = &w;
-	uv_timer_start(&w.tick, on_watch_tick, 0, (uint64_t)every);
+	s.runner->on_polled = on_watch_polled;
+	s.runner->on_polled_ud = &w;
+	uv_timer_start(&w.tick, on_watch_tick, 0, 0); /* then watch_arm */
 	uv_timer_start(&w.out, on_watch_out, 100, 100);
 	uv_signal_start(&w.sigint, on_watch_signal, SIGINT);
 	uv_signal_start(&w.sigterm, on_watch_signal, SIGTERM);
 	signal(SIGHUP, SIG_IGN); /* a dropped session must not cut an action short */
 	uv_run(s.loop, UV_RUN_DEFAULT);
+	s.runner->on_polled = NULL;
 	session_print_log(stdout, s.runner, &w.mark, false);
 	if (s.notify) {
 		const struct sr_notify_status *ns = notify_status(s.notify);

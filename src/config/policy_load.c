@@ -110,13 +110,16 @@ static int load_header(struct pl *L)
 
 static int load_evaluation(struct pl *L)
 {
-	static const char *const keys[] = {"poll_s", "stale_after_s", "clear_after",
-	                                   "auto_rollback", NULL};
+	static const char *const keys[] = {"poll_s",        "stale_after_s",   "clear_after",
+	                                   "auto_rollback", "fast_poll_s",     "fast_margin_pct",
+	                                   NULL};
 	struct sr_policy *p = L->p;
 	struct jr_val ev;
 	int poll = 15, stale = -1;
+	double fast = -1;
 	p->clear_after = 2;
 	p->auto_rollback = false;
+	p->fast_margin_pct = SR_FAST_MARGIN_PCT_DEFAULT;
 	int r = jr_object(&L->d, &L->root, "evaluation", JR_OPTIONAL, &ev);
 	if (r < 0)
 		return -1;
@@ -125,10 +128,21 @@ static int load_evaluation(struct pl *L)
 		    jr_int(&L->d, &ev, "poll_s", JR_OPTIONAL, 1, MAX_POLL_S, &poll) < 0 ||
 		    jr_int(&L->d, &ev, "stale_after_s", JR_OPTIONAL, poll, 86400, &stale) < 0 ||
 		    jr_int(&L->d, &ev, "clear_after", JR_OPTIONAL, 1, 100, &p->clear_after) < 0 ||
-		    jr_bool(&L->d, &ev, "auto_rollback", JR_OPTIONAL, &p->auto_rollback) < 0)
+		    jr_bool(&L->d, &ev, "auto_rollback", JR_OPTIONAL, &p->auto_rollback) < 0 ||
+		    jr_number(&L->d, &ev, "fast_poll_s", JR_OPTIONAL, 0, MAX_POLL_S, &fast) < 0 ||
+		    jr_number(&L->d, &ev, "fast_margin_pct", JR_OPTIONAL, 0, 100,
+		              &p->fast_margin_pct) < 0)
 			return -1;
+		/* A fast rate is only a fast rate below poll_s; 0 turns it off. */
+		if (fast > 0 && (fast < 0.1 || fast >= poll))
+			return jr_fail(&L->d, &ev, "fast_poll_s", JR_AT_VALUE,
+			               "must be 0 (off) or from 0.1 to less than poll_s (%d)", poll);
 	}
 	p->poll_ms = poll * SR_MS_PER_S;
+	/* Unset: 2 s, or off when poll_s itself is that fast. */
+	if (fast < 0)
+		fast = SR_FAST_POLL_S_DEFAULT < poll ? SR_FAST_POLL_S_DEFAULT : 0;
+	p->fast_poll_ms = (sr_ms)(fast * 1000.0 + 0.5);
 	/* Three missed polls before data counts as stale (DESIGN.md 3). */
 	p->stale_after_ms = (stale > 0 ? stale : 3 * poll) * SR_MS_PER_S;
 	return 0;

@@ -567,9 +567,22 @@ sr_ms cell_breach_ms(const struct sr_cell_state *c)
 
 /* Hysteresis: after a RED, only clear_after consecutive GREEN
  * evaluations bring the cell back to GREEN; until then it is YELLOW.
- * Gaps show as themselves (never hidden) and break the run. */
+ * Gaps show as themselves (never hidden) and break the run.
+ *
+ * A step of the run is one GREEN evaluation per poll interval: a cell
+ * polled faster (poll_schedule.h: the fast rate while it recovers) sees
+ * the same recovery more often, not for longer, and must not clear any
+ * sooner than the policy's clear_after x poll_s allows. The faster GREEN
+ * evaluations in between keep it YELLOW without counting; any non-GREEN
+ * one still breaks the run. A tenth of the interval is left for timer
+ * jitter (and for aligned polls, which follow the scrape). */
+static bool recovery_step_due(const struct sr_policy *p, const struct sr_cell_state *c, sr_ms now)
+{
+	return c->good_run == 0 || now - c->good_step_at >= p->poll_ms - p->poll_ms / 10;
+}
+
 static enum sr_status hysteresis(const struct sr_policy *p, struct sr_cell_state *c,
-                                 enum sr_status raw)
+                                 enum sr_status raw, sr_ms now)
 {
 	c->recovering = false;
 	if (raw == SR_RED) {
@@ -583,7 +596,12 @@ static enum sr_status hysteresis(const struct sr_policy *p, struct sr_cell_state
 		c->good_run = 0;
 		return raw;
 	}
+	if (!recovery_step_due(p, c, now)) {
+		c->recovering = true;
+		return SR_YELLOW;
+	}
 	c->good_run++;
+	c->good_step_at = now;
 	int need = p->clear_after > 0 ? p->clear_after : 1;
 	if (c->good_run >= need) {
 		c->needs_clear = false;
@@ -630,7 +648,7 @@ static void cell_evaluate(struct sr_engine *e, int i, const struct sr_snapshot *
 		judge_value(e, i, k, can, ctl, now, &raw, reason, sizeof reason);
 	c->raw = raw;
 	/* Monitor cells never gate: no RED, no breach clock, no hysteresis. */
-	enum sr_status st = k->kind == SR_KIND_MONITOR ? raw : hysteresis(p, c, raw);
+	enum sr_status st = k->kind == SR_KIND_MONITOR ? raw : hysteresis(p, c, raw, now);
 	if (k->gating && k->kind != SR_KIND_MONITOR)
 		breach_update(c, raw, now);
 

@@ -38,6 +38,7 @@ struct sr_client {
 	int nwho;
 	struct sr_who who[SR_CLIENT_MAX_WHO];
 	struct sr_workflow_status wf;
+	char poll_mode[96];
 
 	long next_id;
 	long result_id;
@@ -186,6 +187,8 @@ static int on_state(struct sr_client *c, const json_t *m, char *err, size_t n)
 	if (alarms > c->alarms && c->gen > 1)
 		c->mirror->alarm = true; /* the console rings */
 	c->alarms = alarms;
+	sr_sanitize(c->poll_mode, json_string_value(json_object_get(m, "poll_mode")) ?: "",
+	            sizeof c->poll_mode);
 	const json_t *wf = json_object_get(m, "workflow");
 	if (json_is_object(wf)) {
 		struct sr_workflow_status *w = &c->wf;
@@ -532,6 +535,7 @@ int client_who(const struct sr_client *c, const struct sr_who **who)
 
 int client_result_seq(const struct sr_client *c) { return c->result_seq; }
 const struct sr_workflow_status *client_workflow(const struct sr_client *c) { return &c->wf; }
+const char *client_poll_mode(const struct sr_client *c) { return c->poll_mode; }
 
 const struct sr_action_result *client_result(const struct sr_client *c, enum sr_action_kind *kind)
 {

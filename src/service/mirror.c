@@ -56,6 +56,7 @@ static const struct field cell_fields[] = {
 	DBL(struct sr_cell_state, samples),
 	MS(struct sr_cell_state, age),
 	INT(struct sr_cell_state, good_run),
+	MS(struct sr_cell_state, good_step_at),
 	BOOL(struct sr_cell_state, recovering),
 	BOOL(struct sr_cell_state, needs_clear),
 	BOOL(struct sr_cell_state, fresh),

@@ -387,6 +387,9 @@ static void send_state(struct client *c)
 	                              (json_int_t)service_now(v), "paused", v->clock.paused));
 	json_object_set_new(extra, "alarms", json_integer((json_int_t)v->alarms));
 	json_object_set_new(extra, "workflow", workflow_json(v->s));
+	char mode[96];
+	runner_poll_mode(r, mode, sizeof mode, true);
+	json_object_set_new(extra, "poll_mode", json_string(mode));
 	json_object_set_new(extra, "gen", json_integer((json_int_t)v->gen));
 	json_object_set_new(extra, "stopping", json_boolean(v->stopping));
 	char *rest = json_dumps(extra, JSON_COMPACT);
@@ -838,12 +841,31 @@ static void on_connection(uv_stream_t *server, int status)
 
 /* ---- the cron and the change detector ------------------------------------ */
 
+static void on_tick(uv_timer_t *t);
+
+/* Arm the cron for the runner's next poll (its schedule: aligned to the
+ * scrape, faster while a breach may build; poll_schedule.h): after each
+ * tick and when a poll answers. */
+static void arm_tick(struct service *v)
+{
+	if (v->stopping)
+		return;
+	uv_timer_start(&v->tick, on_tick,
+	               runner_next_tick_delay(v->s->runner, service_now(v), v->clock.speed), 0);
+}
+
+static void on_polled(void *ud)
+{
+	arm_tick(ud);
+}
+
 static void on_tick(uv_timer_t *t)
 {
 	struct service *v = t->data;
 	if (v->stopping)
 		return;
 	session_cron(v->s, service_now(v));
+	arm_tick(v);
 }
 
 static void on_check(uv_check_t *h)
@@ -1054,11 +1076,9 @@ int service_run(struct sr_session *s, const struct sr_service_opts *o)
 	uv_signal_init(v->loop, &v->sigint);
 	uv_signal_init(v->loop, &v->sighup);
 	v->tick.data = v->check.data = v->sigterm.data = v->sigint.data = v->sighup.data = v;
-	sr_ms poll = s->policy->poll_ms > 0 ? s->policy->poll_ms : 15 * SR_MS_PER_S;
-	sr_ms every = (sr_ms)((double)poll / speed);
-	if (every < 10)
-		every = 10;
-	uv_timer_start(&v->tick, on_tick, 0, (uint64_t)every);
+	s->runner->on_polled = on_polled;
+	s->runner->on_polled_ud = v;
+	uv_timer_start(&v->tick, on_tick, 0, 0); /* then arm_tick */
 	uv_check_start(&v->check, on_check);
 	uv_signal_start(&v->sigterm, on_signal, SIGTERM);
 	uv_signal_start(&v->sigint, on_signal, SIGINT);
@@ -1089,6 +1109,7 @@ int service_run(struct sr_session *s, const struct sr_service_opts *o)
 		close(o->ready_fd);
 	}
 	uv_run(v->loop, UV_RUN_DEFAULT);
+	s->runner->on_polled = NULL;
 	close_all(v);
 	unlink(o->socket);
 	free(v->policy_text);

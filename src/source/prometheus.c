@@ -34,13 +34,16 @@
 #include "shiproom/promparse.h"
 
 #define TOKEN_MAX 8192
-#define MAX_QUERIES (4 * SR_MAX_KPIS)
+#define MAX_QUERIES (4 * SR_MAX_KPIS + 1)
+/* The rhythm query reads the newest samples of at most this many of the
+ * KPIs' distinct series selectors. */
+#define RHYTHM_SELECTORS 4
 
 struct prom;
 
 struct prom_query {
 	struct prom *owner;
-	int kpi;
+	int kpi;                 /* -1: the rhythm query */
 	enum { Q_VALUE, Q_SAMPLES, Q_EV_REQUESTS, Q_EV_BAD } what;
 	struct sr_http_req *req; /* in flight, or NULL */
 	struct sr_prom_result res;
@@ -62,6 +65,12 @@ struct prom {
 	double ev_bound[SR_MAX_KPIS];
 	sr_ms last_poll;                  /* 0 before the first poll */
 	struct sr_snapshot *scratch[2];   /* requests, bad: promparse_fill's output */
+	char *rhythm_query;               /* newest sample times (NULL: no selector found) */
+	char *rhythm_text;                /* this poll's: the query, or its subquery */
+	size_t rhythm_cap;
+	int ntimes;                       /* the rhythm query's answer */
+	sr_ms times[SR_SAMPLE_TIMES];
+	bool asked[SR_MAX_KPIS];          /* the KPIs the poll in flight reads */
 
 	char hdr_buf[SR_PROM_MAX_HEADERS][sizeof(((struct sr_prom_header *)0)->name) +
 	                                  sizeof(((struct sr_prom_header *)0)->value) + 4];
@@ -703,8 +712,10 @@ static void fill_steps(struct prom *pr, int k, const struct prom_query *req,
 /* Every answer is in: fill the snapshot and call back once. */
 static void prom_finish(struct prom *pr)
 {
+	pr->snap.nsample_times = pr->ntimes;
+	memcpy(pr->snap.sample_times, pr->times, sizeof pr->times);
 	for (int k = 0; k < pr->p->nkpis; k++) {
-		if (!kpi_has_cells(pr->p, k))
+		if (!kpi_has_cells(pr->p, k) || !pr->asked[k])
 			continue;
 		const struct prom_query *q[4] = {NULL, NULL, NULL, NULL};
 		for (int i = 0; i < pr->nq; i++)
@@ -736,7 +747,15 @@ static void on_answer(void *ud, const struct sr_http_response *res)
 	struct prom_query *q = ud;
 	struct prom *pr = q->owner;
 	q->req = NULL;
-	if (res->error) {
+	if (q->kpi < 0) {
+		/* The rhythm query: sample times, or none (a failure here only
+		 * means the schedule stays as it is: the KPIs are what count). */
+		int n = res->error ? -1
+		                   : promparse_rhythm(res->body, res->len, pr->cfg.max_response_bytes,
+		                                      &pr->labels, pr->times, SR_SAMPLE_TIMES);
+		pr->ntimes = n > 0 ? n : 0;
+		promparse_set_error(&q->res, "rhythm");
+	} else if (res->error) {
 		char msg[320];
 		snprintf(msg, sizeof msg, "fetch failed: %s", res->error);
 		promparse_set_error(&q->res, msg);
@@ -864,6 +883,8 @@ static int evidence_expand(const struct prom *pr, int k, const char *tmpl, const
 	return promparse_expand(dst, n, mid, pr->p, k, pr->cfg.window, why, wn);
 }
 
+static void rhythm_text(struct prom *pr, sr_ms history);
+
 static void prom_poll(struct sr_source *s, sr_ms now, sr_source_cb cb, void *ud)
 {
 	struct prom *pr = s->impl;
@@ -898,8 +919,12 @@ static void prom_poll(struct sr_source *s, sr_ms now, sr_source_cb cb, void *ud)
 	sr_ms since = pr->last_poll > 0 && now > pr->last_poll ? now - pr->last_poll : pr->p->poll_ms;
 	snprintf(step, sizeof step, "%llds", (long long)((since + 500) / 1000 > 0 ? (since + 500) / 1000 : 1));
 	pr->last_poll = now;
+	const struct sr_poll_ask *ask = &s->ask;
 	for (int k = 0; k < pr->p->nkpis; k++) {
-		if (!kpi_has_cells(pr->p, k) || !pr->query[k])
+		/* A fast poll reads only the KPIs it was asked for; the others
+		 * keep their last observation, which ages as it should. */
+		pr->asked[k] = !ask->kpis || ask->kpis[k];
+		if (!kpi_has_cells(pr->p, k) || !pr->query[k] || !pr->asked[k])
 			continue;
 		add_query(pr, k, Q_VALUE);
 		if (pr->samples_query[k])
@@ -909,12 +934,24 @@ static void prom_poll(struct sr_source *s, sr_ms now, sr_source_cb cb, void *ud)
 			add_query(pr, k, Q_EV_BAD);
 		}
 	}
+	pr->ntimes = 0;
+	if (ask->rhythm && pr->rhythm_query) {
+		rhythm_text(pr, ask->history);
+		struct prom_query *rq = &pr->q[pr->nq++];
+		memset(rq, 0, sizeof *rq);
+		rq->owner = pr;
+		rq->kpi = -1;
+	}
 	/* Count before sending: an answer cannot arrive before every query is
 	 * out (the client never calls back from submit), but pending must
 	 * not touch zero half way. */
 	pr->pending = 1;
 	for (int i = 0; i < pr->nq; i++) {
 		struct prom_query *q = &pr->q[i];
+		if (q->kpi < 0) { /* the rhythm query */
+			query_send(pr, q, pr->rhythm_text, tparam);
+			continue;
+		}
 		if (q->what == Q_VALUE || q->what == Q_SAMPLES) {
 			query_send(pr, q, q->what == Q_SAMPLES ? pr->samples_query[q->kpi] : pr->query[q->kpi],
 			           tparam);
@@ -950,6 +987,8 @@ static void prom_destroy(struct sr_source *s)
 	}
 	free(pr->scratch[0]);
 	free(pr->scratch[1]);
+	free(pr->rhythm_query);
+	free(pr->rhythm_text);
 	memset(pr->auth, 0, sizeof pr->auth);
 	memset(pr->hdr_buf, 0, sizeof pr->hdr_buf);
 	memset(&pr->cfg, 0, sizeof pr->cfg);
@@ -960,6 +999,7 @@ static const struct sr_source_ops prom_ops = {
     .name = "prometheus",
     .poll = prom_poll,
     .destroy = prom_destroy,
+    .honours_ask = true,
 };
 
 int prometheus_last_query_count(const struct sr_source *s)
@@ -982,6 +1022,59 @@ static char *expand_or_fail(const struct sr_policy *p, int k, const char *tmpl, 
 	if (!q)
 		snprintf(err, n, "out of memory");
 	return q;
+}
+
+/* The rhythm query: the newest sample time of the series the KPI
+ * queries read, per cohort -
+ *   max by (variant) (timestamp(sel1) or timestamp(sel2) ...)
+ * with the first selector of each KPI query (promparse_first_selector),
+ * at most RHYTHM_SELECTORS distinct ones. timestamp() of an instant
+ * selector is the time of each series' newest sample: a scrape time.
+ * It reads one sample per series, far less than any rate() over a
+ * window. No selector found (a KPI of constants): no rhythm query, and
+ * the schedule stays on poll_s. Returns -1 only when out of memory. */
+static int rhythm_prepare(struct prom *pr)
+{
+	char sel[RHYTHM_SELECTORS][SR_QUERY_LEN];
+	int nsel = 0;
+	size_t need = 64 + strlen(pr->cfg.variant_label);
+	for (int k = 0; k < pr->p->nkpis && k < SR_MAX_KPIS && nsel < RHYTHM_SELECTORS; k++) {
+		if (!pr->query[k] || !promparse_first_selector(pr->query[k], sel[nsel], SR_QUERY_LEN))
+			continue;
+		bool dup = false;
+		for (int i = 0; i < nsel && !dup; i++)
+			dup = strcmp(sel[i], sel[nsel]) == 0;
+		if (!dup)
+			need += strlen(sel[nsel++]) + 20;
+	}
+	if (nsel == 0)
+		return 0;
+	char *q = malloc(need);
+	if (!q)
+		return -1;
+	size_t o = (size_t)snprintf(q, need, "max by (%s) (", pr->cfg.variant_label);
+	for (int i = 0; i < nsel; i++)
+		o += (size_t)snprintf(q + o, need - o, "%stimestamp(%s)", i ? " or " : "", sel[i]);
+	snprintf(q + o, need - o, ")");
+	pr->rhythm_query = q;
+	pr->rhythm_cap = strlen(q) + 64;
+	pr->rhythm_text = malloc(pr->rhythm_cap);
+	return pr->rhythm_text ? 0 : -1;
+}
+
+/* This poll's rhythm query: the newest sample times, or with `history`
+ * every sample time over that long - a subquery whose steps (45 of them,
+ * at least 100 ms apart) each read the newest sample then, so every
+ * scrape in the range shows as a distinct value. */
+static void rhythm_text(struct prom *pr, sr_ms history)
+{
+	if (history <= 0) {
+		snprintf(pr->rhythm_text, pr->rhythm_cap, "%s", pr->rhythm_query);
+		return;
+	}
+	sr_ms step = history / 45 > 100 ? history / 45 : 100;
+	snprintf(pr->rhythm_text, pr->rhythm_cap, "(%s)[%lldms:%lldms]", pr->rhythm_query,
+	         (long long)history, (long long)step);
 }
 
 static int prom_prepare(struct prom *pr, char *err, size_t n)
@@ -1054,6 +1147,10 @@ static int prom_prepare(struct prom *pr, char *err, size_t n)
 			snprintf(err, n, "out of memory");
 			return -1;
 		}
+	}
+	if (rhythm_prepare(pr) != 0) {
+		snprintf(err, n, "out of memory");
+		return -1;
 	}
 	for (int i = 0; i < pr->cfg.nheaders; i++)
 		snprintf(pr->hdr_buf[i], sizeof pr->hdr_buf[i], "%s: %s", pr->cfg.headers[i].name,

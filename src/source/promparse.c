@@ -657,3 +657,178 @@ int promparse_expand(char *dst, size_t n, const char *tmpl, const struct sr_poli
 	}
 	return 0;
 }
+
+/* ---- the series a query reads ------------------------------------------- */
+
+static bool ident_start(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
+}
+
+static bool ident_char(char c)
+{
+	return ident_start(c) || (c >= '0' && c <= '9');
+}
+
+/* Past a quoted string starting at s (", ' or `), or at its end. */
+static const char *skip_string(const char *s)
+{
+	char q = *s++;
+	while (*s && *s != q) {
+		if (*s == '\\' && q != '`' && s[1])
+			s++;
+		s++;
+	}
+	return *s ? s + 1 : s;
+}
+
+/* Past a {...} matcher block starting at s, strings inside skipped;
+ * NULL when it does not close. */
+static const char *skip_matchers(const char *s)
+{
+	for (s++; *s && *s != '}'; ) {
+		if (*s == '"' || *s == '\'' || *s == '`')
+			s = skip_string(s);
+		else
+			s++;
+	}
+	return *s == '}' ? s + 1 : NULL;
+}
+
+size_t promparse_first_selector(const char *q, char *out, size_t n)
+{
+	if (n == 0)
+		return 0;
+	out[0] = '\0';
+	for (const char *s = q ? q : ""; *s;) {
+		if (*s == '"' || *s == '\'' || *s == '`') {
+			s = skip_string(s);
+			continue;
+		}
+		if (*s >= '0' && *s <= '9') { /* a number or a duration: 1m, 0.95, 1e3 */
+			while (ident_char(*s) || *s == '.')
+				s++;
+			continue;
+		}
+		const char *start = s, *end;
+		if (*s == '{') {
+			end = skip_matchers(s);
+		} else if (ident_start(*s)) {
+			while (ident_char(*s))
+				s++;
+			const char *after = s;
+			while (*after == ' ' || *after == '\t' || *after == '\n')
+				after++;
+			if (*after == '[') {
+				end = s;
+			} else if (*after == '{' && after == s) {
+				end = skip_matchers(after);
+			} else {
+				continue; /* a function, keyword, label name or bare name */
+			}
+		} else {
+			s++;
+			continue;
+		}
+		if (!end)
+			return 0;
+		size_t len = (size_t)(end - start);
+		if (len + 1 > n)
+			return 0;
+		memcpy(out, start, len);
+		out[len] = '\0';
+		return len;
+	}
+	return 0;
+}
+
+/* ---- sample times: the scrape rhythm ------------------------------------ */
+
+/* Insert t into the ascending, distinct times[0..*n), keeping the newest
+ * max of them. */
+static void times_insert(sr_ms *times, int *n, int max, sr_ms t)
+{
+	int i = *n;
+	while (i > 0 && times[i - 1] > t)
+		i--;
+	if (i > 0 && times[i - 1] == t)
+		return;
+	if (*n == max) {
+		if (i == 0)
+			return; /* older than all we keep */
+		memmove(times, times + 1, (size_t)(i - 1) * sizeof *times);
+		times[i - 1] = t;
+		return;
+	}
+	memmove(times + i + 1, times + i, (size_t)(*n - i) * sizeof *times);
+	times[i] = t;
+	(*n)++;
+}
+
+static void take_times(const json_t *pairs, bool one, sr_ms *times, int *n, int max)
+{
+	size_t count = one ? 1 : json_array_size(pairs);
+	for (size_t i = 0; i < count; i++) {
+		struct sr_prom_sample s;
+		char why[96];
+		if (parse_pair(one ? pairs : json_array_get(pairs, i), &s, why, sizeof why) != 0)
+			continue;
+		/* the value is a time in seconds (timestamp()) */
+		if (isfinite(s.value) && s.value > 0 && s.value < 1e11)
+			times_insert(times, n, max, (sr_ms)llround(s.value * 1000.0));
+	}
+}
+
+int promparse_rhythm(const char *body, size_t len, size_t max_len, const struct sr_prom_labels *l,
+                     sr_ms *times, int max)
+{
+	if (!body || len == 0 || (max_len > 0 && len > max_len) || max <= 0)
+		return -1;
+	json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, NULL);
+	const json_t *data = json_object_get(root, "data");
+	const char *status = json_string_value(json_object_get(root, "status"));
+	const char *rt = json_string_value(json_object_get(data, "resultType"));
+	const json_t *res = json_object_get(data, "result");
+	enum sr_prom_rtype type = rtype_of(rt);
+	if (!status || strcmp(status, "success") != 0 || !json_is_array(res) ||
+	    (type != SR_PROM_VECTOR && type != SR_PROM_MATRIX) ||
+	    json_array_size(res) > SR_PROM_MAX_SERIES) {
+		json_decref(root);
+		return -1;
+	}
+	/* The canary's series when there are any: its scrape is the one a
+	 * canary regression waits for. Cohorts but no canary (its scrapes
+	 * failing, its series gone stale): none, rather than another
+	 * target's rhythm. */
+	bool canary_only = false, cohorts = false;
+	size_t i;
+	const json_t *el;
+	json_array_foreach(res, i, el)
+	{
+		char v[SR_NAME_LEN];
+		bool has;
+		take_label(json_object_get(el, "metric"), l->variant_label, v, sizeof v, &has);
+		if (has && strcmp(v, l->canary_value) == 0)
+			canary_only = true;
+		cohorts = cohorts || has;
+	}
+	int n = 0;
+	if (cohorts && !canary_only) {
+		json_decref(root);
+		return 0;
+	}
+	json_array_foreach(res, i, el)
+	{
+		char v[SR_NAME_LEN];
+		bool has;
+		take_label(json_object_get(el, "metric"), l->variant_label, v, sizeof v, &has);
+		if (canary_only && !(has && strcmp(v, l->canary_value) == 0))
+			continue;
+		if (type == SR_PROM_VECTOR)
+			take_times(json_object_get(el, "value"), true, times, &n, max);
+		else if (json_is_array(json_object_get(el, "values")))
+			take_times(json_object_get(el, "values"), false, times, &n, max);
+	}
+	json_decref(root);
+	return n;
+}

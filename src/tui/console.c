@@ -2,8 +2,12 @@
  *
  * The wiring of DESIGN.md section 5, in the manner of redis' serverCron
  * and beforeSleep:
- *   - a poll timer runs runner_tick() every policy.poll_ms of *virtual*
- *     time (at --speed 60 a 15 s poll is every 250 ms real), and after it
+ *   - a one-shot poll timer runs runner_tick() when the runner's
+ *     schedule says (runner_next_poll_at: every policy.poll_ms of
+ *     *virtual* time on the simulator, at --speed 60 every 250 ms real;
+ *     on Prometheus just after each scrape, faster while a breach may
+ *     be building: poll_schedule.h), re-armed after each tick and each
+ *     answer, and after it
  *     the workflow's hooks: report_watch_tick() writes the reports that
  *     fell due (with templates and a state dir), notify_tick() queues the
  *     webhook posts (with a notifier);
@@ -53,7 +57,7 @@ struct console {
 	int empty_reads;      /* readable with no key: a hung-up tty */
 	double last_frame;    /* monotonic seconds */
 	bool frame_armed;
-	sr_ms poll_real_ms;
+	double speed;         /* virtual ms per real ms */
 	unsigned pending;     /* dirty regions held for the next refresh */
 
 	long frames;
@@ -257,12 +261,29 @@ static void on_prepare(uv_prepare_t *h)
 
 /* ---- timers ------------------------------------------------------------ */
 
+static void on_tick(uv_timer_t *h);
+
+/* Arm the poll timer for the runner's next poll (after a tick, and when
+ * a poll answers: the schedule may have moved). */
+static void arm_tick(struct console *c)
+{
+	struct tui *t = &c->t;
+	sr_ms now = clock_now(t->o->clock, clock_real_ms());
+	uv_timer_start(&c->tick, on_tick, runner_next_tick_delay(t->r, now, c->speed), 0);
+}
+
+static void on_polled(void *ud)
+{
+	arm_tick(ud);
+}
+
 static void on_tick(uv_timer_t *h)
 {
 	struct console *c = h->data;
 	struct tui *t = &c->t;
 	sr_ms now = clock_now(t->o->clock, clock_real_ms());
 	runner_tick(t->r, now);
+	arm_tick(c);
 	/* The workflow follows the runner: reports written when due (their
 	 * lines land in the runner's log), webhook posts queued; neither
 	 * blocks the loop. */
@@ -397,6 +418,7 @@ static void console_teardown(struct console *c)
 {
 	/* The terminal first: whatever happens next, the user gets it back. */
 	term_close();
+	c->t.r->on_polled = NULL;
 	input_stop(c);
 	close_handle((uv_handle_t *)&c->input);
 	close_handle((uv_handle_t *)&c->tick);
@@ -486,15 +508,14 @@ int console_run(const struct sr_console_opts *o)
 	uv_poll_start(&c->input, UV_READABLE | UV_DISCONNECT, on_input);
 	c->input_on = true;
 
-	/* Poll every poll_ms of virtual time. */
-	double speed = o->clock && o->clock->speed > 0 ? o->clock->speed : 1.0;
-	sr_ms poll = t->p->poll_ms > 0 ? t->p->poll_ms : 15 * SR_MS_PER_S;
-	c->poll_real_ms = (sr_ms)((double)poll / speed);
-	if (c->poll_real_ms < 10)
-		c->poll_real_ms = 10;
-	/* Attached, the service polls: its state arrives on the socket. */
-	if (!o->client)
-		uv_timer_start(&c->tick, on_tick, 0, (uint64_t)c->poll_real_ms);
+	/* Poll now, then when the runner's schedule says (arm_tick); attached,
+	 * the service polls and its state arrives on the socket. */
+	c->speed = o->clock && o->clock->speed > 0 ? o->clock->speed : 1.0;
+	if (!o->client) {
+		t->r->on_polled = on_polled;
+		t->r->on_polled_ud = c;
+		uv_timer_start(&c->tick, on_tick, 0, 0);
+	}
 	uint64_t refresh = o->refresh_ms > 0 ? (uint64_t)o->refresh_ms : 1000;
 	uv_timer_start(&c->refresh, on_refresh, refresh, refresh);
 	uv_prepare_start(&c->prepare, on_prepare);

@@ -13,6 +13,7 @@
 
 #include "shiproom/action.h"
 #include "shiproom/calendar.h"
+#include "shiproom/client.h"
 #include "shiproom/runner.h"
 #include "shiproom/tui.h"
 
@@ -92,7 +93,10 @@ static void header_row1(struct tui *t)
 		term_put(y, w - 4, 4, TR_BADGE_RO, " RO ");
 }
 
-/* Age of the freshest data and how many cells have a data gap. */
+/* Age of the freshest data and how many cells have a data gap; on a
+ * real source also when polls happen ("aligned 15s": just after each
+ * scrape; "fixed 15s": every poll_s; "fast 2s": a breach may be
+ * building; poll_schedule.h). */
 static void freshness(const struct tui *t, char *buf, size_t n, enum tui_role *role)
 {
 	const struct sr_engine *e = &t->r->engine;
@@ -106,7 +110,13 @@ static void freshness(const struct tui *t, char *buf, size_t n, enum tui_role *r
 		error += cs->status == SR_ERROR;
 		nodata += cs->status == SR_NODATA;
 	}
-	char age[24];
+	char age[24], mode[32], when[40] = "";
+	if (t->o->client) /* the service's schedule, not the mirror's */
+		sr_strlcpy(mode, client_poll_mode(t->o->client), sizeof mode);
+	else
+		runner_poll_mode(t->r, mode, sizeof mode, true);
+	if (mode[0])
+		tui_fmt(when, sizeof when, "  %s", mode);
 	if (newest < 0) {
 		tui_fmt(buf, n, "no data yet");
 		*role = TR_ST_NODATA;
@@ -115,16 +125,16 @@ static void freshness(const struct tui *t, char *buf, size_t n, enum tui_role *r
 	sr_fmt_duration(age, sizeof age, newest + (t->now > t->r->now ? t->now - t->r->now : 0));
 	*role = TR_DIM;
 	if (error) {
-		tui_fmt(buf, n, "data %s  %d ERROR", age, error);
+		tui_fmt(buf, n, "data %s  %d ERROR%s", age, error, when);
 		*role = TR_ST_ERROR;
 	} else if (stale) {
-		tui_fmt(buf, n, "data %s  %d STALE", age, stale);
+		tui_fmt(buf, n, "data %s  %d STALE%s", age, stale, when);
 		*role = TR_ST_STALE;
 	} else if (nodata) {
-		tui_fmt(buf, n, "data %s  %d NODATA", age, nodata);
+		tui_fmt(buf, n, "data %s  %d NODATA%s", age, nodata, when);
 		*role = TR_ST_NODATA;
 	} else {
-		tui_fmt(buf, n, "data %s", age);
+		tui_fmt(buf, n, "data %s%s", age, when);
 	}
 }
 

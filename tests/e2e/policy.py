@@ -4,7 +4,10 @@ example config/prometheus-haproxy.json (so the example is what gets
 tested), cut down to what the fixture app serves and sped up:
 
   policy.py OUT --prom URL --socket SOCKET --login LOGIN [--auto-rollback]
-            [--token-env VAR]
+            [--token-env VAR] [--poll-s N] [--window DUR]
+
+(--poll-s and --window: the benchmark's directive timing, 15 and 1m;
+stale after three polls as in the shipped policy.)
 
 - the KPIs the app exports: P95 and P99 by journey, the 5xx rate, payment
   success and the payment failure streak (the others would read NODATA
@@ -35,18 +38,20 @@ def main():
     ap.add_argument("--rollout", default="e2e")
     ap.add_argument("--token-env", default="",
                     help="send a bearer token from this environment variable")
+    ap.add_argument("--poll-s", type=int, default=1)
+    ap.add_argument("--window", default="10s")
     a = ap.parse_args()
     here = os.path.dirname(os.path.abspath(__file__))
     base = os.path.join(here, "..", "..", "config", "prometheus-haproxy.json")
     p = json.load(open(base, encoding="utf-8"))
 
     p["rollout"] = a.rollout
-    p["evaluation"] = {"poll_s": 1, "stale_after_s": 3, "clear_after": 1,
+    p["evaluation"] = {"poll_s": a.poll_s, "stale_after_s": 3 * a.poll_s, "clear_after": 1,
                        "auto_rollback": a.auto_rollback}
     src = p["source"]
     src["url"] = a.prom
     src["timeout_s"] = 2
-    src["window"] = "10s"
+    src["window"] = a.window
     if a.token_env:
         src["bearer_token_env"] = a.token_env
     src["samples_queries"] = {k: v for k, v in src["samples_queries"].items() if k in KEEP}

@@ -5,8 +5,9 @@
 #   prometheus.sh stop DIR
 #   prometheus.sh free-port                  print a free loopback port
 #
-# `start` writes DIR/prometheus.yml (scrape_interval 1s, one job `app`
-# over the TARGETs), keeps the TSDB in DIR/data (a restart on the same DIR
+# `start` writes DIR/prometheus.yml (scrape_interval 1s, or
+# $SR_E2E_SCRAPE_S seconds: the benchmark's 15 s; one job `app` over the
+# TARGETs), keeps the TSDB in DIR/data (a restart on the same DIR
 # keeps the data, like a real restart), listens on 127.0.0.1:PORT only,
 # logs to DIR/prometheus.log, records its pid in DIR/prometheus.pid and
 # returns once /-/ready answers (30 s at most). With SR_E2E_OWNER=PID in
@@ -57,11 +58,13 @@ start() {
 	for t in "$@"; do
 		targets="$targets${targets:+, }'$t'"
 	done
+	scrape=${SR_E2E_SCRAPE_S:-1}
+	case $scrape in *[!0-9]* | '' | 0) die "SR_E2E_SCRAPE_S: a whole number of seconds" ;; esac
 	cat >"$dir/prometheus.yml" <<YML
 global:
-  scrape_interval: 1s
+  scrape_interval: ${scrape}s
   scrape_timeout: 1s
-  evaluation_interval: 1s
+  evaluation_interval: ${scrape}s
 scrape_configs:
   - job_name: app
     static_configs:

@@ -27,7 +27,8 @@
 #      call): before the edge moved, and after it moved; the next start
 #      reconciles the journal with HAProxy's real weight;
 #   8. auto_rollback: the rollout's service (`shiproom serve`) on a policy
-#      with auto_rollback (promoted through it: `act` goes to the service); the
+#      with auto_rollback learns the 1 s scrape rhythm ("polling: aligned
+#      1s"); the
 #      injected regression fires the trigger and the canary reaches weight
 #      0 and maint, read back from HAProxy (the time it took is printed);
 #   9. Prometheus stopped: `status` shows every cell ERROR, a running
@@ -475,6 +476,14 @@ i=0
 until grep -q "HOLD: observing" "$work/watch.log" 2>/dev/null; do
 	i=$((i + 1))
 	[ $i -le 100 ] || fail "watch did not evaluate: $(cat "$work/watch.err")"
+	sleep 0.1
+done
+# The watch learns the scrape rhythm from Prometheus' own sample times
+# (timestamp() of the KPIs' series) and polls just after each scrape.
+i=0
+until grep -q "polling: aligned 1s" "$work/watch.log" 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -le 100 ] || fail "watch never aligned its polls to the 1 s scrape: $(grep polling "$work/watch.log")"
 	sleep 0.1
 done
 t=$(now)

@@ -74,6 +74,9 @@ def canned(name, ts):
         ]
     if name == "nan":
         return [series({V: "canary"}, ts, "NaN"), series({V: "control"}, ts, "+Inf")]
+    if name == "max":  # the rhythm query: newest sample times, in seconds
+        return [series({V: "canary"}, ts, repr(float(ts) - 3.5)),
+                series({V: "control"}, ts, repr(float(ts) - 1))]
     if name == "empty":
         return []
     if name == "missing":  # no series for journey "pay"
@@ -191,7 +194,7 @@ class Handler(BaseHTTPRequestHandler):
         query = form.get("query", [""])[0]
         ts_text = form.get("time", ["0"])[0]
         ts = float(ts_text) if "." in ts_text else int(ts_text)
-        m = re.match(r"\s*([A-Za-z_:][A-Za-z0-9_:]*)", query)
+        m = re.match(r"\s*\(?\s*([A-Za-z_:][A-Za-z0-9_:]*)", query)
         name = "promerror" if mode == "promerror" else (m.group(1) if m else "")
         data = canned(name, ts)
         if isinstance(data, tuple):

@@ -3,7 +3,9 @@
  *
  * Input: byte 0 picks the HTTP status (mostly 200), byte 1 bit 0 picks
  * the target (0: answer body, 1: query template), the rest is the body or
- * the template. Any input must leave sanitised strings and no crash,
+ * the template. A template is also searched for its first series selector
+ * (the rhythm query's), and a body also read as a rhythm answer (sample
+ * times, ascending and distinct). Any input must leave sanitised strings and no crash,
  * leak or undefined behaviour.
  */
 #include <math.h>
@@ -65,6 +67,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (int k = 0; k < 2; k++)
 			if (promparse_expand(out, sizeof out, t, p, k, "1m", err, sizeof err) != 0)
 				check_clean(err);
+		char sel[64];
+		size_t n = promparse_first_selector(t, sel, sizeof sel);
+		if (n != strlen(sel) || n >= sizeof sel || (n && !strstr(t, sel)))
+			abort();
 		free(t);
 		return 0;
 	}
@@ -86,5 +92,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_clean(snap.control[c].error);
 	}
 	promparse_free(&r);
+
+	sr_ms times[SR_SAMPLE_TIMES];
+	int nt = promparse_rhythm(body, len, 1 << 20, &l, times, SR_SAMPLE_TIMES);
+	if (nt > SR_SAMPLE_TIMES)
+		abort();
+	for (int i = 1; i < nt; i++)
+		if (times[i] <= times[i - 1])
+			abort();
 	return 0;
 }

@@ -217,6 +217,46 @@ static void test_hysteresis(void **state)
 	assert_int_equal(f->e->cells[c].status, SR_GREEN);
 }
 
+/* Polled at the fast rate (2 s, poll_schedule.h) while it recovers, a
+ * RED cell still needs clear_after GREEN evaluations one poll interval
+ * apart: 2 x 15 s of GREEN, not 2 x 2 s. Only detection gets faster. */
+static void test_hysteresis_fast_polls_do_not_clear_sooner(void **state)
+{
+	struct fx *f = *state;
+	fx_enter(f, 5);
+	assert_int_equal(f->p->clear_after, 2);
+	int c = fx_cell(f, "p95_latency", "search");
+	fx_set_cell(f, c, 131, 90);
+	fx_step(f, FX_POLL);
+	assert_int_equal(f->e->cells[c].status, SR_RED);
+	fx_set_cell(f, c, 90, 90);
+	fx_step(f, 2 * FX_S); /* the first GREEN: step 1 of 2 */
+	assert_int_equal(f->e->cells[c].status, SR_YELLOW);
+	assert_contains(f->e->cells[c].reason, "recovering 1/2");
+	/* Six more GREEN evaluations at 2 s: 12 s, less than a poll. */
+	for (int i = 0; i < 6; i++) {
+		fx_step(f, 2 * FX_S);
+		assert_int_equal(f->e->cells[c].status, SR_YELLOW);
+		assert_contains(f->e->cells[c].reason, "recovering 1/2");
+	}
+	/* 14 s after the first GREEN: a poll interval, less a tenth for
+	 * timer jitter (13.5 s), has passed: the second step clears it. */
+	fx_step(f, 2 * FX_S);
+	assert_int_equal(f->e->cells[c].status, SR_GREEN);
+
+	/* A YELLOW among the fast evaluations still breaks the run. */
+	fx_set_cell(f, c, 131, 90);
+	fx_step(f, 2 * FX_S);
+	fx_set_cell(f, c, 90, 90);
+	fx_step(f, 2 * FX_S);
+	fx_set_cell(f, c, 125, 90); /* inside the warning margin */
+	fx_step(f, 2 * FX_S);
+	fx_set_cell(f, c, 90, 90);
+	fx_step(f, 14 * FX_S);
+	assert_int_equal(f->e->cells[c].status, SR_YELLOW);
+	assert_contains(f->e->cells[c].reason, "recovering 1/2");
+}
+
 static void test_min_ratio_streak_kinds(void **state)
 {
 	struct fx *f = *state;
@@ -915,6 +955,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_error_on_failed_fetch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nodata_kinds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hysteresis, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hysteresis_fast_polls_do_not_clear_sooner, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_min_ratio_streak_kinds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vs_baseline_both_ways, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vs_baseline_up_ignores_improvement, setup, teardown),

@@ -89,6 +89,8 @@ static void test_shipped_header(void **state)
 	assert_int_equal(p->stale_after_ms, 45000);
 	assert_int_equal(p->clear_after, 2);
 	assert_false(p->auto_rollback);
+	assert_int_equal(p->fast_poll_ms, 2000); /* the default fast rate */
+	assert_true(p->fast_margin_pct == 12.5);
 	assert_string_equal(p->source_kind, "sim");
 	assert_string_equal(p->edge_kind, "sim");
 
@@ -588,6 +590,17 @@ static void test_impossible_values(void **state)
 	       "must be between 15 and");
 	mutate(state, "\"poll_s\": 15", "\"poll_s\": 15.5", "/evaluation/poll_s",
 	       "expected an integer, got a number");
+	/* the fast rate: below poll_s, bounded; its margin a percentage */
+	mutate(state, "\"clear_after\": 2,", "\"clear_after\": 2, \"fast_poll_s\": 15,",
+	       "/evaluation/fast_poll_s", "must be 0 (off) or from 0.1 to less than poll_s (15)");
+	mutate(state, "\"clear_after\": 2,", "\"clear_after\": 2, \"fast_poll_s\": 0.05,",
+	       "/evaluation/fast_poll_s", "must be 0 (off) or from 0.1");
+	mutate(state, "\"clear_after\": 2,", "\"clear_after\": 2, \"fast_poll_s\": \"2s\",",
+	       "/evaluation/fast_poll_s", "expected a number");
+	mutate(state, "\"clear_after\": 2,", "\"clear_after\": 2, \"fast_margin_pct\": 150,",
+	       "/evaluation/fast_margin_pct", "must be between 0 and 100");
+	mutate(state, "\"clear_after\": 2,", "\"clear_after\": 2, \"fast_pol_s\": 2,",
+	       "/evaluation/fast_pol_s", "unknown key");
 	mutate(state, "\"kind\": \"max\"", "\"kind\": \"maximum\"", "/kpis/0/kind",
 	       "unknown kind \"maximum\" (expected one of: max, min, vs_control");
 	mutate(state, "\"quantile\": 0.95", "\"quantile\": 0", "/kpis/0/quantile",

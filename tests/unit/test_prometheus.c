@@ -238,6 +238,59 @@ static void test_happy_path_and_wire(void **state)
 	assert_true(saw_lat);
 }
 
+/* What the poll schedule asks for (source.h: sr_poll_ask): the newest
+ * sample times of the series the KPIs read (the first selector of each
+ * query, canary first), their history as a subquery, and a poll of just
+ * the KPIs involved, the others keeping their last value and time. */
+static void test_rhythm_and_subset(void **state)
+{
+	struct fx *f = *state;
+	create(f);
+	poll_once(f, NOW);
+	assert_int_equal(prometheus_last_query_count(f->src), 2);
+	assert_int_equal(f->snap.nsample_times, 0); /* not asked */
+
+	f->src->ask = (struct sr_poll_ask){.rhythm = true};
+	poll_once(f, NOW + 1000);
+	assert_int_equal(prometheus_last_query_count(f->src), 3);
+	assert_int_equal(f->snap.nsample_times, 1);
+	assert_int_equal(f->snap.sample_times[0], NOW + 1000 - 3500); /* the canary's */
+	f->src->ask = (struct sr_poll_ask){.rhythm = true, .history = 45000};
+	poll_once(f, NOW + 2000);
+	assert_int_equal(prometheus_last_query_count(f->src), 3);
+	json_t *log = wire_log(&f->w);
+	size_t i;
+	json_t *ev;
+	int instant = 0, history = 0;
+	json_array_foreach(log, i, ev)
+	{
+		const char *body = json_string_value(json_object_get(ev, "body"));
+		if (!body)
+			continue;
+		/* max by (variant) (timestamp(lat{journey=~"search|pay"})) */
+		if (strstr(body, "query=max%20by%20%28variant%29%20%28timestamp%28lat%7Bjourney%3D~%22"
+		                 "search%7Cpay%22%7D%29%29&"))
+			instant++;
+		if (strstr(body, "query=%28max%20by%20%28variant%29%20%28timestamp%28lat") &&
+		    strstr(body, "%5B45000ms%3A1000ms%5D&"))
+			history++;
+	}
+	json_decref(log);
+	assert_int_equal(instant, 1);
+	assert_int_equal(history, 1);
+
+	/* Only "err" (KPI 1): one query; lat's cells keep their time. */
+	bool kpis[SR_MAX_KPIS] = {false, true};
+	f->src->ask = (struct sr_poll_ask){.kpis = kpis};
+	poll_once(f, NOW + 3000);
+	assert_int_equal(prometheus_last_query_count(f->src), 1);
+	assert_int_equal(f->snap.canary[0].at, NOW + 2000);
+	assert_int_equal(f->snap.canary[1].at, NOW + 2000);
+	assert_int_equal(f->snap.canary[2].at, NOW + 3000);
+	assert_int_equal(f->snap.canary[0].kind, SR_OBS_OK);
+	assert_int_equal(f->snap.nsample_times, 0);
+}
+
 static void test_token_file_mode_refused(void **state)
 {
 	struct fx *f = *state;
@@ -575,6 +628,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_config_from_json),
 	    T(test_happy_path_and_wire),
+	    T(test_rhythm_and_subset),
 	    T(test_token_file_mode_refused),
 	    T(test_token_from_env),
 	    T(test_hung_server_errors_and_recovers),

@@ -547,6 +547,76 @@ static void test_comma_decimal_locale(void **state)
 	assert_string_equal(out, "0.95");
 }
 
+/* The series a KPI query reads: what the rhythm query asks timestamp()
+ * of. Functions, keywords, label lists, numbers, durations and strings
+ * are not selectors. */
+static void test_first_selector(void **state)
+{
+	(void)state;
+	char out[256];
+	struct {
+		const char *query, *want;
+	} cases[] = {
+	    {"histogram_quantile(0.95, sum by (le, journey, variant) "
+	     "(rate(http_request_duration_seconds_bucket{job=\"app\"}[1m])))",
+	     "http_request_duration_seconds_bucket{job=\"app\"}"},
+	    {"100 * sum by (variant) (rate(http_requests_total{code=~\"5..\"}[1m]))",
+	     "http_requests_total{code=~\"5..\"}"},
+	    {"sum(rate(payments_total[5m])) by (variant)", "payments_total"},
+	    {"sum by (variant) (rate({__name__=\"x\", a=\"}\"}[1m]))",
+	     "{__name__=\"x\", a=\"}\"}"},
+	    {"label_replace(up, \"a{b}\", \"c[1m]\", \"\", \"\") or vector(1)", ""},
+	    {"1 + 2e3 * 0.95", ""},
+	    {"max_over_time(x_y:z [5m] offset 1m)", "x_y:z"},
+	    {"rate(broken{a=\"b\"", ""},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		size_t n = promparse_first_selector(cases[i].query, out, sizeof out);
+		assert_string_equal(out, cases[i].want);
+		assert_int_equal(n, strlen(cases[i].want));
+	}
+	/* too long for out: none, not a cut selector */
+	char small[8];
+	assert_int_equal(promparse_first_selector("rate(a_long_metric[1m])", small, sizeof small), 0);
+	assert_string_equal(small, "");
+}
+
+/* The rhythm query's answers: a vector (the newest times) or a subquery's
+ * matrix (every scrape in the range); the canary's series only when
+ * there is one; bad bodies are -1. */
+static void test_rhythm_answers(void **state)
+{
+	(void)state;
+	sr_ms t[SR_SAMPLE_TIMES];
+	const char *vec = "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":["
+	                  "{\"metric\":{\"variant\":\"control\"},\"value\":[1700000100,\"1700000099.9\"]},"
+	                  "{\"metric\":{\"variant\":\"canary\"},\"value\":[1700000100,\"1700000091.234\"]}]}}";
+	assert_int_equal(promparse_rhythm(vec, strlen(vec), 0, &L, t, SR_SAMPLE_TIMES), 1);
+	assert_int_equal(t[0], 1700000091234LL);
+	const char *mat =
+	    "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":["
+	    "{\"metric\":{},\"values\":[[1700000060,\"1700000046.5\"],[1700000061,\"1700000046.5\"],"
+	    "[1700000075,\"1700000061.5\"],[1700000090,\"1700000076.5\"],[1700000091,\"NaN\"],"
+	    "[1700000092,\"oops\"]]}]}}";
+	assert_int_equal(promparse_rhythm(mat, strlen(mat), 0, &L, t, SR_SAMPLE_TIMES), 3);
+	assert_int_equal(t[0], 1700000046500LL);
+	assert_int_equal(t[2], 1700000076500LL);
+	/* keeps the newest two of three */
+	assert_int_equal(promparse_rhythm(mat, strlen(mat), 0, &L, t, 2), 2);
+	assert_int_equal(t[0], 1700000061500LL);
+	/* cohorts, but the canary's series gone (its scrapes failing): none */
+	const char *nocanary =
+	    "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":["
+	    "{\"metric\":{\"variant\":\"control\"},\"value\":[1700000100,\"1700000099.9\"]}]}}";
+	assert_int_equal(promparse_rhythm(nocanary, strlen(nocanary), 0, &L, t, SR_SAMPLE_TIMES), 0);
+	const char *bad[] = {"", "not json", "{\"status\":\"error\"}",
+	                     "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\","
+	                     "\"result\":[1,\"2\"]}}"};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		assert_int_equal(promparse_rhythm(bad[i], strlen(bad[i]), 0, &L, t, SR_SAMPLE_TIMES), -1);
+	assert_int_equal(promparse_rhythm(vec, strlen(vec), 10, &L, t, SR_SAMPLE_TIMES), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -567,6 +637,8 @@ int main(void)
 	    cmocka_unit_test(test_future_timestamp_clamped),
 	    cmocka_unit_test(test_expand),
 	    cmocka_unit_test(test_comma_decimal_locale),
+	    cmocka_unit_test(test_first_selector),
+	    cmocka_unit_test(test_rhythm_answers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

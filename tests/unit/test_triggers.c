@@ -160,6 +160,25 @@ static void test_sustained_5m_fires_at_15s_polls(void **state)
 	assert_int_equal(f->e->decision.verdict, SR_ROLLBACK);
 }
 
+/* Evaluated every 2 s (the fast rate while a breach clock runs), the
+ * 5-minute rule still needs 5 minutes of RED: not one evaluation less. */
+static void test_sustained_5m_at_fast_polls_still_needs_5m(void **state)
+{
+	struct fx *f = *state;
+	int c = fx_cell(f, "p95_latency", "search");
+	fx_set_cell(f, c, RED_MS, 100);
+	fx_step(f, 2 * FX_S); /* first RED evaluation */
+	assert_int_equal(trig(f, "sustained_breach"), SR_TRIG_PENDING);
+	fx_run(f, 5 * FX_MIN - 2 * FX_S, 2 * FX_S);
+	const struct sr_trigger_state *t = fx_trigger(f, "sustained_breach");
+	assert_int_equal(t->state, SR_TRIG_PENDING);
+	assert_int_equal(t->progress, 5 * FX_MIN - 2 * FX_S);
+	assert_int_equal(f->e->decision.verdict, SR_HOLD);
+	fx_step(f, 2 * FX_S);
+	assert_int_equal(t->state, SR_TRIG_FIRING);
+	assert_int_equal(f->e->decision.verdict, SR_ROLLBACK);
+}
+
 /* Irregular polls: time between the first and the last RED counts;
  * 4m59s does not fire, 5m does. */
 static void test_sustained_irregular_polls(void **state)
@@ -362,6 +381,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_infinite_p95_and_streak, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_payment_failures_5_vs_6, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sustained_5m_fires_at_15s_polls, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sustained_5m_at_fast_polls_still_needs_5m, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sustained_irregular_polls, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sustained_gap_interrupts_not_resets, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sustained_stale_and_error_interrupt, setup, teardown),
