@@ -13,6 +13,9 @@
 #define SR_AF_DANGEROUS    0x2u /* needs a confirmation in the UI */
 #define SR_AF_TYPE_WEIGHT  0x4u /* confirm by typing the target weight */
 #define SR_AF_MOVES_EDGE   0x8u /* calls the edge */
+#define SR_AF_WORKFLOW     0x10u /* carried out by the session's workflow (the
+                                    webhook, the report writer), not by the
+                                    rollout record: runner.workflow */
 
 struct sr_action_def {
 	enum sr_action_kind kind;
@@ -39,6 +42,8 @@ struct sr_action_request {
 	char reason[SR_REASON_LEN];
 	char checklist[SR_NAME_LEN];    /* TICK */
 	char item[SR_NAME_LEN];
+	int report_kind;                /* REPORT: enum sr_report_kind */
+	int report_index;               /* REPORT: gate or phase, -1 the current */
 };
 
 enum sr_action_outcome {

@@ -83,10 +83,6 @@ int client_reconnect(struct sr_client *c, sr_ms timeout_ms, bool *absent, char *
 /* Send an action (the actor is whoever the kernel says we are). Returns
  * the request id, -1 when the connection is gone. */
 long client_request(struct sr_client *c, const struct sr_action_request *req);
-/* The workflow's keys, `U` ("post": an update to #ship-room now) and the
- * pager's `w` ("write-report": kind and index of report.h), done by the
- * service. Returns the request id, -1 when the connection is gone. */
-long client_request_workflow(struct sr_client *c, const char *what, int kind, int index);
 /* `shiproom stop`. */
 int client_send_stop(struct sr_client *c);
 /* Leaving on purpose (q): the service journals "quit", not "lost". */
@@ -113,8 +109,8 @@ unsigned long client_alarms(const struct sr_client *c); /* triggers started firi
 const char *client_closed(const struct sr_client *c);
 int client_who(const struct sr_client *c, const struct sr_who **who);
 
-/* The last result: result_seq counts results received. *kind is
- * SR_ACT_COUNT for the workflow's requests (post, write-report). */
+/* The last result: result_seq counts results received; *kind its
+ * action (SR_ACT_COUNT when the service named none it knows). */
 int client_result_seq(const struct sr_client *c);
 const struct sr_action_result *client_result(const struct sr_client *c,
                                              enum sr_action_kind *kind);

@@ -142,6 +142,8 @@ enum sr_action_kind {
 	SR_ACT_TICK,      /* tick a checklist item */
 	SR_ACT_TIEBREAK,  /* exec resolves an ESCALATE */
 	SR_ACT_DECLARE_SUCCESS,
+	SR_ACT_POST,      /* an update to #ship-room now (the workflow's) */
+	SR_ACT_REPORT,    /* write a report into the state dir (the workflow's) */
 	SR_ACT_COUNT
 };
 const char *sr_action_name(enum sr_action_kind a); /* "hold", ... */

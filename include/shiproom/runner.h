@@ -95,6 +95,12 @@ struct sr_runner {
 	                                       console's record: redecide */
 	bool quiet_refusals;                /* scripted retries: do not log each refusal */
 	struct sr_action_flight flight;     /* the edge action in flight, or the last one */
+	/* The workflow's actions (SR_AF_WORKFLOW: post, report), carried out
+	 * by whoever owns the notifier and the report writer (the session);
+	 * the dispatcher checks them first like every action. NULL: refused. */
+	void (*workflow)(void *ud, const struct sr_action_request *req,
+	                 struct sr_action_result *res);
+	void *workflow_ud;
 
 	int nlog;                           /* entries ever written */
 	struct sr_log_entry log[SR_LOG_LEN];/* ring: log[(nlog-1) % LEN] newest */

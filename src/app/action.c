@@ -71,6 +71,10 @@ static const struct sr_action_def action_defs[] = {
 	 "tick the selected checklist item (checklist view)"},
 	{SR_ACT_TIEBREAK, "tiebreak", 'T', 0, SR_ROLE_EXEC,
 	 "record the exec tie-break of an overnight hold (CEO)"},
+	{SR_ACT_POST, "post", 'U', SR_AF_WORKFLOW, SR_ROLE_RELEASE_DRI,
+	 "post an update to #ship-room now (anyone on the roster who may act)"},
+	{SR_ACT_REPORT, "report", 'w', SR_AF_WORKFLOW, SR_ROLE_RELEASE_DRI,
+	 "write the report in the pager to the state dir (anyone who may act)"},
 	{SR_ACT_DECLARE_SUCCESS, "declare_success", 'S', 0, SR_ROLE_RELEASE_DRI,
 	 "declare success once the criteria are met at 100% (Release DRI)"},
 };
@@ -209,6 +213,9 @@ static int apply(const struct sr_runner *r, struct sr_rollout *ro,
 		return rollout_tiebreak(ro, req->actor, now, why, n);
 	case SR_ACT_DECLARE_SUCCESS:
 		return rollout_declare_success(ro, now, why, n);
+	case SR_ACT_POST:
+	case SR_ACT_REPORT:
+		return 0; /* the record does not change */
 	case SR_ACT_COUNT:
 		break;
 	}
@@ -257,6 +264,8 @@ static void done_text(const struct sr_runner *r, const struct sr_action_request 
 	case SR_ACT_DECLARE_SUCCESS:
 		textf(buf, n, "success declared by %s", req->actor);
 		return;
+	case SR_ACT_POST:
+	case SR_ACT_REPORT:
 	case SR_ACT_COUNT:
 		break;
 	}
@@ -668,6 +677,19 @@ void action_dispatch(struct sr_runner *r, const struct sr_action_request *reqin,
 	if (r->reconciling) {
 		result_set(res, SR_ACT_REFUSED, -1,
 		           "%s refused: the start-up reconciliation with the edge is not done yet", name);
+		log_result(r, &req, res);
+		return;
+	}
+	if (def->flags & SR_AF_WORKFLOW) {
+		/* Checked like every action; done by the workflow's owner. */
+		if (check(r, &req, 0, &trial, res) == 0) {
+			if (r->workflow)
+				r->workflow(r->workflow_ud, &req, res);
+			else
+				result_set(res, SR_ACT_REFUSED, -1,
+				           "%s: nothing here to do it with (no webhook or report writer)",
+				           name);
+		}
 		log_result(r, &req, res);
 		return;
 	}

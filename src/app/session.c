@@ -591,6 +591,46 @@ int session_open_workflow(struct sr_session *s, const struct sr_session_opts *o,
 	return 0;
 }
 
+/* The workflow's actions (runner.workflow), checked by the dispatcher
+ * already: post an update now, write a report into the state dir. */
+static void workflow_action(void *ud, const struct sr_action_request *req,
+                            struct sr_action_result *res)
+{
+	struct sr_session *s = ud;
+	res->weight = -1;
+	if (req->kind == SR_ACT_POST) {
+		if (!s->notify) {
+			res->outcome = SR_ACT_REFUSED;
+			snprintf(res->message, sizeof res->message,
+			         "no webhook configured: there is nowhere to post");
+			return;
+		}
+		notify_post_now(s->notify, s->runner, s->runner->now);
+		res->outcome = SR_ACT_DONE;
+		snprintf(res->message, sizeof res->message,
+		         "update queued for the webhook (6: its status)");
+		return;
+	}
+	char path[SR_PATH_LEN + 200], err[512];
+	if (!s->have_templates || !s->keep_state) {
+		res->outcome = SR_ACT_REFUSED;
+		snprintf(res->message, sizeof res->message,
+		         "no state directory to write to (start the service with --state-dir DIR)");
+	} else if (req->report_kind < 0 || req->report_kind > SR_REPORT_WIN ||
+	           req->report_index < -1 || req->report_index >= SR_MAX_GATES) {
+		res->outcome = SR_ACT_REFUSED;
+		snprintf(res->message, sizeof res->message, "no such report");
+	} else if (report_write(&s->templates, (enum sr_report_kind)req->report_kind, s->runner,
+	                        req->report_index, s->state_dir, path, sizeof path, err,
+	                        sizeof err) < 0) {
+		res->outcome = SR_ACT_FAILED;
+		snprintf(res->message, sizeof res->message, "not written: %.400s", err);
+	} else {
+		res->outcome = SR_ACT_DONE;
+		snprintf(res->message, sizeof res->message, "wrote %.400s (and .json)", path);
+	}
+}
+
 /* The console and watch open the same live session: the session, the
  * --start jump on the simulator (open_real refuses --start on a real
  * source), a loop for the journal watch and the webhook, the workflow.
@@ -614,8 +654,12 @@ int session_open_live(struct sr_session *s, const struct sr_session_opts *o)
 	}
 	if (rc == 0)
 		rc = session_open_workflow(s, o, true);
-	if (rc)
+	if (rc) {
 		session_free(s);
+		return rc;
+	}
+	s->runner->workflow = workflow_action;
+	s->runner->workflow_ud = s;
 	return rc;
 }
 

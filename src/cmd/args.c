@@ -30,7 +30,7 @@ const char cmd_usage_text[] =
 	"                                              one action through the same dispatcher and\n"
 	"                                              authority checks as the console's keys;\n"
 	"                                              ACTION: promote hold resume rollback approve\n"
-	"                                              tick tiebreak declare_success;\n"
+	"                                              tick tiebreak declare_success post;\n"
 	"                                              exit 0 done, 3 refused, 1 failed\n"
 	"       shiproom watch [--for SECONDS]         the console without a screen: poll, evaluate,\n"
 	"                                              journal, auto-rollback; the log on stdout\n"
@@ -399,13 +399,17 @@ static int check_combinations(const struct sr_opts *o)
 	if (c == CMD_ACT) {
 		if (!o->action)
 			return cmd_usage_error("act needs an ACTION (promote, hold, resume, rollback, approve, "
-			                   "tick, tiebreak, declare_success)%s",
+			                   "tick, tiebreak, declare_success, post)%s",
 			                   "");
 		const struct sr_action_def *d = action_by_name(o->action);
 		if (!d)
 			return cmd_usage_error("act: unknown action '%s' (promote, hold, resume, rollback, "
-			                   "approve, tick, tiebreak, declare_success)",
+			                   "approve, tick, tiebreak, declare_success, post)",
 			                   o->action);
+		if (d->kind == SR_ACT_REPORT)
+			return cmd_usage_error("act report: use `shiproom report KIND` (it prints the "
+			                       "report and, with a service or --state-dir, writes it)%s",
+			                       "");
 		if (o->weight_set && d->kind != SR_ACT_PROMOTE)
 			return cmd_usage_error("--weight only applies to `act promote`%s", "");
 		if (d->kind == SR_ACT_TICK && (!o->checklist || !o->item))

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "shiproom/action.h"
 #include "shiproom/client.h"
 #include "shiproom/clock.h"
 #include "shiproom/cmd.h"
@@ -107,7 +108,9 @@ static int report_via(struct sr_client *c, const struct sr_opts *o, enum sr_repo
 	if (rc == 0)
 		rc = report_print(&tpl, m, kind, index, o->json);
 	if (rc == 0 && !o->s.read_only) {
-		long id = client_request_workflow(c, "write-report", (int)kind, index);
+		struct sr_action_request req = {.kind = SR_ACT_REPORT, .gate = -1,
+		                                .report_kind = (int)kind, .report_index = index};
+		long id = client_request(c, &req);
 		if (id >= 0 && client_wait_result(c, id, SR_HEADLESS_MAX_MS))
 			fprintf(stderr, "shiproom: report: the service: %s\n",
 			        client_result(c, NULL)->message);

@@ -421,7 +421,8 @@ bool rights_check(const struct sr_engine *e, enum sr_action_kind action, int tar
 
 	/* After a rollback only the checklists (rollback communications)
 	 * remain; everything else starts with a new rollout. */
-	if (ro->rolled_back && action != SR_ACT_TICK) {
+	if (ro->rolled_back && action != SR_ACT_TICK && action != SR_ACT_POST &&
+	    action != SR_ACT_REPORT) {
 		engine_fmt_when(e, ro->rolled_back_at, when, sizeof when);
 		why_add(&w, "rolled back at %s by %s: %s refused (a new rollout starts from pre-flight)",
 		        when, ro->rolled_back_by, sr_action_name(action));
@@ -490,6 +491,23 @@ bool rights_check(const struct sr_engine *e, enum sr_action_kind action, int tar
 			}
 			if (shown == 0)
 				why_add(&w, "success criteria not met");
+		}
+		break;
+	}
+	case SR_ACT_POST:
+	case SR_ACT_REPORT: {
+		/* The workflow's: anyone who may act on the rollout, unless the
+		 * policy's decision rights name who. */
+		bool row = false;
+		for (int i = 0; i < p->nrights; i++)
+			row |= p->rights[i].action == action;
+		if (row) {
+			(void)row_for(e, action, -1, -1, actor, &w);
+		} else if (!rights_has_role(p, actor, SR_ROLE_RELEASE_DRI) &&
+		           !rights_has_role(p, actor, SR_ROLE_GATE_APPROVER) &&
+		           !rights_has_role(p, actor, SR_ROLE_EXEC)) {
+			why_add(&w, "%s is not on the roster as release_dri, gate_approver or exec",
+			        actor && actor[0] ? actor : "(nobody)");
 		}
 		break;
 	}

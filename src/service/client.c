@@ -245,7 +245,7 @@ static void on_result(struct sr_client *c, const json_t *m)
 	c->result.weight = json_is_integer(w) ? (int)json_integer_value(w) : -1;
 	sr_sanitize(c->result.message, msg ? msg : "", sizeof c->result.message);
 	const struct sr_action_def *d = action ? action_by_name(action) : NULL;
-	c->result_kind = d ? d->kind : SR_ACT_COUNT; /* post, write-report */
+	c->result_kind = d ? d->kind : SR_ACT_COUNT;
 	c->result_id = (long)json_integer_value(json_object_get(m, "id"));
 	/* PENDING is not an answer yet: the final result follows */
 	if (c->result.outcome != SR_ACT_PENDING)
@@ -484,20 +484,14 @@ static int connect_and_hello(struct sr_client *c, sr_ms timeout_ms, bool *absent
 long client_request(struct sr_client *c, const struct sr_action_request *req)
 {
 	long id = ++c->next_id;
-	json_t *m = json_pack("{s:s, s:I, s:s, s:i, s:i, s:s, s:s, s:s}", "type", "request", "id",
-	                      (json_int_t)id, "action", sr_action_name(req->kind), "weight",
+	json_t *m = json_pack("{s:s, s:I, s:s, s:i, s:i, s:s, s:s, s:s, s:i, s:i}", "type", "request",
+	                      "id", (json_int_t)id, "action", sr_action_name(req->kind), "weight",
 	                      req->weight, "gate", req->gate, "reason", req->reason, "checklist",
-	                      req->checklist, "item", req->item);
+	                      req->checklist, "item", req->item, "report", req->report_kind,
+	                      "index", req->report_index);
 	return send_msg(c, m) == 0 ? id : -1;
 }
 
-long client_request_workflow(struct sr_client *c, const char *what, int kind, int index)
-{
-	long id = ++c->next_id;
-	json_t *m = json_pack("{s:s, s:I, s:s, s:i, s:i}", "type", "request", "id", (json_int_t)id,
-	                      "action", what, "report", kind, "index", index);
-	return send_msg(c, m) == 0 ? id : -1;
-}
 
 int client_send_stop(struct sr_client *c)
 {

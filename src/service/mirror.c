@@ -168,6 +168,8 @@ static const struct field request_fields[] = {
 	STR(struct sr_action_request, reason),
 	STR(struct sr_action_request, checklist),
 	STR(struct sr_action_request, item),
+	INT(struct sr_action_request, report_kind),
+	INT(struct sr_action_request, report_index),
 };
 
 static const struct field result_fields[] = {

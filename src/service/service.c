@@ -625,6 +625,15 @@ static void on_request(struct client *c, const json_t *m)
 		sr_sanitize(req.reason, reason ? reason : "", sizeof req.reason);
 		sr_sanitize(req.checklist, cl ? cl : "", sizeof req.checklist);
 		sr_sanitize(req.item, it ? it : "", sizeof req.item);
+		json_t *rk = json_object_get(m, "report"), *ri = json_object_get(m, "index");
+		req.report_kind = json_is_integer(rk) && json_integer_value(rk) >= 0 &&
+		                          json_integer_value(rk) <= SR_REPORT_WIN
+		                      ? (int)json_integer_value(rk)
+		                      : 0;
+		req.report_index = json_is_integer(ri) && json_integer_value(ri) >= -1 &&
+		                           json_integer_value(ri) < SR_MAX_GATES
+		                       ? (int)json_integer_value(ri)
+		                       : -1;
 		action_dispatch(r, &req, &res);
 		/* the report an action makes due, and its post, at once */
 		session_workflow(v->s);
@@ -638,51 +647,6 @@ static void on_request(struct client *c, const json_t *m)
 	                      d ? d->name : (name ? "?" : ""), "outcome",
 	                      action_outcome_name(res.outcome), "message", res.message, "weight",
 	                      res.weight));
-}
-
-/* `U` and the pager's `w`: the workflow's own requests. The same rule as
- * an action: read-only refused here, and only someone on the roster. */
-static void on_workflow_request(struct client *c, const json_t *m, const char *what)
-{
-	struct service *v = c->svc;
-	struct sr_session *s = v->s;
-	json_int_t id = json_integer_value(json_object_get(m, "id"));
-	char msg[SR_TEXT_LEN * 2];
-	const char *outcome = "refused";
-	if (c->read_only) {
-		snprintf(msg, sizeof msg,
-		         "read-only console: %s is not available (%s is attached read-only as %s)",
-		         strcmp(what, "post") == 0 ? "posting" : "writing reports", c->login, c->role);
-	} else if (strcmp(what, "post") == 0) {
-		if (!s->notify) {
-			snprintf(msg, sizeof msg, "no webhook configured: there is nowhere to post");
-		} else {
-			notify_post_now(s->notify, s->runner, s->runner->now);
-			runner_log(s->runner, SR_LOG_ACTION, SR_GREEN, c->login,
-			           "update posted to the webhook on request");
-			snprintf(msg, sizeof msg, "update queued for the webhook (6: its status)");
-			outcome = "done";
-		}
-	} else {
-		json_int_t kind = json_integer_value(json_object_get(m, "report"));
-		json_int_t index = json_integer_value(json_object_get(m, "index"));
-		char path[SR_PATH_LEN + 200], err[512];
-		if (!s->have_templates || !s->keep_state) {
-			snprintf(msg, sizeof msg, "the service has no state directory to write to (serve "
-			                          "--state-dir DIR)");
-		} else if (kind < 0 || kind > SR_REPORT_WIN || index < -1 || index >= SR_MAX_GATES) {
-			snprintf(msg, sizeof msg, "no such report");
-		} else if (report_write(&s->templates, (enum sr_report_kind)kind, s->runner, (int)index,
-		                        s->state_dir, path, sizeof path, err, sizeof err) < 0) {
-			snprintf(msg, sizeof msg, "not written: %.400s", err);
-			outcome = "failed";
-		} else {
-			snprintf(msg, sizeof msg, "wrote %.400s (and .json)", path);
-			outcome = "done";
-		}
-	}
-	send_msg(c, json_pack("{s:s, s:I, s:s, s:s, s:s, s:i}", "type", "result", "id", id, "action",
-	                      what, "outcome", outcome, "message", msg, "weight", -1));
 }
 
 static void service_stop(struct service *v, const char *why);
@@ -716,11 +680,7 @@ static void on_message(struct client *c, json_t *m)
 			fail_client(c, "say hello first");
 		return;
 	}
-	const char *action = json_string_value(json_object_get(m, "action"));
-	if (strcmp(type, "request") == 0 && action &&
-	    (strcmp(action, "post") == 0 || strcmp(action, "write-report") == 0))
-		on_workflow_request(c, m, action);
-	else if (strcmp(type, "request") == 0)
+	if (strcmp(type, "request") == 0)
 		on_request(c, m);
 	else if (strcmp(type, "stop") == 0)
 		on_stop_request(c, m);

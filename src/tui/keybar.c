@@ -82,6 +82,8 @@ void keybar_draw(struct tui *t)
 				continue;
 			if (d->kind == SR_ACT_TICK && t->view != VIEW_CHECKLISTS)
 				continue;
+			if (d->flags & SR_AF_WORKFLOW)
+				continue; /* U and the pager's w: in the help and views 6 */
 			/* Hold and resume share a place: show the one that applies. */
 			if ((d->kind == SR_ACT_HOLD && held) || (d->kind == SR_ACT_RESUME && !held))
 				continue;

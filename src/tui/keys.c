@@ -59,6 +59,7 @@ void tui_request(struct tui *t, enum sr_action_kind kind, struct sr_action_reque
 	memset(req, 0, sizeof *req);
 	req->kind = kind;
 	req->gate = -1;
+	req->report_index = -1;
 	sr_strlcpy(req->actor, tui_actor(t), sizeof req->actor);
 	sr_strlcpy(req->reason, "from the console", sizeof req->reason);
 	if (kind == SR_ACT_TICK) {
@@ -77,6 +78,16 @@ static void show_result(struct tui *t, enum sr_action_kind kind, const struct sr
 	 * rollback, the post to the webhook. */
 	if ((res->outcome == SR_ACT_DONE || res->outcome == SR_ACT_FAILED) && !t->o->client)
 		workflow_tick(t);
+	if (kind >= SR_ACT_COUNT || (action_by_kind(kind)->flags & SR_AF_WORKFLOW)) {
+		/* `U`, the pager's `w`: what was posted or written, as it is */
+		tui_flash(t, res->outcome == SR_ACT_DONE      ? SR_GREEN
+		             : res->outcome == SR_ACT_REFUSED ? SR_YELLOW
+		                                              : SR_RED,
+		          "%s", res->message);
+		if (kind == SR_ACT_REPORT && res->outcome == SR_ACT_DONE && t->view == VIEW_REPORT)
+			t->dirty |= D_BODY;
+		return;
+	}
 	switch (res->outcome) {
 	case SR_ACT_DONE:
 		if (res->weight >= 0 && (action_by_kind(kind)->flags & SR_AF_MOVES_EDGE))
@@ -127,15 +138,6 @@ void tui_action_finished(struct tui *t)
 	if (t->o->client) {
 		enum sr_action_kind kind;
 		const struct sr_action_result *res = client_result(t->o->client, &kind);
-		if (kind == SR_ACT_COUNT) {
-			/* `U` or the pager's `w`: the service's answer as it is */
-			tui_flash(t, res->outcome == SR_ACT_DONE ? SR_GREEN
-			             : res->outcome == SR_ACT_REFUSED ? SR_YELLOW
-			                                              : SR_RED,
-			          "%s", res->message);
-			t->dirty |= D_DATA;
-			return;
-		}
 		show_result(t, kind, res);
 		return;
 	}
@@ -189,6 +191,11 @@ static void action_key(struct tui *t, const struct sr_action_def *d)
 	if (t->o->read_only) {
 		tui_request(t, d->kind, &req);
 		tui_dispatch(t, &req);
+		return;
+	}
+	if (d->kind == SR_ACT_REPORT && t->view != VIEW_REPORT) {
+		tui_flash(t, SR_GREEN, "w writes the report open in the pager: g gate report, "
+		                       "c phase card");
 		return;
 	}
 	if (d->kind == SR_ACT_TICK && t->view != VIEW_CHECKLISTS) {
@@ -384,27 +391,6 @@ static void filter_key(struct tui *t, int key)
 	t->dirty |= D_LOG | D_BODY | D_STATUS;
 }
 
-static void post_update(struct tui *t)
-{
-	if (t->o->read_only) {
-		tui_flash(t, SR_YELLOW, "read-only console: nothing is posted from here");
-		return;
-	}
-	if (t->o->client) {
-		t->sent_result_seq = client_result_seq(t->o->client);
-		if (client_request_workflow(t->o->client, "post", 0, -1) >= 0) {
-			t->waiting_action = true;
-			tui_flash(t, SR_YELLOW, "post: sent to the service");
-		}
-		return;
-	}
-	if (!t->o->notify) {
-		tui_flash(t, SR_YELLOW, "no webhook configured: there is nowhere to post");
-		return;
-	}
-	notify_post_now(t->o->notify, t->r, t->r->now);
-	tui_flash(t, SR_GREEN, "update queued for the webhook (6: its status)");
-}
 
 void keys_handle(struct tui *t, int key)
 {
@@ -462,7 +448,6 @@ void keys_handle(struct tui *t, int key)
 	case '6': tui_set_view(t, VIEW_WORKFLOW); return;
 	case '7': tui_set_view(t, VIEW_WHO); return;
 	case 'g': pager_open(t, SR_REPORT_GATE, -1); return;
-	case 'U': post_update(t); return;
 	case 'c':
 		if (t->view != VIEW_DETAIL) {
 			pager_open(t, SR_REPORT_CARD, -1);

@@ -115,41 +115,16 @@ void pager_open(struct tui *t, enum sr_report_kind kind, int index)
 	tui_set_view(t, VIEW_REPORT);
 }
 
+/* w: write the report shown into the state dir - an action of the table
+ * (report), checked and done by the dispatcher or the service like any
+ * other; the result comes back in the status line. */
 static void pager_write(struct tui *t)
 {
-	struct tui_pager *pg = &t->pager;
-	char path[768], err[512];
-	if (t->o->read_only) {
-		tui_flash(t, SR_YELLOW,
-		          "read-only console: reports are not written from here "
-		          "(shiproom report ... writes one)");
-		return;
-	}
-	if (t->o->client) {
-		/* the service writes it, into its state dir */
-		t->sent_result_seq = client_result_seq(t->o->client);
-		if (client_request_workflow(t->o->client, "write-report", (int)pg->kind, pg->index) >= 0) {
-			t->waiting_action = true;
-			tui_flash(t, SR_YELLOW, "write: sent to the service");
-		}
-		return;
-	}
-	if (!t->o->state_dir || !*t->o->state_dir) {
-		tui_flash(t, SR_YELLOW,
-		          "no state directory to write to (start shiproom with "
-		          "--state-dir DIR)");
-		return;
-	}
-	int rc = report_write(t->o->templates, pg->kind, t->r, pg->index, t->o->state_dir, path,
-	                      sizeof path, err, sizeof err);
-	if (rc < 0) {
-		tui_flash(t, SR_RED, "%s not written: %s", kind_title(pg->kind), err);
-		return;
-	}
-	/* What was written is the state now: show that. */
-	pager_build(t);
-	t->dirty |= D_BODY;
-	tui_flash(t, SR_GREEN, "wrote %s (and .json)", path);
+	struct sr_action_request req;
+	tui_request(t, SR_ACT_REPORT, &req);
+	req.report_kind = (int)t->pager.kind;
+	req.report_index = t->pager.index;
+	tui_dispatch(t, &req);
 }
 
 static int clampi(int v, int lo, int hi)

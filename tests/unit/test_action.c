@@ -167,6 +167,75 @@ static void test_table(void **state)
 	assert_null(action_by_name("deploy"));
 }
 
+/* ---- the workflow's actions: post, report --------------------------------------- */
+
+struct wf_calls {
+	int n;
+	struct sr_action_request last;
+};
+
+static void wf_hook(void *ud, const struct sr_action_request *req, struct sr_action_result *res)
+{
+	struct wf_calls *c = ud;
+	c->n++;
+	c->last = *req;
+	res->outcome = SR_ACT_DONE;
+	res->weight = -1;
+	snprintf(res->message, sizeof res->message, "did %s", sr_action_name(req->kind));
+}
+
+/* U and w are entries of the one table: checked by the dispatcher like
+ * every action (read-only, roster), then carried out by the workflow's
+ * owner; they never change the rollout record. */
+static void test_workflow_actions(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new(policy, false);
+	runner_advance(f->r, T0 - 30 * MIN);
+	assert_int_equal(action_by_key('U')->kind, SR_ACT_POST);
+	assert_true(action_by_kind(SR_ACT_REPORT)->flags & SR_AF_WORKFLOW);
+	struct sr_action_result res = act(f, SR_ACT_POST, "dri", 0);
+	assert_int_equal(res.outcome, SR_ACT_REFUSED); /* nobody here to post with */
+	assert_non_null(strstr(res.message, "nothing here"));
+
+	struct wf_calls calls = {0};
+	f->r->workflow = wf_hook;
+	f->r->workflow_ud = &calls;
+	unsigned long changes = f->r->engine.ro.changes;
+	res = act(f, SR_ACT_POST, "observer", 0);
+	assert_int_equal(res.outcome, SR_ACT_REFUSED);
+	assert_non_null(strstr(res.message, "not on the roster as release_dri"));
+	res = act(f, SR_ACT_POST, "nobody", 0);
+	assert_int_equal(res.outcome, SR_ACT_REFUSED);
+	assert_int_equal(calls.n, 0); /* refused before the workflow is asked */
+	res = act(f, SR_ACT_POST, "dri", 0);
+	assert_int_equal(res.outcome, SR_ACT_DONE);
+	assert_string_equal(res.message, "did post");
+	res = act(f, SR_ACT_POST, "approver", 0);
+	assert_int_equal(res.outcome, SR_ACT_DONE);
+	assert_int_equal(calls.n, 2);
+
+	struct sr_action_request req = {.kind = SR_ACT_REPORT, .gate = -1, .report_kind = 1,
+	                                .report_index = -1};
+	snprintf(req.actor, sizeof req.actor, "dri");
+	action_dispatch(f->r, &req, &res);
+	assert_int_equal(res.outcome, SR_ACT_DONE);
+	assert_int_equal(calls.n, 3);
+	assert_int_equal(calls.last.report_kind, 1);
+	assert_int_equal(calls.last.report_index, -1);
+	assert_int_equal(f->r->engine.ro.changes, changes); /* the record is as it was */
+
+	/* after a rollback the team still posts and writes the postmortem */
+	to_t0_ready(f);
+	assert_int_equal(act(f, SR_ACT_PROMOTE, "dri", 5).outcome, SR_ACT_DONE);
+	runner_advance(f->r, T0 + 10 * MIN);
+	res = act(f, SR_ACT_ROLLBACK, "dri", 0);
+	assert_int_equal(res.outcome, SR_ACT_DONE);
+	res = act(f, SR_ACT_POST, "dri", 0);
+	assert_int_equal(res.outcome, SR_ACT_DONE);
+	fix_free(f);
+}
+
 /* ---- read-only ----------------------------------------------------------------- */
 
 static void test_read_only_refuses_every_action(void **state)
@@ -1090,6 +1159,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_table),
 		cmocka_unit_test(test_read_only_refuses_every_action),
+		cmocka_unit_test(test_workflow_actions),
 		cmocka_unit_test(test_promote_refused_carries_reasons),
 		cmocka_unit_test(test_promote_weight_zero_is_next_phase),
 		cmocka_unit_test(test_rollback_zero_and_drain),
