@@ -11,8 +11,8 @@
 # 140 ms - RED at 5% (limit 130 ms), a breach clock running, within the
 # margin of the 160 ms trigger - for longer than the count (the 5-minute
 # rule cannot fire within it). Each count covers SECONDS (default 120)
-# after the watch has run two poll intervals (healthy) or after the
-# first RED (pending). Nothing here asserts.
+# after the watch has run six poll intervals (healthy: the rhythm learned
+# and settled) or after the first RED (pending). Nothing here asserts.
 set -eu
 build=${1:-build}
 secs=${2:-120}
@@ -32,7 +32,9 @@ S=$work/state
 start_rollout "$S"
 "$bin" watch --for $((4 * secs + 10 * poll)) --policy "$pol" --state-dir "$S" >"$work/watch.log" 2>&1 &
 pids="$pids $!"
-sleep $((2 * poll + 1))
+# Settled: learned (second poll), three aligned polls that found their
+# scrape; from then on the rhythm costs one query every eighth poll.
+sleep $((6 * poll + 1))
 q0=$(queries)
 sleep "$secs"
 q1=$(queries)

@@ -21,7 +21,10 @@
  *     (near its limit, or recovering from RED), a breach clock running,
  *     or a threshold trigger's KPI within fast_margin_pct of the trigger -
  *     the KPIs involved, and only those, are also polled every
- *     fast_poll_s. The full polls go on at their own rhythm.
+ *     fast_poll_s; aligned, just after every scrape at least fast_poll_s
+ *     apart (the data changes at scrapes only), so a scrape as slow as
+ *     poll_s gains nothing and costs nothing. The full polls go on at
+ *     their own rhythm.
  *
  * Pure: no clock, no I/O. The runner feeds it what the polls answered and
  * `now`, and asks it when to poll next (runner.c); the console and watch
@@ -38,6 +41,7 @@
 #define SR_SETTLE_MIN_MS 100
 #define SR_SETTLE_MAX_MS 5000
 #define SR_RHYTHM_CHECK_EVERY 8       /* once settled: ask for the rhythm every 8th poll */
+#define SR_RHYTHM_SETTLED_HITS 3      /* aligned polls that found their scrape: settled */
 #define SR_FAST_POLL_DEFAULT_MS 2000
 #define SR_FAST_MARGIN_DEFAULT_PCT 12.5
 

@@ -63,6 +63,7 @@ static sr_ms approx_gcd(sr_ms a, sr_ms b, sr_ms tol)
 
 static void learn(struct sr_poll_schedule *s)
 {
+	sr_ms prev = s->interval;
 	s->interval = 0;
 	if (s->nseen < 3) {
 		snprintf(s->why_fixed, sizeof s->why_fixed, "learning the scrape rhythm");
@@ -71,6 +72,13 @@ static void learn(struct sr_poll_schedule *s)
 	sr_ms g = s->seen[1] - s->seen[0];
 	for (int i = 2; i < s->nseen; i++)
 		g = approx_gcd(g, s->seen[i] - s->seen[i - 1], tolerance(g));
+	/* A finer rhythm already learned stays: polls once per poll_s see
+	 * only every third scrape of a 5 s rhythm, which looks like 15 s. */
+	if (prev > 0 && g > prev) {
+		sr_ms h = approx_gcd(g, prev, tolerance(prev));
+		if (h + tolerance(prev) >= prev && h <= prev + tolerance(prev))
+			g = prev;
+	}
 	/* Every step must be a whole number of intervals; their sum over
 	 * the whole span gives the interval more exactly than any one. */
 	long long steps = 0;
@@ -209,7 +217,7 @@ struct sr_poll_plan poll_schedule_next(const struct sr_poll_schedule *s)
 	 * found irregular over a full window), at every 8th: one query per
 	 * eight polls is what the rhythm costs in steady state. */
 	bool aligned = poll_schedule_mode(s) == SR_POLL_ALIGNED;
-	bool settled = aligned ? s->hits >= SR_RHYTHM_CHECK_EVERY : s->nseen >= SR_RHYTHM_SEEN;
+	bool settled = aligned ? s->hits >= SR_RHYTHM_SETTLED_HITS : s->nseen >= SR_RHYTHM_SEEN;
 	plan.rhythm = !settled || s->since_check + 1 >= SR_RHYTHM_CHECK_EVERY;
 	/* Learning: every sample time of the last three poll intervals in
 	 * one query, so the rhythm is known after one poll, not four. */
@@ -218,8 +226,17 @@ struct sr_poll_plan poll_schedule_next(const struct sr_poll_schedule *s)
 	if (s->fast && s->fast_ms > 0 && s->last_full >= 0) {
 		sr_ms from = s->last_fast > s->last_full ? s->last_fast : s->last_full;
 		sr_ms fast_at = from + s->fast_ms;
-		/* Not just before a full poll: that one reads them anyway. */
-		if (fast_at + s->fast_ms / 2 <= plan.at) {
+		/* Aligned, the data changes only at a scrape: a fast poll goes
+		 * just after the first scrape at or after the fast rate allows,
+		 * never twice for one scrape. */
+		if (aligned) {
+			sr_ms I = s->interval, phase = s->seen[s->nseen - 1];
+			sr_ms k = (fast_at - s->settle - phase + I - 1) / I;
+			fast_at = phase + (k < 1 ? 1 : k) * I + s->settle;
+		}
+		/* Not just before a full poll: that one reads them anyway, and
+		 * polls stay at least fast_poll_s apart. */
+		if (fast_at + s->fast_ms <= plan.at) {
 			plan.at = fast_at;
 			plan.full = false;
 			plan.rhythm = false;
@@ -252,6 +269,16 @@ static bool near_trigger(const struct sr_poll_schedule *s, const struct sr_trigg
 	return t->above ? v > th - m : v < th + m;
 }
 
+/* How often the involved KPIs are polled: every fast_poll_s; aligned,
+ * at every scrape that leaves at least that much time between polls. */
+static sr_ms fast_every(const struct sr_poll_schedule *s)
+{
+	if (poll_schedule_mode(s) != SR_POLL_ALIGNED)
+		return s->fast_ms;
+	sr_ms I = s->interval;
+	return (s->fast_ms + I - 1) / I * I;
+}
+
 void poll_schedule_involve(struct sr_poll_schedule *s, const struct sr_engine *e)
 {
 	const struct sr_policy *p = e->policy;
@@ -279,14 +306,16 @@ void poll_schedule_involve(struct sr_poll_schedule *s, const struct sr_engine *e
 	}
 	for (int k = 0; k < p->nkpis && k < SR_MAX_KPIS; k++)
 		s->nfast += s->kpis[k];
-	s->fast = s->nfast > 0 && s->fast_ms > 0;
+	/* No faster than the full polls (a 15 s scrape read just after each
+	 * scrape): nothing to gain, nothing to spend. */
+	s->fast = s->nfast > 0 && s->fast_ms > 0 && fast_every(s) < s->poll_ms - s->poll_ms / 10;
 }
 
 void poll_schedule_brief(const struct sr_poll_schedule *s, char *buf, size_t n)
 {
 	char d[24];
 	bool aligned = poll_schedule_mode(s) == SR_POLL_ALIGNED;
-	fmt_interval(d, sizeof d, s->fast ? s->fast_ms : aligned ? s->interval : s->poll_ms);
+	fmt_interval(d, sizeof d, s->fast ? fast_every(s) : aligned ? s->interval : s->poll_ms);
 	snprintf(buf, n, "%s %s", s->fast ? "fast" : aligned ? "aligned" : "fixed", d);
 }
 
@@ -295,7 +324,7 @@ void poll_schedule_describe(const struct sr_poll_schedule *s, char *buf, size_t 
 	char d[24], f[24];
 	bool aligned = poll_schedule_mode(s) == SR_POLL_ALIGNED;
 	fmt_interval(d, sizeof d, aligned ? s->interval : s->poll_ms);
-	fmt_interval(f, sizeof f, s->fast_ms);
+	fmt_interval(f, sizeof f, fast_every(s));
 	if (s->fast)
 		snprintf(buf, n, "fast %s (%d KPI%s), %s %s", f, s->nfast, s->nfast == 1 ? "" : "s",
 		         aligned ? "aligned" : "fixed", d);
