@@ -742,6 +742,7 @@ static void feed_observation(struct sr_runner *r, const struct sr_jevent *ev)
 		cs->status_since = ev->at;
 		cs->fresh = !sr_status_is_data_gap(cs->status);
 		sr_sanitize(cs->reason, jstr(o, "reason", ""), sizeof cs->reason);
+		engine_cell_forget_reason(cs);
 		log_at(r, ev->at, SR_LOG_STATUS, cs->status, "", "%s", cs->reason);
 	} else if (ev->type == SR_J_TRIGGER) {
 		const char *id = jstr(o, "trigger", "");
@@ -775,6 +776,7 @@ static void feed_observation(struct sr_runner *r, const struct sr_jevent *ev)
 				cs->fresh = !sr_status_is_data_gap(cs->status);
 			}
 			sr_sanitize(cs->reason, jstr(co, "reason", ""), sizeof cs->reason);
+			engine_cell_forget_reason(cs);
 		}
 		log_at(r, ev->at, SR_LOG_INFO, SR_GREEN, "", "snapshot %.40s: verdict %.16s, weight %lld%%",
 		       jstr(o, "label", ""), jstr(o, "verdict", "?"), jint(o, "weight", -1));
