@@ -15,7 +15,7 @@
  *
  *   cc -std=c17 -O2 -Iinclude bench/eval_bench.c build/libshiproom.a \
  *      $(pkg-config --libs ncursesw libuv libcurl jansson) -lm -o build/eval_bench
- *   build/eval_bench config/shiproom.json [runs]
+ *   build/eval_bench config/shiproom.json [runs] [unchanged|new]
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -120,6 +120,8 @@ int main(int argc, char **argv)
 {
 	const char *path = argc > 1 ? argv[1] : "config/shiproom.json";
 	int runs = argc > 2 ? atoi(argv[2]) : 5001;
+	/* argv[3] "unchanged" or "new": that row only (for callgrind) */
+	const char *only = argc > 3 ? argv[3] : NULL;
 	if (runs < 11)
 		runs = 11;
 	struct sr_policy *p = calloc(1, sizeof *p);
@@ -165,6 +167,8 @@ int main(int argc, char **argv)
 	 * (the worst case: every reason text is written again). */
 	static const char *const row[2] = {"values unchanged", "every value new"};
 	for (int mode = 0; mode < 2; mode++) {
+		if (only && strcmp(only, mode ? "new" : "unchanged") != 0)
+			continue;
 		for (int i = 0; i < runs; i++) {
 			now += POLL_MS;
 			fill(s, p, now, mode ? i + 1 : 0); /* not timed: the source's work */

@@ -20,6 +20,18 @@ cc -std=c17 -O2 -Iinclude bench/eval_bench.c "$build/libshiproom.a" \
 	$(pkg-config --libs ncursesw libuv libcurl jansson) -lm -o "$build/eval_bench" &&
 	"$build/eval_bench" config/shiproom.json
 
+echo "== status: peak RSS and time of one answer, shipped policy, healthy scenario"
+# --at T+350 replays the simulated rollout up to T+350 before answering;
+# T-130 is the start of the plan. GNU time(1) gives the peak RSS.
+if [ -x /usr/bin/time ]; then
+	for at in T-130 T+350; do
+		/usr/bin/time -f "status --at $at: %e s, peak RSS %M KiB" \
+			"$build/shiproom" status --scenario healthy --at "$at" >/dev/null
+	done
+else
+	echo "skipped: needs /usr/bin/time (Debian package time)"
+fi
+
 if [ -x bench/term_bench.sh ]; then
 	echo "== terminal: bytes/s and CPU s/min, shiproom vs htop at 120x40"
 	bench/term_bench.sh "$build/shiproom"
