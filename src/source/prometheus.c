@@ -42,6 +42,8 @@ struct prom_query {
 	struct prom *owner;
 	int kpi;
 	bool samples;            /* the KPI's samples query */
+	int same_as;             /* an earlier query of this poll with the same
+	                            text, whose answer this one shares; -1 */
 	struct sr_http_req *req; /* in flight, or NULL */
 	struct sr_prom_result res;
 };
@@ -64,7 +66,7 @@ struct prom {
 
 	struct sr_snapshot snap;
 	struct prom_query q[MAX_QUERIES];
-	int nq, pending, last_nq;
+	int nq, pending, last_nq; /* last_nq: requests sent (distinct texts) */
 	bool busy;
 	sr_ms now;
 	sr_source_cb cb;
@@ -591,10 +593,12 @@ static void prom_finish(struct prom *pr)
 		for (int i = 0; i < pr->nq; i++) {
 			if (pr->q[i].kpi != k)
 				continue;
+			const struct prom_query *answer =
+			    pr->q[i].same_as >= 0 ? &pr->q[pr->q[i].same_as] : &pr->q[i];
 			if (pr->q[i].samples)
-				samples = &pr->q[i];
+				samples = answer;
 			else
-				value = &pr->q[i];
+				value = answer;
 		}
 		if (!value) {
 			fail_kpi_cells(pr, k, "no query for this KPI in the policy");
@@ -603,9 +607,14 @@ static void prom_finish(struct prom *pr)
 		promparse_fill(&pr->snap, pr->p, k, &value->res, samples ? &samples->res : NULL,
 		               &pr->labels, pr->now);
 	}
-	for (int i = 0; i < pr->nq; i++)
+	int sent = 0;
+	for (int i = 0; i < pr->nq; i++) {
+		if (pr->q[i].same_as >= 0)
+			continue; /* shared an earlier query's answer */
 		promparse_free(&pr->q[i].res);
-	pr->last_nq = pr->nq;
+		sent++;
+	}
+	pr->last_nq = sent;
 	pr->nq = 0;
 	pr->busy = false;
 	/* The callback may poll again or destroy us: touch nothing after. */
@@ -665,6 +674,11 @@ static void query_send(struct prom *pr, struct prom_query *q, const char *query,
 		pr->pending++;
 }
 
+static const char *prom_query_text(const struct prom *pr, const struct prom_query *q)
+{
+	return q->samples ? pr->samples_query[q->kpi] : pr->query[q->kpi];
+}
+
 static void prom_poll(struct sr_source *s, sr_ms now, sr_source_cb cb, void *ud)
 {
 	struct prom *pr = s->impl;
@@ -711,12 +725,19 @@ static void prom_poll(struct sr_source *s, sr_ms now, sr_source_cb cb, void *ud)
 	}
 	/* Count before sending: an answer cannot arrive before every query is
 	 * out (the client never calls back from submit), but pending must
-	 * not touch zero half way. */
+	 * not touch zero half way. A query whose text an earlier one of this
+	 * poll already has (KPIs sharing a denominator: P50, P95 and P99 count
+	 * the same requests) is not sent again: it shares that answer. */
 	pr->pending = 1;
 	for (int i = 0; i < pr->nq; i++) {
 		struct prom_query *q = &pr->q[i];
-		query_send(pr, q, q->samples ? pr->samples_query[q->kpi] : pr->query[q->kpi],
-		           tparam);
+		const char *text = prom_query_text(pr, q);
+		q->same_as = -1;
+		for (int j = 0; j < i && q->same_as < 0; j++)
+			if (pr->q[j].same_as < 0 && strcmp(prom_query_text(pr, &pr->q[j]), text) == 0)
+				q->same_as = j;
+		if (q->same_as < 0)
+			query_send(pr, q, text, tparam);
 	}
 	memset(pr->auth, 0, sizeof pr->auth);
 	if (--pr->pending == 0)
