@@ -32,6 +32,21 @@ else
 	echo "skipped: needs /usr/bin/time (Debian package time)"
 fi
 
+echo "== watch: idle wake-ups (voluntary context switches over 5 s at --speed 1)"
+# Between two 15 s polls nothing is due: every wake-up is overhead.
+"$build/shiproom" watch --scenario healthy --start T+30 --speed 1 --for 9 >/dev/null 2>&1 &
+wpid=$!
+sleep 2
+wa=$(awk '/^voluntary_ctxt/{print $2}' /proc/$wpid/status 2>/dev/null)
+sleep 5
+wb=$(awk '/^voluntary_ctxt/{print $2}' /proc/$wpid/status 2>/dev/null)
+wait $wpid
+if [ -n "$wa" ] && [ -n "$wb" ]; then
+	echo "watch: $((wb - wa)) wake-ups in 5 s"
+else
+	echo "watch: could not read /proc/$wpid/status"
+fi
+
 if [ -x bench/term_bench.sh ]; then
 	echo "== terminal: bytes/s and CPU s/min, shiproom vs htop at 120x40"
 	bench/term_bench.sh "$build/shiproom"

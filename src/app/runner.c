@@ -87,6 +87,8 @@ static void log_vat(struct sr_runner *r, sr_ms at, enum sr_log_kind kind, enum s
 	sr_sanitize(e->actor, actor ? actor : "", sizeof e->actor);
 	sr_sanitize(e->text, text, sizeof e->text);
 	r->nlog++;
+	if (r->on_log)
+		r->on_log(r->on_log_ud);
 }
 
 void runner_log(struct sr_runner *r, enum sr_log_kind kind, enum sr_status sev, const char *actor,
