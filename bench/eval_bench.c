@@ -15,7 +15,7 @@
  *
  *   cc -std=c17 -O2 -Iinclude bench/eval_bench.c build/libshiproom.a \
  *      $(pkg-config --libs ncursesw libuv libcurl jansson) -lm -o build/eval_bench
- *   build/eval_bench config/shiproom.json [runs] [evidence-off]
+ *   build/eval_bench config/shiproom.json [runs] [unchanged|new] [evidence-off]
  *
  * Every observation carries a poll step's counts (snapshot.h: step_n,
  * step_bad; 25% canary, 1 in 20 requests slow or bad), so the cells
@@ -100,13 +100,17 @@ static double value_for(const struct sr_policy *p, int kpi, bool yellow)
 	}
 }
 
-static void fill(struct sr_snapshot *s, const struct sr_policy *p, sr_ms now)
+/* step > 0: every non-zero healthy value moves a little at each poll
+ * (as real Prometheus answers do), so no cell's reason can be kept. */
+static void fill(struct sr_snapshot *s, const struct sr_policy *p, sr_ms now, int step)
 {
 	s->ncells = p->ncells;
 	for (int i = 0; i < p->ncells; i++) {
 		int k = p->cells[i].kpi;
 		bool yellow = i % 17 == 3; /* a few cells inside their margin */
 		double v = value_for(p, k, yellow), c = value_for(p, k, false);
+		if (step > 0 && !yellow)
+			v *= 1.0 + 0.001 * (step % 5 + 1);
 		struct sr_obs *o[2] = {&s->canary[i], &s->control[i]};
 		for (int j = 0; j < 2; j++) {
 			memset(o[j], 0, sizeof *o[j]);
@@ -126,6 +130,16 @@ int main(int argc, char **argv)
 {
 	const char *path = argc > 1 ? argv[1] : "config/shiproom.json";
 	int runs = argc > 2 ? atoi(argv[2]) : 5001;
+	/* "unchanged" or "new": that row only (for callgrind); "evidence-off":
+	 * no evidence test on any KPI (its cost is the difference) */
+	const char *only = NULL;
+	bool evidence_off = false;
+	for (int a = 3; a < argc; a++) {
+		if (strcmp(argv[a], "evidence-off") == 0)
+			evidence_off = true;
+		else
+			only = argv[a];
+	}
 	if (runs < 11)
 		runs = 11;
 	struct sr_policy *p = calloc(1, sizeof *p);
@@ -143,12 +157,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "eval_bench: %s\n", msg);
 		return 1;
 	}
-	bool evidence_off = argc > 3 && strcmp(argv[3], "evidence-off") == 0;
-	int nevidence = 0;
-	for (int k = 0; k < p->nkpis; k++) {
+	for (int k = 0; k < p->nkpis; k++)
 		if (evidence_off)
 			p->kpis[k].evidence.enabled = false;
-	}
 	if (extend_policy(p) != 0) {
 		fprintf(stderr, "eval_bench: more than %d cells\n", SR_MAX_CELLS);
 		return 1;
@@ -168,26 +179,35 @@ int main(int argc, char **argv)
 	struct sr_event ev[SR_MAX_EVENTS];
 	for (int i = 0; i < 200; i++) { /* warm caches and the engine state */
 		now += POLL_MS;
-		fill(s, p, now);
+		fill(s, p, now, 0);
 		engine_evaluate(e, s, now);
 		engine_drain_events(e, ev, SR_MAX_EVENTS);
 	}
-	for (int i = 0; i < runs; i++) {
-		now += POLL_MS;
-		fill(s, p, now); /* not timed: the source's work */
-		double a = now_us();
-		engine_evaluate(e, s, now);
-		t[i] = now_us() - a;
-		engine_drain_events(e, ev, SR_MAX_EVENTS);
+	/* Two rows: the same values poll after poll (a steady canary, and every
+	 * re-evaluation of a held snapshot), then every value new at each poll
+	 * (the worst case: every reason text is written again). */
+	static const char *const row[2] = {"values unchanged", "every value new"};
+	for (int mode = 0; mode < 2; mode++) {
+		if (only && strcmp(only, mode ? "new" : "unchanged") != 0)
+			continue;
+		for (int i = 0; i < runs; i++) {
+			now += POLL_MS;
+			fill(s, p, now, mode ? i + 1 : 0); /* not timed: the source's work */
+			double a = now_us();
+			engine_evaluate(e, s, now);
+			t[i] = now_us() - a;
+			engine_drain_events(e, ev, SR_MAX_EVENTS);
+		}
+		qsort(t, (size_t)runs, sizeof *t, cmp_double);
+		int nevidence = 0;
+		for (int i = 0; i < p->ncells; i++)
+			nevidence += p->kpis[p->cells[i].kpi].evidence.enabled;
+		printf("eval_bench: engine_evaluate, %d journeys x 2 cohorts (%d cells), %s: median "
+		       "%.1f us, p90 %.1f us, min %.1f us over %d runs (verdict %s; %d cells with an "
+		       "evidence test)\n",
+		       JOURNEYS, p->ncells, row[mode], t[runs / 2], t[runs * 9 / 10], t[0], runs,
+		       sr_verdict_name(e->decision.verdict), nevidence);
 	}
-	qsort(t, (size_t)runs, sizeof *t, cmp_double);
-	for (int i = 0; i < p->ncells; i++)
-		nevidence += p->kpis[p->cells[i].kpi].evidence.enabled;
-	printf("eval_bench: engine_evaluate, %d journeys x 2 cohorts (%d cells): median %.1f us, "
-	       "p90 %.1f us, min %.1f us over %d runs (verdict %s; %d cells with an evidence "
-	       "test)\n",
-	       JOURNEYS, p->ncells, t[runs / 2], t[runs * 9 / 10], t[0], runs,
-	       sr_verdict_name(e->decision.verdict), nevidence);
 	free(t);
 	free(s);
 	free(e);

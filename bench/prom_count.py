@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """prom_count.py - a stand-in for Prometheus that counts what it is asked
 (bench/prom_requests.sh). Every POST /api/v1/query gets a successful empty
-vector; GET /stats prints "requests connections instants" since the last
+vector; GET /stats prints "requests connections instants distinct-queries" since the last
 GET /reset. HTTP/1.1 with keep-alive, so connection reuse shows. Loopback
 only; the first free port is written to --port-file.
 """
@@ -11,7 +11,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 lock = threading.Lock()
-stats = {"requests": 0, "connections": 0, "times": set()}
+stats = {"requests": 0, "connections": 0, "times": set(), "queries": set()}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -36,12 +36,13 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == "/reset":
             with lock:
-                stats.update(requests=0, connections=0, times=set())
+                stats.update(requests=0, connections=0, times=set(), queries=set())
             self.send("ok\n", "text/plain")
         elif self.path == "/stats":
             with lock:
-                self.send("%d %d %d\n" % (stats["requests"], stats["connections"] - 1,
-                                          len(stats["times"])), "text/plain")
+                self.send("%d %d %d %d\n" % (stats["requests"], stats["connections"] - 1,
+                                             len(stats["times"]), len(stats["queries"])),
+                          "text/plain")
         else:
             self.send_error(404)
 
@@ -51,6 +52,7 @@ class Handler(BaseHTTPRequestHandler):
         with lock:
             stats["requests"] += 1
             stats["times"].update(form.get("time", []))
+            stats["queries"].update(form.get("query", []))
         self.send('{"status":"success","data":{"resultType":"vector","result":[]}}')
 
 

@@ -43,7 +43,7 @@ for k in p["kpis"]:
 json.dump(p, open(work + "/p60.json", "w"), indent=1)
 PY
 
-echo "policy                      journeys  KPIs  cells  requests/refresh  connections  instants"
+echo "policy                      journeys  KPIs  cells  requests/refresh  distinct queries  connections  instants"
 for n in 6 60; do
 	pol=$work/p$n.json
 	summary=$("$bin" check-config "$pol")
@@ -53,5 +53,5 @@ for n in 6 60; do
 	curl -fsS "http://127.0.0.1:$port/reset" >/dev/null
 	"$bin" status --policy "$pol" --state-dir "$work/state$n" >/dev/null 2>&1 || true
 	set -- $(curl -fsS "http://127.0.0.1:$port/stats")
-	printf "%-27s %8s %5s %6s %17s %12s %9s\n" "directive, $n journeys" "$n" "$kpis" "$cells" "$1" "$2" "$3"
+	printf "%-27s %8s %5s %6s %17s %17s %12s %9s\n" "directive, $n journeys" "$n" "$kpis" "$cells" "$1" "$4" "$2" "$3"
 done

@@ -32,6 +32,32 @@ cc -std=c17 -O2 -Iinclude bench/evidence_bench.c "$build/libshiproom.a" \
 	"$build/evidence_bench" power 2000 &&
 	"$build/evidence_bench" aa config/shiproom.json config/scenarios/healthy.json \
 		"${BENCH_AA_DAYS:-100}"
+echo "== status: peak RSS and time of one answer, shipped policy, healthy scenario"
+# --at T+350 replays the simulated rollout up to T+350 before answering;
+# T-130 is the start of the plan. GNU time(1) gives the peak RSS.
+if [ -x /usr/bin/time ]; then
+	for at in T-130 T+350; do
+		/usr/bin/time -f "status --at $at: %e s, peak RSS %M KiB" \
+			"$build/shiproom" status --scenario healthy --at "$at" >/dev/null
+	done
+else
+	echo "skipped: needs /usr/bin/time (Debian package time)"
+fi
+
+echo "== watch: idle wake-ups (voluntary context switches over 5 s at --speed 1)"
+# Between two 15 s polls nothing is due: every wake-up is overhead.
+"$build/shiproom" watch --scenario healthy --start T+30 --speed 1 --for 9 >/dev/null 2>&1 &
+wpid=$!
+sleep 2
+wa=$(awk '/^voluntary_ctxt/{print $2}' /proc/$wpid/status 2>/dev/null)
+sleep 5
+wb=$(awk '/^voluntary_ctxt/{print $2}' /proc/$wpid/status 2>/dev/null)
+wait $wpid
+if [ -n "$wa" ] && [ -n "$wb" ]; then
+	echo "watch: $((wb - wa)) wake-ups in 5 s"
+else
+	echo "watch: could not read /proc/$wpid/status"
+fi
 
 if [ -x bench/term_bench.sh ]; then
 	echo "== terminal: bytes/s and CPU s/min, shiproom vs htop at 120x40"

@@ -11,6 +11,34 @@
 #include "shiproom/rollout.h"
 #include "shiproom/snapshot.h"
 
+/* What a cell's reason text was last written from (evaluate.c). Formatting
+ * the reasons was 92% of an evaluation; the text is a pure function of
+ * these inputs, so an evaluation whose inputs match keeps the text (and
+ * the judgement) instead of writing it again. Only cells whose text does
+ * not depend on `now` or on an error message are remembered (see
+ * reason_memo_fill). Anything that writes `reason` from outside the
+ * engine (a journal replay) must call engine_cell_forget_reason(). */
+struct sr_reason_inputs { /* compared as bytes: filled after a memset */
+	const struct sr_policy *policy;
+	int phase;
+	enum sr_obs_kind can_kind, ctl_kind;
+	double can_value, can_samples, ctl_value, ctl_samples;
+	double limit, t0_baseline, last_control;
+};
+
+struct sr_reason_memo {
+	bool valid;
+	struct sr_reason_inputs in;
+	/* the judgement the text came with */
+	enum sr_status raw;
+	bool fresh;
+	double baseline, deviation_pct;
+	/* the breach and hysteresis suffix/prefix */
+	bool breaching, interrupted, recovering;
+	int good_run;
+	sr_ms breach_ms;
+};
+
 struct sr_cell_state {
 	enum sr_status status;  /* after hysteresis */
 	enum sr_status raw;     /* this evaluation alone */
@@ -41,7 +69,13 @@ struct sr_cell_state {
 	sr_ms breach_acc;       /* accrued before the current segment */
 	sr_ms seg_start, seg_last;
 	bool seg_open;
+
+	struct sr_reason_memo memo; /* private to evaluate.c */
 };
+
+/* The cell's reason was written from outside the engine: the next
+ * evaluation writes it again whatever its inputs. */
+void engine_cell_forget_reason(struct sr_cell_state *c);
 
 /* Breach time accrued so far (0 when not breaching). */
 sr_ms cell_breach_ms(const struct sr_cell_state *c);

@@ -98,7 +98,8 @@ int prometheus_config_from_json(struct sr_prom_config *c, const json_t *source_o
 struct sr_source *prometheus_create(const struct sr_policy *p, const struct sr_prom_config *c,
                                     uv_loop_t *loop, char *err, size_t n);
 
-/* Queries sent by the last poll (value and samples queries), for tests
+/* Requests sent by the last poll (value and samples queries; a query
+ * text asked twice in one poll is sent once), for tests
  * and the benchmark of requests per refresh. */
 int prometheus_last_query_count(const struct sr_source *s);
 

@@ -129,6 +129,11 @@ struct sr_runner {
 	struct uv_timer_s *backoff;         /* the edge retry back-off */
 	struct uv_timer_s *watch;           /* polls the journal every second */
 	sr_ms backoff_ms;                   /* first retry delay, doubled each time */
+	/* Called after every log entry (NULL: nobody): `watch` prints and
+	 * runs its workflow when something happened, instead of looking
+	 * ten times a second whether anything did. */
+	void (*on_log)(void *ud);
+	void *on_log_ud;
 
 	/* ---- replay of a journal file (`shiproom replay`) ---- */
 	struct sr_feed *feed;               /* NULL unless replaying */

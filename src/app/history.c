@@ -18,7 +18,10 @@ void history_init(struct sr_history *h, int ncells, sr_ms step)
 	h->step = step > 0 ? step : SR_MS_PER_MIN;
 	h->last = 0;
 	h->ncells = ncells < 0 ? 0 : ncells > SR_MAX_CELLS ? SR_MAX_CELLS : ncells;
-	for (int c = 0; c < SR_MAX_CELLS; c++) {
+	/* Only the policy's cells: the others are never read (history_point
+	 * and history_record stop at ncells), and touching them would make
+	 * the whole SR_MAX_CELLS ring resident. */
+	for (int c = 0; c < h->ncells; c++) {
 		h->cells[c].len = 0;
 		h->cells[c].head = 0;
 	}

@@ -34,6 +34,7 @@
 
 #include <math.h>
 #include <pwd.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +51,12 @@
 void runner_init(struct sr_runner *r, const struct sr_policy *p, const struct sr_scenario *sc,
                  struct sr_source *src, struct sr_edge *edge, bool read_only, const char *owner)
 {
-	memset(r, 0, sizeof *r);
+	/* Zero everything but the history ring: it is sized for SR_MAX_CELLS
+	 * (4.8 MB) and history_init makes the policy's cells empty, so
+	 * writing zeros over the rest would only make its pages resident. */
+	size_t hist_at = offsetof(struct sr_runner, history), hist_end = hist_at + sizeof r->history;
+	memset(r, 0, hist_at);
+	memset((char *)r + hist_end, 0, sizeof *r - hist_end);
 	r->policy = p;
 	r->scenario = sc;
 	r->source = src;
@@ -85,6 +91,8 @@ static void log_vat(struct sr_runner *r, sr_ms at, enum sr_log_kind kind, enum s
 	sr_sanitize(e->actor, actor ? actor : "", sizeof e->actor);
 	sr_sanitize(e->text, text, sizeof e->text);
 	r->nlog++;
+	if (r->on_log)
+		r->on_log(r->on_log_ud);
 }
 
 void runner_log(struct sr_runner *r, enum sr_log_kind kind, enum sr_status sev, const char *actor,
@@ -768,6 +776,7 @@ static void feed_observation(struct sr_runner *r, const struct sr_jevent *ev)
 		cs->status_since = ev->at;
 		cs->fresh = !sr_status_is_data_gap(cs->status);
 		sr_sanitize(cs->reason, jstr(o, "reason", ""), sizeof cs->reason);
+		engine_cell_forget_reason(cs);
 		log_at(r, ev->at, SR_LOG_STATUS, cs->status, "", "%s", cs->reason);
 	} else if (ev->type == SR_J_TRIGGER) {
 		const char *id = jstr(o, "trigger", "");
@@ -801,6 +810,7 @@ static void feed_observation(struct sr_runner *r, const struct sr_jevent *ev)
 				cs->fresh = !sr_status_is_data_gap(cs->status);
 			}
 			sr_sanitize(cs->reason, jstr(co, "reason", ""), sizeof cs->reason);
+			engine_cell_forget_reason(cs);
 		}
 		log_at(r, ev->at, SR_LOG_INFO, SR_GREEN, "", "snapshot %.40s: verdict %.16s, weight %lld%%",
 		       jstr(o, "label", ""), jstr(o, "verdict", "?"), jint(o, "weight", -1));

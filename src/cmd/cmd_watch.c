@@ -45,6 +45,27 @@ static void watch_stop_if_idle(struct watch *w)
 	uv_stop(w->s->loop);
 }
 
+static void on_watch_out(uv_timer_t *t);
+
+/* Stopping: look every 100 ms until the action in flight and the
+ * webhook queue are done (watch_stop_if_idle). */
+static void watch_begin_stop(struct watch *w)
+{
+	if (!w->stopping)
+		uv_timer_start(&w->out, on_watch_out, 100, 100);
+	w->stopping = true;
+}
+
+/* A log entry was added (runner.on_log): print it and run the workflow
+ * on the next turn of the loop; nothing wakes watch up otherwise between
+ * ticks. While stopping the 100 ms check is already running. */
+static void on_watch_log(void *ud)
+{
+	struct watch *w = ud;
+	if (!w->stopping && !uv_is_active((uv_handle_t *)&w->out))
+		uv_timer_start(&w->out, on_watch_out, 0, 0);
+}
+
 static void on_watch_tick(uv_timer_t *t);
 
 /* Arm the poll timer for the runner's next poll (its schedule: aligned
@@ -74,7 +95,7 @@ static void on_watch_tick(uv_timer_t *t)
 	watch_arm(w);
 	w->workflow_nlog = w->s->runner->nlog;
 	if (w->end && real >= w->end)
-		w->stopping = true;
+		watch_begin_stop(w);
 	watch_stop_if_idle(w);
 }
 
@@ -96,7 +117,7 @@ static void on_watch_signal(uv_signal_t *h, int sig)
 {
 	struct watch *w = h->data;
 	(void)sig;
-	w->stopping = true;
+	watch_begin_stop(w);
 	watch_stop_if_idle(w);
 }
 
@@ -194,12 +215,16 @@ int cmd_watch(const struct sr_opts *o)
 	s.runner->on_polled = on_watch_polled;
 	s.runner->on_polled_ud = &w;
 	uv_timer_start(&w.tick, on_watch_tick, 0, 0); /* then watch_arm */
-	uv_timer_start(&w.out, on_watch_out, 100, 100);
+	/* w.out runs only when the log grew (on_watch_log) and while stopping */
+	s.runner->on_log = on_watch_log;
+	s.runner->on_log_ud = &w;
+	uv_timer_start(&w.out, on_watch_out, 0, 0);
 	uv_signal_start(&w.sigint, on_watch_signal, SIGINT);
 	uv_signal_start(&w.sigterm, on_watch_signal, SIGTERM);
 	signal(SIGHUP, SIG_IGN); /* a dropped session must not cut an action short */
 	uv_run(s.loop, UV_RUN_DEFAULT);
 	s.runner->on_polled = NULL;
+	s.runner->on_log = NULL; /* w.out is about to close */
 	session_print_log(stdout, s.runner, &w.mark, false);
 	if (s.notify) {
 		const struct sr_notify_status *ns = notify_status(s.notify);

@@ -624,34 +624,102 @@ static void remember_control(struct sr_engine *e, int i, const struct sr_kpi *k,
 	}
 }
 
-static void cell_evaluate(struct sr_engine *e, int i, const struct sr_snapshot *s, sr_ms now,
-                          bool first)
+/* ---- reason memo (see struct sr_reason_memo) ----------------------------- */
+
+/* An observation whose problem text (if any) depends only on its kind,
+ * value and samples: not an error message, not a staleness age, not a
+ * source warning. */
+static bool obs_text_timeless(const struct sr_policy *p, const struct sr_obs *o, sr_ms now)
+{
+	return o->kind != SR_OBS_ERROR && !obs_stale(p, o, now) && !o->degraded;
+}
+
+/* Everything obs_problem and judge_value read for cell i, besides the
+ * policy's constants. Compared with memcmp, so NaN equals NaN (unknown
+ * stays unknown) and -0 differs from 0 (the text would say "-0"). */
+static void reason_inputs(const struct sr_engine *e, int i, const struct sr_obs *can,
+                          const struct sr_obs *ctl, struct sr_reason_inputs *in)
+{
+	memset(in, 0, sizeof *in);
+	in->policy = e->policy;
+	in->phase = e->ro.phase;
+	in->can_kind = can->kind;
+	in->ctl_kind = ctl->kind;
+	in->can_value = can->value;
+	in->can_samples = can->samples;
+	in->ctl_value = ctl->value;
+	in->ctl_samples = ctl->samples;
+	in->limit = e->cells[i].limit;
+	in->t0_baseline = e->t0_baseline[i];
+	in->last_control = e->last_control[i];
+}
+
+/* Whether the judgement half of the memo matches this evaluation. */
+static bool memo_judge_matches(const struct sr_engine *e, int i, const struct sr_obs *can,
+                               const struct sr_obs *ctl, sr_ms now)
+{
+	const struct sr_reason_memo *m = &e->cells[i].memo;
+	if (!m->valid || !obs_text_timeless(e->policy, can, now) ||
+	    !obs_text_timeless(e->policy, ctl, now))
+		return false;
+	struct sr_reason_inputs in;
+	reason_inputs(e, i, can, ctl, &in);
+	return memcmp(&in, &m->in, sizeof in) == 0;
+}
+
+/* Whether the breach suffix and recovering prefix would read the same. */
+static bool memo_extra_matches(const struct sr_cell_state *c)
+{
+	const struct sr_reason_memo *m = &c->memo;
+	return m->breaching == c->breaching && m->interrupted == c->interrupted &&
+	       m->recovering == c->recovering && m->good_run == c->good_run &&
+	       m->breach_ms == cell_breach_ms(c);
+}
+
+static void memo_store(struct sr_engine *e, int i, const struct sr_obs *can,
+                       const struct sr_obs *ctl, sr_ms now)
+{
+	struct sr_cell_state *c = &e->cells[i];
+	struct sr_reason_memo *m = &c->memo;
+	m->valid = obs_text_timeless(e->policy, can, now) && obs_text_timeless(e->policy, ctl, now);
+	reason_inputs(e, i, can, ctl, &m->in);
+	m->raw = c->raw;
+	m->fresh = c->fresh;
+	m->baseline = c->baseline;
+	m->deviation_pct = c->deviation_pct;
+	m->breaching = c->breaching;
+	m->interrupted = c->interrupted;
+	m->recovering = c->recovering;
+	m->good_run = c->good_run;
+	m->breach_ms = cell_breach_ms(c);
+}
+
+void engine_cell_forget_reason(struct sr_cell_state *c)
+{
+	c->memo.valid = false;
+}
+
+/* Judge the cell's observation: its raw status, freshness, baseline and
+ * deviation, and the text that says why (into reason). */
+static enum sr_status cell_judge(struct sr_engine *e, int i, const struct sr_kpi *k,
+                                 const struct sr_obs *can, const struct sr_obs *ctl, sr_ms now,
+                                 char *reason, size_t n)
+{
+	struct sr_cell_state *c = &e->cells[i];
+	enum sr_status raw;
+	c->fresh = obs_problem(e->policy, k, can, now, &raw, reason, n) == NULL;
+	if (c->fresh)
+		judge_value(e, i, k, can, ctl, now, &raw, reason, n);
+	return raw;
+}
+
+/* The reason as shown: the judgement's text with the recovering prefix,
+ * the breach timer and any source warning. */
+static void cell_write_reason(struct sr_engine *e, int i, const struct sr_kpi *k,
+                              const struct sr_obs *can, enum sr_status raw, const char *reason)
 {
 	const struct sr_policy *p = e->policy;
-	const struct sr_kpi *k = &p->kpis[p->cells[i].kpi];
 	struct sr_cell_state *c = &e->cells[i];
-	const struct sr_obs *can = obs_of(s, i, true), *ctl = obs_of(s, i, false);
-	enum sr_status raw;
-	char reason[SR_REASON_LEN];
-
-	c->limit = policy_kpi_limit(p, p->cells[i].kpi, e->ro.phase);
-	c->canary = (can->kind == SR_OBS_OK || can->kind == SR_OBS_ERROR) ? can->value : NAN;
-	c->control = (ctl->kind == SR_OBS_OK && !obs_stale(p, ctl, now)) ? ctl->value : NAN;
-	c->samples = can->kind == SR_OBS_NONE ? NAN : can->samples;
-	c->age = can->kind != SR_OBS_NONE ? now - can->at : -1;
-	c->baseline = NAN;
-	c->deviation_pct = NAN;
-
-	remember_control(e, i, k, ctl, now);
-	c->fresh = obs_problem(p, k, can, now, &raw, reason, sizeof reason) == NULL;
-	if (c->fresh)
-		judge_value(e, i, k, can, ctl, now, &raw, reason, sizeof reason);
-	c->raw = raw;
-	/* Monitor cells never gate: no RED, no breach clock, no hysteresis. */
-	enum sr_status st = k->kind == SR_KIND_MONITOR ? raw : hysteresis(p, c, raw, now);
-	if (k->gating && k->kind != SR_KIND_MONITOR)
-		breach_update(c, raw, now);
-
 	char extra[96] = "", d[24], w[24];
 	sr_ms win = engine_sustain_window(p);
 	if (win > 0)
@@ -676,6 +744,51 @@ static void cell_evaluate(struct sr_engine *e, int i, const struct sr_snapshot *
 		char msg[sizeof can->error];
 		sr_sanitize(msg, can->error, sizeof msg);
 		engine_format(c->reason + len, sizeof c->reason - len, " [source warning: %s]", msg);
+	}
+}
+
+static void cell_evaluate(struct sr_engine *e, int i, const struct sr_snapshot *s, sr_ms now,
+                          bool first)
+{
+	const struct sr_policy *p = e->policy;
+	const struct sr_kpi *k = &p->kpis[p->cells[i].kpi];
+	struct sr_cell_state *c = &e->cells[i];
+	const struct sr_obs *can = obs_of(s, i, true), *ctl = obs_of(s, i, false);
+	enum sr_status raw;
+	char reason[SR_REASON_LEN];
+
+	c->limit = policy_kpi_limit(p, p->cells[i].kpi, e->ro.phase);
+	c->canary = (can->kind == SR_OBS_OK || can->kind == SR_OBS_ERROR) ? can->value : NAN;
+	c->control = (ctl->kind == SR_OBS_OK && !obs_stale(p, ctl, now)) ? ctl->value : NAN;
+	c->samples = can->kind == SR_OBS_NONE ? NAN : can->samples;
+	c->age = can->kind != SR_OBS_NONE ? now - can->at : -1;
+	c->baseline = NAN;
+	c->deviation_pct = NAN;
+
+	remember_control(e, i, k, ctl, now);
+	/* Same inputs as the last time the text was written: same judgement,
+	 * same text; only the (cheap) hysteresis and breach clock move. */
+	bool judged_before = memo_judge_matches(e, i, can, ctl, now);
+	bool have_text = !judged_before;
+	if (judged_before) {
+		raw = c->memo.raw;
+		c->fresh = c->memo.fresh;
+		c->baseline = c->memo.baseline;
+		c->deviation_pct = c->memo.deviation_pct;
+	} else {
+		raw = cell_judge(e, i, k, can, ctl, now, reason, sizeof reason);
+	}
+	c->raw = raw;
+	/* Monitor cells never gate: no RED, no breach clock, no hysteresis. */
+	enum sr_status st = k->kind == SR_KIND_MONITOR ? raw : hysteresis(p, c, raw, now);
+	if (k->gating && k->kind != SR_KIND_MONITOR)
+		breach_update(c, raw, now);
+
+	if (!judged_before || !memo_extra_matches(c)) {
+		if (!have_text)
+			cell_judge(e, i, k, can, ctl, now, reason, sizeof reason);
+		cell_write_reason(e, i, k, can, raw, reason);
+		memo_store(e, i, can, ctl, now);
 	}
 
 	if (st != c->status || first) {

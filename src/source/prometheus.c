@@ -45,6 +45,8 @@ struct prom_query {
 	struct prom *owner;
 	int kpi;                 /* -1: the rhythm query */
 	enum { Q_VALUE, Q_SAMPLES, Q_EV_REQUESTS, Q_EV_BAD } what;
+	int same_as;             /* an earlier query of this poll with the same
+	                            text, whose answer this one shares; -1 */
 	struct sr_http_req *req; /* in flight, or NULL */
 	struct sr_prom_result res;
 };
@@ -79,7 +81,7 @@ struct prom {
 
 	struct sr_snapshot snap;
 	struct prom_query q[MAX_QUERIES];
-	int nq, pending, last_nq;
+	int nq, pending, last_nq; /* last_nq: requests sent (distinct texts) */
 	bool busy;
 	sr_ms now;
 	sr_source_cb cb;
@@ -720,7 +722,8 @@ static void prom_finish(struct prom *pr)
 		const struct prom_query *q[4] = {NULL, NULL, NULL, NULL};
 		for (int i = 0; i < pr->nq; i++)
 			if (pr->q[i].kpi == k)
-				q[pr->q[i].what] = &pr->q[i];
+				q[pr->q[i].what] =
+				    pr->q[i].same_as >= 0 ? &pr->q[pr->q[i].same_as] : &pr->q[i];
 		if (!q[Q_VALUE]) {
 			fail_kpi_cells(pr, k, "no query for this KPI in the policy");
 			continue;
@@ -730,9 +733,14 @@ static void prom_finish(struct prom *pr)
 		if (pr->ev_query[k])
 			fill_steps(pr, k, q[Q_EV_REQUESTS], q[Q_EV_BAD]);
 	}
-	for (int i = 0; i < pr->nq; i++)
+	int sent = 0;
+	for (int i = 0; i < pr->nq; i++) {
+		if (pr->q[i].same_as >= 0)
+			continue; /* shared an earlier query's answer */
 		promparse_free(&pr->q[i].res);
-	pr->last_nq = pr->nq;
+		sent++;
+	}
+	pr->last_nq = sent;
 	pr->nq = 0;
 	pr->busy = false;
 	/* The callback may poll again or destroy us: touch nothing after. */
@@ -885,6 +893,19 @@ static int evidence_expand(const struct prom *pr, int k, const char *tmpl, const
 
 static void rhythm_text(struct prom *pr, sr_ms history);
 
+/* The text of a value or samples query, which another KPI's may share
+ * (P50, P95 and P99 count the same requests); NULL for the others. */
+static const char *prom_query_text(const struct prom *pr, const struct prom_query *q)
+{
+	if (q->kpi < 0)
+		return NULL;
+	if (q->what == Q_VALUE)
+		return pr->query[q->kpi];
+	if (q->what == Q_SAMPLES)
+		return pr->samples_query[q->kpi];
+	return NULL;
+}
+
 static void prom_poll(struct sr_source *s, sr_ms now, sr_source_cb cb, void *ud)
 {
 	struct prom *pr = s->impl;
@@ -944,17 +965,26 @@ static void prom_poll(struct sr_source *s, sr_ms now, sr_source_cb cb, void *ud)
 	}
 	/* Count before sending: an answer cannot arrive before every query is
 	 * out (the client never calls back from submit), but pending must
-	 * not touch zero half way. */
+	 * not touch zero half way. A query whose text an earlier one of this
+	 * poll already has (KPIs sharing a denominator: P50, P95 and P99 count
+	 * the same requests) is not sent again: it shares that answer. */
 	pr->pending = 1;
 	for (int i = 0; i < pr->nq; i++) {
 		struct prom_query *q = &pr->q[i];
+		q->same_as = -1;
 		if (q->kpi < 0) { /* the rhythm query */
 			query_send(pr, q, pr->rhythm_text, tparam);
 			continue;
 		}
-		if (q->what == Q_VALUE || q->what == Q_SAMPLES) {
-			query_send(pr, q, q->what == Q_SAMPLES ? pr->samples_query[q->kpi] : pr->query[q->kpi],
-			           tparam);
+		const char *same = prom_query_text(pr, q);
+		if (same) {
+			for (int j = 0; j < i && q->same_as < 0; j++) {
+				const char *other = prom_query_text(pr, &pr->q[j]);
+				if (pr->q[j].same_as < 0 && other && strcmp(other, same) == 0)
+					q->same_as = j;
+			}
+			if (q->same_as < 0)
+				query_send(pr, q, same, tparam);
 			continue;
 		}
 		char text[4 * SR_QUERY_LEN], why[200];

@@ -946,6 +946,108 @@ static void test_queries(void **state)
 	assert_string_equal(label, "search P95");
 }
 
+/* The reason memo (struct sr_reason_memo) is invisible: an engine that
+ * keeps its reasons between evaluations says exactly what an engine made
+ * to write every reason afresh says, evaluation by evaluation, through
+ * steady values, a breach and its timer, recovery, staleness (an age that
+ * grows), failed fetches, a source warning, a missing control, T-0
+ * baselines and promotions (limits that change). */
+static void memo_same(struct fx *a, struct fx *b, const char *when)
+{
+	for (int i = 0; i < a->p->ncells; i++) {
+		const struct sr_cell_state *x = &a->e->cells[i], *y = &b->e->cells[i];
+		if (strcmp(x->reason, y->reason) != 0)
+			fail_msg("%s, cell %d: kept \"%s\", written afresh \"%s\"", when, i, x->reason,
+			         y->reason);
+		assert_int_equal(x->raw, y->raw);
+		assert_int_equal(x->status, y->status);
+		assert_int_equal(x->fresh, y->fresh);
+		assert_memory_equal(&x->baseline, &y->baseline, sizeof x->baseline);
+		assert_memory_equal(&x->deviation_pct, &y->deviation_pct, sizeof x->deviation_pct);
+	}
+	struct sr_event ea[SR_MAX_EVENTS], eb[SR_MAX_EVENTS];
+	int na = engine_drain_events(a->e, ea, SR_MAX_EVENTS);
+	int nb = engine_drain_events(b->e, eb, SR_MAX_EVENTS);
+	assert_int_equal(na, nb);
+	for (int i = 0; i < na; i++)
+		assert_string_equal(ea[i].text, eb[i].text);
+	assert_int_equal(a->e->decision.verdict, b->e->decision.verdict);
+	assert_int_equal(a->e->decision.nreasons, b->e->decision.nreasons);
+	for (int i = 0; i < a->e->decision.nreasons; i++)
+		assert_string_equal(a->e->decision.reasons[i], b->e->decision.reasons[i]);
+}
+
+/* Step both by dt; b forgets every reason first. */
+static void memo_step(struct fx *a, struct fx *b, sr_ms dt, const char *when)
+{
+	for (int i = 0; i < b->p->ncells; i++)
+		engine_cell_forget_reason(&b->e->cells[i]);
+	fx_step(a, dt);
+	fx_step(b, dt);
+	memo_same(a, b, when);
+}
+
+static void test_reason_memo_is_invisible(void **state)
+{
+	(void)state;
+	struct fx *f[2] = {fx_new(FX_T0 - 10 * FX_MIN), fx_new(FX_T0 - 10 * FX_MIN)};
+	struct fx *a = f[0], *b = f[1];
+	for (int k = 0; k < 2; k++) {
+		fx_healthy(f[k]);
+		fx_enter(f[k], 5);
+	}
+	memo_same(a, b, "entering 5%");
+	for (int t = 0; t < 60; t++) /* across T-0: the T-0 baselines are taken */
+		memo_step(a, b, FX_POLL, "steady");
+	int p95 = fx_cell(a, "p95_latency", "search");
+	int js = fx_cell(a, "client_js_errors", NULL);
+	for (int k = 0; k < 2; k++)
+		fx_set_cell(f[k], p95, 400, 100); /* RED: the breach timer runs */
+	for (int t = 0; t < 12; t++)
+		memo_step(a, b, FX_POLL, "breaching");
+	for (int k = 0; k < 2; k++)
+		fx_set_cell(f[k], p95, 100, 100); /* recovering n/m */
+	for (int t = 0; t < 8; t++)
+		memo_step(a, b, FX_POLL, "recovering");
+	for (int k = 0; k < 2; k++)
+		f[k]->frozen[p95] = true; /* stale, its age growing */
+	for (int t = 0; t < 8; t++)
+		memo_step(a, b, FX_POLL, "stale");
+	for (int k = 0; k < 2; k++) {
+		f[k]->frozen[p95] = false;
+		f[k]->s->canary[p95].degraded = true;
+		snprintf(f[k]->s->canary[p95].error, sizeof f[k]->s->canary[p95].error, "partial data");
+		f[k]->s->control[js].kind = SR_OBS_NOSERIES;
+	}
+	for (int t = 0; t < 4; t++)
+		memo_step(a, b, FX_POLL, "warning and no control");
+	for (int k = 0; k < 2; k++) {
+		f[k]->s->canary[p95].degraded = false;
+		f[k]->s->control[js].kind = SR_OBS_OK;
+		fx_enter(f[k], 25); /* other limits */
+	}
+	memo_same(a, b, "entering 25%");
+	for (int t = 0; t < 4; t++)
+		memo_step(a, b, FX_POLL, "at 25%");
+	for (int k = 0; k < 2; k++)
+		snapshot_fail_all(f[k]->s, "connection refused");
+	for (int t = 0; t < 4; t++)
+		memo_step(a, b, FX_POLL, "failed fetches");
+	for (int k = 0; k < 2; k++)
+		fx_healthy(f[k]);
+	for (int t = 0; t < 8; t++)
+		memo_step(a, b, FX_POLL, "healthy again");
+	for (int k = 0; k < 2; k++) {
+		f[k]->s->control[js].kind = SR_OBS_NOSERIES; /* at 100%: the last control */
+		fx_enter(f[k], 100);
+	}
+	memo_same(a, b, "entering 100%");
+	for (int t = 0; t < 4; t++)
+		memo_step(a, b, FX_POLL, "at 100%");
+	fx_free(a);
+	fx_free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -967,6 +1069,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_negative_values_are_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_vs_control_at_100_uses_last_control, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_t0_baseline_captured_once, setup, teardown),
+		cmocka_unit_test(test_reason_memo_is_invisible),
 		cmocka_unit_test_setup_teardown(test_monitor_never_gates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_decision_preflight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_decision_observing_window, setup, teardown),

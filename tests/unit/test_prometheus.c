@@ -618,6 +618,46 @@ static void test_create_checks_templates(void **state)
 	assert_non_null(strstr(err, "source.ca_file /nonexistent/ca.pem"));
 }
 
+/* KPIs that ask the same thing share one request per poll: a second
+ * latency KPI with the same query (the same quantile) and the same
+ * samples query as "lat" adds nothing on the wire, and its cells get the
+ * same values and samples from the shared answers. */
+static void test_same_query_sent_once(void **state)
+{
+	struct fx *f = *state;
+	struct sr_policy *p = f->p;
+	p->kpis[2] = p->kpis[0];
+	strcpy(p->kpis[2].id, "lat_again");
+	p->nkpis = 3;
+	p->cells[3] = (struct sr_cell){2, 0};
+	p->cells[4] = (struct sr_cell){2, 1};
+	p->ncells = 5;
+	f->cfg.nsamples = 2;
+	strcpy(f->cfg.samples[0].kpi, "lat");
+	strcpy(f->cfg.samples[0].query, "samples{journey=~\"{{journeys}}\"}");
+	strcpy(f->cfg.samples[1].kpi, "lat_again");
+	strcpy(f->cfg.samples[1].query, "samples{journey=~\"{{journeys}}\"}");
+	create(f);
+	poll_once(f, NOW);
+	assert_int_equal(f->calls, 1);
+	/* lat, err and samples: 3 requests, not 5 */
+	assert_int_equal(count_queries(f, "/prefix/select/0/prometheus/api/v1/query"), 3);
+	assert_int_equal(prometheus_last_query_count(f->src), 3);
+	const struct sr_snapshot *s = &f->snap;
+	for (int c = 0; c < 2; c++) {
+		assert_int_equal(s->canary[c + 3].kind, SR_OBS_OK);
+		assert_true(s->canary[c + 3].value == s->canary[c].value);
+		assert_true(s->control[c + 3].value == s->control[c].value);
+		assert_true(s->canary[c + 3].samples == s->canary[c].samples);
+	}
+	assert_true(s->canary[3].value == 101.5);
+	assert_true(s->canary[3].samples == 42);
+	/* A second poll sends the same three again, nothing left over. */
+	poll_once(f, NOW + 15000);
+	assert_int_equal(count_queries(f, "/prefix/select/0/prometheus/api/v1/query"), 6);
+	assert_int_equal(prometheus_last_query_count(f->src), 3);
+}
+
 int main(void)
 {
 	unsetenv("http_proxy");
@@ -629,6 +669,7 @@ int main(void)
 	    cmocka_unit_test(test_config_from_json),
 	    T(test_happy_path_and_wire),
 	    T(test_rhythm_and_subset),
+	    T(test_same_query_sent_once),
 	    T(test_token_file_mode_refused),
 	    T(test_token_from_env),
 	    T(test_hung_server_errors_and_recovers),
