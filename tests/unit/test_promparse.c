@@ -609,9 +609,9 @@ static void test_rhythm_answers(void **state)
 	    "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":["
 	    "{\"metric\":{\"variant\":\"control\"},\"value\":[1700000100,\"1700000099.9\"]}]}}";
 	assert_int_equal(promparse_rhythm(nocanary, strlen(nocanary), 0, &L, t, SR_SAMPLE_TIMES), 0);
-	const char *scalar = "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\","
-	                     "\"result\":[1,\"2\"]}}";
-	const char *bad[] = {"", "not json", "{\"status\":\"error\"}", scalar};
+	const char *bad[] = {"", "not json", "{\"status\":\"error\"}",
+	                     ("{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\","
+	                      "\"result\":[1,\"2\"]}}")};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		assert_int_equal(promparse_rhythm(bad[i], strlen(bad[i]), 0, &L, t, SR_SAMPLE_TIMES), -1);
 	assert_int_equal(promparse_rhythm(vec, strlen(vec), 10, &L, t, SR_SAMPLE_TIMES), -1);
