@@ -73,6 +73,7 @@
 #include "shiproom/runner.h"
 #include "shiproom/scenario.h"
 #include "shiproom/sim.h"
+#include "shiproom/secret.h"
 #include "shiproom/status.h"
 
 #ifndef SHIPROOM_VERSION
@@ -799,7 +800,7 @@ static int open_real(struct session *s, const struct opts *o)
 	if (policy_prometheus_config(p, pc, err, sizeof err) != 0 ||
 	    !(s->source = prometheus_create(p, pc, s->loop, err, sizeof err))) {
 		fprintf(stderr, "shiproom: prometheus: %s\n", err);
-		rc = SR_EXIT_RUNTIME;
+		rc = secret_load_failed() ? SR_EXIT_USAGE : SR_EXIT_RUNTIME;
 	}
 	memset(pc, 0, sizeof *pc); /* header values may be secrets */
 	free(pc);
@@ -822,7 +823,7 @@ static int open_real(struct session *s, const struct opts *o)
 		if (policy_http_edge_config(p, hc, err, sizeof err) != 0 ||
 		    !(s->edge = http_edge_create(s->loop, hc, err, sizeof err))) {
 			fprintf(stderr, "shiproom: http edge: %s\n", err);
-			rc = SR_EXIT_RUNTIME;
+			rc = secret_load_failed() ? SR_EXIT_USAGE : SR_EXIT_RUNTIME;
 		}
 		free(hc);
 		if (rc)

@@ -604,6 +604,13 @@ static void remember_control(struct sr_engine *e, int i, const struct sr_kpi *k,
 	}
 }
 
+/* Does the cell's verdict depend on the control cohort's current answer? */
+static bool kind_uses_control(const struct sr_kpi *k)
+{
+	return k->kind == SR_KIND_VS_CONTROL ||
+	       (k->kind == SR_KIND_VS_BASELINE && k->baseline == SR_BASE_CONTROL);
+}
+
 static void cell_evaluate(struct sr_engine *e, int i, const struct sr_snapshot *s, sr_ms now,
                           bool first)
 {
@@ -618,7 +625,8 @@ static void cell_evaluate(struct sr_engine *e, int i, const struct sr_snapshot *
 	c->canary = (can->kind == SR_OBS_OK || can->kind == SR_OBS_ERROR) ? can->value : NAN;
 	c->control = (ctl->kind == SR_OBS_OK && !obs_stale(p, ctl, now)) ? ctl->value : NAN;
 	c->samples = can->kind == SR_OBS_NONE ? NAN : can->samples;
-	c->age = can->kind != SR_OBS_NONE ? now - can->at : -1;
+	/* A cell that never had a good reading has no age (not "since 1970"). */
+	c->age = can->kind != SR_OBS_NONE && can->at > 0 ? now - can->at : -1;
 	c->baseline = NAN;
 	c->deviation_pct = NAN;
 
@@ -626,6 +634,17 @@ static void cell_evaluate(struct sr_engine *e, int i, const struct sr_snapshot *
 	c->fresh = obs_problem(p, k, can, now, &raw, reason, sizeof reason) == NULL;
 	if (c->fresh)
 		judge_value(e, i, k, can, ctl, now, &raw, reason, sizeof reason);
+	/* A value from a partial answer (Prometheus `warnings`: a store or a
+	 * shard did not answer) may be right or may miss the bad part: never
+	 * GREEN. The source decides whether a warning degrades (it sets
+	 * `degraded`) or is only noted (text in `error`). */
+	if (raw == SR_GREEN && (can->degraded || (ctl->degraded && kind_uses_control(k)))) {
+		char was[SR_REASON_LEN];
+		engine_format(was, sizeof was, "%s", reason);
+		engine_format(reason, sizeof reason, "partial data (%s answer had warnings): %s",
+		              can->degraded ? "canary" : "control", was);
+		raw = SR_YELLOW;
+	}
 	c->raw = raw;
 	/* Monitor cells never gate: no RED, no breach clock, no hysteresis. */
 	enum sr_status st = k->kind == SR_KIND_MONITOR ? raw : hysteresis(p, c, raw);
@@ -651,7 +670,7 @@ static void cell_evaluate(struct sr_engine *e, int i, const struct sr_snapshot *
 	} else {
 		engine_format(c->reason, sizeof c->reason, "%s%s", reason, extra);
 	}
-	if (can->degraded && can->kind == SR_OBS_OK && can->error[0]) {
+	if (can->kind == SR_OBS_OK && can->error[0]) {
 		size_t len = strlen(c->reason);
 		char msg[sizeof can->error];
 		sr_sanitize(msg, can->error, sizeof msg);

@@ -749,6 +749,11 @@ struct sr_journal *journal_open(const char *dir, struct sr_journal_open_info *in
 		free(j);
 		return NULL;
 	}
+	/* The journal quotes outside text and the rollout's whole story:
+	 * the owner's alone, also when an older version made it 0644. */
+	struct stat jst;
+	if (fstat(j->fd, &jst) == 0 && (jst.st_mode & 077))
+		fchmod(j->fd, 0600);
 	if (info)
 		info->created = !existed;
 	if (!existed) {
