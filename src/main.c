@@ -1044,6 +1044,7 @@ static void evaluate_now(struct session *s)
 {
 	runner_tick(s->runner, clock_real_ms());
 	loop_until(s, &s->runner->polling);
+	loop_until(s, &s->runner->edge_reading); /* and the edge read back */
 }
 
 static int finish_print(struct session *s, int rc)
@@ -1266,10 +1267,12 @@ static int cmd_act(const struct opts *o)
 	sr_strlcpy(req.reason, o->reason ? o->reason : "", sizeof req.reason);
 	sr_strlcpy(req.checklist, o->checklist ? o->checklist : "", sizeof req.checklist);
 	sr_strlcpy(req.item, o->item ? o->item : "", sizeof req.item);
-	/* SIGINT or a hang-up must not cut an action in flight short: the
-	 * intent is written, the outcome will be too. */
+	/* SIGINT, SIGTERM or a hang-up must not cut an action in flight
+	 * short: the intent is written, the outcome will be too (the edge
+	 * calls are bounded by their timeouts and retries). */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
 	action_dispatch(r, &req, &res);
 	if (res.outcome == SR_ACT_PENDING) {
 		while (r->action_in_flight && s.loop) {

@@ -31,6 +31,15 @@ struct sr_edge_ops {
 struct sr_edge {
 	const struct sr_edge_ops *ops;
 	void *impl;
+	/* How long after a set_weight was sent it may still take effect (the
+	 * driver's timeouts for the whole call, plus a margin): after a crash
+	 * between intent and outcome, the edge is read only once this has
+	 * passed since the intent, or a late answer lands after the reading
+	 * and the journal records the opposite of the truth. 0: at once. */
+	sr_ms landing_ms;
 };
+
+/* The margin added to a driver's timeouts in landing_ms. */
+#define SR_EDGE_LANDING_MARGIN_MS 500
 
 #endif

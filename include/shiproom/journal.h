@@ -75,6 +75,7 @@ enum sr_jtype {
 	SR_J_RECONCILE,
 	SR_J_TORN,
 	SR_J_NOTIFY,  /* a webhook post delivered or given up (never the URL) */
+	SR_J_EDGE,    /* an edge anomaly seen or resolved {weight, expected, anomaly, note} */
 	SR_J_UNKNOWN, /* a type this build does not know: delivered, not applied */
 	SR_J_COUNT
 };

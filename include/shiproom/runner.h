@@ -72,6 +72,8 @@ struct sr_runner {
 	struct sr_decision before_action_decision;
 	struct sr_trigger_state before_action_triggers[SR_MAX_TRIGGERS];
 	bool polling;                       /* a poll is out: do not start another */
+	bool edge_reading;                  /* a read-back of the edge's weight is out
+	                                       (one per poll, issue 9: the edge's real state) */
 	/* The last snapshot a poll answered with, copied (the source reuses
 	 * its own): while a poll is out, ticks evaluate it again once it has
 	 * gone stale, so the cells age to STALE instead of keeping their

@@ -1229,6 +1229,8 @@ struct sr_edge *http_edge_create(uv_loop_t *loop, const struct sr_http_edge_conf
 	he->http = http_create(loop, err, n);
 	if (!he->http)
 		goto fail;
+	/* a set may be preceded by its GET (captures): two requests */
+	he->edge.landing_ms = 2 * (sr_ms)c->timeout_ms + SR_EDGE_LANDING_MARGIN_MS;
 	he->edge.ops = &hedge_ops;
 	he->edge.impl = he;
 	return &he->edge;

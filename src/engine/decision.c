@@ -438,6 +438,13 @@ static void decide(const struct sr_engine *e, sr_ms now, struct sr_decision *d)
 		}
 		blocking = true;
 	}
+	if (e->edge_anomaly_since) {
+		engine_fmt_when(e, e->edge_anomaly_since, when, sizeof when);
+		add(d, "edge anomaly since %s: the edge reads %d%%, the journal says %d%%: hold until "
+		       "the Release DRI resolves it (roll back, or restore %d%% at the edge)",
+		    when, e->edge_weight, ro->weight, ro->weight);
+		blocking = true;
+	}
 	if (ro->held) {
 		engine_fmt_when(e, ro->held_since, when, sizeof when);
 		add(d, "held by %s since %s%s%s", ro->held_by, when, ro->hold_reason[0] ? ": " : "",
@@ -492,6 +499,32 @@ static void decide(const struct sr_engine *e, sr_ms now, struct sr_decision *d)
 		d->verdict = SR_ESCALATE;
 	if (has_partial)
 		add(d, "%s", partial);
+}
+
+/* ---- the edge's real state ------------------------------------------- */
+
+bool engine_edge_observed(struct sr_engine *e, int weight, sr_ms now)
+{
+	bool changed = false;
+	e->edge_weight = weight;
+	bool differs = weight >= 0 && weight != e->ro.weight;
+	if (differs && !e->edge_anomaly_since) {
+		e->edge_anomaly_since = now;
+		e->edge_expected = e->ro.weight;
+		engine_emit(e, SR_EV_ROLLOUT, -1, e->ro.weight, weight, now,
+		            "edge anomaly: the edge reads %d%%, the journal says %d%%: nobody asked "
+		            "for that (a late answer, a change by hand, a rollback cut short?)",
+		            weight, e->ro.weight);
+		changed = true;
+	} else if (!differs && weight >= 0 && e->edge_anomaly_since) {
+		e->edge_anomaly_since = 0;
+		engine_emit(e, SR_EV_ROLLOUT, -1, e->edge_expected, weight, now,
+		            "edge anomaly resolved: the edge reads %d%% as the journal says", weight);
+		changed = true;
+	}
+	if (changed)
+		engine_redecide(e, now);
+	return changed;
 }
 
 /* ---- time-driven rollout transitions ---------------------------------- */

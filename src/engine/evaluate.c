@@ -230,6 +230,8 @@ void engine_init(struct sr_engine *e, const struct sr_policy *p, sr_ms t0)
 		e->triggers[t].value = NAN;
 		engine_format(e->triggers[t].reason, sizeof e->triggers[t].reason, "not evaluated yet");
 	}
+	e->edge_weight = -1;
+	e->edge_expected = -1;
 	e->decision.verdict = SR_HOLD;
 	e->decision.nreasons = 1;
 	engine_format(e->decision.reasons[0], SR_REASON_LEN, "not evaluated yet");

@@ -62,7 +62,7 @@ static const char *const type_names[SR_J_COUNT] = {
 	[SR_J_RESUME] = "resume",       [SR_J_TIEBREAK] = "tiebreak", [SR_J_SUCCESS] = "success",
 	[SR_J_TRIGGER] = "trigger",     [SR_J_STATUS] = "status",     [SR_J_SNAPSHOT] = "snapshot",
 	[SR_J_RECONCILE] = "reconcile", [SR_J_TORN] = "torn",         [SR_J_NOTIFY] = "notify",
-	[SR_J_UNKNOWN] = "unknown",
+	[SR_J_EDGE] = "edge",           [SR_J_UNKNOWN] = "unknown",
 };
 
 const char *journal_type_name(enum sr_jtype t)
@@ -1276,6 +1276,16 @@ int journal_apply(struct sr_replay *rp, const struct sr_jevent *ev, char *why, s
 			     want);
 			return 1;
 		}
+		return 0;
+	}
+	if (ev->type == SR_J_EDGE) {
+		/* what the edge really showed: a rollback stays possible */
+		json_t *a = json_object_get(ev->obj, "anomaly"), *w = json_object_get(ev->obj, "weight");
+		rp->ro->edge_anomaly_weight =
+		    json_is_true(a) && json_is_integer(w) && json_integer_value(w) > 0 &&
+		            json_integer_value(w) <= 100
+		        ? (int)json_integer_value(w)
+		        : 0;
 		return 0;
 	}
 	bool acts = ev->type == SR_J_INTENT || ev->type == SR_J_OUTCOME ||

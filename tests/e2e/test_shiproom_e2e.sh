@@ -25,7 +25,9 @@
 #      sticky cookie included (maint);
 #   7. kill -9 between intent and outcome (a Runtime API proxy stalls the
 #      call): before the edge moved, and after it moved; the next start
-#      reconciles the journal with HAProxy's real weight;
+#      reconciles the journal with HAProxy's real weight; a call that
+#      lands 1.5 s late (after the crash) is waited for, not recorded as
+#      failed;
 #   8. auto_rollback: `shiproom watch` on a policy with auto_rollback; the
 #      injected regression fires the trigger and the canary reaches weight
 #      0 and maint, read back from HAProxy (the time it took is printed);
@@ -404,6 +406,14 @@ crash_promote() { # MODE: start a promote through the proxy, kill -9 it mid-call
 		fail "after kill -9 the journal ends with: $(journal_actions "$S4" | tail -1)"
 	: >"$work/proxy.mode"
 }
+wait_intent() { # STATE OUT: until the journal holds an intent (5 s at most)
+	i=0
+	until grep -q '"type":"intent"' "$1/journal.jsonl" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -le 100 ] || fail "no intent written in $1: $(cat "$2")"
+		sleep 0.05
+	done
+}
 preflight "$P4" "$S4"
 # (a) before the edge moved: the command never reached HAProxy (still 0)
 crash_promote all
@@ -429,6 +439,62 @@ d = json.load(open(sys.argv[1]))
 assert d["phase"] == "5%" and d["weight"] == 5 and d["state"] == "held", (d["phase"], d["weight"], d["state"])
 PY
 echo "ok - kill -9 between intent and outcome: the restart reconciled the journal with HAProxy's real weight (0%, then 5%)"
+# (c) the call lands after the crash: a restart at once must not read the
+# edge before the call can no longer land (it would record a failure that
+# then takes effect)
+S4c=$work/s4c
+hap "set server app/canary weight 0" >/dev/null
+preflight "$P4" "$S4c"
+echo late >"$work/proxy.mode"
+rm -f "$work/crash.pid"
+sh -c '"$@" & echo $! >"$0"; wait $!' "$work/crash.pid" \
+	"$bin" act promote --yes --policy "$P4" --state-dir "$S4c" >"$work/crash.out" 2>&1 &
+outer=$!
+wait_intent "$S4c" "$work/crash.out"
+until [ -s "$work/crash.pid" ]; do sleep 0.05; done
+sleep 0.5 # the stable's weight is set; the canary's is held in the proxy
+kill -9 "$(cat "$work/crash.pid")"
+wait "$outer" || true
+: >"$work/proxy.mode"
+[ "$(hap_weight)" = 0 ] || fail "(c): the late call landed before the restart (weight $(hap_weight)): the test cannot tell"
+act "$P4" "$S4c" 0 hold --reason "restart right after a crash"
+grep -q "its call may still land: reading the edge in" "$work/act.err" ||
+	fail "reconcile (c) did not wait: $(cat "$work/act.err")"
+[ "$(hap_weight)" = 5 ] || fail "(c): the late call never landed (weight $(hap_weight))"
+[ "$(journal_actions "$S4c" | grep '^reconcile' | tail -1)" = "reconcile promote 5 ok" ] ||
+	fail "reconcile record (c): $(journal_actions "$S4c" | tail -3); $(cat "$work/act.err")"
+echo "ok - a call landing after the crash: the restart waited past the edge's timeouts and recorded what really happened (5%)"
+# (d) a weight changed behind shiproom's back: an anomaly, journaled, HOLD
+act "$P4" "$S4c" 0 resume
+hap "set server app/canary weight 10" >/dev/null
+act "$P4" "$S4c" 3 promote
+grep -q "edge anomaly since .*: the edge reads 10%, the journal says 5%" "$work/act.out" ||
+	fail "a hand-made weight was not seen: $(cat "$work/act.out")"
+python3 - "$S4c/journal.jsonl" <<'PY' || fail "the anomaly is not in the journal"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+e = [x for x in ev if x["type"] == "edge"]
+assert e and e[-1]["anomaly"] is True and e[-1]["weight"] == 10 and e[-1]["expected"] == 5, e
+PY
+act "$P4" "$S4c" 0 rollback --reason "e2e: the edge was changed by hand"
+[ "$(hap_weight)" = 0 ] && [ "$(hap_maint)" = yes ] || fail "rollback after the anomaly: weight $(hap_weight)"
+echo "ok - a weight changed by hand (10% for 5%): anomaly journaled, promote held, rollback still possible"
+# (e) SIGTERM during `act`, between intent and outcome: the action finishes
+# and journals its outcome, as for SIGINT and SIGHUP
+S4d=$work/s4d
+preflight "$P4" "$S4d"
+echo all >"$work/proxy.mode"
+"$bin" act promote --yes --policy "$P4" --state-dir "$S4d" >"$work/term.out" 2>&1 &
+term_pid=$!
+wait_intent "$S4d" "$work/term.out"
+kill -TERM "$term_pid"
+st=0
+wait "$term_pid" || st=$?
+: >"$work/proxy.mode"
+[ "$st" -ne 143 ] || fail "SIGTERM cut the action short (exit 143): $(cat "$work/term.out")"
+[ "$(journal_actions "$S4d" | tail -1 | cut -d' ' -f1,2)" = "outcome promote" ] ||
+	fail "after SIGTERM the journal ends with: $(journal_actions "$S4d" | tail -1)"
+echo "ok - SIGTERM during act: the promote finished (exit $st) and its outcome is journaled"
 
 # ---- 8. auto_rollback: the trigger moves HAProxy ---------------------------------------------------
 wait_status clean "$P2" "$S2" 40

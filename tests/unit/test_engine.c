@@ -639,6 +639,34 @@ static void test_never_good_has_no_age(void **state)
 	assert_int_equal(f->e->cells[c].age, -1);
 }
 
+/* issue 9: a weight at the edge nobody asked for is an anomaly: HOLD
+ * until the edge agrees with the journal again. */
+static void test_edge_anomaly_holds(void **state)
+{
+	struct fx *f = *state;
+	fx_enter(f, 5);
+	fx_run(f, 95 * FX_MIN, FX_POLL);
+	fx_approve(f, "approver");
+	fx_eval(f);
+	assert_int_equal(f->e->decision.verdict, SR_GO);
+	assert_false(engine_edge_observed(f->e, 5, f->now)); /* as the journal says */
+	assert_int_equal(f->e->decision.verdict, SR_GO);
+	/* someone set 10% by hand */
+	assert_true(engine_edge_observed(f->e, 10, f->now));
+	if (f->e->decision.verdict != SR_HOLD)
+		fail_msg("edge at 10%%, journal 5%%: %s", fx_decision_text(f));
+	assert_true(fx_decision_has(f, "edge anomaly since"));
+	assert_true(fx_decision_has(f, "the edge reads 10%, the journal says 5%"));
+	assert_int_equal(fx_drain_count(f, SR_EV_ROLLOUT, -1) > 0, 1);
+	/* evaluations do not clear it */
+	fx_step(f, FX_POLL);
+	assert_int_equal(f->e->decision.verdict, SR_HOLD);
+	assert_false(engine_edge_observed(f->e, 10, f->now)); /* no new event */
+	/* restored by the DRI: resolved */
+	assert_true(engine_edge_observed(f->e, 5, f->now));
+	assert_int_equal(f->e->decision.verdict, SR_GO);
+}
+
 static void test_decision_observing_window(void **state)
 {
 	struct fx *f = *state;
@@ -1029,6 +1057,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_decision_preflight_needs_data, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_partial_data_not_green, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_never_good_has_no_age, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_edge_anomaly_holds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_decision_observing_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_decision_needs_approval, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_decision_any_yellow_or_red_holds, setup, teardown),
