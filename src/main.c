@@ -941,6 +941,7 @@ static int open_journal(struct session *s, const struct opts *o)
 		if (journal_lock(s->journal, s->owner, "start", why, sizeof why) == 0)
 			journal_unlock(s->journal);
 		rm_state_dir(s->state_dir);
+		journal_unnamed(s->journal);
 		s->temp_state = false;
 	}
 	if (s->read_only)

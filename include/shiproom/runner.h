@@ -104,6 +104,8 @@ struct sr_runner {
 	bool reconciling;                   /* start-up reconciliation in progress:
 	                                       runner_tick does nothing until it ends */
 	const char *journal_err;            /* the last failed journal write, said once */
+	bool journal_lost;                  /* the journal's path no longer names the file
+	                                       this console opened: no more actions */
 	sr_ms auto_retry_at;                /* a failed auto-rollback is retried from here */
 
 	/* ---- the loop (NULL: none; retries then happen at once) ---- */

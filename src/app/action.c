@@ -673,6 +673,14 @@ void action_dispatch(struct sr_runner *r, const struct sr_action_request *reqin,
 		log_result(r, &req, res);
 		return;
 	}
+	if (r->journal_lost) {
+		result_set(res, SR_ACT_REFUSED, -1,
+		           "%s refused: the journal was deleted, moved or replaced under this console: "
+		           "the rollout's record is not where it was (restart on the state dir)",
+		           name);
+		log_result(r, &req, res);
+		return;
+	}
 	bool moves = def->flags & SR_AF_MOVES_EDGE;
 	if (moves && r->action_in_flight) {
 		result_set(res, SR_ACT_REFUSED, -1,

@@ -315,6 +315,14 @@ int runner_journal_poll(struct sr_runner *r)
 	if (!r->journal)
 		return 0;
 	r->foreign_applied = false;
+	/* The journal is the rollout: a deleted or replaced file is said at
+	 * once, loudly, and stops every action (action.c). */
+	char lost[SR_REASON_LEN];
+	if (!r->journal_lost && journal_check_identity(r->journal, lost, sizeof lost) != 0) {
+		r->journal_lost = true;
+		r->alarm = true;
+		runner_log(r, SR_LOG_ACTION, SR_RED, "", "%s", lost);
+	}
 	int n = journal_poll(r->journal, on_journal_event, on_journal_issue, r);
 	if (n < 0)
 		runner_log(r, SR_LOG_INFO, SR_RED, "", "journal: cannot read %s", journal_path(r->journal));

@@ -191,6 +191,8 @@ struct sr_journal {
 
 	bool dirty;           /* batched lines not yet fdatasync()ed */
 	sr_ms last_sync;
+	bool lost;            /* the path no longer names our file (said once) */
+	bool unnamed;         /* private on purpose (journal_unnamed): no identity */
 };
 
 const char *journal_path(const struct sr_journal *j)
@@ -695,12 +697,51 @@ static int append_locked(struct sr_journal *j, enum sr_jtype type, sr_ms at, con
 	return 0;
 }
 
+void journal_unnamed(struct sr_journal *j)
+{
+	j->unnamed = true;
+}
+
+int journal_check_identity(struct sr_journal *j, char *why, size_t n)
+{
+	struct stat mine, named;
+	if (j->unnamed)
+		return 0;
+	if (fstat(j->fd, &mine) != 0) {
+		msgf(why, n, "journal %s: %s", j->path, strerror(errno));
+		return -1;
+	}
+	if (stat(j->path, &named) != 0) {
+		msgf(why, n,
+		     "journal %s was deleted or moved (%s): the rollout's record is gone from its "
+		     "place; not writing, not acting",
+		     j->path, strerror(errno));
+		j->lost = true;
+		return -1;
+	}
+	if (named.st_dev != mine.st_dev || named.st_ino != mine.st_ino) {
+		msgf(why, n,
+		     "journal %s was replaced by another file: not writing into it, not acting "
+		     "(restart on the state dir to read what it holds now)",
+		     j->path);
+		j->lost = true;
+		return -1;
+	}
+	return 0;
+}
+
 int journal_append(struct sr_journal *j, enum sr_jtype type, sr_ms at, const char *actor,
                    json_t *fields, long long *seq_out, char *err, size_t n)
 {
 	if ((unsigned)type >= SR_J_UNKNOWN || (fields && !json_is_object(fields))) {
 		json_decref(fields);
 		msgf(err, n, "bad journal record");
+		return -1;
+	}
+	/* Never write into a journal that is no longer the rollout's: a
+	 * deleted file would swallow the record, a replaced one fork it. */
+	if (journal_check_identity(j, err, n) != 0) {
+		json_decref(fields);
 		return -1;
 	}
 	if (append_lock(j, err, n) < 0) {

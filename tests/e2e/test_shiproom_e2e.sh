@@ -40,7 +40,9 @@
 #  11. never blind (prom_proxy.py in front of Prometheus, KPIs over [1h]):
 #      a Prometheus that hangs before T-0 makes every cell ERROR and the
 #      promote to 5% is refused; a `warnings` answer reads YELLOW "partial
-#      data"; the canary's exporter killed, its cells read STALE.
+#      data"; a proxy echoing the token shows it nowhere; the canary's
+#      exporter killed, its cells read STALE; the journal moved away under
+#      a running watch is noticed at once and written no more.
 # Every wait has a deadline; everything started is stopped on exit. A
 # missing prometheus, haproxy or python3 is a failure, not a skip.
 set -eu
@@ -703,6 +705,27 @@ kill "$canary_pid"
 wait_cells 30 'all(c["status"] == "STALE" for c in P95 if c["journey"]) and "canary" in P95[0]["reason"]' \
 	"after the canary's exporter died"
 echo "ok - the canary's exporter died: its P95 cells read STALE (liveness), though the [1h] queries still answer"
+# (e) the journal deleted under a running watch: said at once, nothing more
+# written into the ghost file, no action taken
+"$bin" watch --for 60 --policy "$P5" --state-dir "$S5" >"$work/ghost.log" 2>"$work/ghost.err" &
+ghost_pid=$!
+bg_pids="$bg_pids $ghost_pid"
+sleep 3
+mv "$S5/journal.jsonl" "$work/journal-moved.jsonl"
+i=0
+until grep -q "was deleted or moved" "$work/ghost.log" "$work/ghost.err" 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -le 100 ] || fail "the watch did not notice its journal was moved: $(tail -5 "$work/ghost.log")"
+	sleep 0.1
+done
+n1=$(wc -l <"$work/journal-moved.jsonl")
+sleep 3
+n2=$(wc -l <"$work/journal-moved.jsonl")
+kill -TERM "$ghost_pid"
+wait "$ghost_pid" || true
+[ "$n1" -eq "$n2" ] || fail "the watch kept writing into the moved journal ($n1 -> $n2 lines)"
+[ ! -e "$S5/journal.jsonl" ] || fail "the watch started a new journal behind the moved one"
+echo "ok - the journal moved away under a running watch: said at once, nothing more written, none recreated"
 
 echo "split measurements (weight: canary of 1000):" $(tr '\n' ';' <"$work/splits")
 echo "ok - shiproom e2e"
