@@ -3,8 +3,8 @@
  * Input: the first line is a URL registered as a webhook (libcurl's URL
  * API parses it), the second a token; the rest is outside text. The text
  * is scrubbed in place in an exact-size buffer (ASan sees any over-run)
- * and as a raw body (secret_scrub_dup); neither may leave a registered
- * secret of 4+ bytes in the result, crash, or leak.
+ * and as a raw body (secret_scrub_dup); neither may crash or leak, and
+ * the token may not survive the in-place scrub.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,14 +29,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 	char *url = line(&p, end);
 	char *tok = line(&p, end);
 	secret_register_url(url);
-	bool tok_ok = strlen(tok) >= 4;
+	/* A token that is part of the mark, or has its brackets, can show
+	 * in the output by way of the marks themselves: not a leak. */
+	bool tok_ok = strlen(tok) >= 4 && !strstr(SR_SECRET_REDACTED, tok) && !strpbrk(tok, "[]");
 	secret_register(tok);
 	size_t n = (size_t)(end - p);
 	char *text = malloc(n + 1);
 	memcpy(text, p, n);
 	text[n] = '\0';
 	secret_scrub(text, n + 1);
-	if (tok_ok && strstr(text, tok) && !strstr(tok, "[redacted]"))
+	if (tok_ok && strstr(text, tok))
 		abort(); /* a known token survived */
 	size_t out = 0;
 	char *dup = secret_scrub_dup((const char *)p, n, &out);
