@@ -901,6 +901,7 @@ static int open_journal(struct session *s, const struct opts *o)
 			           "journal: %s has a torn last line; read once (a read-write start "
 			           "repairs it)",
 			           path);
+			fprintf(stderr, "shiproom: %s\n", r->log[(r->nlog - 1) % SR_LOG_LEN].text);
 			if (runner_journal_read(r, path, err, sizeof err) < 0) {
 				fprintf(stderr, "shiproom: journal: %s\n", err);
 				return SR_EXIT_RUNTIME;
@@ -923,10 +924,18 @@ static int open_journal(struct session *s, const struct opts *o)
 		        info.torn_offset, info.torn_bytes,
 		        info.torn_saved[0] ? info.torn_saved : "(nowhere)");
 	}
+	int replay_from = r->nlog;
 	if (runner_set_journal(r, s->journal, s->read_only) < 0) {
 		fprintf(stderr, "shiproom: journal: cannot read %s\n", journal_path(s->journal));
 		return SR_EXIT_RUNTIME;
 	}
+	/* Malformed lines met by the start-up replay are in the log, which
+	 * status and act do not print: every reader says them (man page). */
+	if (r->journal_issues > 0)
+		for (int i = replay_from; i < r->nlog; i++)
+			if (i >= r->nlog - SR_LOG_LEN &&
+			    !strncmp(r->log[i % SR_LOG_LEN].text, "journal: line ", 14))
+				fprintf(stderr, "shiproom: %s\n", r->log[i % SR_LOG_LEN].text);
 	s->history_end = r->nlog;
 	if (r->policy_changed)
 		fprintf(stderr,
