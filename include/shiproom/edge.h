@@ -47,11 +47,19 @@ struct sr_edge_ops {
 struct sr_edge {
 	const struct sr_edge_ops *ops;
 	void *impl;
+	/* How long after a set_weight was sent it may still take effect (the
+	 * driver's timeouts for the whole call, plus a margin): after a crash
+	 * between intent and outcome, the edge is read only once this has
+	 * passed since the intent, or a late answer lands after the reading
+	 * and the journal records the opposite of the truth. 0: at once. */
+	sr_ms landing_ms;
 };
 
 /* The policy's edge driver, chosen once by edge.kind (a table in
  * edge/edge.c, never a strcmp at the call sites): haproxy or http. The
  * simulator's edge comes with the simulator (sim.h). NULL with err. */
 struct sr_edge *edge_open(const struct sr_policy *p, struct uv_loop_s *loop, char *err, size_t n);
+/* The margin added to a driver's timeouts in landing_ms. */
+#define SR_EDGE_LANDING_MARGIN_MS 500
 
 #endif

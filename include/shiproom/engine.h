@@ -156,6 +156,15 @@ struct sr_engine {
 	bool judged;
 	int judged_phase;
 
+	/* The edge as read back at every poll, against the weight the
+	 * journal says it has (ro.weight): a difference nobody asked for (a
+	 * late answer that was applied, a change made by hand, a rollback
+	 * cut between its steps) is an anomaly, and the decision HOLDs until
+	 * the edge agrees again (the DRI rolls back or restores the weight). */
+	int edge_weight;          /* last read back, -1 never */
+	int edge_expected;        /* ro.weight when the anomaly was seen */
+	sr_ms edge_anomaly_since; /* 0: none */
+
 	/* Changes since the last engine_drain_events(); oldest first. When
 	 * more than SR_MAX_EVENTS pile up the oldest are dropped and counted. */
 	int nevents;
@@ -175,6 +184,11 @@ void engine_evaluate(struct sr_engine *e, const struct sr_snapshot *s, sr_ms now
  * phase's limits. The action dispatcher calls it after every action that
  * changed the record. Does not count as an evaluation. */
 void engine_redecide(struct sr_engine *e, sr_ms now);
+/* The edge read back `weight` at `now` (no action in flight). Compares it
+ * with the rollout's weight, starts or ends an edge anomaly (an
+ * SR_EV_ROLLOUT event says which) and redecides. Returns true when the
+ * anomaly started or ended. */
+bool engine_edge_observed(struct sr_engine *e, int weight, sr_ms now);
 /* Copies out up to max events and clears the queue; returns the count. */
 int engine_drain_events(struct sr_engine *e, struct sr_event *out, int max);
 

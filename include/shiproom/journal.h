@@ -76,6 +76,7 @@ enum sr_jtype {
 	SR_J_TORN,
 	SR_J_NOTIFY,  /* a webhook post delivered or given up (never the URL) */
 	SR_J_SESSION, /* a console attached to or detached from the service */
+	SR_J_EDGE,    /* an edge anomaly seen or resolved {weight, expected, anomaly, note} */
 	SR_J_UNKNOWN, /* a type this build does not know: delivered, not applied */
 	SR_J_COUNT
 };
@@ -141,6 +142,15 @@ const char *journal_dir(const struct sr_journal *j);
  * not in the file: a short write is truncated away). *seq_out may be NULL. */
 int journal_append(struct sr_journal *j, enum sr_jtype type, sr_ms at, const char *actor,
                    json_t *fields, long long *seq_out, char *err, size_t n);
+/* Is the journal's path still the file this handle writes (same device
+ * and inode)? -1 with why when it was deleted, moved or replaced: the
+ * rollout's record is no longer where every console reads it. Checked
+ * before every append (nothing is written into a ghost) and by the
+ * runner at every poll (to say so at once, and to stop acting). */
+int journal_check_identity(struct sr_journal *j, char *why, size_t n);
+/* The journal's name is removed on purpose (the simulator's temporary
+ * state dir, gone once open): no identity to check. */
+void journal_unnamed(struct sr_journal *j);
 /* fdatasync batched observations now. */
 int journal_sync(struct sr_journal *j);
 

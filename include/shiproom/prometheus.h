@@ -15,10 +15,12 @@
 #include <uv.h>
 
 #include "shiproom/policy.h"
+#include "shiproom/promparse.h"
 #include "shiproom/source.h"
 
 #define SR_PROM_MAX_HEADERS 8
 #define SR_PROM_URL_LEN 512
+#define SR_PROM_MAX_QUERIES (4 * SR_MAX_KPIS + 2) /* value, samples, 2 evidence; rhythm, liveness */
 #define SR_PROM_DEFAULT_MAX_BYTES (8u * 1024u * 1024u)
 
 struct sr_prom_header {
@@ -75,6 +77,19 @@ struct sr_prom_config {
 	int nbuckets;
 	double buckets_ms[SR_PROM_MAX_BUCKETS];
 	double le_scale;
+	/* What a partial answer (`warnings`) makes of its cells:
+	 * SR_PROM_WARN_PARTIAL (default) caps them at YELLOW "partial data",
+	 * SR_PROM_WARN_IGNORE only notes the warning in the reason,
+	 * SR_PROM_WARN_ERROR turns them ERROR. */
+	int on_warnings; /* promparse.h: SR_PROM_WARN_* */
+	/* Is each cohort's data alive? A query answering, per variant label,
+	 * the time (in seconds, e.g. timestamp()) of the cohort's newest
+	 * sample. A cohort with no series, or whose newest sample is older
+	 * than the query's instant, gets that time as the time of all its
+	 * cells' data, so they turn STALE after stale_after whatever range
+	 * the KPI queries use (a dead exporter leaves [1h] rates answering
+	 * for an hour). "" = not checked. */
+	char liveness_query[SR_QUERY_LEN];
 };
 
 void prometheus_config_defaults(struct sr_prom_config *c);

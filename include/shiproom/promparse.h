@@ -115,4 +115,20 @@ int promparse_rhythm(const char *body, size_t len, size_t max_len, const struct 
  * false for anything else. */
 bool promparse_value(const char *s, double *out);
 
+enum { SR_PROM_WARN_PARTIAL = 0, SR_PROM_WARN_IGNORE, SR_PROM_WARN_ERROR };
+
+/* Apply the liveness answer `live` to snap: for each cohort (canary,
+ * control), the newest sample time seen so far (last_alive[0] canary,
+ * [1] control; updated from the answer, 0 = never seen) bounds the time
+ * of every OK/NOSERIES observation of that cohort, so a dead exporter
+ * turns its cells STALE whatever range the KPI queries use. A cohort
+ * never seen alive is dated older than stale_after_ms before now. A
+ * failed answer updates nothing (it proves nothing). Pure. */
+void promparse_apply_liveness(struct sr_snapshot *snap, const struct sr_prom_result *live,
+                              const struct sr_prom_labels *l, sr_ms last_alive[2], sr_ms now,
+                              sr_ms stale_after_ms);
+
+/* Apply the on_warnings policy (SR_PROM_WARN_*) to the snapshot. Pure. */
+void promparse_apply_warnings(struct sr_snapshot *snap, int on_warnings);
+
 #endif

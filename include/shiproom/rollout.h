@@ -53,6 +53,11 @@ struct sr_rollout {
 	sr_ms t0;              /* planned T-0 */
 	int phase;             /* index into policy.phases; -1 = pre-flight */
 	int weight;            /* canary weight as last read back from the edge */
+	int edge_anomaly_weight; /* the weight the last edge anomaly read back
+	                            (journal "edge" record), 0 when none or
+	                            resolved: while > 0 traffic reaches the
+	                            canary whatever the phase, and a rollback
+	                            is possible even in pre-flight */
 	sr_ms phase_entered;   /* when the current phase started */
 
 	bool held;             /* Release DRI hold */

@@ -85,6 +85,8 @@ struct sr_runner {
 	int logged_poll_mode;               /* the mode last logged; -1: none */
 	void (*on_polled)(void *ud);
 	void *on_polled_ud;
+	bool edge_reading;                  /* a read-back of the edge's weight is out
+	                                       (one per poll, issue 9: the edge's real state) */
 	/* The last snapshot a poll answered with, copied (the source reuses
 	 * its own): while a poll is out, ticks evaluate it again once it has
 	 * gone stale, so the cells age to STALE instead of keeping their
@@ -122,6 +124,8 @@ struct sr_runner {
 	bool reconciling;                   /* start-up reconciliation in progress:
 	                                       runner_tick does nothing until it ends */
 	const char *journal_err;            /* the last failed journal write, said once */
+	bool journal_lost;                  /* the journal's path no longer names the file
+	                                       this console opened: no more actions */
 	sr_ms auto_retry_at;                /* a failed auto-rollback is retried from here */
 
 	/* ---- the loop (NULL: none; retries then happen at once) ---- */

@@ -680,6 +680,14 @@ void action_dispatch(struct sr_runner *r, const struct sr_action_request *reqin,
 		log_result(r, &req, res);
 		return;
 	}
+	if (r->journal_lost) {
+		result_set(res, SR_ACT_REFUSED, -1,
+		           "%s refused: the journal was deleted, moved or replaced under this console: "
+		           "the rollout's record is not where it was (restart on the state dir)",
+		           name);
+		log_result(r, &req, res);
+		return;
+	}
 	if (def->flags & SR_AF_WORKFLOW) {
 		/* Checked like every action; done by the workflow's owner. */
 		if (check(r, &req, 0, &trial, res) == 0) {

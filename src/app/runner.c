@@ -43,6 +43,7 @@
 #include <uv.h>
 
 #include "shiproom/action.h"
+#include "shiproom/clock.h"
 
 #define WATCH_MS 1000
 #define SNAP_EVERY_MS (10 * SR_MS_PER_MIN)
@@ -328,6 +329,14 @@ int runner_journal_poll(struct sr_runner *r)
 	if (!r->journal)
 		return 0;
 	r->foreign_applied = false;
+	/* The journal is the rollout: a deleted or replaced file is said at
+	 * once, loudly, and stops every action (action.c). */
+	char lost[SR_REASON_LEN];
+	if (!r->journal_lost && journal_check_identity(r->journal, lost, sizeof lost) != 0) {
+		r->journal_lost = true;
+		r->alarm = true;
+		runner_log(r, SR_LOG_ACTION, SR_RED, "", "%s", lost);
+	}
 	int n = journal_poll(r->journal, on_journal_event, on_journal_issue, r);
 	if (n < 0)
 		runner_log(r, SR_LOG_INFO, SR_RED, "", "journal: cannot read %s", journal_path(r->journal));
@@ -427,11 +436,33 @@ static void on_reconcile_weight(void *ud, int result, int weight, const char *er
 	reconcile_next(r);
 }
 
+static void on_reconcile_wait(uv_timer_t *t)
+{
+	struct sr_runner *r = t->data;
+	r->now = clock_real_ms();
+	reconcile_next(r);
+}
+
 static void reconcile_next(struct sr_runner *r)
 {
 	struct sr_jintent it;
 	if (!journal_pending_intent(r->journal, &it)) {
 		reconcile_end(r);
+		return;
+	}
+	/* The crashed call may still be on its way (a slow edge, a proxy):
+	 * read the edge only once it can no longer land. No action runs
+	 * during reconciliation, so the back-off timer is free. */
+	sr_ms wait = it.at + r->edge->landing_ms - r->now;
+	if (wait > 0 && r->loop && r->backoff) {
+		char d[24];
+		sr_fmt_duration(d, sizeof d, wait);
+		runner_log(r, SR_LOG_ACTION, SR_YELLOW, it.actor,
+		           "start-up: %s to %d%% by %s has no outcome; its call may still land: "
+		           "reading the edge in %s",
+		           it.action, it.weight, it.actor, d);
+		r->reconciling = true;
+		uv_timer_start(r->backoff, on_reconcile_wait, (uint64_t)wait, 0);
 		return;
 	}
 	runner_log(r, SR_LOG_ACTION, SR_YELLOW, it.actor,
@@ -957,6 +988,46 @@ static void runner_reevaluate(struct sr_runner *r)
 	runner_after_evaluation(r);
 }
 
+/* ---- the edge's real state ----------------------------------------------------------- */
+
+static void on_edge_read(void *ud, int result, int weight, const char *err)
+{
+	(void)err;
+	struct sr_runner *r = ud;
+	r->edge_reading = false;
+	/* An unreadable edge proves nothing (an action will say so); while an
+	 * action moves it, a difference is expected. */
+	if (result != 0 || weight < 0 || r->action_in_flight || r->reconciling)
+		return;
+	int expected = r->engine.ro.weight;
+	if (!engine_edge_observed(&r->engine, weight, r->now))
+		return;
+	bool anomaly = r->engine.edge_anomaly_since != 0;
+	if (journal_writable(r)) {
+		char jerr[256];
+		json_t *f = json_pack("{s:i, s:i, s:b}", "weight", weight, "expected", expected,
+		                      "anomaly", anomaly);
+		if (f && journal_append(r->journal, SR_J_EDGE, r->now, "", f, NULL, jerr,
+		                        sizeof jerr) != 0)
+			runner_log(r, SR_LOG_INFO, SR_RED, "", "journal: cannot record the edge anomaly: %s",
+			           jerr);
+	}
+	runner_drain(r);
+}
+
+/* Read the edge back (one cheap get_weight per poll) unless it is being
+ * moved or read already. Read-only sessions have no edge; the
+ * simulator's edge is shiproom's own (nothing moves it behind its back,
+ * and its scripted failures are for the actions). */
+static void runner_read_edge(struct sr_runner *r)
+{
+	if (!r->edge || r->sim || r->read_only || r->edge_reading || r->action_in_flight ||
+	    r->reconciling || r->feed)
+		return;
+	r->edge_reading = true;
+	r->edge->ops->get_weight(r->edge, on_edge_read, r);
+}
+
 void runner_tick(struct sr_runner *r, sr_ms now)
 {
 	if (r->reconciling)
@@ -1001,6 +1072,7 @@ void runner_tick(struct sr_runner *r, sr_ms now)
 	};
 	r->poll_asked_rhythm = r->source->ask.rhythm;
 	r->polling = true;
+	runner_read_edge(r);
 	r->source->ops->poll(r->source, now, runner_on_snapshot, r);
 }
 

@@ -33,6 +33,7 @@
 #include "shiproom/policy.h"
 #include "shiproom/rights.h"
 #include "shiproom/scenario.h"
+#include "shiproom/secret.h"
 #include "shiproom/session.h"
 #include "shiproom/sim.h"
 
@@ -266,13 +267,15 @@ static int open_real(struct sr_session *s, const struct sr_session_opts *o)
 	s->loop = uv_default_loop();
 	/* The drivers are chosen by kind in one place each (source.c, edge.c).
 	 * Read-only: no edge driver and no credential is even loaded. */
+	/* A secret file of the wrong owner or mode is a usage error (exit 2),
+	 * whichever driver reads it (secret.h). */
 	if (!(s->source = source_open(p, s->loop, err, sizeof err))) {
 		fprintf(stderr, "shiproom: %s: %s\n", p->source_kind, err);
-		return SR_EXIT_RUNTIME;
+		return secret_load_failed() ? SR_EXIT_USAGE : SR_EXIT_RUNTIME;
 	}
 	if (!s->read_only && !(s->edge = edge_open(p, s->loop, err, sizeof err))) {
 		fprintf(stderr, "shiproom: %s edge: %s\n", p->edge_kind, err);
-		return SR_EXIT_RUNTIME;
+		return secret_load_failed() ? SR_EXIT_USAGE : SR_EXIT_RUNTIME;
 	}
 	runner_init(s->runner, p, NULL, s->source, s->edge, s->read_only, s->owner);
 	s->runner->now = clock_real_ms();
@@ -346,6 +349,7 @@ static int open_journal(struct sr_session *s, const struct sr_session_opts *o)
 			           "journal: %s has a torn last line; read once (a read-write start "
 			           "repairs it)",
 			           path);
+			fprintf(stderr, "shiproom: %s\n", r->log[(r->nlog - 1) % SR_LOG_LEN].text);
 			if (runner_journal_read(r, path, err, sizeof err) < 0) {
 				fprintf(stderr, "shiproom: journal: %s\n", err);
 				return SR_EXIT_RUNTIME;
@@ -368,10 +372,18 @@ static int open_journal(struct sr_session *s, const struct sr_session_opts *o)
 		        info.torn_offset, info.torn_bytes,
 		        info.torn_saved[0] ? info.torn_saved : "(nowhere)");
 	}
+	int replay_from = r->nlog;
 	if (runner_set_journal(r, s->journal, s->read_only) < 0) {
 		fprintf(stderr, "shiproom: journal: cannot read %s\n", journal_path(s->journal));
 		return SR_EXIT_RUNTIME;
 	}
+	/* Malformed lines met by the start-up replay are in the log, which
+	 * status and act do not print: every reader says them (man page). */
+	if (r->journal_issues > 0)
+		for (int i = replay_from; i < r->nlog; i++)
+			if (i >= r->nlog - SR_LOG_LEN &&
+			    !strncmp(r->log[i % SR_LOG_LEN].text, "journal: line ", 14))
+				fprintf(stderr, "shiproom: %s\n", r->log[i % SR_LOG_LEN].text);
 	s->history_end = r->nlog;
 	if (r->policy_changed)
 		fprintf(stderr,
@@ -386,6 +398,7 @@ static int open_journal(struct sr_session *s, const struct sr_session_opts *o)
 		if (journal_lock(s->journal, s->owner, "start", why, sizeof why) == 0)
 			journal_unlock(s->journal);
 		rm_state_dir(s->state_dir);
+		journal_unnamed(s->journal);
 		s->temp_state = false;
 	}
 	if (s->read_only)
@@ -488,6 +501,7 @@ void session_evaluate_now(struct sr_session *s)
 {
 	runner_tick(s->runner, clock_real_ms());
 	session_loop_until(s, &s->runner->polling);
+	session_loop_until(s, &s->runner->edge_reading); /* and the edge read back */
 }
 
 /* ---- the ship-room workflow (reports, webhook) ---------------------------------------------- */

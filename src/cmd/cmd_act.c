@@ -56,6 +56,7 @@ static int act_via(struct sr_client *c, const struct sr_opts *o)
 	fill_request(o, client_login(c), &req);
 	signal(SIGINT, SIG_IGN); /* the service finishes it anyway; we wait for its word */
 	signal(SIGHUP, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
 	long id = client_request(c, &req);
 	int rc;
 	if (id < 0 || !client_wait_result(c, id, SR_HEADLESS_MAX_MS)) {
@@ -144,10 +145,12 @@ int cmd_act(const struct sr_opts *o)
 	struct sr_action_result res;
 	memset(&res, 0, sizeof res);
 	fill_request(o, s.owner, &req);
-	/* SIGINT or a hang-up must not cut an action in flight short: the
-	 * intent is written, the outcome will be too. */
+	/* SIGINT, SIGTERM or a hang-up must not cut an action in flight
+	 * short: the intent is written, the outcome will be too (the edge
+	 * calls are bounded by their timeouts and retries). */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
 	action_dispatch(r, &req, &res);
 	if (res.outcome == SR_ACT_PENDING) {
 		while (r->action_in_flight && s.loop) {

@@ -992,6 +992,8 @@ struct sr_edge *haproxy_edge_create(uv_loop_t *loop, const struct sr_haproxy_con
 	if (he->cfg.timeout_ms <= 0)
 		he->cfg.timeout_ms = HAPROXY_TIMEOUT_DEFAULT_MS;
 	he->addr = a;
+	/* a set_weight is a job of at most 4 commands, each with its timeout */
+	he->edge.landing_ms = 4 * (sr_ms)he->cfg.timeout_ms + SR_EDGE_LANDING_MARGIN_MS;
 	he->edge.ops = &hap_ops;
 	he->edge.impl = he;
 	return &he->edge;

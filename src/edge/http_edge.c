@@ -21,6 +21,7 @@
  * tests; the requests run on the shared libcurl-multi client (io/http.c).
  */
 #include "shiproom/http_edge.h"
+#include "shiproom/secret.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -422,6 +423,13 @@ int http_edge_check_status(long status, const char *reason, const char *body, si
 		return 0;
 	size_t take = len > 65536 ? 65536 : len;
 	char *r = redact(body ? body : "", body ? take : 0, token);
+	/* and every other secret loaded (a shared proxy may echo any of them) */
+	size_t rl;
+	char *rs2 = r ? secret_scrub_dup(r, strlen(r), &rl) : NULL;
+	if (rs2) {
+		free(r);
+		r = rs2;
+	}
 	char excerpt[201] = "";
 	if (r) {
 		size_t o = 0;
@@ -435,61 +443,14 @@ int http_edge_check_status(long status, const char *reason, const char *body, si
 	sr_sanitize(rs, reason ? reason : "", sizeof rs);
 	msgf(err, n, "HTTP %ld%s%s%s%s", status, rs[0] ? " " : "", rs, excerpt[0] ? ": " : "",
 	     excerpt);
+	secret_scrub(err, n);
 	return (status >= 500 || status == 429 || status == 408) ? HTTP_EDGE_ERR_TRANSIENT
 	                                                         : HTTP_EDGE_ERR_REFUSED;
 }
 
 int http_edge_read_token(const char *path, char *out, size_t n, char *err, size_t en)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		msgf(err, en, "token file %s: %s", path, strerror(errno));
-		return -1;
-	}
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		msgf(err, en, "token file %s: not a regular file", path);
-		return -1;
-	}
-	if (st.st_mode & 077) {
-		close(fd);
-		msgf(err, en,
-		     "token file %s has mode %04o: it must not be readable by group or others "
-		     "(chmod 600)",
-		     path, (unsigned)(st.st_mode & 07777));
-		return -1;
-	}
-	size_t got = 0;
-	for (;;) {
-		if (got + 1 >= n) {
-			close(fd);
-			msgf(err, en, "token file %s: longer than %zu bytes", path, n - 1);
-			return -1;
-		}
-		ssize_t r = read(fd, out + got, n - 1 - got);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			close(fd);
-			msgf(err, en, "token file %s: %s", path, strerror(errno));
-			return -1;
-		}
-		if (r == 0)
-			break;
-		got += (size_t)r;
-	}
-	close(fd);
-	while (got > 0 && (out[got - 1] == '\n' || out[got - 1] == '\r' || out[got - 1] == ' ' ||
-	                   out[got - 1] == '\t'))
-		got--;
-	out[got] = '\0';
-	if (got == 0 || strlen(out) != got || strpbrk(out, "\r\n")) {
-		memset(out, 0, n);
-		msgf(err, en, "token file %s: empty, or not one line of text", path);
-		return -1;
-	}
-	return 0;
+	return secret_read_file(path, "token file", out, n, err, en);
 }
 
 /* ---- config -------------------------------------------------------------------------- */
@@ -1237,9 +1198,11 @@ struct sr_edge *http_edge_create(uv_loop_t *loop, const struct sr_http_edge_conf
 		if (!t || !*t || strpbrk(t, "\r\n") || strlen(t) >= sizeof he->token) {
 			msgf(err, n, "http edge: environment variable %s is unset, empty or not one line",
 			     c->token_env);
+			secret_mark_failed();
 			goto fail;
 		}
 		sr_strlcpy(he->token, t, sizeof he->token);
+		secret_register(he->token);
 		he->has_token = true;
 	}
 	/* a header that wants the token when there is none fails now, not
@@ -1267,6 +1230,8 @@ struct sr_edge *http_edge_create(uv_loop_t *loop, const struct sr_http_edge_conf
 	he->http = http_create(loop, err, n);
 	if (!he->http)
 		goto fail;
+	/* a set may be preceded by its GET (captures): two requests */
+	he->edge.landing_ms = 2 * (sr_ms)c->timeout_ms + SR_EDGE_LANDING_MARGIN_MS;
 	he->edge.ops = &hedge_ops;
 	he->edge.impl = he;
 	return &he->edge;

@@ -205,15 +205,36 @@ bool engine_gate_p95_ok(const struct sr_engine *e, int gate, char *why, size_t n
 
 /* ---- the decision ----------------------------------------------------- */
 
-/* Non-GREEN gating cells, worst first (RED, ERROR, STALE, NODATA,
+/* Non-GREEN gating cells (before T-0 those preflight_blocks), worst first (RED, ERROR, STALE, NODATA,
  * YELLOW: the enum's severity order), then by policy order. */
+/* Before the first step the canary takes no traffic, so a canary with no
+ * series, NaN or too few samples is expected there. What is not: no
+ * answer from the source yet, a failed or stale fetch, a RED canary, or
+ * a control cohort without a fresh value (the baseline the step is
+ * judged against). */
+static bool preflight_blocks(const struct sr_cell_state *c)
+{
+	switch (c->status) {
+	case SR_GREEN:
+	case SR_YELLOW:
+		return false;
+	case SR_NODATA:
+		return c->age < 0 || isnan(c->control);
+	default:
+		return true;
+	}
+}
+
 static int bad_cells(const struct sr_engine *e, int *out)
 {
 	const struct sr_policy *p = e->policy;
+	bool preflight = e->ro.phase < 0;
 	int n = 0;
 	for (int i = 0; i < p->ncells; i++) {
 		const struct sr_kpi *k = &p->kpis[p->cells[i].kpi];
 		if (!k->gating || k->kind == SR_KIND_MONITOR || e->cells[i].status == SR_GREEN)
+			continue;
+		if (preflight && !preflight_blocks(&e->cells[i]))
 			continue;
 		/* insertion sort, stable: few cells are ever bad at once */
 		int j = n++;
@@ -224,6 +245,27 @@ static int bad_cells(const struct sr_engine *e, int *out)
 		out[j] = i;
 	}
 	return n;
+}
+
+/* One reason per non-GREEN gating cell, worst first, leaving `keep`
+ * reason slots for what follows; the rest summed up in one line.
+ * Returns how many cells are not GREEN. */
+static int add_bad_cells(const struct sr_engine *e, struct sr_decision *d, int keep)
+{
+	int bad[SR_MAX_CELLS];
+	int nbad = bad_cells(e, bad);
+	int slots = SR_MAX_REASONS - d->nreasons - keep;
+	int show = nbad <= slots ? nbad : slots - 1;
+	if (show < 0)
+		show = 0;
+	for (int j = 0; j < show; j++) {
+		char r[SR_REASON_LEN];
+		engine_cell_summary(e, bad[j], r, sizeof r);
+		add(d, "%s", r);
+	}
+	if (show < nbad)
+		add(d, "%s%d gating checks not GREEN", show > 0 ? "+" : "", nbad - show);
+	return nbad;
 }
 
 static void fmt_minutes(sr_ms d, char *buf, size_t n)
@@ -399,6 +441,13 @@ static void decide(const struct sr_engine *e, sr_ms now, struct sr_decision *d)
 		}
 		blocking = true;
 	}
+	if (e->edge_anomaly_since) {
+		engine_fmt_when(e, e->edge_anomaly_since, when, sizeof when);
+		add(d, "edge anomaly since %s: the edge reads %d%%, the journal says %d%%: hold until "
+		       "the Release DRI resolves it (roll back, or restore %d%% at the edge)",
+		    when, e->edge_weight, ro->weight, ro->weight);
+		blocking = true;
+	}
 	if (ro->held) {
 		engine_fmt_when(e, ro->held_since, when, sizeof when);
 		add(d, "held by %s since %s%s%s", ro->held_by, when, ro->hold_reason[0] ? ": " : "",
@@ -407,7 +456,10 @@ static void decide(const struct sr_engine *e, sr_ms now, struct sr_decision *d)
 	}
 
 	if (ro->phase < 0) {
-		decide_preflight(e, now, d, blocking);
+		/* The first step needs what every later step needs: no data gap
+		 * and nothing RED in a gating KPI. A gap is never a GO. */
+		int nbad = add_bad_cells(e, d, 3);
+		decide_preflight(e, now, d, blocking || nbad > 0);
 		if (frozen && !ro->tiebreak)
 			d->verdict = SR_ESCALATE;
 		return;
@@ -432,19 +484,7 @@ static void decide(const struct sr_engine *e, sr_ms now, struct sr_decision *d)
 	char partial[SR_REASON_LEN];
 	bool has_partial = partial_text(e, now, partial, sizeof partial);
 
-	int bad[SR_MAX_CELLS];
-	int nbad = bad_cells(e, bad);
-	int slots = SR_MAX_REASONS - d->nreasons - nother - (has_partial ? 1 : 0);
-	int show = nbad <= slots ? nbad : slots - 1;
-	if (show < 0)
-		show = 0;
-	for (int j = 0; j < show; j++) {
-		char r[SR_REASON_LEN];
-		engine_cell_summary(e, bad[j], r, sizeof r);
-		add(d, "%s", r);
-	}
-	if (show < nbad)
-		add(d, "%s%d gating checks not GREEN", show > 0 ? "+" : "", nbad - show);
+	int nbad = add_bad_cells(e, d, nother + (has_partial ? 1 : 0));
 	for (int j = 0; j < nother; j++)
 		add(d, "%s", other[j]);
 	/* Evidence tests a team made a hold reason (evidence.h). */
@@ -466,6 +506,32 @@ static void decide(const struct sr_engine *e, sr_ms now, struct sr_decision *d)
 		d->verdict = SR_ESCALATE;
 	if (has_partial)
 		add(d, "%s", partial);
+}
+
+/* ---- the edge's real state ------------------------------------------- */
+
+bool engine_edge_observed(struct sr_engine *e, int weight, sr_ms now)
+{
+	bool changed = false;
+	e->edge_weight = weight;
+	bool differs = weight >= 0 && weight != e->ro.weight;
+	if (differs && !e->edge_anomaly_since) {
+		e->edge_anomaly_since = now;
+		e->edge_expected = e->ro.weight;
+		engine_emit(e, SR_EV_ROLLOUT, -1, e->ro.weight, weight, now,
+		            "edge anomaly: the edge reads %d%%, the journal says %d%%: nobody asked "
+		            "for that (a late answer, a change by hand, a rollback cut short?)",
+		            weight, e->ro.weight);
+		changed = true;
+	} else if (!differs && weight >= 0 && e->edge_anomaly_since) {
+		e->edge_anomaly_since = 0;
+		engine_emit(e, SR_EV_ROLLOUT, -1, e->edge_expected, weight, now,
+		            "edge anomaly resolved: the edge reads %d%% as the journal says", weight);
+		changed = true;
+	}
+	if (changed)
+		engine_redecide(e, now);
+	return changed;
 }
 
 /* ---- time-driven rollout transitions ---------------------------------- */

@@ -232,6 +232,8 @@ void engine_init(struct sr_engine *e, const struct sr_policy *p, sr_ms t0)
 		e->triggers[t].value = NAN;
 		engine_format(e->triggers[t].reason, sizeof e->triggers[t].reason, "not evaluated yet");
 	}
+	e->edge_weight = -1;
+	e->edge_expected = -1;
 	e->decision.verdict = SR_HOLD;
 	e->decision.nreasons = 1;
 	engine_format(e->decision.reasons[0], SR_REASON_LEN, "not evaluated yet");
@@ -624,6 +626,13 @@ static void remember_control(struct sr_engine *e, int i, const struct sr_kpi *k,
 	}
 }
 
+/* Does the cell's verdict depend on the control cohort's current answer? */
+static bool kind_uses_control(const struct sr_kpi *k)
+{
+	return k->kind == SR_KIND_VS_CONTROL ||
+	       (k->kind == SR_KIND_VS_BASELINE && k->baseline == SR_BASE_CONTROL);
+}
+
 /* ---- reason memo (see struct sr_reason_memo) ----------------------------- */
 
 /* An observation whose problem text (if any) depends only on its kind,
@@ -631,7 +640,8 @@ static void remember_control(struct sr_engine *e, int i, const struct sr_kpi *k,
  * source warning. */
 static bool obs_text_timeless(const struct sr_policy *p, const struct sr_obs *o, sr_ms now)
 {
-	return o->kind != SR_OBS_ERROR && !obs_stale(p, o, now) && !o->degraded;
+	/* a warning only noted (not degrading) is text from the source too */
+	return o->kind != SR_OBS_ERROR && !obs_stale(p, o, now) && !o->degraded && !o->error[0];
 }
 
 /* Everything obs_problem and judge_value read for cell i, besides the
@@ -710,6 +720,17 @@ static enum sr_status cell_judge(struct sr_engine *e, int i, const struct sr_kpi
 	c->fresh = obs_problem(e->policy, k, can, now, &raw, reason, n) == NULL;
 	if (c->fresh)
 		judge_value(e, i, k, can, ctl, now, &raw, reason, n);
+	/* A value from a partial answer (Prometheus `warnings`: a store or a
+	 * shard did not answer) may be right or may miss the bad part: never
+	 * GREEN. The source decides whether a warning degrades (it sets
+	 * `degraded`) or is only noted (text in `error`). */
+	if (raw == SR_GREEN && (can->degraded || (ctl->degraded && kind_uses_control(k)))) {
+		char was[SR_REASON_LEN];
+		engine_format(was, sizeof was, "%s", reason);
+		engine_format(reason, n, "partial data (%s answer had warnings): %s",
+		              can->degraded ? "canary" : "control", was);
+		raw = SR_YELLOW;
+	}
 	return raw;
 }
 
@@ -739,7 +760,7 @@ static void cell_write_reason(struct sr_engine *e, int i, const struct sr_kpi *k
 	} else {
 		engine_format(c->reason, sizeof c->reason, "%s%s", reason, extra);
 	}
-	if (can->degraded && can->kind == SR_OBS_OK && can->error[0]) {
+	if (can->kind == SR_OBS_OK && can->error[0]) {
 		size_t len = strlen(c->reason);
 		char msg[sizeof can->error];
 		sr_sanitize(msg, can->error, sizeof msg);
@@ -761,7 +782,8 @@ static void cell_evaluate(struct sr_engine *e, int i, const struct sr_snapshot *
 	c->canary = (can->kind == SR_OBS_OK || can->kind == SR_OBS_ERROR) ? can->value : NAN;
 	c->control = (ctl->kind == SR_OBS_OK && !obs_stale(p, ctl, now)) ? ctl->value : NAN;
 	c->samples = can->kind == SR_OBS_NONE ? NAN : can->samples;
-	c->age = can->kind != SR_OBS_NONE ? now - can->at : -1;
+	/* A cell that never had a good reading has no age (not "since 1970"). */
+	c->age = can->kind != SR_OBS_NONE && can->at > 0 ? now - can->at : -1;
 	c->baseline = NAN;
 	c->deviation_pct = NAN;
 

@@ -421,8 +421,11 @@ bool rights_check(const struct sr_engine *e, enum sr_action_kind action, int tar
 
 	/* After a rollback only the checklists (rollback communications)
 	 * remain; everything else starts with a new rollout. */
+	/* ... except a rollback again while the edge was seen sending the
+	 * canary traffic after it (a rollback cut between its steps), and the
+	 * workflow's posts and reports (the rollback's update, the postmortem). */
 	if (ro->rolled_back && action != SR_ACT_TICK && action != SR_ACT_POST &&
-	    action != SR_ACT_REPORT) {
+	    action != SR_ACT_REPORT && !(action == SR_ACT_ROLLBACK && ro->edge_anomaly_weight > 0)) {
 		engine_fmt_when(e, ro->rolled_back_at, when, sizeof when);
 		why_add(&w, "rolled back at %s by %s: %s refused (a new rollout starts from pre-flight)",
 		        when, ro->rolled_back_by, sr_action_name(action));
@@ -442,7 +445,9 @@ bool rights_check(const struct sr_engine *e, enum sr_action_kind action, int tar
 		break;
 	case SR_ACT_ROLLBACK: {
 		const struct sr_right *r = row_for(e, action, -1, -1, actor, &w);
-		if (r && ro->phase < 0)
+		/* whatever the journal believes, traffic the edge was seen
+		 * sending to the canary can always be taken back */
+		if (r && ro->phase < 0 && ro->edge_anomaly_weight <= 0)
 			why_add(&w, "nothing to roll back: the canary is not deployed (pre-flight)");
 		else if (r && ro->success)
 			why_add(&w, "success already declared");

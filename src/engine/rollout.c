@@ -204,11 +204,11 @@ int rollout_rollback(struct sr_rollout *r, const struct sr_policy *p, const char
                      const char *reason, sr_ms now, char *why, size_t n)
 {
 	char at[24];
-	if (r->rolled_back) {
+	if (r->rolled_back && r->edge_anomaly_weight <= 0) {
 		fmt_at(r, r->rolled_back_at, at, sizeof at);
 		return refuse(why, n, "already rolled back at %s by %s", at, r->rolled_back_by);
 	}
-	if (r->phase < 0)
+	if (r->phase < 0 && r->edge_anomaly_weight <= 0)
 		return refuse(why, n, "nothing to roll back: the canary is not deployed (pre-flight)");
 	int g = rollout_next_gate(r, p, NULL);
 	if (g >= 0) {
@@ -218,6 +218,7 @@ int rollout_rollback(struct sr_rollout *r, const struct sr_policy *p, const char
 	r->rolled_back = true;
 	r->rolled_back_at = now;
 	r->weight = 0;
+	r->edge_anomaly_weight = 0;
 	sr_sanitize(r->rolled_back_by, actor ? actor : "", sizeof r->rolled_back_by);
 	sr_sanitize(r->rollback_reason, reason ? reason : "", sizeof r->rollback_reason);
 	/* Rolling back ends every hold: there is nothing left to freeze. */

@@ -62,7 +62,8 @@ static const char *const type_names[SR_J_COUNT] = {
 	[SR_J_RESUME] = "resume",       [SR_J_TIEBREAK] = "tiebreak", [SR_J_SUCCESS] = "success",
 	[SR_J_TRIGGER] = "trigger",     [SR_J_STATUS] = "status",     [SR_J_SNAPSHOT] = "snapshot",
 	[SR_J_RECONCILE] = "reconcile", [SR_J_TORN] = "torn",         [SR_J_NOTIFY] = "notify",
-	[SR_J_SESSION] = "session",     [SR_J_UNKNOWN] = "unknown",
+	[SR_J_SESSION] = "session",     [SR_J_EDGE] = "edge",
+	[SR_J_UNKNOWN] = "unknown",
 };
 
 const char *journal_type_name(enum sr_jtype t)
@@ -191,6 +192,8 @@ struct sr_journal {
 
 	bool dirty;           /* batched lines not yet fdatasync()ed */
 	sr_ms last_sync;
+	bool lost;            /* the path no longer names our file (said once) */
+	bool unnamed;         /* private on purpose (journal_unnamed): no identity */
 };
 
 const char *journal_path(const struct sr_journal *j)
@@ -695,12 +698,51 @@ static int append_locked(struct sr_journal *j, enum sr_jtype type, sr_ms at, con
 	return 0;
 }
 
+void journal_unnamed(struct sr_journal *j)
+{
+	j->unnamed = true;
+}
+
+int journal_check_identity(struct sr_journal *j, char *why, size_t n)
+{
+	struct stat mine, named;
+	if (j->unnamed)
+		return 0;
+	if (fstat(j->fd, &mine) != 0) {
+		msgf(why, n, "journal %s: %s", j->path, strerror(errno));
+		return -1;
+	}
+	if (stat(j->path, &named) != 0) {
+		msgf(why, n,
+		     "journal %s was deleted or moved (%s): the rollout's record is gone from its "
+		     "place; not writing, not acting",
+		     j->path, strerror(errno));
+		j->lost = true;
+		return -1;
+	}
+	if (named.st_dev != mine.st_dev || named.st_ino != mine.st_ino) {
+		msgf(why, n,
+		     "journal %s was replaced by another file: not writing into it, not acting "
+		     "(restart on the state dir to read what it holds now)",
+		     j->path);
+		j->lost = true;
+		return -1;
+	}
+	return 0;
+}
+
 int journal_append(struct sr_journal *j, enum sr_jtype type, sr_ms at, const char *actor,
                    json_t *fields, long long *seq_out, char *err, size_t n)
 {
 	if ((unsigned)type >= SR_J_UNKNOWN || (fields && !json_is_object(fields))) {
 		json_decref(fields);
 		msgf(err, n, "bad journal record");
+		return -1;
+	}
+	/* Never write into a journal that is no longer the rollout's: a
+	 * deleted file would swallow the record, a replaced one fork it. */
+	if (journal_check_identity(j, err, n) != 0) {
+		json_decref(fields);
 		return -1;
 	}
 	if (append_lock(j, err, n) < 0) {
@@ -749,6 +791,11 @@ struct sr_journal *journal_open(const char *dir, struct sr_journal_open_info *in
 		free(j);
 		return NULL;
 	}
+	/* The journal quotes outside text and the rollout's whole story:
+	 * the owner's alone, also when an older version made it 0644. */
+	struct stat jst;
+	if (fstat(j->fd, &jst) == 0 && (jst.st_mode & 077))
+		fchmod(j->fd, 0600);
 	if (info)
 		info->created = !existed;
 	if (!existed) {
@@ -1271,6 +1318,16 @@ int journal_apply(struct sr_replay *rp, const struct sr_jevent *ev, char *why, s
 			     want);
 			return 1;
 		}
+		return 0;
+	}
+	if (ev->type == SR_J_EDGE) {
+		/* what the edge really showed: a rollback stays possible */
+		json_t *a = json_object_get(ev->obj, "anomaly"), *w = json_object_get(ev->obj, "weight");
+		rp->ro->edge_anomaly_weight =
+		    json_is_true(a) && json_is_integer(w) && json_integer_value(w) > 0 &&
+		            json_integer_value(w) <= 100
+		        ? (int)json_integer_value(w)
+		        : 0;
 		return 0;
 	}
 	bool acts = ev->type == SR_J_INTENT || ev->type == SR_J_OUTCOME ||

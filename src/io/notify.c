@@ -20,6 +20,8 @@
  */
 #include "shiproom/notify.h"
 
+#include <curl/curl.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -35,6 +37,7 @@
 #include "shiproom/calendar.h"
 #include "shiproom/report.h"
 #include "shiproom/rights.h"
+#include "shiproom/secret.h"
 
 #define MAX_LINES 12
 #define LINE_LEN (SR_TEXT_LEN * 2)
@@ -114,31 +117,31 @@ static void textf(char *buf, size_t n, const char *fmt, ...)
 
 /* ---- the secret --------------------------------------------------------------------- */
 
-/* http(s)://host[:port]/...: split out host and path (for scrubbing);
- * false when it is not such a URL. No byte may be a space or control. */
+/* http(s)://[user[:password]@]host[:port]/...: split out host and path (for
+ * scrubbing); false when it is not such a URL. Parsed by libcurl's URL
+ * API, so the host is the one libcurl will connect to ("user" is not the
+ * host of https://user:pw@host/). No byte may be a space or control. */
 static bool url_parse(const char *url, char *host, size_t hn, char *path, size_t pn)
 {
-	size_t skip;
-	if (strncasecmp(url, "https://", 8) == 0)
-		skip = 8;
-	else if (strncasecmp(url, "http://", 7) == 0)
-		skip = 7;
-	else
-		return false;
 	for (const unsigned char *c = (const unsigned char *)url; *c; c++)
 		if (*c <= 0x20 || *c == 0x7F)
 			return false;
-	const char *h = url + skip, *e = h;
-	while (*e && *e != '/' && *e != '?' && *e != '#')
-		e++;
-	const char *colon = memchr(h, ':', (size_t)(e - h));
-	size_t hl = (size_t)((colon ? colon : e) - h);
-	if (hl == 0 || hl >= hn)
-		return false;
-	memcpy(host, h, hl);
-	host[hl] = '\0';
-	sr_strlcpy(path, e, pn);
-	return true;
+	CURLU *u = curl_url();
+	char *scheme = NULL, *h = NULL, *pa = NULL;
+	bool ok = u && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	          curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+	          (!strcmp(scheme, "http") || !strcmp(scheme, "https")) &&
+	          curl_url_get(u, CURLUPART_HOST, &h, 0) == CURLUE_OK && h[0] &&
+	          curl_url_get(u, CURLUPART_PATH, &pa, 0) == CURLUE_OK && strlen(h) < hn;
+	if (ok) {
+		sr_strlcpy(host, h, hn);
+		sr_strlcpy(path, pa, pn);
+	}
+	curl_free(scheme);
+	curl_free(h);
+	curl_free(pa);
+	curl_url_cleanup(u);
+	return ok;
 }
 
 static int url_check(const char *url, char *err, size_t en, const char *from)
@@ -159,59 +162,17 @@ static int url_check(const char *url, char *err, size_t en, const char *from)
 
 int notify_url_from_file(const char *path, char *url, size_t n, char *err, size_t en)
 {
-	char clean[512];
+	char buf[SR_NOTIFY_URL_MAX + 2], clean[512];
 	sr_sanitize(clean, path, sizeof clean);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		textf(err, en, "%s: %s", clean, strerror(errno));
+	if (secret_read_file(path, "webhook file", buf, sizeof buf, err, en) != 0)
 		return -1;
-	}
-	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		textf(err, en, "%s: not a regular file", clean);
-		close(fd);
-		return -1;
-	}
-	if (st.st_uid != geteuid()) {
-		textf(err, en, "%s: owned by uid %ld, not by you (uid %ld): a secret must be yours",
-		      clean, (long)st.st_uid, (long)geteuid());
-		close(fd);
-		return -1;
-	}
-	if (st.st_mode & 077) {
-		textf(err, en, "%s: mode %04o lets others read the webhook secret: chmod 600 it",
-		      clean, (unsigned)(st.st_mode & 07777));
-		close(fd);
-		return -1;
-	}
-	char buf[SR_NOTIFY_URL_MAX + 2];
-	ssize_t len;
-	do
-		len = read(fd, buf, sizeof buf - 1);
-	while (len < 0 && errno == EINTR);
-	close(fd);
-	if (len < 0) {
-		textf(err, en, "%s: %s", clean, strerror(errno));
-		return -1;
-	}
-	buf[len] = '\0';
-	char *s = buf;
-	while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
-		s++;
-	char *e = s;
-	while (*e && *e != '\n' && *e != '\r')
-		e++;
-	*e = '\0';
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-		*--e = '\0';
-	if (url_check(s, err, en, clean) != 0)
-		return -1;
-	if (!sr_strlcpy(url, s, n)) {
+	int rc = url_check(buf, err, en, clean);
+	if (rc == 0 && !sr_strlcpy(url, buf, n)) {
 		textf(err, en, "%s: the webhook URL does not fit", clean);
-		return -1;
+		rc = -1;
 	}
 	explicit_bzero(buf, sizeof buf);
-	return 0;
+	return rc;
 }
 
 int notify_url_from_env(const char *var, char *url, size_t n, char *err, size_t en)
@@ -258,6 +219,8 @@ static void scrub(const struct sr_notify *n, const char *in, char *out, size_t o
 		replace_all(out, on, n->path, "<webhook path>");
 	if (n->host[0])
 		replace_all(out, on, n->host, "<webhook host>");
+	/* and every other secret loaded: userinfo, query, other drivers' tokens */
+	secret_scrub(out, on);
 }
 
 /* ---- escaping and the payload ------------------------------------------------------------- */
@@ -753,6 +716,7 @@ struct sr_notify *notify_create(uv_loop_t *loop, struct sr_http *http, const cha
 	n->http = http;
 	sr_strlcpy(n->url, url, sizeof n->url);
 	url_parse(n->url, n->host, sizeof n->host, n->path, sizeof n->path);
+	secret_register_url(n->url);
 	n->opt = (struct sr_notify_options){.max_attempts = 5,
 	                                    .backoff_ms = 2000,
 	                                    .backoff_max_ms = 60000,

@@ -561,8 +561,42 @@ void report_status_tile(const struct sr_runner *r, struct sr_status_tile *tile)
 		engine_format(tile->reason, sizeof tile->reason, "user impact: %s%s", sum, more);
 		return;
 	}
+	/* "Operational" is a claim: not made on missing data. Say what is
+	 * known: how many user-facing checks have no fresh data, since when. */
+	int ngap = 0, nuser = 0, gap = -1;
+	for (int i = 0; i < p->ncells; i++) {
+		const struct sr_kpi *k = &p->kpis[p->cells[i].kpi];
+		enum sr_status st = e->cells[i].status;
+		if (!k->gating || !kpi_user_facing(k))
+			continue;
+		nuser++;
+		if (st != SR_ERROR && st != SR_STALE && st != SR_NODATA)
+			continue;
+		ngap++;
+		if (gap < 0 || e->cells[i].status_since < e->cells[gap].status_since)
+			gap = i;
+	}
+	if (ngap > 0 && ngap == nuser) {
+		char sum[SR_REASON_LEN], when[48];
+		engine_cell_summary(e, gap, sum, sizeof sum);
+		fmt_when(r, e->cells[gap].status_since, when, sizeof when);
+		tile->color = e->cells[gap].status;
+		sr_strlcpy(tile->headline, "Unknown: no data", sizeof tile->headline);
+		engine_format(tile->reason, sizeof tile->reason,
+		              "none of the %d user-facing checks has fresh data, since %s: %s", nuser,
+		              when, sum);
+		return;
+	}
 	tile->color = SR_GREEN;
 	sr_strlcpy(tile->headline, "Operational", sizeof tile->headline);
+	if (ngap > 0) {
+		/* Some gaps: what is known is still operational; the gaps named. */
+		engine_format(tile->reason, sizeof tile->reason,
+		              "no sustained SLO breach, no user-facing KPI RED; %d of %d user-facing "
+		              "checks without fresh data",
+		              ngap, nuser);
+		return;
+	}
 	sr_strlcpy(tile->reason, "no sustained SLO breach, no user-facing KPI RED",
 	           sizeof tile->reason);
 }
@@ -1541,12 +1575,14 @@ static int write_file(const char *dir, const char *name, const char *data, size_
 	snprintf(tmp, sizeof tmp, "%s/.%s.tmp-%ld", dir, name, (long)getpid());
 	if (keep_existing && access(final, F_OK) == 0)
 		return 1;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		snprintf(err, n, "%s: %s", final, strerror(errno));
 		return -1;
 	}
-	fchmod(fd, 0644); /* whatever the umask: reports are for sharing */
+	/* 0600 whatever the umask: a report quotes outside text and the
+	 * rollout's state; the DRI shares it deliberately (a post, a copy). */
+	fchmod(fd, 0600);
 	size_t off = 0;
 	while (off < len) {
 		ssize_t w = write(fd, data + off, len - off);

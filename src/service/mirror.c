@@ -126,6 +126,7 @@ static const struct field rollout_fields[] = {
 	MS(struct sr_rollout, success_since),
 	BOOL(struct sr_rollout, success),
 	MS(struct sr_rollout, success_at),
+	INT(struct sr_rollout, edge_anomaly_weight),
 	FLD(struct sr_rollout, changes, F_ULONG, 0),
 	MS(struct sr_rollout, changed_at),
 };
@@ -158,6 +159,9 @@ static const struct field engine_fields[] = {
 	FLD(struct sr_engine, evaluations, F_LONG, 0),
 	BOOL(struct sr_engine, judged),
 	INT(struct sr_engine, judged_phase),
+	INT(struct sr_engine, edge_weight),
+	INT(struct sr_engine, edge_expected),
+	MS(struct sr_engine, edge_anomaly_since),
 };
 
 static const struct field request_fields[] = {

@@ -18,6 +18,7 @@
  * from bearer_token_file (mode 0600) or bearer_token_env.
  */
 #include "shiproom/prometheus.h"
+#include "shiproom/secret.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -34,7 +35,7 @@
 #include "shiproom/promparse.h"
 
 #define TOKEN_MAX 8192
-#define MAX_QUERIES (4 * SR_MAX_KPIS + 1)
+#define MAX_QUERIES SR_PROM_MAX_QUERIES
 /* The rhythm query reads the newest samples of at most this many of the
  * KPIs' distinct series selectors. */
 #define RHYTHM_SELECTORS 4
@@ -43,8 +44,8 @@ struct prom;
 
 struct prom_query {
 	struct prom *owner;
-	int kpi;                 /* -1: the rhythm query */
-	enum { Q_VALUE, Q_SAMPLES, Q_EV_REQUESTS, Q_EV_BAD } what;
+	int kpi;                 /* -1: the rhythm and liveness queries */
+	enum { Q_VALUE, Q_SAMPLES, Q_EV_REQUESTS, Q_EV_BAD, Q_RHYTHM, Q_LIVENESS } what;
 	int same_as;             /* an earlier query of this poll with the same
 	                            text, whose answer this one shares; -1 */
 	struct sr_http_req *req; /* in flight, or NULL */
@@ -73,6 +74,8 @@ struct prom {
 	int ntimes;                       /* the rhythm query's answer */
 	sr_ms times[SR_SAMPLE_TIMES];
 	bool asked[SR_MAX_KPIS];          /* the KPIs the poll in flight reads */
+	char *liveness_query;             /* expanded, or NULL */
+	sr_ms last_alive[2];              /* canary, control: newest sample seen (0: never) */
 
 	char hdr_buf[SR_PROM_MAX_HEADERS][sizeof(((struct sr_prom_header *)0)->name) +
 	                                  sizeof(((struct sr_prom_header *)0)->value) + 4];
@@ -487,13 +490,33 @@ static int cfg_key(struct sr_prom_config *c, const char *key, const json_t *v, c
 		return cfg_buckets(c, v, err, en);
 	if (!strcmp(key, "evidence_le_scale"))
 		return cfg_number(v, key, 1e-9, 1e9, &c->le_scale, err, en);
+	if (!strcmp(key, "on_warnings")) {
+		static const char *const names[] = {"partial", "ignore", "error"};
+		for (int i = 0; i < 3; i++)
+			if (json_is_string(v) && !strcmp(json_string_value(v), names[i])) {
+				c->on_warnings = i;
+				return 0;
+			}
+		snprintf(err, en, "source.on_warnings: must be \"partial\", \"ignore\" or \"error\"");
+		return -1;
+	}
+	if (!strcmp(key, "liveness_query")) {
+		if (get_string(v, key, c->liveness_query, sizeof c->liveness_query, err, en) != 0)
+			return -1;
+		if (!is_printable(c->liveness_query)) {
+			snprintf(err, en, "source.liveness_query: control characters");
+			return -1;
+		}
+		return 0;
+	}
 	char shown[48];
 	sr_sanitize(shown, key, sizeof shown);
 	snprintf(err, en,
 	         "source.%s: unknown key (known: kind, url, headers, bearer_token_file, "
 	         "bearer_token_env, ca_file, timeout_s, window, journey_label, variant_label, "
 	         "canary_value, control_value, max_response_bytes, samples_queries, "
-	         "evidence_queries, evidence_buckets_ms, evidence_le_scale)",
+	         "evidence_queries, evidence_buckets_ms, evidence_le_scale, on_warnings, "
+	         "liveness_query)",
 	         shown);
 	return -1;
 }
@@ -532,60 +555,6 @@ int prometheus_config_from_json(struct sr_prom_config *c, const json_t *source_o
 
 /* ---- secrets -------------------------------------------------------------- */
 
-/* Read the token file: a regular file no one but its owner can read or
- * write (like ssh's keys), one line. Messages name the file, never the
- * contents. */
-static int token_from_file(const char *path, char *tok, size_t n, char *err, size_t en)
-{
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0) {
-		snprintf(err, en, "bearer_token_file %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		snprintf(err, en, "bearer_token_file %s: not a regular file", path);
-		close(fd);
-		return -1;
-	}
-	if (st.st_mode & 077) {
-		snprintf(err, en,
-		         "bearer_token_file %s has mode %04o: it must be 0600 or stricter "
-		         "(chmod 600 %s)",
-		         path, (unsigned)(st.st_mode & 07777), path);
-		close(fd);
-		return -1;
-	}
-	size_t len = 0;
-	for (;;) {
-		ssize_t r = read(fd, tok + len, n - 1 - len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			snprintf(err, en, "bearer_token_file %s: %s", path, strerror(errno));
-			close(fd);
-			return -1;
-		}
-		if (r == 0)
-			break;
-		len += (size_t)r;
-		if (len == n - 1) {
-			char extra;
-			if (read(fd, &extra, 1) > 0) {
-				snprintf(err, en, "bearer_token_file %s: longer than %zu bytes",
-				         path, n - 2);
-				close(fd);
-				memset(tok, 0, n);
-				return -1;
-			}
-			break;
-		}
-	}
-	close(fd);
-	tok[len] = '\0';
-	return 0;
-}
-
 /* Trim trailing whitespace and refuse anything that could break out of
  * the header line. */
 static int token_check(char *tok, const char *from, char *err, size_t en)
@@ -616,7 +585,8 @@ static int token_load(struct prom *pr, char *err, size_t en)
 	pr->auth[0] = '\0';
 	if (pr->cfg.bearer_token_file[0]) {
 		snprintf(from, sizeof from, "bearer_token_file %s", pr->cfg.bearer_token_file);
-		if (token_from_file(pr->cfg.bearer_token_file, tok, sizeof tok, err, en) != 0)
+		if (secret_read_file(pr->cfg.bearer_token_file, "bearer_token_file", tok, sizeof tok,
+		                     err, en) != 0)
 			return -1;
 	} else if (pr->cfg.bearer_token_env[0]) {
 		snprintf(from, sizeof from, "bearer_token_env %s", pr->cfg.bearer_token_env);
@@ -624,6 +594,7 @@ static int token_load(struct prom *pr, char *err, size_t en)
 		if (!e || !*e) {
 			snprintf(err, en, "bearer_token_env: $%s is not set",
 			         pr->cfg.bearer_token_env);
+			secret_mark_failed();
 			return -1;
 		}
 		if (!sr_strlcpy(tok, e, sizeof tok)) {
@@ -636,8 +607,12 @@ static int token_load(struct prom *pr, char *err, size_t en)
 		return 0;
 	}
 	int rc = token_check(tok, from, err, en);
-	if (rc == 0)
+	if (rc != 0)
+		secret_mark_failed();
+	if (rc == 0) {
 		snprintf(pr->auth, sizeof pr->auth, "Authorization: Bearer %s", tok);
+		secret_register(tok); /* an env token too: scrubbed wherever it shows */
+	}
 	memset(tok, 0, sizeof tok);
 	return rc;
 }
@@ -733,6 +708,11 @@ static void prom_finish(struct prom *pr)
 		if (pr->ev_query[k])
 			fill_steps(pr, k, q[Q_EV_REQUESTS], q[Q_EV_BAD]);
 	}
+	promparse_apply_warnings(&pr->snap, pr->cfg.on_warnings);
+	for (int i = 0; i < pr->nq; i++)
+		if (pr->q[i].what == Q_LIVENESS)
+			promparse_apply_liveness(&pr->snap, &pr->q[i].res, &pr->labels,
+			                         pr->last_alive, pr->now, pr->p->stale_after_ms);
 	int sent = 0;
 	for (int i = 0; i < pr->nq; i++) {
 		if (pr->q[i].same_as >= 0)
@@ -755,7 +735,7 @@ static void on_answer(void *ud, const struct sr_http_response *res)
 	struct prom_query *q = ud;
 	struct prom *pr = q->owner;
 	q->req = NULL;
-	if (q->kpi < 0) {
+	if (q->what == Q_RHYTHM) {
 		/* The rhythm query: sample times, or none (a failure here only
 		 * means the schedule stays as it is: the KPIs are what count). */
 		int n = res->error ? -1
@@ -766,10 +746,16 @@ static void on_answer(void *ud, const struct sr_http_response *res)
 	} else if (res->error) {
 		char msg[320];
 		snprintf(msg, sizeof msg, "fetch failed: %s", res->error);
+		secret_scrub(msg, sizeof msg);
 		promparse_set_error(&q->res, msg);
 	} else {
-		promparse_response(&q->res, res->status, res->reason, res->body, res->len,
+		/* Scrubbed before it is parsed and cut: an error body (or a
+		 * warning) echoing the Authorization header shows no token. */
+		size_t len = res->len;
+		char *clean = secret_scrub_dup(res->body, res->len, &len);
+		promparse_response(&q->res, res->status, res->reason, clean ? clean : res->body, len,
 		                   pr->cfg.max_response_bytes, &pr->labels);
+		free(clean);
 	}
 	if (--pr->pending == 0)
 		prom_finish(pr);
@@ -958,11 +944,10 @@ static void prom_poll(struct sr_source *s, sr_ms now, sr_source_cb cb, void *ud)
 	pr->ntimes = 0;
 	if (ask->rhythm && pr->rhythm_query) {
 		rhythm_text(pr, ask->history);
-		struct prom_query *rq = &pr->q[pr->nq++];
-		memset(rq, 0, sizeof *rq);
-		rq->owner = pr;
-		rq->kpi = -1;
+		add_query(pr, -1, Q_RHYTHM);
 	}
+	if (pr->liveness_query)
+		add_query(pr, -1, Q_LIVENESS);
 	/* Count before sending: an answer cannot arrive before every query is
 	 * out (the client never calls back from submit), but pending must
 	 * not touch zero half way. A query whose text an earlier one of this
@@ -972,8 +957,9 @@ static void prom_poll(struct sr_source *s, sr_ms now, sr_source_cb cb, void *ud)
 	for (int i = 0; i < pr->nq; i++) {
 		struct prom_query *q = &pr->q[i];
 		q->same_as = -1;
-		if (q->kpi < 0) { /* the rhythm query */
-			query_send(pr, q, pr->rhythm_text, tparam);
+		if (q->what == Q_RHYTHM || q->what == Q_LIVENESS) {
+			query_send(pr, q, q->what == Q_RHYTHM ? pr->rhythm_text : pr->liveness_query,
+			           tparam);
 			continue;
 		}
 		const char *same = prom_query_text(pr, q);
@@ -1019,6 +1005,7 @@ static void prom_destroy(struct sr_source *s)
 	free(pr->scratch[1]);
 	free(pr->rhythm_query);
 	free(pr->rhythm_text);
+	free(pr->liveness_query);
 	memset(pr->auth, 0, sizeof pr->auth);
 	memset(pr->hdr_buf, 0, sizeof pr->hdr_buf);
 	memset(&pr->cfg, 0, sizeof pr->cfg);
@@ -1174,6 +1161,13 @@ static int prom_prepare(struct prom *pr, char *err, size_t n)
 		pr->scratch[0] = malloc(sizeof *pr->scratch[0]);
 		pr->scratch[1] = malloc(sizeof *pr->scratch[1]);
 		if (!pr->scratch[0] || !pr->scratch[1]) {
+			snprintf(err, n, "out of memory");
+			return -1;
+		}
+	}
+	if (pr->cfg.liveness_query[0]) {
+		pr->liveness_query = strdup(pr->cfg.liveness_query);
+		if (!pr->liveness_query) {
 			snprintf(err, n, "out of memory");
 			return -1;
 		}

@@ -527,6 +527,69 @@ void promparse_fill(struct sr_snapshot *snap, const struct sr_policy *p, int kpi
 	}
 }
 
+/* ---- the source's own judgement of its answers ---------------------------- */
+
+void promparse_apply_warnings(struct sr_snapshot *snap, int on_warnings)
+{
+	for (int c = 0; c < snap->ncells && c < SR_MAX_CELLS; c++) {
+		struct sr_obs *o[2] = {&snap->canary[c], &snap->control[c]};
+		for (int j = 0; j < 2; j++) {
+			if (!o[j]->degraded)
+				continue;
+			if (on_warnings == SR_PROM_WARN_IGNORE) {
+				o[j]->degraded = false; /* the text stays, as a note */
+			} else if (on_warnings == SR_PROM_WARN_ERROR) {
+				char msg[SR_PROM_MSG_LEN];
+				set_msg(msg, sizeof msg, "partial data: %s", o[j]->error);
+				obs_error(o[j], msg);
+			}
+		}
+	}
+}
+
+void promparse_apply_liveness(struct sr_snapshot *snap, const struct sr_prom_result *live,
+                              const struct sr_prom_labels *l, sr_ms last_alive[2], sr_ms now,
+                              sr_ms stale_after_ms)
+{
+	const char *cohort[2] = {l->canary_value, l->control_value};
+	for (int k = 0; k < 2; k++) {
+		/* A failed liveness answer proves nothing: the cohort's data
+		 * keeps the age it had, and goes STALE if that lasts. */
+		if (live && live->ok && live->type == SR_PROM_VECTOR) {
+			for (int i = 0; i < live->nsamples; i++) {
+				const struct sr_prom_sample *s = &live->samples[i];
+				if (!s->has_variant || strcmp(s->variant, cohort[k]) != 0 ||
+				    !isfinite(s->value) || s->value <= 0 || s->value > 1e11)
+					continue;
+				sr_ms t = (sr_ms)llround(s->value * 1000.0);
+				if (t > s->at)
+					t = s->at; /* never newer than the instant asked */
+				if (t > last_alive[k])
+					last_alive[k] = t;
+			}
+		}
+		/* Never seen alive by this process (a one-shot `status` after
+		 * the exporter died): older than stale_after, since unknown. */
+		bool never = last_alive[k] == 0;
+		sr_ms bound = never ? now - stale_after_ms - 1 : last_alive[k];
+		for (int c = 0; c < snap->ncells && c < SR_MAX_CELLS; c++) {
+			struct sr_obs *o = k == 0 ? &snap->canary[c] : &snap->control[c];
+			if ((o->kind != SR_OBS_OK && o->kind != SR_OBS_NOSERIES) || o->at < bound)
+				continue;
+			o->at = bound;
+			if (now - bound <= stale_after_ms)
+				continue; /* a scrape interval old: normal, no note */
+			if (never)
+				set_msg(o->error, sizeof o->error,
+				        "liveness: no live series for the %s cohort", cohort[k]);
+			else
+				set_msg(o->error, sizeof o->error,
+				        "liveness: the %s cohort's newest sample is older than this answer",
+				        cohort[k]);
+		}
+	}
+}
+
 /* ---- query templates ------------------------------------------------------ */
 
 struct out {

@@ -43,4 +43,22 @@ done
 a=$("$bin" status --scenario sustained-5xx --at T+140 --json)
 b=$("$bin" status --scenario sustained-5xx --at T+140 --json)
 if [ "$a" = "$b" ]; then ok "two headless runs agree exactly"; else bad "two headless runs differ"; fi
+# issue 9: status and act report a garbage journal line (not only replay),
+# and a torn last line in read-only.
+jd=$(mktemp -d "${TMPDIR:-/tmp}/shiproom-status-journal.XXXXXX")
+"$bin" act tick --checklist preflight --item roster_posted --yes --state-dir "$jd" >/dev/null 2>&1
+echo 'garbage line {' >>"$jd/journal.jsonl"
+for cmd in status "act hold --yes --reason x"; do
+	# shellcheck disable=SC2086
+	"$bin" $cmd --state-dir "$jd" >/dev/null 2>"$jd/err"
+	if grep -q "journal: line [0-9]*: not valid JSON" "$jd/err"; then
+		ok "$cmd reports the garbage journal line"
+	else
+		bad "$cmd is silent about a garbage journal line: $(cat "$jd/err")"
+	fi
+done
+printf '{"seq":' >>"$jd/journal.jsonl"
+"$bin" status --state-dir "$jd" >/dev/null 2>"$jd/err"
+if grep -q "torn last line" "$jd/err"; then ok "status reports a torn last line"; else bad "status is silent about a torn last line: $(cat "$jd/err")"; fi
+rm -rf "$jd"
 finish

@@ -32,7 +32,7 @@ chmod 644 "$work/hook"
 # shellcheck disable=SC2086
 "$bin" watch $FAST --for 1 --webhook-url-file "$work/hook" >"$work/out" 2>"$work/err"
 rc=$?
-if [ "$rc" -eq 2 ] && grep -q "^shiproom: webhook: $work/hook: mode 0644 lets others read" "$work/err"; then
+if [ "$rc" -eq 2 ] && grep -q "^shiproom: webhook: webhook file $work/hook has mode 0644: it must be 0600 or stricter" "$work/err"; then
 	ok "a 0644 webhook file is refused (exit 2): $(cat "$work/err")"
 else
 	bad "0644 webhook file: exit $rc: $(cat "$work/err")"
@@ -55,6 +55,24 @@ else
 	rc=$?
 	[ "$rc" -eq 2 ] && grep -q "mode 0644" "$work/err" && ok "the console refuses it too (exit 2)" ||
 		bad "console with a 0644 webhook file: exit $rc: $(cat "$work/err")"
+fi
+# issue 9: one secret-file reader, one exit status: the same mistake with
+# the Prometheus token file exits 2 as well.
+python3 - "$here/../../config/prometheus-haproxy.json" "$work/prom.json" "$work/token" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+p["source"]["bearer_token_file"] = sys.argv[3]
+json.dump(p, open(sys.argv[2], "w"))
+PY
+echo "tok-SECRETTOKEN" >"$work/token"
+chmod 644 "$work/token"
+"$bin" status --policy "$work/prom.json" --state-dir "$work/promstate" >"$work/out" 2>"$work/err"
+rc=$?
+if [ "$rc" -eq 2 ] && grep -q "bearer_token_file $work/token has mode 0644: it must be 0600 or stricter" "$work/err" &&
+	! grep -q SECRETTOKEN "$work/out" "$work/err"; then
+	ok "a 0644 bearer token file is refused with the same exit 2: $(cat "$work/err")"
+else
+	bad "0644 token file: exit $rc: $(cat "$work/err")"
 fi
 expect_rc 2 "--webhook-url-file outside the console and watch" "$bin" status --webhook-url-file "$work/hook"
 expect_rc 2 "a missing webhook file" "$bin" watch --for 1 --webhook-url-file "$work/nonexistent"

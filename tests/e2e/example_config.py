@@ -78,6 +78,10 @@ def build():
         ("variant_label", "variant"),
         ("canary_value", "canary"),
         ("control_value", "stable"),
+        # a partial answer is YELLOW "partial data"; a cohort whose newest
+        # sample is older than stale_after is STALE (a dead exporter)
+        ("on_warnings", "partial"),
+        ("liveness_query", "max by (variant) (timestamp(http_requests_total))"),
         ("samples_queries", collections.OrderedDict((k, q) for k, q in SAMPLES if k in kpis)),
         ("evidence_queries", collections.OrderedDict(
             (k, collections.OrderedDict([("requests", r), ("bad", b)]))

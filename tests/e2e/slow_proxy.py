@@ -15,7 +15,10 @@ connection:
                      (a crash before the edge moved);
   read               forward every command, but stall the replies to
                      "get ..." and "show ..." (a crash after the edge
-                     moved, before the read-back and the outcome).
+                     moved, before the read-back and the outcome);
+  late               forward "set server .../canary weight N" 1.5 s late,
+                     even when the client has gone (an answer after the timeout, or a
+                     crash, that still takes effect).
 
 A stalled connection is held for 120 s, or until the client goes away.
 """
@@ -71,6 +74,8 @@ def handle(conn, addr, mode_file):
         if mode == "all":
             stall(conn)
             return
+        if mode == "late" and cmd.startswith("set ") and "/canary weight" in cmd:
+            time.sleep(1.5)  # lands whether the client is still there or not
         reply = upstream_call(addr, line)
         if mode == "read" and (cmd.startswith("get ") or cmd.startswith("show ")):
             stall(conn)

@@ -25,7 +25,10 @@
 #      sticky cookie included (maint);
 #   7. kill -9 between intent and outcome (a Runtime API proxy stalls the
 #      call): before the edge moved, and after it moved; the next start
-#      reconciles the journal with HAProxy's real weight;
+#      reconciles the journal with HAProxy's real weight; a call that
+#      lands 1.5 s late (after the crash) is waited for, not recorded as
+#      failed; the rollout's service killed mid-rollback is reconciled by
+#      its restart;
 #   8. auto_rollback: the rollout's service (`shiproom serve`) on a policy
 #      with auto_rollback learns the 1 s scrape rhythm ("polling: aligned
 #      1s"); the
@@ -36,7 +39,13 @@
 #      ERROR; STALE is the same age without an error), never GREEN, also
 #      past stale_after; restarted, they come back GREEN;
 #  10. the journal tells the whole story, `replay --status` rebuilds it,
-#      and the bearer token sent to Prometheus appears nowhere.
+#      and the bearer token sent to Prometheus appears nowhere;
+#  11. never blind (prom_proxy.py in front of Prometheus, KPIs over [1h]):
+#      a Prometheus that hangs before T-0 makes every cell ERROR and the
+#      promote to 5% is refused; a `warnings` answer reads YELLOW "partial
+#      data"; a proxy echoing the token shows it nowhere; the canary's
+#      exporter killed, its cells read STALE; the journal moved away under
+#      a running watch is noticed at once and written no more.
 # Every wait has a deadline; everything started is stopped on exit. A
 # missing prometheus, haproxy or python3 is a failure, not a skip.
 set -eu
@@ -122,18 +131,24 @@ stats=$("$here/haproxy.sh" free-port)
 "$here/haproxy.sh" start "$work/hap" "$front" "$stats" "$stable_port" "$canary_port" ||
 	fail "cannot start haproxy"
 
+# start_proxy NAME SCRIPT UPSTREAM: a misbehaving proxy, its behaviour in
+# $work/NAME.mode; prints its port
+start_proxy() {
+	: >"$work/$1.mode"
+	python3 "$here/$2" --upstream "$3" --mode-file "$work/$1.mode" \
+		--owner-pid $$ >"$work/$1.out" 2>"$work/$1.err" &
+	bg_pids="$bg_pids $!"
+	i=0
+	until grep -q '^PORT ' "$work/$1.out" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -le 100 ] || fail "$2 did not start: $(cat "$work/$1.err")"
+		sleep 0.1
+	done
+	sed -n 's/^PORT //p' "$work/$1.out"
+}
 # The stalling Runtime API proxy (step 7).
-: >"$work/proxy.mode"
-python3 "$here/slow_proxy.py" --upstream "127.0.0.1:$stats" --mode-file "$work/proxy.mode" \
-	--owner-pid $$ >"$work/proxy.out" 2>"$work/proxy.err" &
-bg_pids="$bg_pids $!"
-i=0
-until grep -q '^PORT ' "$work/proxy.out" 2>/dev/null; do
-	i=$((i + 1))
-	[ $i -le 100 ] || fail "slow_proxy did not start: $(cat "$work/proxy.err")"
-	sleep 0.1
-done
-proxy_port=$(sed -n 's/^PORT //p' "$work/proxy.out")
+start_proxy proxy slow_proxy.py "127.0.0.1:$stats" >"$work/proxy.port"
+proxy_port=$(cat "$work/proxy.port")
 dead_port=$("$here/haproxy.sh" free-port)
 
 mkpolicy() { # OUT SOCKET [extra args]
@@ -310,6 +325,8 @@ echo "ok - canary P95 reads the injected 200 ms in its bucket (200-250 ms), RED,
 reset_canary
 
 # ---- 4. HAProxy unreachable -------------------------------------------------------------------
+# (the canary must be clean again first: a RED canary is no GO, not even for 5%)
+wait_status clean "$P3" "$S3" 40
 preflight "$P3" "$S3"
 t=$(now)
 act "$P3" "$S3" 1 promote
@@ -397,6 +414,14 @@ crash_promote() { # MODE: start a promote through the proxy, kill -9 it mid-call
 		fail "after kill -9 the journal ends with: $(journal_actions "$S4" | tail -1)"
 	: >"$work/proxy.mode"
 }
+wait_intent() { # STATE OUT: until the journal holds an intent (5 s at most)
+	i=0
+	until grep -q '"type":"intent"' "$1/journal.jsonl" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -le 100 ] || fail "no intent written in $1: $(cat "$2")"
+		sleep 0.05
+	done
+}
 preflight "$P4" "$S4"
 # (a) before the edge moved: the command never reached HAProxy (still 0)
 crash_promote all
@@ -461,6 +486,62 @@ PY
 [ "$(hap_weight)" = 0 ] && [ "$(hap_maint)" = yes ] || fail "HAProxy after: $(hap_weight) maint $(hap_maint)"
 sr stop --policy "$P4" >/dev/null 2>&1 || fail "stop the service on P4"
 echo "ok - the service killed mid-rollback: its restart reconciled the journal with HAProxy (0%, maint) and a client attached"
+# (d) the call lands after the crash: a restart at once must not read the
+# edge before the call can no longer land (it would record a failure that
+# then takes effect)
+S4c=$work/s4c
+hap "set server app/canary weight 0" >/dev/null
+preflight "$P4" "$S4c"
+echo late >"$work/proxy.mode"
+rm -f "$work/crash.pid"
+sh -c '"$@" & echo $! >"$0"; wait $!' "$work/crash.pid" \
+	"$bin" act promote --yes --policy "$P4" --state-dir "$S4c" >"$work/crash.out" 2>&1 &
+outer=$!
+wait_intent "$S4c" "$work/crash.out"
+until [ -s "$work/crash.pid" ]; do sleep 0.05; done
+sleep 0.5 # the stable's weight is set; the canary's is held in the proxy
+kill -9 "$(cat "$work/crash.pid")"
+wait "$outer" || true
+: >"$work/proxy.mode"
+[ "$(hap_weight)" = 0 ] || fail "(d): the late call landed before the restart (weight $(hap_weight)): the test cannot tell"
+act "$P4" "$S4c" 0 hold --reason "restart right after a crash"
+grep -q "its call may still land: reading the edge in" "$work/act.err" ||
+	fail "reconcile (d) did not wait: $(cat "$work/act.err")"
+[ "$(hap_weight)" = 5 ] || fail "(d): the late call never landed (weight $(hap_weight))"
+[ "$(journal_actions "$S4c" | grep '^reconcile' | tail -1)" = "reconcile promote 5 ok" ] ||
+	fail "reconcile record (d): $(journal_actions "$S4c" | tail -3); $(cat "$work/act.err")"
+echo "ok - a call landing after the crash: the restart waited past the edge's timeouts and recorded what really happened (5%)"
+# (e) a weight changed behind shiproom's back: an anomaly, journaled, HOLD
+act "$P4" "$S4c" 0 resume
+hap "set server app/canary weight 10" >/dev/null
+act "$P4" "$S4c" 3 promote
+grep -q "edge anomaly since .*: the edge reads 10%, the journal says 5%" "$work/act.out" ||
+	fail "a hand-made weight was not seen: $(cat "$work/act.out")"
+python3 - "$S4c/journal.jsonl" <<'PY' || fail "the anomaly is not in the journal"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+e = [x for x in ev if x["type"] == "edge"]
+assert e and e[-1]["anomaly"] is True and e[-1]["weight"] == 10 and e[-1]["expected"] == 5, e
+PY
+act "$P4" "$S4c" 0 rollback --reason "e2e: the edge was changed by hand"
+[ "$(hap_weight)" = 0 ] && [ "$(hap_maint)" = yes ] || fail "rollback after the anomaly: weight $(hap_weight)"
+echo "ok - a weight changed by hand (10% for 5%): anomaly journaled, promote held, rollback still possible"
+# (f) SIGTERM during `act`, between intent and outcome: the action finishes
+# and journals its outcome, as for SIGINT and SIGHUP
+S4d=$work/s4d
+preflight "$P4" "$S4d"
+echo all >"$work/proxy.mode"
+"$bin" act promote --yes --policy "$P4" --state-dir "$S4d" >"$work/term.out" 2>&1 &
+term_pid=$!
+wait_intent "$S4d" "$work/term.out"
+kill -TERM "$term_pid"
+st=0
+wait "$term_pid" || st=$?
+: >"$work/proxy.mode"
+[ "$st" -ne 143 ] || fail "SIGTERM cut the action short (exit 143): $(cat "$work/term.out")"
+[ "$(journal_actions "$S4d" | tail -1 | cut -d' ' -f1,2)" = "outcome promote" ] ||
+	fail "after SIGTERM the journal ends with: $(journal_actions "$S4d" | tail -1)"
+echo "ok - SIGTERM during act: the promote finished (exit $st) and its outcome is journaled"
 
 # ---- 8. auto_rollback: the trigger moves HAProxy ---------------------------------------------------
 wait_status clean "$P2" "$S2" 40
@@ -615,5 +696,98 @@ if grep -rqF "$SECRET" "$work" 2>/dev/null; then
 	fail "the bearer token appears in: $(grep -rlF "$SECRET" "$work")"
 fi
 echo "ok - the journal tells the story (intents paired with outcomes, T-0 and gate snapshots); replay rebuilds it; the token appears nowhere"
+# ---- 11. never blind: a hung Prometheus, a partial answer, a dead exporter ------------------------
+# Behind prom_proxy.py (the real Prometheus behind it), KPIs over [1h], the
+# edge a dead port: a promote that gets through shows as an edge failure.
+start_proxy pp prom_proxy.py "http://127.0.0.1:$prom_port" >"$work/pp.port"
+pp_port=$(cat "$work/pp.port")
+P5=$work/p5.json S5=$work/s5
+python3 "$here/policy.py" "$P5" --prom "http://127.0.0.1:$pp_port" --socket "tcp:127.0.0.1:$dead_port" \
+	--login "$login" --token-env SR_E2E_PROM_TOKEN --rollout blind || fail "policy.py failed"
+python3 - "$P5" <<'PY' || fail "cannot set the [1h] window"
+import json, sys
+p = json.load(open(sys.argv[1]))
+p["source"]["window"] = "1h"
+json.dump(p, open(sys.argv[1], "w"), indent=2)
+PY
+"$bin" check-config "$P5" >/dev/null || fail "the blind policy does not load"
+# cell_check FILE EXPR: a python expression over d (status --json) and P95 (its P95 cells)
+cell_check() {
+	python3 - "$1" "$2" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+P95 = [c for c in d["cells"] if c["kpi"] == "p95_latency"]
+sys.exit(0 if eval(sys.argv[2]) else 1)
+PY
+}
+# wait_cells SECONDS EXPR WHAT
+wait_cells() {
+	i=0
+	while :; do
+		sr status --json --policy "$P5" --state-dir "$S5" >"$work/s5.json" 2>"$work/s5.err" || true
+		[ -s "$work/s5.json" ] && cell_check "$work/s5.json" "$2" && return 0
+		i=$((i + 1))
+		[ $i -le $(($1 * 2)) ] || fail "$3: $(head -c 900 "$work/s5.json")"
+		sleep 0.5
+	done
+}
+wait_cells 30 'all(c["status"] == "GREEN" for c in P95)' "the blind policy never read GREEN"
+# (a) Prometheus hangs before T-0: the first step is refused, never a GO
+echo hang >"$work/pp.mode"
+preflight "$P5" "$S5"
+act "$P5" "$S5" 3 promote
+grep -q "refused" "$work/act.out" || fail "promote on a hung Prometheus: $(cat "$work/act.out")"
+grep -q "ERROR" "$work/act.out" || fail "the refusal does not name the ERROR cells: $(cat "$work/act.out")"
+sr status --json --policy "$P5" --state-dir "$S5" >"$work/s5.json" 2>/dev/null || true
+cell_check "$work/s5.json" 'd["decision"]["verdict"] == "HOLD" and all(c["status"] == "ERROR" for c in d["cells"])' ||
+	fail "status on a hung Prometheus: $(head -c 600 "$work/s5.json")"
+echo "ok - Prometheus hung before T-0: every cell ERROR, HOLD, promote to 5% refused"
+# (b) a partial answer (`warnings`) is not GREEN
+echo warn >"$work/pp.mode"
+wait_cells 20 'all(c["status"] == "YELLOW" and "partial data" in c["reason"] for c in P95)' \
+	"a partial answer read as"
+echo "ok - Prometheus warnings: the P95 cells read YELLOW 'partial data', not GREEN"
+: >"$work/pp.mode"
+wait_cells 30 'all(c["status"] == "GREEN" for c in P95)' "clean again"
+# (d) a proxy echoing the Authorization header: the token shows nowhere
+echo echo >"$work/pp.mode"
+act "$P5" "$S5" 0 hold --reason "e2e: echoing proxy"
+sr status --json --policy "$P5" --state-dir "$S5" >"$work/echo.json" 2>"$work/echo.err" || true
+grep -q "redacted" "$work/echo.json" || fail "the echoing proxy was not seen: $(head -c 600 "$work/echo.json")"
+if grep -rqF "$SECRET" "$work" 2>/dev/null; then
+	fail "the echoed bearer token appears in: $(grep -rlF "$SECRET" "$work")"
+fi
+act "$P5" "$S5" 0 resume
+: >"$work/pp.mode"
+echo "ok - a proxy echoing the Authorization header: the token is [redacted] in status, the journal and every file"
+wait_cells 30 'all(c["status"] == "GREEN" for c in P95)' "clean again"
+# (c) the canary's exporter dies: its cells go STALE though [1h] still answers
+canary_pid=$(echo $app_pids | awk '{ print $2 }')
+kill "$canary_pid"
+wait_cells 30 'all(c["status"] == "STALE" for c in P95 if c["journey"]) and "canary" in P95[0]["reason"]' \
+	"after the canary's exporter died"
+echo "ok - the canary's exporter died: its P95 cells read STALE (liveness), though the [1h] queries still answer"
+# (e) the journal deleted under a running watch: said at once, nothing more
+# written into the ghost file, no action taken
+"$bin" watch --for 60 --policy "$P5" --state-dir "$S5" >"$work/ghost.log" 2>"$work/ghost.err" &
+ghost_pid=$!
+bg_pids="$bg_pids $ghost_pid"
+sleep 3
+mv "$S5/journal.jsonl" "$work/journal-moved.jsonl"
+i=0
+until grep -q "was deleted or moved" "$work/ghost.log" "$work/ghost.err" 2>/dev/null; do
+	i=$((i + 1))
+	[ $i -le 100 ] || fail "the watch did not notice its journal was moved: $(tail -5 "$work/ghost.log")"
+	sleep 0.1
+done
+n1=$(wc -l <"$work/journal-moved.jsonl")
+sleep 3
+n2=$(wc -l <"$work/journal-moved.jsonl")
+kill -TERM "$ghost_pid"
+wait "$ghost_pid" || true
+[ "$n1" -eq "$n2" ] || fail "the watch kept writing into the moved journal ($n1 -> $n2 lines)"
+[ ! -e "$S5/journal.jsonl" ] || fail "the watch started a new journal behind the moved one"
+echo "ok - the journal moved away under a running watch: said at once, nothing more written, none recreated"
+
 echo "split measurements (weight: canary of 1000):" $(tr '\n' ';' <"$work/splits")
 echo "ok - shiproom e2e"

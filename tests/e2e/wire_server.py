@@ -17,7 +17,8 @@ Routes (any method):
   /big/<n>                200 with n bytes (Content-Length)
   /bigchunked/<n>         200 with n bytes, chunked (no length up front)
   /_control/<mode>        sets the mode of the Prometheus route:
-                          normal, hang, 502, promerror, garbage
+                          normal, hang, 502, promerror, garbage, echo
+                          (500 with the request headers in the body)
   .../api/v1/query        a Prometheus instant-query endpoint under any
                           prefix; POST form (query, time). The answer is
                           picked by the query's first identifier, see
@@ -190,6 +191,9 @@ class Handler(BaseHTTPRequestHandler):
                               "text/html")
         if mode == "garbage":
             return self._send(200, "{\"status\":\"success\",\"data\":{\"resultType\":")
+        if mode == "echo":  # a proxy reflecting what it got, Authorization included
+            return self._send(500, "bad auth %s; %s" % (self.headers.get("Authorization"), " ".join(
+                "%s=%s" % (k, v) for k, v in self.headers.items())), "text/plain")
         form = urllib.parse.parse_qs(text, keep_blank_values=True)
         query = form.get("query", [""])[0]
         ts_text = form.get("time", ["0"])[0]

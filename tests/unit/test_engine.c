@@ -581,6 +581,132 @@ static void test_decision_preflight(void **state)
 	assert_true(fx_decision_has(f, "deploy 5%"));
 }
 
+/* issue 9: the first step needs fresh data, as every later one does.
+ * With Prometheus hung (every cell ERROR) or the canary P95 RED, T-0 and
+ * a complete pre-flight are not a GO; a canary without traffic (no
+ * series before T-0) is expected and does not hold. */
+static void test_decision_preflight_needs_data(void **state)
+{
+	struct fx *f = *state;
+	fx_preflight_done(f);
+	f->now = FX_T0;
+	for (int i = 0; i < f->p->ncells; i++) {
+		f->s->canary[i].kind = SR_OBS_ERROR;
+		f->s->control[i].kind = SR_OBS_ERROR;
+		snprintf(f->s->canary[i].error, sizeof f->s->canary[i].error, "timeout");
+	}
+	fx_eval(f);
+	if (f->e->decision.verdict != SR_HOLD)
+		fail_msg("every cell ERROR before T-0: %s", fx_decision_text(f));
+	assert_true(fx_decision_has(f, "ERROR"));
+
+	/* a canary RED before the first step */
+	fx_healthy(f);
+	fx_set(f, "p95_latency", "search", 400, 100);
+	fx_eval(f);
+	if (f->e->decision.verdict != SR_HOLD)
+		fail_msg("canary P95 RED before T-0: %s", fx_decision_text(f));
+
+	/* a stale source before the first step */
+	fx_healthy(f);
+	fx_eval(f);
+	assert_int_equal(f->e->decision.verdict, SR_GO);
+	int c = fx_cell(f, "p95_latency", "search");
+	f->frozen[c] = true;
+	fx_step(f, 10 * FX_MIN);
+	assert_int_equal(fx_status(f, "p95_latency", "search"), SR_STALE);
+	assert_int_equal(f->e->decision.verdict, SR_HOLD);
+	f->frozen[c] = false;
+
+	/* no canary traffic yet: no series is expected, the control is fresh */
+	fx_healthy(f);
+	for (int i = 0; i < f->p->ncells; i++) {
+		f->s->canary[i].kind = SR_OBS_NOSERIES;
+		f->s->canary[i].value = NAN;
+	}
+	fx_eval(f);
+	if (f->e->decision.verdict != SR_GO)
+		fail_msg("a canary without traffic before T-0: %s", fx_decision_text(f));
+	/* ... but not without a fresh control */
+	c = fx_cell(f, "p95_latency", "payments");
+	f->s->control[c].kind = SR_OBS_NOSERIES;
+	f->s->control[c].value = NAN;
+	fx_eval(f);
+	assert_int_equal(f->e->decision.verdict, SR_HOLD);
+}
+
+/* issue 9: Prometheus `warnings` (partial data) are not GREEN. */
+static void test_partial_data_not_green(void **state)
+{
+	struct fx *f = *state;
+	fx_enter(f, 5);
+	int c = fx_cell(f, "p95_latency", "search");
+	f->s->canary[c].degraded = true;
+	snprintf(f->s->canary[c].error, sizeof f->s->canary[c].error, "warning: a store is down");
+	fx_eval(f);
+	assert_int_equal(fx_status(f, "p95_latency", "search"), SR_YELLOW);
+	if (!strstr(fx_reason(f, "p95_latency", "search"), "partial data"))
+		fail_msg("reason: %s", fx_reason(f, "p95_latency", "search"));
+	/* the control's answer partial: a comparison with it is partial too */
+	f->s->canary[c].degraded = false;
+	f->s->canary[c].error[0] = '\0';
+	int v = fx_cell(f, "client_js_errors", NULL);
+	f->s->control[v].degraded = true;
+	fx_eval(f);
+	assert_int_equal(fx_status(f, "p95_latency", "search"), SR_GREEN);
+	assert_int_equal(f->e->cells[v].status, SR_YELLOW);
+	/* a warning noted but not degrading (policy: ignore) stays in the text */
+	f->s->control[v].degraded = false;
+	f->s->canary[c].degraded = false;
+	snprintf(f->s->canary[c].error, sizeof f->s->canary[c].error, "warning: noted");
+	fx_eval(f);
+	assert_int_equal(fx_status(f, "p95_latency", "search"), SR_GREEN);
+	assert_true(strstr(fx_reason(f, "p95_latency", "search"), "noted") != NULL);
+}
+
+/* issue 9: a cell never fetched successfully has no age, not the epoch. */
+static void test_never_good_has_no_age(void **state)
+{
+	struct fx *f = *state;
+	fx_enter(f, 5);
+	int c = fx_cell(f, "p95_latency", "search");
+	f->s->canary[c].kind = SR_OBS_ERROR;
+	f->s->canary[c].at = 0;
+	f->s->canary[c].value = NAN;
+	f->frozen[c] = true;
+	fx_eval(f);
+	assert_int_equal(fx_status(f, "p95_latency", "search"), SR_ERROR);
+	assert_int_equal(f->e->cells[c].age, -1);
+}
+
+/* issue 9: a weight at the edge nobody asked for is an anomaly: HOLD
+ * until the edge agrees with the journal again. */
+static void test_edge_anomaly_holds(void **state)
+{
+	struct fx *f = *state;
+	fx_enter(f, 5);
+	fx_run(f, 95 * FX_MIN, FX_POLL);
+	fx_approve(f, "approver");
+	fx_eval(f);
+	assert_int_equal(f->e->decision.verdict, SR_GO);
+	assert_false(engine_edge_observed(f->e, 5, f->now)); /* as the journal says */
+	assert_int_equal(f->e->decision.verdict, SR_GO);
+	/* someone set 10% by hand */
+	assert_true(engine_edge_observed(f->e, 10, f->now));
+	if (f->e->decision.verdict != SR_HOLD)
+		fail_msg("edge at 10%%, journal 5%%: %s", fx_decision_text(f));
+	assert_true(fx_decision_has(f, "edge anomaly since"));
+	assert_true(fx_decision_has(f, "the edge reads 10%, the journal says 5%"));
+	assert_int_equal(fx_drain_count(f, SR_EV_ROLLOUT, -1) > 0, 1);
+	/* evaluations do not clear it */
+	fx_step(f, FX_POLL);
+	assert_int_equal(f->e->decision.verdict, SR_HOLD);
+	assert_false(engine_edge_observed(f->e, 10, f->now)); /* no new event */
+	/* restored by the DRI: resolved */
+	assert_true(engine_edge_observed(f->e, 5, f->now));
+	assert_int_equal(f->e->decision.verdict, SR_GO);
+}
+
 static void test_decision_observing_window(void **state)
 {
 	struct fx *f = *state;
@@ -1072,6 +1198,10 @@ int main(void)
 		cmocka_unit_test(test_reason_memo_is_invisible),
 		cmocka_unit_test_setup_teardown(test_monitor_never_gates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_decision_preflight, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_decision_preflight_needs_data, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_partial_data_not_green, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_never_good_has_no_age, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_edge_anomaly_holds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_decision_observing_window, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_decision_needs_approval, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_decision_any_yellow_or_red_holds, setup, teardown),

@@ -879,10 +879,40 @@ static void test_bad_records_refused(void **state)
 
 #define T(f) cmocka_unit_test_setup_teardown(f, dir_setup, dir_teardown)
 
+/* issue 9: the journal is the rollout: deleted or replaced under a
+ * running console, nothing more is written into the ghost file, and the
+ * identity check says which. Reports and the journal are the owner's. */
+static void test_identity_checked(void **state)
+{
+	(void)state;
+	char path[600], why[600];
+	struct sr_journal *j = jopen(NULL);
+	OK(journal_start(j, T0, "dri", T0, g_policy->hash, g_policy->rollout, E));
+	struct stat st;
+	assert_int_equal(stat(jpath(path, sizeof path), &st), 0);
+	assert_int_equal(st.st_mode & 077, 0);
+	assert_int_equal(journal_check_identity(j, why, sizeof why), 0);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(journal_check_identity(j, why, sizeof why), -1);
+	assert_non_null(strstr(why, "was deleted or moved"));
+	struct sr_jaction a = {.action = "hold", .weight = -1, .gate = -1, .reason = "x"};
+	char err[600];
+	assert_int_equal(journal_record(j, SR_J_HOLD, T0 + 1000, "dri", &a, err, sizeof err), -1);
+	assert_non_null(strstr(err, "was deleted or moved"));
+	/* replaced by another file of the same name */
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fclose(f);
+	assert_int_equal(journal_check_identity(j, why, sizeof why), -1);
+	assert_non_null(strstr(why, "replaced by another file"));
+	journal_close(j);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
+		T(test_identity_checked),
 		T(test_round_trip_rebuilds_rollout),
 		T(test_reconcile_applies_like_an_outcome),
 		T(test_apply_reports_what_it_cannot_apply),

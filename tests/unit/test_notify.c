@@ -838,7 +838,7 @@ static void test_secret_sources(void **state)
 
 	chmod(path, 0644);
 	assert_int_equal(notify_url_from_file(path, url, sizeof url, err, sizeof err), -1);
-	assert_non_null(strstr(err, "mode 0644 lets others read the webhook secret: chmod 600"));
+	assert_non_null(strstr(err, "has mode 0644: it must be 0600 or stricter"));
 	assert_null(strstr(err, "SECRETTOKEN"));
 
 	write_secret(path, "ftp://hooks.example/" SECRET "\n", 0600);

@@ -402,6 +402,28 @@ static void test_error_answers(void **state)
 	assert_false(f->snap.canary[0].degraded); /* only the warned query */
 }
 
+/* issue 9: a proxy (or a Prometheus) that reflects the Authorization
+ * header in an error body: the token never reaches the snapshot, so not
+ * the screen, the journal, a report or a post either. */
+static void test_echoed_token_scrubbed(void **state)
+{
+	struct fx *f = *state;
+	write_token(f, "s3cret-echoed-token-0123456789\n", 0600);
+	sr_strlcpy(f->cfg.bearer_token_file, f->tokfile, sizeof f->cfg.bearer_token_file);
+	create(f);
+	set_mode(f, "echo");
+	poll_once(f, NOW);
+	for (int c = 0; c < f->p->ncells; c++) {
+		const char *e[2] = {f->snap.canary[c].error, f->snap.control[c].error};
+		for (int j = 0; j < 2; j++) {
+			if (strstr(e[j], "s3cret") || strstr(e[j], "0123456789"))
+				fail_msg("the token leaked into cell %d: %s", c, e[j]);
+		}
+	}
+	assert_int_equal(f->snap.canary[0].kind, SR_OBS_ERROR);
+	assert_non_null(strstr(f->snap.canary[0].error, "HTTP 500"));
+}
+
 static void test_nodata_cases(void **state)
 {
 	struct fx *f = *state;
@@ -672,6 +694,7 @@ int main(void)
 	    T(test_same_query_sent_once),
 	    T(test_token_file_mode_refused),
 	    T(test_token_from_env),
+	    T(test_echoed_token_scrubbed),
 	    T(test_hung_server_errors_and_recovers),
 	    T(test_connection_refused),
 	    T(test_error_answers),

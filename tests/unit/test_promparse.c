@@ -225,6 +225,90 @@ static void test_warnings_mark_degraded(void **state)
 	free(p);
 }
 
+/* issue 9: on_warnings decides what a partial answer makes of a cell. */
+static void test_on_warnings(void **state)
+{
+	(void)state;
+	struct sr_policy *p = mk_policy();
+	struct sr_snapshot s;
+	const char *warned = "{\"status\":\"success\",\"warnings\":[\"partial\"],"
+	                     "\"data\":{\"resultType\":\"vector\",\"result\":[" G(
+	                         "canary", "1700000000", "0.5") "]}}";
+	snapshot_clear(&s, p->ncells);
+	feed(&s, p, 1, 200, warned);
+	promparse_apply_warnings(&s, SR_PROM_WARN_PARTIAL);
+	assert_true(s.canary[2].degraded && s.canary[2].kind == SR_OBS_OK);
+	feed(&s, p, 1, 200, warned);
+	promparse_apply_warnings(&s, SR_PROM_WARN_IGNORE);
+	assert_false(s.canary[2].degraded);
+	assert_string_equal(s.canary[2].error, "warning: partial");
+	feed(&s, p, 1, 200, warned);
+	promparse_apply_warnings(&s, SR_PROM_WARN_ERROR);
+	assert_int_equal(s.canary[2].kind, SR_OBS_ERROR);
+	assert_string_equal(s.canary[2].error, "partial data: warning: partial");
+	free(p);
+}
+
+/* issue 9: a dead exporter leaves range queries answering; the liveness
+ * answer (newest sample per cohort) dates every cell of the cohort. */
+static void test_liveness_dates_cohorts(void **state)
+{
+	(void)state;
+	struct sr_policy *p = mk_policy();
+	struct sr_snapshot s;
+	struct sr_prom_result live;
+	sr_ms alive[2] = {NOW - 60000, NOW - 60000};
+	snapshot_clear(&s, p->ncells);
+	feed(&s, p, 1, 200,
+	     VEC(G("control", "1700000000.5", "0.25") "," G("canary", "1700000000.5", "0.5")));
+	/* both alive: the control's newest sample is 1.5 s old, the canary's
+	 * 0.5 s: data as of then */
+	parse(&live, 200, "OK",
+	      VEC(G("control", "1700000000.5", "1699999999") "," G("canary", "1700000000.5",
+	                                                           "1700000000")));
+	promparse_apply_liveness(&s, &live, &L, alive, NOW, 3000);
+	promparse_free(&live);
+	assert_int_equal(alive[0], 1700000000000LL);
+	assert_int_equal(alive[1], 1699999999000LL);
+	assert_int_equal(s.canary[2].at, 1700000000000LL);
+	assert_int_equal(s.control[2].at, 1699999999000LL);
+	assert_int_equal(s.canary[2].kind, SR_OBS_OK);
+	/* the canary's exporter died: no series for it any more; its cells
+	 * keep the time it was last seen alive, whatever the KPI answers */
+	feed(&s, p, 1, 200,
+	     VEC(G("control", "1700000000.5", "0.25") "," G("canary", "1700000000.5", "0.5")));
+	parse(&live, 200, "OK", VEC(G("control", "1700000000.5", "1700000000.5")));
+	promparse_apply_liveness(&s, &live, &L, alive, NOW, 3000);
+	promparse_free(&live);
+	assert_int_equal(s.canary[2].at, 1700000000000LL);
+	assert_int_equal(s.control[2].at, 1700000000500LL);
+	/* half a second old: within stale_after, nothing to say */
+	assert_string_equal(s.canary[2].error, "");
+	/* later, the canary still missing: older than stale_after, said */
+	promparse_apply_liveness(&s, NULL, &L, alive, NOW + 5000, 3000);
+	assert_true(strstr(s.canary[2].error, "liveness") != NULL);
+	alive[0] = alive[1] = NOW - 60000;
+	/* a failed liveness answer proves nothing either */
+	feed(&s, p, 1, 200,
+	     VEC(G("control", "1700000000.5", "0.25") "," G("canary", "1700000000.5", "0.5")));
+	promparse_set_error(&live, "timeout");
+	promparse_apply_liveness(&s, &live, &L, alive, NOW, 3000);
+	promparse_free(&live);
+	assert_int_equal(s.canary[2].at, NOW - 60000);
+	assert_int_equal(s.control[2].at, NOW - 60000);
+	/* never seen alive (a one-shot status after the exporter died) */
+	alive[0] = alive[1] = 0;
+	feed(&s, p, 1, 200,
+	     VEC(G("control", "1700000000.5", "0.25") "," G("canary", "1700000000.5", "0.5")));
+	parse(&live, 200, "OK", VEC(G("control", "1700000000.5", "1700000000.5")));
+	promparse_apply_liveness(&s, &live, &L, alive, NOW, 3000);
+	promparse_free(&live);
+	assert_true(NOW - s.canary[2].at > 3000);
+	assert_string_equal(s.canary[2].error, "liveness: no live series for the canary cohort");
+	assert_int_equal(s.control[2].at, NOW);
+	free(p);
+}
+
 static void test_status_error_envelope(void **state)
 {
 	(void)state;
@@ -639,6 +723,8 @@ int main(void)
 	    cmocka_unit_test(test_comma_decimal_locale),
 	    cmocka_unit_test(test_first_selector),
 	    cmocka_unit_test(test_rhythm_answers),
+	    cmocka_unit_test(test_on_warnings),
+	    cmocka_unit_test(test_liveness_dates_cohorts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -534,6 +534,16 @@ static void test_status_tile(void **state)
 	assert_int_equal(t.color, SR_YELLOW);
 	assert_non_null(strstr(t.reason, "Payment end-to-end success RED"));
 	play_end(&pl);
+
+	/* issue 9: every cell ERROR (the source is down) is not "Operational". */
+	play(&pl, "healthy", 30);
+	for (int i = 0; i < policy->ncells; i++)
+		set_cell(pl.r, i, SR_ERROR, NAN, NAN);
+	report_status_tile(pl.r, &t);
+	assert_int_equal(t.color, SR_ERROR);
+	assert_string_equal(t.headline, "Unknown: no data");
+	assert_non_null(strstr(t.reason, "has fresh data, since"));
+	play_end(&pl);
 }
 
 /* ---- escaping ----------------------------------------------------------------------------------

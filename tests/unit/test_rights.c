@@ -268,6 +268,30 @@ static void test_rollback_by_dri_alone(void **state)
 	assert_true(may(f, SR_ACT_TICK, -1, "dri", why));
 }
 
+/* issue 9: rollback is possible while traffic reaches the canary,
+ * whatever the journal believes: in pre-flight with the edge seen at 5%
+ * (a promote recorded as failed that landed), and after a rollback cut
+ * between its steps. */
+static void test_rollback_follows_the_edge(void **state)
+{
+	struct fx *f = *state;
+	char why[WHY_LEN];
+	assert_false(may(f, SR_ACT_ROLLBACK, -1, "dri", why));
+	f->e->ro.edge_anomaly_weight = 5; /* a journal "edge" record */
+	if (!may(f, SR_ACT_ROLLBACK, -1, "dri", why))
+		fail_msg("pre-flight, edge at 5%%: %s", why);
+	assert_int_equal(rollout_rollback(&f->e->ro, f->p, "dri", "edge", f->now, why, WHY_LEN), 0);
+	assert_int_equal(f->e->ro.edge_anomaly_weight, 0);
+	assert_false(may(f, SR_ACT_ROLLBACK, -1, "dri", why));
+	assert_contains(why, "rolled back at");
+	/* the rollback was cut short: the edge still sends 5% */
+	f->e->ro.edge_anomaly_weight = 5;
+	if (!may(f, SR_ACT_ROLLBACK, -1, "dri", why))
+		fail_msg("rolled back, edge at 5%%: %s", why);
+	assert_false(may(f, SR_ACT_PROMOTE, 5, "dri", why)); /* nothing else reopens */
+	assert_int_equal(rollout_rollback(&f->e->ro, f->p, "dri", "again", f->now, why, WHY_LEN), 0);
+}
+
 static void test_rollback_during_overnight(void **state)
 {
 	struct fx *f = *state;
@@ -498,6 +522,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_promote_50_100_needs_p95, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_promote_0_5_preflight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_by_dri_alone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rollback_follows_the_edge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rollback_during_overnight, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hold_and_resume_by_dri, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_approve_rights, setup, teardown),
