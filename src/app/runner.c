@@ -42,6 +42,7 @@
 #include <uv.h>
 
 #include "shiproom/action.h"
+#include "shiproom/obsrec.h"
 
 #define WATCH_MS 1000
 #define SNAP_EVERY_MS (10 * SR_MS_PER_MIN)
@@ -627,6 +628,14 @@ struct sr_feed {
 	json_t **ev;
 	size_t n, cap, next;
 	sr_ms first, last;
+	sr_ms t0;                /* from the start record (first if none) */
+	/* Replaying by evaluation (the journal has `obs` records): the chain
+	 * being followed, its writer, and its state. */
+	bool by_eval;
+	long long writer;        /* -1: none yet */
+	sr_ms writer_last;       /* time of that writer's newest record */
+	bool broken;             /* a bad record: wait for a keyframe */
+	struct sr_snapshot snap;
 };
 
 static void feed_add(void *ud, const struct sr_jevent *ev)
@@ -641,6 +650,8 @@ static void feed_add(void *ud, const struct sr_jevent *ev)
 		f->cap = nc;
 	}
 	f->ev[f->n++] = json_incref((json_t *)ev->obj);
+	if (ev->type == SR_J_OBS)
+		f->by_eval = true;
 	if (f->n == 1 || ev->at < f->first)
 		f->first = ev->at;
 	if (ev->at > f->last)
@@ -672,6 +683,8 @@ static void feed_free(struct sr_feed *f)
 	free(f);
 }
 
+static void feed_rewind(struct sr_runner *r, bool clear_log);
+
 int runner_replay_load(struct sr_runner *r, const char *path, sr_ms *first, sr_ms *last, char *err,
                        size_t n)
 {
@@ -698,18 +711,47 @@ int runner_replay_load(struct sr_runner *r, const char *path, sr_ms *first, sr_m
 	r->edge = NULL;
 	r->read_only = true;
 	r->journal_live = true; /* actions are shown as they come */
-	journal_replay_init(&r->replay, &r->engine.ro, r->policy);
 	/* The start record sets T-0 for views before it is played. */
+	f->t0 = f->first;
 	for (size_t i = 0; i < f->n; i++) {
 		if (strcmp(jstr(f->ev[i], "type", ""), "start") == 0) {
-			rollout_init(&r->engine.ro, r->policy, jint(f->ev[i], "t0", f->first));
+			f->t0 = jint(f->ev[i], "t0", f->first);
 			break;
 		}
 	}
-	r->now = f->first;
+	feed_rewind(r, false); /* keep what the load reported (a torn tail) */
 	*first = f->first;
 	*last = f->last;
 	return (int)f->n;
+}
+
+static void feed_rewind(struct sr_runner *r, bool clear_log)
+{
+	struct sr_feed *f = r->feed;
+	f->next = 0;
+	f->writer = -1;
+	f->writer_last = 0;
+	f->broken = false;
+	snapshot_clear(&f->snap, r->policy->ncells);
+	engine_init(&r->engine, r->policy, f->t0);
+	history_init(&r->history, r->policy->ncells, SR_MS_PER_MIN);
+	journal_replay_init(&r->replay, &r->engine.ro, r->policy);
+	rollout_init(&r->engine.ro, r->policy, f->t0);
+	r->alarm = false;
+	if (clear_log)
+		r->nlog = 0; /* the log is played again from the start */
+	r->now = f->first;
+}
+
+void runner_replay_rewind(struct sr_runner *r)
+{
+	if (r->feed)
+		feed_rewind(r, true);
+}
+
+bool runner_replay_ended(const struct sr_runner *r)
+{
+	return r->feed && r->feed->next >= r->feed->n;
 }
 
 static int status_by_name(const char *s)
@@ -781,22 +823,98 @@ static void feed_observation(struct sr_runner *r, const struct sr_jevent *ev)
 	}
 }
 
+/* Another writer's chain is joined at its keyframe once the one being
+ * followed has fallen silent this long (its console has gone). */
+#define FEED_WRITER_GONE_MS (2 * SR_MS_PER_MIN)
+
+/* One `obs` record: the poll it recorded, evaluated again at its time. */
+static void feed_evaluate(struct sr_runner *r, const struct sr_jevent *ev)
+{
+	struct sr_feed *f = r->feed;
+	const json_t *o = ev->obj;
+	long long w = jint(o, "w", -1);
+	bool key = jint(o, "k", 0) == 1;
+	if (w != f->writer) {
+		bool gone = f->writer < 0 || ev->at - f->writer_last > FEED_WRITER_GONE_MS;
+		if (!key || !gone)
+			return; /* another console's evaluations: one engine is replayed */
+		f->writer = w;
+	}
+	f->writer_last = ev->at;
+	if (f->broken && !key)
+		return;
+	char why[SR_REASON_LEN];
+	bool isnull = false;
+	if (obsrec_decode(o, ev->at, r->policy->ncells, &f->snap, &isnull, why, sizeof why) != 0) {
+		f->broken = true;
+		log_at(r, ev->at, SR_LOG_INFO, SR_YELLOW, "", "journal line %ld: %s (values resume at the next keyframe)",
+		       ev->line, why);
+		return;
+	}
+	f->broken = false;
+	r->now = ev->at;
+	engine_evaluate(&r->engine, isnull ? NULL : &f->snap, ev->at);
+	history_record(&r->history, &r->engine, ev->at);
+	runner_drain(r);
+}
+
+/* Replaying by evaluation: the engine makes the status and trigger
+ * changes again from the recorded polls, so those records are not
+ * applied (they are the same changes); actions are, and the decision is
+ * re-made at once after each, as the dispatcher did live. */
+static void feed_event_by_eval(struct sr_runner *r, const struct sr_jevent *ev)
+{
+	char why[SR_REASON_LEN] = "";
+	if (ev->type == SR_J_OBS) {
+		feed_evaluate(r, ev);
+		return;
+	}
+	if (ev->type == SR_J_STATUS || ev->type == SR_J_TRIGGER)
+		return;
+	if (ev->type == SR_J_SNAPSHOT) {
+		note_snapshot(r, ev); /* a T-0 baseline kept by a restarted console */
+		return;
+	}
+	int rc = journal_apply(&r->replay, ev, why, sizeof why);
+	log_foreign(r, ev, rc, why);
+	if (rc >= 0 && is_action_event(ev->type) && r->engine.evaluations > 0) {
+		engine_redecide(&r->engine, ev->at);
+		runner_drain(r);
+	}
+}
+
+/* The feed's next event if it is due by `now`: false at the end or when
+ * the next one is later. */
+static bool feed_next_due(const struct sr_feed *f, sr_ms now, struct sr_jevent *ev)
+{
+	if (f->next >= f->n)
+		return false;
+	const json_t *o = f->ev[f->next];
+	memset(ev, 0, sizeof *ev);
+	ev->at = jint(o, "at", 0);
+	if (ev->at > now)
+		return false;
+	ev->seq = jint(o, "seq", 0);
+	ev->type_name = jstr(o, "type", "");
+	ev->type = journal_type_from_name(ev->type_name);
+	ev->actor = jstr(o, "actor", "");
+	ev->obj = o;
+	ev->line = (long)f->next + 1;
+	return true;
+}
+
 static void feed_play(struct sr_runner *r, sr_ms now)
 {
 	struct sr_feed *f = r->feed;
 	char why[SR_REASON_LEN];
-	for (; f->next < f->n; f->next++) {
-		json_t *o = f->ev[f->next];
-		struct sr_jevent ev;
-		memset(&ev, 0, sizeof ev);
-		ev.at = jint(o, "at", 0);
-		if (ev.at > now)
-			break;
-		ev.seq = jint(o, "seq", 0);
-		ev.type_name = jstr(o, "type", "");
-		ev.type = journal_type_from_name(ev.type_name);
-		ev.actor = jstr(o, "actor", "");
-		ev.obj = o;
+	struct sr_jevent ev;
+	if (f->by_eval) {
+		for (; feed_next_due(f, now, &ev); f->next++)
+			feed_event_by_eval(r, &ev);
+		r->now = now;
+		return;
+	}
+	for (; feed_next_due(f, now, &ev); f->next++) {
 		why[0] = '\0';
 		int rc = journal_apply(&r->replay, &ev, why, sizeof why);
 		if (ev.type == SR_J_STATUS || ev.type == SR_J_TRIGGER || ev.type == SR_J_SNAPSHOT)
@@ -841,12 +959,46 @@ static void runner_after_evaluation(struct sr_runner *r)
 	runner_drain(r);
 }
 
+/* What the engine is about to evaluate, into the journal (obsrec.h):
+ * the delta against this console's previous record, a keyframe first and
+ * every OBSREC_KEYFRAME_MS. An observation: batched, like status changes. */
+static void runner_journal_obs(struct sr_runner *r, const struct sr_snapshot *snap)
+{
+	char err[256];
+	if (!journal_writable(r))
+		return;
+	bool key = !r->obs_have_prev || r->now - r->obs_keyframe_at >= OBSREC_KEYFRAME_MS ||
+	           r->now < r->obs_keyframe_at;
+	json_t *f = obsrec_encode(snap, r->obs_have_prev ? &r->obs_prev : NULL, r->now,
+	                          (long long)getpid(), key);
+	if (!f) {
+		journal_failed(r, "the observations", "out of memory");
+		return;
+	}
+	if (journal_append(r->journal, SR_J_OBS, r->now, "", f, NULL, err, sizeof err) != 0) {
+		journal_failed(r, "the observations", err);
+		r->obs_have_prev = false; /* the chain is broken: start over */
+		return;
+	}
+	if (key)
+		r->obs_keyframe_at = r->now;
+	if (snap) {
+		r->obs_prev = *snap;
+		r->obs_have_prev = true;
+	}
+}
+
 static void runner_on_snapshot(void *ud, struct sr_snapshot *snap)
 {
 	struct sr_runner *r = ud;
 	r->polling = false;
-	if (snap)
+	if (snap) {
+		/* to the precision the journal keeps, so a replay judges what
+		 * was judged here (obsrec.h) */
+		obsrec_round_snapshot(snap);
 		hold_snapshot(r, snap);
+	}
+	runner_journal_obs(r, snap);
 	engine_evaluate(&r->engine, snap, r->now);
 	runner_after_evaluation(r);
 }
@@ -890,6 +1042,7 @@ static void runner_reevaluate(struct sr_runner *r)
 {
 	if (!r->have_held || held_has_fresh(r, r->now))
 		return;
+	runner_journal_obs(r, &r->held);
 	engine_evaluate(&r->engine, &r->held, r->now);
 	runner_after_evaluation(r);
 }
@@ -898,11 +1051,16 @@ void runner_tick(struct sr_runner *r, sr_ms now)
 {
 	if (r->reconciling)
 		return; /* start-up reconciliation first, nothing else */
-	r->now = now;
 	if (r->feed) {
+		/* Nothing after the journal's end is invented: the clock stops
+		 * at its last event (no countdown ticks on, no new decision). */
+		if (now > r->feed->last)
+			now = r->feed->last;
+		r->now = now;
 		feed_play(r, now);
 		return;
 	}
+	r->now = now;
 	if (r->journal) {
 		runner_journal_poll(r);
 		if (journal_writable(r))

@@ -62,6 +62,7 @@ static const char *const type_names[SR_J_COUNT] = {
 	[SR_J_RESUME] = "resume",       [SR_J_TIEBREAK] = "tiebreak", [SR_J_SUCCESS] = "success",
 	[SR_J_TRIGGER] = "trigger",     [SR_J_STATUS] = "status",     [SR_J_SNAPSHOT] = "snapshot",
 	[SR_J_RECONCILE] = "reconcile", [SR_J_TORN] = "torn",         [SR_J_NOTIFY] = "notify",
+	[SR_J_OBS] = "obs",             [SR_J_NOTE] = "note",         [SR_J_UNTICK] = "untick",
 	[SR_J_UNKNOWN] = "unknown",
 };
 
@@ -81,7 +82,7 @@ enum sr_jtype journal_type_from_name(const char *name)
 /* Observations are batched; everything else is a decision and is fsynced. */
 static bool type_durable(enum sr_jtype t)
 {
-	return t != SR_J_TRIGGER && t != SR_J_STATUS && t != SR_J_SNAPSHOT;
+	return t != SR_J_TRIGGER && t != SR_J_STATUS && t != SR_J_SNAPSHOT && t != SR_J_OBS;
 }
 
 /* ---- the state dir --------------------------------------------------------------- */

@@ -480,7 +480,7 @@ static void read_actions(const char *dir, struct seen *out)
 	assert_true(journal_replay(path, collect, NULL, &all, err, sizeof err) >= 0);
 	for (int i = 0; i < all.n; i++) {
 		if (!strcmp(all.types[i], "status") || !strcmp(all.types[i], "trigger") ||
-		    !strcmp(all.types[i], "snapshot")) {
+		    !strcmp(all.types[i], "snapshot") || !strcmp(all.types[i], "obs")) {
 			json_decref(all.ev[i]);
 			continue;
 		}
