@@ -135,7 +135,7 @@ static const char usage_text[] =
 	"                                              one action through the same dispatcher and\n"
 	"                                              authority checks as the console's keys;\n"
 	"                                              ACTION: promote hold resume rollback approve\n"
-	"                                              tick tiebreak declare_success;\n"
+	"                                              tick untick note tiebreak declare_success;\n"
 	"                                              exit 0 done, 3 refused, 1 failed\n"
 	"       shiproom watch [--for SECONDS]         the console without a screen: poll, evaluate,\n"
 	"                                              journal, auto-rollback; the log on stdout\n"
@@ -479,10 +479,11 @@ static int check_combinations(const struct opts *o)
 			                   o->action);
 		if (o->weight_set && d->kind != SR_ACT_PROMOTE)
 			return usage_error("--weight only applies to `act promote`%s", "");
-		if (d->kind == SR_ACT_TICK && (!o->checklist || !o->item))
-			return usage_error("act tick needs --checklist C and --item I%s", "");
-		if (d->kind != SR_ACT_TICK && (o->checklist || o->item))
-			return usage_error("--checklist and --item only apply to `act tick`%s", "");
+		bool item = d->kind == SR_ACT_TICK || d->kind == SR_ACT_UNTICK;
+		if (item && (!o->checklist || !o->item))
+			return usage_error("act %s needs --checklist C and --item I", d->name);
+		if (!item && (o->checklist || o->item))
+			return usage_error("--checklist and --item only apply to `act tick` and `untick`%s", "");
 		if (!o->yes)
 			return usage_error("act needs --yes: an action is never taken by accident%s", "");
 	}

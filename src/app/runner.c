@@ -220,6 +220,13 @@ static void event_text(const struct sr_runner *r, const struct sr_jevent *ev, ch
 		snprintf(buf, n, "%.40s: %.40s ticked by %s", jstr(o, "checklist", "?"),
 		         jstr(o, "item", "?"), who);
 		return;
+	case SR_J_UNTICK:
+		snprintf(buf, n, "%.40s: %.40s tick undone by %s: %.100s", jstr(o, "checklist", "?"),
+		         jstr(o, "item", "?"), who, reason);
+		return;
+	case SR_J_NOTE:
+		snprintf(buf, n, "note by %s: %.150s", who, reason);
+		return;
 	case SR_J_HOLD:
 		snprintf(buf, n, "hold by %s: %.120s", who, reason);
 		return;
@@ -246,7 +253,8 @@ static bool is_action_event(enum sr_jtype t)
 {
 	return t == SR_J_START || t == SR_J_INTENT || t == SR_J_OUTCOME || t == SR_J_RECONCILE ||
 	       t == SR_J_APPROVAL || t == SR_J_TICK || t == SR_J_HOLD || t == SR_J_RESUME ||
-	       t == SR_J_TIEBREAK || t == SR_J_SUCCESS || t == SR_J_TORN;
+	       t == SR_J_TIEBREAK || t == SR_J_SUCCESS || t == SR_J_TORN || t == SR_J_UNTICK ||
+	       t == SR_J_NOTE;
 }
 
 /* Log an event this console did not write: a past one at start-up

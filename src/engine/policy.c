@@ -27,6 +27,8 @@ static const char *const action_names[SR_ACT_COUNT] = {
 	[SR_ACT_TICK] = "tick",
 	[SR_ACT_TIEBREAK] = "tiebreak",
 	[SR_ACT_DECLARE_SUCCESS] = "declare_success",
+	[SR_ACT_UNTICK] = "untick",
+	[SR_ACT_NOTE] = "note",
 };
 
 const char *sr_role_name(enum sr_role r)

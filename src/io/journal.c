@@ -893,13 +893,13 @@ int journal_record(struct sr_journal *j, enum sr_jtype type, sr_ms at, const cha
 {
 	static const struct sr_jaction none = {.weight = -1, .gate = -1};
 	if (type != SR_J_APPROVAL && type != SR_J_TICK && type != SR_J_HOLD && type != SR_J_RESUME &&
-	    type != SR_J_TIEBREAK && type != SR_J_SUCCESS) {
+	    type != SR_J_TIEBREAK && type != SR_J_SUCCESS && type != SR_J_UNTICK && type != SR_J_NOTE) {
 		msgf(err, n, "journal_record: %s is not a one-record action", journal_type_name(type));
 		return -1;
 	}
 	if (!a)
 		a = &none;
-	if (type == SR_J_TICK && (!a->checklist || !a->item)) {
+	if ((type == SR_J_TICK || type == SR_J_UNTICK) && (!a->checklist || !a->item)) {
 		msgf(err, n, "a tick needs a checklist and an item");
 		return -1;
 	}
@@ -1231,6 +1231,12 @@ static int apply_action(struct sr_replay *rp, int kind, const struct sr_jintent 
 	case SR_ACT_DECLARE_SUCCESS:
 		rc = rollout_declare_success(r, at, why, n);
 		break;
+	case SR_ACT_UNTICK:
+		rc = rollout_untick(r, p, it->checklist, it->item, at, why, n);
+		break;
+	case SR_ACT_NOTE:
+		rc = rollout_note(r, it->actor, it->reason, at, why, n);
+		break;
 	default:
 		msgf(why, n, "unknown action \"%s\"", it->action);
 		return -1;
@@ -1249,6 +1255,8 @@ static int type_action(enum sr_jtype t)
 	case SR_J_RESUME: return SR_ACT_RESUME;
 	case SR_J_TIEBREAK: return SR_ACT_TIEBREAK;
 	case SR_J_SUCCESS: return SR_ACT_DECLARE_SUCCESS;
+	case SR_J_UNTICK: return SR_ACT_UNTICK;
+	case SR_J_NOTE: return SR_ACT_NOTE;
 	default: return -1;
 	}
 }
