@@ -172,6 +172,14 @@ bool runner_replay_ended(const struct sr_runner *r);
  * backwards plays forward from there: the engine cannot run backwards). */
 void runner_replay_rewind(struct sr_runner *r);
 
+/* Replay only: the times of the journal's first and last events; false
+ * when not replaying. */
+bool runner_replay_span(const struct sr_runner *r, sr_ms *first, sr_ms *last);
+/* Replay only: the time of the next (dir > 0, after `from`) or previous
+ * (dir < 0, before `from`) event worth stopping at - a status or trigger
+ * change, an action, a note, a gate's snapshot. false when there is none. */
+bool runner_replay_event_near(const struct sr_runner *r, sr_ms from, int dir, sr_ms *at);
+
 /* One turn of the cron at `now`. */
 void runner_tick(struct sr_runner *r, sr_ms now);
 /* Play from r->now to `until` in poll steps (headless status, tests). */

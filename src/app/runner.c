@@ -757,6 +757,53 @@ void runner_replay_rewind(struct sr_runner *r)
 		feed_rewind(r, true);
 }
 
+bool runner_replay_span(const struct sr_runner *r, sr_ms *first, sr_ms *last)
+{
+	if (!r->feed)
+		return false;
+	*first = r->feed->first;
+	*last = r->feed->last;
+	return true;
+}
+
+/* Worth stopping at when stepping through a replay: what changed. */
+static bool feed_is_stop(const json_t *o)
+{
+	enum sr_jtype t = journal_type_from_name(jstr(o, "type", ""));
+	if (t == SR_J_OBS || t == SR_J_NOTIFY || t == SR_J_UNKNOWN || t == SR_J_INTENT)
+		return false;
+	if (t == SR_J_SNAPSHOT) {
+		const char *label = jstr(o, "label", "");
+		return strcmp(label, "periodic") != 0 && strcmp(label, "console start") != 0;
+	}
+	return true;
+}
+
+bool runner_replay_event_near(const struct sr_runner *r, sr_ms from, int dir, sr_ms *at)
+{
+	const struct sr_feed *f = r->feed;
+	if (!f || f->n == 0)
+		return false;
+	if (dir > 0) {
+		for (size_t i = 0; i < f->n; i++) {
+			sr_ms a = jint(f->ev[i], "at", 0);
+			if (a > from && feed_is_stop(f->ev[i])) {
+				*at = a;
+				return true;
+			}
+		}
+		return false;
+	}
+	for (size_t i = f->n; i-- > 0;) {
+		sr_ms a = jint(f->ev[i], "at", 0);
+		if (a < from && feed_is_stop(f->ev[i])) {
+			*at = a;
+			return true;
+		}
+	}
+	return false;
+}
+
 bool runner_replay_ended(const struct sr_runner *r)
 {
 	return r->feed && r->feed->next >= r->feed->n;

@@ -99,7 +99,7 @@ static void render(struct console *c)
 {
 	struct tui *t = &c->t;
 	double t0 = mono_s();
-	t->now = clock_now(t->o->clock, clock_real_ms());
+	t->now = replay_view_now(t, clock_now(t->o->clock, clock_real_ms()));
 	unsigned d = t->dirty;
 	t->dirty = 0;
 	if (d & D_CLEAR) {
@@ -240,6 +240,7 @@ static void on_tick(uv_timer_t *h)
 	struct tui *t = &c->t;
 	sr_ms now = clock_now(t->o->clock, clock_real_ms());
 	runner_tick(t->r, now);
+	replay_after_tick(t);
 	/* The workflow follows the runner: reports written when due (their
 	 * lines land in the runner's log), webhook posts queued; neither
 	 * blocks the loop. */
@@ -453,6 +454,8 @@ int console_run(const struct sr_console_opts *o)
 	c->poll_real_ms = (sr_ms)((double)poll / speed);
 	if (c->poll_real_ms < 10)
 		c->poll_real_ms = 10;
+	if (t->r->feed && c->poll_real_ms > 250)
+		c->poll_real_ms = 250; /* a replay follows its clock's speed changes */
 	uv_timer_start(&c->tick, on_tick, 0, (uint64_t)c->poll_real_ms);
 	uint64_t refresh = o->refresh_ms > 0 ? (uint64_t)o->refresh_ms : 1000;
 	uv_timer_start(&c->refresh, on_refresh, refresh, refresh);

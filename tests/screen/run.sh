@@ -323,12 +323,66 @@ t_rollback_flow() {
 	wait_for "rollback?" || return 1
 	screen | grep -F -q "canary 25% -> 0%" || { echo "dialog does not say the weights"; return 1; }
 	keys y
+	# y, then why: the default names the firing trigger; enter accepts it
+	wait_for "why rollback?" || return 1
+	screen | grep -F -q "Journey canary P95 > 160 ms: search P95" ||
+		{ echo "no default reason from the firing trigger"; return 1; }
+	keys Enter
 	wait_for "canary 0%" || return 1
 	s=$(screen)
 	echo "$s" | grep -F -q "rolled_back" || { echo "state not rolled_back"; return 1; }
 	echo "$s" | grep -F -q "rollback by" || { echo "not in the log"; return 1; }
 	echo "$s" | grep -F -q "edge read back 0%" || { echo "no read-back"; return 1; }
 	wait_gone "TRIGGER FIRING" || return 1
+}
+
+# The drill of the postmortem: a note and a rollback with the DRI's own
+# reason at T+130, then the journal replayed: the 156-171 ms RED, the
+# reason, the note, stepping by event, a jump, and the end of the journal.
+t_replay_drill() {
+	start 120 40 --scenario p95-regression-25 --start T+131 --state-dir "$WORK/drill" || return 1
+	wait_for "TRIGGER FIRING" || return 1
+	keys n
+	wait_for "note" || return 1
+	keys -l "DB locks seen on the primary, watching"
+	keys Enter
+	wait_for "note by" || return 1
+	keys x
+	wait_for "rollback?" || return 1
+	keys y
+	wait_for "why rollback?" || return 1
+	keys C-u
+	keys -l "search P95 RED at 25%, rolling back"
+	keys Enter
+	wait_for "canary 0%" || return 1
+	keys q
+	wait_for "SHIPROOM-EXIT=0" || return 1
+	start 120 40 replay "$WORK/drill/journal.jsonl" --speed 60 || return 1
+	wait_for "REPLAY x60" || return 1
+	keys :
+	keys -l "T+131"
+	keys Enter
+	wait_for "replay at T+131" || return 1
+	keys Space
+	wait_for "PAUSED x60" || return 1
+	wait_re "search +P95 +RED|search P95 +1[4-7][0-9]" || return 1
+	wait_for "TRIGGER FIRING" || return 1
+	# step by event to the rollback, then past the end
+	keys :
+	keys -l "goto T+200"
+	keys Enter
+	wait_for "end of journal at T+13" || return 1
+	s=$(screen)
+	echo "$s" | grep -F -q "search P95 RED at 25%, rolling back" || { echo "no DRI reason"; return 1; }
+	echo "$s" | grep -F -q "rolled_back" || { echo "not rolled back"; return 1; }
+	echo "$s" | grep -E -q "search P95 45s/5m +1[4-7][0-9]ms" || { echo "not the RED P95"; return 1; }
+	keys / n o t e Enter
+	wait_for "note by root: DB locks seen on the primary, watching" || return 1
+	keys Escape
+	keys ,
+	wait_for "replay at T+13" || return 1
+	keys q
+	wait_for "SHIPROOM-EXIT=0" || return 1
 }
 
 t_quit_restores_terminal() {
@@ -623,7 +677,7 @@ for t in main_all_green main_all_green_160x48 red_breach_timer trigger_banner re
 	read_only promote_refused rollback_flow quit_restores_terminal sigterm_restores_terminal \
 	crash_restores_terminal sighup no_color ascii views checklist_tick report_pager \
 	postmortem_deadline postmortem_placeholder status_page_tile p50_tiles first_data_folded \
-	filter; do
+	filter replay_drill; do
 	run "$t"
 done
 
