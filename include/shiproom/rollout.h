@@ -34,6 +34,7 @@ enum sr_gate_outcome {
 struct sr_approval {
 	char who[SR_NAME_LEN];
 	sr_ms at;
+	char reason[SR_REASON_LEN]; /* what the approver said ("" none) */
 };
 
 struct sr_gate_record {
@@ -131,6 +132,10 @@ int rollout_untick(struct sr_rollout *r, const struct sr_policy *p, const char *
  * it does not make the decision older than the record. */
 int rollout_note(struct sr_rollout *r, const char *actor, const char *text, sr_ms now, char *why,
                  size_t n);
+/* Keep the reason of the approval `actor` gave at `at` (just recorded
+ * by rollout_approve): the gate report and #ship-room show it. */
+void rollout_approval_reason(struct sr_rollout *r, const char *actor, sr_ms at,
+                             const char *reason);
 /* The i-th newest note (0 = newest), or NULL. */
 const struct sr_note *rollout_note_at(const struct sr_rollout *r, int i);
 int rollout_declare_success(struct sr_rollout *r, sr_ms now, char *why, size_t n);

@@ -209,7 +209,10 @@ static int apply(const struct sr_runner *r, struct sr_rollout *ro,
 		return rollout_rollback(ro, p, req->actor, reason ? reason : DEFAULT_ROLLBACK_REASON, now,
 		                        why, n);
 	case SR_ACT_APPROVE:
-		return rollout_approve(ro, p, resolve_gate(r, req), req->actor, now, why, n);
+		if (rollout_approve(ro, p, resolve_gate(r, req), req->actor, now, why, n) != 0)
+			return -1;
+		rollout_approval_reason(ro, req->actor, now, req->reason);
+		return 0;
 	case SR_ACT_TICK:
 		return rollout_tick(ro, p, req->checklist, req->item, req->actor, now, why, n);
 	case SR_ACT_TIEBREAK:
@@ -250,8 +253,9 @@ static void done_text(const struct sr_runner *r, const struct sr_action_request 
 		textf(buf, n, "resume by %s", req->actor);
 		return;
 	case SR_ACT_APPROVE:
-		textf(buf, n, "%s approved by %s",
-		         gate >= 0 && gate < p->ngates ? p->gates[gate].name : "gate", req->actor);
+		textf(buf, n, "%s approved by %s%s%s",
+		         gate >= 0 && gate < p->ngates ? p->gates[gate].name : "gate", req->actor,
+		         req->reason[0] ? ": " : "", req->reason);
 		return;
 	case SR_ACT_TICK:
 		textf(buf, n, "%s: %s ticked by %s", req->checklist, req->item, req->actor);

@@ -323,6 +323,17 @@ int rollout_note(struct sr_rollout *r, const char *actor, const char *text, sr_m
 	return 0;
 }
 
+void rollout_approval_reason(struct sr_rollout *r, const char *actor, sr_ms at,
+                             const char *reason)
+{
+	for (int g = 0; g < SR_MAX_GATES; g++)
+		for (int a = 0; a < r->gates[g].napprovals; a++) {
+			struct sr_approval *ap = &r->gates[g].approvals[a];
+			if (ap->at == at && strcmp(ap->who, actor ? actor : "") == 0)
+				sr_sanitize(ap->reason, reason ? reason : "", sizeof ap->reason);
+		}
+}
+
 const struct sr_note *rollout_note_at(const struct sr_rollout *r, int i)
 {
 	int have = r->nnotes < SR_MAX_NOTES ? r->nnotes : SR_MAX_NOTES;

@@ -1213,6 +1213,8 @@ static int apply_action(struct sr_replay *rp, int kind, const struct sr_jintent 
 		break;
 	case SR_ACT_APPROVE:
 		rc = rollout_approve(r, p, it->gate, it->actor, at, why, n);
+		if (rc == 0)
+			rollout_approval_reason(r, it->actor, at, it->reason);
 		break;
 	case SR_ACT_TICK:
 		rc = rollout_tick(r, p, it->checklist, it->item, it->actor, at, why, n);
