@@ -385,6 +385,14 @@ t_replay_drill() {
 	wait_for "SHIPROOM-EXIT=0" || return 1
 }
 
+# TERM=dumb cannot address the cursor: refused with a clear message, not
+# one line of screen.
+t_dumb_terminal() {
+	ENVV="TERM=dumb" start 80 24 --scenario healthy || return 1
+	wait_for "cannot move the cursor" || return 1
+	wait_for "SHIPROOM-EXIT=1" || return 1
+}
+
 t_quit_restores_terminal() {
 	start 80 24 --scenario healthy --start T+30 || return 1
 	wait_for "Provider dashboard" || return 1
@@ -446,6 +454,12 @@ t_ascii() {
 		return 1
 	fi
 	screen | grep -F -q -- "---" || { echo "no ASCII rules"; return 1; }
+	# Gate 1 passed at T+90 and the gates ahead look different: * and +.
+	start 80 24 --scenario healthy --start T+100 --ascii || return 1
+	wait_for "Provider dashboard" || return 1
+	axis=$(screen | grep -E -- "-+ 5% -+" | head -1)
+	echo "$axis" | grep -F -q "*" || { echo "no passed-gate mark: $axis"; return 1; }
+	echo "$axis" | grep -E -q -- "-\+-" || { echo "no pending-gate mark: $axis"; return 1; }
 	# A locale that is not UTF-8 gives ASCII without being asked.
 	ENVV="LC_ALL=C" start 80 24 --scenario healthy --start T+30 || return 1
 	wait_for "Provider dashboard" || return 1
@@ -677,7 +691,7 @@ for t in main_all_green main_all_green_160x48 red_breach_timer trigger_banner re
 	read_only promote_refused rollback_flow quit_restores_terminal sigterm_restores_terminal \
 	crash_restores_terminal sighup no_color ascii views checklist_tick report_pager \
 	postmortem_deadline postmortem_placeholder status_page_tile p50_tiles first_data_folded \
-	filter replay_drill; do
+	filter replay_drill dumb_terminal; do
 	run "$t"
 done
 
