@@ -195,6 +195,7 @@ struct tui {
 	char log_filter[TUI_FILTER_LEN];
 	char kpi_filter[TUI_FILTER_LEN];
 	char *filter_edit;            /* the filter being typed, or NULL */
+	int log_scroll;               /* event log rows scrolled back from the newest */
 
 	struct tui_pager pager;
 	/* Reports written when due (report_watch_tick after each tick):
@@ -228,6 +229,8 @@ void kpis_view_draw(struct tui *t);        /* view 2: every cell */
 int kpis_view_order(const struct tui *t, int *cells, int max);
 void timeline_draw(struct tui *t);
 void log_draw(struct tui *t);
+/* Scroll the event log by `rows` (> 0 older, < 0 newer; clamped). */
+void log_scroll(struct tui *t, int rows);
 void keybar_draw(struct tui *t);
 void status_line_draw(struct tui *t);
 void detail_draw(struct tui *t);

@@ -245,6 +245,13 @@ static void main_key(struct tui *t, int key)
 	case TK_TAB: s = 1; break;
 	case TK_BTAB: s = -1; break;
 	case TK_ENTER: open_detail_journey(t, t->sel_journey); return;
+	case TK_PGUP:
+	case TK_PGDN:
+	case TK_HOME:
+	case TK_END:
+		/* the event log scrolls (it also filters, with /) */
+		log_scroll(t, -step_of(key, t->lay.log.h > 2 ? t->lay.log.h - 2 : 1));
+		return;
 	default: return;
 	}
 	int nj = clamp(t->sel_journey + s, 0, n > 0 ? n - 1 : 0);

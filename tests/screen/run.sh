@@ -393,6 +393,21 @@ t_dumb_terminal() {
 	wait_for "SHIPROOM-EXIT=1" || return 1
 }
 
+# The event log scrolls back (PgUp, Home) and forward (PgDn, End).
+t_log_scroll() {
+	start 120 40 --scenario healthy --start T+100 || return 1
+	wait_re "Events \([0-9]+\)" || return 1
+	newest=$(screen | grep -A1 "Events (" | tail -1)
+	keys PPage
+	wait_for "newer above: PgDn, End" || return 1
+	screen | grep -F -q -- "$newest" && { echo "PgUp left the newest row in view"; return 1; }
+	keys Home
+	wait_for "simulator: scenario healthy" || return 1
+	keys End
+	wait_gone "newer above" || return 1
+	screen | grep -F -q -- "$newest" || { echo "End did not come back to the newest"; return 1; }
+}
+
 t_quit_restores_terminal() {
 	start 80 24 --scenario healthy --start T+30 || return 1
 	wait_for "Provider dashboard" || return 1
@@ -691,7 +706,7 @@ for t in main_all_green main_all_green_160x48 red_breach_timer trigger_banner re
 	read_only promote_refused rollback_flow quit_restores_terminal sigterm_restores_terminal \
 	crash_restores_terminal sighup no_color ascii views checklist_tick report_pager \
 	postmortem_deadline postmortem_placeholder status_page_tile p50_tiles first_data_folded \
-	filter replay_drill dumb_terminal; do
+	filter replay_drill dumb_terminal log_scroll; do
 	run "$t"
 done
 
