@@ -593,6 +593,8 @@ t_postmortem_deadline() {
 	keys x
 	wait_for "rollback?" || return 1
 	keys y
+	wait_for "why rollback?" || return 1
+	keys Enter
 	wait_for "canary 0%" || return 1
 	wait_re "postmortem due in 4[78]h[0-9][0-9]m \(Fri 10:1[0-9]\)" || return 1
 	keys 6
@@ -611,6 +613,10 @@ t_postmortem_placeholder() {
 	keys x
 	wait_for "rollback?" || return 1
 	keys y
+	wait_for "why rollback?" || return 1
+	keys C-u
+	keys -l "DRI: search P95 171ms at 25%"
+	keys Enter
 	wait_for "canary 0%" || return 1
 	keys 6
 	wait_for "Rolled back" || return 1
@@ -622,6 +628,9 @@ t_postmortem_placeholder() {
 	wait_for "placeholder written: postmortem-T+131.md" 5 || return 1
 	[ -f "$state/postmortem-T+131.md" ] || { echo "no placeholder file in $state"; return 1; }
 	grep -q "ostmortem" "$state/postmortem-T+131.md" || { echo "not a postmortem"; return 1; }
+	# the reason the DRI typed, not "from the console"
+	grep -F -q "Reason given:** DRI: search P95 171ms at 25%" "$state/postmortem-T+131.md" ||
+		{ echo "the typed reason is not in the placeholder"; grep -i reason "$state/postmortem-T+131.md"; return 1; }
 }
 
 # The status-page tile: Operational on a healthy rollout; Degraded
