@@ -33,6 +33,7 @@
 #include "shiproom/engine.h"
 
 #define JOURNEYS 50
+#include "bench_policy.h"
 #define POLL_MS (15 * SR_MS_PER_S)
 #define T0 1760000400000LL /* Thu 2025-10-09 09:00 UTC */
 
@@ -47,37 +48,6 @@ static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
 	return (x > y) - (x < y);
-}
-
-/* Add journeys up to JOURNEYS, give them to every per-journey KPI and
- * rebuild the cell table in the loader's order (KPI by KPI). */
-static int extend_policy(struct sr_policy *p)
-{
-	for (int j = p->njourneys; j < JOURNEYS; j++) {
-		struct sr_journey *J = &p->journeys[j];
-		memset(J, 0, sizeof *J);
-		snprintf(J->id, sizeof J->id, "journey_%02d", j);
-		snprintf(J->name, sizeof J->name, "Journey %02d", j);
-	}
-	p->njourneys = JOURNEYS;
-	p->ncells = 0;
-	for (int k = 0; k < p->nkpis; k++) {
-		struct sr_kpi *K = &p->kpis[k];
-		if (K->njourneys > 0) {
-			K->njourneys = JOURNEYS;
-			for (int j = 0; j < JOURNEYS; j++)
-				K->journeys[j] = j;
-		}
-		int n = K->njourneys > 0 ? K->njourneys : 1;
-		for (int j = 0; j < n; j++) {
-			if (p->ncells >= SR_MAX_CELLS)
-				return -1;
-			p->cells[p->ncells].kpi = k;
-			p->cells[p->ncells].journey = K->njourneys > 0 ? K->journeys[j] : -1;
-			p->ncells++;
-		}
-	}
-	return 0;
 }
 
 /* A healthy value for a KPI, or one inside its warning margin. */

@@ -59,6 +59,11 @@ else
 	echo "watch: could not read /proc/$wpid/status"
 fi
 
+echo "== journal: the per-poll obs record, bytes per day at 6 and 50 journeys, decode time"
+cc -std=c17 -O2 -Iinclude -Ibench bench/obsrec_bench.c "$build/libshiproom.a" \
+	$(pkg-config --libs ncursesw libuv libcurl jansson) -lm -o "$build/obsrec_bench" &&
+	"$build/obsrec_bench" config/shiproom.json
+
 if [ -x bench/term_bench.sh ]; then
 	echo "== terminal: bytes/s and CPU s/min, shiproom vs htop at 120x40"
 	bench/term_bench.sh "$build/shiproom"

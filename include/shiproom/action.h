@@ -13,9 +13,15 @@
 #define SR_AF_DANGEROUS    0x2u /* needs a confirmation in the UI */
 #define SR_AF_TYPE_WEIGHT  0x4u /* confirm by typing the target weight */
 #define SR_AF_MOVES_EDGE   0x8u /* calls the edge */
-#define SR_AF_WORKFLOW     0x10u /* carried out by the session's workflow (the
+#define SR_AF_ASKS_REASON  0x10u /* the console asks why (a default offered from
+                                    what is RED or firing; Enter accepts it) */
+#define SR_AF_NEEDS_TEXT   0x20u /* refused without a reason: the note's text,
+                                    the untick's why */
+#define SR_AF_WORKFLOW     0x40u /* carried out by the session's workflow (the
                                     webhook, the report writer), not by the
                                     rollout record: runner.workflow */
+#define SR_AF_OBSERVER_OK  0x80u /* an observer attached read-only may, when the
+                                    policy's rights allow it (note) */
 
 struct sr_action_def {
 	enum sr_action_kind kind;
@@ -39,8 +45,8 @@ struct sr_action_request {
 	int weight;                     /* PROMOTE: target (0: the next phase) */
 	int gate;                       /* APPROVE: -1 = the next gate */
 	char actor[SR_NAME_LEN];
-	char reason[SR_REASON_LEN];
-	char checklist[SR_NAME_LEN];    /* TICK */
+	char reason[SR_REASON_LEN];     /* NOTE: the note's text */
+	char checklist[SR_NAME_LEN];    /* TICK, UNTICK */
 	char item[SR_NAME_LEN];
 	int report_kind;                /* REPORT: enum sr_report_kind */
 	int report_index;               /* REPORT: gate or phase, -1 the current */

@@ -7,8 +7,9 @@
  *     seq   unique, increasing across every console sharing the dir
  *     at    the rollout's clock (ms; virtual under the simulator)
  *     wall  the real clock when the line was written (ms)
- *     type  start intent outcome approval tick hold resume tiebreak
- *           success trigger status snapshot reconcile torn
+ *     type  start intent outcome approval tick untick hold resume
+ *           tiebreak success note trigger status snapshot obs reconcile
+ *           torn notify
  *     actor the login that did it ("" for the engine)
  *
  * plus the type's own fields (see journal_*() below and the man page).
@@ -22,7 +23,7 @@
  * for microseconds). Records of decisions and actions (start, intent,
  * outcome, reconcile, approval, tick, hold, resume, tiebreak, success,
  * torn) are fsync()ed before the call returns. Engine observations
- * (trigger, status, snapshot) are fdatasync()ed in batches: at the next
+ * (trigger, status, snapshot, obs) are fdatasync()ed in batches: at the next
  * durable record, at journal_sync() (call it from the poll timer), when
  * a second has passed since the last sync, and at close. Losing the last
  * second of observations in a power cut is acceptable; losing an intent
@@ -77,6 +78,9 @@ enum sr_jtype {
 	SR_J_NOTIFY,  /* a webhook post delivered or given up (never the URL) */
 	SR_J_SESSION, /* a console attached to or detached from the service */
 	SR_J_EDGE,    /* an edge anomaly seen or resolved {weight, expected, anomaly, note} */
+	SR_J_OBS,     /* every observation of one evaluation, as a delta (obsrec.h) */
+	SR_J_NOTE,    /* a note someone added to the rollout {text} */
+	SR_J_UNTICK,  /* a checklist tick undone {checklist, item, reason} */
 	SR_J_UNKNOWN, /* a type this build does not know: delivered, not applied */
 	SR_J_COUNT
 };

@@ -144,6 +144,8 @@ enum sr_action_kind {
 	SR_ACT_DECLARE_SUCCESS,
 	SR_ACT_POST,      /* an update to #ship-room now (the workflow's) */
 	SR_ACT_REPORT,    /* write a report into the state dir (the workflow's) */
+	SR_ACT_UNTICK,    /* undo a checklist tick, with a reason */
+	SR_ACT_NOTE,      /* a timestamped note on the rollout (changes no state) */
 	SR_ACT_COUNT
 };
 const char *sr_action_name(enum sr_action_kind a); /* "hold", ... */

@@ -34,6 +34,7 @@ enum sr_gate_outcome {
 struct sr_approval {
 	char who[SR_NAME_LEN];
 	sr_ms at;
+	char reason[SR_REASON_LEN]; /* what the approver said ("" none) */
 };
 
 struct sr_gate_record {
@@ -48,6 +49,14 @@ struct sr_tick {
 	char who[SR_NAME_LEN];
 	sr_ms at;
 };
+
+/* A note someone added ("DB locks seen on the primary, watching"). */
+struct sr_note {
+	sr_ms at;
+	char who[SR_NAME_LEN];
+	char text[SR_REASON_LEN];
+};
+#define SR_MAX_NOTES 32 /* the newest are kept; the journal keeps them all */
 
 struct sr_rollout {
 	sr_ms t0;              /* planned T-0 */
@@ -84,6 +93,9 @@ struct sr_rollout {
 	struct sr_gate_record gates[SR_MAX_GATES];
 	struct sr_tick ticks[SR_MAX_CHECKLISTS][SR_MAX_ITEMS];
 
+	int nnotes;            /* notes ever added; notes[(i) % SR_MAX_NOTES] */
+	struct sr_note notes[SR_MAX_NOTES];
+
 	/* Bumped by every change of this record (each rollout_* that
 	 * succeeds, and the engine's time-driven transitions), with when:
 	 * a decision remembers the count it was computed from, so a decision
@@ -117,6 +129,20 @@ int rollout_approve(struct sr_rollout *r, const struct sr_policy *p, int gate, c
 int rollout_tick(struct sr_rollout *r, const struct sr_policy *p, const char *checklist,
                  const char *item, const char *actor, sr_ms now, char *why, size_t n);
 int rollout_tiebreak(struct sr_rollout *r, const char *actor, sr_ms now, char *why, size_t n);
+/* Undo a tick (refused when the item is not ticked, or when a later item
+ * of an ordered checklist is still ticked: undo from the end). */
+int rollout_untick(struct sr_rollout *r, const struct sr_policy *p, const char *checklist,
+                   const char *item, sr_ms now, char *why, size_t n);
+/* Add a note; refused when text is empty. A note is not a state change:
+ * it does not make the decision older than the record. */
+int rollout_note(struct sr_rollout *r, const char *actor, const char *text, sr_ms now, char *why,
+                 size_t n);
+/* Keep the reason of the approval `actor` gave at `at` (just recorded
+ * by rollout_approve): the gate report and #ship-room show it. */
+void rollout_approval_reason(struct sr_rollout *r, const char *actor, sr_ms at,
+                             const char *reason);
+/* The i-th newest note (0 = newest), or NULL. */
+const struct sr_note *rollout_note_at(const struct sr_rollout *r, int i);
 int rollout_declare_success(struct sr_rollout *r, sr_ms now, char *why, size_t n);
 
 #endif

@@ -126,6 +126,12 @@ struct sr_runner {
 	const char *journal_err;            /* the last failed journal write, said once */
 	bool journal_lost;                  /* the journal's path no longer names the file
 	                                       this console opened: no more actions */
+	/* The observation record (obsrec.h): what this console's last `obs`
+	 * record said, the base of the next delta, and when the chain last
+	 * started over with a keyframe. */
+	struct sr_snapshot obs_prev;
+	bool obs_have_prev;
+	sr_ms obs_keyframe_at;
 	sr_ms auto_retry_at;                /* a failed auto-rollback is retried from here */
 
 	/* ---- the loop (NULL: none; retries then happen at once) ---- */
@@ -181,12 +187,32 @@ void runner_attach_loop(struct sr_runner *r, struct uv_loop_s *loop);
 void runner_close(struct sr_runner *r);
 
 /* `shiproom replay FILE`: load a journal; runner_tick(now) then plays its
- * events up to `now` (no source, no edge: read-only), setting cells and
- * triggers from the journaled changes and values from snapshots. *first
- * and *last are the times of the first and last events. Returns the
- * events loaded, or -1 with err. */
+ * events up to `now` (no source, no edge: read-only). A journal with
+ * `obs` records (obsrec.h) is replayed by evaluating every recorded poll
+ * again through the engine, with every action applied at its time, so
+ * values, statuses, breach timers, triggers and the decision are what the
+ * live console showed; an older journal without them sets cells and
+ * triggers from the journaled changes and values from snapshots. The
+ * replay never runs past the journal: runner_tick(now) beyond the last
+ * event stops at it (no countdown ticks on, nothing is decided anew).
+ * *first and *last are the times of the first and last events. Returns
+ * the events loaded, or -1 with err. */
 int runner_replay_load(struct sr_runner *r, const char *path, sr_ms *first, sr_ms *last, char *err,
                        size_t n);
+
+/* The replay has played the journal's last event (r->now is its time). */
+bool runner_replay_ended(const struct sr_runner *r);
+/* Replay only: start again from the journal's first event (a seek
+ * backwards plays forward from there: the engine cannot run backwards). */
+void runner_replay_rewind(struct sr_runner *r);
+
+/* Replay only: the times of the journal's first and last events; false
+ * when not replaying. */
+bool runner_replay_span(const struct sr_runner *r, sr_ms *first, sr_ms *last);
+/* Replay only: the time of the next (dir > 0, after `from`) or previous
+ * (dir < 0, before `from`) event worth stopping at - a status or trigger
+ * change, an action, a note, a gate's snapshot. false when there is none. */
+bool runner_replay_event_near(const struct sr_runner *r, sr_ms from, int dir, sr_ms *at);
 
 /* One turn of the cron at `now`: a poll (unless one is out), the
  * scheduled kind when `now` is its time (a fast one reads only the KPIs

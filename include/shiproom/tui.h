@@ -139,6 +139,19 @@ struct tui_dialog {
 	char text[SR_TEXT_LEN * 4];   /* lines separated by '\n' */
 	char input[8];                /* DLG_WEIGHT: digits typed so far */
 	enum tui_role role;           /* DLG_RESULT: colour of the title */
+	char reason[SR_REASON_LEN];   /* DLG_CONFIRM: the reason already given
+	                                 (`:rollback why`); empty: ask after y */
+};
+
+/* The line typed on the status row (prompt.c): the reason an action
+ * asks for (a default offered, Enter accepts it), or the `:` command
+ * line. */
+struct tui_prompt {
+	bool active;
+	bool command;                 /* the ':' line; else a reason for req */
+	struct sr_action_request req; /* the request waiting for its reason */
+	char label[64];
+	char text[SR_REASON_LEN];
 };
 
 /* The report pager: one report rendered from its template, live (built
@@ -183,6 +196,7 @@ struct tui {
 	char log_filter[TUI_FILTER_LEN];
 	char kpi_filter[TUI_FILTER_LEN];
 	char *filter_edit;            /* the filter being typed, or NULL */
+	int log_scroll;               /* event log rows scrolled back from the newest */
 
 	struct tui_pager pager;
 	/* Reports written when due (report_watch_tick after each tick):
@@ -191,6 +205,8 @@ struct tui {
 	bool watching;
 
 	struct tui_dialog dlg;
+	struct tui_prompt prompt;
+	bool replay_end_said;         /* "end of journal" flashed once */
 	char flash[SR_TEXT_LEN * 2];  /* status line message */
 	enum sr_status flash_sev;
 	sr_ms flash_until;            /* real ms */
@@ -216,6 +232,8 @@ void kpis_view_draw(struct tui *t);        /* view 2: every cell */
 int kpis_view_order(const struct tui *t, int *cells, int max);
 void timeline_draw(struct tui *t);
 void log_draw(struct tui *t);
+/* Scroll the event log by `rows` (> 0 older, < 0 newer; clamped). */
+void log_scroll(struct tui *t, int rows);
 void keybar_draw(struct tui *t);
 void status_line_draw(struct tui *t);
 void detail_draw(struct tui *t);
@@ -256,6 +274,38 @@ void dialog_key(struct tui *t, int key);
 
 /* keys.c */
 void keys_handle(struct tui *t, int key);
+
+/* ---- prompt.c: the reason prompt and the ':' command line ---------------- */
+
+/* Ask for the reason of `req` (its reason is the default offered). */
+void prompt_reason_open(struct tui *t, const struct sr_action_request *req);
+void prompt_command_open(struct tui *t);
+void prompt_key(struct tui *t, int key);
+/* Draw the prompt on the status line; false when none is open. */
+bool prompt_draw(struct tui *t);
+/* The reason offered for an action: the firing trigger, else the RED
+ * cells, else the decision's first reason. */
+void prompt_default_reason(const struct sr_engine *e, enum sr_action_kind k, char *buf, size_t n);
+/* Complete a command name: the unique command starting with `typed`, or
+ * the longest common prefix; returns how many commands match. Pure. */
+int prompt_complete(const char *typed, char *out, size_t n);
+/* Run one command line (without the ':'); a flash says what happened. */
+void prompt_run(struct tui *t, const char *line);
+
+/* ---- replay.c: a replay as a tool ------------------------------------------ */
+
+/* Pause, step to the next/previous event, speed up and down: true when
+ * the key was a replay key (only while replaying). */
+bool replay_key(struct tui *t, int key);
+/* Jump to `at` (clamped to the journal); false when not replaying. */
+bool replay_goto(struct tui *t, sr_ms at);
+/* "REPLAY x60", "PAUSED x60" or "end of journal at T+131"; false when
+ * not replaying. */
+bool replay_badge(const struct tui *t, char *buf, size_t n);
+/* The time a replay's frame shows: never past the journal's end. */
+sr_ms replay_view_now(const struct tui *t, sr_ms now);
+/* After each tick: at the journal's end the clock stops and says so. */
+void replay_after_tick(struct tui *t);
 /* A request from this console for the action (actor, reason, and for
  * TICK the selected checklist item). */
 void tui_request(struct tui *t, enum sr_action_kind kind, struct sr_action_request *req);

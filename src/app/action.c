@@ -58,14 +58,15 @@
 #define DEFAULT_ROLLBACK_REASON "rollback"
 
 static const struct sr_action_def action_defs[] = {
-	{SR_ACT_HOLD, "hold", 'h', 0, SR_ROLE_RELEASE_DRI,
+	{SR_ACT_HOLD, "hold", 'h', SR_AF_ASKS_REASON, SR_ROLE_RELEASE_DRI,
 	 "hold the rollout at its current weight (Release DRI)"},
 	{SR_ACT_RESUME, "resume", 'r', 0, SR_ROLE_RELEASE_DRI, "end a hold (Release DRI)"},
 	{SR_ACT_PROMOTE, "promote", 'p', SR_AF_DANGEROUS | SR_AF_TYPE_WEIGHT | SR_AF_MOVES_EDGE,
 	 SR_ROLE_RELEASE_DRI, "promote to the next phase: type the target weight (needs GO)"},
-	{SR_ACT_ROLLBACK, "rollback", 'x', SR_AF_DANGEROUS | SR_AF_MOVES_EDGE, SR_ROLE_RELEASE_DRI,
+	{SR_ACT_ROLLBACK, "rollback", 'x', SR_AF_DANGEROUS | SR_AF_MOVES_EDGE | SR_AF_ASKS_REASON,
+	 SR_ROLE_RELEASE_DRI,
 	 "roll back: canary weight 0 and drained; confirm with y (Release DRI)"},
-	{SR_ACT_APPROVE, "approve", 'a', 0, SR_ROLE_GATE_APPROVER,
+	{SR_ACT_APPROVE, "approve", 'a', SR_AF_ASKS_REASON, SR_ROLE_GATE_APPROVER,
 	 "approve the next gate (gate approver)"},
 	{SR_ACT_TICK, "tick", ' ', 0, SR_ROLE_RELEASE_DRI,
 	 "tick the selected checklist item (checklist view)"},
@@ -77,6 +78,10 @@ static const struct sr_action_def action_defs[] = {
 	 "write the report in the pager to the state dir (anyone who may act)"},
 	{SR_ACT_DECLARE_SUCCESS, "declare_success", 'S', 0, SR_ROLE_RELEASE_DRI,
 	 "declare success once the criteria are met at 100% (Release DRI)"},
+	{SR_ACT_UNTICK, "untick", 'u', SR_AF_ASKS_REASON | SR_AF_NEEDS_TEXT, SR_ROLE_RELEASE_DRI,
+	 "undo the selected checklist tick, saying why (checklist view)"},
+	{SR_ACT_NOTE, "note", 'n', SR_AF_NEEDS_TEXT | SR_AF_OBSERVER_OK, SR_ROLE_OBSERVER,
+	 "add a timestamped note to the rollout (anyone on the roster)"},
 };
 
 #define NDEFS ((int)(sizeof action_defs / sizeof action_defs[0]))
@@ -206,7 +211,10 @@ static int apply(const struct sr_runner *r, struct sr_rollout *ro,
 		return rollout_rollback(ro, p, req->actor, reason ? reason : DEFAULT_ROLLBACK_REASON, now,
 		                        why, n);
 	case SR_ACT_APPROVE:
-		return rollout_approve(ro, p, resolve_gate(r, req), req->actor, now, why, n);
+		if (rollout_approve(ro, p, resolve_gate(r, req), req->actor, now, why, n) != 0)
+			return -1;
+		rollout_approval_reason(ro, req->actor, now, req->reason);
+		return 0;
 	case SR_ACT_TICK:
 		return rollout_tick(ro, p, req->checklist, req->item, req->actor, now, why, n);
 	case SR_ACT_TIEBREAK:
@@ -216,6 +224,10 @@ static int apply(const struct sr_runner *r, struct sr_rollout *ro,
 	case SR_ACT_POST:
 	case SR_ACT_REPORT:
 		return 0; /* the record does not change */
+	case SR_ACT_UNTICK:
+		return rollout_untick(ro, p, req->checklist, req->item, now, why, n);
+	case SR_ACT_NOTE:
+		return rollout_note(ro, req->actor, req->reason, now, why, n);
 	case SR_ACT_COUNT:
 		break;
 	}
@@ -246,8 +258,9 @@ static void done_text(const struct sr_runner *r, const struct sr_action_request 
 		textf(buf, n, "resume by %s", req->actor);
 		return;
 	case SR_ACT_APPROVE:
-		textf(buf, n, "%s approved by %s",
-		         gate >= 0 && gate < p->ngates ? p->gates[gate].name : "gate", req->actor);
+		textf(buf, n, "%s approved by %s%s%s",
+		         gate >= 0 && gate < p->ngates ? p->gates[gate].name : "gate", req->actor,
+		         req->reason[0] ? ": " : "", req->reason);
 		return;
 	case SR_ACT_TICK:
 		textf(buf, n, "%s: %s ticked by %s", req->checklist, req->item, req->actor);
@@ -266,6 +279,13 @@ static void done_text(const struct sr_runner *r, const struct sr_action_request 
 		return;
 	case SR_ACT_POST:
 	case SR_ACT_REPORT:
+	case SR_ACT_UNTICK:
+		textf(buf, n, "%s: %s tick undone by %s: %s", req->checklist, req->item, req->actor,
+		      req->reason);
+		return;
+	case SR_ACT_NOTE:
+		textf(buf, n, "note by %s: %s", req->actor, req->reason);
+		return;
 	case SR_ACT_COUNT:
 		break;
 	}
@@ -288,6 +308,8 @@ static enum sr_jtype record_type(enum sr_action_kind k)
 	case SR_ACT_RESUME: return SR_J_RESUME;
 	case SR_ACT_TIEBREAK: return SR_J_TIEBREAK;
 	case SR_ACT_DECLARE_SUCCESS: return SR_J_SUCCESS;
+	case SR_ACT_UNTICK: return SR_J_UNTICK;
+	case SR_ACT_NOTE: return SR_J_NOTE;
 	default: return SR_J_UNKNOWN;
 	}
 }
@@ -312,8 +334,9 @@ static void jaction_of(const struct sr_runner *r, const struct sr_action_request
 	a->weight = weight;
 	a->drain = drain;
 	a->gate = gate;
-	a->checklist = req->kind == SR_ACT_TICK ? req->checklist : NULL;
-	a->item = req->kind == SR_ACT_TICK ? req->item : NULL;
+	bool item = req->kind == SR_ACT_TICK || req->kind == SR_ACT_UNTICK;
+	a->checklist = item ? req->checklist : NULL;
+	a->item = item ? req->item : NULL;
 	a->reason = reason_of(req);
 	a->key = key;
 	a->overnight_until = req->kind == SR_ACT_TIEBREAK ? r->engine.ro.overnight_until : 0;
@@ -677,6 +700,13 @@ void action_dispatch(struct sr_runner *r, const struct sr_action_request *reqin,
 	if (r->reconciling) {
 		result_set(res, SR_ACT_REFUSED, -1,
 		           "%s refused: the start-up reconciliation with the edge is not done yet", name);
+		log_result(r, &req, res);
+		return;
+	}
+	if ((def->flags & SR_AF_NEEDS_TEXT) && !req.reason[0]) {
+		result_set(res, SR_ACT_REFUSED, -1, "%s refused: %s", name,
+		           req.kind == SR_ACT_NOTE ? "a note needs its text"
+		                                   : "say why (the record keeps who and why)");
 		log_result(r, &req, res);
 		return;
 	}

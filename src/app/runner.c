@@ -44,6 +44,7 @@
 
 #include "shiproom/action.h"
 #include "shiproom/clock.h"
+#include "shiproom/obsrec.h"
 
 #define WATCH_MS 1000
 #define SNAP_EVERY_MS (10 * SR_MS_PER_MIN)
@@ -232,6 +233,13 @@ static void event_text(const struct sr_runner *r, const struct sr_jevent *ev, ch
 		snprintf(buf, n, "%.40s: %.40s ticked by %s", jstr(o, "checklist", "?"),
 		         jstr(o, "item", "?"), who);
 		return;
+	case SR_J_UNTICK:
+		snprintf(buf, n, "%.40s: %.40s tick undone by %s: %.100s", jstr(o, "checklist", "?"),
+		         jstr(o, "item", "?"), who, reason);
+		return;
+	case SR_J_NOTE:
+		snprintf(buf, n, "note by %s: %.150s", who, reason);
+		return;
 	case SR_J_HOLD:
 		snprintf(buf, n, "hold by %s: %.120s", who, reason);
 		return;
@@ -258,7 +266,8 @@ static bool is_action_event(enum sr_jtype t)
 {
 	return t == SR_J_START || t == SR_J_INTENT || t == SR_J_OUTCOME || t == SR_J_RECONCILE ||
 	       t == SR_J_APPROVAL || t == SR_J_TICK || t == SR_J_HOLD || t == SR_J_RESUME ||
-	       t == SR_J_TIEBREAK || t == SR_J_SUCCESS || t == SR_J_TORN;
+	       t == SR_J_TIEBREAK || t == SR_J_SUCCESS || t == SR_J_TORN || t == SR_J_UNTICK ||
+	       t == SR_J_NOTE;
 }
 
 /* Log an event this console did not write: a past one at start-up
@@ -692,6 +701,14 @@ struct sr_feed {
 	json_t **ev;
 	size_t n, cap, next;
 	sr_ms first, last;
+	sr_ms t0;                /* from the start record (first if none) */
+	/* Replaying by evaluation (the journal has `obs` records): the chain
+	 * being followed, its writer, and its state. */
+	bool by_eval;
+	long long writer;        /* -1: none yet */
+	sr_ms writer_last;       /* time of that writer's newest record */
+	bool broken;             /* a bad record: wait for a keyframe */
+	struct sr_snapshot snap;
 };
 
 static void feed_add(void *ud, const struct sr_jevent *ev)
@@ -706,6 +723,8 @@ static void feed_add(void *ud, const struct sr_jevent *ev)
 		f->cap = nc;
 	}
 	f->ev[f->n++] = json_incref((json_t *)ev->obj);
+	if (ev->type == SR_J_OBS)
+		f->by_eval = true;
 	if (f->n == 1 || ev->at < f->first)
 		f->first = ev->at;
 	if (ev->at > f->last)
@@ -737,6 +756,8 @@ static void feed_free(struct sr_feed *f)
 	free(f);
 }
 
+static void feed_rewind(struct sr_runner *r, bool clear_log);
+
 int runner_replay_load(struct sr_runner *r, const char *path, sr_ms *first, sr_ms *last, char *err,
                        size_t n)
 {
@@ -763,18 +784,94 @@ int runner_replay_load(struct sr_runner *r, const char *path, sr_ms *first, sr_m
 	r->edge = NULL;
 	r->read_only = true;
 	r->journal_live = true; /* actions are shown as they come */
-	journal_replay_init(&r->replay, &r->engine.ro, r->policy);
 	/* The start record sets T-0 for views before it is played. */
+	f->t0 = f->first;
 	for (size_t i = 0; i < f->n; i++) {
 		if (strcmp(jstr(f->ev[i], "type", ""), "start") == 0) {
-			rollout_init(&r->engine.ro, r->policy, jint(f->ev[i], "t0", f->first));
+			f->t0 = jint(f->ev[i], "t0", f->first);
 			break;
 		}
 	}
-	r->now = f->first;
+	feed_rewind(r, false); /* keep what the load reported (a torn tail) */
 	*first = f->first;
 	*last = f->last;
 	return (int)f->n;
+}
+
+static void feed_rewind(struct sr_runner *r, bool clear_log)
+{
+	struct sr_feed *f = r->feed;
+	f->next = 0;
+	f->writer = -1;
+	f->writer_last = 0;
+	f->broken = false;
+	snapshot_clear(&f->snap, r->policy->ncells);
+	engine_init(&r->engine, r->policy, f->t0);
+	history_init(&r->history, r->policy->ncells, SR_MS_PER_MIN);
+	journal_replay_init(&r->replay, &r->engine.ro, r->policy);
+	rollout_init(&r->engine.ro, r->policy, f->t0);
+	r->alarm = false;
+	if (clear_log)
+		r->nlog = 0; /* the log is played again from the start */
+	r->now = f->first;
+}
+
+void runner_replay_rewind(struct sr_runner *r)
+{
+	if (r->feed)
+		feed_rewind(r, true);
+}
+
+bool runner_replay_span(const struct sr_runner *r, sr_ms *first, sr_ms *last)
+{
+	if (!r->feed)
+		return false;
+	*first = r->feed->first;
+	*last = r->feed->last;
+	return true;
+}
+
+/* Worth stopping at when stepping through a replay: what changed. */
+static bool feed_is_stop(const json_t *o)
+{
+	enum sr_jtype t = journal_type_from_name(jstr(o, "type", ""));
+	if (t == SR_J_OBS || t == SR_J_NOTIFY || t == SR_J_UNKNOWN || t == SR_J_INTENT)
+		return false;
+	if (t == SR_J_SNAPSHOT) {
+		const char *label = jstr(o, "label", "");
+		return strcmp(label, "periodic") != 0 && strcmp(label, "console start") != 0;
+	}
+	return true;
+}
+
+bool runner_replay_event_near(const struct sr_runner *r, sr_ms from, int dir, sr_ms *at)
+{
+	const struct sr_feed *f = r->feed;
+	if (!f || f->n == 0)
+		return false;
+	if (dir > 0) {
+		for (size_t i = 0; i < f->n; i++) {
+			sr_ms a = jint(f->ev[i], "at", 0);
+			if (a > from && feed_is_stop(f->ev[i])) {
+				*at = a;
+				return true;
+			}
+		}
+		return false;
+	}
+	for (size_t i = f->n; i-- > 0;) {
+		sr_ms a = jint(f->ev[i], "at", 0);
+		if (a < from && feed_is_stop(f->ev[i])) {
+			*at = a;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool runner_replay_ended(const struct sr_runner *r)
+{
+	return r->feed && r->feed->next >= r->feed->n;
 }
 
 static int status_by_name(const char *s)
@@ -848,22 +945,98 @@ static void feed_observation(struct sr_runner *r, const struct sr_jevent *ev)
 	}
 }
 
+/* Another writer's chain is joined at its keyframe once the one being
+ * followed has fallen silent this long (its console has gone). */
+#define FEED_WRITER_GONE_MS (2 * SR_MS_PER_MIN)
+
+/* One `obs` record: the poll it recorded, evaluated again at its time. */
+static void feed_evaluate(struct sr_runner *r, const struct sr_jevent *ev)
+{
+	struct sr_feed *f = r->feed;
+	const json_t *o = ev->obj;
+	long long w = jint(o, "w", -1);
+	bool key = jint(o, "k", 0) == 1;
+	if (w != f->writer) {
+		bool gone = f->writer < 0 || ev->at - f->writer_last > FEED_WRITER_GONE_MS;
+		if (!key || !gone)
+			return; /* another console's evaluations: one engine is replayed */
+		f->writer = w;
+	}
+	f->writer_last = ev->at;
+	if (f->broken && !key)
+		return;
+	char why[SR_REASON_LEN];
+	bool isnull = false;
+	if (obsrec_decode(o, ev->at, r->policy->ncells, &f->snap, &isnull, why, sizeof why) != 0) {
+		f->broken = true;
+		log_at(r, ev->at, SR_LOG_INFO, SR_YELLOW, "", "journal line %ld: %s (values resume at the next keyframe)",
+		       ev->line, why);
+		return;
+	}
+	f->broken = false;
+	r->now = ev->at;
+	engine_evaluate(&r->engine, isnull ? NULL : &f->snap, ev->at);
+	history_record(&r->history, &r->engine, ev->at);
+	runner_drain(r);
+}
+
+/* Replaying by evaluation: the engine makes the status and trigger
+ * changes again from the recorded polls, so those records are not
+ * applied (they are the same changes); actions are, and the decision is
+ * re-made at once after each, as the dispatcher did live. */
+static void feed_event_by_eval(struct sr_runner *r, const struct sr_jevent *ev)
+{
+	char why[SR_REASON_LEN] = "";
+	if (ev->type == SR_J_OBS) {
+		feed_evaluate(r, ev);
+		return;
+	}
+	if (ev->type == SR_J_STATUS || ev->type == SR_J_TRIGGER)
+		return;
+	if (ev->type == SR_J_SNAPSHOT) {
+		note_snapshot(r, ev); /* a T-0 baseline kept by a restarted console */
+		return;
+	}
+	int rc = journal_apply(&r->replay, ev, why, sizeof why);
+	log_foreign(r, ev, rc, why);
+	if (rc >= 0 && is_action_event(ev->type) && r->engine.evaluations > 0) {
+		engine_redecide(&r->engine, ev->at);
+		runner_drain(r);
+	}
+}
+
+/* The feed's next event if it is due by `now`: false at the end or when
+ * the next one is later. */
+static bool feed_next_due(const struct sr_feed *f, sr_ms now, struct sr_jevent *ev)
+{
+	if (f->next >= f->n)
+		return false;
+	const json_t *o = f->ev[f->next];
+	memset(ev, 0, sizeof *ev);
+	ev->at = jint(o, "at", 0);
+	if (ev->at > now)
+		return false;
+	ev->seq = jint(o, "seq", 0);
+	ev->type_name = jstr(o, "type", "");
+	ev->type = journal_type_from_name(ev->type_name);
+	ev->actor = jstr(o, "actor", "");
+	ev->obj = o;
+	ev->line = (long)f->next + 1;
+	return true;
+}
+
 static void feed_play(struct sr_runner *r, sr_ms now)
 {
 	struct sr_feed *f = r->feed;
 	char why[SR_REASON_LEN];
-	for (; f->next < f->n; f->next++) {
-		json_t *o = f->ev[f->next];
-		struct sr_jevent ev;
-		memset(&ev, 0, sizeof ev);
-		ev.at = jint(o, "at", 0);
-		if (ev.at > now)
-			break;
-		ev.seq = jint(o, "seq", 0);
-		ev.type_name = jstr(o, "type", "");
-		ev.type = journal_type_from_name(ev.type_name);
-		ev.actor = jstr(o, "actor", "");
-		ev.obj = o;
+	struct sr_jevent ev;
+	if (f->by_eval) {
+		for (; feed_next_due(f, now, &ev); f->next++)
+			feed_event_by_eval(r, &ev);
+		r->now = now;
+		return;
+	}
+	for (; feed_next_due(f, now, &ev); f->next++) {
 		why[0] = '\0';
 		int rc = journal_apply(&r->replay, &ev, why, sizeof why);
 		if (ev.type == SR_J_STATUS || ev.type == SR_J_TRIGGER || ev.type == SR_J_SNAPSHOT)
@@ -927,12 +1100,46 @@ static void log_poll_mode(struct sr_runner *r)
 	           aligned ? "" : r->sched.why_fixed);
 }
 
+/* What the engine is about to evaluate, into the journal (obsrec.h):
+ * the delta against this console's previous record, a keyframe first and
+ * every OBSREC_KEYFRAME_MS. An observation: batched, like status changes. */
+static void runner_journal_obs(struct sr_runner *r, const struct sr_snapshot *snap)
+{
+	char err[256];
+	if (!journal_writable(r))
+		return;
+	bool key = !r->obs_have_prev || r->now - r->obs_keyframe_at >= OBSREC_KEYFRAME_MS ||
+	           r->now < r->obs_keyframe_at;
+	json_t *f = obsrec_encode(snap, r->obs_have_prev ? &r->obs_prev : NULL, r->now,
+	                          (long long)getpid(), key);
+	if (!f) {
+		journal_failed(r, "the observations", "out of memory");
+		return;
+	}
+	if (journal_append(r->journal, SR_J_OBS, r->now, "", f, NULL, err, sizeof err) != 0) {
+		journal_failed(r, "the observations", err);
+		r->obs_have_prev = false; /* the chain is broken: start over */
+		return;
+	}
+	if (key)
+		r->obs_keyframe_at = r->now;
+	if (snap) {
+		r->obs_prev = *snap;
+		r->obs_have_prev = true;
+	}
+}
+
 static void runner_on_snapshot(void *ud, struct sr_snapshot *snap)
 {
 	struct sr_runner *r = ud;
 	r->polling = false;
-	if (snap)
+	if (snap) {
+		/* to the precision the journal keeps, so a replay judges what
+		 * was judged here (obsrec.h) */
+		obsrec_round_snapshot(snap);
 		hold_snapshot(r, snap);
+	}
+	runner_journal_obs(r, snap);
 	engine_evaluate(&r->engine, snap, r->now);
 	if (r->adaptive) {
 		if (snap && r->poll_asked_rhythm)
@@ -984,6 +1191,7 @@ static void runner_reevaluate(struct sr_runner *r)
 {
 	if (!r->have_held || held_has_fresh(r, r->now))
 		return;
+	runner_journal_obs(r, &r->held);
 	engine_evaluate(&r->engine, &r->held, r->now);
 	runner_after_evaluation(r);
 }
@@ -1032,6 +1240,10 @@ void runner_tick(struct sr_runner *r, sr_ms now)
 {
 	if (r->reconciling)
 		return; /* start-up reconciliation first, nothing else */
+	/* Nothing after the journal's end is invented: a replay's clock stops
+	 * at its last event (no countdown ticks on, no new decision). */
+	if (r->feed && now > r->feed->last)
+		now = r->feed->last;
 	r->now = now;
 	/* A replay or a source-less runner "polls" every poll_s too. */
 	struct sr_poll_plan full = {.at = now, .full = true};
@@ -1040,6 +1252,7 @@ void runner_tick(struct sr_runner *r, sr_ms now)
 		feed_play(r, now);
 		return;
 	}
+	r->now = now;
 	if (r->journal) {
 		runner_journal_poll(r);
 		if (journal_writable(r))

@@ -17,70 +17,75 @@
 #include "shiproom/report.h"
 
 const char cmd_usage_text[] =
-	"usage: shiproom [options]                     the console: attach to the rollout's service,\n"
-	"                                              starting it (detached) when none runs\n"
-	"       shiproom serve [--detach]              run the rollout's service: poll, judge, guard,\n"
-	"                                              journal, act, report, post; consoles attach\n"
-	"       shiproom attach [--read-only]          a console attached to a running service\n"
-	"       shiproom stop                          stop the rollout's service (release DRI)\n"
-	"       shiproom status [--json] [--at T+MIN]  evaluate once (the simulator: play the scenario)\n"
-	"                                              and print; exit 0 GO, 3 HOLD, 4 ROLLBACK,\n"
-	"                                              5 ESCALATE\n"
-	"       shiproom act ACTION [--weight N] [--reason TEXT] [--checklist C --item I] --yes\n"
-	"                                              one action through the same dispatcher and\n"
-	"                                              authority checks as the console's keys;\n"
-	"                                              ACTION: promote hold resume rollback approve\n"
-	"                                              tick tiebreak declare_success post;\n"
-	"                                              exit 0 done, 3 refused, 1 failed\n"
-	"       shiproom watch [--for SECONDS]         the console without a screen: poll, evaluate,\n"
-	"                                              journal, auto-rollback; the log on stdout\n"
-	"       shiproom replay FILE [--speed N]       play a journal back in the console (read-only);\n"
-	"                          [--status [--json] [--at T+MIN]]  or print the rebuilt state\n"
+	"usage: shiproom [options]              the console, attached to the rollout's\n"
+	"                     service (started, detached, when none runs)\n"
+	"       shiproom serve [--detach] [--socket PATH]\n"
+	"                     run the rollout's service: poll, judge, guard, journal,\n"
+	"                     act, report, post; consoles attach to it\n"
+	"       shiproom attach [--read-only]   a console attached to a running service\n"
+	"       shiproom stop                   stop the rollout's service (release DRI)\n"
+	"       shiproom status [--json] [--at T+MIN]\n"
+	"                     evaluate once (the simulator: play the scenario) and\n"
+	"                     print; exit 0 GO, 3 HOLD, 4 ROLLBACK, 5 ESCALATE\n"
+	"       shiproom act ACTION [--weight N] [--reason TEXT]\n"
+	"                    [--checklist C --item I] --yes\n"
+	"                     one action through the same dispatcher and checks as\n"
+	"                     the console's keys; ACTION: promote hold resume\n"
+	"                     rollback approve tick untick note tiebreak\n"
+	"                     declare_success post; exit 0 done, 3 refused, 1 failed\n"
+	"       shiproom watch [--for SECONDS]\n"
+	"                     the console without a screen: poll, evaluate, journal,\n"
+	"                     auto-rollback; the log on stdout\n"
+	"       shiproom replay FILE [--speed N] [--status [--json] [--at T+MIN]]\n"
+	"                     play a journal back in the console (read-only; space\n"
+	"                     pauses, . and , step by event, :T+130 jumps), or\n"
+	"                     print the state it rebuilds\n"
 	"       shiproom report gate N|card|postmortem|win-note [--at T+MIN] [--json]\n"
-	"                                              a ship-room report (gate N's report, the\n"
-	"                                              current phase's card, the postmortem\n"
-	"                                              placeholder, the win note) as Markdown, or its\n"
-	"                                              data with --json; the simulator plays to --at\n"
-	"                                              (default its end) first; with --state-dir it\n"
-	"                                              is also written there\n"
-	"       shiproom check-config FILE             validate a policy file\n"
+	"                     a ship-room report as Markdown, or its data with\n"
+	"                     --json; the simulator plays to --at (default its end)\n"
+	"                     first; with --state-dir it is also written there\n"
+	"       shiproom check-config FILE      validate a policy file\n"
 	"       shiproom --version | --help\n"
 	"\n"
+	"status, act, report and watch go through the rollout's service when one runs.\n"
+	"\n"
 	"options:\n"
-	"  --policy FILE      policy (default <datadir>/config/shiproom.json); its source and edge\n"
-	"                     say where metrics come from and what moves traffic (sim, prometheus,\n"
-	"                     haproxy, http)\n"
-	"  --state-dir DIR    the journal's directory (default $XDG_STATE_HOME/shiproom/ROLLOUT/;\n"
-	"                     the simulator uses a temporary one unless this is given)\n"
-	"  --t0 WHEN          T-0 of a new rollout (its journal has no start yet): now (default),\n"
-	"                     +MIN or -MIN minutes from now, or 2026-11-28T14:00Z (UTC)\n"
-	"  --scenario NAME    simulator scenario, a name in <datadir>/config/scenarios or a path\n"
-	"                     (default healthy)\n"
-	"  --speed N          virtual time speed, 1 = real time (default 1; make run uses 60)\n"
+	"  --policy FILE      policy (default <datadir>/config/shiproom.json); its\n"
+	"                     source and edge say where metrics come from and what\n"
+	"                     moves traffic (sim, prometheus, haproxy, http)\n"
+	"  --state-dir DIR    the journal's directory (default\n"
+	"                     $XDG_STATE_HOME/shiproom/ROLLOUT/; the simulator uses a\n"
+	"                     temporary one unless this is given)\n"
+	"  --t0 WHEN          T-0 of a new rollout: now (default), +MIN or -MIN\n"
+	"                     minutes from now, or 2026-11-28T14:00Z (UTC)\n"
+	"  --scenario NAME    simulator scenario: a name in <datadir>/config/scenarios\n"
+	"                     or a path (default healthy)\n"
+	"  --speed N          virtual time speed, 1 = real time (default 1)\n"
 	"  --seed N           override the scenario's random seed\n"
-	"  --read-only        look, never act: every action is refused, no edge and no credential\n"
-	"                     is loaded, the journal is never written\n"
-	"  --theme NAME       console theme (default, mono, high-contrast, colour-blind-safe)\n"
+	"  --read-only        look, never act: every action is refused, no edge and\n"
+	"                     no credential is loaded, the journal is never written\n"
+	"                     (--readonly is the same)\n"
+	"  --socket PATH      the service's unix socket (default: the policy's\n"
+	"                     service.socket, else $SHIPROOM_RUNTIME_DIR,\n"
+	"                     $XDG_RUNTIME_DIR/shiproom or /tmp/shiproom-UID)\n"
+	"  --detach           serve: run in the background (pid file in the state dir)\n"
+	"  --theme NAME       default, mono, high-contrast, colour-blind-safe\n"
 	"  --ascii            ASCII glyphs and charts only\n"
 	"  --refresh MS       console refresh period (default 1000)\n"
-	"  --start T+MIN      console and watch on the simulator: play the scenario headless up to\n"
-	"                     this time (T+130, T-30), then open the console (or watch) there\n"
-	"  --socket PATH      the service's unix socket (default: the policy's service.socket,\n"
-	"                     else $SHIPROOM_RUNTIME_DIR, $XDG_RUNTIME_DIR/shiproom or\n"
-	"                     /tmp/shiproom-UID, then ROLLOUT.sock; a simulator's has -sim-SCENARIO)\n"
-	"  --detach           serve: run in the background (pid file in the state dir)\n"
+	"  --start T+MIN      serve, console and watch on the simulator: play headless\n"
+	"                     up to this time (T+130, T-30), then open there\n"
 	"  --json             status, report: one JSON object instead of text\n"
-	"  --at T+MIN         status, report (simulator) and replay: stop at this time instead of\n"
-	"                     the end\n"
+	"  --at T+MIN         status, report (simulator), replay: stop at this time\n"
 	"  --yes              act: required; an action is never taken by accident\n"
-	"  --for SECONDS      watch: stop after this long (default: until SIGINT or SIGTERM)\n"
-	"  --webhook-url-file FILE  console, watch: the #ship-room webhook URL from FILE (a\n"
-	"                     regular file of mode 0600 or stricter; default $SHIPROOM_WEBHOOK_URL)\n"
+	"  --for SECONDS      watch: stop after this long (default: until a signal)\n"
+	"  --webhook-url-file FILE\n"
+	"                     serve, console, watch: the #ship-room webhook URL from\n"
+	"                     FILE (mode 0600; default $SHIPROOM_WEBHOOK_URL)\n"
 	"\n"
-	"secrets (Prometheus bearer token, HTTP edge token) come only from a file of mode 0600\n"
-	"or an environment variable named in the policy, never from the command line.\n"
+	"Secrets (Prometheus bearer token, HTTP edge token) come only from a file of\n"
+	"mode 0600 or an environment variable named in the policy, never argv.\n"
 	"\n"
-	"data directory: $SHIPROOM_DATADIR, else the build's source tree, else\n"
+	"Data directory: $SHIPROOM_DATADIR, else the build's source tree, else\n"
 	"<dir of the executable>/../share/shiproom\n";
 
 int cmd_usage_error(const char *fmt, const char *arg)
@@ -251,7 +256,7 @@ static int apply_value(struct sr_opts *o, const char *name, const char *v)
 
 static int apply_flag(struct sr_opts *o, const char *a)
 {
-	if (strcmp(a, "--read-only") == 0)
+	if (strcmp(a, "--read-only") == 0 || strcmp(a, "--readonly") == 0) /* k9s, htop */
 		o->s.read_only = true;
 	else if (strcmp(a, "--ascii") == 0)
 		o->ascii = true;
@@ -399,12 +404,12 @@ static int check_combinations(const struct sr_opts *o)
 	if (c == CMD_ACT) {
 		if (!o->action)
 			return cmd_usage_error("act needs an ACTION (promote, hold, resume, rollback, approve, "
-			                   "tick, tiebreak, declare_success, post)%s",
+			                   "tick, untick, note, tiebreak, declare_success, post)%s",
 			                   "");
 		const struct sr_action_def *d = action_by_name(o->action);
 		if (!d)
 			return cmd_usage_error("act: unknown action '%s' (promote, hold, resume, rollback, "
-			                   "approve, tick, tiebreak, declare_success, post)",
+			                   "approve, tick, untick, note, tiebreak, declare_success, post)",
 			                   o->action);
 		if (d->kind == SR_ACT_REPORT)
 			return cmd_usage_error("act report: use `shiproom report KIND` (it prints the "
@@ -412,10 +417,13 @@ static int check_combinations(const struct sr_opts *o)
 			                       "");
 		if (o->weight_set && d->kind != SR_ACT_PROMOTE)
 			return cmd_usage_error("--weight only applies to `act promote`%s", "");
-		if (d->kind == SR_ACT_TICK && (!o->checklist || !o->item))
-			return cmd_usage_error("act tick needs --checklist C and --item I%s", "");
-		if (d->kind != SR_ACT_TICK && (o->checklist || o->item))
-			return cmd_usage_error("--checklist and --item only apply to `act tick`%s", "");
+		bool item = d->kind == SR_ACT_TICK || d->kind == SR_ACT_UNTICK;
+		if (item && (!o->checklist || !o->item))
+			return cmd_usage_error("act %s needs --checklist C and --item I", d->name);
+		if (!item && (o->checklist || o->item))
+			return cmd_usage_error("--checklist and --item only apply to `act tick` and "
+			                       "`untick`%s",
+			                       "");
 		if (!o->yes)
 			return cmd_usage_error("act needs --yes: an action is never taken by accident%s", "");
 	}

@@ -29,6 +29,8 @@ static const char *const action_names[SR_ACT_COUNT] = {
 	[SR_ACT_DECLARE_SUCCESS] = "declare_success",
 	[SR_ACT_POST] = "post",
 	[SR_ACT_REPORT] = "report",
+	[SR_ACT_UNTICK] = "untick",
+	[SR_ACT_NOTE] = "note",
 };
 
 const char *sr_role_name(enum sr_role r)

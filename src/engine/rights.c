@@ -422,10 +422,12 @@ bool rights_check(const struct sr_engine *e, enum sr_action_kind action, int tar
 	/* After a rollback only the checklists (rollback communications)
 	 * remain; everything else starts with a new rollout. */
 	/* ... except a rollback again while the edge was seen sending the
-	 * canary traffic after it (a rollback cut between its steps), and the
-	 * workflow's posts and reports (the rollback's update, the postmortem). */
-	if (ro->rolled_back && action != SR_ACT_TICK && action != SR_ACT_POST &&
-	    action != SR_ACT_REPORT && !(action == SR_ACT_ROLLBACK && ro->edge_anomaly_weight > 0)) {
+	 * canary traffic after it (a rollback cut between its steps), the
+	 * checklists and notes, and the workflow's posts and reports (the
+	 * rollback's update, the postmortem). */
+	if (ro->rolled_back && action != SR_ACT_TICK && action != SR_ACT_UNTICK &&
+	    action != SR_ACT_NOTE && action != SR_ACT_POST && action != SR_ACT_REPORT &&
+	    !(action == SR_ACT_ROLLBACK && ro->edge_anomaly_weight > 0)) {
 		engine_fmt_when(e, ro->rolled_back_at, when, sizeof when);
 		why_add(&w, "rolled back at %s by %s: %s refused (a new rollout starts from pre-flight)",
 		        when, ro->rolled_back_by, sr_action_name(action));
@@ -516,6 +518,27 @@ bool rights_check(const struct sr_engine *e, enum sr_action_kind action, int tar
 		}
 		break;
 	}
+	case SR_ACT_UNTICK:
+		/* whoever may tick may undo a tick (the record says who and why) */
+		(void)row_for(e, SR_ACT_TICK, -1, -1, actor, &w);
+		break;
+	case SR_ACT_NOTE:
+		/* Anyone with a role on the roster; an observer only when the
+		 * policy's decision rights have a "note" row for its role. */
+		if (!rights_has_role(p, actor, SR_ROLE_RELEASE_DRI) &&
+		    !rights_has_role(p, actor, SR_ROLE_GATE_APPROVER) &&
+		    !rights_has_role(p, actor, SR_ROLE_EXEC)) {
+			bool row = false;
+			for (int i = 0; i < p->nrights && !row; i++)
+				row = p->rights[i].action == SR_ACT_NOTE &&
+				      rights_has_role(p, actor, p->rights[i].role);
+			if (!row)
+				why_add(&w, "%s has no role on the roster%s", actor && actor[0] ? actor : "(nobody)",
+				        rights_has_role(p, actor, SR_ROLE_OBSERVER)
+				            ? " but observer (the policy's rights have no \"note\" row for observers)"
+				            : "");
+		}
+		break;
 	case SR_ACT_TICK:
 	default:
 		(void)row_for(e, action, -1, -1, actor, &w);

@@ -268,19 +268,90 @@ int rollout_approve(struct sr_rollout *r, const struct sr_policy *p, int gate, c
 	return changed(r, now);
 }
 
-int rollout_tick(struct sr_rollout *r, const struct sr_policy *p, const char *checklist,
-                 const char *item, const char *actor, sr_ms now, char *why, size_t n)
+/* The tick of checklist/item, or NULL with why. */
+static struct sr_tick *find_tick(struct sr_rollout *r, const struct sr_policy *p,
+                                 const char *checklist, const char *item,
+                                 const struct sr_checklist **clp, int *iip, char *why, size_t n)
 {
 	const struct sr_checklist *cl = policy_checklist(p, checklist ? checklist : "");
-	if (!cl)
-		return refuse(why, n, "no checklist \"%s\"", checklist ? checklist : "");
+	if (!cl) {
+		refuse(why, n, "no checklist \"%s\"", checklist ? checklist : "");
+		return NULL;
+	}
 	int ci = (int)(cl - p->checklists), ii = -1;
 	for (int i = 0; i < cl->nitems; i++)
 		if (item && strcmp(cl->items[i].id, item) == 0)
 			ii = i;
-	if (ii < 0)
-		return refuse(why, n, "%s has no item \"%s\"", cl->id, item ? item : "");
-	struct sr_tick *t = &r->ticks[ci][ii];
+	if (ii < 0) {
+		refuse(why, n, "%s has no item \"%s\"", cl->id, item ? item : "");
+		return NULL;
+	}
+	*clp = cl;
+	*iip = ii;
+	return &r->ticks[ci][ii];
+}
+
+int rollout_untick(struct sr_rollout *r, const struct sr_policy *p, const char *checklist,
+                   const char *item, sr_ms now, char *why, size_t n)
+{
+	const struct sr_checklist *cl;
+	int ii;
+	struct sr_tick *t = find_tick(r, p, checklist, item, &cl, &ii, why, n);
+	if (!t)
+		return -1;
+	if (!t->done)
+		return refuse(why, n, "%s: %s is not ticked", cl->id, item);
+	int ci = (int)(cl - p->checklists);
+	if (cl->ordered)
+		for (int i = ii + 1; i < cl->nitems; i++)
+			if (r->ticks[ci][i].done)
+				return refuse(why, n, "%s: undo %s first (the checklist is ordered)", cl->id,
+				              cl->items[i].id);
+	memset(t, 0, sizeof *t);
+	return changed(r, now);
+}
+
+int rollout_note(struct sr_rollout *r, const char *actor, const char *text, sr_ms now, char *why,
+                 size_t n)
+{
+	if (!text || !text[0])
+		return refuse(why, n, "a note needs some text");
+	struct sr_note *e = &r->notes[r->nnotes % SR_MAX_NOTES];
+	e->at = now;
+	sr_sanitize(e->who, actor ? actor : "", sizeof e->who);
+	sr_sanitize(e->text, text, sizeof e->text);
+	r->nnotes++;
+	return 0;
+}
+
+void rollout_approval_reason(struct sr_rollout *r, const char *actor, sr_ms at,
+                             const char *reason)
+{
+	for (int g = 0; g < SR_MAX_GATES; g++)
+		for (int a = 0; a < r->gates[g].napprovals; a++) {
+			struct sr_approval *ap = &r->gates[g].approvals[a];
+			if (ap->at == at && strcmp(ap->who, actor ? actor : "") == 0)
+				sr_sanitize(ap->reason, reason ? reason : "", sizeof ap->reason);
+		}
+}
+
+const struct sr_note *rollout_note_at(const struct sr_rollout *r, int i)
+{
+	int have = r->nnotes < SR_MAX_NOTES ? r->nnotes : SR_MAX_NOTES;
+	if (i < 0 || i >= have)
+		return NULL;
+	return &r->notes[(r->nnotes - 1 - i) % SR_MAX_NOTES];
+}
+
+int rollout_tick(struct sr_rollout *r, const struct sr_policy *p, const char *checklist,
+                 const char *item, const char *actor, sr_ms now, char *why, size_t n)
+{
+	const struct sr_checklist *cl;
+	int ii;
+	struct sr_tick *t = find_tick(r, p, checklist, item, &cl, &ii, why, n);
+	if (!t)
+		return -1;
+	int ci = (int)(cl - p->checklists);
 	if (t->done) {
 		char at[24];
 		fmt_at(r, t->at, at, sizeof at);

@@ -62,7 +62,8 @@ static const char *const type_names[SR_J_COUNT] = {
 	[SR_J_RESUME] = "resume",       [SR_J_TIEBREAK] = "tiebreak", [SR_J_SUCCESS] = "success",
 	[SR_J_TRIGGER] = "trigger",     [SR_J_STATUS] = "status",     [SR_J_SNAPSHOT] = "snapshot",
 	[SR_J_RECONCILE] = "reconcile", [SR_J_TORN] = "torn",         [SR_J_NOTIFY] = "notify",
-	[SR_J_SESSION] = "session",     [SR_J_EDGE] = "edge",
+	[SR_J_SESSION] = "session",     [SR_J_EDGE] = "edge",         [SR_J_OBS] = "obs",
+	[SR_J_NOTE] = "note",           [SR_J_UNTICK] = "untick",
 	[SR_J_UNKNOWN] = "unknown",
 };
 
@@ -82,7 +83,7 @@ enum sr_jtype journal_type_from_name(const char *name)
 /* Observations are batched; everything else is a decision and is fsynced. */
 static bool type_durable(enum sr_jtype t)
 {
-	return t != SR_J_TRIGGER && t != SR_J_STATUS && t != SR_J_SNAPSHOT;
+	return t != SR_J_TRIGGER && t != SR_J_STATUS && t != SR_J_SNAPSHOT && t != SR_J_OBS;
 }
 
 /* ---- the state dir --------------------------------------------------------------- */
@@ -939,13 +940,13 @@ int journal_record(struct sr_journal *j, enum sr_jtype type, sr_ms at, const cha
 {
 	static const struct sr_jaction none = {.weight = -1, .gate = -1};
 	if (type != SR_J_APPROVAL && type != SR_J_TICK && type != SR_J_HOLD && type != SR_J_RESUME &&
-	    type != SR_J_TIEBREAK && type != SR_J_SUCCESS) {
+	    type != SR_J_TIEBREAK && type != SR_J_SUCCESS && type != SR_J_UNTICK && type != SR_J_NOTE) {
 		msgf(err, n, "journal_record: %s is not a one-record action", journal_type_name(type));
 		return -1;
 	}
 	if (!a)
 		a = &none;
-	if (type == SR_J_TICK && (!a->checklist || !a->item)) {
+	if ((type == SR_J_TICK || type == SR_J_UNTICK) && (!a->checklist || !a->item)) {
 		msgf(err, n, "a tick needs a checklist and an item");
 		return -1;
 	}
@@ -1259,6 +1260,8 @@ static int apply_action(struct sr_replay *rp, int kind, const struct sr_jintent 
 		break;
 	case SR_ACT_APPROVE:
 		rc = rollout_approve(r, p, it->gate, it->actor, at, why, n);
+		if (rc == 0)
+			rollout_approval_reason(r, it->actor, at, it->reason);
 		break;
 	case SR_ACT_TICK:
 		rc = rollout_tick(r, p, it->checklist, it->item, it->actor, at, why, n);
@@ -1276,6 +1279,12 @@ static int apply_action(struct sr_replay *rp, int kind, const struct sr_jintent 
 	}
 	case SR_ACT_DECLARE_SUCCESS:
 		rc = rollout_declare_success(r, at, why, n);
+		break;
+	case SR_ACT_UNTICK:
+		rc = rollout_untick(r, p, it->checklist, it->item, at, why, n);
+		break;
+	case SR_ACT_NOTE:
+		rc = rollout_note(r, it->actor, it->reason, at, why, n);
 		break;
 	default:
 		msgf(why, n, "unknown action \"%s\"", it->action);
@@ -1295,6 +1304,8 @@ static int type_action(enum sr_jtype t)
 	case SR_J_RESUME: return SR_ACT_RESUME;
 	case SR_J_TIEBREAK: return SR_ACT_TIEBREAK;
 	case SR_J_SUCCESS: return SR_ACT_DECLARE_SUCCESS;
+	case SR_J_UNTICK: return SR_ACT_UNTICK;
+	case SR_J_NOTE: return SR_ACT_NOTE;
 	default: return -1;
 	}
 }

@@ -83,6 +83,7 @@ struct sr_notify {
 	int ro_phase;
 	bool ro_held, ro_rolled_back, ro_success, ro_tiebreak;
 	int ro_approvals[SR_MAX_GATES];
+	int ro_notes;                /* notes already posted */
 	bool gate_posted[SR_MAX_GATES];
 	int log_seen;
 };
@@ -850,6 +851,7 @@ static void prime(struct sr_notify *n, const struct sr_runner *r, sr_ms now)
 	n->ro_tiebreak = ro->tiebreak;
 	for (int g = 0; g < p->ngates && g < SR_MAX_GATES; g++)
 		n->ro_approvals[g] = ro->gates[g].napprovals;
+	n->ro_notes = ro->nnotes;
 	sr_ms due = 0;
 	int g = rollout_next_gate(ro, p, &due);
 	if (g >= 0 && now >= due)
@@ -1005,11 +1007,21 @@ static bool watch_actions(struct sr_notify *n, const struct sr_runner *r, sr_ms 
 	for (int g = 0; g < p->ngates && g < SR_MAX_GATES; g++) {
 		const struct sr_gate_record *rec = &ro->gates[g];
 		for (int a = n->ro_approvals[g]; a < rec->napprovals; a++) {
-			add_line(L, "%s approved by %s", p->gates[g].name, rec->approvals[a].who);
+			add_line(L, "%s approved by %s%s%s", p->gates[g].name, rec->approvals[a].who,
+			         rec->approvals[a].reason[0] ? ": " : "", rec->approvals[a].reason);
 			any = true;
 		}
 		n->ro_approvals[g] = rec->napprovals;
 	}
+	/* Notes, oldest first (the rollout keeps the newest SR_MAX_NOTES). */
+	for (int i = ro->nnotes - n->ro_notes - 1; i >= 0; i--) {
+		const struct sr_note *nt = rollout_note_at(ro, i);
+		if (nt) {
+			add_line(L, "Note by %s: %s", nt->who, nt->text);
+			any = true;
+		}
+	}
+	n->ro_notes = ro->nnotes;
 	if (ro->phase != n->ro_phase && !ro->rolled_back) {
 		int from = n->ro_phase;
 		const char *who = new_actor(n, r, "promote to");

@@ -108,7 +108,8 @@ static const struct sr_tpl_var gate_vars[] = {
     V("condition_ok", FLAG, NULL), END};
 
 static const struct sr_tpl_var approval_vars[] = {V("who", SCALAR, NULL), V("at", SCALAR, NULL),
-                                                  V("when", SCALAR, NULL), END};
+                                                  V("when", SCALAR, NULL),
+                                                  V("reason", SCALAR, NULL), END};
 
 static const struct sr_tpl_var approvals_vars[] = {
     V("role", SCALAR, NULL),        V("needed", SCALAR, NULL),     V("have", SCALAR, NULL),
@@ -914,6 +915,7 @@ static json_t *approvals_json(const struct sr_runner *r, int g)
 		set_text(a, "who", rec->approvals[i].who);
 		set_text(a, "at", rel);
 		set_text(a, "when", when);
+		set_text(a, "reason", rec->approvals[i].reason);
 		json_array_append_new(by, a);
 	}
 	int missing = G->pre_approved ? 0 : G->approvals_needed - have;

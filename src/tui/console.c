@@ -104,7 +104,7 @@ static void render(struct console *c)
 {
 	struct tui *t = &c->t;
 	double t0 = mono_s();
-	t->now = clock_now(t->o->clock, clock_real_ms());
+	t->now = replay_view_now(t, clock_now(t->o->clock, clock_real_ms()));
 	unsigned d = t->dirty;
 	t->dirty = 0;
 	if (d & D_CLEAR) {
@@ -269,7 +269,10 @@ static void arm_tick(struct console *c)
 {
 	struct tui *t = &c->t;
 	sr_ms now = clock_now(t->o->clock, clock_real_ms());
-	uv_timer_start(&c->tick, on_tick, runner_next_tick_delay(t->r, now, c->speed), 0);
+	uint64_t delay = runner_next_tick_delay(t->r, now, c->speed);
+	if (t->r->feed && delay > 250)
+		delay = 250; /* a replay follows its clock's speed changes and pauses */
+	uv_timer_start(&c->tick, on_tick, delay, 0);
 }
 
 static void on_polled(void *ud)
@@ -284,6 +287,7 @@ static void on_tick(uv_timer_t *h)
 	sr_ms now = clock_now(t->o->clock, clock_real_ms());
 	runner_tick(t->r, now);
 	arm_tick(c);
+	replay_after_tick(t);
 	/* The workflow follows the runner: reports written when due (their
 	 * lines land in the runner's log), webhook posts queued; neither
 	 * blocks the loop. */

@@ -67,7 +67,15 @@ void dialog_key(struct tui *t, int key)
 		close_dialog(t);
 		if (key == 'y' || key == 'Y') {
 			tui_request(t, d->action, &req);
-			tui_dispatch(t, &req);
+			if (d->reason[0] || !(action_by_kind(d->action)->flags & SR_AF_ASKS_REASON)) {
+				if (d->reason[0])
+					sr_strlcpy(req.reason, d->reason, sizeof req.reason);
+				tui_dispatch(t, &req);
+			} else {
+				/* y, then why: the default names what is firing */
+				prompt_default_reason(&t->r->engine, d->action, req.reason, sizeof req.reason);
+				prompt_reason_open(t, &req);
+			}
 		} else {
 			tui_flash(t, SR_YELLOW, "%s cancelled", sr_action_name(d->action));
 		}

@@ -52,7 +52,7 @@ static void header_row1(struct tui *t)
 	const struct sr_engine *e = &t->r->engine;
 	const struct sr_rollout *ro = &e->ro;
 	int y = t->lay.header.y, w = t->lay.w;
-	char weight[48], state[48], clock[24], gate[64], wall[24], who[64];
+	char weight[48], state[48], clock[24], gate[64], wall[24], who[64], replay[48] = "";
 
 	if (ro->phase >= 0 && ro->phase < p->nphases)
 		tui_fmt(weight, sizeof weight, "canary %d%%  phase %d/%d", ro->weight, ro->phase + 1,
@@ -76,6 +76,8 @@ static void header_row1(struct tui *t)
 	}
 	calendar_fmt(&p->calendar, t->now, wall, sizeof wall);
 	who_badge(t, who, sizeof who);
+	if (replay_badge(t, replay, sizeof replay))
+		gate[0] = '\0'; /* a replay's countdowns mean nothing: where and how fast */
 
 	term_fill(y, 0, 1, w, TR_HEADER);
 	int right = w - (t->o->read_only ? 5 : 1);
@@ -84,6 +86,7 @@ static void header_row1(struct tui *t)
 		{weight, TR_HEADER, false},
 		{state, TR_HEADER, false},
 		{clock, TR_HEADER, false},
+		{replay, TR_BADGE_RO, false},
 		{gate, TR_HEADER, false},
 		{wall, TR_HEADER, true},
 		{who, TR_HEADER, true},

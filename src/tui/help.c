@@ -19,7 +19,12 @@ static const char *const nav[][2] = {
 	{"1 2 3 4 5 6", "views: main, KPIs, triggers, checklists, approvals and roster, workflow "
 	                "(status page, deadlines, success criteria, webhook, reports)"},
 	{"tab arrows j k", "move the selection (tiles, KPI rows, checklist items, detail)"},
-	{"pgup pgdn", "a page up or down in a list; home and end: its ends"},
+	{"pgup pgdn", "a page up or down in a list, or back through the event log (main view); "
+	              "home and end: its ends"},
+	{":", "the command line: :hold why, :note text, :goto T+130, :view triggers, :speed N, "
+	      ":q; tab completes a command's name"},
+	{"space . , + -", "in a replay: pause and resume, next and previous event, faster and "
+	                  "slower (the header says where and how fast)"},
 	{"enter", "detail of the selected journey or KPI; in checklists: tick"},
 	{"/", "filter the event log (main view) or the KPI list (2) by text; enter keeps it, "
 	      "esc clears it"},
@@ -68,7 +73,10 @@ static int build(const struct tui *t, struct help_line *l, int max)
 		else
 			tui_fmt(k, sizeof k, "%c", d->key);
 		const char *confirm = (d->flags & SR_AF_TYPE_WEIGHT) ? "confirm: type the weight"
-		                      : (d->flags & SR_AF_DANGEROUS) ? "confirm: y"
+		                      : (d->flags & SR_AF_DANGEROUS) ? "confirm: y, then say why"
+		                      : (d->flags & SR_AF_NEEDS_TEXT) ? "asks for its text"
+		                      : (d->flags & SR_AF_ASKS_REASON) ? "asks why (enter accepts the "
+		                                                         "reason offered)"
 		                                                     : "no confirmation";
 		int arg = -1;
 		if (d->kind == SR_ACT_PROMOTE) {

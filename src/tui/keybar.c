@@ -70,6 +70,15 @@ void keybar_draw(struct tui *t)
 		nx = key_item(y, x, right, TR_KEY, TR_NORMAL, "enter", "detail");
 		if (nx > 0)
 			x = nx;
+		if (t->r->feed) {
+			/* a replay's own keys (replay.c) */
+			static const char *const rk[][2] = {{"spc", "pause"}, {".,", "event"}, {"+-", "speed"}};
+			for (size_t i = 0; i < sizeof rk / sizeof rk[0]; i++) {
+				nx = key_item(y, x, right, TR_KEY, TR_NORMAL, rk[i][0], rk[i][1]);
+				if (nx > 0)
+					x = nx;
+			}
+		}
 	} else {
 		int n;
 		const struct sr_action_def *defs = action_table(&n);
@@ -80,7 +89,7 @@ void keybar_draw(struct tui *t)
 			bool ok = allowed_now(t, d->kind);
 			if ((d->kind == SR_ACT_TIEBREAK || d->kind == SR_ACT_DECLARE_SUCCESS) && !ok)
 				continue;
-			if (d->kind == SR_ACT_TICK && t->view != VIEW_CHECKLISTS)
+			if ((d->kind == SR_ACT_TICK || d->kind == SR_ACT_UNTICK) && t->view != VIEW_CHECKLISTS)
 				continue;
 			if (d->flags & SR_AF_WORKFLOW)
 				continue; /* U and the pager's w: in the help and views 6 */
@@ -101,7 +110,8 @@ void keybar_draw(struct tui *t)
 		}
 	}
 	/* Then the workflow and navigation keys, while there is room. */
-	static const char *const nav[][2] = {{"g", "report"}, {"/", "filter"}, {"6", "workflow"}};
+	static const char *const nav[][2] = {{":", "command"}, {"g", "report"}, {"/", "filter"},
+	                                     {"6", "workflow"}};
 	for (size_t i = 0; i < sizeof nav / sizeof nav[0]; i++) {
 		if (nav[i][0][0] == '/' && t->view != VIEW_MAIN && t->view != VIEW_KPIS)
 			continue;
@@ -122,6 +132,8 @@ void status_line_draw(struct tui *t)
 {
 	struct tui_rect r = t->lay.status;
 	term_fill(r.y, 0, 1, r.w, TR_NORMAL);
+	if (prompt_draw(t))
+		return; /* a reason or a ':' command being typed */
 	if (t->filter_edit) {
 		/* The filter being typed, with a cursor, and how to leave. */
 		int x = term_put(r.y, 1, r.w - 2, TR_KEY, "/");

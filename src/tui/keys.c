@@ -198,7 +198,7 @@ static void action_key(struct tui *t, const struct sr_action_def *d)
 		                       "c phase card");
 		return;
 	}
-	if (d->kind == SR_ACT_TICK && t->view != VIEW_CHECKLISTS) {
+	if ((d->kind == SR_ACT_TICK || d->kind == SR_ACT_UNTICK) && t->view != VIEW_CHECKLISTS) {
 		/* There is no item to tick outside the checklists: go there. */
 		tui_set_view(t, VIEW_CHECKLISTS);
 		tui_flash(t, SR_GREEN, "checklists: j/k to choose an item, space to tick it");
@@ -209,10 +209,15 @@ static void action_key(struct tui *t, const struct sr_action_def *d)
 		return;
 	}
 	if (d->flags & SR_AF_DANGEROUS) {
-		open_confirm(t, d);
+		open_confirm(t, d); /* the reason is asked after its y (dialog.c) */
 		return;
 	}
 	tui_request(t, d->kind, &req);
+	if (d->flags & (SR_AF_ASKS_REASON | SR_AF_NEEDS_TEXT)) {
+		prompt_default_reason(&t->r->engine, d->kind, req.reason, sizeof req.reason);
+		prompt_reason_open(t, &req);
+		return;
+	}
 	tui_dispatch(t, &req);
 }
 
@@ -275,6 +280,13 @@ static void main_key(struct tui *t, int key)
 	case TK_TAB: s = 1; break;
 	case TK_BTAB: s = -1; break;
 	case TK_ENTER: open_detail_journey(t, t->sel_journey); return;
+	case TK_PGUP:
+	case TK_PGDN:
+	case TK_HOME:
+	case TK_END:
+		/* the event log scrolls (it also filters, with /) */
+		log_scroll(t, -step_of(key, t->lay.log.h > 2 ? t->lay.log.h - 2 : 1));
+		return;
 	default: return;
 	}
 	int nj = clamp(t->sel_journey + s, 0, n > 0 ? n - 1 : 0);
@@ -400,6 +412,10 @@ void keys_handle(struct tui *t, int key)
 		dialog_key(t, key);
 		return;
 	}
+	if (t->prompt.active) {
+		prompt_key(t, key);
+		return;
+	}
 	if (t->filter_edit && key != TK_CTRL_C && !t->lay.too_small) {
 		filter_key(t, key);
 		return;
@@ -459,12 +475,17 @@ void keys_handle(struct tui *t, int key)
 			t->chart = CHART_ASCII; /* braille and blocks need UTF-8 */
 		t->dirty |= D_BODY | D_TILES;
 		return;
+	case ':':
+		prompt_command_open(t);
+		return;
 	case 12: /* ^L: repaint everything, as in every curses program */
 		t->dirty |= D_ALL;
 		return;
 	default:
 		break;
 	}
+	if (replay_key(t, key))
+		return; /* space, . , + - in a replay (replay.c) */
 	const struct sr_action_def *d = action_by_key(key);
 	if (d) {
 		action_key(t, d);

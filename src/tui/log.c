@@ -261,26 +261,54 @@ void logview_row_text(const struct sr_runner *r, const struct logview_row *row, 
 	}
 }
 
+/* How far back the log can scroll: the rows that do not fit. */
+static int log_scroll_max(const struct tui *t)
+{
+	static struct logview_row all[SR_LOG_LEN];
+	int total = logview_rows(t->r, t->log_filter, all, SR_LOG_LEN);
+	int shown = t->lay.log.h - 1;
+	return total > shown && shown > 0 ? total - shown : 0;
+}
+
+void log_scroll(struct tui *t, int rows)
+{
+	long v = (long)t->log_scroll + rows;
+	int max = log_scroll_max(t);
+	t->log_scroll = v < 0 ? 0 : v > max ? max : (int)v;
+	t->dirty |= D_LOG;
+}
+
 void log_draw(struct tui *t)
 {
 	struct tui_rect r = t->lay.log;
 	if (r.h <= 0)
 		return;
-	static struct logview_row rows[SR_LOG_LEN];
+	static struct logview_row all_rows[SR_LOG_LEN];
 	int max = r.h - 1 < SR_LOG_LEN ? r.h - 1 : SR_LOG_LEN;
 	const char *filter = t->log_filter;
-	int n = logview_rows(t->r, filter, rows, max > 0 ? max : 0);
+	/* Scrolled back (PgUp): the window starts that many rows older, and
+	 * stays on the same events while new ones arrive above it. */
+	int total = logview_rows(t->r, filter, all_rows, SR_LOG_LEN);
+	int maxs = total > max && max > 0 ? total - max : 0;
+	if (t->log_scroll > maxs)
+		t->log_scroll = maxs;
+	struct logview_row *rows = all_rows + t->log_scroll;
+	int n = total - t->log_scroll;
+	if (n > max)
+		n = max > 0 ? max : 0;
 	term_fill(r.y, 0, r.h, r.w, TR_NORMAL);
 	term_hline(r.y, 0, r.w, TR_BORDER);
 	char title[TUI_FILTER_LEN + 64];
 	if (filter[0] || t->filter_edit == t->log_filter) {
-		/* Count every match, not only the rows that fit. */
-		static struct logview_row all[SR_LOG_LEN];
-		int total = logview_rows(t->r, filter, all, SR_LOG_LEN);
+		/* Count every match, not only the rows that fit (total). */
 		tui_fmt(title, sizeof title, " Events /%s/ %d of %d%s ", filter, total, t->r->nlog,
 		        t->filter_edit ? "" : "  esc clears");
 	} else {
 		tui_fmt(title, sizeof title, " Events (%d) ", t->r->nlog);
+	}
+	if (t->log_scroll > 0) {
+		size_t tl = strlen(title);
+		tui_fmt(title + tl, sizeof title - tl, "%d newer above: PgDn, End ", t->log_scroll);
 	}
 	term_put(r.y, 2, r.w - 4, filter[0] ? TR_KEY : TR_TITLE, title);
 	bool wide = r.w >= 120;

@@ -216,6 +216,22 @@ int term_open(const struct sr_theme *th, bool force_ascii, char *err, size_t n)
 		goto fail;
 	}
 	set_term(T.scr);
+	/* A terminal that cannot put the cursor anywhere (TERM=dumb, an
+	 * emacs shell buffer, a pipe pretending) would get one line of
+	 * screen: refuse it and say what works instead. */
+	const char *cup = tigetstr("cup");
+	if (!cup || cup == (const char *)-1) {
+		const char *tn = getenv("TERM");
+		endwin();
+		delscreen(T.scr);
+		T.scr = NULL;
+		snprintf(err, n,
+		         "this terminal (TERM=%s) cannot move the cursor, so the console cannot draw "
+		         "on it; use a terminal emulator (xterm, tmux, screen), or `shiproom watch` "
+		         "or `shiproom status` for plain text",
+		         tn ? tn : "unset");
+		goto fail;
+	}
 	T.open = true;
 	if (!getenv("ESCDELAY"))
 		set_escdelay(50); /* esc must feel instant; 25-100 ms is safe */

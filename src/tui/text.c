@@ -138,7 +138,8 @@ const struct tui_glyphs *glyphs(bool utf8)
 		"─", "│", "┌", "┐", "└", "┘", "→", "≤", "≥", "±", "·", "…", "▼", "✓", "✗", "‖", "┼",
 	};
 	static const struct tui_glyphs a = {
-		"-", "|", "+", "+", "+", "+", "->", "<=", ">=", "+-", ".", "~", "v", "+", "x", "H", "+",
+		/* tick "*" and gate "+": a passed gate and a pending one differ */
+		"-", "|", "+", "+", "+", "+", "->", "<=", ">=", "+-", ".", "~", "v", "*", "x", "H", "+",
 	};
 	return utf8 ? &u : &a;
 }

@@ -122,6 +122,13 @@ static void draw_axis(struct tui *t, const struct axis *a, int y)
 		else if (strncmp(le->text, "rollback by", 11) == 0)
 			term_put(y, axis_x(a, le->at), 1, TR_ST_RED, g->cross);
 	}
+	/* Notes where they were added ("n"; the event log has their words),
+	 * under holds and rollbacks, which are drawn after them. */
+	for (int i = 0; rollout_note_at(ro, i); i++) {
+		const struct sr_note *nt = rollout_note_at(ro, i);
+		if (nt->at >= a->start && nt->at <= a->end)
+			term_put(y, axis_x(a, nt->at), 1, TR_KEY, "n");
+	}
 	if (ro->held)
 		term_put(y, axis_x(a, ro->held_since), 1, TR_ST_YELLOW, g->hold);
 	if (ro->rolled_back)

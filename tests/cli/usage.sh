@@ -43,6 +43,21 @@ if [ "$rc" -eq 0 ] && echo "$out" | grep -q "usage: shiproom" && echo "$out" | g
 else
 	bad "--help: exit $rc"
 fi
+# An 80-column terminal shows --help without wrapping.
+wide=$("$bin" --help | awk 'length($0) > 80' | head -1)
+if [ -z "$wide" ]; then
+	ok "--help fits 80 columns"
+else
+	bad "--help is wider than 80 columns: $wide"
+fi
+# --readonly (k9s, htop) is --read-only.
+"$bin" status --readonly --scenario healthy --at T+5 >"$tmp/out" 2>"$tmp/err"
+rc=$?
+if [ "$rc" -eq 3 ] && grep -q "T+5" "$tmp/out"; then
+	ok "--readonly is --read-only"
+else
+	bad "--readonly: exit $rc: $(head -1 "$tmp/err")"
+fi
 out=$("$bin" --version)
 rc=$?
 if [ "$rc" -eq 0 ] && echo "$out" | grep -Eq "^shiproom [0-9]+\.[0-9]+"; then

@@ -298,7 +298,7 @@ journal_actions() { # STATE -> the action records, one "type action weight resul
 import json, sys
 for line in open(sys.argv[1], encoding="utf-8"):
     e = json.loads(line)
-    if e["type"] in ("status", "trigger", "snapshot"):
+    if e["type"] in ("status", "trigger", "snapshot", "obs"):
         continue
     print(e["type"], e.get("action", "-"), e.get("weight", "-"), e.get("result", "-"))
 PY

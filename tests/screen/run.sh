@@ -328,12 +328,98 @@ t_rollback_flow() {
 	wait_for "rollback?" || return 1
 	screen | grep -F -q "canary 25% -> 0%" || { echo "dialog does not say the weights"; return 1; }
 	keys y
+	# y, then why: the default names the firing trigger; enter accepts it
+	wait_for "why rollback?" || return 1
+	screen | grep -F -q "Journey canary P95 > 160 ms: search P95" ||
+		{ echo "no default reason from the firing trigger"; return 1; }
+	keys Enter
 	wait_for "canary 0%" || return 1
 	s=$(screen)
 	echo "$s" | grep -F -q "rolled_back" || { echo "state not rolled_back"; return 1; }
 	echo "$s" | grep -F -q "rollback by" || { echo "not in the log"; return 1; }
 	echo "$s" | grep -F -q "edge read back 0%" || { echo "no read-back"; return 1; }
 	wait_gone "TRIGGER FIRING" || return 1
+}
+
+# The drill of the postmortem: a note and a rollback with the DRI's own
+# reason at T+130, then the journal replayed: the 156-171 ms RED, the
+# reason, the note, stepping by event, a jump, and the end of the journal.
+t_replay_drill() {
+	start 120 40 --scenario p95-regression-25 --start T+131 --state-dir "$WORK/drill" || return 1
+	wait_for "TRIGGER FIRING" || return 1
+	keys n
+	wait_for "note" || return 1
+	keys -l "DB locks seen on the primary, watching"
+	keys Enter
+	wait_for "note by" || return 1
+	keys x
+	wait_for "rollback?" || return 1
+	keys y
+	wait_for "why rollback?" || return 1
+	keys C-u
+	keys -l "search P95 RED at 25%, rolling back"
+	keys Enter
+	wait_for "canary 0%" || return 1
+	keys q
+	wait_for "SHIPROOM-EXIT=0" || return 1
+	start 120 40 replay "$WORK/drill/journal.jsonl" --speed 60 || return 1
+	wait_for "REPLAY x60" || return 1
+	# T+130: the trigger fired there (the journal ends at the rollback)
+	keys :
+	keys -l "T+130"
+	keys Enter
+	wait_for "replay at T+130" || return 1
+	keys Space
+	wait_for "PAUSED x60" || return 1
+	# T+130:00 still had the 92 ms of the poll before; the next event is
+	# the poll that turned search P95 RED, with the trigger firing
+	screen | grep -F -q "ok search P95" || { echo "not GREEN at T+130:00"; return 1; }
+	keys .
+	wait_re "search P95 +[0-9hms]+/5m +1[4-9][0-9]ms" || return 1
+	# a poll later, over 160 ms: the trigger fires
+	keys .
+	wait_for "TRIGGER FIRING" || return 1
+	wait_for "PAUSED x60" || return 1
+	# step by event to the rollback, then past the end
+	keys :
+	keys -l "goto T+200"
+	keys Enter
+	wait_for "end of journal at T+13" || return 1
+	s=$(screen)
+	echo "$s" | grep -F -q "search P95 RED at 25%, rolling back" || { echo "no DRI reason"; return 1; }
+	echo "$s" | grep -F -q "rolled_back" || { echo "not rolled back"; return 1; }
+	# the P95 the DRI saw when rolling back, RED, with its breach timer
+	echo "$s" | grep -E -q "search P95 [0-9hms]+/5m +1[4-9][0-9]ms" || { echo "not the RED P95"; return 1; }
+	keys / n o t e Enter
+	wait_for "note by root: DB locks seen on the primary, watching" || return 1
+	keys Escape
+	keys ,
+	wait_for "replay at T+13" || return 1
+	keys q
+	wait_for "SHIPROOM-EXIT=0" || return 1
+}
+
+# TERM=dumb cannot address the cursor: refused with a clear message, not
+# one line of screen.
+t_dumb_terminal() {
+	ENVV="TERM=dumb" start 80 24 --scenario healthy || return 1
+	wait_for "cannot move the cursor" || return 1
+	wait_for "SHIPROOM-EXIT=1" || return 1
+}
+
+# The event log scrolls back (PgUp, Home) and forward (PgDn, End).
+t_log_scroll() {
+	start 120 40 --scenario healthy --start T+100 || return 1
+	wait_re "Events \([0-9]+\)" || return 1
+	newest=$(screen | grep -A1 "Events (" | tail -1)
+	keys PPage
+	wait_for "newer above: PgDn, End" || return 1
+	screen | grep -F -q -- "$newest" && { echo "PgUp left the newest row in view"; return 1; }
+	keys Home
+	wait_for "simulator: scenario healthy" || return 1
+	keys End
+	wait_gone "newer above" || return 1
+	screen | grep -F -q -- "$newest" || { echo "End did not come back to the newest"; return 1; }
 }
 
 t_quit_restores_terminal() {
@@ -397,6 +483,12 @@ t_ascii() {
 		return 1
 	fi
 	screen | grep -F -q -- "---" || { echo "no ASCII rules"; return 1; }
+	# Gate 1 passed at T+90 and the gates ahead look different: * and +.
+	start 80 24 --scenario healthy --start T+100 --ascii || return 1
+	wait_for "Provider dashboard" || return 1
+	axis=$(screen | grep -E -- "-+ 5% -+" | head -1)
+	echo "$axis" | grep -F -q "*" || { echo "no passed-gate mark: $axis"; return 1; }
+	echo "$axis" | grep -E -q -- "-\+-" || { echo "no pending-gate mark: $axis"; return 1; }
 	# A locale that is not UTF-8 gives ASCII without being asked.
 	ENVV="LC_ALL=C" start 80 24 --scenario healthy --start T+30 || return 1
 	wait_for "Provider dashboard" || return 1
@@ -515,6 +607,8 @@ t_postmortem_deadline() {
 	keys x
 	wait_for "rollback?" || return 1
 	keys y
+	wait_for "why rollback?" || return 1
+	keys Enter
 	wait_for "canary 0%" || return 1
 	wait_re "postmortem due in 4[78]h[0-9][0-9]m \(Fri 10:1[0-9]\)" || return 1
 	keys 6
@@ -533,6 +627,10 @@ t_postmortem_placeholder() {
 	keys x
 	wait_for "rollback?" || return 1
 	keys y
+	wait_for "why rollback?" || return 1
+	keys C-u
+	keys -l "DRI: search P95 171ms at 25%"
+	keys Enter
 	wait_for "canary 0%" || return 1
 	keys 6
 	wait_for "Rolled back" || return 1
@@ -544,6 +642,9 @@ t_postmortem_placeholder() {
 	wait_for "placeholder written: postmortem-T+131.md" 5 || return 1
 	[ -f "$state/postmortem-T+131.md" ] || { echo "no placeholder file in $state"; return 1; }
 	grep -q "ostmortem" "$state/postmortem-T+131.md" || { echo "not a postmortem"; return 1; }
+	# the reason the DRI typed, not "from the console"
+	grep -F -q "Reason given:** DRI: search P95 171ms at 25%" "$state/postmortem-T+131.md" ||
+		{ echo "the typed reason is not in the placeholder"; grep -i reason "$state/postmortem-T+131.md"; return 1; }
 }
 
 # The status-page tile: Operational on a healthy rollout; Degraded
@@ -628,7 +729,7 @@ for t in main_all_green main_all_green_160x48 red_breach_timer trigger_banner re
 	read_only promote_refused rollback_flow quit_restores_terminal sigterm_restores_terminal \
 	crash_restores_terminal sighup no_color ascii views checklist_tick report_pager \
 	postmortem_deadline postmortem_placeholder status_page_tile p50_tiles first_data_folded \
-	filter; do
+	filter replay_drill dumb_terminal log_scroll; do
 	run "$t"
 done
 

@@ -159,7 +159,13 @@ static void test_table(void **state)
 	assert_int_equal(p->kind, SR_ACT_PROMOTE);
 	assert_int_equal(p->flags, SR_AF_DANGEROUS | SR_AF_TYPE_WEIGHT | SR_AF_MOVES_EDGE);
 	assert_int_equal(x->kind, SR_ACT_ROLLBACK);
-	assert_int_equal(x->flags, SR_AF_DANGEROUS | SR_AF_MOVES_EDGE);
+	assert_int_equal(x->flags, SR_AF_DANGEROUS | SR_AF_MOVES_EDGE | SR_AF_ASKS_REASON);
+	/* the console asks why for hold, rollback and approve; a note and
+	 * an undone tick are refused without their text */
+	assert_true(action_by_key('h')->flags & SR_AF_ASKS_REASON);
+	assert_true(action_by_key('a')->flags & SR_AF_ASKS_REASON);
+	assert_true(action_by_key('n')->flags & SR_AF_NEEDS_TEXT);
+	assert_true(action_by_key('u')->flags & SR_AF_NEEDS_TEXT);
 	assert_int_equal(action_by_key('h')->flags & SR_AF_MOVES_EDGE, 0);
 	assert_int_equal(action_by_key('a')->role, SR_ROLE_GATE_APPROVER);
 	assert_int_equal(action_by_key('T')->role, SR_ROLE_EXEC);
@@ -549,7 +555,7 @@ static void read_actions(const char *dir, struct seen *out)
 	assert_true(journal_replay(path, collect, NULL, &all, err, sizeof err) >= 0);
 	for (int i = 0; i < all.n; i++) {
 		if (!strcmp(all.types[i], "status") || !strcmp(all.types[i], "trigger") ||
-		    !strcmp(all.types[i], "snapshot")) {
+		    !strcmp(all.types[i], "snapshot") || !strcmp(all.types[i], "obs")) {
 			json_decref(all.ev[i]);
 			continue;
 		}
@@ -633,6 +639,59 @@ static void test_journal_promote_intent_outcome(void **state)
 	assert_string_equal(other->r->engine.ro.held_by, "dri");
 	assert_string_equal(other->r->engine.ro.hold_reason, "held by the Release DRI");
 	assert_true(log_has(other->r, SR_GREEN, "another console: hold by dri"));
+	journal_close(j2);
+	fix_free(other);
+	jfix_free(jf);
+}
+
+/* A note and an undone tick: text required, who and why journaled, and
+ * the journal alone rebuilds them; an observer may not note unless the
+ * policy's rights have a "note" row. */
+static void test_journal_note_and_untick(void **state)
+{
+	(void)state;
+	struct jfix *jf = jfix_new(policy, false);
+	struct fix *f = jf->f;
+	to_t0_ready(f);
+	struct sr_action_request req = {.kind = SR_ACT_NOTE, .gate = -1};
+	struct sr_action_result res;
+	snprintf(req.actor, sizeof req.actor, "approver");
+	action_dispatch(f->r, &req, &res);
+	assert_int_equal(res.outcome, SR_ACT_REFUSED); /* no text */
+	snprintf(req.reason, sizeof req.reason, "DB locks seen on the primary, watching");
+	action_dispatch(f->r, &req, &res);
+	assert_int_equal(res.outcome, SR_ACT_DONE);
+	assert_string_equal(rollout_note_at(&f->r->engine.ro, 0)->text,
+	                    "DB locks seen on the primary, watching");
+	snprintf(req.actor, sizeof req.actor, "observer");
+	action_dispatch(f->r, &req, &res);
+	assert_int_equal(res.outcome, SR_ACT_REFUSED);
+	assert_non_null(strstr(res.message, "observer"));
+
+	struct sr_action_request un = {.kind = SR_ACT_UNTICK, .gate = -1};
+	snprintf(un.actor, sizeof un.actor, "dri");
+	snprintf(un.checklist, sizeof un.checklist, "preflight");
+	snprintf(un.item, sizeof un.item, "roster_posted");
+	action_dispatch(f->r, &un, &res);
+	assert_int_equal(res.outcome, SR_ACT_REFUSED); /* no reason */
+	snprintf(un.reason, sizeof un.reason, "posted in the wrong channel");
+	action_dispatch(f->r, &un, &res);
+	assert_int_equal(res.outcome, SR_ACT_DONE);
+	assert_false(f->r->engine.ro.ticks[0][0].done);
+
+	struct seen s;
+	read_actions(jf->dir, &s);
+	assert_string_equal(s.types[s.n - 2], "note");
+	assert_string_equal(evs(s.ev[s.n - 2], "actor"), "approver");
+	assert_string_equal(s.types[s.n - 1], "untick");
+	assert_string_equal(evs(s.ev[s.n - 1], "reason"), "posted in the wrong channel");
+	seen_free(&s);
+
+	struct sr_journal *j2 = jopen(jf->dir);
+	struct fix *other = fix_new(policy, true);
+	assert_true(runner_set_journal(other->r, j2, true) > 0);
+	assert_int_equal(other->r->engine.ro.nnotes, 1);
+	assert_false(other->r->engine.ro.ticks[0][0].done);
 	journal_close(j2);
 	fix_free(other);
 	jfix_free(jf);
@@ -1174,6 +1233,7 @@ int main(void)
 		cmocka_unit_test(test_hung_poll_goes_stale),
 		cmocka_unit_test(test_auto_rollback),
 		cmocka_unit_test(test_journal_promote_intent_outcome),
+		cmocka_unit_test(test_journal_note_and_untick),
 		cmocka_unit_test(test_journal_lock_refuses_second_console),
 		cmocka_unit_test(test_journal_edge_failure_recorded),
 		cmocka_unit_test(test_journal_retry_backoff_on_loop),

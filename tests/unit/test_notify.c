@@ -813,6 +813,30 @@ static void test_outside_text_escaped(void **state)
 	fx_stop(&f);
 }
 
+/* #ship-room hears a note as it is added. */
+static void test_notes_posted(void **state)
+{
+	(void)state;
+	struct fx f = {0};
+	fx_scenario(&f, "healthy");
+	fx_start(&f, NULL, NULL, NULL);
+	fx_play(&f, 20);
+	struct sr_action_request req = {.kind = SR_ACT_NOTE, .gate = -1};
+	struct sr_action_result res;
+	sr_strlcpy(req.actor, "approver", sizeof req.actor);
+	sr_strlcpy(req.reason, "DB locks seen on the primary, watching", sizeof req.reason);
+	action_dispatch(f.r, &req, &res);
+	assert_int_equal(res.outcome, SR_ACT_DONE);
+	notify_tick(f.n, f.r, f.r->now);
+	fx_drain(&f);
+	json_t *posts = recv_posts(&f.w);
+	const char *t = post_text(json_array_get(posts, json_array_size(posts) - 1));
+	assert_non_null(t);
+	assert_non_null(strstr(t, "Note by approver: DB locks seen on the primary, watching"));
+	json_decref(posts);
+	fx_stop(&f);
+}
+
 /* ---- the secret
  * ---------------------------------------------------------------------------------- */
 
@@ -883,6 +907,7 @@ int main(void)
 	    cmocka_unit_test(test_dead_receiver),
 	    cmocka_unit_test(test_hung_receiver_does_not_block),
 	    cmocka_unit_test(test_outside_text_escaped),
+	    cmocka_unit_test(test_notes_posted),
 	    cmocka_unit_test(test_secret_sources),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
