@@ -61,6 +61,7 @@ struct client {
 	char login[SR_NAME_LEN];
 	char role[SR_NAME_LEN];    /* "release_dri", ..., "observer" */
 	bool read_only;
+	bool asked_read_only;      /* --read-only: not even what an observer may */
 	bool hello;                /* said hello and was welcomed */
 	bool closing;
 	bool shutting;             /* a shutdown is out: it closes the pipe */
@@ -573,7 +574,7 @@ static void on_hello(struct client *c, const json_t *m)
 		snprintf(c->ssh, sizeof c->ssh, "%s", tmp);
 	}
 	if (json_is_true(json_object_get(m, "read_only")))
-		c->read_only = true;
+		c->read_only = c->asked_read_only = true;
 	if (v->s->read_only)
 		c->read_only = true; /* a read-only service acts for no one */
 	welcome(c);
@@ -598,7 +599,10 @@ static void on_request(struct client *c, const json_t *m)
 	if (!d) {
 		res.outcome = SR_ACT_REFUSED;
 		snprintf(res.message, sizeof res.message, "unknown action");
-	} else if (c->read_only && !(d->flags & SR_AF_READONLY_OK)) {
+	} else if (c->read_only && !(d->flags & SR_AF_READONLY_OK) &&
+	           !((d->flags & SR_AF_OBSERVER_OK) && !c->asked_read_only && !v->s->read_only)) {
+		/* an observer's note goes on to the rights, which know whether
+		 * the policy lets observers write one */
 		res.outcome = SR_ACT_REFUSED;
 		snprintf(res.message, sizeof res.message,
 		         "read-only console: %s is not available (%s is attached read-only as %s)",

@@ -188,7 +188,9 @@ static void open_confirm(struct tui *t, const struct sr_action_def *d)
 static void action_key(struct tui *t, const struct sr_action_def *d)
 {
 	struct sr_action_request req;
-	if (t->o->read_only) {
+	/* Read-only: every key goes to the one check, which refuses it; a note
+	 * may be an observer's (the policy says), so it asks for its text. */
+	if (t->o->read_only && !(d->flags & SR_AF_OBSERVER_OK)) {
 		tui_request(t, d->kind, &req);
 		tui_dispatch(t, &req);
 		return;
