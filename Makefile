@@ -49,7 +49,7 @@ TEST_SUPPORT_OBJS = $(TEST_SUPPORT_SRCS:%.c=$(BUILD)/%.o)
 FUZZ_SRCS = $(sort $(wildcard tests/fuzz/fuzz_*.c))
 
 .PHONY: all deps check-deps run check unit scenarios screen fuzz fuzz-smoke asan bench \
-        install uninstall clean format
+        install uninstall clean format format-check
 
 all: $(BIN)
 
@@ -139,7 +139,13 @@ uninstall:
 clean:
 	rm -rf build build-asan build-fuzz
 
+# The style of .clang-format: `make format` applies it, `make format-check`
+# (run by `make check`) fails on any file that differs, naming it.
+FORMAT_FILES = $$(find src include tests bench -name '*.[ch]' | sort)
 format:
-	clang-format -i $$(find src include tests -name '*.[ch]')
+	clang-format -i $(FORMAT_FILES)
+
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_FILES)
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -56,17 +56,12 @@ static double value_for(const struct sr_policy *p, int kpi, bool yellow)
 	const struct sr_kpi *k = &p->kpis[kpi];
 	double lim = policy_kpi_limit(p, kpi, policy_phase_index(p, 25));
 	switch (k->kind) {
-	case SR_KIND_MAX:
-		return yellow ? lim - k->warn_margin / 2 : lim * 0.5;
+	case SR_KIND_MAX: return yellow ? lim - k->warn_margin / 2 : lim * 0.5;
 	case SR_KIND_MIN:
-	case SR_KIND_RATIO_MIN:
-		return yellow ? lim + k->warn_margin / 2 : lim + 2 * k->warn_margin;
-	case SR_KIND_STREAK:
-		return 0;
-	case SR_KIND_MONITOR:
-		return 100;
-	default:
-		return 10;
+	case SR_KIND_RATIO_MIN: return yellow ? lim + k->warn_margin / 2 : lim + 2 * k->warn_margin;
+	case SR_KIND_STREAK: return 0;
+	case SR_KIND_MONITOR: return 100;
+	default: return 10;
 	}
 }
 
@@ -172,11 +167,12 @@ int main(int argc, char **argv)
 		int nevidence = 0;
 		for (int i = 0; i < p->ncells; i++)
 			nevidence += p->kpis[p->cells[i].kpi].evidence.enabled;
-		printf("eval_bench: engine_evaluate, %d journeys x 2 cohorts (%d cells), %s: median "
-		       "%.1f us, p90 %.1f us, min %.1f us over %d runs (verdict %s; %d cells with an "
-		       "evidence test)\n",
-		       JOURNEYS, p->ncells, row[mode], t[runs / 2], t[runs * 9 / 10], t[0], runs,
-		       sr_verdict_name(e->decision.verdict), nevidence);
+		printf(
+		    "eval_bench: engine_evaluate, %d journeys x 2 cohorts (%d cells), %s: median "
+		    "%.1f us, p90 %.1f us, min %.1f us over %d runs (verdict %s; %d cells with an "
+		    "evidence test)\n",
+		    JOURNEYS, p->ncells, row[mode], t[runs / 2], t[runs * 9 / 10], t[0], runs,
+		    sr_verdict_name(e->decision.verdict), nevidence);
 	}
 	free(t);
 	free(s);

@@ -35,7 +35,8 @@
 static void wilson(double k, double n, double *lo, double *hi)
 {
 	double z = 1.959963984540054, p = k / n, d = 1 + z * z / n;
-	double c = (p + z * z / (2 * n)) / d, h = z * sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d;
+	double c = (p + z * z / (2 * n)) / d,
+	       h = z * sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d;
 	*lo = c - h < 0 ? 0 : c - h;
 	*hi = c + h;
 }
@@ -76,8 +77,9 @@ static int aa(const char *policy_path, const char *scen_path, int runs)
 				if (!p->kpis[p->cells[i].kpi].evidence.enabled ||
 				    s->canary[i].kind != SR_OBS_OK)
 					continue;
-				evidence_step(&tight[i], &tight_cfg, s->canary[i].step_n, s->canary[i].step_bad,
-				              s->control[i].step_n, s->control[i].step_bad, s->canary[i].at);
+				evidence_step(&tight[i], &tight_cfg, s->canary[i].step_n,
+				              s->canary[i].step_bad, s->control[i].step_n,
+				              s->control[i].step_bad, s->canary[i].at);
 			}
 		}
 		bool any = false, any_tight = false;
@@ -91,7 +93,8 @@ static int aa(const char *policy_path, const char *scen_path, int runs)
 			by_kpi_tight[p->cells[i].kpi] += tight[i].worse_at != 0;
 			any = any || r->engine.evidence[i].worse_at != 0;
 			any_tight = any_tight || tight[i].worse_at != 0;
-			events += r->engine.evidence[i].canary_bad + r->engine.evidence[i].control_bad;
+			events += r->engine.evidence[i].canary_bad +
+			          r->engine.evidence[i].control_bad;
 		}
 		days_alarm += any;
 		days_alarm_tight += any_tight;
@@ -103,10 +106,12 @@ static int aa(const char *policy_path, const char *scen_path, int runs)
 	       runs, sc->name, runs, tests, tests / runs, events / (double)tests,
 	       (long long)(p->poll_ms / 1000));
 	wilson((double)alarms, (double)tests, &lo, &hi);
-	printf("  tolerance 1.2 (policy): tests ever worse %ld/%ld = %.4f [%.4f, %.4f]; days with any %ld/%d\n",
+	printf("  tolerance 1.2 (policy): tests ever worse %ld/%ld = %.4f [%.4f, %.4f]; days with "
+	       "any %ld/%d\n",
 	       alarms, tests, (double)alarms / (double)tests, lo, hi, days_alarm, runs);
 	wilson((double)alarms_tight, (double)tests, &lo, &hi);
-	printf("  tolerance 1.0 (tight):  tests ever worse %ld/%ld = %.4f [%.4f, %.4f]; days with any %ld/%d\n",
+	printf("  tolerance 1.0 (tight):  tests ever worse %ld/%ld = %.4f [%.4f, %.4f]; days with "
+	       "any %ld/%d\n",
 	       alarms_tight, tests, (double)alarms_tight / (double)tests, lo, hi, days_alarm_tight,
 	       runs);
 	printf("  alpha = 0.05 per test; false alarms by KPI (tolerance 1.2 / 1.0):");
@@ -179,13 +184,15 @@ static int power(int runs)
 	if (!n)
 		return 1;
 	printf("power: %d runs per row, alpha 0.05; median bad events to \"worse\"\n", runs);
-	printf("  share  r    tol  batch  median  [q25 - q75]   Wald ln(20)/KL  mixture theory  miss\n");
+	printf("  share  r    tol  batch  median  [q25 - q75]   Wald ln(20)/KL  mixture theory  "
+	       "miss\n");
 	for (size_t ti = 0; ti < 2; ti++)
 		for (size_t si = 0; si < 3; si++)
 			for (size_t ri = 0; ri < 2; ri++)
 				for (size_t bi = 0; bi < 2; bi++) {
 					double rho = shares[si], r = risks[ri], r0 = tols[ti];
-					struct sr_evidence_cfg cfg = {true, r0, r0 * 1.25, 0.05, SR_EVID_DISPLAY};
+					struct sr_evidence_cfg cfg = {true, r0, r0 * 1.25, 0.05,
+					                              SR_EVID_DISPLAY};
 					double th = evidence_theta(rho, r);
 					int missed = 0;
 					for (int run = 0; run < runs; run++) {
@@ -197,8 +204,10 @@ static int power(int runs)
 							double x = 0;
 							for (int i = 0; i < batches[bi]; i++)
 								x += uniform() < th;
-							/* requests in the share's proportion; only their ratio matters */
-							evidence_step(&ev, &cfg, rho * 1e6, x, (1 - rho) * 1e6,
+							/* requests in the share's proportion; only
+							 * their ratio matters */
+							evidence_step(&ev, &cfg, rho * 1e6, x,
+							              (1 - rho) * 1e6,
 							              batches[bi] - x, ++at);
 							total += batches[bi];
 						}
@@ -207,9 +216,11 @@ static int power(int runs)
 					}
 					qsort(n, (size_t)runs, sizeof *n, cmp_double);
 					double wald = log(20) / evidence_kl(rho, r, r0);
-					printf("  %3.0f%%  %.1f  %.1f  %5d  %6.0f  [%5.0f - %5.0f]  %14.0f  %14.0f  %4d\n",
-					       rho * 100, r, r0, batches[bi], n[runs / 2], n[runs / 4],
-					       n[3 * runs / 4], wald, mixture_theory(rho, r, r0, 0.05), missed);
+					printf("  %3.0f%%  %.1f  %.1f  %5d  %6.0f  [%5.0f - %5.0f] "
+					       " %14.0f  %14.0f  %4d\n",
+					       rho * 100, r, r0, batches[bi], n[runs / 2],
+					       n[runs / 4], n[3 * runs / 4], wald,
+					       mixture_theory(rho, r, r0, 0.05), missed);
 				}
 	free(n);
 	return 0;

@@ -81,8 +81,8 @@ static void one_case(const char *label, int ncells, bool noisy)
 			key_at = at;
 		json_t *f = obsrec_encode(&cur, i ? &prev : NULL, at, 4242, key);
 		json_t *line = json_pack("{s:I,s:I,s:I,s:s,s:s}", "seq", (json_int_t)i + 1000000,
-		                         "at", (json_int_t)at, "wall", (json_int_t)at, "type", "obs",
-		                         "actor", "");
+		                         "at", (json_int_t)at, "wall", (json_int_t)at, "type",
+		                         "obs", "actor", "");
 		json_object_update(line, f);
 		lines[i] = json_dumps(line, JSON_COMPACT);
 		bytes += (long long)strlen(lines[i]) + 1;
@@ -95,7 +95,8 @@ static void one_case(const char *label, int ncells, bool noisy)
 	bool isnull;
 	for (int i = 0; i < POLLS; i++) {
 		json_t *o = json_loads(lines[i], 0, NULL);
-		if (obsrec_decode(o, T0 + (sr_ms)i * POLL_MS, ncells, &dec, &isnull, why, sizeof why))
+		if (obsrec_decode(o, T0 + (sr_ms)i * POLL_MS, ncells, &dec, &isnull, why,
+		                  sizeof why))
 			printf("decode failed: %s\n", why);
 		json_decref(o);
 	}
@@ -103,8 +104,9 @@ static void one_case(const char *label, int ncells, bool noisy)
 	for (int i = 0; i < POLLS; i++)
 		free(lines[i]);
 	free(lines);
-	printf("obsrec_bench: %-8s %3d cells: %6.2f MB/day (%4.0f bytes/poll), decode a day %.0f ms\n",
-	       label, ncells, bytes / 1e6, (double)bytes / POLLS, dt * 1e3);
+	printf(
+	    "obsrec_bench: %-8s %3d cells: %6.2f MB/day (%4.0f bytes/poll), decode a day %.0f ms\n",
+	    label, ncells, bytes / 1e6, (double)bytes / POLLS, dt * 1e3);
 }
 
 int main(int argc, char **argv)

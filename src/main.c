@@ -12,16 +12,11 @@
 #include "shiproom/cmd.h"
 
 static const struct sr_command_def commands[] = {
-	{NULL, CMD_CONSOLE, cmd_console},
-	{"attach", CMD_ATTACH, cmd_attach},
-	{"serve", CMD_SERVE, cmd_serve},
-	{"stop", CMD_STOP, cmd_stop},
-	{"status", CMD_STATUS, cmd_status},
-	{"act", CMD_ACT, cmd_act},
-	{"watch", CMD_WATCH, cmd_watch},
-	{"replay", CMD_REPLAY, cmd_replay},
-	{"report", CMD_REPORT, cmd_report},
-	{"check-config", CMD_CHECK_CONFIG, cmd_check_config},
+    {NULL, CMD_CONSOLE, cmd_console},   {"attach", CMD_ATTACH, cmd_attach},
+    {"serve", CMD_SERVE, cmd_serve},    {"stop", CMD_STOP, cmd_stop},
+    {"status", CMD_STATUS, cmd_status}, {"act", CMD_ACT, cmd_act},
+    {"watch", CMD_WATCH, cmd_watch},    {"replay", CMD_REPLAY, cmd_replay},
+    {"report", CMD_REPORT, cmd_report}, {"check-config", CMD_CHECK_CONFIG, cmd_check_config},
 };
 
 const struct sr_command_def *cmd_find(enum sr_command cmd)

@@ -6,7 +6,7 @@ set -eu
 
 PKGS="make gcc clang pkg-config libncurses-dev libuv1-dev libcurl4-openssl-dev
 libjansson-dev libcmocka-dev tmux libclang-rt-14-dev htop python3 locales
-prometheus haproxy curl openssh-server openssh-client"
+prometheus haproxy curl openssh-server openssh-client clang-format"
 
 missing=""
 for p in $PKGS; do

@@ -27,6 +27,8 @@ run_suite() { # name command...
 	fi
 }
 
+run_suite "format" make --no-print-directory format-check
+
 for t in "$build"/tests/test_*; do
 	[ -x "$t" ] || continue
 	run_suite "unit/$(basename "$t")" "$t"

@@ -9,27 +9,31 @@
 
 #include "shiproom/policy.h"
 
-#define SR_AF_READONLY_OK  0x1u /* allowed in read-only mode (none of the acts are) */
-#define SR_AF_DANGEROUS    0x2u /* needs a confirmation in the UI */
-#define SR_AF_TYPE_WEIGHT  0x4u /* confirm by typing the target weight */
-#define SR_AF_MOVES_EDGE   0x8u /* calls the edge */
-#define SR_AF_ASKS_REASON  0x10u /* the console asks why (a default offered from
-                                    what is RED or firing; Enter accepts it) */
-#define SR_AF_NEEDS_TEXT   0x20u /* refused without a reason: the note's text,
-                                    the untick's why */
-#define SR_AF_WORKFLOW     0x40u /* carried out by the session's workflow (the
-                                    webhook, the report writer), not by the
-                                    rollout record: runner.workflow */
-#define SR_AF_OBSERVER_OK  0x80u /* an observer attached read-only may, when the
-                                    policy's rights allow it (note) */
+#define SR_AF_READONLY_OK 0x1u /* allowed in read-only mode (none of the acts are) */
+#define SR_AF_DANGEROUS 0x2u   /* needs a confirmation in the UI */
+#define SR_AF_TYPE_WEIGHT 0x4u /* confirm by typing the target weight */
+#define SR_AF_MOVES_EDGE 0x8u  /* calls the edge */
+#define SR_AF_ASKS_REASON                                                                          \
+	0x10u /* the console asks why (a default offered from                                      \
+	         what is RED or firing; Enter accepts it) */
+#define SR_AF_NEEDS_TEXT                                                                           \
+	0x20u /* refused without a reason: the note's text,                                        \
+	         the untick's why */
+#define SR_AF_WORKFLOW                                                                             \
+	0x40u /* carried out by the session's workflow (the                                        \
+	         webhook, the report writer), not by the                                           \
+	         rollout record: runner.workflow */
+#define SR_AF_OBSERVER_OK                                                                          \
+	0x80u /* an observer attached read-only may, when the                                      \
+	         policy's rights allow it (note) */
 
 struct sr_action_def {
 	enum sr_action_kind kind;
-	const char *name;   /* "promote" */
-	int key;            /* console key, e.g. 'p' */
+	const char *name; /* "promote" */
+	int key;          /* console key, e.g. 'p' */
 	unsigned flags;
-	enum sr_role role;  /* the role the table requires (rights.h decides) */
-	const char *help;   /* one line for the help view and key bar */
+	enum sr_role role; /* the role the table requires (rights.h decides) */
+	const char *help;  /* one line for the help view and key bar */
 };
 
 /* The table, in key-bar order. */
@@ -42,30 +46,30 @@ struct sr_runner;
 
 struct sr_action_request {
 	enum sr_action_kind kind;
-	int weight;                     /* PROMOTE: target (0: the next phase) */
-	int gate;                       /* APPROVE: -1 = the next gate */
+	int weight; /* PROMOTE: target (0: the next phase) */
+	int gate;   /* APPROVE: -1 = the next gate */
 	char actor[SR_NAME_LEN];
-	char reason[SR_REASON_LEN];     /* NOTE: the note's text */
-	char checklist[SR_NAME_LEN];    /* TICK, UNTICK */
+	char reason[SR_REASON_LEN];  /* NOTE: the note's text */
+	char checklist[SR_NAME_LEN]; /* TICK, UNTICK */
 	char item[SR_NAME_LEN];
-	int report_kind;                /* REPORT: enum sr_report_kind */
-	int report_index;               /* REPORT: gate or phase, -1 the current */
+	int report_kind;  /* REPORT: enum sr_report_kind */
+	int report_index; /* REPORT: gate or phase, -1 the current */
 };
 
 enum sr_action_outcome {
-	SR_ACT_DONE,      /* carried out and read back */
-	SR_ACT_REFUSED,   /* read-only, authority, or decision not GO */
-	SR_ACT_FAILED,    /* the edge failed after its retries */
-	SR_ACT_PENDING    /* an asynchronous edge is still working: the outcome
-	                     is logged (and left in r->flight.result) when it
-	                     answers; r->action_in_flight is true until then */
+	SR_ACT_DONE,    /* carried out and read back */
+	SR_ACT_REFUSED, /* read-only, authority, or decision not GO */
+	SR_ACT_FAILED,  /* the edge failed after its retries */
+	SR_ACT_PENDING  /* an asynchronous edge is still working: the outcome
+	                   is logged (and left in r->flight.result) when it
+	                   answers; r->action_in_flight is true until then */
 };
 const char *action_outcome_name(enum sr_action_outcome o); /* "done", ... */
 
 struct sr_action_result {
 	enum sr_action_outcome outcome;
-	int weight;                     /* weight read back (-1 unknown) */
-	char message[SR_TEXT_LEN * 2];  /* the reasons, or what was done */
+	int weight;                    /* weight read back (-1 unknown) */
+	char message[SR_TEXT_LEN * 2]; /* the reasons, or what was done */
 };
 
 /* The actor name of the policy's auto_rollback. With `auto_rollback:
@@ -82,13 +86,13 @@ struct sr_action_result {
  * keeps one: two edge actions never overlap). */
 struct sr_action_flight {
 	struct sr_action_request req;
-	int target;                     /* weight asked of the edge */
+	int target; /* weight asked of the edge */
 	bool drain;
-	int attempt;                    /* failed attempts so far */
-	bool sync;                      /* inside action_dispatch() */
-	char key[SR_NAME_LEN * 3];      /* idempotency key */
-	char err[SR_TEXT_LEN];          /* last edge error; after the final
-	                                   failure, the whole story (action.c) */
+	int attempt;               /* failed attempts so far */
+	bool sync;                 /* inside action_dispatch() */
+	char key[SR_NAME_LEN * 3]; /* idempotency key */
+	char err[SR_TEXT_LEN];     /* last edge error; after the final
+	                              failure, the whole story (action.c) */
 	sr_ms started;
 	bool journaled;                 /* the intent is in the journal */
 	bool backing_off;               /* a retry is scheduled on the loop */

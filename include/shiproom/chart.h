@@ -20,8 +20,8 @@ const char *chart_style_name(enum chart_style s); /* "braille", "blocks", "ascii
 enum chart_ink { INK_NONE = 0, INK_LIMIT, INK_CONTROL, INK_CANARY };
 
 struct chart_cell {
-	char g[5];          /* one UTF-8 character (or ASCII), NUL-terminated */
-	unsigned char ink;  /* enum chart_ink: the most important thing in it */
+	char g[5];         /* one UTF-8 character (or ASCII), NUL-terminated */
+	unsigned char ink; /* enum chart_ink: the most important thing in it */
 };
 
 /* Dots across and down one cell for a style (braille 2x4, blocks 1x2,

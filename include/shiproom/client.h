@@ -34,18 +34,18 @@ struct sr_who {
 	char ssh[64];
 	bool read_only;
 	bool acting;
-	sr_ms since;             /* real ms */
+	sr_ms since; /* real ms */
 };
 
 /* The ship-room workflow as the service runs it: the reports it wrote
  * into its state dir and its webhook (views 6 and the main strip). */
 struct sr_workflow_status {
-	bool reporting;          /* due reports are written into state_dir */
+	bool reporting; /* due reports are written into state_dir */
 	int written;
 	char last_path[640];
 	bool postmortem_done;
 	char state_dir[512];
-	bool webhook;            /* a webhook is configured */
+	bool webhook; /* a webhook is configured */
 	char webhook_text[SR_TEXT_LEN];
 	bool failing;
 	long posted;
@@ -95,11 +95,11 @@ bool client_wait_state(struct sr_client *c, unsigned long gen, sr_ms timeout_ms)
 
 /* What the client knows. */
 struct sr_runner *client_mirror(struct sr_client *c);
-struct sr_clock *client_clock(struct sr_client *c);     /* the service's clock, mirrored */
+struct sr_clock *client_clock(struct sr_client *c); /* the service's clock, mirrored */
 const char *client_login(const struct sr_client *c);
 const char *client_role(const struct sr_client *c);
 bool client_read_only(const struct sr_client *c);
-bool client_real(const struct sr_client *c);            /* a real rollout, not a drill */
+bool client_real(const struct sr_client *c); /* a real rollout, not a drill */
 bool client_exit_with_last(const struct sr_client *c);
 long client_service_pid(const struct sr_client *c);
 const char *client_socket(const struct sr_client *c);
@@ -112,7 +112,6 @@ int client_who(const struct sr_client *c, const struct sr_who **who);
 /* The last result: result_seq counts results received; *kind its
  * action (SR_ACT_COUNT when the service named none it knows). */
 int client_result_seq(const struct sr_client *c);
-const struct sr_action_result *client_result(const struct sr_client *c,
-                                             enum sr_action_kind *kind);
+const struct sr_action_result *client_result(const struct sr_client *c, enum sr_action_kind *kind);
 
 #endif

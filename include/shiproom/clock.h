@@ -10,9 +10,9 @@
 #include "shiproom/common.h"
 
 struct sr_clock {
-	sr_ms real0;   /* real time at the anchor */
-	sr_ms virt0;   /* virtual time at the anchor */
-	double speed;  /* virtual ms per real ms; 1 = real time */
+	sr_ms real0;  /* real time at the anchor */
+	sr_ms virt0;  /* virtual time at the anchor */
+	double speed; /* virtual ms per real ms; 1 = real time */
 	bool paused;
 };
 

@@ -36,27 +36,27 @@ enum sr_command {
 
 struct sr_opts {
 	enum sr_command cmd;
-	struct sr_session_opts s;  /* what names the rollout and its parts */
+	struct sr_session_opts s; /* what names the rollout and its parts */
 	const char *theme;
-	const char *file;          /* check-config FILE, replay FILE */
-	const char *socket;        /* --socket: the service's unix socket */
-	const char *action;        /* act ACTION */
-	const char *report;        /* report KIND (gate, card, postmortem, win-note) */
-	const char *report_arg;    /* report gate N */
+	const char *file;       /* check-config FILE, replay FILE */
+	const char *socket;     /* --socket: the service's unix socket */
+	const char *action;     /* act ACTION */
+	const char *report;     /* report KIND (gate, card, postmortem, win-note) */
+	const char *report_arg; /* report gate N */
 	const char *reason, *checklist, *item;
 	bool ascii, json, yes, replay_status;
-	bool detach;               /* serve --detach */
-	bool exit_with_last;       /* serve: end with the last console (a drill's service) */
+	bool detach;         /* serve --detach */
+	bool exit_with_last; /* serve: end with the last console (a drill's service) */
 	bool at_set;
 	int at_min;
-	int weight;                /* act promote --weight (0: the next phase) */
+	int weight; /* act promote --weight (0: the next phase) */
 	bool weight_set;
-	double for_s;              /* watch --for */
+	double for_s; /* watch --for */
 	int refresh_ms;
 };
 
 struct sr_command_def {
-	const char *name;          /* NULL: the console (no command word) */
+	const char *name; /* NULL: the console (no command word) */
 	enum sr_command cmd;
 	int (*run)(const struct sr_opts *o);
 };
@@ -82,8 +82,8 @@ bool cmd_report_kind(const char *name, enum sr_report_kind *out);
  * failed otherwise (*rc the exit status, the reason on stderr). --at
  * asks the simulator for another moment than the service's: NULL. */
 struct sr_client;
-struct sr_client *cmd_service_client(const struct sr_opts *o, const char *purpose,
-                                     bool read_only, int *rc);
+struct sr_client *cmd_service_client(const struct sr_opts *o, const char *purpose, bool read_only,
+                                     int *rc);
 
 int cmd_console(const struct sr_opts *o);
 int cmd_attach(const struct sr_opts *o);

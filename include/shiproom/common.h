@@ -12,69 +12,52 @@
 
 typedef int64_t sr_ms;
 
-#define SR_MS_PER_S   1000LL
+#define SR_MS_PER_S 1000LL
 #define SR_MS_PER_MIN 60000LL
-#define SR_MS_PER_H   3600000LL
+#define SR_MS_PER_H 3600000LL
 #define SR_MS_PER_DAY 86400000LL
 
 /* Fixed capacities. Static arrays keep the engine allocation-free on the
  * evaluation path; the policy loader rejects a file that exceeds them with
  * a clear error instead of truncating. */
-#define SR_NAME_LEN      48   /* ids: "p95_latency", "search", "gate_approver" */
-#define SR_TITLE_LEN     96   /* human names: "P95 latency by journey" */
-#define SR_TEXT_LEN      256  /* checklist items, criteria text */
-#define SR_REASON_LEN    200  /* one status or decision reason */
-#define SR_QUERY_LEN     1024 /* a PromQL template */
-#define SR_MAX_PHASES    8
-#define SR_MAX_GATES     8
-#define SR_MAX_JOURNEYS  64
-#define SR_MAX_GROUPS    12
-#define SR_MAX_KPIS      64
-#define SR_MAX_CELLS     512  /* KPI x journey evaluations */
-#define SR_MAX_TRIGGERS  16
+#define SR_NAME_LEN 48    /* ids: "p95_latency", "search", "gate_approver" */
+#define SR_TITLE_LEN 96   /* human names: "P95 latency by journey" */
+#define SR_TEXT_LEN 256   /* checklist items, criteria text */
+#define SR_REASON_LEN 200 /* one status or decision reason */
+#define SR_QUERY_LEN 1024 /* a PromQL template */
+#define SR_MAX_PHASES 8
+#define SR_MAX_GATES 8
+#define SR_MAX_JOURNEYS 64
+#define SR_MAX_GROUPS 12
+#define SR_MAX_KPIS 64
+#define SR_MAX_CELLS 512 /* KPI x journey evaluations */
+#define SR_MAX_TRIGGERS 16
 #define SR_MAX_TRIGGER_KPIS 8
-#define SR_MAX_RIGHTS    16
-#define SR_MAX_ROSTER    16   /* people per role */
-#define SR_MAX_ITEMS     24   /* items per checklist */
+#define SR_MAX_RIGHTS 16
+#define SR_MAX_ROSTER 16 /* people per role */
+#define SR_MAX_ITEMS 24  /* items per checklist */
 #define SR_MAX_CHECKLISTS 6
-#define SR_MAX_CRITERIA  12
-#define SR_MAX_REASONS   8
+#define SR_MAX_CRITERIA 12
+#define SR_MAX_REASONS 8
 
 /* The six statuses of DESIGN.md section 3. The order matters: it is the
  * order of severity used when a journey rolls up several KPIs (worst
  * wins), with the "no trustworthy data" statuses ranked above YELLOW so a
  * gap is never hidden behind a warning. */
-enum sr_status {
-	SR_GREEN = 0,
-	SR_YELLOW,
-	SR_NODATA,
-	SR_STALE,
-	SR_ERROR,
-	SR_RED,
-	SR_STATUS_COUNT
-};
+enum sr_status { SR_GREEN = 0, SR_YELLOW, SR_NODATA, SR_STALE, SR_ERROR, SR_RED, SR_STATUS_COUNT };
 
-const char *sr_status_name(enum sr_status s);   /* "GREEN" ... "ERROR" */
+const char *sr_status_name(enum sr_status s); /* "GREEN" ... "ERROR" */
 /* A glyph that tells the status without colour (ASCII-safe). */
-const char *sr_status_glyph(enum sr_status s);  /* "ok", "!", "X", "?", "~", "E" */
-bool sr_status_is_data_gap(enum sr_status s);   /* NODATA, STALE, ERROR */
+const char *sr_status_glyph(enum sr_status s); /* "ok", "!", "X", "?", "~", "E" */
+bool sr_status_is_data_gap(enum sr_status s);  /* NODATA, STALE, ERROR */
 
 /* The four recommendations of the decision. Values are also the exit
  * status of `shiproom status` (0 GO, 3 HOLD, 4 ROLLBACK, 5 ESCALATE). */
-enum sr_verdict {
-	SR_GO = 0,
-	SR_HOLD = 3,
-	SR_ROLLBACK = 4,
-	SR_ESCALATE = 5
-};
+enum sr_verdict { SR_GO = 0, SR_HOLD = 3, SR_ROLLBACK = 4, SR_ESCALATE = 5 };
 const char *sr_verdict_name(enum sr_verdict v);
 
 /* Exit statuses shared by every subcommand. */
-enum {
-	SR_EXIT_OK = 0,
-	SR_EXIT_RUNTIME = 1,
-	SR_EXIT_USAGE = 2
-};
+enum { SR_EXIT_OK = 0, SR_EXIT_RUNTIME = 1, SR_EXIT_USAGE = 2 };
 
 /* Copy at most n-1 bytes and always terminate; returns true when the
  * whole of src fit. (strncpy neither terminates nor reports truncation.) */

@@ -26,20 +26,20 @@ struct sr_notify;
 struct sr_client;
 
 struct sr_console_opts {
-	struct sr_runner *runner;  /* ticked by the console's poll timer */
-	struct sr_clock *clock;    /* virtual under the simulator */
-	const char *datadir;       /* where themes/ lives */
-	const char *theme;         /* theme name or path; NULL = "default" */
-	bool ascii;                /* force ASCII glyphs and charts */
-	bool read_only;            /* RO badge; actions refused by the dispatcher */
-	int refresh_ms;            /* screen refresh period, default 1000 */
+	struct sr_runner *runner; /* ticked by the console's poll timer */
+	struct sr_clock *clock;   /* virtual under the simulator */
+	const char *datadir;      /* where themes/ lives */
+	const char *theme;        /* theme name or path; NULL = "default" */
+	bool ascii;               /* force ASCII glyphs and charts */
+	bool read_only;           /* RO badge; actions refused by the dispatcher */
+	int refresh_ms;           /* screen refresh period, default 1000 */
 
 	/* The workflow (NULL: that piece is off). Borrowed: they must
 	 * outlive console_run(). */
 	const struct sr_report_templates *templates; /* report_templates_load()ed */
-	struct sr_notify *notify;  /* notify_create()d on uv_default_loop() */
-	const char *state_dir;     /* reports are written here (it must exist);
-	                              never written by a read-only console */
+	struct sr_notify *notify;                    /* notify_create()d on uv_default_loop() */
+	const char *state_dir;                       /* reports are written here (it must exist);
+	                                                never written by a read-only console */
 
 	/* Attached to the rollout's service (client.h): runner is the
 	 * client's mirror, filled by the service's state; nothing is ticked,

@@ -17,11 +17,11 @@ struct uv_loop_s;
 /* One error type for every edge: what a driver's callback gets. */
 enum sr_edge_result {
 	SR_EDGE_OK = 0,
-	SR_EDGE_REFUSED = -1,   /* final: the edge said no (HAProxy's error text, an
-	                           HTTP 4xx, a read-back mismatch); asking again
-	                           gets the same */
-	SR_EDGE_TRANSIENT = -2  /* no usable answer (a timeout, a reset, a 5xx, a
-	                           429): worth a retry */
+	SR_EDGE_REFUSED = -1,  /* final: the edge said no (HAProxy's error text, an
+	                          HTTP 4xx, a read-back mismatch); asking again
+	                          gets the same */
+	SR_EDGE_TRANSIENT = -2 /* no usable answer (a timeout, a reset, a 5xx, a
+	                          429): worth a retry */
 };
 
 /* result 0 on success; otherwise err holds a sanitised message. weight is

@@ -40,9 +40,9 @@ struct sr_reason_memo {
 };
 
 struct sr_cell_state {
-	enum sr_status status;  /* after hysteresis */
-	enum sr_status raw;     /* this evaluation alone */
-	sr_ms status_since;     /* when `status` last changed */
+	enum sr_status status; /* after hysteresis */
+	enum sr_status raw;    /* this evaluation alone */
+	sr_ms status_since;    /* when `status` last changed */
 	char reason[SR_REASON_LEN];
 
 	double canary, control; /* NAN when unknown */
@@ -52,13 +52,13 @@ struct sr_cell_state {
 	double samples;         /* canary samples */
 	sr_ms age;              /* now - canary.at; -1 when never fetched */
 
-	int good_run;           /* good evaluations since the last RED */
-	sr_ms good_step_at;     /* when good_run last grew: one step per poll_s */
-	bool recovering;        /* hysteresis holds it YELLOW */
-	bool needs_clear;       /* has been RED; not yet cleared by clear_after
-	                           consecutive GREEN evaluations */
-	bool fresh;             /* the canary value is usable: fetched, not
-	                           stale, not NaN, enough samples */
+	int good_run;       /* good evaluations since the last RED */
+	sr_ms good_step_at; /* when good_run last grew: one step per poll_s */
+	bool recovering;    /* hysteresis holds it YELLOW */
+	bool needs_clear;   /* has been RED; not yet cleared by clear_after
+	                       consecutive GREEN evaluations */
+	bool fresh;         /* the canary value is usable: fetched, not
+	                       stale, not NaN, enough samples */
 
 	/* Sustained breach, like a Prometheus `for:` clause. Time accrues
 	 * only while RED is observed; a NODATA/STALE/ERROR gap pauses it
@@ -66,7 +66,7 @@ struct sr_cell_state {
 	 * evaluation resets it. */
 	bool breaching;
 	bool interrupted;
-	sr_ms breach_acc;       /* accrued before the current segment */
+	sr_ms breach_acc; /* accrued before the current segment */
 	sr_ms seg_start, seg_last;
 	bool seg_open;
 
@@ -85,10 +85,10 @@ const char *trigger_state_name(enum sr_trig_state s); /* "armed", ... */
 
 struct sr_trigger_state {
 	enum sr_trig_state state;
-	sr_ms since;            /* of the current state */
-	int cell;               /* the cell behind PENDING/FIRING, -1 */
-	sr_ms progress;         /* SUSTAINED: breach time of the worst cell */
-	double value;           /* THRESHOLD: the value that crossed */
+	sr_ms since;    /* of the current state */
+	int cell;       /* the cell behind PENDING/FIRING, -1 */
+	sr_ms progress; /* SUSTAINED: breach time of the worst cell */
+	double value;   /* THRESHOLD: the value that crossed */
 	char reason[SR_REASON_LEN];
 };
 
@@ -100,8 +100,8 @@ struct sr_decision {
 	 * differs from the rollout's is about a record that has since changed
 	 * (rights_check refuses a promote on it). */
 	unsigned long ro_changes;
-	sr_ms ro_changed_at;    /* and ro.changed_at (a re-initialised record
-	                           counts from 0 again) */
+	sr_ms ro_changed_at; /* and ro.changed_at (a re-initialised record
+	                        counts from 0 again) */
 };
 
 enum sr_event_kind {
@@ -119,7 +119,7 @@ enum sr_event_kind {
 struct sr_event {
 	enum sr_event_kind kind;
 	sr_ms at;
-	int index;              /* cell, trigger or gate index, -1 */
+	int index; /* cell, trigger or gate index, -1 */
 	int from, to;
 	char text[SR_REASON_LEN];
 };
@@ -146,7 +146,7 @@ struct sr_engine {
 	 * the success weight; the Release DRI may declare success. */
 	sr_ms criterion_since[SR_MAX_CRITERIA];
 	bool success_ready;
-	sr_ms last_eval;        /* 0 before the first evaluation */
+	sr_ms last_eval; /* 0 before the first evaluation */
 	long evaluations;
 	/* The phase whose limits the cells were last judged at (set by
 	 * engine_evaluate; judged false until then and in a journal replay,

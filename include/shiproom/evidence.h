@@ -40,10 +40,10 @@
 
 #include "shiproom/common.h"
 
-#define EVIDENCE_GRID      17   /* grid points r0 * ratio^(i - EVIDENCE_ANCHOR) */
-#define EVIDENCE_ANCHOR    8    /* index of r0 in the grid */
+#define EVIDENCE_GRID 17  /* grid points r0 * ratio^(i - EVIDENCE_ANCHOR) */
+#define EVIDENCE_ANCHOR 8 /* index of r0 in the grid */
 #define EVIDENCE_GRID_RATIO 1.25
-#define EVIDENCE_ALTS      8    /* alternatives mixed in each one-sided test */
+#define EVIDENCE_ALTS 8 /* alternatives mixed in each one-sided test */
 /* A step whose bad events exceed this many times what its traffic
  * predicts (from the rate seen so far) counts as this many times, and
  * the line says "bursty": one pod's burst breaks the independence the
@@ -51,21 +51,21 @@
  * step's counts down by a factor fixed before its split is seen keeps
  * the test valid (Jensen: E[f^s] <= E[f]^s <= 1). */
 #define EVIDENCE_BURST_FACTOR 4.0
-#define EVIDENCE_BURST_MIN    30.0 /* never cap a step below this many events */
+#define EVIDENCE_BURST_MIN 30.0 /* never cap a step below this many events */
 
 /* What a policy does with a "worse" verdict (policy key evidence.action). */
 enum sr_evidence_action {
-	SR_EVID_DISPLAY,  /* shown and reported only (default) */
-	SR_EVID_HOLD,     /* a HOLD reason while worse */
-	SR_EVID_ROLLBACK  /* a ROLLBACK recommendation while worse */
+	SR_EVID_DISPLAY, /* shown and reported only (default) */
+	SR_EVID_HOLD,    /* a HOLD reason while worse */
+	SR_EVID_ROLLBACK /* a ROLLBACK recommendation while worse */
 };
 const char *evidence_action_name(enum sr_evidence_action a); /* "display", ... */
 
 struct sr_evidence_cfg {
 	bool enabled;
-	double tolerance;  /* r0: "worse" means r > r0 (default 1.2) */
-	double upper;      /* r_max: "no worse than r_max" (default 1.5) */
-	double alpha;      /* false-alarm level (default 0.05) */
+	double tolerance; /* r0: "worse" means r > r0 (default 1.2) */
+	double upper;     /* r_max: "no worse than r_max" (default 1.5) */
+	double alpha;     /* false-alarm level (default 0.05) */
 	enum sr_evidence_action action;
 };
 
@@ -81,33 +81,33 @@ const char *evidence_state_name(enum sr_evidence_state s); /* "worse", ... */
 /* The test's running state for one cell. Zeroed by evidence_init. */
 struct sr_evidence {
 	enum sr_evidence_state state;
-	double grid_r[EVIDENCE_GRID];   /* the r values */
-	double grid_ln[EVIDENCE_GRID];  /* ln of them */
-	double ll[EVIDENCE_GRID];       /* log-likelihood vs r = 1 */
-	double ll_upper;                /* ... at r_max */
+	double grid_r[EVIDENCE_GRID];  /* the r values */
+	double grid_ln[EVIDENCE_GRID]; /* ln of them */
+	double ll[EVIDENCE_GRID];      /* log-likelihood vs r = 1 */
+	double ll_upper;               /* ... at r_max */
 	double ln_upper;
-	double log_m_worse, log_m_upper;  /* ln e-values now */
+	double log_m_worse, log_m_upper;         /* ln e-values now */
 	double max_log_m_worse, max_log_m_upper; /* running maxima (p = 1/max) */
-	double canary_bad, control_bad; /* events used (after any cap) */
-	double canary_n, control_n;     /* requests of the steps used */
-	double mh_num, mh_den;          /* Mantel-Haenszel: sum x(1-rho), sum y*rho */
-	double rho;                     /* the last step's canary share */
-	long steps;                     /* steps with traffic in both cohorts */
-	long bursty_steps;              /* steps whose events were capped */
-	sr_ms last_at;                  /* data time of the last step used */
-	sr_ms worse_at, noworse_at;     /* when each test first rejected, 0
-	                                   ("worse" latches; "no worse" is
-	                                   the current state of its test) */
+	double canary_bad, control_bad;          /* events used (after any cap) */
+	double canary_n, control_n;              /* requests of the steps used */
+	double mh_num, mh_den;                   /* Mantel-Haenszel: sum x(1-rho), sum y*rho */
+	double rho;                              /* the last step's canary share */
+	long steps;                              /* steps with traffic in both cohorts */
+	long bursty_steps;                       /* steps whose events were capped */
+	sr_ms last_at;                           /* data time of the last step used */
+	sr_ms worse_at, noworse_at;              /* when each test first rejected, 0
+	                                            ("worse" latches; "no worse" is
+	                                            the current state of its test) */
 };
 
 /* The always-valid summary a view shows. */
 struct sr_evidence_view {
-	double r_hat;      /* Mantel-Haenszel estimate (NAN before any event) */
-	double lo, hi;     /* r > lo and r < hi, each at 1 - alpha (lo 0, hi INF: none) */
-	double p_worse;    /* anytime-valid p-value of "worse" (1/max M, <= 1) */
-	double events;     /* bad events so far (both cohorts) */
-	double needed;     /* events for a decision at the current share
-	                      and estimate (NAN: cannot tell) */
+	double r_hat;   /* Mantel-Haenszel estimate (NAN before any event) */
+	double lo, hi;  /* r > lo and r < hi, each at 1 - alpha (lo 0, hi INF: none) */
+	double p_worse; /* anytime-valid p-value of "worse" (1/max M, <= 1) */
+	double events;  /* bad events so far (both cohorts) */
+	double needed;  /* events for a decision at the current share
+	                   and estimate (NAN: cannot tell) */
 };
 
 void evidence_init(struct sr_evidence *ev, const struct sr_evidence_cfg *cfg);
@@ -125,8 +125,8 @@ void evidence_view(const struct sr_evidence *ev, const struct sr_evidence_cfg *c
 
 /* One line for a tile or status: "worse p<=0.01 r 1.6 [1.3-2.4] 412/~900 ev".
  * `compact` drops the interval (tiles). */
-void evidence_format(const struct sr_evidence *ev, const struct sr_evidence_cfg *cfg,
-                     bool compact, char *buf, size_t n);
+void evidence_format(const struct sr_evidence *ev, const struct sr_evidence_cfg *cfg, bool compact,
+                     char *buf, size_t n);
 
 /* ---- the formulas, exposed for the unit tests and the benchmarks ------- */
 

@@ -24,24 +24,25 @@
 
 #include "shiproom/edge.h"
 
-#define HAPROXY_SOCKET_LEN 120  /* "unix:" + sun_path (108) fits */
-#define HAPROXY_NAME_LEN   SR_NAME_LEN
-#define HAPROXY_CMD_LEN    256
-#define HAPROXY_REPLY_MAX  (256u * 1024u) /* a longer reply is an error */
+#define HAPROXY_SOCKET_LEN 120 /* "unix:" + sun_path (108) fits */
+#define HAPROXY_NAME_LEN SR_NAME_LEN
+#define HAPROXY_CMD_LEN 256
+#define HAPROXY_REPLY_MAX (256u * 1024u) /* a longer reply is an error */
 #define HAPROXY_TIMEOUT_DEFAULT_MS 2000
 
 /* result codes passed to sr_edge_cb (0 is success). A transport error
  * (refused, timed out, reset, unreadable reply) may be worth a retry;
  * HAProxy refusing the command is not. */
-#define HAPROXY_ERR_REFUSED   SR_EDGE_REFUSED   /* HAProxy answered with an error */
+#define HAPROXY_ERR_REFUSED SR_EDGE_REFUSED     /* HAProxy answered with an error */
 #define HAPROXY_ERR_TRANSPORT SR_EDGE_TRANSIENT /* no usable answer */
 
 struct sr_haproxy_config {
-	char socket[HAPROXY_SOCKET_LEN];  /* "unix:/run/haproxy/admin.sock" or "tcp:127.0.0.1:9999" */
+	char
+	    socket[HAPROXY_SOCKET_LEN]; /* "unix:/run/haproxy/admin.sock" or "tcp:127.0.0.1:9999" */
 	char backend[HAPROXY_NAME_LEN];
 	char canary_server[HAPROXY_NAME_LEN];
 	char stable_server[HAPROXY_NAME_LEN];
-	int timeout_ms;                   /* per command, connect included */
+	int timeout_ms; /* per command, connect included */
 };
 
 /* Read the policy's "edge" object (kind "haproxy"). Keys: kind, socket,
@@ -82,10 +83,10 @@ int haproxy_parse_weight_reply(const char *buf, size_t len, int *cur, int *initi
 /* One server's line of `show servers state B` (format version 1, columns
  * located by the header's names). */
 struct haproxy_server_state {
-	int op_state;     /* srv_op_state: 0 stopped, 1 starting, 2 running, 3 stopping */
-	int admin_state;  /* srv_admin_state bit field */
-	int uweight;      /* srv_uweight: the current user weight */
-	int iweight;      /* srv_iweight: the configured weight */
+	int op_state;    /* srv_op_state: 0 stopped, 1 starting, 2 running, 3 stopping */
+	int admin_state; /* srv_admin_state bit field */
+	int uweight;     /* srv_uweight: the current user weight */
+	int iweight;     /* srv_iweight: the configured weight */
 };
 /* Any maintenance bit (forced, inherited, resolver) set. */
 bool haproxy_state_in_maint(const struct haproxy_server_state *st);

@@ -10,8 +10,8 @@
 #define SR_HIST_LEN 720 /* 12 h at one point a minute */
 
 struct sr_series {
-	int len;                 /* points stored, <= SR_HIST_LEN */
-	int head;                /* index of the next write */
+	int len;  /* points stored, <= SR_HIST_LEN */
+	int head; /* index of the next write */
 	float canary[SR_HIST_LEN];
 	float control[SR_HIST_LEN];
 	float limit[SR_HIST_LEN];
@@ -19,8 +19,8 @@ struct sr_series {
 };
 
 struct sr_history {
-	sr_ms step;              /* one point per step of virtual time */
-	sr_ms last;              /* time of the newest point (0: none) */
+	sr_ms step; /* one point per step of virtual time */
+	sr_ms last; /* time of the newest point (0: none) */
 	int ncells;
 	struct sr_series cells[SR_MAX_CELLS];
 };

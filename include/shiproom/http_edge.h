@@ -43,17 +43,17 @@
 
 #include "shiproom/edge.h"
 
-#define HTTP_EDGE_URL_LEN    1024
-#define HTTP_EDGE_HDR_LEN    512
-#define HTTP_EDGE_MAX_HDRS   16
-#define HTTP_EDGE_BODY_LEN   8192
-#define HTTP_EDGE_PTR_LEN    256
-#define HTTP_EDGE_MAX_CAPS   8
-#define HTTP_EDGE_TOKEN_MAX  4096
+#define HTTP_EDGE_URL_LEN 1024
+#define HTTP_EDGE_HDR_LEN 512
+#define HTTP_EDGE_MAX_HDRS 16
+#define HTTP_EDGE_BODY_LEN 8192
+#define HTTP_EDGE_PTR_LEN 256
+#define HTTP_EDGE_MAX_CAPS 8
+#define HTTP_EDGE_TOKEN_MAX 4096
 #define HTTP_EDGE_TIMEOUT_DEFAULT_MS 5000
 
 /* result codes passed to sr_edge_cb (0 is success) */
-#define HTTP_EDGE_ERR_REFUSED   SR_EDGE_REFUSED   /* a 4xx, a bad answer, a read-back mismatch */
+#define HTTP_EDGE_ERR_REFUSED SR_EDGE_REFUSED     /* a 4xx, a bad answer, a read-back mismatch */
 #define HTTP_EDGE_ERR_TRANSIENT SR_EDGE_TRANSIENT /* no answer, 5xx, 429: worth a retry */
 
 struct http_edge_request {
@@ -62,14 +62,14 @@ struct http_edge_request {
 	int nheaders;
 	char header_name[HTTP_EDGE_MAX_HDRS][64];
 	char header_value[HTTP_EDGE_MAX_HDRS][HTTP_EDGE_HDR_LEN]; /* templates */
-	char body[HTTP_EDGE_BODY_LEN]; /* template text; "" = no body */
-	bool body_is_json;             /* given as JSON (typed substitution) */
+	char body[HTTP_EDGE_BODY_LEN];                            /* template text; "" = no body */
+	bool body_is_json; /* given as JSON (typed substitution) */
 };
 
 struct sr_http_edge_config {
 	struct http_edge_request set, get;
 	char weight_pointer[HTTP_EDGE_PTR_LEN];
-	double weight_scale;           /* read-back value * scale = percent */
+	double weight_scale; /* read-back value * scale = percent */
 	int ncaptures;
 	char capture_name[HTTP_EDGE_MAX_CAPS][32];
 	char capture_pointer[HTTP_EDGE_MAX_CAPS][HTTP_EDGE_PTR_LEN];
@@ -126,8 +126,8 @@ const json_t *http_json_pointer(const json_t *root, const char *ptr);
 
 /* The weight in a read-back answer: the value at `ptr` (a JSON number or
  * a numeric string), times scale, rounded; must be within 0..100. */
-int http_edge_parse_weight(const char *body, size_t len, const char *ptr, double scale,
-                           int *weight, char *err, size_t n);
+int http_edge_parse_weight(const char *body, size_t len, const char *ptr, double scale, int *weight,
+                           char *err, size_t n);
 
 /* 0 for a 2xx; else HTTP_EDGE_ERR_TRANSIENT (5xx, 429) or _REFUSED with
  * "HTTP 409 Conflict: <start of the body>" in err, sanitised, with any

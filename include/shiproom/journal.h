@@ -55,10 +55,10 @@
 #include "shiproom/engine.h"
 #include "shiproom/rollout.h"
 
-#define JOURNAL_FILE      "journal.jsonl"
+#define JOURNAL_FILE "journal.jsonl"
 #define JOURNAL_LOCK_FILE "lock"
-#define JOURNAL_LINE_MAX  (1u << 20) /* a longer line is reported and skipped */
-#define JOURNAL_KEY_LEN   64
+#define JOURNAL_LINE_MAX (1u << 20) /* a longer line is reported and skipped */
+#define JOURNAL_KEY_LEN 64
 
 enum sr_jtype {
 	SR_J_START,
@@ -89,15 +89,15 @@ enum sr_jtype journal_type_from_name(const char *name);
 
 /* One valid line, as handed to callbacks. Borrowed for the call only. */
 struct sr_jevent {
-	long line;            /* 1-based line number in the file */
-	long long offset;     /* byte offset of the line */
+	long line;        /* 1-based line number in the file */
+	long long offset; /* byte offset of the line */
 	long long seq;
 	sr_ms at;
 	enum sr_jtype type;
 	const char *type_name;
 	const char *actor;
-	const json_t *obj;    /* the whole object; read fields with json_object_get */
-	bool own;             /* journal_poll: written through this handle */
+	const json_t *obj; /* the whole object; read fields with json_object_get */
+	bool own;          /* journal_poll: written through this handle */
 };
 
 typedef void (*sr_jevent_cb)(void *ud, const struct sr_jevent *ev);
@@ -119,11 +119,11 @@ int journal_state_dir(char *out, size_t n, const char *override, const char *rol
 struct sr_journal;
 
 struct sr_journal_open_info {
-	bool created;            /* the journal did not exist */
-	bool torn;               /* a torn last line was found ... */
-	long long torn_offset;   /* ... at this offset, */
-	size_t torn_bytes;       /* this long, */
-	char torn_saved[600];    /* moved to this file (empty if it could not be) */
+	bool created;          /* the journal did not exist */
+	bool torn;             /* a torn last line was found ... */
+	long long torn_offset; /* ... at this offset, */
+	size_t torn_bytes;     /* this long, */
+	char torn_saved[600];  /* moved to this file (empty if it could not be) */
 };
 
 /* Create the dir (0700, parents too) and open or create its journal
@@ -175,8 +175,8 @@ struct sr_jaction {
 void journal_make_key(char *buf, size_t n);
 
 /* {t0, policy_hash: "fnv1a64:<16 hex>", rollout} */
-int journal_start(struct sr_journal *j, sr_ms at, const char *actor, sr_ms t0,
-                  uint64_t policy_hash, const char *rollout, char *err, size_t n);
+int journal_start(struct sr_journal *j, sr_ms at, const char *actor, sr_ms t0, uint64_t policy_hash,
+                  const char *rollout, char *err, size_t n);
 /* {action, key, weight, drain, gate, checklist, item, reason} - write it,
  * fsynced, before calling the edge. a->key is required. */
 int journal_intent(struct sr_journal *j, sr_ms at, const char *actor, const struct sr_jaction *a,
@@ -238,8 +238,8 @@ int journal_replay(const char *path, sr_jevent_cb cb, sr_jissue_cb issue, void *
 
 /* Parse one line (without its newline) into *ev and a new reference
  * *obj; 0, or -1 with why. Pure: the fuzz target's entry. */
-int journal_parse_line(const char *line, size_t len, struct sr_jevent *ev, json_t **obj,
-                       char *why, size_t n);
+int journal_parse_line(const char *line, size_t len, struct sr_jevent *ev, json_t **obj, char *why,
+                       size_t n);
 
 /* ---- reconciliation ------------------------------------------------------------------ */
 
@@ -248,12 +248,12 @@ struct sr_jintent {
 	char action[SR_NAME_LEN];
 	char actor[SR_NAME_LEN];
 	char reason[SR_REASON_LEN];
-	int weight;             /* -1 n/a */
+	int weight; /* -1 n/a */
 	bool drain;
-	int gate;               /* -1 n/a */
+	int gate; /* -1 n/a */
 	char checklist[SR_NAME_LEN];
 	char item[SR_NAME_LEN];
-	sr_ms overnight_until;  /* tiebreak */
+	sr_ms overnight_until; /* tiebreak */
 	sr_ms at;
 	long long seq;
 };
@@ -276,7 +276,7 @@ struct sr_replay {
 	struct sr_rollout *ro;
 	const struct sr_policy *policy;
 	bool started;
-	int applied;          /* state changes applied */
+	int applied; /* state changes applied */
 	int npending;
 	struct sr_jintent pending[JOURNAL_REPLAY_PENDING];
 };
@@ -290,7 +290,7 @@ int journal_apply(struct sr_replay *rp, const struct sr_jevent *ev, char *why, s
 
 /* From a snapshot event: the control value of every policy cell (NAN
  * where absent), e.g. to restore the T-0 baseline. Returns cells found. */
-int journal_snapshot_control(const struct sr_jevent *ev, const struct sr_policy *p,
-                             double *control, int ncells);
+int journal_snapshot_control(const struct sr_jevent *ev, const struct sr_policy *p, double *control,
+                             int ncells);
 
 #endif

@@ -23,8 +23,8 @@ struct tui_rect {
 };
 
 enum tile_mode {
-	TILES_ROWS,  /* one table row per journey (80x24) */
-	TILES_BOXES  /* boxed tiles, several per row */
+	TILES_ROWS, /* one table row per journey (80x24) */
+	TILES_BOXES /* boxed tiles, several per row */
 };
 
 enum kpi_mode {
@@ -43,7 +43,7 @@ struct layout_need {
 
 /* Row-mode journey table (80 columns): the fixed columns end here, then
  * the P95 trend (when there is room for one) and the status. */
-#define LAYOUT_ROW_FIXED_W  59
+#define LAYOUT_ROW_FIXED_W 59
 #define LAYOUT_ROW_STATUS_W 18
 /* Rows of the workflow strip: one at 80x24, a titled three otherwise. */
 #define LAYOUT_WORKFLOW_ROWS_SMALL 1
@@ -54,7 +54,7 @@ struct tui_layout {
 	bool too_small;
 	/* Every view. */
 	struct tui_rect header, banner, status, keybar;
-	struct tui_rect body;   /* between header/banner and the status line */
+	struct tui_rect body; /* between header/banner and the status line */
 	/* The main view, inside body. */
 	struct tui_rect tiles, kpis, timeline, workflow, log;
 	enum tile_mode tile_mode;
@@ -62,8 +62,8 @@ struct tui_layout {
 	enum kpi_mode kpi_mode;
 	int kpi_cols, kpi_col_w, kpi_rows;
 	int group_col[LAYOUT_MAX_GROUPS], group_row[LAYOUT_MAX_GROUPS];
-	int spark_w;            /* sparkline width inside a tile / row; 0 in
-	                           row mode when there is no room for one */
+	int spark_w; /* sparkline width inside a tile / row; 0 in
+	                row mode when there is no room for one */
 };
 
 void layout_compute(struct tui_layout *l, int w, int h, const struct layout_need *need);

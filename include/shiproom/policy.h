@@ -66,10 +66,10 @@ struct sr_gate {
 	char name[SR_NAME_LEN]; /* "Gate 1" */
 	int at_min;             /* planned time, minutes from T-0 */
 	int from_weight, to_weight;
-	int approvals_needed;   /* distinct approvers of approver_role */
+	int approvals_needed; /* distinct approvers of approver_role */
 	char approver_role[SR_NAME_LEN];
-	bool pre_approved;      /* 50->100: no approvals when the decision is GO */
-	double p95_max;         /* extra latency condition (NAN: none) */
+	bool pre_approved;         /* 50->100: no approvals when the decision is GO */
+	double p95_max;            /* extra latency condition (NAN: none) */
 	char p95_kpi[SR_NAME_LEN]; /* the KPI p95_max applies to */
 };
 
@@ -83,18 +83,18 @@ struct sr_kpi {
 	enum sr_direction direction;
 	enum sr_signal signal;
 	enum sr_baseline baseline;
-	double quantile;        /* SR_SIG_LATENCY: 0.50, 0.95, 0.99 */
-	double limit;           /* limit, or tolerance % for vs_* kinds */
+	double quantile; /* SR_SIG_LATENCY: 0.50, 0.95, 0.99 */
+	double limit;    /* limit, or tolerance % for vs_* kinds */
 	/* Per-phase limit, indexed like policy.phases; NAN where the phase
 	 * uses `limit`. Pre-flight uses the first phase's limit. */
 	double phase_limit[SR_MAX_PHASES];
-	double warn_margin;     /* YELLOW this close to the limit (absolute) */
-	double min_samples;     /* fewer canary samples -> NODATA */
-	bool gating;            /* counts towards the decision and triggers */
-	bool higher_is_better;  /* derived from kind: MIN, RATIO_MIN */
-	int njourneys;          /* 0: a global KPI, one cell */
+	double warn_margin;            /* YELLOW this close to the limit (absolute) */
+	double min_samples;            /* fewer canary samples -> NODATA */
+	bool gating;                   /* counts towards the decision and triggers */
+	bool higher_is_better;         /* derived from kind: MIN, RATIO_MIN */
+	int njourneys;                 /* 0: a global KPI, one cell */
 	int journeys[SR_MAX_JOURNEYS]; /* indexes into policy.journeys */
-	char query[SR_QUERY_LEN]; /* PromQL template for the prometheus source */
+	char query[SR_QUERY_LEN];      /* PromQL template for the prometheus source */
 	/* The sequential test of canary against control (key "evidence";
 	 * disabled when absent). Ratio KPIs: their bad events; latency KPIs:
 	 * requests slower than a histogram boundary near control's P95. */
@@ -116,11 +116,11 @@ struct sr_trigger {
 	char id[SR_NAME_LEN];
 	char name[SR_TITLE_LEN];
 	enum sr_trigger_kind kind;
-	sr_ms for_ms;              /* SUSTAINED */
-	int nkpis;                 /* THRESHOLD: the KPIs it watches */
+	sr_ms for_ms; /* SUSTAINED */
+	int nkpis;    /* THRESHOLD: the KPIs it watches */
 	int kpis[SR_MAX_TRIGGER_KPIS];
-	bool above;                /* true: fires when value > threshold;
-	                              false: when value < threshold */
+	bool above; /* true: fires when value > threshold;
+	               false: when value < threshold */
 	double threshold;
 };
 
@@ -139,13 +139,13 @@ enum sr_action_kind {
 	SR_ACT_PROMOTE,
 	SR_ACT_ROLLBACK,
 	SR_ACT_APPROVE,
-	SR_ACT_TICK,      /* tick a checklist item */
-	SR_ACT_TIEBREAK,  /* exec resolves an ESCALATE */
+	SR_ACT_TICK,     /* tick a checklist item */
+	SR_ACT_TIEBREAK, /* exec resolves an ESCALATE */
 	SR_ACT_DECLARE_SUCCESS,
-	SR_ACT_POST,      /* an update to #ship-room now (the workflow's) */
-	SR_ACT_REPORT,    /* write a report into the state dir (the workflow's) */
-	SR_ACT_UNTICK,    /* undo a checklist tick, with a reason */
-	SR_ACT_NOTE,      /* a timestamped note on the rollout (changes no state) */
+	SR_ACT_POST,   /* an update to #ship-room now (the workflow's) */
+	SR_ACT_REPORT, /* write a report into the state dir (the workflow's) */
+	SR_ACT_UNTICK, /* undo a checklist tick, with a reason */
+	SR_ACT_NOTE,   /* a timestamped note on the rollout (changes no state) */
 	SR_ACT_COUNT
 };
 const char *sr_action_name(enum sr_action_kind a); /* "hold", ... */
@@ -153,12 +153,12 @@ const char *sr_action_name(enum sr_action_kind a); /* "hold", ... */
 /* One row of the directive's decision-rights table. */
 struct sr_right {
 	enum sr_action_kind action;
-	int from_weight, to_weight; /* PROMOTE only; -1 elsewhere */
-	enum sr_role role;          /* who may do it */
-	bool needs_gate_approvals;  /* 5->25, 25->50 */
-	bool pre_approved;          /* 50->100 when GO */
-	bool needs_go;              /* refused unless the decision is GO */
-	char condition[SR_TEXT_LEN];/* the directive's words, shown on refusal */
+	int from_weight, to_weight;  /* PROMOTE only; -1 elsewhere */
+	enum sr_role role;           /* who may do it */
+	bool needs_gate_approvals;   /* 5->25, 25->50 */
+	bool pre_approved;           /* 50->100 when GO */
+	bool needs_go;               /* refused unless the decision is GO */
+	char condition[SR_TEXT_LEN]; /* the directive's words, shown on refusal */
 };
 
 struct sr_roster {
@@ -172,9 +172,9 @@ struct sr_roster {
  * anyone else is refused at connect. */
 #define SR_MAX_OBSERVERS 32
 struct sr_service_policy {
-	char socket[256];            /* "" = the per-user default (cmd.h) */
-	char group[SR_NAME_LEN];     /* the socket's group ("" = the owner's) */
-	int mode;                    /* the socket's mode, e.g. 0660 (0 = 0600) */
+	char socket[256];        /* "" = the per-user default (cmd.h) */
+	char group[SR_NAME_LEN]; /* the socket's group ("" = the owner's) */
+	int mode;                /* the socket's mode, e.g. 0660 (0 = 0600) */
 	int nobservers;
 	char observers[SR_MAX_OBSERVERS][SR_NAME_LEN];
 	char observer_group[SR_NAME_LEN];
@@ -188,9 +188,9 @@ struct sr_check_item {
 };
 
 struct sr_checklist {
-	char id[SR_NAME_LEN];   /* "preflight", "watchlist", "remediation", "post_canary" */
+	char id[SR_NAME_LEN]; /* "preflight", "watchlist", "remediation", "post_canary" */
 	char name[SR_TITLE_LEN];
-	bool ordered;           /* remediation: Cache -> DB -> App, in order */
+	bool ordered; /* remediation: Cache -> DB -> App, in order */
 	int nitems;
 	struct sr_check_item items[SR_MAX_ITEMS];
 };
@@ -221,14 +221,14 @@ struct sr_calendar {
 #define SR_POLICY_OBJ_LEN (64 * 1024)
 
 struct sr_policy {
-	char path[512];         /* where it came from, for messages */
+	char path[512]; /* where it came from, for messages */
 	char rollout[SR_NAME_LEN];
 	char title[SR_TITLE_LEN];
-	uint64_t hash;          /* FNV-1a of the file bytes, for the journal */
+	uint64_t hash; /* FNV-1a of the file bytes, for the journal */
 
-	sr_ms poll_ms;          /* evaluation interval */
-	sr_ms stale_after_ms;   /* default 3 polls */
-	int clear_after;        /* hysteresis: good evaluations RED -> GREEN */
+	sr_ms poll_ms;        /* evaluation interval */
+	sr_ms stale_after_ms; /* default 3 polls */
+	int clear_after;      /* hysteresis: good evaluations RED -> GREEN */
 	bool auto_rollback;
 	/* The faster rate for the KPIs a breach may be building on
 	 * (poll_schedule.h); 0: off. fast_margin_pct: how close to a
@@ -268,10 +268,10 @@ struct sr_policy {
 	struct sr_checklist checklists[SR_MAX_CHECKLISTS];
 	int ncriteria;
 	struct sr_criterion criteria[SR_MAX_CRITERIA];
-	int success_weight;         /* success criteria are judged at this weight */
-	int partial_weight;         /* partial success: hold at this weight */
-	int reattempt_h;            /* partial success: reattempt within */
-	int postmortem_h;           /* rollback: postmortem due within */
+	int success_weight; /* success criteria are judged at this weight */
+	int partial_weight; /* partial success: hold at this weight */
+	int reattempt_h;    /* partial success: reattempt within */
+	int postmortem_h;   /* rollback: postmortem due within */
 	char status_page_rule[SR_TEXT_LEN];
 };
 

@@ -35,33 +35,33 @@
 
 #include "shiproom/engine.h"
 
-#define SR_RHYTHM_SEEN 8              /* newest-sample times kept */
-#define SR_RHYTHM_MIN_MS 200          /* a rhythm faster than this is noise */
-#define SR_SETTLE_FIRST_MS 250        /* wait after an expected scrape, at first */
+#define SR_RHYTHM_SEEN 8       /* newest-sample times kept */
+#define SR_RHYTHM_MIN_MS 200   /* a rhythm faster than this is noise */
+#define SR_SETTLE_FIRST_MS 250 /* wait after an expected scrape, at first */
 #define SR_SETTLE_MIN_MS 100
 #define SR_SETTLE_MAX_MS 5000
-#define SR_RHYTHM_CHECK_EVERY 8       /* once settled: ask for the rhythm every 8th poll */
-#define SR_RHYTHM_SETTLED_HITS 3      /* aligned polls that found their scrape: settled */
+#define SR_RHYTHM_CHECK_EVERY 8  /* once settled: ask for the rhythm every 8th poll */
+#define SR_RHYTHM_SETTLED_HITS 3 /* aligned polls that found their scrape: settled */
 #define SR_FAST_POLL_DEFAULT_MS 2000
 #define SR_FAST_MARGIN_DEFAULT_PCT 12.5
 
 enum sr_poll_mode { SR_POLL_FIXED, SR_POLL_ALIGNED };
 
 struct sr_poll_schedule {
-	sr_ms poll_ms;               /* the policy's poll_s */
-	sr_ms fast_ms;               /* the policy's fast_poll_s; 0: never fast */
-	double margin_pct;           /* fast_margin_pct */
+	sr_ms poll_ms;     /* the policy's poll_s */
+	sr_ms fast_ms;     /* the policy's fast_poll_s; 0: never fast */
+	double margin_pct; /* fast_margin_pct */
 
 	/* ---- the rhythm, learned from newest-sample times ---- */
-	sr_ms seen[SR_RHYTHM_SEEN];  /* distinct newest-sample times, oldest first */
+	sr_ms seen[SR_RHYTHM_SEEN]; /* distinct newest-sample times, oldest first */
 	int nseen;
-	sr_ms interval;              /* the scrape interval; 0: not regular (yet) */
-	sr_ms settle;                /* after an expected scrape, before polling */
-	sr_ms aimed;                 /* the scrape the last full poll aimed at; 0: none */
-	int hits;                    /* aligned polls in a row that found their scrape */
-	int misses;                  /* aligned polls ever that came too early */
-	int since_check;             /* full polls since the last that asked the rhythm */
-	char why_fixed[64];          /* why not aligned (shown) */
+	sr_ms interval;     /* the scrape interval; 0: not regular (yet) */
+	sr_ms settle;       /* after an expected scrape, before polling */
+	sr_ms aimed;        /* the scrape the last full poll aimed at; 0: none */
+	int hits;           /* aligned polls in a row that found their scrape */
+	int misses;         /* aligned polls ever that came too early */
+	int since_check;    /* full polls since the last that asked the rhythm */
+	char why_fixed[64]; /* why not aligned (shown) */
 
 	/* ---- polls ---- */
 	sr_ms last_full;             /* start of the last full poll; -1: none yet */
@@ -74,12 +74,12 @@ struct sr_poll_schedule {
 
 /* What the next poll is: when, and what it asks the source for. */
 struct sr_poll_plan {
-	sr_ms at;                    /* when (the caller's clock) */
-	bool full;                   /* every KPI; else only plan.kpis */
-	bool rhythm;                 /* also read the newest sample time */
-	sr_ms aim;                   /* aligned: the scrape it aims just after; 0: none */
-	sr_ms history;               /* rhythm: every sample time over this long (learning) */
-	const bool *kpis;            /* !full: the KPIs to poll (SR_MAX_KPIS) */
+	sr_ms at;         /* when (the caller's clock) */
+	bool full;        /* every KPI; else only plan.kpis */
+	bool rhythm;      /* also read the newest sample time */
+	sr_ms aim;        /* aligned: the scrape it aims just after; 0: none */
+	sr_ms history;    /* rhythm: every sample time over this long (learning) */
+	const bool *kpis; /* !full: the KPIs to poll (SR_MAX_KPIS) */
 };
 
 void poll_schedule_init(struct sr_poll_schedule *s, sr_ms poll_ms, sr_ms fast_ms,
@@ -89,8 +89,7 @@ void poll_schedule_init(struct sr_poll_schedule *s, sr_ms poll_ms, sr_ms fast_ms
 struct sr_poll_plan poll_schedule_next(const struct sr_poll_schedule *s);
 
 /* A poll of `plan` started at `now` (the runner calls it as it polls). */
-void poll_schedule_started(struct sr_poll_schedule *s, const struct sr_poll_plan *plan,
-                           sr_ms now);
+void poll_schedule_started(struct sr_poll_schedule *s, const struct sr_poll_plan *plan, sr_ms now);
 
 /* A full poll that asked for the rhythm answered: newest_sample is the
  * time of the newest sample behind the KPIs (0: unknown). */

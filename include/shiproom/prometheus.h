@@ -20,7 +20,8 @@
 
 #define SR_PROM_MAX_HEADERS 8
 #define SR_PROM_URL_LEN 512
-#define SR_PROM_MAX_QUERIES (4 * SR_MAX_KPIS + 2) /* value, samples, 2 evidence; rhythm, liveness */
+#define SR_PROM_MAX_QUERIES (4 * SR_MAX_KPIS + 2) /* value, samples, 2 evidence; rhythm, liveness  \
+	                                           */
 #define SR_PROM_DEFAULT_MAX_BYTES (8u * 1024u * 1024u)
 
 struct sr_prom_header {

@@ -13,12 +13,12 @@
 #include "shiproom/policy.h"
 
 enum sr_rstate {
-	SR_RS_PREFLIGHT,     /* before the first phase is deployed */
-	SR_RS_OBSERVING,     /* in a phase, observation window running */
-	SR_RS_GATE_PENDING,  /* window elapsed: approvals / decision / promote */
-	SR_RS_HELD,          /* the Release DRI holds */
-	SR_RS_OVERNIGHT,     /* held at 50% past end of day: changes frozen */
-	SR_RS_PARTIAL,       /* partial success: hold at 50%, remediation */
+	SR_RS_PREFLIGHT,    /* before the first phase is deployed */
+	SR_RS_OBSERVING,    /* in a phase, observation window running */
+	SR_RS_GATE_PENDING, /* window elapsed: approvals / decision / promote */
+	SR_RS_HELD,         /* the Release DRI holds */
+	SR_RS_OVERNIGHT,    /* held at 50% past end of day: changes frozen */
+	SR_RS_PARTIAL,      /* partial success: hold at 50%, remediation */
 	SR_RS_ROLLED_BACK,
 	SR_RS_SUCCESS
 };
@@ -26,8 +26,8 @@ const char *rollout_state_name(enum sr_rstate s); /* "preflight", ... */
 
 enum sr_gate_outcome {
 	SR_GATE_PENDING,
-	SR_GATE_PASSED,   /* promoted through it */
-	SR_GATE_HELD,     /* due, but not passed on time */
+	SR_GATE_PASSED, /* promoted through it */
+	SR_GATE_HELD,   /* due, but not passed on time */
 	SR_GATE_ROLLED_BACK
 };
 
@@ -39,7 +39,7 @@ struct sr_approval {
 
 struct sr_gate_record {
 	enum sr_gate_outcome outcome;
-	sr_ms at;                        /* when the outcome was reached */
+	sr_ms at; /* when the outcome was reached */
 	int napprovals;
 	struct sr_approval approvals[SR_MAX_ROSTER];
 };
@@ -59,17 +59,17 @@ struct sr_note {
 #define SR_MAX_NOTES 32 /* the newest are kept; the journal keeps them all */
 
 struct sr_rollout {
-	sr_ms t0;              /* planned T-0 */
-	int phase;             /* index into policy.phases; -1 = pre-flight */
-	int weight;            /* canary weight as last read back from the edge */
+	sr_ms t0;                /* planned T-0 */
+	int phase;               /* index into policy.phases; -1 = pre-flight */
+	int weight;              /* canary weight as last read back from the edge */
 	int edge_anomaly_weight; /* the weight the last edge anomaly read back
 	                            (journal "edge" record), 0 when none or
 	                            resolved: while > 0 traffic reaches the
 	                            canary whatever the phase, and a rollback
 	                            is possible even in pre-flight */
-	sr_ms phase_entered;   /* when the current phase started */
+	sr_ms phase_entered;     /* when the current phase started */
 
-	bool held;             /* Release DRI hold */
+	bool held; /* Release DRI hold */
 	sr_ms held_since;
 	char held_by[SR_NAME_LEN];
 	char hold_reason[SR_REASON_LEN];
@@ -81,19 +81,19 @@ struct sr_rollout {
 
 	sr_ms overnight_until; /* 0: not in an overnight hold */
 	sr_ms overnight_since;
-	sr_ms partial_since;   /* 0: not a partial success */
-	bool tiebreak;         /* an exec's recorded tie-break for this ESCALATE */
+	sr_ms partial_since; /* 0: not a partial success */
+	bool tiebreak;       /* an exec's recorded tie-break for this ESCALATE */
 	char tiebreak_by[SR_NAME_LEN];
 	sr_ms tiebreak_at;
 
-	sr_ms success_since;   /* success criteria continuously met since (0: not) */
+	sr_ms success_since; /* success criteria continuously met since (0: not) */
 	bool success;
 	sr_ms success_at;
 
 	struct sr_gate_record gates[SR_MAX_GATES];
 	struct sr_tick ticks[SR_MAX_CHECKLISTS][SR_MAX_ITEMS];
 
-	int nnotes;            /* notes ever added; notes[(i) % SR_MAX_NOTES] */
+	int nnotes; /* notes ever added; notes[(i) % SR_MAX_NOTES] */
 	struct sr_note notes[SR_MAX_NOTES];
 
 	/* Bumped by every change of this record (each rollout_* that
@@ -117,10 +117,10 @@ int rollout_preflight_open(const struct sr_rollout *r, const struct sr_policy *p
 
 /* State changes. Each returns 0, or -1 with a reason in why[n]. They do
  * not check authority (rights.h does) and do not talk to the edge. */
-int rollout_promote(struct sr_rollout *r, const struct sr_policy *p, int weight,
-                    sr_ms now, char *why, size_t n);
-int rollout_hold(struct sr_rollout *r, const char *actor, const char *reason, sr_ms now,
-                 char *why, size_t n);
+int rollout_promote(struct sr_rollout *r, const struct sr_policy *p, int weight, sr_ms now,
+                    char *why, size_t n);
+int rollout_hold(struct sr_rollout *r, const char *actor, const char *reason, sr_ms now, char *why,
+                 size_t n);
 int rollout_resume(struct sr_rollout *r, sr_ms now, char *why, size_t n);
 int rollout_rollback(struct sr_rollout *r, const struct sr_policy *p, const char *actor,
                      const char *reason, sr_ms now, char *why, size_t n);
@@ -139,8 +139,7 @@ int rollout_note(struct sr_rollout *r, const char *actor, const char *text, sr_m
                  size_t n);
 /* Keep the reason of the approval `actor` gave at `at` (just recorded
  * by rollout_approve): the gate report and #ship-room show it. */
-void rollout_approval_reason(struct sr_rollout *r, const char *actor, sr_ms at,
-                             const char *reason);
+void rollout_approval_reason(struct sr_rollout *r, const char *actor, sr_ms at, const char *reason);
 /* The i-th newest note (0 = newest), or NULL. */
 const struct sr_note *rollout_note_at(const struct sr_rollout *r, int i);
 int rollout_declare_success(struct sr_rollout *r, sr_ms now, char *why, size_t n);

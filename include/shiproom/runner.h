@@ -33,10 +33,10 @@ struct uv_loop_s;
 struct uv_timer_s;
 
 enum sr_log_kind {
-	SR_LOG_ACTION,    /* an action done, refused or failed */
+	SR_LOG_ACTION, /* an action done, refused or failed */
 	SR_LOG_APPROVAL,
-	SR_LOG_STATUS,    /* a cell changed status */
-	SR_LOG_TRIGGER,   /* a trigger changed state */
+	SR_LOG_STATUS,  /* a cell changed status */
+	SR_LOG_TRIGGER, /* a trigger changed state */
 	SR_LOG_DECISION,
 	SR_LOG_INFO
 };
@@ -44,8 +44,8 @@ enum sr_log_kind {
 struct sr_log_entry {
 	sr_ms at;
 	enum sr_log_kind kind;
-	enum sr_status severity;      /* colour hint: GREEN info ... RED alarm */
-	char actor[SR_NAME_LEN];      /* "" for the engine */
+	enum sr_status severity; /* colour hint: GREEN info ... RED alarm */
+	char actor[SR_NAME_LEN]; /* "" for the engine */
 	char text[SR_REASON_LEN];
 };
 
@@ -53,18 +53,18 @@ struct sr_runner {
 	const struct sr_policy *policy;
 	const struct sr_scenario *scenario; /* NULL without the simulator */
 	struct sr_source *source;
-	struct sr_edge *edge;               /* NULL in read-only mode */
-	struct sr_sim *sim;                 /* NULL unless the simulator runs */
+	struct sr_edge *edge; /* NULL in read-only mode */
+	struct sr_sim *sim;   /* NULL unless the simulator runs */
 	struct sr_engine engine;
 	struct sr_history history;
 	bool read_only;
-	char owner[SR_NAME_LEN];            /* login of the process owner */
+	char owner[SR_NAME_LEN]; /* login of the process owner */
 
-	sr_ms now;                          /* time of the last tick */
+	sr_ms now; /* time of the last tick */
 	bool script_done[SR_MAX_SCRIPT];
-	bool script_tried[SR_MAX_SCRIPT];   /* attempted at least once */
-	bool action_in_flight;              /* SIGHUP waits for it */
-	bool alarm;                         /* a trigger started firing: bell */
+	bool script_tried[SR_MAX_SCRIPT]; /* attempted at least once */
+	bool action_in_flight;            /* SIGHUP waits for it */
+	bool alarm;                       /* a trigger started firing: bell */
 	/* The decision and triggers as they stood when the last edge action
 	 * (promote, rollback) was recorded, before the re-decision it caused:
 	 * the reports written for that action (the step-up phase card, the
@@ -72,7 +72,7 @@ struct sr_runner {
 	sr_ms before_action_at;
 	struct sr_decision before_action_decision;
 	struct sr_trigger_state before_action_triggers[SR_MAX_TRIGGERS];
-	bool polling;                       /* a poll is out: do not start another */
+	bool polling; /* a poll is out: do not start another */
 	/* When polls happen (poll_schedule.h): aligned to the source's
 	 * scrape, faster for the KPIs a breach may be building on. Only
 	 * with a source that honours sr_poll_ask (adaptive); otherwise a
@@ -81,22 +81,22 @@ struct sr_runner {
 	 * calls when a poll has answered (the plan may have changed). */
 	struct sr_poll_schedule sched;
 	bool adaptive;
-	bool poll_asked_rhythm;             /* the poll out asked for sample times */
-	int logged_poll_mode;               /* the mode last logged; -1: none */
+	bool poll_asked_rhythm; /* the poll out asked for sample times */
+	int logged_poll_mode;   /* the mode last logged; -1: none */
 	void (*on_polled)(void *ud);
 	void *on_polled_ud;
-	bool edge_reading;                  /* a read-back of the edge's weight is out
-	                                       (one per poll, issue 9: the edge's real state) */
+	bool edge_reading; /* a read-back of the edge's weight is out
+	                      (one per poll, issue 9: the edge's real state) */
 	/* The last snapshot a poll answered with, copied (the source reuses
 	 * its own): while a poll is out, ticks evaluate it again once it has
 	 * gone stale, so the cells age to STALE instead of keeping their
 	 * last status (runner.c, runner_reevaluate). */
 	struct sr_snapshot held;
 	bool have_held;
-	bool foreign_applied;               /* the journal poll applied another
-	                                       console's record: redecide */
-	bool quiet_refusals;                /* scripted retries: do not log each refusal */
-	struct sr_action_flight flight;     /* the edge action in flight, or the last one */
+	bool foreign_applied;           /* the journal poll applied another
+	                                   console's record: redecide */
+	bool quiet_refusals;            /* scripted retries: do not log each refusal */
+	struct sr_action_flight flight; /* the edge action in flight, or the last one */
 	/* The workflow's actions (SR_AF_WORKFLOW: post, report), carried out
 	 * by whoever owns the notifier and the report writer (the session);
 	 * the dispatcher checks them first like every action. NULL: refused. */
@@ -104,41 +104,41 @@ struct sr_runner {
 	                 struct sr_action_result *res);
 	void *workflow_ud;
 
-	int nlog;                           /* entries ever written */
-	struct sr_log_entry log[SR_LOG_LEN];/* ring: log[(nlog-1) % LEN] newest */
+	int nlog;                            /* entries ever written */
+	struct sr_log_entry log[SR_LOG_LEN]; /* ring: log[(nlog-1) % LEN] newest */
 
 	/* ---- the journal ---- */
-	struct sr_journal *journal;         /* borrowed; NULL: no journal */
-	bool journal_ro;                    /* read it, never write it (read-only, status) */
-	bool journal_live;                  /* the first poll (the replay) is done */
-	struct sr_replay replay;            /* applies journal events to engine.ro */
-	int own_rc;                         /* journal_apply() of this console's last
-	                                       record: 0/1 applied, -1 refused, 2 not seen */
+	struct sr_journal *journal; /* borrowed; NULL: no journal */
+	bool journal_ro;            /* read it, never write it (read-only, status) */
+	bool journal_live;          /* the first poll (the replay) is done */
+	struct sr_replay replay;    /* applies journal events to engine.ro */
+	int own_rc;                 /* journal_apply() of this console's last
+	                               record: 0/1 applied, -1 refused, 2 not seen */
 	char own_why[SR_REASON_LEN];
-	int journal_issues;                 /* malformed or torn lines reported */
-	bool policy_changed;                /* the journal was started under another policy */
-	bool snap_t0;                       /* a "T-0" snapshot is in the journal */
-	unsigned snap_gates;                /* bit g: a snapshot of gate g is in it */
-	sr_ms snap_last;                    /* time of the newest snapshot in it */
-	sr_ms journal_last_at;              /* the newest record applied from it */
-	bool reconciling;                   /* start-up reconciliation in progress:
-	                                       runner_tick does nothing until it ends */
-	const char *journal_err;            /* the last failed journal write, said once */
-	bool journal_lost;                  /* the journal's path no longer names the file
-	                                       this console opened: no more actions */
+	int journal_issues;      /* malformed or torn lines reported */
+	bool policy_changed;     /* the journal was started under another policy */
+	bool snap_t0;            /* a "T-0" snapshot is in the journal */
+	unsigned snap_gates;     /* bit g: a snapshot of gate g is in it */
+	sr_ms snap_last;         /* time of the newest snapshot in it */
+	sr_ms journal_last_at;   /* the newest record applied from it */
+	bool reconciling;        /* start-up reconciliation in progress:
+	                            runner_tick does nothing until it ends */
+	const char *journal_err; /* the last failed journal write, said once */
+	bool journal_lost;       /* the journal's path no longer names the file
+	                            this console opened: no more actions */
 	/* The observation record (obsrec.h): what this console's last `obs`
 	 * record said, the base of the next delta, and when the chain last
 	 * started over with a keyframe. */
 	struct sr_snapshot obs_prev;
 	bool obs_have_prev;
 	sr_ms obs_keyframe_at;
-	sr_ms auto_retry_at;                /* a failed auto-rollback is retried from here */
+	sr_ms auto_retry_at; /* a failed auto-rollback is retried from here */
 
 	/* ---- the loop (NULL: none; retries then happen at once) ---- */
 	struct uv_loop_s *loop;
-	struct uv_timer_s *backoff;         /* the edge retry back-off */
-	struct uv_timer_s *watch;           /* polls the journal every second */
-	sr_ms backoff_ms;                   /* first retry delay, doubled each time */
+	struct uv_timer_s *backoff; /* the edge retry back-off */
+	struct uv_timer_s *watch;   /* polls the journal every second */
+	sr_ms backoff_ms;           /* first retry delay, doubled each time */
 	/* Called after every log entry (NULL: nobody): `watch` prints and
 	 * runs its workflow when something happened, instead of looking
 	 * ten times a second whether anything did. */
@@ -146,7 +146,7 @@ struct sr_runner {
 	void *on_log_ud;
 
 	/* ---- replay of a journal file (`shiproom replay`) ---- */
-	struct sr_feed *feed;               /* NULL unless replaying */
+	struct sr_feed *feed; /* NULL unless replaying */
 };
 
 /* Set up a runner over borrowed parts. edge may be NULL (read-only). */

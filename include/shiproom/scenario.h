@@ -11,35 +11,35 @@
 #include "shiproom/policy.h"
 
 #define SR_MAX_EFFECTS 32
-#define SR_MAX_SCRIPT  64
-#define SR_MAX_EXPECT  32
+#define SR_MAX_SCRIPT 64
+#define SR_MAX_EXPECT 32
 
 enum sr_cohort_sel { SR_COHORT_CANARY, SR_COHORT_CONTROL, SR_COHORT_BOTH };
 
 enum sr_effect_op {
-	SR_FX_SCALE,   /* multiply the KPI's model value (latency: every sample) */
-	SR_FX_ADD,     /* add to it */
-	SR_FX_SET,     /* replace it (streak: force this many failures in a row) */
-	SR_FX_SOURCE_ERROR,  /* the source fails every fetch (ERROR) */
-	SR_FX_SOURCE_FREEZE  /* the source returns old data (goes STALE) */
+	SR_FX_SCALE,        /* multiply the KPI's model value (latency: every sample) */
+	SR_FX_ADD,          /* add to it */
+	SR_FX_SET,          /* replace it (streak: force this many failures in a row) */
+	SR_FX_SOURCE_ERROR, /* the source fails every fetch (ERROR) */
+	SR_FX_SOURCE_FREEZE /* the source returns old data (goes STALE) */
 };
 
 struct sr_effect {
-	int from_min, to_min;       /* [from, to) minutes from T-0 */
+	int from_min, to_min; /* [from, to) minutes from T-0 */
 	enum sr_effect_op op;
-	int kpi;                    /* -1: every KPI (source effects) */
-	int journey;                /* -1: every journey of the KPI */
+	int kpi;     /* -1: every KPI (source effects) */
+	int journey; /* -1: every journey of the KPI */
 	enum sr_cohort_sel cohort;
 	double amount;
 };
 
 struct sr_script_step {
 	int at_min;
-	int retry_until_min;        /* retry each poll while refused; = at_min: once */
+	int retry_until_min; /* retry each poll while refused; = at_min: once */
 	enum sr_action_kind action;
-	int weight;                 /* PROMOTE target */
+	int weight; /* PROMOTE target */
 	char actor[SR_NAME_LEN];
-	char checklist[SR_NAME_LEN];/* TICK */
+	char checklist[SR_NAME_LEN]; /* TICK */
 	char item[SR_NAME_LEN];
 	char reason[SR_REASON_LEN];
 };
@@ -48,9 +48,9 @@ struct sr_expect {
 	int at_min;
 	bool has_verdict;
 	enum sr_verdict verdict;
-	char state[SR_NAME_LEN];    /* rollout_state_name(), "" = any */
-	int weight;                 /* -1 = any */
-	char trigger[SR_NAME_LEN];  /* a trigger id that must be firing, "" */
+	char state[SR_NAME_LEN];   /* rollout_state_name(), "" = any */
+	int weight;                /* -1 = any */
+	char trigger[SR_NAME_LEN]; /* a trigger id that must be firing, "" */
 };
 
 struct sr_scenario {
@@ -58,10 +58,10 @@ struct sr_scenario {
 	char description[SR_TEXT_LEN];
 	char t0_text[32];
 	sr_ms t0;
-	int start_min;              /* where the clock starts, default -130 */
-	int end_min;                /* where a headless play stops, default 600 */
+	int start_min; /* where the clock starts, default -130 */
+	int end_min;   /* where a headless play stops, default 600 */
 	uint64_t seed;
-	double rps[SR_MAX_JOURNEYS];/* requests/s per journey, both cohorts */
+	double rps[SR_MAX_JOURNEYS]; /* requests/s per journey, both cohorts */
 	int neffects;
 	struct sr_effect effects[SR_MAX_EFFECTS];
 	int nscript;

@@ -21,7 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define SR_SECRET_MAX 16         /* distinct secrets remembered */
+#define SR_SECRET_MAX 16 /* distinct secrets remembered */
 #define SR_SECRET_REDACTED "[redacted]"
 
 /* Read the secret file `path` (what: "bearer_token_file", "token file",
@@ -29,8 +29,7 @@
  * user, mode 0600 or stricter, one line (surrounding whitespace trimmed),
  * shorter than n. Returns 0, or -1 with err naming the file and the
  * fault (never its contents). The secret is registered for scrubbing. */
-int secret_read_file(const char *path, const char *what, char *out, size_t n, char *err,
-                     size_t en);
+int secret_read_file(const char *path, const char *what, char *out, size_t n, char *err, size_t en);
 
 /* Remember a secret for secret_scrub (copied; shorter than 4 bytes or
  * already known: ignored). */

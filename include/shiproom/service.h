@@ -26,14 +26,14 @@
 #include "shiproom/session.h"
 
 struct sr_service_opts {
-	const char *socket;        /* its path (service_socket_path) */
-	bool exit_with_last;       /* a drill's service: end with its last console */
-	double speed;              /* the simulator's virtual time speed (1: real) */
-	int ready_fd;              /* >= 0: write "ready\n" once listening, then close
-	                              (serve --detach tells its parent) */
-	const char *detach_log;    /* detached: stdin, stdout and stderr go here once
-	                              ready (NULL: /dev/null) */
-	FILE *log_out;             /* the event log as it grows (foreground: stdout) */
+	const char *socket;     /* its path (service_socket_path) */
+	bool exit_with_last;    /* a drill's service: end with its last console */
+	double speed;           /* the simulator's virtual time speed (1: real) */
+	int ready_fd;           /* >= 0: write "ready\n" once listening, then close
+	                           (serve --detach tells its parent) */
+	const char *detach_log; /* detached: stdin, stdout and stderr go here once
+	                           ready (NULL: /dev/null) */
+	FILE *log_out;          /* the event log as it grows (foreground: stdout) */
 };
 
 /* The socket of a rollout: --socket, else the policy's service.socket,

@@ -49,34 +49,34 @@ struct sr_session_opts {
 	bool seed_set;
 	uint64_t seed;
 	bool t0_set;
-	sr_ms t0;                 /* --t0, absolute ms */
-	bool start_set;           /* simulator: play up to here first */
+	sr_ms t0;       /* --t0, absolute ms */
+	bool start_set; /* simulator: play up to here first */
 	int start_min;
 	bool read_only;
 };
 
 struct sr_session {
-	struct sr_policy *policy;    /* as loaded */
-	struct sr_policy *drill;     /* the simulator-drill copy, or NULL */
-	struct sr_scenario *scenario;/* NULL on a real source */
+	struct sr_policy *policy;     /* as loaded */
+	struct sr_policy *drill;      /* the simulator-drill copy, or NULL */
+	struct sr_scenario *scenario; /* NULL on a real source */
 	struct sr_sim *sim;
 	struct sr_runner *runner;
-	struct sr_source *source;    /* a real source (the sim's is borrowed) */
-	struct sr_edge *edge;        /* a real edge */
+	struct sr_source *source; /* a real source (the sim's is borrowed) */
+	struct sr_edge *edge;     /* a real edge */
 	struct sr_journal *journal;
 	struct uv_loop_s *loop;
-	bool real;                   /* not the simulator: the real clock */
+	bool real; /* not the simulator: the real clock */
 	bool read_only;
 	char state_dir[SR_PATH_LEN];
-	bool temp_state;             /* a simulator's temporary state dir */
-	bool keep_state;             /* the state dir persists (reports may go there) */
+	bool temp_state; /* a simulator's temporary state dir */
+	bool keep_state; /* the state dir persists (reports may go there) */
 	struct sr_report_templates templates;
 	bool have_templates;
 	struct sr_http *notify_http; /* the webhook's HTTP client */
 	struct sr_notify *notify;
 	struct sr_report_watch reports; /* due reports, written into the state dir */
 	bool reporting;
-	int history_end;             /* log entries up to here replay the journal */
+	int history_end; /* log entries up to here replay the journal */
 	char datadir[SR_PATH_LEN];
 	char owner[SR_NAME_LEN];
 };
@@ -87,8 +87,7 @@ void session_find_datadir(char *out, size_t n);
 /* Load a policy; a mistake is printed as file:line:column on stderr. */
 int session_load_policy(struct sr_policy *p, const char *path);
 /* The policy path the options name (or the shipped default). */
-void session_policy_path(const struct sr_session_opts *o, const char *datadir, char *out,
-                         size_t n);
+void session_policy_path(const struct sr_session_opts *o, const char *datadir, char *out, size_t n);
 
 /* Open a session (see the header). drill_ok: on the simulator, a process
  * owner outside the roster acts as release_dri + gate_approver (never
@@ -105,8 +104,7 @@ int session_open_live(struct sr_session *s, const struct sr_session_opts *o);
 /* The report templates from <datadir>/config (a broken one: exit 2). */
 int session_open_templates(struct sr_session *s);
 /* Templates, then the webhook (with_notify) unless read-only. */
-int session_open_workflow(struct sr_session *s, const struct sr_session_opts *o,
-                          bool with_notify);
+int session_open_workflow(struct sr_session *s, const struct sr_session_opts *o, bool with_notify);
 /* Reports are written into the state dir when it persists and the session
  * may write: the same rule for the service, watch and act. Starts the
  * report watch: what is already reached is not written again. */

@@ -13,18 +13,18 @@
 #include "shiproom/common.h"
 
 enum sr_obs_kind {
-	SR_OBS_NONE = 0,  /* never fetched */
-	SR_OBS_OK,        /* value and samples are valid as of `at` */
-	SR_OBS_NOSERIES,  /* the source answered, no series (or NaN) */
-	SR_OBS_ERROR      /* the last fetch failed; see error */
+	SR_OBS_NONE = 0, /* never fetched */
+	SR_OBS_OK,       /* value and samples are valid as of `at` */
+	SR_OBS_NOSERIES, /* the source answered, no series (or NaN) */
+	SR_OBS_ERROR     /* the last fetch failed; see error */
 };
 
 struct sr_obs {
 	enum sr_obs_kind kind;
-	double value;     /* in the KPI's unit; NAN when unknown */
-	double samples;   /* observations behind value (requests, payments) */
-	sr_ms at;         /* time of the data (last good fetch for ERROR) */
-	bool degraded;    /* the source warned (Prometheus `warnings`) */
+	double value;   /* in the KPI's unit; NAN when unknown */
+	double samples; /* observations behind value (requests, payments) */
+	sr_ms at;       /* time of the data (last good fetch for ERROR) */
+	bool degraded;  /* the source warned (Prometheus `warnings`) */
 	/* The poll step's counts for the evidence test (evidence.h), as
 	 * Prometheus increase() over the step: requests and bad events (for
 	 * a latency KPI: requests slower than step_bound ms, a histogram
@@ -32,14 +32,14 @@ struct sr_obs {
 	 * the source has none: the test then waits, it never guesses. */
 	double step_n, step_bad;
 	double step_bound;
-	char error[160];  /* sanitised message for ERROR / degraded */
+	char error[160]; /* sanitised message for ERROR / degraded */
 };
 
 #define SR_SAMPLE_TIMES 16
 
 struct sr_snapshot {
-	int ncells;                          /* == policy.ncells */
-	struct sr_obs canary[SR_MAX_CELLS];  /* indexed like policy.cells */
+	int ncells;                         /* == policy.ncells */
+	struct sr_obs canary[SR_MAX_CELLS]; /* indexed like policy.cells */
 	struct sr_obs control[SR_MAX_CELLS];
 	/* The times of the newest samples behind the KPIs (the canary's
 	 * when the source can tell), ascending, when the poll was asked for

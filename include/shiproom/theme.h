@@ -23,55 +23,55 @@ enum tui_role {
 	TR_NORMAL = 0,
 	TR_DIM,
 	TR_TITLE,
-	TR_HEADER,      /* the header bar */
+	TR_HEADER, /* the header bar */
 	TR_BORDER,
-	TR_SELECTED,    /* the selected tile or row */
-	TR_KEY,         /* a key in the key bar */
-	TR_KEY_DIM,     /* an action not allowed to this user now */
-	TR_KEY_ALERT,   /* the rollback key while a trigger fires */
+	TR_SELECTED,  /* the selected tile or row */
+	TR_KEY,       /* a key in the key bar */
+	TR_KEY_DIM,   /* an action not allowed to this user now */
+	TR_KEY_ALERT, /* the rollback key while a trigger fires */
 	TR_BADGE_RO,
-	TR_BANNER,      /* the trigger banner */
+	TR_BANNER, /* the trigger banner */
 	TR_DIALOG,
-	TR_ST_GREEN,    /* the six statuses, in enum sr_status order */
+	TR_ST_GREEN, /* the six statuses, in enum sr_status order */
 	TR_ST_YELLOW,
 	TR_ST_NODATA,
 	TR_ST_STALE,
 	TR_ST_ERROR,
 	TR_ST_RED,
-	TR_V_GO,        /* the four verdicts */
+	TR_V_GO, /* the four verdicts */
 	TR_V_HOLD,
 	TR_V_ROLLBACK,
 	TR_V_ESCALATE,
-	TR_CANARY,      /* chart series */
+	TR_CANARY, /* chart series */
 	TR_CONTROL,
 	TR_LIMIT,
-	TR_NOW,         /* timeline now-marker */
-	TR_PAST,        /* timeline: elapsed part */
+	TR_NOW,  /* timeline now-marker */
+	TR_PAST, /* timeline: elapsed part */
 	TR_FUTURE,
 	TR_COUNT
 };
 
 /* Attribute bits (term.c maps them to curses attributes). */
-#define TA_BOLD      0x01u
-#define TA_DIM       0x02u
-#define TA_REVERSE   0x04u
+#define TA_BOLD 0x01u
+#define TA_DIM 0x02u
+#define TA_REVERSE 0x04u
 #define TA_UNDERLINE 0x08u
-#define TA_ITALIC    0x10u
+#define TA_ITALIC 0x10u
 
 /* Colour numbers: 0..255, or TC_DEFAULT for the terminal's own. */
 #define TC_DEFAULT (-1)
 
 struct theme_style {
-	short fg, bg;          /* 256-colour terminals */
-	short fg16, bg16;      /* 8/16-colour terminals: 0..15 or TC_DEFAULT */
-	unsigned attrs;        /* with colour */
-	unsigned mono;         /* without colour: the only way to tell */
+	short fg, bg;     /* 256-colour terminals */
+	short fg16, bg16; /* 8/16-colour terminals: 0..15 or TC_DEFAULT */
+	unsigned attrs;   /* with colour */
+	unsigned mono;    /* without colour: the only way to tell */
 };
 
 struct sr_theme {
 	char name[48];
 	char description[160];
-	bool mono;             /* the theme asks for no colour at all */
+	bool mono; /* the theme asks for no colour at all */
 	struct theme_style styles[TR_COUNT];
 };
 

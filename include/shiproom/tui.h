@@ -50,8 +50,8 @@ int term_open(const struct sr_theme *th, bool force_ascii, char *err, size_t n);
 void term_close(void);
 bool term_is_open(void);
 int term_input_fd(void);
-bool term_utf8(void);                 /* UTF-8 glyphs allowed */
-const char *term_colour_mode(void);   /* "256", "16", "8", "mono" */
+bool term_utf8(void);               /* UTF-8 glyphs allowed */
+const char *term_colour_mode(void); /* "256", "16", "8", "mono" */
 void term_size(int *w, int *h);
 /* Re-read the size from the tty after SIGWINCH; true if it changed. */
 bool term_resize(void);
@@ -64,7 +64,7 @@ void term_fill(int y, int x, int h, int w, enum tui_role role);
  * Under ASCII every non-ASCII character is drawn as '?'. */
 int term_put(int y, int x, int maxw, enum tui_role role, const char *s);
 int term_putf(int y, int x, int maxw, enum tui_role role, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 void term_hline(int y, int x, int w, enum tui_role role);
 /* A box with an optional title in its top border. */
 void term_box(int y, int x, int h, int w, enum tui_role role, const char *title,
@@ -85,8 +85,7 @@ int text_wrap(const char *text, int w, char out[][TEXT_LINE_BYTES], int max);
 /* Glyphs that differ between UTF-8 and ASCII terminals. */
 struct tui_glyphs {
 	const char *h, *v, *tl, *tr, *bl, *br; /* box drawing */
-	const char *arrow, *le, *ge, *pm, *dot, *ellipsis, *now, *tick, *cross,
-		*hold, *gate;
+	const char *arrow, *le, *ge, *pm, *dot, *ellipsis, *now, *tick, *cross, *hold, *gate;
 };
 const struct tui_glyphs *glyphs(bool utf8);
 /* snprintf for screen text: cutting at the buffer size is intended (the
@@ -105,30 +104,31 @@ enum tui_view_id {
 	VIEW_CHECKLISTS,
 	VIEW_APPROVALS,
 	VIEW_WORKFLOW,
-	VIEW_WHO,      /* who is attached to the service */
+	VIEW_WHO, /* who is attached to the service */
 	VIEW_DETAIL,
 	VIEW_HELP,
-	VIEW_REPORT,   /* the pager: a gate report or a phase card */
+	VIEW_REPORT, /* the pager: a gate report or a phase card */
 	VIEW_COUNT
 };
 #define VIEW_NUMBERED 7 /* views reached with 1..7 */
 
 /* Regions to redraw on the next frame. */
-#define D_HEADER   0x001u
-#define D_BANNER   0x002u
-#define D_TILES    0x004u
-#define D_KPIS     0x008u
+#define D_HEADER 0x001u
+#define D_BANNER 0x002u
+#define D_TILES 0x004u
+#define D_KPIS 0x008u
 #define D_TIMELINE 0x010u
-#define D_LOG      0x020u
-#define D_STATUS   0x040u
-#define D_KEYBAR   0x080u
-#define D_BODY     0x100u /* a view other than main */
-#define D_DIALOG   0x200u
-#define D_CLEAR    0x400u /* clear the screen first (resize, view change) */
+#define D_LOG 0x020u
+#define D_STATUS 0x040u
+#define D_KEYBAR 0x080u
+#define D_BODY 0x100u /* a view other than main */
+#define D_DIALOG 0x200u
+#define D_CLEAR 0x400u    /* clear the screen first (resize, view change) */
 #define D_WORKFLOW 0x800u /* the main view's workflow strip */
-#define D_DATA     (D_HEADER | D_BANNER | D_TILES | D_KPIS | D_TIMELINE | D_LOG | D_KEYBAR | \
-                    D_BODY | D_WORKFLOW)
-#define D_ALL      (D_DATA | D_STATUS | D_DIALOG | D_CLEAR)
+#define D_DATA                                                                                     \
+	(D_HEADER | D_BANNER | D_TILES | D_KPIS | D_TIMELINE | D_LOG | D_KEYBAR | D_BODY |         \
+	 D_WORKFLOW)
+#define D_ALL (D_DATA | D_STATUS | D_DIALOG | D_CLEAR)
 
 enum dlg_kind { DLG_NONE, DLG_CONFIRM, DLG_WEIGHT, DLG_RESULT };
 
@@ -136,11 +136,11 @@ struct tui_dialog {
 	enum dlg_kind kind;
 	enum sr_action_kind action;
 	char title[SR_TITLE_LEN];
-	char text[SR_TEXT_LEN * 4];   /* lines separated by '\n' */
-	char input[8];                /* DLG_WEIGHT: digits typed so far */
-	enum tui_role role;           /* DLG_RESULT: colour of the title */
-	char reason[SR_REASON_LEN];   /* DLG_CONFIRM: the reason already given
-	                                 (`:rollback why`); empty: ask after y */
+	char text[SR_TEXT_LEN * 4]; /* lines separated by '\n' */
+	char input[8];              /* DLG_WEIGHT: digits typed so far */
+	enum tui_role role;         /* DLG_RESULT: colour of the title */
+	char reason[SR_REASON_LEN]; /* DLG_CONFIRM: the reason already given
+	                               (`:rollback why`); empty: ask after y */
 };
 
 /* The line typed on the status row (prompt.c): the reason an action
@@ -157,14 +157,14 @@ struct tui_prompt {
 /* The report pager: one report rendered from its template, live (built
  * again when the engine has evaluated since), scrolled and panned. */
 struct tui_pager {
-	enum sr_report_kind kind;     /* SR_REPORT_GATE or SR_REPORT_CARD */
-	int index;                    /* gate / phase index; -1 until resolved */
-	char *text;                   /* the Markdown, lines split in place */
-	char **line;                  /* (not "lines": a curses macro) */
+	enum sr_report_kind kind; /* SR_REPORT_GATE or SR_REPORT_CARD */
+	int index;                /* gate / phase index; -1 until resolved */
+	char *text;               /* the Markdown, lines split in place */
+	char **line;              /* (not "lines": a curses macro) */
 	int nlines;
-	long built_evals;             /* engine evaluations when it was built */
+	long built_evals; /* engine evaluations when it was built */
 	int built_nlog;
-	int top, left;                /* first line shown, columns panned */
+	int top, left; /* first line shown, columns panned */
 };
 
 /* A filter typed after '/' (k9s): a substring, matched without case. */
@@ -179,24 +179,24 @@ struct tui {
 	bool utf8;
 	enum chart_style chart;
 
-	sr_ms now;                    /* virtual now of the frame being drawn */
-	enum tui_view_id view, back;  /* back: where esc returns from detail/help */
+	sr_ms now;                   /* virtual now of the frame being drawn */
+	enum tui_view_id view, back; /* back: where esc returns from detail/help */
 	unsigned dirty;
 
 	/* Selections. */
-	int sel_journey;              /* main view tile */
-	int sel_cell;                 /* KPI view row (a policy cell) */
-	int sel_check;                /* checklists: flat index over every item */
-	int detail_cell;              /* the cell the detail view charts */
-	int detail_journey;           /* or a journey (-1: a cell) */
+	int sel_journey;    /* main view tile */
+	int sel_cell;       /* KPI view row (a policy cell) */
+	int sel_check;      /* checklists: flat index over every item */
+	int detail_cell;    /* the cell the detail view charts */
+	int detail_journey; /* or a journey (-1: a cell) */
 	int help_scroll;
 	int workflow_scroll;
 
 	/* '/' filters: the event log (main view) and the KPI view. */
 	char log_filter[TUI_FILTER_LEN];
 	char kpi_filter[TUI_FILTER_LEN];
-	char *filter_edit;            /* the filter being typed, or NULL */
-	int log_scroll;               /* event log rows scrolled back from the newest */
+	char *filter_edit; /* the filter being typed, or NULL */
+	int log_scroll;    /* event log rows scrolled back from the newest */
 
 	struct tui_pager pager;
 	/* Reports written when due (report_watch_tick after each tick):
@@ -206,18 +206,18 @@ struct tui {
 
 	struct tui_dialog dlg;
 	struct tui_prompt prompt;
-	bool replay_end_said;         /* "end of journal" flashed once */
-	char flash[SR_TEXT_LEN * 2];  /* status line message */
+	bool replay_end_said;        /* "end of journal" flashed once */
+	char flash[SR_TEXT_LEN * 2]; /* status line message */
 	enum sr_status flash_sev;
-	sr_ms flash_until;            /* real ms */
+	sr_ms flash_until; /* real ms */
 
 	/* What the last frame showed, to know what changed. */
 	int seen_nlog;
 	bool seen_banner;
 	long seen_evals;
-	bool waiting_action;          /* a PENDING result is still out */
-	int sent_result_seq;          /* attached: the client's result count when
-	                                 the request went out */
+	bool waiting_action; /* a PENDING result is still out */
+	int sent_result_seq; /* attached: the client's result count when
+	                        the request went out */
 	bool quit;
 };
 
@@ -226,8 +226,8 @@ void header_draw(struct tui *t);
 void banner_draw(struct tui *t);
 bool banner_active(const struct tui *t, int *trigger);
 void tiles_draw(struct tui *t);
-void kpis_draw(struct tui *t);             /* main view KPI groups */
-void kpis_view_draw(struct tui *t);        /* view 2: every cell */
+void kpis_draw(struct tui *t);      /* main view KPI groups */
+void kpis_view_draw(struct tui *t); /* view 2: every cell */
 /* The cells of the KPI view in display order; returns how many. */
 int kpis_view_order(const struct tui *t, int *cells, int max);
 void timeline_draw(struct tui *t);
@@ -243,11 +243,11 @@ void checklists_draw(struct tui *t);
 int checklists_count(const struct sr_policy *p);
 bool checklists_item(const struct sr_policy *p, int flat, int *list, int *item);
 void approvals_draw(struct tui *t);
-void workflow_draw(struct tui *t);         /* view 6 */
-void who_draw(struct tui *t);              /* view 7 */
+void workflow_draw(struct tui *t); /* view 6 */
+void who_draw(struct tui *t);      /* view 7 */
 /* "3 attached, alice acting": the header's badge ("" without a service). */
 void who_badge(const struct tui *t, char *buf, size_t n);
-void workflow_strip_draw(struct tui *t);   /* the main view's strip */
+void workflow_strip_draw(struct tui *t); /* the main view's strip */
 /* After every runner_tick() and every action: write the reports that are
  * due (report_watch_tick), queue the webhook posts (notify_tick), so a
  * rollback's postmortem placeholder and post do not wait for the next
@@ -268,8 +268,8 @@ void pager_free(struct tui *t);
 void pager_md_line(int y, int x, int w, const char *line, int left);
 
 /* dialog.c */
-void dialog_open(struct tui *t, enum dlg_kind kind, enum sr_action_kind action,
-                 enum tui_role role, const char *title, const char *text);
+void dialog_open(struct tui *t, enum dlg_kind kind, enum sr_action_kind action, enum tui_role role,
+                 const char *title, const char *text);
 void dialog_key(struct tui *t, int key);
 
 /* keys.c */
@@ -315,7 +315,7 @@ void tui_dispatch(struct tui *t, const struct sr_action_request *req);
 /* An asynchronous action finished: show its result (console.c). */
 void tui_action_finished(struct tui *t);
 void tui_flash(struct tui *t, enum sr_status sev, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* The layout for the current size and state. */
 void tui_relayout(struct tui *t);
 /* Switch view (marks the screen for a clean repaint). */
@@ -329,16 +329,16 @@ void tui_set_view(struct tui *t, enum tui_view_id v);
 #define LOG_COALESCE_MIN 3
 
 enum logview_tag {
-	LV_PLAIN,       /* one log entry */
-	LV_GREEN,       /* a run of changes to GREEN */
-	LV_FIRST_DATA,  /* ... none of whose checks had data before */
-	LV_DATA_BACK    /* ... each coming back from a data gap */
+	LV_PLAIN,      /* one log entry */
+	LV_GREEN,      /* a run of changes to GREEN */
+	LV_FIRST_DATA, /* ... none of whose checks had data before */
+	LV_DATA_BACK   /* ... each coming back from a data gap */
 };
 
 struct logview_row {
-	int entry;      /* runner_log_entry() index: the row's newest entry */
-	int oldest;     /* a run: its oldest entry (entry for a plain row) */
-	int count;      /* entries the row stands for */
+	int entry;  /* runner_log_entry() index: the row's newest entry */
+	int oldest; /* a run: its oldest entry (entry for a plain row) */
+	int count;  /* entries the row stands for */
 	enum logview_tag tag;
 };
 

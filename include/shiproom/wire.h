@@ -39,7 +39,7 @@
 struct sr_wire_reader {
 	char *buf;
 	size_t len, cap;
-	size_t max;           /* SR_WIRE_MAX unless set lower (a client's requests) */
+	size_t max; /* SR_WIRE_MAX unless set lower (a client's requests) */
 };
 
 void wire_reader_init(struct sr_wire_reader *rd, size_t max);

@@ -58,30 +58,29 @@
 #define DEFAULT_ROLLBACK_REASON "rollback"
 
 static const struct sr_action_def action_defs[] = {
-	{SR_ACT_HOLD, "hold", 'h', SR_AF_ASKS_REASON, SR_ROLE_RELEASE_DRI,
-	 "hold the rollout at its current weight (Release DRI)"},
-	{SR_ACT_RESUME, "resume", 'r', 0, SR_ROLE_RELEASE_DRI, "end a hold (Release DRI)"},
-	{SR_ACT_PROMOTE, "promote", 'p', SR_AF_DANGEROUS | SR_AF_TYPE_WEIGHT | SR_AF_MOVES_EDGE,
-	 SR_ROLE_RELEASE_DRI, "promote to the next phase: type the target weight (needs GO)"},
-	{SR_ACT_ROLLBACK, "rollback", 'x', SR_AF_DANGEROUS | SR_AF_MOVES_EDGE | SR_AF_ASKS_REASON,
-	 SR_ROLE_RELEASE_DRI,
-	 "roll back: canary weight 0 and drained; confirm with y (Release DRI)"},
-	{SR_ACT_APPROVE, "approve", 'a', SR_AF_ASKS_REASON, SR_ROLE_GATE_APPROVER,
-	 "approve the next gate (gate approver)"},
-	{SR_ACT_TICK, "tick", ' ', 0, SR_ROLE_RELEASE_DRI,
-	 "tick the selected checklist item (checklist view)"},
-	{SR_ACT_TIEBREAK, "tiebreak", 'T', 0, SR_ROLE_EXEC,
-	 "record the exec tie-break of an overnight hold (CEO)"},
-	{SR_ACT_POST, "post", 'U', SR_AF_WORKFLOW, SR_ROLE_RELEASE_DRI,
-	 "post an update to #ship-room now (anyone on the roster who may act)"},
-	{SR_ACT_REPORT, "report", 'w', SR_AF_WORKFLOW, SR_ROLE_RELEASE_DRI,
-	 "write the report in the pager to the state dir (anyone who may act)"},
-	{SR_ACT_DECLARE_SUCCESS, "declare_success", 'S', 0, SR_ROLE_RELEASE_DRI,
-	 "declare success once the criteria are met at 100% (Release DRI)"},
-	{SR_ACT_UNTICK, "untick", 'u', SR_AF_ASKS_REASON | SR_AF_NEEDS_TEXT, SR_ROLE_RELEASE_DRI,
-	 "undo the selected checklist tick, saying why (checklist view)"},
-	{SR_ACT_NOTE, "note", 'n', SR_AF_NEEDS_TEXT | SR_AF_OBSERVER_OK, SR_ROLE_OBSERVER,
-	 "add a timestamped note to the rollout (anyone on the roster)"},
+    {SR_ACT_HOLD, "hold", 'h', SR_AF_ASKS_REASON, SR_ROLE_RELEASE_DRI,
+     "hold the rollout at its current weight (Release DRI)"},
+    {SR_ACT_RESUME, "resume", 'r', 0, SR_ROLE_RELEASE_DRI, "end a hold (Release DRI)"},
+    {SR_ACT_PROMOTE, "promote", 'p', SR_AF_DANGEROUS | SR_AF_TYPE_WEIGHT | SR_AF_MOVES_EDGE,
+     SR_ROLE_RELEASE_DRI, "promote to the next phase: type the target weight (needs GO)"},
+    {SR_ACT_ROLLBACK, "rollback", 'x', SR_AF_DANGEROUS | SR_AF_MOVES_EDGE | SR_AF_ASKS_REASON,
+     SR_ROLE_RELEASE_DRI, "roll back: canary weight 0 and drained; confirm with y (Release DRI)"},
+    {SR_ACT_APPROVE, "approve", 'a', SR_AF_ASKS_REASON, SR_ROLE_GATE_APPROVER,
+     "approve the next gate (gate approver)"},
+    {SR_ACT_TICK, "tick", ' ', 0, SR_ROLE_RELEASE_DRI,
+     "tick the selected checklist item (checklist view)"},
+    {SR_ACT_TIEBREAK, "tiebreak", 'T', 0, SR_ROLE_EXEC,
+     "record the exec tie-break of an overnight hold (CEO)"},
+    {SR_ACT_POST, "post", 'U', SR_AF_WORKFLOW, SR_ROLE_RELEASE_DRI,
+     "post an update to #ship-room now (anyone on the roster who may act)"},
+    {SR_ACT_REPORT, "report", 'w', SR_AF_WORKFLOW, SR_ROLE_RELEASE_DRI,
+     "write the report in the pager to the state dir (anyone who may act)"},
+    {SR_ACT_DECLARE_SUCCESS, "declare_success", 'S', 0, SR_ROLE_RELEASE_DRI,
+     "declare success once the criteria are met at 100% (Release DRI)"},
+    {SR_ACT_UNTICK, "untick", 'u', SR_AF_ASKS_REASON | SR_AF_NEEDS_TEXT, SR_ROLE_RELEASE_DRI,
+     "undo the selected checklist tick, saying why (checklist view)"},
+    {SR_ACT_NOTE, "note", 'n', SR_AF_NEEDS_TEXT | SR_AF_OBSERVER_OK, SR_ROLE_OBSERVER,
+     "add a timestamped note to the rollout (anyone on the roster)"},
 };
 
 #define NDEFS ((int)(sizeof action_defs / sizeof action_defs[0]))
@@ -161,17 +160,18 @@ static void log_result(struct sr_runner *r, const struct sr_action_request *req,
 {
 	if (res->outcome == SR_ACT_REFUSED && r->quiet_refusals)
 		return;
-	enum sr_status sev = res->outcome == SR_ACT_DONE      ? SR_GREEN
-	                     : res->outcome == SR_ACT_FAILED  ? SR_RED
-	                                                      : SR_YELLOW;
+	enum sr_status sev = res->outcome == SR_ACT_DONE     ? SR_GREEN
+	                     : res->outcome == SR_ACT_FAILED ? SR_RED
+	                                                     : SR_YELLOW;
 	if (res->outcome == SR_ACT_DONE && req->kind == SR_ACT_ROLLBACK)
 		sev = SR_YELLOW; /* done, but worth the eye */
 	enum sr_log_kind kind = req->kind == SR_ACT_APPROVE && res->outcome == SR_ACT_DONE
 	                            ? SR_LOG_APPROVAL
 	                            : SR_LOG_ACTION;
-	const char *verb = res->outcome == SR_ACT_DONE ? "" : res->outcome == SR_ACT_REFUSED ? "refused: "
-	                                                    : res->outcome == SR_ACT_FAILED  ? "FAILED: "
-	                                                                                     : "pending: ";
+	const char *verb = res->outcome == SR_ACT_DONE      ? ""
+	                   : res->outcome == SR_ACT_REFUSED ? "refused: "
+	                   : res->outcome == SR_ACT_FAILED  ? "FAILED: "
+	                                                    : "pending: ";
 	runner_log(r, kind, sev, req->actor, "%s%s", verb, res->message);
 }
 
@@ -202,14 +202,13 @@ static int apply(const struct sr_runner *r, struct sr_rollout *ro,
 	const char *reason = req->reason[0] ? req->reason : NULL;
 	switch (req->kind) {
 	case SR_ACT_HOLD:
-		return rollout_hold(ro, req->actor, reason ? reason : DEFAULT_HOLD_REASON, now, why, n);
-	case SR_ACT_RESUME:
-		return rollout_resume(ro, now, why, n);
-	case SR_ACT_PROMOTE:
-		return rollout_promote(ro, p, target, now, why, n);
+		return rollout_hold(ro, req->actor, reason ? reason : DEFAULT_HOLD_REASON, now, why,
+		                    n);
+	case SR_ACT_RESUME: return rollout_resume(ro, now, why, n);
+	case SR_ACT_PROMOTE: return rollout_promote(ro, p, target, now, why, n);
 	case SR_ACT_ROLLBACK:
-		return rollout_rollback(ro, p, req->actor, reason ? reason : DEFAULT_ROLLBACK_REASON, now,
-		                        why, n);
+		return rollout_rollback(ro, p, req->actor,
+		                        reason ? reason : DEFAULT_ROLLBACK_REASON, now, why, n);
 	case SR_ACT_APPROVE:
 		if (rollout_approve(ro, p, resolve_gate(r, req), req->actor, now, why, n) != 0)
 			return -1;
@@ -217,19 +216,13 @@ static int apply(const struct sr_runner *r, struct sr_rollout *ro,
 		return 0;
 	case SR_ACT_TICK:
 		return rollout_tick(ro, p, req->checklist, req->item, req->actor, now, why, n);
-	case SR_ACT_TIEBREAK:
-		return rollout_tiebreak(ro, req->actor, now, why, n);
-	case SR_ACT_DECLARE_SUCCESS:
-		return rollout_declare_success(ro, now, why, n);
+	case SR_ACT_TIEBREAK: return rollout_tiebreak(ro, req->actor, now, why, n);
+	case SR_ACT_DECLARE_SUCCESS: return rollout_declare_success(ro, now, why, n);
 	case SR_ACT_POST:
-	case SR_ACT_REPORT:
-		return 0; /* the record does not change */
-	case SR_ACT_UNTICK:
-		return rollout_untick(ro, p, req->checklist, req->item, now, why, n);
-	case SR_ACT_NOTE:
-		return rollout_note(ro, req->actor, req->reason, now, why, n);
-	case SR_ACT_COUNT:
-		break;
+	case SR_ACT_REPORT: return 0; /* the record does not change */
+	case SR_ACT_UNTICK: return rollout_untick(ro, p, req->checklist, req->item, now, why, n);
+	case SR_ACT_NOTE: return rollout_note(ro, req->actor, req->reason, now, why, n);
+	case SR_ACT_COUNT: break;
 	}
 	textf(why, n, "unknown action");
 	return -1;
@@ -245,22 +238,19 @@ static void done_text(const struct sr_runner *r, const struct sr_action_request 
 	switch (req->kind) {
 	case SR_ACT_PROMOTE:
 		textf(buf, n, "promote to %d%% by %s (edge read back %d%%)", target, req->actor,
-		         readback);
+		      readback);
 		return;
 	case SR_ACT_ROLLBACK:
-		textf(buf, n, "rollback by %s: canary weight 0%%, drained (edge read back %d%%)%s%s",
-		         req->actor, readback, req->reason[0] ? ": " : "", req->reason);
+		textf(buf, n,
+		      "rollback by %s: canary weight 0%%, drained (edge read back %d%%)%s%s",
+		      req->actor, readback, req->reason[0] ? ": " : "", req->reason);
 		return;
-	case SR_ACT_HOLD:
-		textf(buf, n, "hold by %s: %s", req->actor, ro->hold_reason);
-		return;
-	case SR_ACT_RESUME:
-		textf(buf, n, "resume by %s", req->actor);
-		return;
+	case SR_ACT_HOLD: textf(buf, n, "hold by %s: %s", req->actor, ro->hold_reason); return;
+	case SR_ACT_RESUME: textf(buf, n, "resume by %s", req->actor); return;
 	case SR_ACT_APPROVE:
 		textf(buf, n, "%s approved by %s%s%s",
-		         gate >= 0 && gate < p->ngates ? p->gates[gate].name : "gate", req->actor,
-		         req->reason[0] ? ": " : "", req->reason);
+		      gate >= 0 && gate < p->ngates ? p->gates[gate].name : "gate", req->actor,
+		      req->reason[0] ? ": " : "", req->reason);
 		return;
 	case SR_ACT_TICK:
 		textf(buf, n, "%s: %s ticked by %s", req->checklist, req->item, req->actor);
@@ -268,26 +258,22 @@ static void done_text(const struct sr_runner *r, const struct sr_action_request 
 	case SR_ACT_TIEBREAK:
 		if (ro->overnight_until) {
 			calendar_fmt(&p->calendar, ro->overnight_until, wall, sizeof wall);
-			textf(buf, n, "tie-break by %s: hold overnight, changes frozen, re-evaluate %s",
-			         req->actor, wall);
+			textf(buf, n,
+			      "tie-break by %s: hold overnight, changes frozen, re-evaluate %s",
+			      req->actor, wall);
 		} else {
 			textf(buf, n, "tie-break by %s", req->actor);
 		}
 		return;
-	case SR_ACT_DECLARE_SUCCESS:
-		textf(buf, n, "success declared by %s", req->actor);
-		return;
+	case SR_ACT_DECLARE_SUCCESS: textf(buf, n, "success declared by %s", req->actor); return;
 	case SR_ACT_POST:
 	case SR_ACT_REPORT:
 	case SR_ACT_UNTICK:
 		textf(buf, n, "%s: %s tick undone by %s: %s", req->checklist, req->item, req->actor,
 		      req->reason);
 		return;
-	case SR_ACT_NOTE:
-		textf(buf, n, "note by %s: %s", req->actor, req->reason);
-		return;
-	case SR_ACT_COUNT:
-		break;
+	case SR_ACT_NOTE: textf(buf, n, "note by %s: %s", req->actor, req->reason); return;
+	case SR_ACT_COUNT: break;
 	}
 	textf(buf, n, "%s by %s", sr_action_name(req->kind), req->actor);
 }
@@ -386,9 +372,10 @@ static void flight_finish(struct sr_runner *r, bool ok, int readback)
 		                    ok ? NULL : f->err, f->attempt, err, sizeof err) == 0)
 			recorded = true;
 		else
-			runner_log(r, SR_LOG_ACTION, SR_RED, f->req.actor,
-			           "cannot journal the outcome of %s: %s (the next start reconciles it)",
-			           name, err);
+			runner_log(
+			    r, SR_LOG_ACTION, SR_RED, f->req.actor,
+			    "cannot journal the outcome of %s: %s (the next start reconciles it)",
+			    name, err);
 	}
 	if (!ok) {
 		if (recorded)
@@ -398,12 +385,13 @@ static void flight_finish(struct sr_runner *r, bool ok, int readback)
 		/* Record the confirmed change. It was tried on a copy before the
 		 * edge was called; it can only be refused now if the rollout
 		 * changed while an asynchronous edge worked. */
-		int rc = recorded ? read_back_own(r, why, sizeof why)
-		                  : apply(r, &r->engine.ro, &f->req, f->target, r->now, why, sizeof why);
+		int rc = recorded
+		             ? read_back_own(r, why, sizeof why)
+		             : apply(r, &r->engine.ro, &f->req, f->target, r->now, why, sizeof why);
 		if (rc != 0) {
 			result_set(res, SR_ACT_FAILED, readback,
-			           "edge now at %d%% but the rollout refused to record %s: %s", readback,
-			           name, why);
+			           "edge now at %d%% but the rollout refused to record %s: %s",
+			           readback, name, why);
 		} else {
 			r->engine.ro.weight = readback;
 			/* what justified the action, for the reports written for it */
@@ -469,11 +457,12 @@ static void flight_on_final_get(void *ud, int result, int weight, const char *er
 		runner_log(r, SR_LOG_ACTION, SR_RED, f->req.actor,
 		           "edge diverged: canary at %d%% (recorded %d%%) after %s failed", weight,
 		           recorded, name);
-		textf(f->err, sizeof f->err, "edge diverged: canary at %d%% (recorded %d%%): %s: %s",
-		      weight, recorded, tries, last);
+		textf(f->err, sizeof f->err,
+		      "edge diverged: canary at %d%% (recorded %d%%): %s: %s", weight, recorded,
+		      tries, last);
 	} else {
-		textf(f->err, sizeof f->err, "%s: %s (rollout unchanged; the edge reads %d%%)", tries,
-		      last, weight);
+		textf(f->err, sizeof f->err, "%s: %s (rollout unchanged; the edge reads %d%%)",
+		      tries, last, weight);
 	}
 	flight_finish(r, false, weight);
 }
@@ -582,7 +571,8 @@ static int check(struct sr_runner *r, const struct sr_action_request *req, int t
 	if (!auto_rollback_granted(r, req) &&
 	    !rights_check(&r->engine, req->kind, rights_arg, req->actor, r->now, why, sizeof why)) {
 		if (req->kind == SR_ACT_PROMOTE)
-			result_set(res, SR_ACT_REFUSED, -1, "promote to %d%% refused: %s", target, why);
+			result_set(res, SR_ACT_REFUSED, -1, "promote to %d%% refused: %s", target,
+			           why);
 		else
 			result_set(res, SR_ACT_REFUSED, -1, "%s refused: %s", name, why);
 		return -1;
@@ -610,12 +600,13 @@ static void record_only(struct sr_runner *r, const struct sr_action_request *req
 		jaction_of(r, req, -1, gate, false, NULL, &a);
 		if (journal_record(r->journal, record_type(req->kind), r->now, req->actor, &a, err,
 		                   sizeof err) != 0) {
-			result_set(res, SR_ACT_FAILED, -1, "%s not done: cannot write the journal: %s", name,
-			           err);
+			result_set(res, SR_ACT_FAILED, -1,
+			           "%s not done: cannot write the journal: %s", name, err);
 			return;
 		}
 		if (read_back_own(r, why, sizeof why) != 0) {
-			result_set(res, SR_ACT_FAILED, -1, "%s journaled but not applied: %s", name, why);
+			result_set(res, SR_ACT_FAILED, -1, "%s journaled but not applied: %s", name,
+			           why);
 			return;
 		}
 	}
@@ -646,10 +637,11 @@ static void edge_action(struct sr_runner *r, const struct sr_action_request *req
 		struct sr_jaction a;
 		jaction_of(r, req, f->target, -1, f->drain, f->key, &a);
 		if (journal_intent(r->journal, r->now, req->actor, &a, err, sizeof err) != 0) {
-			result_set(res, SR_ACT_FAILED, -1,
-			           "%s not done: cannot write its intent to the journal: %s (the edge was "
-			           "not called)",
-			           name, err);
+			result_set(
+			    res, SR_ACT_FAILED, -1,
+			    "%s not done: cannot write its intent to the journal: %s (the edge was "
+			    "not called)",
+			    name, err);
 			unlock_if(r, took);
 			log_result(r, req, res);
 			return;
@@ -699,7 +691,8 @@ void action_dispatch(struct sr_runner *r, const struct sr_action_request *reqin,
 	}
 	if (r->reconciling) {
 		result_set(res, SR_ACT_REFUSED, -1,
-		           "%s refused: the start-up reconciliation with the edge is not done yet", name);
+		           "%s refused: the start-up reconciliation with the edge is not done yet",
+		           name);
 		log_result(r, &req, res);
 		return;
 	}
@@ -711,10 +704,11 @@ void action_dispatch(struct sr_runner *r, const struct sr_action_request *reqin,
 		return;
 	}
 	if (r->journal_lost) {
-		result_set(res, SR_ACT_REFUSED, -1,
-		           "%s refused: the journal was deleted, moved or replaced under this console: "
-		           "the rollout's record is not where it was (restart on the state dir)",
-		           name);
+		result_set(
+		    res, SR_ACT_REFUSED, -1,
+		    "%s refused: the journal was deleted, moved or replaced under this console: "
+		    "the rollout's record is not where it was (restart on the state dir)",
+		    name);
 		log_result(r, &req, res);
 		return;
 	}
@@ -724,9 +718,10 @@ void action_dispatch(struct sr_runner *r, const struct sr_action_request *reqin,
 			if (r->workflow)
 				r->workflow(r->workflow_ud, &req, res);
 			else
-				result_set(res, SR_ACT_REFUSED, -1,
-				           "%s: nothing here to do it with (no webhook or report writer)",
-				           name);
+				result_set(
+				    res, SR_ACT_REFUSED, -1,
+				    "%s: nothing here to do it with (no webhook or report writer)",
+				    name);
 		}
 		log_result(r, &req, res);
 		return;

@@ -53,13 +53,14 @@ void history_record(struct sr_history *h, const struct sr_engine *e, sr_ms now)
 			missed = SR_HIST_LEN;
 		for (sr_ms i = 0; i < missed; i++)
 			for (int c = 0; c < h->ncells; c++)
-				series_push(&h->cells[c], NAN, NAN, (float)e->cells[c].limit, SR_NODATA);
+				series_push(&h->cells[c], NAN, NAN, (float)e->cells[c].limit,
+				            SR_NODATA);
 	}
 	for (int c = 0; c < h->ncells; c++) {
 		const struct sr_cell_state *cs = &e->cells[c];
 		bool gap = sr_status_is_data_gap(cs->status);
-		series_push(&h->cells[c], gap ? NAN : (float)cs->canary, gap ? NAN : (float)cs->control,
-		            (float)cs->limit, cs->status);
+		series_push(&h->cells[c], gap ? NAN : (float)cs->canary,
+		            gap ? NAN : (float)cs->control, (float)cs->limit, cs->status);
 	}
 	/* Keep points on the step grid so the spacing never drifts with the
 	 * poll phase. */

@@ -15,8 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
-void poll_schedule_init(struct sr_poll_schedule *s, sr_ms poll_ms, sr_ms fast_ms,
-                        double margin_pct)
+void poll_schedule_init(struct sr_poll_schedule *s, sr_ms poll_ms, sr_ms fast_ms, double margin_pct)
 {
 	memset(s, 0, sizeof *s);
 	s->poll_ms = poll_ms > 0 ? poll_ms : 15 * SR_MS_PER_S;
@@ -39,7 +38,6 @@ static void fmt_interval(char *buf, size_t n, sr_ms d)
 	else
 		sr_fmt_duration(buf, n, (d + SR_MS_PER_S / 2) / SR_MS_PER_S * SR_MS_PER_S);
 }
-
 
 static sr_ms tolerance(sr_ms interval)
 {
@@ -112,7 +110,7 @@ static void learn(struct sr_poll_schedule *s)
 enum sr_poll_mode poll_schedule_mode(const struct sr_poll_schedule *s)
 {
 	return s->interval > 0 && s->interval <= s->poll_ms + s->poll_ms / 10 ? SR_POLL_ALIGNED
-	                                                                     : SR_POLL_FIXED;
+	                                                                      : SR_POLL_FIXED;
 }
 
 /* Did the last aligned poll find the scrape it aimed at? */

@@ -56,7 +56,8 @@ void runner_init(struct sr_runner *r, const struct sr_policy *p, const struct sr
 	/* Zero everything but the history ring: it is sized for SR_MAX_CELLS
 	 * (4.8 MB) and history_init makes the policy's cells empty, so
 	 * writing zeros over the rest would only make its pages resident. */
-	size_t hist_at = offsetof(struct sr_runner, history), hist_end = hist_at + sizeof r->history;
+	size_t hist_at = offsetof(struct sr_runner, history),
+	       hist_end = hist_at + sizeof r->history;
 	memset(r, 0, hist_at);
 	memset((char *)r + hist_end, 0, sizeof *r - hist_end);
 	r->policy = p;
@@ -211,14 +212,15 @@ static void event_text(const struct sr_runner *r, const struct sr_jevent *ev, ch
 		snprintf(buf, n, "rollout %.48s started by %s", jstr(o, "rollout", "?"), who);
 		return;
 	case SR_J_INTENT:
-		snprintf(buf, n, "%s started: %s to %lld%%%s%.80s", who, action, w, reason[0] ? ": " : "",
-		         reason);
+		snprintf(buf, n, "%s started: %s to %lld%%%s%.80s", who, action, w,
+		         reason[0] ? ": " : "", reason);
 		return;
 	case SR_J_OUTCOME:
 		if (strcmp(jstr(o, "result", ""), "ok") == 0)
 			snprintf(buf, n, "%s by %s (edge read back %lld%%)", action, who, w);
 		else
-			snprintf(buf, n, "%s by %s FAILED: %.120s", action, who, jstr(o, "error", ""));
+			snprintf(buf, n, "%s by %s FAILED: %.120s", action, who,
+			         jstr(o, "error", ""));
 		return;
 	case SR_J_RECONCILE:
 		snprintf(buf, n, "reconciled %s by %s: %s, edge at %lld%%", action, who,
@@ -234,31 +236,21 @@ static void event_text(const struct sr_runner *r, const struct sr_jevent *ev, ch
 		         jstr(o, "item", "?"), who);
 		return;
 	case SR_J_UNTICK:
-		snprintf(buf, n, "%.40s: %.40s tick undone by %s: %.100s", jstr(o, "checklist", "?"),
-		         jstr(o, "item", "?"), who, reason);
+		snprintf(buf, n, "%.40s: %.40s tick undone by %s: %.100s",
+		         jstr(o, "checklist", "?"), jstr(o, "item", "?"), who, reason);
 		return;
-	case SR_J_NOTE:
-		snprintf(buf, n, "note by %s: %.150s", who, reason);
-		return;
-	case SR_J_HOLD:
-		snprintf(buf, n, "hold by %s: %.120s", who, reason);
-		return;
-	case SR_J_RESUME:
-		snprintf(buf, n, "resume by %s", who);
-		return;
-	case SR_J_TIEBREAK:
-		snprintf(buf, n, "tie-break by %s", who);
-		return;
-	case SR_J_SUCCESS:
-		snprintf(buf, n, "success declared by %s", who);
-		return;
+	case SR_J_NOTE: snprintf(buf, n, "note by %s: %.150s", who, reason); return;
+	case SR_J_HOLD: snprintf(buf, n, "hold by %s: %.120s", who, reason); return;
+	case SR_J_RESUME: snprintf(buf, n, "resume by %s", who); return;
+	case SR_J_TIEBREAK: snprintf(buf, n, "tie-break by %s", who); return;
+	case SR_J_SUCCESS: snprintf(buf, n, "success declared by %s", who); return;
 	case SR_J_TORN:
-		snprintf(buf, n, "journal: a torn last line (%lld bytes at offset %lld) was moved to %.100s",
-		         jint(o, "bytes", 0), jint(o, "offset", 0), jstr(o, "saved_to", "?"));
+		snprintf(
+		    buf, n,
+		    "journal: a torn last line (%lld bytes at offset %lld) was moved to %.100s",
+		    jint(o, "bytes", 0), jint(o, "offset", 0), jstr(o, "saved_to", "?"));
 		return;
-	default:
-		buf[0] = '\0';
-		return;
+	default: buf[0] = '\0'; return;
 	}
 }
 
@@ -293,8 +285,8 @@ static void log_foreign(struct sr_runner *r, const struct sr_jevent *ev, int rc,
 	                                                  : SR_LOG_ACTION;
 	const char *from = r->journal_live && !r->feed ? "another console" : "journal";
 	if (rc < 0)
-		log_at(r, ev->at, kind, SR_YELLOW, ev->actor, "%s: %s (not applied: %.80s)", from, text,
-		       why);
+		log_at(r, ev->at, kind, SR_YELLOW, ev->actor, "%s: %s (not applied: %.80s)", from,
+		       text, why);
 	else if (rc > 0)
 		log_at(r, ev->at, kind, SR_YELLOW, ev->actor, "%s: %s (%.100s)", from, text, why);
 	else
@@ -348,7 +340,8 @@ int runner_journal_poll(struct sr_runner *r)
 	}
 	int n = journal_poll(r->journal, on_journal_event, on_journal_issue, r);
 	if (n < 0)
-		runner_log(r, SR_LOG_INFO, SR_RED, "", "journal: cannot read %s", journal_path(r->journal));
+		runner_log(r, SR_LOG_INFO, SR_RED, "", "journal: cannot read %s",
+		           journal_path(r->journal));
 	/* Another console acted: the decision follows its record now, as it
 	 * does after this console's own actions. Not during the start-up
 	 * replay nor before the first evaluation: that evaluation decides. */
@@ -417,31 +410,33 @@ static void on_reconcile_weight(void *ud, int result, int weight, const char *er
 	}
 	if (result != 0) {
 		sr_sanitize(clean, err ? err : "no reason given", sizeof clean);
-		runner_log(r, SR_LOG_ACTION, SR_RED, "",
-		           "start-up: cannot read the edge to reconcile %s by %s (%s): %s; the intent "
-		           "stays open until a start can",
-		           it.action, it.actor, it.key, clean);
+		runner_log(
+		    r, SR_LOG_ACTION, SR_RED, "",
+		    "start-up: cannot read the edge to reconcile %s by %s (%s): %s; the intent "
+		    "stays open until a start can",
+		    it.action, it.actor, it.key, clean);
 		reconcile_end(r);
 		return;
 	}
 	bool applied = it.weight >= 0 && weight == it.weight;
 	snprintf(note, sizeof note, "start-up: the edge reads %d%%, the intent was %d%%", weight,
 	         it.weight);
-	if (journal_reconcile(r->journal, r->now, r->owner, it.key, it.action, applied, weight, note,
-	                      jerr, sizeof jerr) != 0) {
-		runner_log(r, SR_LOG_ACTION, SR_RED, "", "start-up: cannot journal the reconciliation: %s",
-		           jerr);
+	if (journal_reconcile(r->journal, r->now, r->owner, it.key, it.action, applied, weight,
+	                      note, jerr, sizeof jerr) != 0) {
+		runner_log(r, SR_LOG_ACTION, SR_RED, "",
+		           "start-up: cannot journal the reconciliation: %s", jerr);
 		reconcile_end(r);
 		return;
 	}
 	r->own_rc = 2;
 	runner_journal_poll(r);
 	r->engine.ro.weight = weight; /* what the edge really shows */
-	runner_log(r, SR_LOG_ACTION, SR_YELLOW, it.actor,
-	           "start-up: %s to %d%% by %s had no outcome (a crash?); the edge reads %d%%: %s%s%s",
-	           it.action, it.weight, it.actor, weight,
-	           applied ? "it took effect, recorded" : "it did not take effect, recorded as failed",
-	           r->own_rc < 0 ? "; the rollout refused it: " : "", r->own_rc < 0 ? r->own_why : "");
+	runner_log(
+	    r, SR_LOG_ACTION, SR_YELLOW, it.actor,
+	    "start-up: %s to %d%% by %s had no outcome (a crash?); the edge reads %d%%: %s%s%s",
+	    it.action, it.weight, it.actor, weight,
+	    applied ? "it took effect, recorded" : "it did not take effect, recorded as failed",
+	    r->own_rc < 0 ? "; the rollout refused it: " : "", r->own_rc < 0 ? r->own_why : "");
 	reconcile_next(r);
 }
 
@@ -475,8 +470,8 @@ static void reconcile_next(struct sr_runner *r)
 		return;
 	}
 	runner_log(r, SR_LOG_ACTION, SR_YELLOW, it.actor,
-	           "start-up: %s to %d%% by %s (key %s) has no outcome: reading the edge", it.action,
-	           it.weight, it.actor, it.key);
+	           "start-up: %s to %d%% by %s (key %s) has no outcome: reading the edge",
+	           it.action, it.weight, it.actor, it.key);
 	r->reconciling = true;
 	r->edge->ops->get_weight(r->edge, on_reconcile_weight, r);
 }
@@ -490,7 +485,8 @@ void runner_reconcile(struct sr_runner *r)
 	if (!r->edge) {
 		if (journal_pending_intent(r->journal, &it))
 			runner_log(r, SR_LOG_ACTION, SR_YELLOW, it.actor,
-			           "journal: %s by %s has no outcome; a console with the edge reconciles it",
+			           "journal: %s by %s has no outcome; a console with the edge "
+			           "reconciles it",
 			           it.action, it.actor);
 		return;
 	}
@@ -540,28 +536,27 @@ static void runner_drain(struct sr_runner *r)
 		switch (e->kind) {
 		case SR_EV_STATUS:
 			runner_log(r, SR_LOG_STATUS, (enum sr_status)e->to, "", "%s", e->text);
-			if (jw && journal_status(r->journal, e->at, r->policy, e->index, e->from, e->to,
-			                         e->text, err, sizeof err) != 0)
+			if (jw && journal_status(r->journal, e->at, r->policy, e->index, e->from,
+			                         e->to, e->text, err, sizeof err) != 0)
 				journal_failed(r, "a status change", err);
 			break;
 		case SR_EV_TRIGGER:
 			if (e->to == SR_TRIG_FIRING)
 				r->alarm = true;
 			runner_log(r, SR_LOG_TRIGGER, trigger_severity(e->to), "", "%s", e->text);
-			if (jw && journal_trigger(r->journal, e->at, r->policy, e->index, e->from, e->to,
-			                          e->text, err, sizeof err) != 0)
+			if (jw && journal_trigger(r->journal, e->at, r->policy, e->index, e->from,
+			                          e->to, e->text, err, sizeof err) != 0)
 				journal_failed(r, "a trigger change", err);
 			break;
 		case SR_EV_DECISION:
 			runner_log(r, SR_LOG_DECISION, verdict_severity(e->to), "", "%s", e->text);
 			break;
-		case SR_EV_ROLLOUT:
-			runner_log(r, SR_LOG_INFO, SR_YELLOW, "", "%s", e->text);
-			break;
+		case SR_EV_ROLLOUT: runner_log(r, SR_LOG_INFO, SR_YELLOW, "", "%s", e->text); break;
 		}
 	}
 	if (r->engine.events_dropped > dropped)
-		runner_log(r, SR_LOG_INFO, SR_YELLOW, "", "%ld engine events dropped (too many at once)",
+		runner_log(r, SR_LOG_INFO, SR_YELLOW, "",
+		           "%ld engine events dropped (too many at once)",
 		           r->engine.events_dropped - dropped);
 }
 
@@ -591,7 +586,8 @@ static void runner_snapshots(struct sr_runner *r)
 	 * (status changes carry only statuses). */
 	if (r->now - r->snap_last >= SNAP_EVERY_MS) {
 		r->snap_last = r->now;
-		if (journal_snapshot(r->journal, r->now, "periodic", &r->engine, err, sizeof err) != 0)
+		if (journal_snapshot(r->journal, r->now, "periodic", &r->engine, err, sizeof err) !=
+		    0)
 			journal_failed(r, "a periodic snapshot", err);
 	}
 	sr_ms due = 0;
@@ -674,7 +670,7 @@ static void runner_script(struct sr_runner *r)
 		if (r->script_done[i] || r->now < sc->t0 + (sr_ms)s->at_min * SR_MS_PER_MIN)
 			continue;
 		sr_ms until = sc->t0 + (sr_ms)(s->retry_until_min > s->at_min ? s->retry_until_min
-		                                                               : s->at_min) *
+		                                                              : s->at_min) *
 		                           SR_MS_PER_MIN;
 		bool first = !r->script_tried[i];
 		struct sr_action_request req;
@@ -701,13 +697,13 @@ struct sr_feed {
 	json_t **ev;
 	size_t n, cap, next;
 	sr_ms first, last;
-	sr_ms t0;                /* from the start record (first if none) */
+	sr_ms t0; /* from the start record (first if none) */
 	/* Replaying by evaluation (the journal has `obs` records): the chain
 	 * being followed, its writer, and its state. */
 	bool by_eval;
-	long long writer;        /* -1: none yet */
-	sr_ms writer_last;       /* time of that writer's newest record */
-	bool broken;             /* a bad record: wait for a keyframe */
+	long long writer;  /* -1: none yet */
+	sr_ms writer_last; /* time of that writer's newest record */
+	bool broken;       /* a bad record: wait for a keyframe */
 	struct sr_snapshot snap;
 };
 
@@ -918,13 +914,15 @@ static void feed_observation(struct sr_runner *r, const struct sr_jevent *ev)
 			sr_sanitize(ts->reason, jstr(o, "reason", ""), sizeof ts->reason);
 			if (st == SR_TRIG_FIRING)
 				r->alarm = true;
-			log_at(r, ev->at, SR_LOG_TRIGGER, trigger_severity(st), "", "%s", ts->reason);
+			log_at(r, ev->at, SR_LOG_TRIGGER, trigger_severity(st), "", "%s",
+			       ts->reason);
 		}
 	} else if (ev->type == SR_J_SNAPSHOT) {
 		const json_t *cells = json_object_get(o, "cells"), *co;
 		size_t i;
 		note_snapshot(r, ev);
-		json_array_foreach(cells, i, co) {
+		json_array_foreach(cells, i, co)
+		{
 			int c = cell_of(p, co), st = status_by_name(jstr(co, "status", ""));
 			if (c < 0)
 				continue;
@@ -940,8 +938,9 @@ static void feed_observation(struct sr_runner *r, const struct sr_jevent *ev)
 			sr_sanitize(cs->reason, jstr(co, "reason", ""), sizeof cs->reason);
 			engine_cell_forget_reason(cs);
 		}
-		log_at(r, ev->at, SR_LOG_INFO, SR_GREEN, "", "snapshot %.40s: verdict %.16s, weight %lld%%",
-		       jstr(o, "label", ""), jstr(o, "verdict", "?"), jint(o, "weight", -1));
+		log_at(r, ev->at, SR_LOG_INFO, SR_GREEN, "",
+		       "snapshot %.40s: verdict %.16s, weight %lld%%", jstr(o, "label", ""),
+		       jstr(o, "verdict", "?"), jint(o, "weight", -1));
 	}
 }
 
@@ -969,8 +968,8 @@ static void feed_evaluate(struct sr_runner *r, const struct sr_jevent *ev)
 	bool isnull = false;
 	if (obsrec_decode(o, ev->at, r->policy->ncells, &f->snap, &isnull, why, sizeof why) != 0) {
 		f->broken = true;
-		log_at(r, ev->at, SR_LOG_INFO, SR_YELLOW, "", "journal line %ld: %s (values resume at the next keyframe)",
-		       ev->line, why);
+		log_at(r, ev->at, SR_LOG_INFO, SR_YELLOW, "",
+		       "journal line %ld: %s (values resume at the next keyframe)", ev->line, why);
 		return;
 	}
 	f->broken = false;
@@ -1159,7 +1158,8 @@ static bool held_has_fresh(const struct sr_runner *r, sr_ms now)
 {
 	const struct sr_snapshot *s = &r->held;
 	for (int c = 0; c < s->ncells; c++)
-		if (s->canary[c].kind == SR_OBS_OK && now - s->canary[c].at <= r->policy->stale_after_ms)
+		if (s->canary[c].kind == SR_OBS_OK &&
+		    now - s->canary[c].at <= r->policy->stale_after_ms)
 			return true;
 	return false;
 }
@@ -1217,8 +1217,8 @@ static void on_edge_read(void *ud, int result, int weight, const char *err)
 		                      "anomaly", anomaly);
 		if (f && journal_append(r->journal, SR_J_EDGE, r->now, "", f, NULL, jerr,
 		                        sizeof jerr) != 0)
-			runner_log(r, SR_LOG_INFO, SR_RED, "", "journal: cannot record the edge anomaly: %s",
-			           jerr);
+			runner_log(r, SR_LOG_INFO, SR_RED, "",
+			           "journal: cannot record the edge anomaly: %s", jerr);
 	}
 	runner_drain(r);
 }

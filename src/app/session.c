@@ -94,7 +94,6 @@ void session_find_datadir(char *out, size_t n)
 	pathf(out, n, "%s", SR_DATADIR);
 }
 
-
 int session_load_policy(struct sr_policy *p, const char *path)
 {
 	struct sr_policy_error err;
@@ -106,7 +105,6 @@ int session_load_policy(struct sr_policy *p, const char *path)
 	fprintf(stderr, "shiproom: %s\n", msg);
 	return -1;
 }
-
 
 bool session_in_roster(const struct sr_policy *p, const char *login)
 {
@@ -122,7 +120,6 @@ void session_roster_add(struct sr_policy *p, enum sr_role role, const char *logi
 	if (ro->n[role] < SR_MAX_ROSTER)
 		sr_strlcpy(ro->who[role][ro->n[role]++], login, SR_NAME_LEN);
 }
-
 
 static void rm_state_dir(const char *dir)
 {
@@ -198,7 +195,8 @@ static int open_simulator(struct sr_session *s, const struct sr_session_opts *o,
 		return SR_EXIT_USAGE;
 	}
 	if (o->t0_set) {
-		fprintf(stderr, "shiproom: --t0 applies to a real rollout; a scenario has its own T-0\n");
+		fprintf(stderr,
+		        "shiproom: --t0 applies to a real rollout; a scenario has its own T-0\n");
 		return SR_EXIT_USAGE;
 	}
 	s->scenario = calloc(1, sizeof *s->scenario);
@@ -251,15 +249,17 @@ static int open_real(struct sr_session *s, const struct sr_session_opts *o)
 	const struct sr_policy *p = s->policy;
 	char err[1024];
 	if (strcmp(p->edge_kind, "sim") == 0 && !s->read_only) {
-		fprintf(stderr,
-		        "shiproom: %s: edge.kind \"sim\" belongs to the simulator; give a real edge "
-		        "(haproxy, http) or use --read-only\n",
-		        p->path);
+		fprintf(
+		    stderr,
+		    "shiproom: %s: edge.kind \"sim\" belongs to the simulator; give a real edge "
+		    "(haproxy, http) or use --read-only\n",
+		    p->path);
 		return SR_EXIT_USAGE;
 	}
 	if (o->scenario || o->seed_set || o->start_set || (o->speed_set && o->speed != 1.0)) {
-		fprintf(stderr, "shiproom: --scenario, --seed, --start and --speed are for the "
-		                "simulator; this policy reads %s on the real clock\n",
+		fprintf(stderr,
+		        "shiproom: --scenario, --seed, --start and --speed are for the "
+		        "simulator; this policy reads %s on the real clock\n",
 		        p->source_kind);
 		return SR_EXIT_USAGE;
 	}
@@ -345,10 +345,11 @@ static int open_journal(struct sr_session *s, const struct sr_session_opts *o)
 			return 0;
 		}
 		if (journal_torn(path)) {
-			runner_log(r, SR_LOG_INFO, SR_YELLOW, "",
-			           "journal: %s has a torn last line; read once (a read-write start "
-			           "repairs it)",
-			           path);
+			runner_log(
+			    r, SR_LOG_INFO, SR_YELLOW, "",
+			    "journal: %s has a torn last line; read once (a read-write start "
+			    "repairs it)",
+			    path);
 			fprintf(stderr, "shiproom: %s\n", r->log[(r->nlog - 1) % SR_LOG_LEN].text);
 			if (runner_journal_read(r, path, err, sizeof err) < 0) {
 				fprintf(stderr, "shiproom: journal: %s\n", err);
@@ -414,8 +415,9 @@ static int open_journal(struct sr_session *s, const struct sr_session_opts *o)
 		if (s->real) {
 			char rel[24];
 			sr_fmt_trel(rel, sizeof rel, r->now - t0);
-			runner_log(r, SR_LOG_INFO, SR_GREEN, "", "journal: new rollout in %s; now is %s%s",
-			           s->state_dir, rel, o->t0_set ? "" : " (T-0 is now: --t0 plans it)");
+			runner_log(r, SR_LOG_INFO, SR_GREEN, "",
+			           "journal: new rollout in %s; now is %s%s", s->state_dir, rel,
+			           o->t0_set ? "" : " (T-0 is now: --t0 plans it)");
 		}
 	} else if (o->t0_set && r->engine.ro.t0 != o->t0) {
 		runner_log(r, SR_LOG_INFO, SR_YELLOW, "",
@@ -426,8 +428,8 @@ static int open_journal(struct sr_session *s, const struct sr_session_opts *o)
 
 /* view: a command that only looks (status); on a real source it is then
  * read-only whatever the options say. */
-int session_open(struct sr_session *s, const struct sr_session_opts *o, bool drill_ok, bool read_only,
-                        bool view)
+int session_open(struct sr_session *s, const struct sr_session_opts *o, bool drill_ok,
+                 bool read_only, bool view)
 {
 	char path[SR_PATH_LEN];
 	memset(s, 0, sizeof *s);
@@ -446,7 +448,7 @@ int session_open(struct sr_session *s, const struct sr_session_opts *o, bool dri
 	if (view && strcmp(s->policy->source_kind, "sim") != 0)
 		s->read_only = true;
 	int rc = strcmp(s->policy->source_kind, "sim") == 0 ? open_simulator(s, o, drill_ok)
-	                                                     : open_real(s, o);
+	                                                    : open_real(s, o);
 	if (rc)
 		return rc;
 	rc = open_journal(s, o);
@@ -555,8 +557,9 @@ static void on_notify_event(void *ud, enum sr_notify_kind kind, bool delivered, 
 {
 	struct sr_session *s = ud;
 	if (!delivered)
-		runner_log(s->runner, SR_LOG_INFO, SR_RED, "", "webhook %s post given up after %d tries: %s",
-		           notify_kind_name(kind), attempts, error ? error : "?");
+		runner_log(s->runner, SR_LOG_INFO, SR_RED, "",
+		           "webhook %s post given up after %d tries: %s", notify_kind_name(kind),
+		           attempts, error ? error : "?");
 	if (!s->journal)
 		return;
 	json_t *f = json_pack("{s:s, s:b, s:i}", "kind", notify_kind_name(kind), "delivered",
@@ -566,7 +569,8 @@ static void on_notify_event(void *ud, enum sr_notify_kind kind, bool delivered, 
 	char err[256];
 	if (f && journal_append(s->journal, SR_J_NOTIFY, s->runner->now, "", f, NULL, err,
 	                        sizeof err) < 0)
-		runner_log(s->runner, SR_LOG_INFO, SR_RED, "", "journal: webhook record lost: %s", err);
+		runner_log(s->runner, SR_LOG_INFO, SR_RED, "", "journal: webhook record lost: %s",
+		           err);
 }
 
 int session_open_workflow(struct sr_session *s, const struct sr_session_opts *o, bool with_notify)
@@ -655,7 +659,8 @@ int session_open_live(struct sr_session *s, const struct sr_session_opts *o)
 	if (rc == 0 && o->start_set) {
 		const struct sr_scenario *sc = s->scenario;
 		if (o->start_min < sc->start_min) {
-			fprintf(stderr, "shiproom: --start T%+d is before the scenario starts (T%+d)\n",
+			fprintf(stderr,
+			        "shiproom: --start T%+d is before the scenario starts (T%+d)\n",
 			        o->start_min, sc->start_min);
 			rc = SR_EXIT_USAGE;
 		} else {
@@ -676,8 +681,6 @@ int session_open_live(struct sr_session *s, const struct sr_session_opts *o)
 	s->runner->workflow_ud = s;
 	return rc;
 }
-
-
 
 void session_start_reports(struct sr_session *s)
 {

@@ -154,7 +154,9 @@ static void text_cells(FILE *out, const struct sr_runner *r)
 		text_value(k, c->control, ctl, sizeof ctl);
 		if (k->kind == SR_KIND_VS_CONTROL || k->kind == SR_KIND_VS_BASELINE)
 			snprintf(lim, sizeof lim, isnan(c->limit) ? "-" : "%s%g%%",
-			         k->direction == SR_DIR_UP ? "+" : k->direction == SR_DIR_DOWN ? "-" : "+/-",
+			         k->direction == SR_DIR_UP     ? "+"
+			         : k->direction == SR_DIR_DOWN ? "-"
+			                                       : "+/-",
 			         c->limit);
 		else if (k->kind == SR_KIND_MONITOR)
 			snprintf(lim, sizeof lim, "monitor");
@@ -188,8 +190,10 @@ static void text_evidence(FILE *out, const struct sr_runner *r)
 		if (!k->evidence.enabled)
 			continue;
 		if (!head)
-			fprintf(out, "\nevidence (canary against control, anytime-valid; r = canary's bad "
-			             "rate / control's):\n");
+			fprintf(
+			    out,
+			    "\nevidence (canary against control, anytime-valid; r = canary's bad "
+			    "rate / control's):\n");
 		head = true;
 		char label[SR_TITLE_LEN], line[SR_REASON_LEN];
 		engine_cell_label(&r->engine, i, label, sizeof label);
@@ -204,7 +208,8 @@ static void text_triggers(FILE *out, const struct sr_runner *r)
 	fprintf(out, "\ntriggers:\n");
 	for (int t = 0; t < p->ntriggers; t++)
 		fprintf(out, "  %-20s %-8s %s\n", p->triggers[t].id,
-		        trigger_state_name(r->engine.triggers[t].state), r->engine.triggers[t].reason);
+		        trigger_state_name(r->engine.triggers[t].state),
+		        r->engine.triggers[t].reason);
 }
 
 static void text_checklists(FILE *out, const struct sr_runner *r)
@@ -220,7 +225,8 @@ static void text_checklists(FILE *out, const struct sr_runner *r)
 				continue;
 			char due[24];
 			sr_fmt_trel(due, sizeof due, (sr_ms)cl->items[i].due_min * SR_MS_PER_MIN);
-			fprintf(out, "\n  open: %s (%s, due %s)", cl->items[i].id, cl->items[i].text, due);
+			fprintf(out, "\n  open: %s (%s, due %s)", cl->items[i].id,
+			        cl->items[i].text, due);
 			open++;
 		}
 		fprintf(out, "%s\n", open ? "" : " complete");
@@ -235,7 +241,8 @@ static void text_checklists(FILE *out, const struct sr_runner *r)
 			fprintf(out, "pre-approved when GO\n");
 			continue;
 		}
-		fprintf(out, "%d/%d from %s", rec->napprovals, G->approvals_needed, G->approver_role);
+		fprintf(out, "%d/%d from %s", rec->napprovals, G->approvals_needed,
+		        G->approver_role);
 		for (int i = 0; i < rec->napprovals; i++) {
 			char at[24];
 			sr_fmt_trel(at, sizeof at, rec->approvals[i].at - ro->t0);
@@ -244,7 +251,9 @@ static void text_checklists(FILE *out, const struct sr_runner *r)
 		fprintf(out, "\n");
 	}
 	fprintf(out, "\nsuccess: %s\n",
-	        ro->success ? "declared" : r->engine.success_ready ? "ready to declare" : "not yet");
+	        ro->success               ? "declared"
+	        : r->engine.success_ready ? "ready to declare"
+	                                  : "not yet");
 	for (int c = 0; c < p->ncriteria; c++) {
 		char t[SR_TEXT_LEN];
 		engine_criterion_text(&r->engine, c, r->now, t, sizeof t);
@@ -306,12 +315,13 @@ static json_t *json_cells(const struct sr_runner *r)
 		engine_cell_label(&r->engine, i, label, sizeof label);
 		sr_ms b = cell_breach_ms(c);
 		json_array_append_new(
-			a, json_pack("{s:s, s:o, s:s, s:b, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:o}", "kpi",
-		                 k->id, "journey", jstr(j >= 0 ? p->journeys[j].id : NULL), "label", label,
-		                 "gating", k->gating && k->kind != SR_KIND_MONITOR, "status",
-		                 sr_status_name(c->status), "canary", jnum(c->canary), "control",
-		                 jnum(c->control), "limit", jnum(c->limit), "samples", jnum(c->samples),
-		                 "age_s", c->age >= 0 ? json_real((double)c->age / 1000.0) : json_null(),
+		    a, json_pack("{s:s, s:o, s:s, s:b, s:s, s:o, s:o, s:o, s:o, s:o, s:s, s:o}",
+		                 "kpi", k->id, "journey", jstr(j >= 0 ? p->journeys[j].id : NULL),
+		                 "label", label, "gating", k->gating && k->kind != SR_KIND_MONITOR,
+		                 "status", sr_status_name(c->status), "canary", jnum(c->canary),
+		                 "control", jnum(c->control), "limit", jnum(c->limit), "samples",
+		                 jnum(c->samples), "age_s",
+		                 c->age >= 0 ? json_real((double)c->age / 1000.0) : json_null(),
 		                 "reason", c->reason, "breach_s", json_real((double)b / 1000.0)));
 		json_object_set_new(json_array_get(a, json_array_size(a) - 1), "evidence",
 		                    report_evidence_cell_json(&r->engine, i));
@@ -324,10 +334,10 @@ static json_t *json_triggers(const struct sr_runner *r)
 	const struct sr_policy *p = r->policy;
 	json_t *a = json_array();
 	for (int t = 0; t < p->ntriggers; t++)
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s}", "id", p->triggers[t].id, "name",
-		                                   p->triggers[t].name, "state",
-		                                   trigger_state_name(r->engine.triggers[t].state), "reason",
-		                                   r->engine.triggers[t].reason));
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s}", "id", p->triggers[t].id,
+		                                   "name", p->triggers[t].name, "state",
+		                                   trigger_state_name(r->engine.triggers[t].state),
+		                                   "reason", r->engine.triggers[t].reason));
 	return a;
 }
 
@@ -340,8 +350,9 @@ static json_t *json_approvals(const struct sr_runner *r)
 		json_t *by = json_array();
 		for (int i = 0; i < rec->napprovals; i++)
 			json_array_append_new(by, json_string(rec->approvals[i].who));
-		json_array_append_new(a, json_pack("{s:s, s:i, s:b, s:o, s:s}", "gate", p->gates[g].name,
-		                                   "needed", p->gates[g].approvals_needed, "pre_approved",
+		json_array_append_new(a, json_pack("{s:s, s:i, s:b, s:o, s:s}", "gate",
+		                                   p->gates[g].name, "needed",
+		                                   p->gates[g].approvals_needed, "pre_approved",
 		                                   p->gates[g].pre_approved, "by", by, "outcome",
 		                                   gate_outcome_name(rec->outcome)));
 	}
@@ -357,8 +368,8 @@ static json_t *json_success(const struct sr_runner *r)
 		sr_ms since = r->engine.criterion_since[c];
 		bool met = since != 0 && r->now - since >= p->criteria[c].sustain_ms;
 		engine_criterion_text(&r->engine, c, r->now, t, sizeof t);
-		json_array_append_new(crit, json_pack("{s:s, s:b, s:s}", "id", p->criteria[c].id, "met",
-		                                      met, "text", t));
+		json_array_append_new(crit, json_pack("{s:s, s:b, s:s}", "id", p->criteria[c].id,
+		                                      "met", met, "text", t));
 	}
 	return json_pack("{s:b, s:b, s:o}", "ready", r->engine.success_ready, "declared",
 	                 r->engine.ro.success, "criteria", crit);
@@ -408,11 +419,12 @@ void status_print_json(FILE *out, const struct sr_runner *r)
 	json_object_set_new(o, "t_rel_min", json_integer((json_int_t)t_rel_min(r)));
 	json_object_set_new(o, "phase", jstr(phase_name(r)));
 	json_object_set_new(o, "weight", json_integer(r->engine.ro.weight));
-	json_object_set_new(o, "state",
-	                    json_string(rollout_state_name(rollout_state(&r->engine.ro, p, r->now))));
+	json_object_set_new(
+	    o, "state", json_string(rollout_state_name(rollout_state(&r->engine.ro, p, r->now))));
 	json_object_set_new(o, "next_gate", json_next_gate(r));
-	json_object_set_new(o, "decision", json_pack("{s:s, s:o}", "verdict",
-	                                             sr_verdict_name(d->verdict), "reasons", reasons));
+	json_object_set_new(
+	    o, "decision",
+	    json_pack("{s:s, s:o}", "verdict", sr_verdict_name(d->verdict), "reasons", reasons));
 	json_object_set_new(o, "cells", json_cells(r));
 	json_object_set_new(o, "triggers", json_triggers(r));
 	json_object_set_new(o, "preflight_open", json_preflight(r));

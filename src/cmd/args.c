@@ -17,76 +17,76 @@
 #include "shiproom/report.h"
 
 const char cmd_usage_text[] =
-	"usage: shiproom [options]              the console, attached to the rollout's\n"
-	"                     service (started, detached, when none runs)\n"
-	"       shiproom serve [--detach] [--socket PATH]\n"
-	"                     run the rollout's service: poll, judge, guard, journal,\n"
-	"                     act, report, post; consoles attach to it\n"
-	"       shiproom attach [--read-only]   a console attached to a running service\n"
-	"       shiproom stop                   stop the rollout's service (release DRI)\n"
-	"       shiproom status [--json] [--at T+MIN]\n"
-	"                     evaluate once (the simulator: play the scenario) and\n"
-	"                     print; exit 0 GO, 3 HOLD, 4 ROLLBACK, 5 ESCALATE\n"
-	"       shiproom act ACTION [--weight N] [--reason TEXT]\n"
-	"                    [--checklist C --item I] --yes\n"
-	"                     one action through the same dispatcher and checks as\n"
-	"                     the console's keys; ACTION: promote hold resume\n"
-	"                     rollback approve tick untick note tiebreak\n"
-	"                     declare_success post; exit 0 done, 3 refused, 1 failed\n"
-	"       shiproom watch [--for SECONDS]\n"
-	"                     the console without a screen: poll, evaluate, journal,\n"
-	"                     auto-rollback; the log on stdout\n"
-	"       shiproom replay FILE [--speed N] [--status [--json] [--at T+MIN]]\n"
-	"                     play a journal back in the console (read-only; space\n"
-	"                     pauses, . and , step by event, :T+130 jumps), or\n"
-	"                     print the state it rebuilds\n"
-	"       shiproom report gate N|card|postmortem|win-note [--at T+MIN] [--json]\n"
-	"                     a ship-room report as Markdown, or its data with\n"
-	"                     --json; the simulator plays to --at (default its end)\n"
-	"                     first; with --state-dir it is also written there\n"
-	"       shiproom check-config FILE      validate a policy file\n"
-	"       shiproom --version | --help\n"
-	"\n"
-	"status, act, report and watch go through the rollout's service when one runs.\n"
-	"\n"
-	"options:\n"
-	"  --policy FILE      policy (default <datadir>/config/shiproom.json); its\n"
-	"                     source and edge say where metrics come from and what\n"
-	"                     moves traffic (sim, prometheus, haproxy, http)\n"
-	"  --state-dir DIR    the journal's directory (default\n"
-	"                     $XDG_STATE_HOME/shiproom/ROLLOUT/; the simulator uses a\n"
-	"                     temporary one unless this is given)\n"
-	"  --t0 WHEN          T-0 of a new rollout: now (default), +MIN or -MIN\n"
-	"                     minutes from now, or 2026-11-28T14:00Z (UTC)\n"
-	"  --scenario NAME    simulator scenario: a name in <datadir>/config/scenarios\n"
-	"                     or a path (default healthy)\n"
-	"  --speed N          virtual time speed, 1 = real time (default 1)\n"
-	"  --seed N           override the scenario's random seed\n"
-	"  --read-only        look, never act: every action is refused, no edge and\n"
-	"                     no credential is loaded, the journal is never written\n"
-	"                     (--readonly is the same)\n"
-	"  --socket PATH      the service's unix socket (default: the policy's\n"
-	"                     service.socket, else $SHIPROOM_RUNTIME_DIR,\n"
-	"                     $XDG_RUNTIME_DIR/shiproom or /tmp/shiproom-UID)\n"
-	"  --detach           serve: run in the background (pid file in the state dir)\n"
-	"  --theme NAME       default, mono, high-contrast, colour-blind-safe\n"
-	"  --ascii            ASCII glyphs and charts only\n"
-	"  --refresh MS       console refresh period (default 1000)\n"
-	"  --start T+MIN      serve, console and watch on the simulator: play headless\n"
-	"                     up to this time (T+130, T-30), then open there\n"
-	"  --json             status, report: one JSON object instead of text\n"
-	"  --at T+MIN         status, report (simulator), replay: stop at this time\n"
-	"  --yes              act: required; an action is never taken by accident\n"
-	"  --for SECONDS      watch: stop after this long (default: until a signal)\n"
-	"  --webhook-url-file FILE\n"
-	"                     serve, console, watch: the #ship-room webhook URL from\n"
-	"                     FILE (mode 0600; default $SHIPROOM_WEBHOOK_URL)\n"
-	"\n"
-	"Secrets (Prometheus bearer token, HTTP edge token) come only from a file of\n"
-	"mode 0600 or an environment variable named in the policy, never argv.\n"
-	"\n"
-	"Data directory: $SHIPROOM_DATADIR, else the build's source tree, else\n"
-	"<dir of the executable>/../share/shiproom\n";
+    "usage: shiproom [options]              the console, attached to the rollout's\n"
+    "                     service (started, detached, when none runs)\n"
+    "       shiproom serve [--detach] [--socket PATH]\n"
+    "                     run the rollout's service: poll, judge, guard, journal,\n"
+    "                     act, report, post; consoles attach to it\n"
+    "       shiproom attach [--read-only]   a console attached to a running service\n"
+    "       shiproom stop                   stop the rollout's service (release DRI)\n"
+    "       shiproom status [--json] [--at T+MIN]\n"
+    "                     evaluate once (the simulator: play the scenario) and\n"
+    "                     print; exit 0 GO, 3 HOLD, 4 ROLLBACK, 5 ESCALATE\n"
+    "       shiproom act ACTION [--weight N] [--reason TEXT]\n"
+    "                    [--checklist C --item I] --yes\n"
+    "                     one action through the same dispatcher and checks as\n"
+    "                     the console's keys; ACTION: promote hold resume\n"
+    "                     rollback approve tick untick note tiebreak\n"
+    "                     declare_success post; exit 0 done, 3 refused, 1 failed\n"
+    "       shiproom watch [--for SECONDS]\n"
+    "                     the console without a screen: poll, evaluate, journal,\n"
+    "                     auto-rollback; the log on stdout\n"
+    "       shiproom replay FILE [--speed N] [--status [--json] [--at T+MIN]]\n"
+    "                     play a journal back in the console (read-only; space\n"
+    "                     pauses, . and , step by event, :T+130 jumps), or\n"
+    "                     print the state it rebuilds\n"
+    "       shiproom report gate N|card|postmortem|win-note [--at T+MIN] [--json]\n"
+    "                     a ship-room report as Markdown, or its data with\n"
+    "                     --json; the simulator plays to --at (default its end)\n"
+    "                     first; with --state-dir it is also written there\n"
+    "       shiproom check-config FILE      validate a policy file\n"
+    "       shiproom --version | --help\n"
+    "\n"
+    "status, act, report and watch go through the rollout's service when one runs.\n"
+    "\n"
+    "options:\n"
+    "  --policy FILE      policy (default <datadir>/config/shiproom.json); its\n"
+    "                     source and edge say where metrics come from and what\n"
+    "                     moves traffic (sim, prometheus, haproxy, http)\n"
+    "  --state-dir DIR    the journal's directory (default\n"
+    "                     $XDG_STATE_HOME/shiproom/ROLLOUT/; the simulator uses a\n"
+    "                     temporary one unless this is given)\n"
+    "  --t0 WHEN          T-0 of a new rollout: now (default), +MIN or -MIN\n"
+    "                     minutes from now, or 2026-11-28T14:00Z (UTC)\n"
+    "  --scenario NAME    simulator scenario: a name in <datadir>/config/scenarios\n"
+    "                     or a path (default healthy)\n"
+    "  --speed N          virtual time speed, 1 = real time (default 1)\n"
+    "  --seed N           override the scenario's random seed\n"
+    "  --read-only        look, never act: every action is refused, no edge and\n"
+    "                     no credential is loaded, the journal is never written\n"
+    "                     (--readonly is the same)\n"
+    "  --socket PATH      the service's unix socket (default: the policy's\n"
+    "                     service.socket, else $SHIPROOM_RUNTIME_DIR,\n"
+    "                     $XDG_RUNTIME_DIR/shiproom or /tmp/shiproom-UID)\n"
+    "  --detach           serve: run in the background (pid file in the state dir)\n"
+    "  --theme NAME       default, mono, high-contrast, colour-blind-safe\n"
+    "  --ascii            ASCII glyphs and charts only\n"
+    "  --refresh MS       console refresh period (default 1000)\n"
+    "  --start T+MIN      serve, console and watch on the simulator: play headless\n"
+    "                     up to this time (T+130, T-30), then open there\n"
+    "  --json             status, report: one JSON object instead of text\n"
+    "  --at T+MIN         status, report (simulator), replay: stop at this time\n"
+    "  --yes              act: required; an action is never taken by accident\n"
+    "  --for SECONDS      watch: stop after this long (default: until a signal)\n"
+    "  --webhook-url-file FILE\n"
+    "                     serve, console, watch: the #ship-room webhook URL from\n"
+    "                     FILE (mode 0600; default $SHIPROOM_WEBHOOK_URL)\n"
+    "\n"
+    "Secrets (Prometheus bearer token, HTTP edge token) come only from a file of\n"
+    "mode 0600 or an environment variable named in the policy, never argv.\n"
+    "\n"
+    "Data directory: $SHIPROOM_DATADIR, else the build's source tree, else\n"
+    "<dir of the executable>/../share/shiproom\n";
 
 int cmd_usage_error(const char *fmt, const char *arg)
 {
@@ -157,7 +157,8 @@ static bool parse_t0(const char *s, sr_ms now, sr_ms *out)
 		*out = now;
 		return true;
 	}
-	if ((s[0] == '+' || s[0] == '-') && cmd_parse_long(s + (s[0] == '+'), -100000, 100000, &v)) {
+	if ((s[0] == '+' || s[0] == '-') &&
+	    cmd_parse_long(s + (s[0] == '+'), -100000, 100000, &v)) {
 		*out = now + (sr_ms)v * SR_MS_PER_MIN;
 		return true;
 	}
@@ -177,9 +178,9 @@ static bool parse_t0(const char *s, sr_ms now, sr_ms *out)
 
 /* Options that take a value accept "--opt VALUE" and "--opt=VALUE". */
 static const char *const value_opts[] = {
-	"--policy", "--scenario", "--speed",     "--seed",     "--theme", "--refresh",
-	"--at",     "--start",    "--state-dir", "--t0",       "--weight", "--reason",
-	"--checklist", "--item",  "--for",       "--webhook-url-file", "--socket", NULL};
+    "--policy", "--scenario",         "--speed",  "--seed",   "--theme",  "--refresh",   "--at",
+    "--start",  "--state-dir",        "--t0",     "--weight", "--reason", "--checklist", "--item",
+    "--for",    "--webhook-url-file", "--socket", NULL};
 
 static bool takes_value(const char *name)
 {
@@ -218,7 +219,8 @@ static int apply_value(struct sr_opts *o, const char *name, const char *v)
 		o->item = v;
 	else if (strcmp(name, "--speed") == 0) {
 		if (!parse_double(v, 0.001, 100000, &o->s.speed))
-			return cmd_usage_error("--speed: '%s' is not a number between 0.001 and 100000", v);
+			return cmd_usage_error(
+			    "--speed: '%s' is not a number between 0.001 and 100000", v);
 		o->s.speed_set = true;
 	} else if (strcmp(name, "--seed") == 0) {
 		if (!parse_u64(v, &o->s.seed))
@@ -226,7 +228,8 @@ static int apply_value(struct sr_opts *o, const char *name, const char *v)
 		o->s.seed_set = true;
 	} else if (strcmp(name, "--refresh") == 0) {
 		if (!cmd_parse_long(v, 50, 60000, &l))
-			return cmd_usage_error("--refresh: '%s' is not a period in ms between 50 and 60000", v);
+			return cmd_usage_error(
+			    "--refresh: '%s' is not a period in ms between 50 and 60000", v);
 		o->refresh_ms = (int)l;
 	} else if (strcmp(name, "--at") == 0) {
 		if (!parse_trel(v, &o->at_min))
@@ -238,9 +241,10 @@ static int apply_value(struct sr_opts *o, const char *name, const char *v)
 		o->s.start_set = true;
 	} else if (strcmp(name, "--t0") == 0) {
 		if (!parse_t0(v, clock_real_ms(), &o->s.t0))
-			return cmd_usage_error("--t0: '%s' is not now, +MIN, -MIN or a UTC time like "
-			                   "2026-11-28T14:00Z",
-			                   v);
+			return cmd_usage_error(
+			    "--t0: '%s' is not now, +MIN, -MIN or a UTC time like "
+			    "2026-11-28T14:00Z",
+			    v);
 		o->s.t0_set = true;
 	} else if (strcmp(name, "--weight") == 0) {
 		if (!cmd_parse_long(v, 1, 100, &l))
@@ -284,10 +288,11 @@ static int parse_positional(struct sr_opts *o, const char *a, bool *have_cmd)
 	static const struct {
 		const char *name;
 		enum sr_command cmd;
-	} cmds[] = {{"status", CMD_STATUS}, {"check-config", CMD_CHECK_CONFIG}, {"act", CMD_ACT},
-	            {"watch", CMD_WATCH},   {"replay", CMD_REPLAY},
-	            {"report", CMD_REPORT}, {"serve", CMD_SERVE},
-	            {"attach", CMD_ATTACH}, {"stop", CMD_STOP}};
+	} cmds[] = {{"status", CMD_STATUS}, {"check-config", CMD_CHECK_CONFIG},
+	            {"act", CMD_ACT},       {"watch", CMD_WATCH},
+	            {"replay", CMD_REPLAY}, {"report", CMD_REPORT},
+	            {"serve", CMD_SERVE},   {"attach", CMD_ATTACH},
+	            {"stop", CMD_STOP}};
 	if (!*have_cmd) {
 		*have_cmd = true;
 		for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
@@ -296,9 +301,10 @@ static int parse_positional(struct sr_opts *o, const char *a, bool *have_cmd)
 				return 0;
 			}
 		}
-		return cmd_usage_error("unknown command '%s' (commands: serve, attach, stop, status, "
-		                   "act, watch, replay, report, check-config)",
-		                   a);
+		return cmd_usage_error(
+		    "unknown command '%s' (commands: serve, attach, stop, status, "
+		    "act, watch, replay, report, check-config)",
+		    a);
 	}
 	if ((o->cmd == CMD_CHECK_CONFIG || o->cmd == CMD_REPLAY) && !o->file) {
 		o->file = a;
@@ -350,40 +356,44 @@ static int check_combinations(const struct sr_opts *o)
 	if (c == CMD_REPLAY && !o->file)
 		return cmd_usage_error("replay needs a journal FILE%s", "");
 	if (o->json && c != CMD_STATUS && c != CMD_REPORT && !(c == CMD_REPLAY && o->replay_status))
-		return cmd_usage_error("--json only applies to `shiproom status`, `report` and `replay "
-		                   "--status`%s",
-		                   "");
+		return cmd_usage_error(
+		    "--json only applies to `shiproom status`, `report` and `replay "
+		    "--status`%s",
+		    "");
 	if (o->at_set && c != CMD_STATUS && c != CMD_REPLAY && c != CMD_ACT && c != CMD_REPORT)
-		return cmd_usage_error("--at only applies to status, act, report (simulator) and replay%s",
-		                   "");
+		return cmd_usage_error(
+		    "--at only applies to status, act, report (simulator) and replay%s", "");
 	if (c == CMD_REPORT) {
 		if (!o->report)
-			return cmd_usage_error("report needs a KIND: gate N, card, postmortem or win-note%s", "");
+			return cmd_usage_error(
+			    "report needs a KIND: gate N, card, postmortem or win-note%s", "");
 		if (!cmd_report_kind(o->report, NULL))
-			return cmd_usage_error("report: unknown report '%s' (gate N, card, postmortem, "
-			                   "win-note)",
-			                   o->report);
+			return cmd_usage_error(
+			    "report: unknown report '%s' (gate N, card, postmortem, "
+			    "win-note)",
+			    o->report);
 		long g;
 		if (o->report_arg && !cmd_parse_long(o->report_arg, 1, 100000, &g))
 			return cmd_usage_error("report gate: '%s' is not a gate number (1, 2, ...)",
-			                   o->report_arg);
+			                       o->report_arg);
 	}
 	if (o->detach && c != CMD_SERVE)
 		return cmd_usage_error("--detach only applies to `shiproom serve`%s", "");
 	if (o->exit_with_last && c != CMD_SERVE)
-		return cmd_usage_error("--exit-with-last-console only applies to `shiproom serve`%s",
-		                       "");
+		return cmd_usage_error(
+		    "--exit-with-last-console only applies to `shiproom serve`%s", "");
 	if (o->socket && (c == CMD_REPLAY || c == CMD_CHECK_CONFIG))
 		return cmd_usage_error("--socket does not apply to replay or check-config%s", "");
 	if (c == CMD_ATTACH || c == CMD_STOP) {
 		/* the rollout is the service's: these only say where it is */
 		if (o->s.seed_set || o->s.speed_set || o->s.start_set || o->s.t0_set ||
 		    o->s.webhook_file || o->s.state_dir)
-			return cmd_usage_error("attach and stop join a running service: --seed, --speed, "
-			                       "--start, --t0, --state-dir and --webhook-url-file belong "
-			                       "to `shiproom serve` (--policy, --scenario and --socket "
-			                       "say which service)%s",
-			                       "");
+			return cmd_usage_error(
+			    "attach and stop join a running service: --seed, --speed, "
+			    "--start, --t0, --state-dir and --webhook-url-file belong "
+			    "to `shiproom serve` (--policy, --scenario and --socket "
+			    "say which service)%s",
+			    "");
 	}
 	if (o->replay_status && c != CMD_REPLAY)
 		return cmd_usage_error("--status only applies to `shiproom replay`%s", "");
@@ -396,36 +406,42 @@ static int check_combinations(const struct sr_opts *o)
 		                       "`shiproom watch`%s",
 		                       "");
 	if (c != CMD_ACT && (o->yes || o->weight_set || o->reason || o->checklist || o->item))
-		return cmd_usage_error("--yes, --weight, --reason, --checklist and --item only apply to "
-		                   "`shiproom act`%s",
-		                   "");
+		return cmd_usage_error(
+		    "--yes, --weight, --reason, --checklist and --item only apply to "
+		    "`shiproom act`%s",
+		    "");
 	if (c != CMD_WATCH && o->for_s > 0)
 		return cmd_usage_error("--for only applies to `shiproom watch`%s", "");
 	if (c == CMD_ACT) {
 		if (!o->action)
-			return cmd_usage_error("act needs an ACTION (promote, hold, resume, rollback, approve, "
-			                   "tick, untick, note, tiebreak, declare_success, post)%s",
-			                   "");
+			return cmd_usage_error(
+			    "act needs an ACTION (promote, hold, resume, rollback, approve, "
+			    "tick, untick, note, tiebreak, declare_success, post)%s",
+			    "");
 		const struct sr_action_def *d = action_by_name(o->action);
 		if (!d)
-			return cmd_usage_error("act: unknown action '%s' (promote, hold, resume, rollback, "
-			                   "approve, tick, untick, note, tiebreak, declare_success, post)",
-			                   o->action);
+			return cmd_usage_error(
+			    "act: unknown action '%s' (promote, hold, resume, rollback, "
+			    "approve, tick, untick, note, tiebreak, declare_success, post)",
+			    o->action);
 		if (d->kind == SR_ACT_REPORT)
-			return cmd_usage_error("act report: use `shiproom report KIND` (it prints the "
-			                       "report and, with a service or --state-dir, writes it)%s",
-			                       "");
+			return cmd_usage_error(
+			    "act report: use `shiproom report KIND` (it prints the "
+			    "report and, with a service or --state-dir, writes it)%s",
+			    "");
 		if (o->weight_set && d->kind != SR_ACT_PROMOTE)
 			return cmd_usage_error("--weight only applies to `act promote`%s", "");
 		bool item = d->kind == SR_ACT_TICK || d->kind == SR_ACT_UNTICK;
 		if (item && (!o->checklist || !o->item))
 			return cmd_usage_error("act %s needs --checklist C and --item I", d->name);
 		if (!item && (o->checklist || o->item))
-			return cmd_usage_error("--checklist and --item only apply to `act tick` and "
-			                       "`untick`%s",
-			                       "");
+			return cmd_usage_error(
+			    "--checklist and --item only apply to `act tick` and "
+			    "`untick`%s",
+			    "");
 		if (!o->yes)
-			return cmd_usage_error("act needs --yes: an action is never taken by accident%s", "");
+			return cmd_usage_error(
+			    "act needs --yes: an action is never taken by accident%s", "");
 	}
 	return 0;
 }
@@ -466,7 +482,6 @@ int cmd_parse_args(int argc, char **argv, struct sr_opts *o)
 		return 0;
 	return check_combinations(o);
 }
-
 
 int cmd_finish_print(struct sr_session *s, int rc)
 {

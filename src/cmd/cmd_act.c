@@ -18,17 +18,10 @@
 static int print_result(const struct sr_action_result *res)
 {
 	switch (res->outcome) {
-	case SR_ACT_DONE:
-		printf("done: %s\n", res->message);
-		return SR_EXIT_OK;
-	case SR_ACT_REFUSED:
-		printf("refused: %s\n", res->message);
-		return SR_EXIT_REFUSED;
-	case SR_ACT_FAILED:
-		printf("failed: %s\n", res->message);
-		return SR_EXIT_RUNTIME;
-	case SR_ACT_PENDING:
-		break;
+	case SR_ACT_DONE: printf("done: %s\n", res->message); return SR_EXIT_OK;
+	case SR_ACT_REFUSED: printf("refused: %s\n", res->message); return SR_EXIT_REFUSED;
+	case SR_ACT_FAILED: printf("failed: %s\n", res->message); return SR_EXIT_RUNTIME;
+	case SR_ACT_PENDING: break;
 	}
 	printf("failed: %s: no answer from the edge\n", res->message);
 	return SR_EXIT_RUNTIME;
@@ -69,7 +62,8 @@ static int act_via(struct sr_client *c, const struct sr_opts *o)
 		client_wait_state(c, client_gen(c), 2 * SR_MS_PER_S);
 		/* the steps; the result itself (the newest of ours) goes to stdout */
 		const struct sr_log_entry *last = runner_log_entry(m, 0);
-		int end = last && last->kind == SR_LOG_ACTION && strcmp(last->actor, client_login(c)) == 0
+		int end = last && last->kind == SR_LOG_ACTION &&
+		                  strcmp(last->actor, client_login(c)) == 0
 		              ? m->nlog - 1
 		              : m->nlog;
 		session_print_log_to(stderr, m, &mark, end, true);
@@ -96,12 +90,13 @@ int cmd_act(const struct sr_opts *o)
 		return rc;
 	}
 	struct sr_runner *r = s.runner;
-	int mark = s.history_end; /* not the journal's history: what happens now */
+	int mark = s.history_end;                  /* not the journal's history: what happens now */
 	session_print_log(stderr, r, &mark, true); /* start-up: reconciliation */
 	if (s.real) {
 		if (o->at_set) {
 			session_free(&s);
-			return cmd_usage_error("--at is for the simulator: a real action happens now%s", "");
+			return cmd_usage_error(
+			    "--at is for the simulator: a real action happens now%s", "");
 		}
 		/* The decision needs fresh data: one evaluation first. */
 		session_evaluate_now(&s);
@@ -114,7 +109,8 @@ int cmd_act(const struct sr_opts *o)
 		const struct sr_scenario *sc = s.scenario;
 		int at = o->at_set ? o->at_min : sc->start_min;
 		if (at < sc->start_min) {
-			fprintf(stderr, "shiproom: --at T%+d is before the scenario starts (T%+d)\n", at,
+			fprintf(stderr,
+			        "shiproom: --at T%+d is before the scenario starts (T%+d)\n", at,
 			        sc->start_min);
 			session_free(&s);
 			return SR_EXIT_USAGE;
@@ -135,7 +131,8 @@ int cmd_act(const struct sr_opts *o)
 			report_watch_tick(&rw, r);
 			reporting = true;
 		} else {
-			fprintf(stderr, "shiproom: act: no reports will be written; the action goes on\n");
+			fprintf(stderr,
+			        "shiproom: act: no reports will be written; the action goes on\n");
 		}
 	}
 	session_print_log(stderr, r, &mark, true);
@@ -166,8 +163,8 @@ int cmd_act(const struct sr_opts *o)
 	if (reporting && (res.outcome == SR_ACT_DONE || res.outcome == SR_ACT_FAILED)) {
 		mark = r->nlog; /* the result is on stdout already */
 		report_watch_tick(&rw, r);
-		session_print_log(stderr, r, &mark, false); /* "postmortem placeholder created: ..." */
+		session_print_log(stderr, r, &mark,
+		                  false); /* "postmortem placeholder created: ..." */
 	}
 	return cmd_finish_print(&s, rc);
 }
-

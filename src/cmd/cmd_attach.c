@@ -40,9 +40,11 @@ static int socket_of(const struct sr_opts *o, char *sock, size_t n, bool *sim)
 		rc = SR_EXIT_USAGE;
 	} else {
 		*sim = strcmp(p->source_kind, "sim") == 0;
-		if (service_socket_path(p, *sim ? (o->s.scenario ? o->s.scenario : "healthy") : NULL,
+		if (service_socket_path(p,
+		                        *sim ? (o->s.scenario ? o->s.scenario : "healthy") : NULL,
 		                        o->socket, sock, n) != 0) {
-			fprintf(stderr, "shiproom: the socket path is too long for a unix socket\n");
+			fprintf(stderr,
+			        "shiproom: the socket path is too long for a unix socket\n");
 			rc = SR_EXIT_USAGE;
 		}
 	}
@@ -142,10 +144,11 @@ static void say_goodbye(struct sr_client *c)
 		fprintf(stderr, "shiproom: the %s service (pid %ld) ends with its last console\n",
 		        client_real(c) ? "read-only" : "simulator's", client_service_pid(c));
 	else if (client_real(c))
-		fprintf(stderr,
-		        "shiproom: the rollout's service (pid %ld) keeps guarding; `shiproom attach` "
-		        "comes back, `shiproom stop` stops it\n",
-		        client_service_pid(c));
+		fprintf(
+		    stderr,
+		    "shiproom: the rollout's service (pid %ld) keeps guarding; `shiproom attach` "
+		    "comes back, `shiproom stop` stops it\n",
+		    client_service_pid(c));
 }
 
 struct reattach {
@@ -196,26 +199,28 @@ static int attach(const struct sr_opts *o, bool may_start)
 		}
 		started = true;
 		c = client_create(uv_default_loop());
-		rc = c ? client_connect(c, sock, "console", o->s.read_only, CONNECT_TIMEOUT_MS, &absent,
-		                        err, sizeof err)
+		rc = c ? client_connect(c, sock, "console", o->s.read_only, CONNECT_TIMEOUT_MS,
+		                        &absent, err, sizeof err)
 		       : -1;
 	}
 	if (rc != 0) {
 		if (absent && !may_start)
-			fprintf(stderr,
-			        "shiproom: attach: no service for this rollout on %s (start one with "
-			        "`shiproom serve`, or plain `shiproom`)\n",
-			        sock);
+			fprintf(
+			    stderr,
+			    "shiproom: attach: no service for this rollout on %s (start one with "
+			    "`shiproom serve`, or plain `shiproom`)\n",
+			    sock);
 		else
 			fprintf(stderr, "shiproom: attach: %s\n", err);
 		client_destroy(c);
 		return absent && !may_start ? SR_EXIT_RUNTIME : SR_EXIT_RUNTIME;
 	}
-	if (!started && ((o->s.scenario && may_start) || o->s.speed_set || o->s.seed_set || o->s.start_set ||
-	                 o->s.t0_set || o->s.state_dir || o->s.webhook_file))
-		fprintf(stderr, "shiproom: attached to the running service (pid %ld): the rollout is "
-		                "its own; --scenario, --speed, --seed, --start, --t0, --state-dir and "
-		                "--webhook-url-file apply when a service starts\n",
+	if (!started && ((o->s.scenario && may_start) || o->s.speed_set || o->s.seed_set ||
+	                 o->s.start_set || o->s.t0_set || o->s.state_dir || o->s.webhook_file))
+		fprintf(stderr,
+		        "shiproom: attached to the running service (pid %ld): the rollout is "
+		        "its own; --scenario, --speed, --seed, --start, --t0, --state-dir and "
+		        "--webhook-url-file apply when a service starts\n",
 		        client_service_pid(c));
 	struct reattach ra = {.o = o, .c = c, .may_start = may_start};
 	/* The templates are the installation's, for the report pager. */
@@ -225,17 +230,17 @@ static int attach(const struct sr_opts *o, bool may_start)
 	snprintf(dir, sizeof dir, "%s/config", datadir);
 	bool have_tpl = report_templates_load(&tpl, dir, err, sizeof err) == 0;
 	struct sr_console_opts co = {
-		.runner = client_mirror(c),
-		.clock = client_clock(c),
-		.datadir = datadir,
-		.theme = o->theme,
-		.ascii = o->ascii,
-		.read_only = client_read_only(c),
-		.refresh_ms = o->refresh_ms,
-		.templates = have_tpl ? &tpl : NULL,
-		.client = c,
-		.reconnect = reattach,
-		.reconnect_ud = &ra,
+	    .runner = client_mirror(c),
+	    .clock = client_clock(c),
+	    .datadir = datadir,
+	    .theme = o->theme,
+	    .ascii = o->ascii,
+	    .read_only = client_read_only(c),
+	    .refresh_ms = o->refresh_ms,
+	    .templates = have_tpl ? &tpl : NULL,
+	    .client = c,
+	    .reconnect = reattach,
+	    .reconnect_ud = &ra,
 	};
 	rc = console_run(&co);
 	/* q is a goodbye; a hang-up (a dropped SSH session) or a signal is a
@@ -249,8 +254,8 @@ static int attach(const struct sr_opts *o, bool may_start)
 	return rc;
 }
 
-struct sr_client *cmd_service_client(const struct sr_opts *o, const char *purpose,
-                                     bool read_only, int *rc)
+struct sr_client *cmd_service_client(const struct sr_opts *o, const char *purpose, bool read_only,
+                                     int *rc)
 {
 	char sock[256], err[1024];
 	bool sim = false, absent = false;

@@ -18,13 +18,13 @@ int cmd_check_config(const struct sr_opts *o)
 	}
 	int rc = SR_EXIT_USAGE;
 	if (session_load_policy(p, o->file) == 0) {
-		printf("%s: ok (%d KPIs, %d cells, %d phases, %d gates, %d triggers), source %s, edge "
-		       "%s\n",
-		       o->file, p->nkpis, p->ncells, p->nphases, p->ngates, p->ntriggers, p->source_kind,
-		       p->edge_kind);
+		printf(
+		    "%s: ok (%d KPIs, %d cells, %d phases, %d gates, %d triggers), source %s, edge "
+		    "%s\n",
+		    o->file, p->nkpis, p->ncells, p->nphases, p->ngates, p->ntriggers,
+		    p->source_kind, p->edge_kind);
 		rc = SR_EXIT_OK;
 	}
 	free(p);
 	return rc;
 }
-

@@ -63,13 +63,13 @@ int cmd_replay(const struct sr_opts *o)
 	runner_log(r, SR_LOG_INFO, SR_GREEN, "", "replay of %s at speed %g (read-only)", o->file,
 	           o->s.speed);
 	struct sr_console_opts co = {
-		.runner = r,
-		.clock = &clock,
-		.datadir = datadir,
-		.theme = o->theme,
-		.ascii = o->ascii,
-		.read_only = true,
-		.refresh_ms = o->refresh_ms,
+	    .runner = r,
+	    .clock = &clock,
+	    .datadir = datadir,
+	    .theme = o->theme,
+	    .ascii = o->ascii,
+	    .read_only = true,
+	    .refresh_ms = o->refresh_ms,
 	};
 	rc = console_run(&co);
 out:
@@ -78,4 +78,3 @@ out:
 	free(p);
 	return rc;
 }
-

@@ -21,7 +21,8 @@ static int report_play(struct sr_session *s, const struct sr_opts *o)
 {
 	if (s->real) {
 		if (o->at_set)
-			return cmd_usage_error("--at is for the simulator: a real rollout is read now%s", "");
+			return cmd_usage_error(
+			    "--at is for the simulator: a real rollout is read now%s", "");
 		session_evaluate_now(s);
 		if (s->runner->polling)
 			fprintf(stderr, "shiproom: the source did not answer in time\n");
@@ -30,8 +31,8 @@ static int report_play(struct sr_session *s, const struct sr_opts *o)
 	const struct sr_scenario *sc = s->scenario;
 	int until_min = o->at_set ? o->at_min : sc->end_min;
 	if (until_min < sc->start_min) {
-		fprintf(stderr, "shiproom: --at T%+d is before the scenario starts (T%+d)\n", until_min,
-		        sc->start_min);
+		fprintf(stderr, "shiproom: --at T%+d is before the scenario starts (T%+d)\n",
+		        until_min, sc->start_min);
 		return SR_EXIT_USAGE;
 	}
 	runner_advance(s->runner, sc->t0 + (sr_ms)until_min * SR_MS_PER_MIN);
@@ -66,8 +67,8 @@ static int report_print(const struct sr_report_templates *tpl, const struct sr_r
 
 /* `report gate N`: N-1, checked against the policy; -1 (the gate ahead)
  * when none is given or the report is not a gate's. */
-static int gate_index(const struct sr_opts *o, enum sr_report_kind kind,
-                      const struct sr_policy *p, int *index)
+static int gate_index(const struct sr_opts *o, enum sr_report_kind kind, const struct sr_policy *p,
+                      int *index)
 {
 	*index = -1;
 	if (kind != SR_REPORT_GATE)
@@ -108,8 +109,10 @@ static int report_via(struct sr_client *c, const struct sr_opts *o, enum sr_repo
 	if (rc == 0)
 		rc = report_print(&tpl, m, kind, index, o->json);
 	if (rc == 0 && !o->s.read_only) {
-		struct sr_action_request req = {.kind = SR_ACT_REPORT, .gate = -1,
-		                                .report_kind = (int)kind, .report_index = index};
+		struct sr_action_request req = {.kind = SR_ACT_REPORT,
+		                                .gate = -1,
+		                                .report_kind = (int)kind,
+		                                .report_index = index};
 		long id = client_request(c, &req);
 		if (id >= 0 && client_wait_result(c, id, SR_HEADLESS_MAX_MS))
 			fprintf(stderr, "shiproom: report: the service: %s\n",
@@ -137,7 +140,8 @@ int cmd_report(const struct sr_opts *o)
 	 * journal; the simulator plays its script in its own journal. */
 	int rc = session_open(&s, &o->s, false, o->s.read_only, true);
 	if (rc == 0)
-		rc = session_open_workflow(&s, &o->s, false); /* the templates: exit 2 when broken */
+		rc = session_open_workflow(&s, &o->s,
+		                           false); /* the templates: exit 2 when broken */
 	int index = -1;
 	if (rc == 0)
 		rc = gate_index(o, kind, s.policy, &index);
@@ -151,17 +155,18 @@ int cmd_report(const struct sr_opts *o)
 		fprintf(stderr, "shiproom: report: read-only: not written to %s\n", s.state_dir);
 	if (rc == 0 && s.keep_state && !o->s.read_only) {
 		char path[SR_PATH_LEN + 200], err[1024];
-		int w = report_write(&s.templates, kind, s.runner, index, s.state_dir, path, sizeof path,
-		                     err, sizeof err);
+		int w = report_write(&s.templates, kind, s.runner, index, s.state_dir, path,
+		                     sizeof path, err, sizeof err);
 		if (w < 0) {
-			fprintf(stderr, "shiproom: report: cannot write it into %s: %s\n", s.state_dir, err);
+			fprintf(stderr, "shiproom: report: cannot write it into %s: %s\n",
+			        s.state_dir, err);
 			rc = SR_EXIT_RUNTIME;
 		} else if (w == 1) {
-			fprintf(stderr, "shiproom: report: %s exists and is kept (people edit it)\n", path);
+			fprintf(stderr,
+			        "shiproom: report: %s exists and is kept (people edit it)\n", path);
 		} else {
 			fprintf(stderr, "shiproom: report: written to %s\n", path);
 		}
 	}
 	return cmd_finish_print(&s, rc);
 }
-

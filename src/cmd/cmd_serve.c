@@ -99,12 +99,12 @@ int cmd_serve(const struct sr_opts *o)
 	if (s.keep_state)
 		snprintf(logfile, sizeof logfile, "%s/service.log", s.state_dir);
 	struct sr_service_opts so = {
-		.socket = sock,
-		.exit_with_last = o->exit_with_last,
-		.speed = o->s.speed,
-		.ready_fd = o->detach ? ready[1] : -1,
-		.detach_log = s.keep_state ? logfile : NULL,
-		.log_out = stdout,
+	    .socket = sock,
+	    .exit_with_last = o->exit_with_last,
+	    .speed = o->s.speed,
+	    .ready_fd = o->detach ? ready[1] : -1,
+	    .detach_log = s.keep_state ? logfile : NULL,
+	    .log_out = stdout,
 	};
 	(void)err;
 	rc = service_run(&s, &so);

@@ -49,7 +49,8 @@ int cmd_status(const struct sr_opts *o)
 	if (s.real) {
 		if (o->at_set) {
 			session_free(&s);
-			return cmd_usage_error("--at is for the simulator: a real rollout is read now%s", "");
+			return cmd_usage_error(
+			    "--at is for the simulator: a real rollout is read now%s", "");
 		}
 		session_evaluate_now(&s);
 		if (s.runner->polling)
@@ -58,7 +59,8 @@ int cmd_status(const struct sr_opts *o)
 		const struct sr_scenario *sc = s.scenario;
 		int until_min = o->at_set ? o->at_min : sc->end_min;
 		if (until_min < sc->start_min) {
-			fprintf(stderr, "shiproom: --at T%+d is before the scenario starts (T%+d)\n",
+			fprintf(stderr,
+			        "shiproom: --at T%+d is before the scenario starts (T%+d)\n",
 			        until_min, sc->start_min);
 			session_free(&s);
 			return SR_EXIT_USAGE;
@@ -71,4 +73,3 @@ int cmd_status(const struct sr_opts *o)
 		status_print_text(stdout, s.runner);
 	return cmd_finish_print(&s, (int)s.runner->engine.decision.verdict);
 }
-

@@ -18,16 +18,15 @@
 struct watch {
 	struct sr_session *s;
 	struct sr_clock clock;
-	double speed;                /* virtual ms per real ms */
+	double speed; /* virtual ms per real ms */
 	uv_timer_t tick, out;
 	uv_signal_t sigint, sigterm;
 	int mark;
-	sr_ms end;                   /* real ms, 0 = none */
+	sr_ms end; /* real ms, 0 = none */
 	bool stopping;
-	sr_ms drain_until;           /* real ms: stop waiting for the webhook */
-	int workflow_nlog;           /* r->nlog when the workflow last looked */
+	sr_ms drain_until; /* real ms: stop waiting for the webhook */
+	int workflow_nlog; /* r->nlog when the workflow last looked */
 };
-
 
 static void watch_stop_if_idle(struct watch *w)
 {
@@ -229,7 +228,8 @@ int cmd_watch(const struct sr_opts *o)
 	if (s.notify) {
 		const struct sr_notify_status *ns = notify_status(s.notify);
 		if (ns->queued > 0)
-			fprintf(stderr, "shiproom: webhook: %d post%s still queued at exit, dropped\n",
+			fprintf(stderr,
+			        "shiproom: webhook: %d post%s still queued at exit, dropped\n",
 			        ns->queued, ns->queued == 1 ? "" : "s");
 	}
 	uv_close((uv_handle_t *)&w.tick, NULL);
@@ -239,4 +239,3 @@ int cmd_watch(const struct sr_opts *o)
 	uv_run(s.loop, UV_RUN_NOWAIT);
 	return cmd_finish_print(&s, SR_EXIT_OK);
 }
-

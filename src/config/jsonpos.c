@@ -385,10 +385,8 @@ static int jp_value(struct jp *p, const char *ptr, int depth)
 	jp_ws(p);
 	int c = jp_peek(p);
 	switch (c) {
-	case '{':
-		return jp_object(p, ptr, depth);
-	case '[':
-		return jp_array(p, ptr, depth);
+	case '{': return jp_object(p, ptr, depth);
+	case '[': return jp_array(p, ptr, depth);
 	case '"': {
 		struct cmp m = {NULL, false};
 		if (jp_string(p, &m) < 0)

@@ -93,7 +93,8 @@ static int load_header(struct pl *L)
 	    "rollout",  "title",           "evaluation", "source",          "edge",
 	    "calendar", "journeys",        "groups",     "phases",          "gates",
 	    "kpis",     "triggers",        "roster",     "decision_rights", "checklists",
-	    "success",  "partial_success", "rollback",   "status_page",     "service", NULL};
+	    "success",  "partial_success", "rollback",   "status_page",     "service",
+	    NULL};
 	struct sr_policy *p = L->p;
 	if (jr_check_keys(&L->d, &L->root, top) < 0 ||
 	    jr_id(&L->d, &L->root, "rollout", JR_REQUIRED, p->rollout, sizeof p->rollout) < 0)
@@ -110,9 +111,9 @@ static int load_header(struct pl *L)
 
 static int load_evaluation(struct pl *L)
 {
-	static const char *const keys[] = {"poll_s",        "stale_after_s",   "clear_after",
-	                                   "auto_rollback", "fast_poll_s",     "fast_margin_pct",
-	                                   NULL};
+	static const char *const keys[] = {
+	    "poll_s",      "stale_after_s",   "clear_after", "auto_rollback",
+	    "fast_poll_s", "fast_margin_pct", NULL};
 	struct sr_policy *p = L->p;
 	struct jr_val ev;
 	int poll = 15, stale = -1;
@@ -136,7 +137,8 @@ static int load_evaluation(struct pl *L)
 		/* A fast rate is only a fast rate below poll_s; 0 turns it off. */
 		if (fast > 0 && (fast < 0.1 || fast >= poll))
 			return jr_fail(&L->d, &ev, "fast_poll_s", JR_AT_VALUE,
-			               "must be 0 (off) or from 0.1 to less than poll_s (%d)", poll);
+			               "must be 0 (off) or from 0.1 to less than poll_s (%d)",
+			               poll);
 	}
 	p->poll_ms = poll * SR_MS_PER_S;
 	/* Unset: 2 s, or off when poll_s itself is that fast. */
@@ -664,7 +666,8 @@ static int load_kpi(struct pl *L, struct jr_val *o, int idx)
 	static const char *const keys[] = {
 	    "id",          "name",   "group",    "unit",  "kind",           "direction",
 	    "baseline",    "signal", "quantile", "limit", "limit_by_phase", "warn_margin",
-	    "min_samples", "gating", "journeys", "note",  "query",          "evidence", NULL};
+	    "min_samples", "gating", "journeys", "note",  "query",          "evidence",
+	    NULL};
 	struct sr_policy *p = L->p;
 	struct sr_kpi *k = &p->kpis[idx];
 	char known[160];
@@ -979,8 +982,8 @@ static int load_roster(struct pl *L)
  * "mode": "0660", "observers": ["carol"], "observer_group": "sre"} */
 static int load_service(struct pl *L)
 {
-	static const char *const keys[] = {"socket", "group", "mode", "observers", "observer_group",
-	                                   NULL};
+	static const char *const keys[] = {"socket",    "group",          "mode",
+	                                   "observers", "observer_group", NULL};
 	struct sr_service_policy *sv = &L->p->service;
 	struct jr_val obj, arr, v;
 	char mode[8] = "";
@@ -1003,10 +1006,11 @@ static int load_service(struct pl *L)
 		long m = strtol(mode, &end, 8);
 		/* the owner keeps read-write; never world-writable */
 		if (*end || m < 0600 || m > 0777 || (m & 0600) != 0600 || (m & 0002))
-			return jr_fail(&L->d, &obj, "mode", JR_AT_VALUE,
-			               "\"%s\" is not an octal mode from 0600 to 0775 the owner can "
-			               "read and write and others cannot write (e.g. \"0660\")",
-			               mode);
+			return jr_fail(
+			    &L->d, &obj, "mode", JR_AT_VALUE,
+			    "\"%s\" is not an octal mode from 0600 to 0775 the owner can "
+			    "read and write and others cannot write (e.g. \"0660\")",
+			    mode);
 		sv->mode = (int)m;
 	}
 	int got = jr_array(&L->d, &obj, "observers", JR_OPTIONAL, SR_MAX_OBSERVERS, &arr);
@@ -1352,7 +1356,8 @@ static int driver_fail(struct pl *L, const char *top, const char *err, bool dott
 	const char *msg = sep ? sep + 2 : err;
 	snprintf(ptr, sizeof ptr, "/%s", top);
 	if (dotted) {
-		if (sep && plen >= tl && strncmp(err, top, tl) == 0 && (plen == tl || err[tl] == '.'))
+		if (sep && plen >= tl && strncmp(err, top, tl) == 0 &&
+		    (plen == tl || err[tl] == '.'))
 			dotted_ptr(top, err, plen, ptr, sizeof ptr);
 		else
 			msg = err; /* not in the expected form: keep it whole */
@@ -1388,8 +1393,9 @@ static int prometheus_check(struct pl *L, const struct sr_prom_config *c)
 		sr_strlcpy(v.ptr, ptr, sizeof v.ptr);
 		if (k < 0) {
 			id_list(known, sizeof known, p->kpis[0].id, sizeof p->kpis[0], p->nkpis);
-			return jr_fail(&L->d, &v, NULL, JR_AT_KEY, "no KPI \"%s\" in this policy (KPIs: %s)",
-			               c->samples[i].kpi, known);
+			return jr_fail(&L->d, &v, NULL, JR_AT_KEY,
+			               "no KPI \"%s\" in this policy (KPIs: %s)", c->samples[i].kpi,
+			               known);
 		}
 		if (promparse_expand(buf, sizeof buf, c->samples[i].query, p, k, c->window, why,
 		                     sizeof why) != 0)
@@ -1400,9 +1406,10 @@ static int prometheus_check(struct pl *L, const struct sr_prom_config *c)
 		memset(&v, 0, sizeof v);
 		sr_strlcpy(v.ptr, ptr, sizeof v.ptr);
 		if (!p->kpis[k].query[0])
-			return jr_fail(&L->d, &v, "query", JR_AT_PARENT,
-			               "KPI \"%s\" has no query: the prometheus source needs one per KPI",
-			               p->kpis[k].id);
+			return jr_fail(
+			    &L->d, &v, "query", JR_AT_PARENT,
+			    "KPI \"%s\" has no query: the prometheus source needs one per KPI",
+			    p->kpis[k].id);
 		if (promparse_expand(buf, sizeof buf, p->kpis[k].query, p, k, c->window, why,
 		                     sizeof why) != 0)
 			return jr_fail(&L->d, &v, "query", JR_AT_VALUE, "%s", why);
@@ -1446,8 +1453,8 @@ static int drivers_check(struct pl *L)
 }
 
 /* The typed configs, from the text the load kept. */
-static json_t *driver_object(const char *kind, const char *want, const char *text,
-                             const char *what, char *err, size_t n)
+static json_t *driver_object(const char *kind, const char *want, const char *text, const char *what,
+                             char *err, size_t n)
 {
 	if (strcmp(kind, want) != 0) {
 		snprintf(err, n, "the policy's %s is \"%s\", not \"%s\"", what, kind, want);
@@ -1505,9 +1512,9 @@ static int load_all(struct pl *L)
 	              sizeof p->edge_json) < 0 ||
 	    load_journeys(L) < 0 || load_groups(L) < 0 || load_phases(L) < 0 ||
 	    load_calendar(L) < 0 || load_kpis(L) < 0 || drivers_check(L) < 0 || load_gates(L) < 0 ||
-	    load_triggers(L) < 0 ||
-	    load_roster(L) < 0 || load_service(L) < 0 || check_approvers(L) < 0 || load_rights(L) < 0 ||
-	    load_checklists(L) < 0 || load_success(L) < 0 || load_after(L) < 0)
+	    load_triggers(L) < 0 || load_roster(L) < 0 || load_service(L) < 0 ||
+	    check_approvers(L) < 0 || load_rights(L) < 0 || load_checklists(L) < 0 ||
+	    load_success(L) < 0 || load_after(L) < 0)
 		return -1;
 	return 0;
 }

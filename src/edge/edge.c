@@ -9,8 +9,7 @@
 #include "shiproom/http_edge.h"
 #include "shiproom/policy.h"
 
-static struct sr_edge *open_haproxy(const struct sr_policy *p, uv_loop_t *loop, char *err,
-                                    size_t n)
+static struct sr_edge *open_haproxy(const struct sr_policy *p, uv_loop_t *loop, char *err, size_t n)
 {
 	struct sr_haproxy_config hc;
 	if (policy_haproxy_config(p, &hc, err, n) != 0)
@@ -36,8 +35,8 @@ static const struct {
 	const char *kind;
 	struct sr_edge *(*open)(const struct sr_policy *p, uv_loop_t *loop, char *err, size_t n);
 } drivers[] = {
-	{"haproxy", open_haproxy},
-	{"http", open_http},
+    {"haproxy", open_haproxy},
+    {"http", open_http},
 };
 
 struct sr_edge *edge_open(const struct sr_policy *p, struct uv_loop_s *loop, char *err, size_t n)

@@ -397,7 +397,8 @@ static int parse_socket(const char *spec, struct hap_addr *a, char *err, size_t 
 		return 0;
 	}
 bad:
-	snprintf(err, n, "/socket: expected \"unix:/path\" or \"tcp:IP:PORT\" (an IP address, not a name)");
+	snprintf(err, n,
+	         "/socket: expected \"unix:/path\" or \"tcp:IP:PORT\" (an IP address, not a name)");
 	return -1;
 }
 
@@ -427,9 +428,8 @@ static int cfg_string(const json_t *o, const char *key, bool required, char *out
 int haproxy_config_from_json(struct sr_haproxy_config *c, const json_t *edge_obj, char *err,
                              size_t n)
 {
-	static const char *const keys[] = {"kind",          "socket",        "backend",
-	                                   "canary_server", "stable_server", "timeout_ms",
-	                                   NULL};
+	static const char *const keys[] = {
+	    "kind", "socket", "backend", "canary_server", "stable_server", "timeout_ms", NULL};
 	memset(c, 0, sizeof *c);
 	c->timeout_ms = HAPROXY_TIMEOUT_DEFAULT_MS;
 	if (!json_is_object(edge_obj)) {
@@ -438,7 +438,8 @@ int haproxy_config_from_json(struct sr_haproxy_config *c, const json_t *edge_obj
 	}
 	const char *key;
 	const json_t *v;
-	json_object_foreach((json_t *)edge_obj, key, v) {
+	json_object_foreach((json_t *)edge_obj, key, v)
+	{
 		bool known = false;
 		for (int i = 0; keys[i]; i++)
 			known = known || strcmp(key, keys[i]) == 0;
@@ -470,7 +471,8 @@ int haproxy_config_from_json(struct sr_haproxy_config *c, const json_t *edge_obj
 		if (cfg_string(edge_obj, names[i], true, outs[i], HAPROXY_NAME_LEN, err, n) < 0)
 			return -1;
 		if (!name_ok(outs[i])) {
-			snprintf(err, n, "/%s: only letters, digits and _ . : - are allowed", names[i]);
+			snprintf(err, n, "/%s: only letters, digits and _ . : - are allowed",
+			         names[i]);
 			return -1;
 		}
 	}
@@ -501,7 +503,7 @@ struct hap_edge {
 	struct hap_addr addr;
 	struct hap_conn *conns; /* in flight */
 	bool destroyed;
-	int busy;               /* inside a callback: do not free yet */
+	int busy; /* inside a callback: do not free yet */
 };
 
 struct hap_conn {
@@ -521,7 +523,7 @@ struct hap_conn {
 	size_t len, cap;
 	int open_handles;
 	bool done;
-	bool internal;          /* a job step: called even after destroy */
+	bool internal; /* a job step: called even after destroy */
 	int status;
 	char err[SR_REASON_LEN];
 	haproxy_cmd_cb cb;
@@ -566,7 +568,7 @@ static void conn_closed(uv_handle_t *h)
 }
 
 static void conn_finish(struct hap_conn *c, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void conn_finish(struct hap_conn *c, int status, const char *fmt, ...)
 {
@@ -591,7 +593,8 @@ static void conn_finish(struct hap_conn *c, int status, const char *fmt, ...)
 static void conn_timeout(uv_timer_t *t)
 {
 	struct hap_conn *c = t->data;
-	conn_finish(c, HAPROXY_ERR_TRANSPORT, "no complete reply within %d ms", c->he->cfg.timeout_ms);
+	conn_finish(c, HAPROXY_ERR_TRANSPORT, "no complete reply within %d ms",
+	            c->he->cfg.timeout_ms);
 }
 
 static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *b)
@@ -695,8 +698,8 @@ static int conn_start(struct hap_edge *he, const char *line, bool internal, hapr
 	} else {
 		uv_tcp_init(he->loop, &c->s.tcp);
 		c->s.handle.data = c;
-		r = uv_tcp_connect(&c->connect_req, &c->s.tcp, (const struct sockaddr *)&he->addr.sa,
-		                   conn_connected);
+		r = uv_tcp_connect(&c->connect_req, &c->s.tcp,
+		                   (const struct sockaddr *)&he->addr.sa, conn_connected);
 	}
 	uv_timer_start(&c->timer, conn_timeout, (uint64_t)he->cfg.timeout_ms, 0);
 	if (r < 0)
@@ -723,7 +726,7 @@ struct hap_job {
 	int nsteps, step;
 	enum step_kind kind[MAX_STEPS];
 	char line[MAX_STEPS][HAPROXY_CMD_LEN];
-	bool is_set;     /* verify the read-back against the target */
+	bool is_set; /* verify the read-back against the target */
 	int target;
 	bool drain;
 	int canary_w, stable_w;
@@ -733,7 +736,7 @@ struct hap_job {
 };
 
 static void job_add(struct hap_job *j, enum step_kind k, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 static void job_add(struct hap_job *j, enum step_kind k, const char *fmt, ...)
 {
@@ -775,8 +778,8 @@ static void job_complete(struct hap_job *j)
 	char msg[SR_REASON_LEN];
 	if (w < 0) {
 		msgf(msg, sizeof msg,
-		         "haproxy %s: both %s and %s have weight 0: the backend sends traffic nowhere",
-		         j->he->cfg.socket, j->he->cfg.canary_server, j->he->cfg.stable_server);
+		     "haproxy %s: both %s and %s have weight 0: the backend sends traffic nowhere",
+		     j->he->cfg.socket, j->he->cfg.canary_server, j->he->cfg.stable_server);
 		job_end(j, HAPROXY_ERR_REFUSED, -1, msg);
 		return;
 	}
@@ -784,12 +787,13 @@ static void job_complete(struct hap_job *j)
 		bool ok = j->canary_w == j->target && j->stable_w == 100 - j->target &&
 		          (j->drain ? maint : (j->target == 0 || !maint));
 		if (!ok) {
-			snprintf(msg, sizeof msg,
-			         "haproxy read-back differs: %s weight %d%s, %s weight %d; expected "
-			         "%d%s and %d",
-			         j->he->cfg.canary_server, j->canary_w, maint ? " (maint)" : "",
-			         j->he->cfg.stable_server, j->stable_w, j->target,
-			         j->drain ? " (maint)" : "", 100 - j->target);
+			snprintf(
+			    msg, sizeof msg,
+			    "haproxy read-back differs: %s weight %d%s, %s weight %d; expected "
+			    "%d%s and %d",
+			    j->he->cfg.canary_server, j->canary_w, maint ? " (maint)" : "",
+			    j->he->cfg.stable_server, j->stable_w, j->target,
+			    j->drain ? " (maint)" : "", 100 - j->target);
 			job_end(j, HAPROXY_ERR_REFUSED, w, msg);
 			return;
 		}
@@ -811,14 +815,14 @@ static void job_reply(void *ud, int status, const char *reply, size_t len, const
 	char perr[SR_REASON_LEN], msg[SR_REASON_LEN + HAPROXY_CMD_LEN + 64];
 	int r = 0, initial;
 	switch (j->kind[j->step]) {
-	case STEP_SET:
-		r = haproxy_parse_set_reply(reply, len, perr, sizeof perr);
-		break;
+	case STEP_SET: r = haproxy_parse_set_reply(reply, len, perr, sizeof perr); break;
 	case STEP_GET_CANARY:
-		r = haproxy_parse_weight_reply(reply, len, &j->canary_w, &initial, perr, sizeof perr);
+		r = haproxy_parse_weight_reply(reply, len, &j->canary_w, &initial, perr,
+		                               sizeof perr);
 		break;
 	case STEP_GET_STABLE:
-		r = haproxy_parse_weight_reply(reply, len, &j->stable_w, &initial, perr, sizeof perr);
+		r = haproxy_parse_weight_reply(reply, len, &j->stable_w, &initial, perr,
+		                               sizeof perr);
 		break;
 	case STEP_STATE:
 		r = haproxy_parse_servers_state(reply, len, j->he->cfg.canary_server, &j->canary_st,
@@ -884,13 +888,15 @@ static void hap_set_weight(struct sr_edge *e, int weight, bool drain, const char
 		/* Raise before lowering: the server getting the larger weight is
 		 * set first, so the two are never both 0 (HAProxy would answer
 		 * 503 to everyone in between). */
-		job_add(j, STEP_SET, "set server %s/%s weight %d", c->backend, c->canary_server, weight);
+		job_add(j, STEP_SET, "set server %s/%s weight %d", c->backend, c->canary_server,
+		        weight);
 		job_add(j, STEP_SET, "set server %s/%s weight %d", c->backend, c->stable_server,
 		        100 - weight);
 	} else {
 		job_add(j, STEP_SET, "set server %s/%s weight %d", c->backend, c->stable_server,
 		        100 - weight);
-		job_add(j, STEP_SET, "set server %s/%s weight %d", c->backend, c->canary_server, weight);
+		job_add(j, STEP_SET, "set server %s/%s weight %d", c->backend, c->canary_server,
+		        weight);
 	}
 	/* Back from a rollback: the weight alone would not reach a maint server. */
 	if (weight > 0)
@@ -966,10 +972,10 @@ static void hap_destroy(struct sr_edge *e)
 }
 
 static const struct sr_edge_ops hap_ops = {
-	.name = "haproxy",
-	.set_weight = hap_set_weight,
-	.get_weight = hap_get_weight,
-	.destroy = hap_destroy,
+    .name = "haproxy",
+    .set_weight = hap_set_weight,
+    .get_weight = hap_get_weight,
+    .destroy = hap_destroy,
 };
 
 struct sr_edge *haproxy_edge_create(uv_loop_t *loop, const struct sr_haproxy_config *c, char *err,

@@ -106,8 +106,9 @@ static void put_escaped(struct sbuf *b, const char *s, enum http_esc esc)
 				sb_putc(b, (char)c);
 			}
 		} else if (esc == HTTP_ESC_URL) {
-			if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			    c == '-' || c == '.' || c == '_' || c == '~') {
+			if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+			    c == '~') {
 				sb_putc(b, (char)c);
 			} else {
 				char e[3] = {'%', hex[c >> 4], hex[c & 15]};
@@ -163,7 +164,8 @@ char *http_tmpl_expand(const char *tmpl, const json_t *vars, const char *token, 
 		char name[32];
 		const char *end;
 		if (!placeholder_at(p, name, sizeof name, &end)) {
-			msgf(err, n, "bad placeholder at byte %zu (expected {{name}})", (size_t)(p - tmpl) + 1);
+			msgf(err, n, "bad placeholder at byte %zu (expected {{name}})",
+			     (size_t)(p - tmpl) + 1);
 			goto fail;
 		}
 		if (strcmp(name, "token") == 0) {
@@ -172,7 +174,9 @@ char *http_tmpl_expand(const char *tmpl, const json_t *vars, const char *token, 
 				goto fail;
 			}
 			if (!token) {
-				msgf(err, n, "{{token}} is used but no token_file or token_env is configured");
+				msgf(err, n,
+				     "{{token}} is used but no token_file or token_env is "
+				     "configured");
 				goto fail;
 			}
 			put_escaped(&b, token, esc);
@@ -237,7 +241,8 @@ static json_t *tree_expand(const json_t *t, const json_t *vars, char *err, size_
 		json_t *o = json_object();
 		const char *k;
 		json_t *v;
-		json_object_foreach((json_t *)t, k, v) {
+		json_object_foreach((json_t *)t, k, v)
+		{
 			json_t *x = tree_expand(v, vars, err, n);
 			if (!x) {
 				json_decref(o);
@@ -251,7 +256,8 @@ static json_t *tree_expand(const json_t *t, const json_t *vars, char *err, size_
 		json_t *a = json_array();
 		size_t i;
 		json_t *v;
-		json_array_foreach(t, i, v) {
+		json_array_foreach(t, i, v)
+		{
 			json_t *x = tree_expand(v, vars, err, n);
 			if (!x) {
 				json_decref(a);
@@ -290,8 +296,8 @@ char *http_body_expand(const char *tmpl, bool is_json, const json_t *vars, char 
 	if (!chk) {
 		char t[120];
 		sr_sanitize(t, je.text, sizeof t);
-		msgf(err, n, "the body is not valid JSON after substitution (column %d): %s", je.column,
-		     t);
+		msgf(err, n, "the body is not valid JSON after substitution (column %d): %s",
+		     je.column, t);
 		free(s);
 		return NULL;
 	}
@@ -352,8 +358,8 @@ const json_t *http_json_pointer(const json_t *root, const char *ptr)
 	return cur;
 }
 
-int http_edge_parse_weight(const char *body, size_t len, const char *ptr, double scale,
-                           int *weight, char *err, size_t n)
+int http_edge_parse_weight(const char *body, size_t len, const char *ptr, double scale, int *weight,
+                           char *err, size_t n)
 {
 	json_error_t je;
 	json_t *doc = json_loadb(body, len, JSON_DECODE_ANY, &je);
@@ -386,7 +392,8 @@ int http_edge_parse_weight(const char *body, size_t len, const char *ptr, double
 	if (!isnan(x)) {
 		double w = x * scale;
 		if (!isfinite(w) || w < -0.5 || w >= 100.5) {
-			msgf(err, n, "the weight at %s is %g, outside 0..100 (after weight_scale %g)", p, w,
+			msgf(err, n,
+			     "the weight at %s is %g, outside 0..100 (after weight_scale %g)", p, w,
 			     scale);
 		} else {
 			*weight = (int)lround(w < 0 ? 0 : w);
@@ -456,8 +463,8 @@ int http_edge_read_token(const char *path, char *out, size_t n, char *err, size_
 /* ---- config -------------------------------------------------------------------------- */
 
 static const char *const builtin_vars[] = {
-	"weight", "stable_weight", "weight_fraction", "stable_weight_fraction", "drain",
-	"phase",  "reason",        "actor",           "idempotency_key",        NULL};
+    "weight", "stable_weight", "weight_fraction", "stable_weight_fraction", "drain",
+    "phase",  "reason",        "actor",           "idempotency_key",        NULL};
 
 /* Every variable a template may use, with a value of its type. */
 static json_t *vars_new(int weight, bool drain, const char *phase, const char *reason,
@@ -489,13 +496,15 @@ static int check_keys(const json_t *o, const char *const *allowed, const char *a
 {
 	const char *k;
 	json_t *v;
-	json_object_foreach((json_t *)o, k, v) {
+	json_object_foreach((json_t *)o, k, v)
+	{
 		if (!key_in(k, allowed)) {
 			char ks[SR_NAME_LEN], list[300] = "";
 			sr_sanitize(ks, k, sizeof ks);
 			for (int i = 0; allowed[i]; i++) {
 				size_t l = strlen(list);
-				snprintf(list + l, sizeof list - l, "%s%s", i ? ", " : "", allowed[i]);
+				snprintf(list + l, sizeof list - l, "%s%s", i ? ", " : "",
+				         allowed[i]);
 			}
 			msgf(err, n, "%s/%s: unknown key (expected one of: %s)", at, ks, list);
 			return -1;
@@ -575,7 +584,8 @@ static bool is_credential_header(const char *name)
  * other literal text could be the secret itself, written in the policy. */
 static bool built_from_token(const char *name, const char *v)
 {
-	bool scheme = !strcasecmp(name, "Authorization") || !strcasecmp(name, "Proxy-Authorization");
+	bool scheme = !strcasecmp(name, "Authorization") ||
+	              !strcasecmp(name, "Proxy-Authorization");
 	bool cookie = !strcasecmp(name, "Cookie");
 	const char *p = v;
 	size_t w = 0;
@@ -594,8 +604,8 @@ static bool header_name_ok(const char *s)
 	if (!*s)
 		return false;
 	for (; *s; s++)
-		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') ||
-		      *s == '-' || *s == '_'))
+		if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '_'))
 			return false;
 	return true;
 }
@@ -604,8 +614,8 @@ static int read_request(const json_t *edge, const char *key, bool is_set, const 
                         struct http_edge_request *rq, char *err, size_t n)
 {
 	static const char *const set_keys[] = {"method", "url", "headers", "body", NULL};
-	static const char *const get_keys[] = {"method", "url", "headers", "weight_pointer",
-	                                       "weight_scale", NULL};
+	static const char *const get_keys[] = {"method",         "url",          "headers",
+	                                       "weight_pointer", "weight_scale", NULL};
 	static const char *const methods[] = {"GET", "POST", "PUT", "PATCH", "DELETE", NULL};
 	char at[16];
 	snprintf(at, sizeof at, "/%s", key);
@@ -635,7 +645,8 @@ static int read_request(const json_t *edge, const char *key, bool is_set, const 
 		}
 		const char *hk;
 		json_t *hv;
-		json_object_foreach((json_t *)h, hk, hv) {
+		json_object_foreach((json_t *)h, hk, hv)
+		{
 			char hat[96];
 			snprintf(hat, sizeof hat, "%s/headers", at);
 			if (rq->nheaders == HTTP_EDGE_MAX_HDRS) {
@@ -648,14 +659,17 @@ static int read_request(const json_t *edge, const char *key, bool is_set, const 
 			}
 			int i = rq->nheaders;
 			sr_strlcpy(rq->header_name[i], hk, sizeof rq->header_name[i]);
-			if (get_string(h, hk, true, rq->header_value[i], sizeof rq->header_value[i], hat, err,
-			               n) < 0)
+			if (get_string(h, hk, true, rq->header_value[i], sizeof rq->header_value[i],
+			               hat, err, n) < 0)
 				return -1;
 			/* never the value in the message: it may be the secret */
-			if (is_credential_header(hk) && !built_from_token(hk, rq->header_value[i])) {
+			if (is_credential_header(hk) &&
+			    !built_from_token(hk, rq->header_value[i])) {
 				msgf(err, n,
-				     "%s/%s: a credential header must be built from {{token}} (e.g. \"Bearer "
-				     "{{token}}\"), never a literal value in the policy: the token comes from "
+				     "%s/%s: a credential header must be built from {{token}} "
+				     "(e.g. \"Bearer "
+				     "{{token}}\"), never a literal value in the policy: the token "
+				     "comes from "
 				     "token_file (a file of mode 0600) or token_env",
 				     hat, hk);
 				return -1;
@@ -695,8 +709,9 @@ static int read_request(const json_t *edge, const char *key, bool is_set, const 
 int http_edge_config_from_json(struct sr_http_edge_config *c, const json_t *edge_obj, char *err,
                                size_t n)
 {
-	static const char *const keys[] = {"kind",      "set",     "get",     "captures",  "token_file",
-	                                   "token_env", "ca_file", "timeout_ms", NULL};
+	static const char *const keys[] = {"kind",     "set",        "get",
+	                                   "captures", "token_file", "token_env",
+	                                   "ca_file",  "timeout_ms", NULL};
 	memset(c, 0, sizeof *c);
 	c->weight_scale = 1.0;
 	c->timeout_ms = HTTP_EDGE_TIMEOUT_DEFAULT_MS;
@@ -719,8 +734,8 @@ int http_edge_config_from_json(struct sr_http_edge_config *c, const json_t *edge
 	if (read_request(edge_obj, "get", false, vars, &c->get, err, n) < 0)
 		goto out;
 	const json_t *g = json_object_get(edge_obj, "get");
-	if (get_string(g, "weight_pointer", true, c->weight_pointer, sizeof c->weight_pointer, "/get",
-	               err, n) < 0)
+	if (get_string(g, "weight_pointer", true, c->weight_pointer, sizeof c->weight_pointer,
+	               "/get", err, n) < 0)
 		goto out;
 	if (c->weight_pointer[0] && c->weight_pointer[0] != '/') {
 		msgf(err, n, "/get/weight_pointer: a JSON pointer starts with \"/\"");
@@ -743,7 +758,8 @@ int http_edge_config_from_json(struct sr_http_edge_config *c, const json_t *edge
 		}
 		const char *ck;
 		json_t *cv;
-		json_object_foreach((json_t *)caps, ck, cv) {
+		json_object_foreach((json_t *)caps, ck, cv)
+		{
 			if (c->ncaptures == HTTP_EDGE_MAX_CAPS) {
 				msgf(err, n, "/captures: more than %d", HTTP_EDGE_MAX_CAPS);
 				goto out;
@@ -754,15 +770,17 @@ int http_edge_config_from_json(struct sr_http_edge_config *c, const json_t *edge
 			if (!ok || key_in(ck, builtin_vars) || strcmp(ck, "token") == 0) {
 				char ks[SR_NAME_LEN];
 				sr_sanitize(ks, ck, sizeof ks);
-				msgf(err, n, "/captures/%s: a capture name is [a-z0-9_]+ and not a built-in "
-				             "placeholder",
-				     ks);
+				msgf(
+				    err, n,
+				    "/captures/%s: a capture name is [a-z0-9_]+ and not a built-in "
+				    "placeholder",
+				    ks);
 				goto out;
 			}
 			int i = c->ncaptures;
 			sr_strlcpy(c->capture_name[i], ck, sizeof c->capture_name[i]);
-			if (get_string(caps, ck, true, c->capture_pointer[i], sizeof c->capture_pointer[i],
-			               "/captures", err, n) < 0)
+			if (get_string(caps, ck, true, c->capture_pointer[i],
+			               sizeof c->capture_pointer[i], "/captures", err, n) < 0)
 				goto out;
 			if (c->capture_pointer[i][0] && c->capture_pointer[i][0] != '/') {
 				msgf(err, n, "/captures/%s: a JSON pointer starts with \"/\"", ck);
@@ -776,8 +794,8 @@ int http_edge_config_from_json(struct sr_http_edge_config *c, const json_t *edge
 		goto out;
 	if (get_string(edge_obj, "token_file", false, c->token_file, sizeof c->token_file, "", err,
 	               n) < 0 ||
-	    get_string(edge_obj, "token_env", false, c->token_env, sizeof c->token_env, "", err, n) <
-	            0 ||
+	    get_string(edge_obj, "token_env", false, c->token_env, sizeof c->token_env, "", err,
+	               n) < 0 ||
 	    get_string(edge_obj, "ca_file", false, c->ca_file, sizeof c->ca_file, "", err, n) < 0)
 		goto out;
 	if (c->token_file[0] && c->token_env[0]) {
@@ -942,8 +960,9 @@ static int job_send(struct hjob *j, const struct http_edge_request *rq, char *ms
 	}
 	bool has_ct = false;
 	for (int i = 0; i < rq->nheaders; i++) {
-		char *v = http_tmpl_expand(rq->header_value[i], j->vars, he->has_token ? he->token : NULL,
-		                           HTTP_ESC_HEADER, e, sizeof e);
+		char *v = http_tmpl_expand(rq->header_value[i], j->vars,
+		                           he->has_token ? he->token : NULL, HTTP_ESC_HEADER, e,
+		                           sizeof e);
 		if (!v) {
 			msgf(msg, n, "http edge header %s: %s", rq->header_name[i], e);
 			goto out;
@@ -971,14 +990,14 @@ static int job_send(struct hjob *j, const struct http_edge_request *rq, char *ms
 			hdr[nh++] = strdup("Content-Type: application/json");
 	}
 	struct sr_http_request r = {
-		.method = rq->method,
-		.url = url,
-		.headers = (const char *const *)hdr,
-		.body = body,
-		.body_len = body ? strlen(body) : 0,
-		.timeout_ms = he->cfg.timeout_ms,
-		.max_response = 1u << 20,
-		.ca_file = he->cfg.ca_file[0] ? he->cfg.ca_file : NULL,
+	    .method = rq->method,
+	    .url = url,
+	    .headers = (const char *const *)hdr,
+	    .body = body,
+	    .body_len = body ? strlen(body) : 0,
+	    .timeout_ms = he->cfg.timeout_ms,
+	    .max_response = 1u << 20,
+	    .ca_file = he->cfg.ca_file[0] ? he->cfg.ca_file : NULL,
 	};
 	j->req = http_submit(he->http, &r, on_response, j, e, sizeof e);
 	if (!j->req) {
@@ -1061,9 +1080,7 @@ static void on_response(void *ud, const struct sr_http_response *res)
 		}
 		j->step = STEP_SET;
 		break;
-	case STEP_SET:
-		j->step = STEP_READBACK;
-		break;
+	case STEP_SET: j->step = STEP_READBACK; break;
 	case STEP_READBACK: {
 		int w = -1;
 		if (http_edge_parse_weight(res->body, res->len, he->cfg.weight_pointer,
@@ -1073,8 +1090,9 @@ static void on_response(void *ud, const struct sr_http_response *res)
 			return;
 		}
 		if (j->is_set && w != j->target) {
-			msgf(msg, sizeof msg, "http edge read-back differs: the edge reports %d%%, expected %d%%",
-			     w, j->target);
+			msgf(msg, sizeof msg,
+			     "http edge read-back differs: the edge reports %d%%, expected %d%%", w,
+			     j->target);
 			job_end(j, HTTP_EDGE_ERR_REFUSED, w, msg);
 			return;
 		}
@@ -1159,11 +1177,11 @@ static void hedge_destroy(struct sr_edge *e)
 }
 
 static const struct sr_edge_ops hedge_ops = {
-	.name = "http",
-	.set_weight = hedge_set_weight,
-	.get_weight = hedge_get_weight,
-	.destroy = hedge_destroy,
-	.set_context = http_edge_set_context,
+    .name = "http",
+    .set_weight = hedge_set_weight,
+    .get_weight = hedge_get_weight,
+    .destroy = hedge_destroy,
+    .set_context = http_edge_set_context,
 };
 
 void http_edge_set_context(struct sr_edge *e, const char *phase, const char *reason,
@@ -1196,7 +1214,8 @@ struct sr_edge *http_edge_create(uv_loop_t *loop, const struct sr_http_edge_conf
 	} else if (c->token_env[0]) {
 		const char *t = getenv(c->token_env);
 		if (!t || !*t || strpbrk(t, "\r\n") || strlen(t) >= sizeof he->token) {
-			msgf(err, n, "http edge: environment variable %s is unset, empty or not one line",
+			msgf(err, n,
+			     "http edge: environment variable %s is unset, empty or not one line",
 			     c->token_env);
 			secret_mark_failed();
 			goto fail;
@@ -1215,8 +1234,8 @@ struct sr_edge *http_edge_create(uv_loop_t *loop, const struct sr_http_edge_conf
 		for (int i = 0; i < rqs[r]->nheaders; i++) {
 			char e[200];
 			char *x = http_tmpl_expand(rqs[r]->header_value[i], vars,
-			                           he->has_token ? he->token : NULL, HTTP_ESC_HEADER, e,
-			                           sizeof e);
+			                           he->has_token ? he->token : NULL,
+			                           HTTP_ESC_HEADER, e, sizeof e);
 			if (!x) {
 				msgf(err, n, "http edge header %s: %s", rqs[r]->header_name[i], e);
 				json_decref(vars);

@@ -38,7 +38,8 @@ static void sim_edge_set_weight(struct sr_edge *e, int weight, bool drain, const
 	}
 	/* A retried call with the same key is a no-op that reports success,
 	 * as a real idempotent API would. */
-	if (idem_key && idem_key[0] && strcmp(idem_key, sim->last_key) == 0 && sim->weight == weight) {
+	if (idem_key && idem_key[0] && strcmp(idem_key, sim->last_key) == 0 &&
+	    sim->weight == weight) {
 		cb(ud, 0, sim->weight, NULL);
 		return;
 	}
@@ -64,10 +65,10 @@ static void sim_edge_destroy(struct sr_edge *e)
 }
 
 static const struct sr_edge_ops sim_edge_ops = {
-	.name = "sim",
-	.set_weight = sim_edge_set_weight,
-	.get_weight = sim_edge_get_weight,
-	.destroy = sim_edge_destroy,
+    .name = "sim",
+    .set_weight = sim_edge_set_weight,
+    .get_weight = sim_edge_get_weight,
+    .destroy = sim_edge_destroy,
 };
 
 void sim_edge_attach(struct sr_sim *sim)
@@ -79,5 +80,6 @@ void sim_edge_attach(struct sr_sim *sim)
 void sim_edge_fail_next(struct sr_sim *sim, int n, const char *msg)
 {
 	sim->fail_next = n > 0 ? n : 0;
-	sr_sanitize(sim->fail_msg, msg && msg[0] ? msg : "simulated edge failure", sizeof sim->fail_msg);
+	sr_sanitize(sim->fail_msg, msg && msg[0] ? msg : "simulated edge failure",
+	            sizeof sim->fail_msg);
 }

@@ -118,7 +118,8 @@ void criteria_update(struct sr_engine *e, sr_ms now)
 	if (ready != e->success_ready) {
 		e->success_ready = ready;
 		engine_emit(e, SR_EV_ROLLOUT, -1, !ready, ready, now, "%s",
-		            ready ? "success criteria met for their sustain time: the Release DRI may declare success"
+		            ready ? "success criteria met for their sustain time: the Release DRI "
+		                    "may declare success"
 		                  : "success criteria no longer met");
 	}
 }
@@ -194,19 +195,21 @@ bool engine_gate_p95_ok(const struct sr_engine *e, int gate, char *why, size_t n
 			engine_fmt_value(k, wv, v, sizeof v);
 		/* "P95" of "search P95": the label's KPI part. */
 		const char *sp = strchr(label, ' ');
-		engine_format(kshort, sizeof kshort, "%s", p->cells[worst].journey >= 0 && sp ? sp + 1 : label);
+		engine_format(kshort, sizeof kshort, "%s",
+		              p->cells[worst].journey >= 0 && sp ? sp + 1 : label);
 		char more[32] = "";
 		if (nbad > 1)
 			engine_format(more, sizeof more, " (+%d more)", nbad - 1);
-		engine_format(why, n, "%s needs %s <= %s: %s %s%s", G->name, kshort, m, label, v, more);
+		engine_format(why, n, "%s needs %s <= %s: %s %s%s", G->name, kshort, m, label, v,
+		              more);
 	}
 	return false;
 }
 
 /* ---- the decision ----------------------------------------------------- */
 
-/* Non-GREEN gating cells (before T-0 those preflight_blocks), worst first (RED, ERROR, STALE, NODATA,
- * YELLOW: the enum's severity order), then by policy order. */
+/* Non-GREEN gating cells (before T-0 those preflight_blocks), worst first (RED, ERROR, STALE,
+ * NODATA, YELLOW: the enum's severity order), then by policy order. */
 /* Before the first step the canary takes no traffic, so a canary with no
  * series, NaN or too few samples is expected there. What is not: no
  * answer from the source yet, a failed or stale fetch, a RED canary, or
@@ -216,12 +219,9 @@ static bool preflight_blocks(const struct sr_cell_state *c)
 {
 	switch (c->status) {
 	case SR_GREEN:
-	case SR_YELLOW:
-		return false;
-	case SR_NODATA:
-		return c->age < 0 || isnan(c->control);
-	default:
-		return true;
+	case SR_YELLOW: return false;
+	case SR_NODATA: return c->age < 0 || isnan(c->control);
+	default: return true;
 	}
 }
 
@@ -288,20 +288,24 @@ static bool partial_text(const struct sr_engine *e, sr_ms now, char *buf, size_t
 		total = cl->nitems;
 		for (int i = 0; i < cl->nitems && o < sizeof steps; i++) {
 			done += ro->ticks[ci][i].done;
-			o += (size_t)engine_format(steps + o, sizeof steps - o, "%s%s", i ? " -> " : "",
-			                      cl->items[i].id);
+			o += (size_t)engine_format(steps + o, sizeof steps - o, "%s%s",
+			                           i ? " -> " : "", cl->items[i].id);
 		}
 	}
 	engine_fmt_when(e, ro->partial_since, since, sizeof since);
 	sr_ms deadline = ro->partial_since + (sr_ms)p->reattempt_h * SR_MS_PER_H;
 	calendar_fmt(&p->calendar, deadline, by, sizeof by);
 	if (now >= deadline)
-		engine_format(buf, n, "partial success since %s: reattempt deadline passed at %s", since, by);
+		engine_format(buf, n, "partial success since %s: reattempt deadline passed at %s",
+		              since, by);
 	else if (total > 0)
-		engine_format(buf, n, "partial success since %s: remediation %s (%d/%d done); reattempt promotion by %s",
-		         since, steps, done, total, by);
+		engine_format(buf, n,
+		              "partial success since %s: remediation %s (%d/%d done); reattempt "
+		              "promotion by %s",
+		              since, steps, done, total, by);
 	else
-		engine_format(buf, n, "partial success since %s: reattempt promotion by %s", since, by);
+		engine_format(buf, n, "partial success since %s: reattempt promotion by %s", since,
+		              by);
 	return true;
 }
 
@@ -324,9 +328,10 @@ static void decide_preflight(const struct sr_engine *e, sr_ms now, struct sr_dec
 		int ci = (int)(cl - p->checklists);
 		for (int i = 0; i < cl->nitems && o < sizeof items; i++)
 			if (cl->items[i].required && !ro->ticks[ci][i].done)
-				o += (size_t)engine_format(items + o, sizeof items - o, "%s%s", o ? ", " : "",
-				                      cl->items[i].id);
-		add(d, "pre-flight: %d required item%s open: %s", open, open == 1 ? "" : "s", items);
+				o += (size_t)engine_format(items + o, sizeof items - o, "%s%s",
+				                           o ? ", " : "", cl->items[i].id);
+		add(d, "pre-flight: %d required item%s open: %s", open, open == 1 ? "" : "s",
+		    items);
 		blocking = true;
 	}
 	if (!blocking) {
@@ -384,7 +389,8 @@ static void decide_go(const struct sr_engine *e, sr_ms now, struct sr_decision *
 	}
 	char who[SR_REASON_LEN / 2];
 	rights_approvers(e, who, sizeof who);
-	add(d, "GO to %s: all %d gating checks GREEN; %s approved by %s", to, ngating, G->name, who);
+	add(d, "GO to %s: all %d gating checks GREEN; %s approved by %s", to, ngating, G->name,
+	    who);
 }
 
 static void decide(const struct sr_engine *e, sr_ms now, struct sr_decision *d)
@@ -400,7 +406,8 @@ static void decide(const struct sr_engine *e, sr_ms now, struct sr_decision *d)
 		add(d, "rolled back at %s by %s%s%s", when, ro->rolled_back_by,
 		    ro->rollback_reason[0] ? ": " : "", ro->rollback_reason);
 		if (p->postmortem_h > 0) {
-			calendar_fmt(&p->calendar, ro->rolled_back_at + (sr_ms)p->postmortem_h * SR_MS_PER_H,
+			calendar_fmt(&p->calendar,
+			             ro->rolled_back_at + (sr_ms)p->postmortem_h * SR_MS_PER_H,
 			             wall, sizeof wall);
 			add(d, "post-mortem due within %dh (by %s)", p->postmortem_h, wall);
 		}
@@ -422,8 +429,9 @@ static void decide(const struct sr_engine *e, sr_ms now, struct sr_decision *d)
 	                                SR_MAX_REASONS - 1 - d->nreasons);
 	if (d->nreasons > 0) {
 		d->verdict = SR_ROLLBACK;
-		add(d, p->auto_rollback ? "auto_rollback is on: rolling back"
-		                        : "the Release DRI may roll back now (no exec approval needed)");
+		add(d, p->auto_rollback
+		           ? "auto_rollback is on: rolling back"
+		           : "the Release DRI may roll back now (no exec approval needed)");
 		return;
 	}
 
@@ -436,15 +444,16 @@ static void decide(const struct sr_engine *e, sr_ms now, struct sr_decision *d)
 			    phase_name(p, ro->phase), wall);
 		} else {
 			engine_fmt_when(e, ro->tiebreak_at, when, sizeof when);
-			add(d, "overnight hold: changes frozen until %s (tie-break by %s at %s)", wall,
-			    ro->tiebreak_by, when);
+			add(d, "overnight hold: changes frozen until %s (tie-break by %s at %s)",
+			    wall, ro->tiebreak_by, when);
 		}
 		blocking = true;
 	}
 	if (e->edge_anomaly_since) {
 		engine_fmt_when(e, e->edge_anomaly_since, when, sizeof when);
-		add(d, "edge anomaly since %s: the edge reads %d%%, the journal says %d%%: hold until "
-		       "the Release DRI resolves it (roll back, or restore %d%% at the edge)",
+		add(d,
+		    "edge anomaly since %s: the edge reads %d%%, the journal says %d%%: hold until "
+		    "the Release DRI resolves it (roll back, or restore %d%% at the edge)",
 		    when, e->edge_weight, ro->weight, ro->weight);
 		blocking = true;
 	}
@@ -477,7 +486,7 @@ static void decide(const struct sr_engine *e, sr_ms now, struct sr_decision *d)
 		fmt_minutes(now - ro->phase_entered, a, sizeof a);
 		fmt_minutes((sr_ms)p->phases[ro->phase].observe_min * SR_MS_PER_MIN, b, sizeof b);
 		engine_format(other[nother++], SR_REASON_LEN, "observing %s of %s at %s", a, b,
-		         phase_name(p, ro->phase));
+		              phase_name(p, ro->phase));
 	}
 	if (g >= 0 && rights_approvals_text(e, other[nother], SR_REASON_LEN) > 0)
 		nother++;
@@ -518,15 +527,17 @@ bool engine_edge_observed(struct sr_engine *e, int weight, sr_ms now)
 	if (differs && !e->edge_anomaly_since) {
 		e->edge_anomaly_since = now;
 		e->edge_expected = e->ro.weight;
-		engine_emit(e, SR_EV_ROLLOUT, -1, e->ro.weight, weight, now,
-		            "edge anomaly: the edge reads %d%%, the journal says %d%%: nobody asked "
-		            "for that (a late answer, a change by hand, a rollback cut short?)",
-		            weight, e->ro.weight);
+		engine_emit(
+		    e, SR_EV_ROLLOUT, -1, e->ro.weight, weight, now,
+		    "edge anomaly: the edge reads %d%%, the journal says %d%%: nobody asked "
+		    "for that (a late answer, a change by hand, a rollback cut short?)",
+		    weight, e->ro.weight);
 		changed = true;
 	} else if (!differs && weight >= 0 && e->edge_anomaly_since) {
 		e->edge_anomaly_since = 0;
 		engine_emit(e, SR_EV_ROLLOUT, -1, e->edge_expected, weight, now,
-		            "edge anomaly resolved: the edge reads %d%% as the journal says", weight);
+		            "edge anomaly resolved: the edge reads %d%% as the journal says",
+		            weight);
 		changed = true;
 	}
 	if (changed)
@@ -557,8 +568,8 @@ static void overnight_clear(struct sr_engine *e, sr_ms now)
 	ro->tiebreak_by[0] = '\0';
 	ro->tiebreak_at = 0;
 	record_changed(ro, now);
-	engine_emit(e, SR_EV_ROLLOUT, -1, SR_RS_OVERNIGHT, (int)rollout_state(ro, e->policy, now), now,
-	            "overnight hold over at %s: re-evaluating", wall);
+	engine_emit(e, SR_EV_ROLLOUT, -1, SR_RS_OVERNIGHT, (int)rollout_state(ro, e->policy, now),
+	            now, "overnight hold over at %s: re-evaluating", wall);
 }
 
 /* Returns true when a transition changed what the decision depends on. */
@@ -590,21 +601,25 @@ static bool transitions(struct sr_engine *e, const struct sr_decision *d, sr_ms 
 		enum sr_rstate from = rollout_state(ro, p, now);
 		ro->partial_since = now;
 		record_changed(ro, now);
-		calendar_fmt(&p->calendar, now + (sr_ms)p->reattempt_h * SR_MS_PER_H, wall, sizeof wall);
+		calendar_fmt(&p->calendar, now + (sr_ms)p->reattempt_h * SR_MS_PER_H, wall,
+		             sizeof wall);
 		engine_emit(e, SR_EV_ROLLOUT, -1, (int)from, (int)rollout_state(ro, p, now), now,
-		            "partial success: hold at %s, run the remediation checklist; reattempt promotion by %s",
+		            "partial success: hold at %s, run the remediation checklist; reattempt "
+		            "promotion by %s",
 		            p->phases[ro->phase].name, wall);
 		changed = true;
 	}
 	sr_ms due = 0;
 	int g = rollout_next_gate(ro, p, &due);
-	if (g >= 0 && now >= due && d->verdict != SR_GO && ro->gates[g].outcome == SR_GATE_PENDING) {
+	if (g >= 0 && now >= due && d->verdict != SR_GO &&
+	    ro->gates[g].outcome == SR_GATE_PENDING) {
 		ro->gates[g].outcome = SR_GATE_HELD;
 		ro->gates[g].at = now;
 		record_changed(ro, now);
 		engine_fmt_when(e, now, when, sizeof when);
-		engine_emit(e, SR_EV_ROLLOUT, g, SR_GATE_PENDING, SR_GATE_HELD, now, "%s held at %s: %s",
-		            p->gates[g].name, when, d->nreasons > 0 ? d->reasons[0] : "");
+		engine_emit(e, SR_EV_ROLLOUT, g, SR_GATE_PENDING, SR_GATE_HELD, now,
+		            "%s held at %s: %s", p->gates[g].name, when,
+		            d->nreasons > 0 ? d->reasons[0] : "");
 	}
 	return changed;
 }

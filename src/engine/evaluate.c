@@ -230,7 +230,8 @@ void engine_init(struct sr_engine *e, const struct sr_policy *p, sr_ms t0)
 		e->triggers[t].state = SR_TRIG_ARMED;
 		e->triggers[t].cell = -1;
 		e->triggers[t].value = NAN;
-		engine_format(e->triggers[t].reason, sizeof e->triggers[t].reason, "not evaluated yet");
+		engine_format(e->triggers[t].reason, sizeof e->triggers[t].reason,
+		              "not evaluated yet");
 	}
 	e->edge_weight = -1;
 	e->edge_expected = -1;
@@ -317,8 +318,8 @@ static const char *obs_problem(const struct sr_policy *p, const struct sr_kpi *k
 		return buf;
 	}
 	if (!enough_samples(k, o->samples)) {
-		engine_format(buf, n, "%.0f samples < %.0f needed", isnan(o->samples) ? 0.0 : o->samples,
-		         k->min_samples);
+		engine_format(buf, n, "%.0f samples < %.0f needed",
+		              isnan(o->samples) ? 0.0 : o->samples, k->min_samples);
 		return buf;
 	}
 	return NULL;
@@ -332,8 +333,7 @@ static double warn_margin(const struct sr_kpi *k, double limit)
 }
 
 /* " (control 101.2ms, 812 samples)" */
-static void fmt_context(const struct sr_kpi *k, double control, double samples, char *buf,
-                        size_t n)
+static void fmt_context(const struct sr_kpi *k, double control, double samples, char *buf, size_t n)
 {
 	char cv[32];
 	size_t o = 0;
@@ -343,7 +343,8 @@ static void fmt_context(const struct sr_kpi *k, double control, double samples, 
 		o += (size_t)engine_format(buf, n, " (control %s", cv);
 	}
 	if (o < n && samples > 0 && isfinite(samples))
-		o += (size_t)engine_format(buf + o, n - o, "%s%.0f samples", o ? ", " : " (", samples);
+		o += (size_t)engine_format(buf + o, n - o, "%s%.0f samples", o ? ", " : " (",
+		                           samples);
 	if (o > 0 && o < n)
 		engine_format(buf + o, n - o, ")");
 }
@@ -363,7 +364,9 @@ static double cell_baseline(const struct sr_engine *e, int i, const struct sr_kp
 	if (k->kind == SR_KIND_VS_BASELINE && k->baseline == SR_BASE_T0) {
 		double b = e->t0_baseline[i];
 		if (isnan(b))
-			engine_format(buf, n, "no T-0 baseline (taken from control at the first evaluation at T-0)");
+			engine_format(
+			    buf, n,
+			    "no T-0 baseline (taken from control at the first evaluation at T-0)");
 		return b;
 	}
 	enum sr_status st;
@@ -408,12 +411,14 @@ static void judge_zero_baseline(struct sr_engine *e, int i, const struct sr_kpi 
 	if (can->samples > 0 && isfinite(can->samples))
 		engine_format(samples, sizeof samples, " (%.0f samples)", can->samples);
 	const char *what = baseline_name(e, k, c);
-	const char *tol = k->direction == SR_DIR_UP ? "+" : k->direction == SR_DIR_DOWN ? "-" : "+/-";
+	const char *tol = k->direction == SR_DIR_UP     ? "+"
+	                  : k->direction == SR_DIR_DOWN ? "-"
+	                                                : "+/-";
 	if (val == 0) {
 		c->deviation_pct = 0;
 		*st = SR_GREEN;
-		engine_format(reason, n, "%s %s vs %s %s: both 0, within %s%s%%%s", kshort, v, what, bv,
-		              tol, tl, samples);
+		engine_format(reason, n, "%s %s vs %s %s: both 0, within %s%s%%%s", kshort, v, what,
+		              bv, tol, tl, samples);
 		return;
 	}
 	/* deviation_pct stays NAN: no percentage describes it */
@@ -422,11 +427,12 @@ static void judge_zero_baseline(struct sr_engine *e, int i, const struct sr_kpi 
 	if (counts) {
 		*st = SR_RED;
 		engine_format(reason, n, "%s canary %s vs %s %s: any %s a zero baseline breaches%s",
-		              kshort, v, what, bv, up ? "increase over" : "decrease below", samples);
+		              kshort, v, what, bv, up ? "increase over" : "decrease below",
+		              samples);
 	} else {
 		*st = SR_GREEN;
-		engine_format(reason, n, "%s canary %s vs %s %s: %s never holds%s", kshort, v, what, bv,
-		              up ? "an increase" : "a decrease", samples);
+		engine_format(reason, n, "%s canary %s vs %s %s: %s never holds%s", kshort, v, what,
+		              bv, up ? "an increase" : "a decrease", samples);
 	}
 }
 
@@ -456,8 +462,8 @@ static void judge_value(struct sr_engine *e, int i, const struct sr_kpi *k,
 			engine_format(reason, n, "%s %s > %s limit%s", kshort, v, lim, ctx);
 		} else if (val > L - wm) {
 			*st = SR_YELLOW;
-			engine_format(reason, n, "%s %s near %s limit (warn above %s)%s", kshort, v, lim, w,
-			         ctx);
+			engine_format(reason, n, "%s %s near %s limit (warn above %s)%s", kshort, v,
+			              lim, w, ctx);
 		} else {
 			*st = SR_GREEN;
 			engine_format(reason, n, "%s %s <= %s limit%s", kshort, v, lim, ctx);
@@ -471,16 +477,15 @@ static void judge_value(struct sr_engine *e, int i, const struct sr_kpi *k,
 			engine_format(reason, n, "%s %s < %s minimum%s", kshort, v, lim, ctx);
 		} else if (val < L + wm) {
 			*st = SR_YELLOW;
-			engine_format(reason, n, "%s %s near %s minimum (warn below %s)%s", kshort, v, lim, w,
-			         ctx);
+			engine_format(reason, n, "%s %s near %s minimum (warn below %s)%s", kshort,
+			              v, lim, w, ctx);
 		} else {
 			*st = SR_GREEN;
 			engine_format(reason, n, "%s %s >= %s minimum%s", kshort, v, lim, ctx);
 		}
 		return;
 	case SR_KIND_VS_CONTROL:
-	case SR_KIND_VS_BASELINE:
-		break;
+	case SR_KIND_VS_BASELINE: break;
 	}
 
 	/* vs_control / vs_baseline: deviation from the baseline in percent. */
@@ -489,7 +494,8 @@ static void judge_value(struct sr_engine *e, int i, const struct sr_kpi *k,
 	c->baseline = b;
 	if (!isfinite(b)) {
 		*st = SR_NODATA;
-		engine_format(reason, n, "%s %s: %s", kshort, v, isnan(b) ? why : "baseline not finite");
+		engine_format(reason, n, "%s %s: %s", kshort, v,
+		              isnan(b) ? why : "baseline not finite");
 		return;
 	}
 	if (b == 0) {
@@ -501,7 +507,9 @@ static void judge_value(struct sr_engine *e, int i, const struct sr_kpi *k,
 	double counted = k->direction == SR_DIR_UP     ? (dev > 0 ? dev : 0)
 	                 : k->direction == SR_DIR_DOWN ? (dev < 0 ? -dev : 0)
 	                                               : fabs(dev);
-	const char *tol = k->direction == SR_DIR_UP ? "+" : k->direction == SR_DIR_DOWN ? "-" : "+/-";
+	const char *tol = k->direction == SR_DIR_UP     ? "+"
+	                  : k->direction == SR_DIR_DOWN ? "-"
+	                                                : "+/-";
 	const char *what = baseline_name(e, k, c);
 	char bv[32];
 	engine_fmt_value(k, b, bv, sizeof bv);
@@ -522,9 +530,9 @@ static void judge_value(struct sr_engine *e, int i, const struct sr_kpi *k,
 		/* Say so only when it matters: the other direction would count. */
 		bool ignored = counted == 0 && fabs(dev) > L - wm && k->direction != SR_DIR_BOTH;
 		engine_format(reason, n, "%s%s) within %s%s%%%s", head, samples, tol, lim,
-		         ignored ? k->direction == SR_DIR_UP ? "; a decrease never holds"
-		                                             : "; an increase never holds"
-		                 : "");
+		              ignored ? k->direction == SR_DIR_UP ? "; a decrease never holds"
+		                                                  : "; an increase never holds"
+		                      : "");
 	}
 }
 
@@ -748,15 +756,16 @@ static void cell_write_reason(struct sr_engine *e, int i, const struct sr_kpi *k
 	if (c->breaching && k->gating) {
 		sr_fmt_duration(d, sizeof d, cell_breach_ms(c));
 		if (raw == SR_RED)
-			engine_format(extra, sizeof extra, "; RED %s%s%s%s", d, win ? "/" : "", win ? w : "",
-			         c->interrupted ? " (interrupted by a data gap)" : "");
+			engine_format(extra, sizeof extra, "; RED %s%s%s%s", d, win ? "/" : "",
+			              win ? w : "",
+			              c->interrupted ? " (interrupted by a data gap)" : "");
 		else
-			engine_format(extra, sizeof extra, "; breach %s%s%s interrupted", d, win ? "/" : "",
-			         win ? w : "");
+			engine_format(extra, sizeof extra, "; breach %s%s%s interrupted", d,
+			              win ? "/" : "", win ? w : "");
 	}
 	if (c->recovering) {
-		engine_format(c->reason, sizeof c->reason, "recovering %d/%d after RED: %s", c->good_run,
-		         p->clear_after > 0 ? p->clear_after : 1, reason);
+		engine_format(c->reason, sizeof c->reason, "recovering %d/%d after RED: %s",
+		              c->good_run, p->clear_after > 0 ? p->clear_after : 1, reason);
 	} else {
 		engine_format(c->reason, sizeof c->reason, "%s%s", reason, extra);
 	}
@@ -764,7 +773,8 @@ static void cell_write_reason(struct sr_engine *e, int i, const struct sr_kpi *k
 		size_t len = strlen(c->reason);
 		char msg[sizeof can->error];
 		sr_sanitize(msg, can->error, sizeof msg);
-		engine_format(c->reason + len, sizeof c->reason - len, " [source warning: %s]", msg);
+		engine_format(c->reason + len, sizeof c->reason - len, " [source warning: %s]",
+		              msg);
 	}
 }
 
@@ -909,23 +919,22 @@ static double badness(const struct sr_kpi *k, const struct sr_cell_state *c)
 {
 	switch (k->kind) {
 	case SR_KIND_MIN:
-	case SR_KIND_RATIO_MIN:
-		return -c->canary;
+	case SR_KIND_RATIO_MIN: return -c->canary;
 	case SR_KIND_VS_CONTROL:
 	case SR_KIND_VS_BASELINE: {
 		double d = c->deviation_pct;
 		if (isnan(d) && c->baseline == 0 && isfinite(c->canary) && c->canary != 0) {
 			/* over a zero baseline: infinitely bad when it counts */
 			bool up = c->canary > 0;
-			bool counts = k->direction == SR_DIR_BOTH || (k->direction == SR_DIR_UP) == up;
+			bool counts = k->direction == SR_DIR_BOTH ||
+			              (k->direction == SR_DIR_UP) == up;
 			return counts ? INFINITY : -INFINITY;
 		}
 		if (isnan(d))
 			return -INFINITY;
 		return k->direction == SR_DIR_UP ? d : k->direction == SR_DIR_DOWN ? -d : fabs(d);
 	}
-	default:
-		return c->canary;
+	default: return c->canary;
 	}
 }
 

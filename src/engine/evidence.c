@@ -191,9 +191,9 @@ void evidence_step(struct sr_evidence *ev, const struct sr_evidence_cfg *cfg, do
 	 * now: it supports a promotion, so a regression that starts later
 	 * must be able to take it back (the test assumes one r all along; a
 	 * change of r over time is what the fixed limits are for). */
-	ev->state = ev->worse_at                 ? SR_EVS_WORSE
-	            : ev->log_m_upper >= bar     ? SR_EVS_NOWORSE
-	                                         : SR_EVS_COLLECTING;
+	ev->state = ev->worse_at             ? SR_EVS_WORSE
+	            : ev->log_m_upper >= bar ? SR_EVS_NOWORSE
+	                                     : SR_EVS_COLLECTING;
 }
 
 /* Events a test still needs if the truth is r: its dominant component
@@ -262,7 +262,8 @@ void evidence_view(const struct sr_evidence *ev, const struct sr_evidence_cfg *c
 	double r = v->r_hat;
 	if (!(rho > 0 && rho < 1) || !isfinite(r) || !(r > 0))
 		return;
-	double need = fmin(events_to_go(ev, rho, r, bar, true), events_to_go(ev, rho, r, bar, false));
+	double need = fmin(events_to_go(ev, rho, r, bar, true),
+	                   events_to_go(ev, rho, r, bar, false));
 	if (isfinite(need) && need < 1e9)
 		v->needed = v->events + need;
 }
@@ -289,8 +290,8 @@ static void fmt_count(double c, char *buf, size_t n)
 		snprintf(buf, n, "%.1fM", c / 1e6);
 }
 
-void evidence_format(const struct sr_evidence *ev, const struct sr_evidence_cfg *cfg,
-                     bool compact, char *buf, size_t n)
+void evidence_format(const struct sr_evidence *ev, const struct sr_evidence_cfg *cfg, bool compact,
+                     char *buf, size_t n)
 {
 	if (n == 0)
 		return;
@@ -359,7 +360,8 @@ void evidence_update(struct sr_engine *e, const struct sr_snapshot *s)
 		if (k->kind != SR_OBS_OK && k->kind != SR_OBS_NOSERIES)
 			continue;
 		sr_ms at = c->at > k->at ? c->at : k->at;
-		evidence_step(&e->evidence[i], cfg, c->step_n, c->step_bad, k->step_n, k->step_bad, at);
+		evidence_step(&e->evidence[i], cfg, c->step_n, c->step_bad, k->step_n, k->step_bad,
+		              at);
 	}
 }
 

@@ -12,25 +12,19 @@
 #include <string.h>
 
 static const char *const role_names[SR_ROLE_COUNT] = {
-	[SR_ROLE_RELEASE_DRI] = "release_dri",
-	[SR_ROLE_GATE_APPROVER] = "gate_approver",
-	[SR_ROLE_EXEC] = "exec",
-	[SR_ROLE_OBSERVER] = "observer",
+    [SR_ROLE_RELEASE_DRI] = "release_dri",
+    [SR_ROLE_GATE_APPROVER] = "gate_approver",
+    [SR_ROLE_EXEC] = "exec",
+    [SR_ROLE_OBSERVER] = "observer",
 };
 
 static const char *const action_names[SR_ACT_COUNT] = {
-	[SR_ACT_HOLD] = "hold",
-	[SR_ACT_RESUME] = "resume",
-	[SR_ACT_PROMOTE] = "promote",
-	[SR_ACT_ROLLBACK] = "rollback",
-	[SR_ACT_APPROVE] = "approve",
-	[SR_ACT_TICK] = "tick",
-	[SR_ACT_TIEBREAK] = "tiebreak",
-	[SR_ACT_DECLARE_SUCCESS] = "declare_success",
-	[SR_ACT_POST] = "post",
-	[SR_ACT_REPORT] = "report",
-	[SR_ACT_UNTICK] = "untick",
-	[SR_ACT_NOTE] = "note",
+    [SR_ACT_HOLD] = "hold",         [SR_ACT_RESUME] = "resume",
+    [SR_ACT_PROMOTE] = "promote",   [SR_ACT_ROLLBACK] = "rollback",
+    [SR_ACT_APPROVE] = "approve",   [SR_ACT_TICK] = "tick",
+    [SR_ACT_TIEBREAK] = "tiebreak", [SR_ACT_DECLARE_SUCCESS] = "declare_success",
+    [SR_ACT_POST] = "post",         [SR_ACT_REPORT] = "report",
+    [SR_ACT_UNTICK] = "untick",     [SR_ACT_NOTE] = "note",
 };
 
 const char *sr_role_name(enum sr_role r)

@@ -102,13 +102,15 @@ static int approvers_except(const struct sr_engine *e, const char *except, char 
 		bool dup = false;
 		for (int j = 0; j < i && !dup; j++)
 			dup = strcmp(rec->approvals[i].who, rec->approvals[j].who) == 0;
-		if (dup || role < 0 || !rights_has_role(p, rec->approvals[i].who, (enum sr_role)role))
+		if (dup || role < 0 ||
+		    !rights_has_role(p, rec->approvals[i].who, (enum sr_role)role))
 			continue;
 		if (except && strcmp(rec->approvals[i].who, except) == 0)
 			continue;
 		count++;
 		if (who && o < n)
-			o += (size_t)snprintf(who + o, n - o, "%s%s", o ? ", " : "", rec->approvals[i].who);
+			o += (size_t)snprintf(who + o, n - o, "%s%s", o ? ", " : "",
+			                      rec->approvals[i].who);
 	}
 	if (who && n > 0)
 		engine_utf8_trim(who);
@@ -146,8 +148,7 @@ static int missing_except(const struct sr_engine *e, const char *except, char *w
 
 /* "Gate 1 needs 1 approval from gate_approver: approver (none yet)",
  * with `except` not counting. Returns the number missing. */
-static int approvals_text_except(const struct sr_engine *e, const char *except, char *buf,
-                                 size_t n)
+static int approvals_text_except(const struct sr_engine *e, const char *except, char *buf, size_t n)
 {
 	const struct sr_policy *p = e->policy;
 	char who[SR_REASON_LEN], have[SR_REASON_LEN / 2];
@@ -225,7 +226,8 @@ static void role_members(const struct sr_policy *p, enum sr_role role, char *buf
 	size_t o = 0;
 	buf[0] = '\0';
 	for (int i = 0; i < p->roster.n[role] && o < n; i++)
-		o += (size_t)snprintf(buf + o, n - o, "%s%s", i ? ", " : "", p->roster.who[role][i]);
+		o += (size_t)snprintf(buf + o, n - o, "%s%s", i ? ", " : "",
+		                      p->roster.who[role][i]);
 }
 
 /* Find the decision-rights row for this action (and, for PROMOTE, these
@@ -350,8 +352,8 @@ static void check_promote(const struct sr_engine *e, int target, const char *act
 	 * from this same record already says these). */
 	if (!quoted && ro->held) {
 		engine_fmt_when(e, ro->held_since, when, sizeof when);
-		why_add(w, "held by %s since %s%s%s", ro->held_by, when, ro->hold_reason[0] ? ": " : "",
-		        ro->hold_reason);
+		why_add(w, "held by %s since %s%s%s", ro->held_by, when,
+		        ro->hold_reason[0] ? ": " : "", ro->hold_reason);
 	}
 	if (!quoted && window_open(e, now, buf, sizeof buf))
 		why_add(w, "%s", buf);
@@ -359,9 +361,11 @@ static void check_promote(const struct sr_engine *e, int target, const char *act
 		/* The promoter's own approval does not count for their promote. */
 		if (approvals_text_except(e, actor, buf, sizeof buf) > 0 &&
 		    approvers_except(e, NULL, NULL, 0) > approvers_except(e, actor, NULL, 0))
-			why_add(w, "approvals must come from someone other than the promoter: %s approved "
-			        "their own gate",
-			        actor);
+			why_add(
+			    w,
+			    "approvals must come from someone other than the promoter: %s approved "
+			    "their own gate",
+			    actor);
 		if (buf[0] && !(quoted && in_decision_head(e, buf)))
 			why_add(w, "%s", buf);
 	}
@@ -371,8 +375,7 @@ static void check_promote(const struct sr_engine *e, int target, const char *act
 		why_add(w, "%s", buf);
 }
 
-static void check_approve(const struct sr_engine *e, int gate, const char *actor,
-                          struct why *w)
+static void check_approve(const struct sr_engine *e, int gate, const char *actor, struct why *w)
 {
 	const struct sr_policy *p = e->policy;
 	const struct sr_rollout *ro = &e->ro;
@@ -401,8 +404,9 @@ static void check_approve(const struct sr_engine *e, int gate, const char *actor
 		char members[SR_REASON_LEN] = "";
 		if (role >= 0)
 			role_members(p, (enum sr_role)role, members, sizeof members);
-		why_add(w, "%s is not %s (%s approvals come from %s)", actor && actor[0] ? actor : "(nobody)",
-		        G->approver_role, G->name, members[0] ? members : "nobody on the roster");
+		why_add(w, "%s is not %s (%s approvals come from %s)",
+		        actor && actor[0] ? actor : "(nobody)", G->approver_role, G->name,
+		        members[0] ? members : "nobody on the roster");
 		return;
 	}
 	if (approved_by(&ro->gates[gate], actor))
@@ -429,15 +433,15 @@ bool rights_check(const struct sr_engine *e, enum sr_action_kind action, int tar
 	    action != SR_ACT_NOTE && action != SR_ACT_POST && action != SR_ACT_REPORT &&
 	    !(action == SR_ACT_ROLLBACK && ro->edge_anomaly_weight > 0)) {
 		engine_fmt_when(e, ro->rolled_back_at, when, sizeof when);
-		why_add(&w, "rolled back at %s by %s: %s refused (a new rollout starts from pre-flight)",
-		        when, ro->rolled_back_by, sr_action_name(action));
+		why_add(
+		    &w,
+		    "rolled back at %s by %s: %s refused (a new rollout starts from pre-flight)",
+		    when, ro->rolled_back_by, sr_action_name(action));
 		return false;
 	}
 
 	switch (action) {
-	case SR_ACT_PROMOTE:
-		check_promote(e, target_weight, actor, now, &w);
-		break;
+	case SR_ACT_PROMOTE: check_promote(e, target_weight, actor, now, &w); break;
 	case SR_ACT_APPROVE:
 		/* The approver role is the gate's; a decision-rights row for
 		 * approve, when present, must also allow the actor. */
@@ -450,7 +454,8 @@ bool rights_check(const struct sr_engine *e, enum sr_action_kind action, int tar
 		/* whatever the journal believes, traffic the edge was seen
 		 * sending to the canary can always be taken back */
 		if (r && ro->phase < 0 && ro->edge_anomaly_weight <= 0)
-			why_add(&w, "nothing to roll back: the canary is not deployed (pre-flight)");
+			why_add(&w,
+			        "nothing to roll back: the canary is not deployed (pre-flight)");
 		else if (r && ro->success)
 			why_add(&w, "success already declared");
 		/* No needs_go, no approvals, and not frozen overnight: the
@@ -533,16 +538,16 @@ bool rights_check(const struct sr_engine *e, enum sr_action_kind action, int tar
 				row = p->rights[i].action == SR_ACT_NOTE &&
 				      rights_has_role(p, actor, p->rights[i].role);
 			if (!row)
-				why_add(&w, "%s has no role on the roster%s", actor && actor[0] ? actor : "(nobody)",
+				why_add(&w, "%s has no role on the roster%s",
+				        actor && actor[0] ? actor : "(nobody)",
 				        rights_has_role(p, actor, SR_ROLE_OBSERVER)
-				            ? " but observer (the policy's rights have no \"note\" row for observers)"
+				            ? " but observer (the policy's rights have no \"note\" "
+				              "row for observers)"
 				            : "");
 		}
 		break;
 	case SR_ACT_TICK:
-	default:
-		(void)row_for(e, action, -1, -1, actor, &w);
-		break;
+	default: (void)row_for(e, action, -1, -1, actor, &w); break;
 	}
 
 	/* A generic needs_go on a row other than promote (a policy may ask
@@ -550,8 +555,8 @@ bool rights_check(const struct sr_engine *e, enum sr_action_kind action, int tar
 	if (w.count == 0 && action != SR_ACT_PROMOTE) {
 		for (int i = 0; i < p->nrights; i++) {
 			const struct sr_right *r = &p->rights[i];
-			if (r->action == action && r->needs_go && rights_has_role(p, actor, r->role) &&
-			    e->decision.verdict != SR_GO) {
+			if (r->action == action && r->needs_go &&
+			    rights_has_role(p, actor, r->role) && e->decision.verdict != SR_GO) {
 				why_decision(&w, e);
 				break;
 			}

@@ -172,8 +172,8 @@ int rollout_promote(struct sr_rollout *r, const struct sr_policy *p, int weight,
 	return changed(r, now);
 }
 
-int rollout_hold(struct sr_rollout *r, const char *actor, const char *reason, sr_ms now,
-                 char *why, size_t n)
+int rollout_hold(struct sr_rollout *r, const char *actor, const char *reason, sr_ms now, char *why,
+                 size_t n)
 {
 	char at[24];
 	if (r->rolled_back)
@@ -209,7 +209,8 @@ int rollout_rollback(struct sr_rollout *r, const struct sr_policy *p, const char
 		return refuse(why, n, "already rolled back at %s by %s", at, r->rolled_back_by);
 	}
 	if (r->phase < 0 && r->edge_anomaly_weight <= 0)
-		return refuse(why, n, "nothing to roll back: the canary is not deployed (pre-flight)");
+		return refuse(why, n,
+		              "nothing to roll back: the canary is not deployed (pre-flight)");
 	int g = rollout_next_gate(r, p, NULL);
 	if (g >= 0) {
 		r->gates[g].outcome = SR_GATE_ROLLED_BACK;
@@ -249,7 +250,8 @@ int rollout_approve(struct sr_rollout *r, const struct sr_policy *p, int gate, c
 		              rec->outcome == SR_GATE_PASSED ? "passed" : "rolled back");
 	if (gate != next)
 		return refuse(why, n, "%s is not the next gate%s%s", G->name,
-		              next >= 0 ? "; the next is " : "", next >= 0 ? p->gates[next].name : "");
+		              next >= 0 ? "; the next is " : "",
+		              next >= 0 ? p->gates[next].name : "");
 	if (G->pre_approved)
 		return refuse(why, n, "%s is pre-approved: no approvals needed", G->name);
 	char who[SR_NAME_LEN];
@@ -305,8 +307,9 @@ int rollout_untick(struct sr_rollout *r, const struct sr_policy *p, const char *
 	if (cl->ordered)
 		for (int i = ii + 1; i < cl->nitems; i++)
 			if (r->ticks[ci][i].done)
-				return refuse(why, n, "%s: undo %s first (the checklist is ordered)", cl->id,
-				              cl->items[i].id);
+				return refuse(why, n,
+				              "%s: undo %s first (the checklist is ordered)",
+				              cl->id, cl->items[i].id);
 	memset(t, 0, sizeof *t);
 	return changed(r, now);
 }
@@ -324,8 +327,7 @@ int rollout_note(struct sr_rollout *r, const char *actor, const char *text, sr_m
 	return 0;
 }
 
-void rollout_approval_reason(struct sr_rollout *r, const char *actor, sr_ms at,
-                             const char *reason)
+void rollout_approval_reason(struct sr_rollout *r, const char *actor, sr_ms at, const char *reason)
 {
 	for (int g = 0; g < SR_MAX_GATES; g++)
 		for (int a = 0; a < r->gates[g].napprovals; a++) {
@@ -355,15 +357,16 @@ int rollout_tick(struct sr_rollout *r, const struct sr_policy *p, const char *ch
 	if (t->done) {
 		char at[24];
 		fmt_at(r, t->at, at, sizeof at);
-		return refuse(why, n, "%s: %s already ticked by %s at %s", cl->id, item, t->who, at);
+		return refuse(why, n, "%s: %s already ticked by %s at %s", cl->id, item, t->who,
+		              at);
 	}
 	if (cl->ordered) {
 		/* Remediation is Cache -> DB -> App: each step after the one
 		 * before it, so the first open earlier item blocks. */
 		for (int i = 0; i < ii; i++)
 			if (!r->ticks[ci][i].done)
-				return refuse(why, n, "%s: tick %s before %s", cl->id, cl->items[i].id,
-				              item);
+				return refuse(why, n, "%s: tick %s before %s", cl->id,
+				              cl->items[i].id, item);
 	}
 	t->done = true;
 	t->at = now;

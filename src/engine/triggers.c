@@ -70,7 +70,7 @@ static void sustained_eval(const struct sr_engine *e, const struct sr_trigger *t
 	} else {
 		v->state = SR_TRIG_PENDING;
 		engine_format(v->reason, sizeof v->reason, "%s RED %s/%s%s", label, d, w,
-		         e->cells[worst].seg_open ? "" : " (interrupted by a data gap)");
+		              e->cells[worst].seg_open ? "" : " (interrupted by a data gap)");
 	}
 }
 
@@ -119,16 +119,16 @@ static void threshold_eval(const struct sr_engine *e, const struct sr_trigger *t
 		v->state = SR_TRIG_FIRING;
 		engine_fmt_when(e, now, when, sizeof when);
 		engine_format(v->reason, sizeof v->reason, "%s %s %s %s at %s", label, val,
-		         t->above ? ">" : "<", thr, when);
+		              t->above ? ">" : "<", thr, when);
 		return;
 	}
 	v->state = SR_TRIG_ARMED;
 	if (worst >= 0)
 		engine_format(v->reason, sizeof v->reason, "worst %s %s (fires %s %s)", label, val,
-		         t->above ? "above" : "below", thr);
+		              t->above ? "above" : "below", thr);
 	else
 		engine_format(v->reason, sizeof v->reason, "no fresh value to judge (fires %s %s)",
-		         t->above ? "above" : "below", thr);
+		              t->above ? "above" : "below", thr);
 }
 
 static void trigger_set(struct sr_engine *e, int ti, const struct verdict *v, sr_ms now)
@@ -161,14 +161,16 @@ void triggers_update(struct sr_engine *e, sr_ms now)
 				continue;
 			char when[48];
 			engine_fmt_when(e, e->ro.rolled_back_at, when, sizeof when);
-			engine_format(v.reason, sizeof v.reason, "cleared by the rollback at %s", when);
+			engine_format(v.reason, sizeof v.reason, "cleared by the rollback at %s",
+			              when);
 			trigger_set(e, ti, &v, now);
 			continue;
 		}
 		if (ts->state == SR_TRIG_FIRING)
 			continue; /* latched until a rollback is recorded */
 		if (e->ro.phase < 0) {
-			engine_format(v.reason, sizeof v.reason, "pre-flight: the canary is not deployed");
+			engine_format(v.reason, sizeof v.reason,
+			              "pre-flight: the canary is not deployed");
 			trigger_set(e, ti, &v, now);
 			continue;
 		}

@@ -331,8 +331,7 @@ static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, vo
 				curl_multi_assign(h->multi, s, NULL);
 		}
 		break;
-	default:
-		break;
+	default: break;
 	}
 	return 0;
 }

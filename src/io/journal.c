@@ -57,14 +57,13 @@ static sr_ms wall_ms(void)
 /* ---- types ------------------------------------------------------------------ */
 
 static const char *const type_names[SR_J_COUNT] = {
-	[SR_J_START] = "start",         [SR_J_INTENT] = "intent",     [SR_J_OUTCOME] = "outcome",
-	[SR_J_APPROVAL] = "approval",   [SR_J_TICK] = "tick",         [SR_J_HOLD] = "hold",
-	[SR_J_RESUME] = "resume",       [SR_J_TIEBREAK] = "tiebreak", [SR_J_SUCCESS] = "success",
-	[SR_J_TRIGGER] = "trigger",     [SR_J_STATUS] = "status",     [SR_J_SNAPSHOT] = "snapshot",
-	[SR_J_RECONCILE] = "reconcile", [SR_J_TORN] = "torn",         [SR_J_NOTIFY] = "notify",
-	[SR_J_SESSION] = "session",     [SR_J_EDGE] = "edge",         [SR_J_OBS] = "obs",
-	[SR_J_NOTE] = "note",           [SR_J_UNTICK] = "untick",
-	[SR_J_UNKNOWN] = "unknown",
+    [SR_J_START] = "start",         [SR_J_INTENT] = "intent",     [SR_J_OUTCOME] = "outcome",
+    [SR_J_APPROVAL] = "approval",   [SR_J_TICK] = "tick",         [SR_J_HOLD] = "hold",
+    [SR_J_RESUME] = "resume",       [SR_J_TIEBREAK] = "tiebreak", [SR_J_SUCCESS] = "success",
+    [SR_J_TRIGGER] = "trigger",     [SR_J_STATUS] = "status",     [SR_J_SNAPSHOT] = "snapshot",
+    [SR_J_RECONCILE] = "reconcile", [SR_J_TORN] = "torn",         [SR_J_NOTIFY] = "notify",
+    [SR_J_SESSION] = "session",     [SR_J_EDGE] = "edge",         [SR_J_OBS] = "obs",
+    [SR_J_NOTE] = "note",           [SR_J_UNTICK] = "untick",     [SR_J_UNKNOWN] = "unknown",
 };
 
 const char *journal_type_name(enum sr_jtype t)
@@ -173,15 +172,15 @@ struct sr_journal {
 	char dir[512];
 	char path[600];
 	char lock_path[600];
-	int fd;               /* O_RDWR | O_APPEND; flock()ed briefly per append */
-	int lock_fd;          /* the action lock, opened on first use */
+	int fd;      /* O_RDWR | O_APPEND; flock()ed briefly per append */
+	int lock_fd; /* the action lock, opened on first use */
 	bool lock_held;
 
 	/* delivery to the caller */
 	long long poll_off;
 	long poll_line;
-	long long poll_seq;   /* highest seq delivered, for order checks */
-	long long *own;       /* seqs written through this handle, not yet polled */
+	long long poll_seq; /* highest seq delivered, for order checks */
+	long long *own;     /* seqs written through this handle, not yet polled */
 	size_t nown, capown;
 
 	/* the scan: last seq and open intents, over every complete line */
@@ -191,10 +190,10 @@ struct sr_journal {
 	int npending;
 	struct sr_jintent pending[SCAN_PENDING];
 
-	bool dirty;           /* batched lines not yet fdatasync()ed */
+	bool dirty; /* batched lines not yet fdatasync()ed */
 	sr_ms last_sync;
-	bool lost;            /* the path no longer names our file (said once) */
-	bool unnamed;         /* private on purpose (journal_unnamed): no identity */
+	bool lost;    /* the path no longer names our file (said once) */
+	bool unnamed; /* private on purpose (journal_unnamed): no identity */
 };
 
 const char *journal_path(const struct sr_journal *j)
@@ -291,8 +290,8 @@ static int read_lines(int fd, long long *offp, long *linep, line_fn fn, void *ct
 
 /* ---- parsing one line ------------------------------------------------------------------ */
 
-int journal_parse_line(const char *line, size_t len, struct sr_jevent *ev, json_t **obj,
-                       char *why, size_t n)
+int journal_parse_line(const char *line, size_t len, struct sr_jevent *ev, json_t **obj, char *why,
+                       size_t n)
 {
 	memset(ev, 0, sizeof *ev);
 	*obj = NULL;
@@ -525,8 +524,7 @@ static int append_locked(struct sr_journal *j, enum sr_jtype type, sr_ms at, con
 
 /* Under the append lock: a last line without its newline is a torn write
  * (no one else can be writing now). Move it aside and journal that. */
-static int repair_tail(struct sr_journal *j, struct sr_journal_open_info *info, char *err,
-                       size_t n)
+static int repair_tail(struct sr_journal *j, struct sr_journal_open_info *info, char *err, size_t n)
 {
 	struct stat st;
 	if (fstat(j->fd, &st) < 0) {
@@ -582,8 +580,9 @@ static int repair_tail(struct sr_journal *j, struct sr_journal_open_info *info, 
 	}
 	if (sfd < 0) {
 		free(buf);
-		msgf(err, n, "%s: torn last line at offset %lld, and it cannot be saved aside (%s); "
-		             "not repaired",
+		msgf(err, n,
+		     "%s: torn last line at offset %lld, and it cannot be saved aside (%s); "
+		     "not repaired",
 		     j->path, start, strerror(errno));
 		return -1;
 	}
@@ -600,7 +599,8 @@ static int repair_tail(struct sr_journal *j, struct sr_journal_open_info *info, 
 		ok = false;
 	if (!ok) {
 		unlink(saved);
-		msgf(err, n, "%s: torn last line at offset %lld could not be saved aside; not repaired",
+		msgf(err, n,
+		     "%s: torn last line at offset %lld could not be saved aside; not repaired",
 		     j->path, start);
 		return -1;
 	}
@@ -647,9 +647,10 @@ static int append_locked(struct sr_journal *j, enum sr_jtype type, sr_ms at, con
 		sanitize_tree(fields);
 		const char *k;
 		json_t *v;
-		json_object_foreach(fields, k, v) {
-			if (strcmp(k, "seq") && strcmp(k, "at") && strcmp(k, "wall") && strcmp(k, "type") &&
-			    strcmp(k, "actor"))
+		json_object_foreach(fields, k, v)
+		{
+			if (strcmp(k, "seq") && strcmp(k, "at") && strcmp(k, "wall") &&
+			    strcmp(k, "type") && strcmp(k, "actor"))
 				json_object_set(o, k, v);
 		}
 		json_decref(fields);
@@ -780,7 +781,7 @@ struct sr_journal *journal_open(const char *dir, struct sr_journal_open_info *in
 	if (!sr_strlcpy(j->dir, dir, sizeof j->dir) ||
 	    snprintf(j->path, sizeof j->path, "%s/%s", dir, JOURNAL_FILE) >= (int)sizeof j->path ||
 	    snprintf(j->lock_path, sizeof j->lock_path, "%s/%s", dir, JOURNAL_LOCK_FILE) >=
-	            (int)sizeof j->lock_path) {
+	        (int)sizeof j->lock_path) {
 		msgf(err, n, "state dir path too long");
 		free(j);
 		return NULL;
@@ -857,15 +858,16 @@ void journal_make_key(char *buf, size_t n)
 		/* no entropy yet: time and pid still make a key unique per call */
 		struct timespec ts;
 		clock_gettime(CLOCK_MONOTONIC, &ts);
-		unsigned long long x = (unsigned long long)ts.tv_nsec ^ ((unsigned long long)getpid() << 32);
+		unsigned long long x = (unsigned long long)ts.tv_nsec ^
+		                       ((unsigned long long)getpid() << 32);
 		memcpy(r, &x, sizeof r);
 	}
 	snprintf(buf, n, "sr-%llx-%02x%02x%02x%02x%02x%02x%02x%02x", (unsigned long long)wall_ms(),
 	         r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
 }
 
-int journal_start(struct sr_journal *j, sr_ms at, const char *actor, sr_ms t0,
-                  uint64_t policy_hash, const char *rollout, char *err, size_t n)
+int journal_start(struct sr_journal *j, sr_ms at, const char *actor, sr_ms t0, uint64_t policy_hash,
+                  const char *rollout, char *err, size_t n)
 {
 	json_t *f = json_object();
 	char hash[40];
@@ -939,9 +941,11 @@ int journal_record(struct sr_journal *j, enum sr_jtype type, sr_ms at, const cha
                    const struct sr_jaction *a, char *err, size_t n)
 {
 	static const struct sr_jaction none = {.weight = -1, .gate = -1};
-	if (type != SR_J_APPROVAL && type != SR_J_TICK && type != SR_J_HOLD && type != SR_J_RESUME &&
-	    type != SR_J_TIEBREAK && type != SR_J_SUCCESS && type != SR_J_UNTICK && type != SR_J_NOTE) {
-		msgf(err, n, "journal_record: %s is not a one-record action", journal_type_name(type));
+	if (type != SR_J_APPROVAL && type != SR_J_TICK && type != SR_J_HOLD &&
+	    type != SR_J_RESUME && type != SR_J_TIEBREAK && type != SR_J_SUCCESS &&
+	    type != SR_J_UNTICK && type != SR_J_NOTE) {
+		msgf(err, n, "journal_record: %s is not a one-record action",
+		     journal_type_name(type));
 		return -1;
 	}
 	if (!a)
@@ -1029,7 +1033,8 @@ int journal_snapshot(struct sr_journal *j, sr_ms at, const char *label, const st
 	return journal_append(j, SR_J_SNAPSHOT, at, "", f, NULL, err, n);
 }
 
-/* ---- the action lock --------------------------------------------------------------------------- */
+/* ---- the action lock ---------------------------------------------------------------------------
+ */
 
 static void holder_text(int fd, char *why, size_t n)
 {
@@ -1063,7 +1068,8 @@ static void holder_text(int fd, char *why, size_t n)
 	struct tm tm;
 	if (t > 0 && gmtime_r(&t, &tm))
 		strftime(since, sizeof since, "%H:%M:%S UTC", &tm);
-	msgf(why, n, "another console (pid %lld, %s) is acting: %s since %s", pid, who, what, since);
+	msgf(why, n, "another console (pid %lld, %s) is acting: %s since %s", pid, who, what,
+	     since);
 	json_decref(o);
 }
 
@@ -1122,7 +1128,8 @@ bool journal_locked(const struct sr_journal *j)
 	return j->lock_held;
 }
 
-/* ---- delivering events --------------------------------------------------------------------------- */
+/* ---- delivering events
+ * --------------------------------------------------------------------------- */
 
 struct deliver {
 	struct sr_journal *j; /* NULL for journal_replay */
@@ -1139,8 +1146,8 @@ static void deliver_line(void *ctx, const char *line, size_t len, long lineno, l
 	char why[200], msg[260];
 	if (!line) {
 		if (d->issue) {
-			msgf(msg, sizeof msg, "line %ld: longer than %u bytes (%zu); skipped", lineno,
-			     JOURNAL_LINE_MAX, len);
+			msgf(msg, sizeof msg, "line %ld: longer than %u bytes (%zu); skipped",
+			     lineno, JOURNAL_LINE_MAX, len);
 			d->issue(d->ud, lineno, off, msg);
 		}
 		return;
@@ -1155,8 +1162,8 @@ static void deliver_line(void *ctx, const char *line, size_t len, long lineno, l
 		return;
 	}
 	if (ev.seq <= d->prev_seq && d->issue) {
-		msgf(msg, sizeof msg, "line %ld: seq %lld after seq %lld (out of order)", lineno, ev.seq,
-		     d->prev_seq);
+		msgf(msg, sizeof msg, "line %ld: seq %lld after seq %lld (out of order)", lineno,
+		     ev.seq, d->prev_seq);
 		d->issue(d->ud, lineno, off, msg);
 	}
 	if (ev.seq > d->prev_seq)
@@ -1209,7 +1216,8 @@ int journal_replay(const char *path, sr_jevent_cb cb, sr_jissue_cb issue, void *
 	return d.count;
 }
 
-/* ---- reconciliation -------------------------------------------------------------------------------- */
+/* ---- reconciliation
+ * -------------------------------------------------------------------------------- */
 
 bool journal_pending_intent(struct sr_journal *j, struct sr_jintent *out)
 {
@@ -1220,7 +1228,8 @@ bool journal_pending_intent(struct sr_journal *j, struct sr_jintent *out)
 	return true;
 }
 
-/* ---- replay into a rollout ----------------------------------------------------------------------------- */
+/* ---- replay into a rollout
+ * ----------------------------------------------------------------------------- */
 
 void journal_replay_init(struct sr_replay *rp, struct sr_rollout *ro, const struct sr_policy *p)
 {
@@ -1249,15 +1258,9 @@ static int apply_action(struct sr_replay *rp, int kind, const struct sr_jintent 
 		/* the target: an ok outcome means the edge read back the target */
 		rc = rollout_promote(r, p, it->weight >= 0 ? it->weight : readback, at, why, n);
 		break;
-	case SR_ACT_ROLLBACK:
-		rc = rollout_rollback(r, p, it->actor, it->reason, at, why, n);
-		break;
-	case SR_ACT_HOLD:
-		rc = rollout_hold(r, it->actor, it->reason, at, why, n);
-		break;
-	case SR_ACT_RESUME:
-		rc = rollout_resume(r, at, why, n);
-		break;
+	case SR_ACT_ROLLBACK: rc = rollout_rollback(r, p, it->actor, it->reason, at, why, n); break;
+	case SR_ACT_HOLD: rc = rollout_hold(r, it->actor, it->reason, at, why, n); break;
+	case SR_ACT_RESUME: rc = rollout_resume(r, at, why, n); break;
 	case SR_ACT_APPROVE:
 		rc = rollout_approve(r, p, it->gate, it->actor, at, why, n);
 		if (rc == 0)
@@ -1277,18 +1280,10 @@ static int apply_action(struct sr_replay *rp, int kind, const struct sr_jintent 
 		rc = rollout_tiebreak(r, it->actor, at, why, n);
 		break;
 	}
-	case SR_ACT_DECLARE_SUCCESS:
-		rc = rollout_declare_success(r, at, why, n);
-		break;
-	case SR_ACT_UNTICK:
-		rc = rollout_untick(r, p, it->checklist, it->item, at, why, n);
-		break;
-	case SR_ACT_NOTE:
-		rc = rollout_note(r, it->actor, it->reason, at, why, n);
-		break;
-	default:
-		msgf(why, n, "unknown action \"%s\"", it->action);
-		return -1;
+	case SR_ACT_DECLARE_SUCCESS: rc = rollout_declare_success(r, at, why, n); break;
+	case SR_ACT_UNTICK: rc = rollout_untick(r, p, it->checklist, it->item, at, why, n); break;
+	case SR_ACT_NOTE: rc = rollout_note(r, it->actor, it->reason, at, why, n); break;
+	default: msgf(why, n, "unknown action \"%s\"", it->action); return -1;
 	}
 	if (rc == 0)
 		rp->applied++;
@@ -1320,12 +1315,14 @@ int journal_apply(struct sr_replay *rp, const struct sr_jevent *ev, char *why, s
 		rp->started = true;
 		rp->npending = 0;
 		char want[40];
-		snprintf(want, sizeof want, "fnv1a64:%016llx", (unsigned long long)rp->policy->hash);
+		snprintf(want, sizeof want, "fnv1a64:%016llx",
+		         (unsigned long long)rp->policy->hash);
 		const char *got = jstr_or(ev->obj, "policy_hash", "");
 		if (strcmp(got, want) != 0) {
 			char g[40];
 			sr_sanitize(g, got, sizeof g);
-			msgf(why, n, "the journal was started under policy %s; the loaded policy is %s", g,
+			msgf(why, n,
+			     "the journal was started under policy %s; the loaded policy is %s", g,
 			     want);
 			return 1;
 		}
@@ -1333,12 +1330,13 @@ int journal_apply(struct sr_replay *rp, const struct sr_jevent *ev, char *why, s
 	}
 	if (ev->type == SR_J_EDGE) {
 		/* what the edge really showed: a rollback stays possible */
-		json_t *a = json_object_get(ev->obj, "anomaly"), *w = json_object_get(ev->obj, "weight");
-		rp->ro->edge_anomaly_weight =
-		    json_is_true(a) && json_is_integer(w) && json_integer_value(w) > 0 &&
-		            json_integer_value(w) <= 100
-		        ? (int)json_integer_value(w)
-		        : 0;
+		json_t *a = json_object_get(ev->obj, "anomaly"),
+		       *w = json_object_get(ev->obj, "weight");
+		rp->ro->edge_anomaly_weight = json_is_true(a) && json_is_integer(w) &&
+		                                      json_integer_value(w) > 0 &&
+		                                      json_integer_value(w) <= 100
+		                                  ? (int)json_integer_value(w)
+		                                  : 0;
 		return 0;
 	}
 	bool acts = ev->type == SR_J_INTENT || ev->type == SR_J_OUTCOME ||
@@ -1377,16 +1375,16 @@ int journal_apply(struct sr_replay *rp, const struct sr_jevent *ev, char *why, s
 		if (strcmp(jstr_or(ev->obj, "result", ""), "ok") != 0)
 			return 0; /* a failed action changed nothing */
 		/* the intent holds the details; the outcome the read-back */
-		return apply_action(rp, action_kind(it.action), &it, (int)jint_or(ev->obj, "weight", -1),
-		                    ev->at, why, n);
+		return apply_action(rp, action_kind(it.action), &it,
+		                    (int)jint_or(ev->obj, "weight", -1), ev->at, why, n);
 	}
 	struct sr_jintent it;
 	intent_from_event(ev, &it);
 	return apply_action(rp, type_action(ev->type), &it, -1, ev->at, why, n);
 }
 
-int journal_snapshot_control(const struct sr_jevent *ev, const struct sr_policy *p,
-                             double *control, int ncells)
+int journal_snapshot_control(const struct sr_jevent *ev, const struct sr_policy *p, double *control,
+                             int ncells)
 {
 	for (int c = 0; c < ncells; c++)
 		control[c] = NAN;
@@ -1396,7 +1394,8 @@ int journal_snapshot_control(const struct sr_jevent *ev, const struct sr_policy 
 	int found = 0;
 	size_t i;
 	const json_t *o;
-	json_array_foreach(cells, i, o) {
+	json_array_foreach(cells, i, o)
+	{
 		int k = policy_kpi_index(p, jstr_or(o, "kpi", ""));
 		const char *jid = jstr_or(o, "journey", NULL);
 		int jn = jid ? policy_journey_index(p, jid) : -1;

@@ -83,7 +83,7 @@ struct sr_notify {
 	int ro_phase;
 	bool ro_held, ro_rolled_back, ro_success, ro_tiebreak;
 	int ro_approvals[SR_MAX_GATES];
-	int ro_notes;                /* notes already posted */
+	int ro_notes; /* notes already posted */
 	bool gate_posted[SR_MAX_GATES];
 	int log_seen;
 };
@@ -91,18 +91,12 @@ struct sr_notify {
 const char *notify_kind_name(enum sr_notify_kind k)
 {
 	switch (k) {
-	case SR_NOTIFY_UPDATE:
-		return "update";
-	case SR_NOTIFY_ANOMALY:
-		return "anomaly";
-	case SR_NOTIFY_ACTION:
-		return "action";
-	case SR_NOTIFY_GATE:
-		return "gate";
-	case SR_NOTIFY_MANUAL:
-		return "manual";
-	case SR_NOTIFY_KIND_COUNT:
-		break;
+	case SR_NOTIFY_UPDATE: return "update";
+	case SR_NOTIFY_ANOMALY: return "anomaly";
+	case SR_NOTIFY_ACTION: return "action";
+	case SR_NOTIFY_GATE: return "gate";
+	case SR_NOTIFY_MANUAL: return "manual";
+	case SR_NOTIFY_KIND_COUNT: break;
 	}
 	return "?";
 }
@@ -248,15 +242,9 @@ size_t notify_escape(char *dst, size_t n, const char *src)
 		const char *rep = NULL;
 		char one[2] = {*s, '\0'};
 		switch (*s) {
-		case '&':
-			rep = "&amp;";
-			break;
-		case '<':
-			rep = "&lt;";
-			break;
-		case '>':
-			rep = "&gt;";
-			break;
+		case '&': rep = "&amp;"; break;
+		case '<': rep = "&lt;"; break;
+		case '>': rep = "&gt;"; break;
 		case '@':
 			/* "@channel", "@here", "@all": a word joiner (U+2060)
 			 * after the @ keeps the text and pages nobody. */
@@ -264,8 +252,7 @@ size_t notify_escape(char *dst, size_t n, const char *src)
 			    ((s[1] >= 'a' && s[1] <= 'z') || (s[1] >= 'A' && s[1] <= 'Z')))
 				rep = "@\xe2\x81\xa0";
 			break;
-		default:
-			break;
+		default: break;
 		}
 		for (const char *c = rep ? rep : one; *c; c++, o++)
 			if (o + 1 < n)
@@ -332,22 +319,12 @@ static const char *color_of(const struct sr_runner *r, enum sr_notify_kind kind)
 static void kind_title(enum sr_notify_kind k, char *buf, size_t n)
 {
 	switch (k) {
-	case SR_NOTIFY_UPDATE:
-		textf(buf, n, "Update");
-		return;
-	case SR_NOTIFY_ANOMALY:
-		textf(buf, n, "ANOMALY");
-		return;
-	case SR_NOTIFY_ACTION:
-		textf(buf, n, "Action");
-		return;
-	case SR_NOTIFY_GATE:
-		textf(buf, n, "Gate");
-		return;
+	case SR_NOTIFY_UPDATE: textf(buf, n, "Update"); return;
+	case SR_NOTIFY_ANOMALY: textf(buf, n, "ANOMALY"); return;
+	case SR_NOTIFY_ACTION: textf(buf, n, "Action"); return;
+	case SR_NOTIFY_GATE: textf(buf, n, "Gate"); return;
 	case SR_NOTIFY_MANUAL:
-	case SR_NOTIFY_KIND_COUNT:
-		textf(buf, n, "Status");
-		return;
+	case SR_NOTIFY_KIND_COUNT: textf(buf, n, "Status"); return;
 	}
 }
 
@@ -1007,8 +984,9 @@ static bool watch_actions(struct sr_notify *n, const struct sr_runner *r, sr_ms 
 	for (int g = 0; g < p->ngates && g < SR_MAX_GATES; g++) {
 		const struct sr_gate_record *rec = &ro->gates[g];
 		for (int a = n->ro_approvals[g]; a < rec->napprovals; a++) {
-			add_line(L, "%s approved by %s%s%s", p->gates[g].name, rec->approvals[a].who,
-			         rec->approvals[a].reason[0] ? ": " : "", rec->approvals[a].reason);
+			add_line(L, "%s approved by %s%s%s", p->gates[g].name,
+			         rec->approvals[a].who, rec->approvals[a].reason[0] ? ": " : "",
+			         rec->approvals[a].reason);
 			any = true;
 		}
 		n->ro_approvals[g] = rec->napprovals;

@@ -230,7 +230,8 @@ static int decode_token(const char *s, const char *end, sr_ms at, int ncells,
 		digits++;
 	}
 	if (digits == 0 || p == end || (*p != 'c' && *p != 'k') || cell >= ncells) {
-		snprintf(why, n, "obs: bad cell in token \"%.*s\"", (int)(end - s < 40 ? end - s : 40), s);
+		snprintf(why, n, "obs: bad cell in token \"%.*s\"",
+		         (int)(end - s < 40 ? end - s : 40), s);
 		return -1;
 	}
 	struct sr_obs *o = *p == 'c' ? &snap->canary[cell] : &snap->control[cell];
@@ -257,7 +258,9 @@ static int decode_token(const char *s, const char *end, sr_ms at, int ncells,
 		} else if (tag == '^' && p < end && (*p == '0' || *p == '1')) {
 			o->degraded = *p++ == '1';
 		} else if (tag == '#' || tag == '=' || tag == '%') {
-			double *dst = tag == '#' ? &o->step_n : tag == '=' ? &o->step_bad : &o->step_bound;
+			double *dst = tag == '#'   ? &o->step_n
+			              : tag == '=' ? &o->step_bad
+			                           : &o->step_bound;
 			if (get_num(&p, end, dst) != 0)
 				goto bad;
 		} else {
@@ -311,11 +314,13 @@ int obsrec_decode(const json_t *o, sr_ms at, int ncells, struct sr_snapshot *sna
 	}
 	const json_t *errs = json_object_get(o, "e"), *ev;
 	const char *key;
-	json_object_foreach((json_t *)errs, key, ev) {
+	json_object_foreach((json_t *)errs, key, ev)
+	{
 		char side = 0;
 		int cell = -1, used = 0;
-		if (sscanf(key, "%d%c%n", &cell, &side, &used) != 2 || key[used] != '\0' || cell < 0 ||
-		    cell >= ncells || (side != 'c' && side != 'k') || !json_is_string(ev)) {
+		if (sscanf(key, "%d%c%n", &cell, &side, &used) != 2 || key[used] != '\0' ||
+		    cell < 0 || cell >= ncells || (side != 'c' && side != 'k') ||
+		    !json_is_string(ev)) {
 			snprintf(why, n, "obs: bad error key \"%.20s\"", key);
 			return -1;
 		}

@@ -126,12 +126,12 @@ static const struct sr_tpl_var summary_vars[] = {V("gating", SCALAR, NULL),
 
 /* One cell's evidence test (evidence.h): report_evidence_json. */
 static const struct sr_tpl_var evidence_vars[] = {
-    V("label", SCALAR, NULL),  V("kpi", SCALAR, NULL),     V("journey", SCALAR, NULL),
-    V("state", SCALAR, NULL),  V("text", SCALAR, NULL),    V("action", SCALAR, NULL),
-    V("r_hat", SCALAR, NULL),  V("lo", SCALAR, NULL),      V("hi", SCALAR, NULL),
-    V("p_worse", SCALAR, NULL), V("events", SCALAR, NULL), V("needed", SCALAR, NULL),
-    V("share", SCALAR, NULL),  V("bursty_steps", SCALAR, NULL), V("tolerance", SCALAR, NULL),
-    V("upper", SCALAR, NULL),  V("alpha", SCALAR, NULL),   END};
+    V("label", SCALAR, NULL),   V("kpi", SCALAR, NULL),          V("journey", SCALAR, NULL),
+    V("state", SCALAR, NULL),   V("text", SCALAR, NULL),         V("action", SCALAR, NULL),
+    V("r_hat", SCALAR, NULL),   V("lo", SCALAR, NULL),           V("hi", SCALAR, NULL),
+    V("p_worse", SCALAR, NULL), V("events", SCALAR, NULL),       V("needed", SCALAR, NULL),
+    V("share", SCALAR, NULL),   V("bursty_steps", SCALAR, NULL), V("tolerance", SCALAR, NULL),
+    V("upper", SCALAR, NULL),   V("alpha", SCALAR, NULL),        END};
 
 static const struct sr_tpl_var gate_schema[] = {COMMON_VARS,
                                                 V("gate", OBJECT, gate_vars),
@@ -243,16 +243,11 @@ static const char *const template_files[SR_REPORT_COUNT] = {
 const char *report_kind_name(enum sr_report_kind k)
 {
 	switch (k) {
-	case SR_REPORT_GATE:
-		return "gate";
-	case SR_REPORT_CARD:
-		return "card";
-	case SR_REPORT_POSTMORTEM:
-		return "postmortem";
-	case SR_REPORT_WIN:
-		return "win";
-	case SR_REPORT_COUNT:
-		break;
+	case SR_REPORT_GATE: return "gate";
+	case SR_REPORT_CARD: return "card";
+	case SR_REPORT_POSTMORTEM: return "postmortem";
+	case SR_REPORT_WIN: return "win";
+	case SR_REPORT_COUNT: break;
 	}
 	return "?";
 }
@@ -433,14 +428,10 @@ static const char *decision_word(const struct sr_runner *r, const struct sr_deci
 	if (r->engine.ro.rolled_back)
 		return "ROLLBACK";
 	switch (d->verdict) {
-	case SR_GO:
-		return "GO";
-	case SR_HOLD:
-		return "NO-GO";
-	case SR_ROLLBACK:
-		return "ROLLBACK";
-	case SR_ESCALATE:
-		return "NO-GO (escalated)";
+	case SR_GO: return "GO";
+	case SR_HOLD: return "NO-GO";
+	case SR_ROLLBACK: return "ROLLBACK";
+	case SR_ESCALATE: return "NO-GO (escalated)";
 	}
 	return "NO-GO";
 }
@@ -584,18 +575,19 @@ void report_status_tile(const struct sr_runner *r, struct sr_status_tile *tile)
 		tile->color = e->cells[gap].status;
 		sr_strlcpy(tile->headline, "Unknown: no data", sizeof tile->headline);
 		engine_format(tile->reason, sizeof tile->reason,
-		              "none of the %d user-facing checks has fresh data, since %s: %s", nuser,
-		              when, sum);
+		              "none of the %d user-facing checks has fresh data, since %s: %s",
+		              nuser, when, sum);
 		return;
 	}
 	tile->color = SR_GREEN;
 	sr_strlcpy(tile->headline, "Operational", sizeof tile->headline);
 	if (ngap > 0) {
 		/* Some gaps: what is known is still operational; the gaps named. */
-		engine_format(tile->reason, sizeof tile->reason,
-		              "no sustained SLO breach, no user-facing KPI RED; %d of %d user-facing "
-		              "checks without fresh data",
-		              ngap, nuser);
+		engine_format(
+		    tile->reason, sizeof tile->reason,
+		    "no sustained SLO breach, no user-facing KPI RED; %d of %d user-facing "
+		    "checks without fresh data",
+		    ngap, nuser);
 		return;
 	}
 	sr_strlcpy(tile->reason, "no sustained SLO breach, no user-facing KPI RED",
@@ -828,14 +820,10 @@ int report_gate_index(const struct sr_runner *r, int index)
 static const char *gate_outcome_name(enum sr_gate_outcome o)
 {
 	switch (o) {
-	case SR_GATE_PENDING:
-		return "pending";
-	case SR_GATE_PASSED:
-		return "passed";
-	case SR_GATE_HELD:
-		return "held";
-	case SR_GATE_ROLLED_BACK:
-		return "rolled back";
+	case SR_GATE_PENDING: return "pending";
+	case SR_GATE_PASSED: return "passed";
+	case SR_GATE_HELD: return "held";
+	case SR_GATE_ROLLED_BACK: return "rolled back";
 	}
 	return "?";
 }
@@ -904,8 +892,8 @@ static json_t *approvals_json(const struct sr_runner *r, int g)
 	int have = 0;
 	for (int i = 0; i < rec->napprovals; i++) {
 		char rel[24], when[48];
-		bool counts =
-		    role >= 0 && rights_has_role(p, rec->approvals[i].who, (enum sr_role)role);
+		bool counts = role >= 0 &&
+		              rights_has_role(p, rec->approvals[i].who, (enum sr_role)role);
 		for (int k = 0; k < i && counts; k++)
 			counts = strcmp(rec->approvals[k].who, rec->approvals[i].who) != 0;
 		have += counts;
@@ -1054,11 +1042,9 @@ static double cell_excess(const struct sr_kpi *k, const struct sr_cell_state *c)
 	double scale = L != 0 ? fabs(L) : 1.0;
 	switch (k->kind) {
 	case SR_KIND_MAX:
-	case SR_KIND_STREAK:
-		return (v - L) / scale;
+	case SR_KIND_STREAK: return (v - L) / scale;
 	case SR_KIND_MIN:
-	case SR_KIND_RATIO_MIN:
-		return (L - v) / scale;
+	case SR_KIND_RATIO_MIN: return (L - v) / scale;
 	case SR_KIND_VS_CONTROL:
 	case SR_KIND_VS_BASELINE: {
 		double d = c->deviation_pct;
@@ -1069,8 +1055,7 @@ static double cell_excess(const struct sr_kpi *k, const struct sr_cell_state *c)
 		                                               : fabs(d);
 		return (counted - L) / scale;
 	}
-	case SR_KIND_MONITOR:
-		break;
+	case SR_KIND_MONITOR: break;
 	}
 	return NAN;
 }
@@ -1394,18 +1379,14 @@ static void success_actor(const struct sr_runner *r, char *buf, size_t n)
 static int better_direction(const struct sr_kpi *k)
 {
 	switch (k->kind) {
-	case SR_KIND_MAX:
-		return -1;
+	case SR_KIND_MAX: return -1;
 	case SR_KIND_MIN:
-	case SR_KIND_RATIO_MIN:
-		return 1;
+	case SR_KIND_RATIO_MIN: return 1;
 	case SR_KIND_VS_CONTROL:
 	case SR_KIND_VS_BASELINE:
 		return k->direction == SR_DIR_UP ? -1 : k->direction == SR_DIR_DOWN ? 1 : 0;
-	case SR_KIND_MONITOR:
-		return k->signal == SR_SIG_LATENCY ? -1 : 0;
-	case SR_KIND_STREAK:
-		return 0; /* a count of failures in a row is not a level */
+	case SR_KIND_MONITOR: return k->signal == SR_SIG_LATENCY ? -1 : 0;
+	case SR_KIND_STREAK: return 0; /* a count of failures in a row is not a level */
 	}
 	return 0;
 }
@@ -1536,16 +1517,11 @@ static json_t *win_report(const struct sr_runner *r)
 json_t *report_json(enum sr_report_kind kind, const struct sr_runner *r, int index)
 {
 	switch (kind) {
-	case SR_REPORT_GATE:
-		return gate_report(r, index);
-	case SR_REPORT_CARD:
-		return card_report(r, index);
-	case SR_REPORT_POSTMORTEM:
-		return postmortem_report(r);
-	case SR_REPORT_WIN:
-		return win_report(r);
-	case SR_REPORT_COUNT:
-		break;
+	case SR_REPORT_GATE: return gate_report(r, index);
+	case SR_REPORT_CARD: return card_report(r, index);
+	case SR_REPORT_POSTMORTEM: return postmortem_report(r);
+	case SR_REPORT_WIN: return win_report(r);
+	case SR_REPORT_COUNT: break;
 	}
 	return NULL;
 }

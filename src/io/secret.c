@@ -212,8 +212,7 @@ char *secret_scrub_dup(const char *mem, size_t len, size_t *out_len)
 	return out;
 }
 
-int secret_read_file(const char *path, const char *what, char *out, size_t n, char *err,
-                     size_t en)
+int secret_read_file(const char *path, const char *what, char *out, size_t n, char *err, size_t en)
 {
 	char shown[512];
 	sr_sanitize(shown, path, sizeof shown);
@@ -231,8 +230,9 @@ int secret_read_file(const char *path, const char *what, char *out, size_t n, ch
 		return -1;
 	}
 	if (st.st_uid != geteuid()) {
-		errf(err, en, "%s %s: owned by uid %ld, not by you (uid %ld): a secret must be yours",
-		     what, shown, (long)st.st_uid, (long)geteuid());
+		errf(err, en,
+		     "%s %s: owned by uid %ld, not by you (uid %ld): a secret must be yours", what,
+		     shown, (long)st.st_uid, (long)geteuid());
 		close(fd);
 		load_failed = true;
 		return -1;
@@ -257,7 +257,7 @@ int secret_read_file(const char *path, const char *what, char *out, size_t n, ch
 			close(fd);
 			explicit_bzero(out, n);
 			load_failed = true;
-		return -1;
+			return -1;
 		}
 		if (r == 0)
 			break;
@@ -266,7 +266,7 @@ int secret_read_file(const char *path, const char *what, char *out, size_t n, ch
 			close(fd);
 			explicit_bzero(out, n);
 			load_failed = true;
-		return -1;
+			return -1;
 		}
 		got += (size_t)r;
 	}

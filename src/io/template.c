@@ -178,14 +178,10 @@ static bool name_char(char c)
 static const char *kind_word(enum sr_tpl_kind k)
 {
 	switch (k) {
-	case SR_TPL_SCALAR:
-		return "a value";
-	case SR_TPL_FLAG:
-		return "a flag";
-	case SR_TPL_OBJECT:
-		return "an object";
-	case SR_TPL_LIST:
-		return "a list";
+	case SR_TPL_SCALAR: return "a value";
+	case SR_TPL_FLAG: return "a flag";
+	case SR_TPL_OBJECT: return "an object";
+	case SR_TPL_LIST: return "a list";
 	}
 	return "?";
 }
@@ -514,23 +510,12 @@ static void parse(struct parser *p)
 		}
 		add_text(p, text_from, cut);
 		switch (triple ? '&' : sigil) {
-		case '!':
-			break;
-		case '#':
-			open_section(p, N_SECTION, name, len, at);
-			break;
-		case '^':
-			open_section(p, N_INVERTED, name, len, at);
-			break;
-		case '/':
-			close_section(p, name, len, at);
-			break;
-		case '&':
-			add_var(p, name, len, true, at);
-			break;
-		default:
-			add_var(p, name, len, false, at);
-			break;
+		case '!': break;
+		case '#': open_section(p, N_SECTION, name, len, at); break;
+		case '^': open_section(p, N_INVERTED, name, len, at); break;
+		case '/': close_section(p, name, len, at); break;
+		case '&': add_var(p, name, len, true, at); break;
+		default: add_var(p, name, len, false, at); break;
 		}
 		i = text_from = resume;
 	}
@@ -674,15 +659,9 @@ size_t template_escape_md(char *dst, size_t n, const char *src)
 			else
 				PUT("\\_");
 			break;
-		case '<':
-			PUT(lt_opens(s[i + 1]) ? "&lt;" : "<");
-			break;
-		case '&':
-			PUT(is_alnum(s[i + 1]) || s[i + 1] == '#' ? "&amp;" : "&");
-			break;
-		default:
-			PUT(one);
-			break;
+		case '<': PUT(lt_opens(s[i + 1]) ? "&lt;" : "<"); break;
+		case '&': PUT(is_alnum(s[i + 1]) || s[i + 1] == '#' ? "&amp;" : "&"); break;
+		default: PUT(one); break;
 		}
 	}
 #undef PUT
@@ -749,21 +728,14 @@ static bool truthy(const json_t *v)
 	if (!v)
 		return false;
 	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return true;
-	case JSON_ARRAY:
-		return json_array_size(v) > 0;
-	case JSON_STRING:
-		return json_string_length(v) > 0;
-	case JSON_INTEGER:
-		return json_integer_value(v) != 0;
-	case JSON_REAL:
-		return json_real_value(v) != 0;
-	case JSON_TRUE:
-		return true;
+	case JSON_OBJECT: return true;
+	case JSON_ARRAY: return json_array_size(v) > 0;
+	case JSON_STRING: return json_string_length(v) > 0;
+	case JSON_INTEGER: return json_integer_value(v) != 0;
+	case JSON_REAL: return json_real_value(v) != 0;
+	case JSON_TRUE: return true;
 	case JSON_FALSE:
-	case JSON_NULL:
-		return false;
+	case JSON_NULL: return false;
 	}
 	return false;
 }
@@ -774,20 +746,12 @@ static const char *scalar_text(const json_t *v, char *buf, size_t n)
 	if (!v)
 		return NULL;
 	switch (json_typeof(v)) {
-	case JSON_STRING:
-		return json_string_value(v);
-	case JSON_INTEGER:
-		snprintf(buf, n, "%lld", (long long)json_integer_value(v));
-		return buf;
-	case JSON_REAL:
-		snprintf(buf, n, "%g", json_real_value(v));
-		return buf;
-	case JSON_TRUE:
-		return "true";
-	case JSON_FALSE:
-		return "false";
-	default:
-		return NULL;
+	case JSON_STRING: return json_string_value(v);
+	case JSON_INTEGER: snprintf(buf, n, "%lld", (long long)json_integer_value(v)); return buf;
+	case JSON_REAL: snprintf(buf, n, "%g", json_real_value(v)); return buf;
+	case JSON_TRUE: return "true";
+	case JSON_FALSE: return "false";
+	default: return NULL;
 	}
 }
 
@@ -885,16 +849,10 @@ static void render_nodes(struct render *r, const struct node *n)
 {
 	for (; n && !r->out.failed; n = n->next) {
 		switch (n->type) {
-		case N_TEXT:
-			out_put(&r->out, n->text, n->len);
-			break;
-		case N_VAR:
-			render_var(r, n);
-			break;
+		case N_TEXT: out_put(&r->out, n->text, n->len); break;
+		case N_VAR: render_var(r, n); break;
 		case N_SECTION:
-		case N_INVERTED:
-			render_section(r, n);
-			break;
+		case N_INVERTED: render_section(r, n); break;
 		}
 	}
 }

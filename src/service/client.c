@@ -17,8 +17,8 @@
 struct sr_client {
 	uv_loop_t *loop;
 	uv_pipe_t pipe;
-	bool open;                 /* pipe initialised */
-	uv_timer_t timer;          /* bounds the waits */
+	bool open;        /* pipe initialised */
+	uv_timer_t timer; /* bounds the waits */
 	bool timer_open;
 	bool timed_out;
 	struct sr_wire_reader rd;
@@ -46,8 +46,8 @@ struct sr_client {
 	enum sr_action_kind result_kind;
 	struct sr_action_result result;
 
-	char closed[256];          /* "" while connected */
-	bool told;                 /* the service said why it closed */
+	char closed[256]; /* "" while connected */
+	bool told;        /* the service said why it closed */
 	char purpose[16];
 	bool want_read_only;
 };
@@ -138,7 +138,8 @@ static int on_welcome(struct sr_client *c, const json_t *m, char *err, size_t n)
 			session_roster_add(c->policy, SR_ROLE_GATE_APPROVER, who);
 		}
 	}
-	sr_sanitize(c->login, json_string_value(json_object_get(m, "login")) ?: "?", sizeof c->login);
+	sr_sanitize(c->login, json_string_value(json_object_get(m, "login")) ?: "?",
+	            sizeof c->login);
 	sr_sanitize(c->role, json_string_value(json_object_get(m, "role")) ?: "?", sizeof c->role);
 	c->read_only = json_is_true(json_object_get(m, "read_only"));
 	c->real = json_is_true(json_object_get(svc, "real"));
@@ -151,7 +152,8 @@ static int on_welcome(struct sr_client *c, const json_t *m, char *err, size_t n)
 			sr_sanitize(c->scenario->name,
 			            json_string_value(json_object_get(sc, "name")) ?: "?",
 			            sizeof c->scenario->name);
-			c->scenario->seed = (uint64_t)json_integer_value(json_object_get(sc, "seed"));
+			c->scenario->seed = (uint64_t)json_integer_value(
+			    json_object_get(sc, "seed"));
 		}
 	}
 	/* No source, no edge, no journal: a mirror only shows. It starts at
@@ -200,14 +202,16 @@ static int on_state(struct sr_client *c, const json_t *m, char *err, size_t n)
 		sr_sanitize(w->state_dir, json_string_value(json_object_get(wf, "state_dir")) ?: "",
 		            sizeof w->state_dir);
 		w->webhook = json_is_true(json_object_get(wf, "webhook"));
-		sr_sanitize(w->webhook_text, json_string_value(json_object_get(wf, "webhook_text")) ?: "",
+		sr_sanitize(w->webhook_text,
+		            json_string_value(json_object_get(wf, "webhook_text")) ?: "",
 		            sizeof w->webhook_text);
 		w->failing = json_is_true(json_object_get(wf, "failing"));
 		w->posted = (long)json_integer_value(json_object_get(wf, "posted"));
-		w->consecutive_failures =
-		    (int)json_integer_value(json_object_get(wf, "consecutive_failures"));
+		w->consecutive_failures = (int)json_integer_value(
+		    json_object_get(wf, "consecutive_failures"));
 		w->last_ok_at = (sr_ms)json_integer_value(json_object_get(wf, "last_ok_at"));
-		sr_sanitize(w->last_error, json_string_value(json_object_get(wf, "last_error")) ?: "",
+		sr_sanitize(w->last_error,
+		            json_string_value(json_object_get(wf, "last_error")) ?: "",
 		            sizeof w->last_error);
 	}
 	const json_t *who = json_object_get(m, "who");
@@ -223,7 +227,8 @@ static int on_state(struct sr_client *c, const json_t *m, char *err, size_t n)
 		            sizeof x->role);
 		sr_sanitize(x->purpose, json_string_value(json_object_get(w, "purpose")) ?: "?",
 		            sizeof x->purpose);
-		sr_sanitize(x->ssh, json_string_value(json_object_get(w, "ssh")) ?: "", sizeof x->ssh);
+		sr_sanitize(x->ssh, json_string_value(json_object_get(w, "ssh")) ?: "",
+		            sizeof x->ssh);
 		x->read_only = json_is_true(json_object_get(w, "read_only"));
 		x->acting = json_is_true(json_object_get(w, "acting"));
 		x->since = (sr_ms)json_integer_value(json_object_get(w, "since"));
@@ -267,7 +272,8 @@ static int on_wire_message(void *ud, json_t *m)
 		on_result(c, m);
 	} else if (strcmp(type, "error") == 0) {
 		c->told = true;
-		set_closed(c, json_string_value(json_object_get(m, "reason")) ?: "the service closed");
+		set_closed(c,
+		           json_string_value(json_object_get(m, "reason")) ?: "the service closed");
 	}
 	/* an unknown type from a newer service: ignored */
 	if (rc != 0) {
@@ -351,8 +357,8 @@ static void on_timeout(uv_timer_t *t)
 }
 
 /* Run the loop until done(c, arg) or the connection ends or timeout. */
-static bool wait_until(struct sr_client *c, bool (*done)(const struct sr_client *, long),
-                       long arg, sr_ms timeout_ms)
+static bool wait_until(struct sr_client *c, bool (*done)(const struct sr_client *, long), long arg,
+                       sr_ms timeout_ms)
 {
 	if (!c->timer_open) {
 		uv_timer_init(c->loop, &c->timer);
@@ -470,10 +476,12 @@ static int connect_and_hello(struct sr_client *c, sr_ms timeout_ms, bool *absent
 	}
 	uv_read_start((uv_stream_t *)&c->pipe, on_alloc, on_read);
 	const char *ssh = getenv("SSH_CONNECTION");
-	send_msg(c, json_pack("{s:s, s:i, s:s, s:b, s:s}", "type", "hello", "version", SR_WIRE_VERSION,
-	                      "purpose", purpose, "read_only", read_only, "ssh", ssh ? ssh : ""));
+	send_msg(c,
+	         json_pack("{s:s, s:i, s:s, s:b, s:s}", "type", "hello", "version", SR_WIRE_VERSION,
+	                   "purpose", purpose, "read_only", read_only, "ssh", ssh ? ssh : ""));
 	if (!wait_until(c, have_first_state, 0, timeout_ms)) {
-		snprintf(err, n, "%s", c->closed[0] ? c->closed : "the service did not answer in time");
+		snprintf(err, n, "%s",
+		         c->closed[0] ? c->closed : "the service did not answer in time");
 		if (!c->closed[0])
 			set_closed(c, "the service did not answer in time");
 		return -1;
@@ -484,14 +492,13 @@ static int connect_and_hello(struct sr_client *c, sr_ms timeout_ms, bool *absent
 long client_request(struct sr_client *c, const struct sr_action_request *req)
 {
 	long id = ++c->next_id;
-	json_t *m = json_pack("{s:s, s:I, s:s, s:i, s:i, s:s, s:s, s:s, s:i, s:i}", "type", "request",
-	                      "id", (json_int_t)id, "action", sr_action_name(req->kind), "weight",
-	                      req->weight, "gate", req->gate, "reason", req->reason, "checklist",
-	                      req->checklist, "item", req->item, "report", req->report_kind,
-	                      "index", req->report_index);
+	json_t *m = json_pack("{s:s, s:I, s:s, s:i, s:i, s:s, s:s, s:s, s:i, s:i}", "type",
+	                      "request", "id", (json_int_t)id, "action", sr_action_name(req->kind),
+	                      "weight", req->weight, "gate", req->gate, "reason", req->reason,
+	                      "checklist", req->checklist, "item", req->item, "report",
+	                      req->report_kind, "index", req->report_index);
 	return send_msg(c, m) == 0 ? id : -1;
 }
-
 
 int client_send_stop(struct sr_client *c)
 {
@@ -508,18 +515,54 @@ void client_bye(struct sr_client *c)
 			;
 }
 
-struct sr_runner *client_mirror(struct sr_client *c) { return c->mirror; }
-struct sr_clock *client_clock(struct sr_client *c) { return &c->clock; }
-const char *client_login(const struct sr_client *c) { return c->login; }
-const char *client_role(const struct sr_client *c) { return c->role; }
-bool client_read_only(const struct sr_client *c) { return c->read_only; }
-bool client_real(const struct sr_client *c) { return c->real; }
-bool client_exit_with_last(const struct sr_client *c) { return c->exit_with_last; }
-long client_service_pid(const struct sr_client *c) { return c->pid; }
-const char *client_socket(const struct sr_client *c) { return c->socket; }
-unsigned long client_gen(const struct sr_client *c) { return c->gen; }
-unsigned long client_alarms(const struct sr_client *c) { return c->alarms; }
-const char *client_closed(const struct sr_client *c) { return c->closed[0] ? c->closed : NULL; }
+struct sr_runner *client_mirror(struct sr_client *c)
+{
+	return c->mirror;
+}
+struct sr_clock *client_clock(struct sr_client *c)
+{
+	return &c->clock;
+}
+const char *client_login(const struct sr_client *c)
+{
+	return c->login;
+}
+const char *client_role(const struct sr_client *c)
+{
+	return c->role;
+}
+bool client_read_only(const struct sr_client *c)
+{
+	return c->read_only;
+}
+bool client_real(const struct sr_client *c)
+{
+	return c->real;
+}
+bool client_exit_with_last(const struct sr_client *c)
+{
+	return c->exit_with_last;
+}
+long client_service_pid(const struct sr_client *c)
+{
+	return c->pid;
+}
+const char *client_socket(const struct sr_client *c)
+{
+	return c->socket;
+}
+unsigned long client_gen(const struct sr_client *c)
+{
+	return c->gen;
+}
+unsigned long client_alarms(const struct sr_client *c)
+{
+	return c->alarms;
+}
+const char *client_closed(const struct sr_client *c)
+{
+	return c->closed[0] ? c->closed : NULL;
+}
 
 int client_who(const struct sr_client *c, const struct sr_who **who)
 {
@@ -527,9 +570,18 @@ int client_who(const struct sr_client *c, const struct sr_who **who)
 	return c->nwho;
 }
 
-int client_result_seq(const struct sr_client *c) { return c->result_seq; }
-const struct sr_workflow_status *client_workflow(const struct sr_client *c) { return &c->wf; }
-const char *client_poll_mode(const struct sr_client *c) { return c->poll_mode; }
+int client_result_seq(const struct sr_client *c)
+{
+	return c->result_seq;
+}
+const struct sr_workflow_status *client_workflow(const struct sr_client *c)
+{
+	return &c->wf;
+}
+const char *client_poll_mode(const struct sr_client *c)
+{
+	return c->poll_mode;
+}
 
 const struct sr_action_result *client_result(const struct sr_client *c, enum sr_action_kind *kind)
 {

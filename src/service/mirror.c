@@ -32,7 +32,10 @@ struct field {
 	int max; /* F_ENUM: largest value; F_INT: -1 none */
 };
 
-#define FLD(T, f, k, mx) {#f, k, offsetof(T, f), sizeof(((T *)0)->f), mx}
+#define FLD(T, f, k, mx)                                                                           \
+	{                                                                                          \
+#f, k, offsetof(T, f), sizeof(((T *)0)->f), mx                                     \
+	}
 #define INT(T, f) FLD(T, f, F_INT, -1)
 #define BOOL(T, f) FLD(T, f, F_BOOL, 0)
 #define MS(T, f) FLD(T, f, F_MS, 0)
@@ -44,150 +47,146 @@ struct field {
 #define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
 
 static const struct field cell_fields[] = {
-	ENUM(struct sr_cell_state, status, SR_STATUS_COUNT - 1),
-	ENUM(struct sr_cell_state, raw, SR_STATUS_COUNT - 1),
-	MS(struct sr_cell_state, status_since),
-	STR(struct sr_cell_state, reason),
-	DBL(struct sr_cell_state, canary),
-	DBL(struct sr_cell_state, control),
-	DBL(struct sr_cell_state, baseline),
-	DBL(struct sr_cell_state, deviation_pct),
-	DBL(struct sr_cell_state, limit),
-	DBL(struct sr_cell_state, samples),
-	MS(struct sr_cell_state, age),
-	INT(struct sr_cell_state, good_run),
-	MS(struct sr_cell_state, good_step_at),
-	BOOL(struct sr_cell_state, recovering),
-	BOOL(struct sr_cell_state, needs_clear),
-	BOOL(struct sr_cell_state, fresh),
-	BOOL(struct sr_cell_state, breaching),
-	BOOL(struct sr_cell_state, interrupted),
-	MS(struct sr_cell_state, breach_acc),
-	MS(struct sr_cell_state, seg_start),
-	MS(struct sr_cell_state, seg_last),
-	BOOL(struct sr_cell_state, seg_open),
+    ENUM(struct sr_cell_state, status, SR_STATUS_COUNT - 1),
+    ENUM(struct sr_cell_state, raw, SR_STATUS_COUNT - 1),
+    MS(struct sr_cell_state, status_since),
+    STR(struct sr_cell_state, reason),
+    DBL(struct sr_cell_state, canary),
+    DBL(struct sr_cell_state, control),
+    DBL(struct sr_cell_state, baseline),
+    DBL(struct sr_cell_state, deviation_pct),
+    DBL(struct sr_cell_state, limit),
+    DBL(struct sr_cell_state, samples),
+    MS(struct sr_cell_state, age),
+    INT(struct sr_cell_state, good_run),
+    MS(struct sr_cell_state, good_step_at),
+    BOOL(struct sr_cell_state, recovering),
+    BOOL(struct sr_cell_state, needs_clear),
+    BOOL(struct sr_cell_state, fresh),
+    BOOL(struct sr_cell_state, breaching),
+    BOOL(struct sr_cell_state, interrupted),
+    MS(struct sr_cell_state, breach_acc),
+    MS(struct sr_cell_state, seg_start),
+    MS(struct sr_cell_state, seg_last),
+    BOOL(struct sr_cell_state, seg_open),
 };
 
 /* The sequential test's running state (evidence.h): all of it, so a
  * console's interval, p-value and "events needed" are the service's. */
 static const struct field evidence_fields[] = {
-	ENUM(struct sr_evidence, state, SR_EVS_WORSE),
-	DARR(struct sr_evidence, grid_r),
-	DARR(struct sr_evidence, grid_ln),
-	DARR(struct sr_evidence, ll),
-	DBL(struct sr_evidence, ll_upper),
-	DBL(struct sr_evidence, ln_upper),
-	DBL(struct sr_evidence, log_m_worse),
-	DBL(struct sr_evidence, log_m_upper),
-	DBL(struct sr_evidence, max_log_m_worse),
-	DBL(struct sr_evidence, max_log_m_upper),
-	DBL(struct sr_evidence, canary_bad),
-	DBL(struct sr_evidence, control_bad),
-	DBL(struct sr_evidence, canary_n),
-	DBL(struct sr_evidence, control_n),
-	DBL(struct sr_evidence, mh_num),
-	DBL(struct sr_evidence, mh_den),
-	DBL(struct sr_evidence, rho),
-	LONG(struct sr_evidence, steps),
-	LONG(struct sr_evidence, bursty_steps),
-	MS(struct sr_evidence, last_at),
-	MS(struct sr_evidence, worse_at),
-	MS(struct sr_evidence, noworse_at),
+    ENUM(struct sr_evidence, state, SR_EVS_WORSE),
+    DARR(struct sr_evidence, grid_r),
+    DARR(struct sr_evidence, grid_ln),
+    DARR(struct sr_evidence, ll),
+    DBL(struct sr_evidence, ll_upper),
+    DBL(struct sr_evidence, ln_upper),
+    DBL(struct sr_evidence, log_m_worse),
+    DBL(struct sr_evidence, log_m_upper),
+    DBL(struct sr_evidence, max_log_m_worse),
+    DBL(struct sr_evidence, max_log_m_upper),
+    DBL(struct sr_evidence, canary_bad),
+    DBL(struct sr_evidence, control_bad),
+    DBL(struct sr_evidence, canary_n),
+    DBL(struct sr_evidence, control_n),
+    DBL(struct sr_evidence, mh_num),
+    DBL(struct sr_evidence, mh_den),
+    DBL(struct sr_evidence, rho),
+    LONG(struct sr_evidence, steps),
+    LONG(struct sr_evidence, bursty_steps),
+    MS(struct sr_evidence, last_at),
+    MS(struct sr_evidence, worse_at),
+    MS(struct sr_evidence, noworse_at),
 };
 
 static const struct field trigger_fields[] = {
-	ENUM(struct sr_trigger_state, state, SR_TRIG_FIRING),
-	MS(struct sr_trigger_state, since),
-	INT(struct sr_trigger_state, cell),
-	MS(struct sr_trigger_state, progress),
-	DBL(struct sr_trigger_state, value),
-	STR(struct sr_trigger_state, reason),
+    ENUM(struct sr_trigger_state, state, SR_TRIG_FIRING),
+    MS(struct sr_trigger_state, since),
+    INT(struct sr_trigger_state, cell),
+    MS(struct sr_trigger_state, progress),
+    DBL(struct sr_trigger_state, value),
+    STR(struct sr_trigger_state, reason),
 };
 
 static const struct field rollout_fields[] = {
-	MS(struct sr_rollout, t0),
-	INT(struct sr_rollout, phase),
-	INT(struct sr_rollout, weight),
-	MS(struct sr_rollout, phase_entered),
-	BOOL(struct sr_rollout, held),
-	MS(struct sr_rollout, held_since),
-	STR(struct sr_rollout, held_by),
-	STR(struct sr_rollout, hold_reason),
-	BOOL(struct sr_rollout, rolled_back),
-	MS(struct sr_rollout, rolled_back_at),
-	STR(struct sr_rollout, rolled_back_by),
-	STR(struct sr_rollout, rollback_reason),
-	MS(struct sr_rollout, overnight_until),
-	MS(struct sr_rollout, overnight_since),
-	MS(struct sr_rollout, partial_since),
-	BOOL(struct sr_rollout, tiebreak),
-	STR(struct sr_rollout, tiebreak_by),
-	MS(struct sr_rollout, tiebreak_at),
-	MS(struct sr_rollout, success_since),
-	BOOL(struct sr_rollout, success),
-	MS(struct sr_rollout, success_at),
-	INT(struct sr_rollout, edge_anomaly_weight),
-	FLD(struct sr_rollout, changes, F_ULONG, 0),
-	MS(struct sr_rollout, changed_at),
+    MS(struct sr_rollout, t0),
+    INT(struct sr_rollout, phase),
+    INT(struct sr_rollout, weight),
+    MS(struct sr_rollout, phase_entered),
+    BOOL(struct sr_rollout, held),
+    MS(struct sr_rollout, held_since),
+    STR(struct sr_rollout, held_by),
+    STR(struct sr_rollout, hold_reason),
+    BOOL(struct sr_rollout, rolled_back),
+    MS(struct sr_rollout, rolled_back_at),
+    STR(struct sr_rollout, rolled_back_by),
+    STR(struct sr_rollout, rollback_reason),
+    MS(struct sr_rollout, overnight_until),
+    MS(struct sr_rollout, overnight_since),
+    MS(struct sr_rollout, partial_since),
+    BOOL(struct sr_rollout, tiebreak),
+    STR(struct sr_rollout, tiebreak_by),
+    MS(struct sr_rollout, tiebreak_at),
+    MS(struct sr_rollout, success_since),
+    BOOL(struct sr_rollout, success),
+    MS(struct sr_rollout, success_at),
+    INT(struct sr_rollout, edge_anomaly_weight),
+    FLD(struct sr_rollout, changes, F_ULONG, 0),
+    MS(struct sr_rollout, changed_at),
 };
 
 static const struct field gate_fields[] = {
-	ENUM(struct sr_gate_record, outcome, SR_GATE_ROLLED_BACK),
-	MS(struct sr_gate_record, at),
+    ENUM(struct sr_gate_record, outcome, SR_GATE_ROLLED_BACK),
+    MS(struct sr_gate_record, at),
 };
 
 static const struct field approval_fields[] = {
-	STR(struct sr_approval, who),
-	MS(struct sr_approval, at),
+    STR(struct sr_approval, who),
+    MS(struct sr_approval, at),
 };
 
 static const struct field tick_fields[] = {
-	BOOL(struct sr_tick, done),
-	STR(struct sr_tick, who),
-	MS(struct sr_tick, at),
+    BOOL(struct sr_tick, done),
+    STR(struct sr_tick, who),
+    MS(struct sr_tick, at),
 };
 
 static const struct field decision_fields[] = {
-	ENUM(struct sr_decision, verdict, SR_ESCALATE),
-	FLD(struct sr_decision, ro_changes, F_ULONG, 0),
-	MS(struct sr_decision, ro_changed_at),
+    ENUM(struct sr_decision, verdict, SR_ESCALATE),
+    FLD(struct sr_decision, ro_changes, F_ULONG, 0),
+    MS(struct sr_decision, ro_changed_at),
 };
 
 static const struct field engine_fields[] = {
-	BOOL(struct sr_engine, success_ready),
-	MS(struct sr_engine, last_eval),
-	FLD(struct sr_engine, evaluations, F_LONG, 0),
-	BOOL(struct sr_engine, judged),
-	INT(struct sr_engine, judged_phase),
-	INT(struct sr_engine, edge_weight),
-	INT(struct sr_engine, edge_expected),
-	MS(struct sr_engine, edge_anomaly_since),
+    BOOL(struct sr_engine, success_ready),         MS(struct sr_engine, last_eval),
+    FLD(struct sr_engine, evaluations, F_LONG, 0), BOOL(struct sr_engine, judged),
+    INT(struct sr_engine, judged_phase),           INT(struct sr_engine, edge_weight),
+    INT(struct sr_engine, edge_expected),          MS(struct sr_engine, edge_anomaly_since),
 };
 
 static const struct field request_fields[] = {
-	ENUM(struct sr_action_request, kind, SR_ACT_COUNT - 1),
-	INT(struct sr_action_request, weight),
-	INT(struct sr_action_request, gate),
-	STR(struct sr_action_request, actor),
-	STR(struct sr_action_request, reason),
-	STR(struct sr_action_request, checklist),
-	STR(struct sr_action_request, item),
-	INT(struct sr_action_request, report_kind),
-	INT(struct sr_action_request, report_index),
+    ENUM(struct sr_action_request, kind, SR_ACT_COUNT - 1),
+    INT(struct sr_action_request, weight),
+    INT(struct sr_action_request, gate),
+    STR(struct sr_action_request, actor),
+    STR(struct sr_action_request, reason),
+    STR(struct sr_action_request, checklist),
+    STR(struct sr_action_request, item),
+    INT(struct sr_action_request, report_kind),
+    INT(struct sr_action_request, report_index),
 };
 
 static const struct field result_fields[] = {
-	ENUM(struct sr_action_result, outcome, SR_ACT_PENDING),
-	INT(struct sr_action_result, weight),
-	STR(struct sr_action_result, message),
+    ENUM(struct sr_action_result, outcome, SR_ACT_PENDING),
+    INT(struct sr_action_result, weight),
+    STR(struct sr_action_result, message),
 };
 
 static const struct field log_fields[] = {
-	MS(struct sr_log_entry, at),
-	ENUM(struct sr_log_entry, kind, SR_LOG_INFO),
-	ENUM(struct sr_log_entry, severity, SR_STATUS_COUNT - 1),
-	STR(struct sr_log_entry, actor),
-	STR(struct sr_log_entry, text),
+    MS(struct sr_log_entry, at),
+    ENUM(struct sr_log_entry, kind, SR_LOG_INFO),
+    ENUM(struct sr_log_entry, severity, SR_STATUS_COUNT - 1),
+    STR(struct sr_log_entry, actor),
+    STR(struct sr_log_entry, text),
 };
 
 static int fail(char *err, size_t n, const char *what, const char *name);
@@ -317,7 +316,8 @@ static int decode(void *base, const struct field *f, size_t nf, const json_t *o,
 			sr_sanitize((char *)p, json_string_value(v), f[i].size);
 			break;
 		case F_DARR:
-			if (decode_doubles(p, (int)(f[i].size / sizeof(double)), v, what, err, n) != 0)
+			if (decode_doubles(p, (int)(f[i].size / sizeof(double)), v, what, err, n) !=
+			    0)
 				return -1;
 			break;
 		}
@@ -349,8 +349,8 @@ static int decode_array(void *base, size_t size, int count, const struct field *
 		return -1;
 	}
 	for (int i = 0; i < count; i++)
-		if (decode((char *)base + (size_t)i * size, f, nf, json_array_get(a, (size_t)i), what,
-		           err, n) != 0)
+		if (decode((char *)base + (size_t)i * size, f, nf, json_array_get(a, (size_t)i),
+		           what, err, n) != 0)
 			return -1;
 	return 0;
 }
@@ -387,8 +387,9 @@ static json_t *encode_rollout(const struct sr_rollout *ro, const struct sr_polic
 	for (int g = 0; g < p->ngates && gates; g++) {
 		const struct sr_gate_record *gr = &ro->gates[g];
 		json_t *go = encode(gr, gate_fields, NFIELDS(gate_fields));
-		int na = gr->napprovals < 0 ? 0 : gr->napprovals > SR_MAX_ROSTER ? SR_MAX_ROSTER
-		                                                                 : gr->napprovals;
+		int na = gr->napprovals < 0               ? 0
+		         : gr->napprovals > SR_MAX_ROSTER ? SR_MAX_ROSTER
+		                                          : gr->napprovals;
 		json_object_set_new(go, "approvals",
 		                    encode_array(gr->approvals, sizeof gr->approvals[0], na,
 		                                 approval_fields, NFIELDS(approval_fields)));
@@ -436,8 +437,8 @@ static int decode_rollout(struct sr_rollout *ro, const struct sr_policy *p, cons
 	}
 	for (int c = 0; c < p->nchecklists; c++)
 		if (decode_array(ro->ticks[c], sizeof ro->ticks[c][0], p->checklists[c].nitems,
-		                 tick_fields, NFIELDS(tick_fields), json_array_get(ticks, (size_t)c),
-		                 "tick", err, n) != 0)
+		                 tick_fields, NFIELDS(tick_fields),
+		                 json_array_get(ticks, (size_t)c), "tick", err, n) != 0)
 			return -1;
 	return 0;
 }
@@ -483,8 +484,9 @@ json_t *mirror_encode_core(const struct sr_runner *r)
 		return NULL;
 	json_object_set_new(o, "now", json_integer(r->now));
 	json_object_set_new(o, "rollout", encode_rollout(&e->ro, p));
-	json_object_set_new(o, "cells", encode_array(e->cells, sizeof e->cells[0], p->ncells,
-	                                             cell_fields, NFIELDS(cell_fields)));
+	json_object_set_new(o, "cells",
+	                    encode_array(e->cells, sizeof e->cells[0], p->ncells, cell_fields,
+	                                 NFIELDS(cell_fields)));
 	json_object_set_new(o, "t0_baseline", encode_doubles(e->t0_baseline, p->ncells));
 	json_object_set_new(o, "last_control", encode_doubles(e->last_control, p->ncells));
 	json_object_set_new(o, "last_control_at", encode_ms(e->last_control_at, p->ncells));
@@ -496,22 +498,24 @@ json_t *mirror_encode_core(const struct sr_runner *r)
 	/* the evidence of the cells that have a test (null: none) */
 	json_t *ev = json_array();
 	for (int c = 0; ev && c < p->ncells; c++)
-		json_array_append_new(ev, e->evidence[c].state == SR_EVS_OFF
-		                              ? json_null()
-		                              : encode(&e->evidence[c], evidence_fields,
-		                                       NFIELDS(evidence_fields)));
+		json_array_append_new(
+		    ev, e->evidence[c].state == SR_EVS_OFF
+		            ? json_null()
+		            : encode(&e->evidence[c], evidence_fields, NFIELDS(evidence_fields)));
 	json_object_set_new(o, "evidence", ev);
 	/* The action in flight (or the last one), and what justified it. */
 	json_t *fl = json_object();
 	json_object_set_new(fl, "in_flight", json_boolean(r->action_in_flight));
-	json_object_set_new(fl, "req", encode(&r->flight.req, request_fields, NFIELDS(request_fields)));
+	json_object_set_new(fl, "req",
+	                    encode(&r->flight.req, request_fields, NFIELDS(request_fields)));
 	json_object_set_new(fl, "result",
 	                    encode(&r->flight.result, result_fields, NFIELDS(result_fields)));
 	json_object_set_new(fl, "before_at", json_integer(r->before_action_at));
 	json_object_set_new(fl, "before_decision", encode_decision(&r->before_action_decision));
 	json_object_set_new(fl, "before_triggers",
-	                    encode_array(r->before_action_triggers, sizeof r->before_action_triggers[0],
-	                                 p->ntriggers, trigger_fields, NFIELDS(trigger_fields)));
+	                    encode_array(r->before_action_triggers,
+	                                 sizeof r->before_action_triggers[0], p->ntriggers,
+	                                 trigger_fields, NFIELDS(trigger_fields)));
 	json_object_set_new(o, "flight", fl);
 	return o;
 }
@@ -603,7 +607,8 @@ json_t *mirror_encode_history(const struct sr_history *h, sr_ms after)
 			k = 0;
 	}
 	for (int c = 0; c < h->ncells; c++) {
-		json_t *ca = json_array(), *co = json_array(), *li = json_array(), *st = json_array();
+		json_t *ca = json_array(), *co = json_array(), *li = json_array(),
+		       *st = json_array();
 		for (int i = k - 1; i >= 0; i--) {
 			float a, b, l;
 			enum sr_status s;
@@ -664,10 +669,12 @@ int mirror_apply_history(struct sr_runner *m, const json_t *o, char *err, size_t
 	for (size_t c = 0; c < json_array_size(cells); c++) {
 		const json_t *cc = json_array_get(cells, c);
 		for (size_t i = 0; i < k; i++) {
-			json_int_t st = json_integer_value(json_array_get(json_array_get(cc, 3), i));
-			history_push(h, (int)c, float_at(json_array_get(cc, 0), i),
-			             float_at(json_array_get(cc, 1), i), float_at(json_array_get(cc, 2), i),
-			             st >= 0 && st < SR_STATUS_COUNT ? (enum sr_status)st : SR_NODATA);
+			json_int_t st = json_integer_value(
+			    json_array_get(json_array_get(cc, 3), i));
+			history_push(
+			    h, (int)c, float_at(json_array_get(cc, 0), i),
+			    float_at(json_array_get(cc, 1), i), float_at(json_array_get(cc, 2), i),
+			    st >= 0 && st < SR_STATUS_COUNT ? (enum sr_status)st : SR_NODATA);
 		}
 	}
 	h->last = (sr_ms)json_integer_value(last);
@@ -684,7 +691,8 @@ json_t *mirror_encode_log(const struct sr_runner *r, int from)
 	if (from < 0)
 		from = 0;
 	for (int i = from; i < r->nlog; i++)
-		json_array_append_new(a, encode(&r->log[i % SR_LOG_LEN], log_fields, NFIELDS(log_fields)));
+		json_array_append_new(
+		    a, encode(&r->log[i % SR_LOG_LEN], log_fields, NFIELDS(log_fields)));
 	json_object_set_new(o, "from", json_integer(from));
 	json_object_set_new(o, "entries", a);
 	return o;
@@ -703,7 +711,8 @@ int mirror_apply_log(struct sr_runner *m, const json_t *o, char *err, size_t n)
 	for (size_t i = 0; i < json_array_size(a); i++, at++) {
 		struct sr_log_entry e;
 		memset(&e, 0, sizeof e);
-		if (decode(&e, log_fields, NFIELDS(log_fields), json_array_get(a, i), "log", err, n) != 0)
+		if (decode(&e, log_fields, NFIELDS(log_fields), json_array_get(a, i), "log", err,
+		           n) != 0)
 			return -1;
 		m->log[at % SR_LOG_LEN] = e;
 		if (at + 1 > m->nlog)

@@ -51,30 +51,30 @@ struct service;
 
 struct client {
 	uv_pipe_t pipe;
-	uv_timer_t hello_timer;    /* drops a client that never says hello */
-	int handles;               /* open libuv handles: freed at 0 */
+	uv_timer_t hello_timer; /* drops a client that never says hello */
+	int handles;            /* open libuv handles: freed at 0 */
 	struct service *svc;
 	struct client *next;
-	long id;                   /* for the who list and pending results */
+	long id; /* for the who list and pending results */
 	uid_t uid;
 	pid_t pid;
 	char login[SR_NAME_LEN];
-	char role[SR_NAME_LEN];    /* "release_dri", ..., "observer" */
+	char role[SR_NAME_LEN]; /* "release_dri", ..., "observer" */
 	bool read_only;
-	bool asked_read_only;      /* --read-only: not even what an observer may */
-	bool hello;                /* said hello and was welcomed */
+	bool asked_read_only; /* --read-only: not even what an observer may */
+	bool hello;           /* said hello and was welcomed */
 	bool closing;
-	bool shutting;             /* a shutdown is out: it closes the pipe */
+	bool shutting; /* a shutdown is out: it closes the pipe */
 	uv_shutdown_t shutdown;
-	bool said_bye;             /* left on purpose (q), not a lost connection */
-	char purpose[16];          /* console, status, act, watch, report, stop */
-	char ssh[64];              /* SSH_CONNECTION's client address, if any */
-	sr_ms since;               /* real ms */
+	bool said_bye;    /* left on purpose (q), not a lost connection */
+	char purpose[16]; /* console, status, act, watch, report, stop */
+	char ssh[64];     /* SSH_CONNECTION's client address, if any */
+	sr_ms since;      /* real ms */
 	struct sr_wire_reader rd;
-	bool state_in_flight;      /* the one state message on its way */
-	unsigned long sent_gen;    /* the generation it has */
-	int log_sent;              /* runner log entries it has */
-	sr_ms hist_sent;           /* history.last it has (0: none) */
+	bool state_in_flight;   /* the one state message on its way */
+	unsigned long sent_gen; /* the generation it has */
+	int log_sent;           /* runner log entries it has */
+	sr_ms hist_sent;        /* history.last it has (0: none) */
 };
 
 struct service {
@@ -88,23 +88,23 @@ struct service {
 	struct sr_clock clock;
 	struct client *clients;
 	long next_client_id;
-	int nconsoles_ever;        /* exit_with_last: only after the first */
+	int nconsoles_ever; /* exit_with_last: only after the first */
 	char *policy_text;
 	size_t policy_len;
 
-	unsigned long gen;         /* bumped by every change a client can see */
+	unsigned long gen; /* bumped by every change a client can see */
 	/* What was last seen, to know when gen must move. */
 	int seen_nlog;
 	long seen_evals;
 	bool seen_in_flight;
 	unsigned long seen_changes;
 	sr_ms seen_hist;
-	long seen_wf;              /* reports written, webhook counters */
+	long seen_wf; /* reports written, webhook counters */
 	bool who_changed;
 
-	char *core_text;           /* the shared part of gen's state, encoded once */
+	char *core_text; /* the shared part of gen's state, encoded once */
 	unsigned long core_gen;
-	unsigned long alarms;      /* triggers that started firing: consoles ring */
+	unsigned long alarms; /* triggers that started firing: consoles ring */
 
 	/* The request whose edge action is in flight: its result goes back
 	 * to this client when the edge answers. */
@@ -112,7 +112,7 @@ struct service {
 	long pending_id;
 	bool pending;
 
-	int log_mark;              /* log entries printed to log_out */
+	int log_mark; /* log entries printed to log_out */
 	bool stopping;
 	char stop_reason[128];
 	int exit_status;
@@ -322,10 +322,10 @@ static json_t *who_json(const struct service *v)
 			continue;
 		bool acting = r->action_in_flight && v->pending && v->pending_client == c->id;
 		json_array_append_new(a, json_pack("{s:I, s:s, s:s, s:b, s:s, s:s, s:I, s:b}", "id",
-		                                   (json_int_t)c->id, "login", c->login, "role", c->role,
-		                                   "read_only", c->read_only, "purpose", c->purpose,
-		                                   "ssh", c->ssh, "since", (json_int_t)c->since,
-		                                   "acting", acting));
+		                                   (json_int_t)c->id, "login", c->login, "role",
+		                                   c->role, "read_only", c->read_only, "purpose",
+		                                   c->purpose, "ssh", c->ssh, "since",
+		                                   (json_int_t)c->since, "acting", acting));
 	}
 	return a;
 }
@@ -349,7 +349,8 @@ static json_t *workflow_json(const struct sr_session *s)
 		json_object_set_new(o, "webhook_text", json_string(text));
 		json_object_set_new(o, "failing", json_boolean(ns->failing));
 		json_object_set_new(o, "posted", json_integer(ns->posted));
-		json_object_set_new(o, "consecutive_failures", json_integer(ns->consecutive_failures));
+		json_object_set_new(o, "consecutive_failures",
+		                    json_integer(ns->consecutive_failures));
 		json_object_set_new(o, "last_ok_at", json_integer(ns->last_ok_at));
 		json_object_set_new(o, "last_error", json_string(ns->last_error));
 	}
@@ -553,8 +554,8 @@ static void on_hello(struct client *c, const json_t *m)
 		return;
 	}
 	const char *purpose = json_string_value(json_object_get(m, "purpose"));
-	static const char *const purposes[] = {"console", "status", "act", "watch", "report", "stop",
-	                                       NULL};
+	static const char *const purposes[] = {"console", "status", "act", "watch",
+	                                       "report",  "stop",   NULL};
 	bool ok = false;
 	for (int i = 0; purposes[i] && purpose; i++)
 		ok |= strcmp(purpose, purposes[i]) == 0;
@@ -647,8 +648,8 @@ static void on_request(struct client *c, const json_t *m)
 		v->pending_client = c->id;
 		v->pending_id = (long)id;
 	}
-	send_msg(c, json_pack("{s:s, s:I, s:s, s:s, s:s, s:i}", "type", "result", "id", id, "action",
-	                      d ? d->name : (name ? "?" : ""), "outcome",
+	send_msg(c, json_pack("{s:s, s:I, s:s, s:s, s:s, s:i}", "type", "result", "id", id,
+	                      "action", d ? d->name : (name ? "?" : ""), "outcome",
 	                      action_outcome_name(res.outcome), "message", res.message, "weight",
 	                      res.weight));
 }
@@ -661,10 +662,11 @@ static void on_stop_request(struct client *c, const json_t *m)
 	struct service *v = c->svc;
 	const struct sr_policy *p = v->s->runner->policy;
 	if (c->uid != getuid() && !rights_has_role(p, c->login, SR_ROLE_RELEASE_DRI)) {
-		send_msg(c, json_pack("{s:s, s:I, s:s, s:s}", "type", "result", "id", id, "outcome",
-		                      "refused", "message",
-		                      "stop refused: only the release DRI or the service's owner may "
-		                      "stop the rollout's service"));
+		send_msg(c,
+		         json_pack("{s:s, s:I, s:s, s:s}", "type", "result", "id", id, "outcome",
+		                   "refused", "message",
+		                   "stop refused: only the release DRI or the service's owner may "
+		                   "stop the rollout's service"));
 		return;
 	}
 	char why[128];
@@ -721,8 +723,8 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *b)
 	if (nread == 0)
 		return;
 	char err[256];
-	if (wire_reader_drain(&c->rd, b->base, (size_t)nread, on_wire_message, c, err,
-	                      sizeof err) < 0) {
+	if (wire_reader_drain(&c->rd, b->base, (size_t)nread, on_wire_message, c, err, sizeof err) <
+	    0) {
 		char why[300];
 		snprintf(why, sizeof why, "protocol error: %s", err);
 		fail_client(c, why);
@@ -794,8 +796,8 @@ static void on_connection(uv_stream_t *server, int status)
 		         "%s may not attach to rollout %s: not on its roster and not an observer "
 		         "(policy: roster, service.observers, service.observer_group)",
 		         c->login, v->s->runner->policy->rollout);
-		runner_log(v->s->runner, SR_LOG_INFO, SR_YELLOW, "", "refused at connect: %s (uid %u)",
-		           c->login, (unsigned)cr.uid);
+		runner_log(v->s->runner, SR_LOG_INFO, SR_YELLOW, "",
+		           "refused at connect: %s (uid %u)", c->login, (unsigned)cr.uid);
 		fail_client(c, why);
 		return;
 	}
@@ -848,11 +850,12 @@ static void on_check(uv_check_t *h)
 		session_workflow(v->s);
 		for (struct client *c = v->clients; c; c = c->next) {
 			if (c->id == v->pending_client && c->hello) {
-				send_msg(c, json_pack("{s:s, s:I, s:s, s:s, s:s, s:i}", "type", "result", "id",
-				                      (json_int_t)v->pending_id, "action",
-				                      sr_action_name(r->flight.req.kind), "outcome",
-				                      action_outcome_name(r->flight.result.outcome), "message",
-				                      r->flight.result.message, "weight",
+				send_msg(c, json_pack("{s:s, s:I, s:s, s:s, s:s, s:i}", "type",
+				                      "result", "id", (json_int_t)v->pending_id,
+				                      "action", sr_action_name(r->flight.req.kind),
+				                      "outcome",
+				                      action_outcome_name(r->flight.result.outcome),
+				                      "message", r->flight.result.message, "weight",
 				                      r->flight.result.weight));
 			}
 		}
@@ -870,10 +873,9 @@ static void on_check(uv_check_t *h)
 	 * states (the service's virtual now is in each one); a state is news
 	 * when an evaluation, the log, the record, the history or who is
 	 * attached changed. */
-	if (r->nlog != v->seen_nlog ||
-	    r->engine.evaluations != v->seen_evals || r->action_in_flight != v->seen_in_flight ||
-	    r->engine.ro.changes != v->seen_changes || r->history.last != v->seen_hist ||
-	    v->who_changed) {
+	if (r->nlog != v->seen_nlog || r->engine.evaluations != v->seen_evals ||
+	    r->action_in_flight != v->seen_in_flight || r->engine.ro.changes != v->seen_changes ||
+	    r->history.last != v->seen_hist || v->who_changed) {
 		v->seen_nlog = r->nlog;
 		v->seen_evals = r->engine.evaluations;
 		v->seen_in_flight = r->action_in_flight;
@@ -955,8 +957,8 @@ static int claim_socket(const char *path, char *err, size_t n)
 	int e = errno;
 	close(fd);
 	if (rc == 0) {
-		snprintf(err, n, "a service already runs on %s (`shiproom attach --socket %s`)", path,
-		         path);
+		snprintf(err, n, "a service already runs on %s (`shiproom attach --socket %s`)",
+		         path, path);
 		return -1;
 	}
 	if (e == ECONNREFUSED)
@@ -967,7 +969,8 @@ static int claim_socket(const char *path, char *err, size_t n)
 static int listen_socket(struct service *v, char *err, size_t n)
 {
 	const struct sr_service_policy *sp = &v->s->runner->policy->service;
-	if (service_socket_dir(v->o->socket, err, n) != 0 || claim_socket(v->o->socket, err, n) != 0)
+	if (service_socket_dir(v->o->socket, err, n) != 0 ||
+	    claim_socket(v->o->socket, err, n) != 0)
 		return -1;
 	uv_pipe_init(v->loop, &v->listener, 0);
 	v->listener.data = v;
@@ -1054,9 +1057,9 @@ int service_run(struct sr_session *s, const struct sr_service_opts *o)
 		/* Detached: the terminal that started us may go at any moment;
 		 * nothing of ours may depend on it. */
 		int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		int out = o->detach_log ? open(o->detach_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-		                               0600)
-		                        : -1;
+		int out = o->detach_log
+		              ? open(o->detach_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600)
+		              : -1;
 		if (out < 0)
 			out = open("/dev/null", O_WRONLY | O_CLOEXEC);
 		if (in >= 0)

@@ -44,7 +44,7 @@ struct prom;
 
 struct prom_query {
 	struct prom *owner;
-	int kpi;                 /* -1: the rhythm and liveness queries */
+	int kpi; /* -1: the rhythm and liveness queries */
 	enum { Q_VALUE, Q_SAMPLES, Q_EV_REQUESTS, Q_EV_BAD, Q_RHYTHM, Q_LIVENESS } what;
 	int same_as;             /* an earlier query of this poll with the same
 	                            text, whose answer this one shares; -1 */
@@ -66,16 +66,16 @@ struct prom {
 	 * at each poll) and the boundary each latency KPI used (ms, NAN). */
 	const struct sr_prom_evidence_query *ev_query[SR_MAX_KPIS];
 	double ev_bound[SR_MAX_KPIS];
-	sr_ms last_poll;                  /* 0 before the first poll */
-	struct sr_snapshot *scratch[2];   /* requests, bad: promparse_fill's output */
-	char *rhythm_query;               /* newest sample times (NULL: no selector found) */
-	char *rhythm_text;                /* this poll's: the query, or its subquery */
+	sr_ms last_poll;                /* 0 before the first poll */
+	struct sr_snapshot *scratch[2]; /* requests, bad: promparse_fill's output */
+	char *rhythm_query;             /* newest sample times (NULL: no selector found) */
+	char *rhythm_text;              /* this poll's: the query, or its subquery */
 	size_t rhythm_cap;
-	int ntimes;                       /* the rhythm query's answer */
+	int ntimes; /* the rhythm query's answer */
 	sr_ms times[SR_SAMPLE_TIMES];
-	bool asked[SR_MAX_KPIS];          /* the KPIs the poll in flight reads */
-	char *liveness_query;             /* expanded, or NULL */
-	sr_ms last_alive[2];              /* canary, control: newest sample seen (0: never) */
+	bool asked[SR_MAX_KPIS]; /* the KPIs the poll in flight reads */
+	char *liveness_query;    /* expanded, or NULL */
+	sr_ms last_alive[2];     /* canary, control: newest sample seen (0: never) */
 
 	char hdr_buf[SR_PROM_MAX_HEADERS][sizeof(((struct sr_prom_header *)0)->name) +
 	                                  sizeof(((struct sr_prom_header *)0)->value) + 4];
@@ -258,10 +258,11 @@ static int cfg_headers(struct sr_prom_config *c, const json_t *v, char *err, siz
 		 * into tickets and repositories) is refused outright: the token
 		 * comes from a 0600 file or the environment. */
 		if (is_credential_header(name)) {
-			snprintf(err, en,
-			         "source.headers.%s: a credential must not be written in the policy: "
-			         "use bearer_token_file (a file of mode 0600) or bearer_token_env",
-			         shown);
+			snprintf(
+			    err, en,
+			    "source.headers.%s: a credential must not be written in the policy: "
+			    "use bearer_token_file (a file of mode 0600) or bearer_token_env",
+			    shown);
 			return -1;
 		}
 		/* The value may be a secret: say what is wrong, never what it is. */
@@ -320,8 +321,9 @@ static int cfg_evidence(struct sr_prom_config *c, const json_t *v, char *err, si
 	const char *kpi;
 	json_t *val;
 	if (!json_is_object(v)) {
-		snprintf(err, en, "source.evidence_queries: must be an object of {\"kpi_id\": "
-		                  "{\"requests\": \"PromQL\", \"bad\": \"PromQL\"}}");
+		snprintf(err, en,
+		         "source.evidence_queries: must be an object of {\"kpi_id\": "
+		         "{\"requests\": \"PromQL\", \"bad\": \"PromQL\"}}");
 		return -1;
 	}
 	json_object_foreach((json_t *)v, kpi, val)
@@ -329,12 +331,14 @@ static int cfg_evidence(struct sr_prom_config *c, const json_t *v, char *err, si
 		char shown[SR_NAME_LEN];
 		sr_sanitize(shown, kpi, sizeof shown);
 		if (c->nevidence >= SR_MAX_KPIS) {
-			snprintf(err, en, "source.evidence_queries: more than %d entries", SR_MAX_KPIS);
+			snprintf(err, en, "source.evidence_queries: more than %d entries",
+			         SR_MAX_KPIS);
 			return -1;
 		}
 		struct sr_prom_evidence_query *e = &c->evidence[c->nevidence];
 		if (!sr_strlcpy(e->kpi, kpi, sizeof e->kpi)) {
-			snprintf(err, en, "source.evidence_queries: KPI id \"%s...\" too long", shown);
+			snprintf(err, en, "source.evidence_queries: KPI id \"%s...\" too long",
+			         shown);
 			return -1;
 		}
 		const json_t *rq = json_is_object(val) ? json_object_get(val, "requests") : NULL;
@@ -497,7 +501,8 @@ static int cfg_key(struct sr_prom_config *c, const char *key, const json_t *v, c
 				c->on_warnings = i;
 				return 0;
 			}
-		snprintf(err, en, "source.on_warnings: must be \"partial\", \"ignore\" or \"error\"");
+		snprintf(err, en,
+		         "source.on_warnings: must be \"partial\", \"ignore\" or \"error\"");
 		return -1;
 	}
 	if (!strcmp(key, "liveness_query")) {
@@ -585,8 +590,8 @@ static int token_load(struct prom *pr, char *err, size_t en)
 	pr->auth[0] = '\0';
 	if (pr->cfg.bearer_token_file[0]) {
 		snprintf(from, sizeof from, "bearer_token_file %s", pr->cfg.bearer_token_file);
-		if (secret_read_file(pr->cfg.bearer_token_file, "bearer_token_file", tok, sizeof tok,
-		                     err, en) != 0)
+		if (secret_read_file(pr->cfg.bearer_token_file, "bearer_token_file", tok,
+		                     sizeof tok, err, en) != 0)
 			return -1;
 	} else if (pr->cfg.bearer_token_env[0]) {
 		snprintf(from, sizeof from, "bearer_token_env %s", pr->cfg.bearer_token_env);
@@ -697,8 +702,8 @@ static void prom_finish(struct prom *pr)
 		const struct prom_query *q[4] = {NULL, NULL, NULL, NULL};
 		for (int i = 0; i < pr->nq; i++)
 			if (pr->q[i].kpi == k)
-				q[pr->q[i].what] =
-				    pr->q[i].same_as >= 0 ? &pr->q[pr->q[i].same_as] : &pr->q[i];
+				q[pr->q[i].what] = pr->q[i].same_as >= 0 ? &pr->q[pr->q[i].same_as]
+				                                         : &pr->q[i];
 		if (!q[Q_VALUE]) {
 			fail_kpi_cells(pr, k, "no query for this KPI in the policy");
 			continue;
@@ -738,9 +743,10 @@ static void on_answer(void *ud, const struct sr_http_response *res)
 	if (q->what == Q_RHYTHM) {
 		/* The rhythm query: sample times, or none (a failure here only
 		 * means the schedule stays as it is: the KPIs are what count). */
-		int n = res->error ? -1
-		                   : promparse_rhythm(res->body, res->len, pr->cfg.max_response_bytes,
-		                                      &pr->labels, pr->times, SR_SAMPLE_TIMES);
+		int n = res->error
+		            ? -1
+		            : promparse_rhythm(res->body, res->len, pr->cfg.max_response_bytes,
+		                               &pr->labels, pr->times, SR_SAMPLE_TIMES);
 		pr->ntimes = n > 0 ? n : 0;
 		promparse_set_error(&q->res, "rhythm");
 	} else if (res->error) {
@@ -753,8 +759,8 @@ static void on_answer(void *ud, const struct sr_http_response *res)
 		 * warning) echoing the Authorization header shows no token. */
 		size_t len = res->len;
 		char *clean = secret_scrub_dup(res->body, res->len, &len);
-		promparse_response(&q->res, res->status, res->reason, clean ? clean : res->body, len,
-		                   pr->cfg.max_response_bytes, &pr->labels);
+		promparse_response(&q->res, res->status, res->reason, clean ? clean : res->body,
+		                   len, pr->cfg.max_response_bytes, &pr->labels);
 		free(clean);
 	}
 	if (--pr->pending == 0)
@@ -858,7 +864,9 @@ static int evidence_expand(const struct prom *pr, int k, const char *tmpl, const
 			skip = 8;
 		} else if (!strncmp(t, "{{le}}", 6)) {
 			if (!le[0]) {
-				snprintf(why, wn, "{{le}} in the evidence query of a KPI that is not latency");
+				snprintf(
+				    why, wn,
+				    "{{le}} in the evidence query of a KPI that is not latency");
 				return -1;
 			}
 			val = le;
@@ -923,8 +931,10 @@ static void prom_poll(struct sr_source *s, sr_ms now, sr_source_cb cb, void *ud)
 
 	/* The evidence step: the time since the last poll, for increase(). */
 	char step[32];
-	sr_ms since = pr->last_poll > 0 && now > pr->last_poll ? now - pr->last_poll : pr->p->poll_ms;
-	snprintf(step, sizeof step, "%llds", (long long)((since + 500) / 1000 > 0 ? (since + 500) / 1000 : 1));
+	sr_ms since = pr->last_poll > 0 && now > pr->last_poll ? now - pr->last_poll
+	                                                       : pr->p->poll_ms;
+	snprintf(step, sizeof step, "%llds",
+	         (long long)((since + 500) / 1000 > 0 ? (since + 500) / 1000 : 1));
 	pr->last_poll = now;
 	const struct sr_poll_ask *ask = &s->ask;
 	for (int k = 0; k < pr->p->nkpis; k++) {
@@ -958,7 +968,8 @@ static void prom_poll(struct sr_source *s, sr_ms now, sr_source_cb cb, void *ud)
 		struct prom_query *q = &pr->q[i];
 		q->same_as = -1;
 		if (q->what == Q_RHYTHM || q->what == Q_LIVENESS) {
-			query_send(pr, q, q->what == Q_RHYTHM ? pr->rhythm_text : pr->liveness_query,
+			query_send(pr, q,
+			           q->what == Q_RHYTHM ? pr->rhythm_text : pr->liveness_query,
 			           tparam);
 			continue;
 		}
@@ -975,8 +986,8 @@ static void prom_poll(struct sr_source *s, sr_ms now, sr_source_cb cb, void *ud)
 		}
 		char text[4 * SR_QUERY_LEN], why[200];
 		const struct sr_prom_evidence_query *e = pr->ev_query[q->kpi];
-		if (evidence_expand(pr, q->kpi, q->what == Q_EV_BAD ? e->bad : e->requests, step, text,
-		                    sizeof text, why, sizeof why) != 0)
+		if (evidence_expand(pr, q->kpi, q->what == Q_EV_BAD ? e->bad : e->requests, step,
+		                    text, sizeof text, why, sizeof why) != 0)
 			promparse_set_error(&q->res, why);
 		else
 			query_send(pr, q, text, tparam);
@@ -1056,7 +1067,8 @@ static int rhythm_prepare(struct prom *pr)
 	int nsel = 0;
 	size_t need = 64 + strlen(pr->cfg.variant_label);
 	for (int k = 0; k < pr->p->nkpis && k < SR_MAX_KPIS && nsel < RHYTHM_SELECTORS; k++) {
-		if (!pr->query[k] || !promparse_first_selector(pr->query[k], sel[nsel], SR_QUERY_LEN))
+		if (!pr->query[k] ||
+		    !promparse_first_selector(pr->query[k], sel[nsel], SR_QUERY_LEN))
 			continue;
 		bool dup = false;
 		for (int i = 0; i < nsel && !dup; i++)
@@ -1100,8 +1112,8 @@ static int prom_prepare(struct prom *pr, char *err, size_t n)
 	for (int k = 0; k < p->nkpis && k < SR_MAX_KPIS; k++) {
 		if (!p->kpis[k].query[0])
 			continue;
-		pr->query[k] =
-		    expand_or_fail(p, k, p->kpis[k].query, pr->cfg.window, "query", err, n);
+		pr->query[k] = expand_or_fail(p, k, p->kpis[k].query, pr->cfg.window, "query", err,
+		                              n);
 		if (!pr->query[k])
 			return -1;
 	}
@@ -1119,8 +1131,8 @@ static int prom_prepare(struct prom *pr, char *err, size_t n)
 			return -1;
 		}
 		free(pr->samples_query[k]);
-		pr->samples_query[k] =
-		    expand_or_fail(p, k, s->query, pr->cfg.window, "samples query", err, n);
+		pr->samples_query[k] = expand_or_fail(p, k, s->query, pr->cfg.window,
+		                                      "samples query", err, n);
 		if (!pr->samples_query[k])
 			return -1;
 	}
@@ -1130,10 +1142,11 @@ static int prom_prepare(struct prom *pr, char *err, size_t n)
 		sr_sanitize(shown, e->kpi, sizeof shown);
 		int k = policy_kpi_index(p, e->kpi);
 		if (k < 0 || !p->kpis[k].evidence.enabled) {
-			snprintf(err, n,
-			         k < 0 ? "source.evidence_queries.%s: no such KPI in the policy"
-			               : "source.evidence_queries.%s: the KPI has no \"evidence\" key",
-			         shown);
+			snprintf(
+			    err, n,
+			    k < 0 ? "source.evidence_queries.%s: no such KPI in the policy"
+			          : "source.evidence_queries.%s: the KPI has no \"evidence\" key",
+			    shown);
 			return -1;
 		}
 		bool latency = p->kpis[k].signal == SR_SIG_LATENCY;
@@ -1149,8 +1162,8 @@ static int prom_prepare(struct prom *pr, char *err, size_t n)
 		pr->ev_bound[k] = latency ? pr->cfg.buckets_ms[0] : NAN;
 		char text[4 * SR_QUERY_LEN], why[200];
 		for (int w = 0; w < 2; w++)
-			if (evidence_expand(pr, k, w ? e->bad : e->requests, "15s", text, sizeof text, why,
-			                    sizeof why) != 0) {
+			if (evidence_expand(pr, k, w ? e->bad : e->requests, "15s", text,
+			                    sizeof text, why, sizeof why) != 0) {
 				snprintf(err, n, "source.evidence_queries.%s.%s: %s", shown,
 				         w ? "bad" : "requests", why);
 				return -1;

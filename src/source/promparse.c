@@ -281,8 +281,7 @@ static int parse_data(struct sr_prom_result *r, const json_t *root, const struct
 	const json_t *res = json_object_get(data, "result");
 	r->type = rtype_of(rt);
 	switch (r->type) {
-	case SR_PROM_VECTOR:
-		return parse_vector(r, res, l);
+	case SR_PROM_VECTOR: return parse_vector(r, res, l);
 	case SR_PROM_SCALAR:
 		/* No labels: parsed, but promparse_fill() cannot tell canary
 		 * from control and says so per cell. */
@@ -304,8 +303,7 @@ static int parse_data(struct sr_prom_result *r, const json_t *root, const struct
 	case SR_PROM_STRING:
 		result_fail(r, "the query returned a string: it must return an instant vector");
 		return -1;
-	case SR_PROM_NONE:
-		break;
+	case SR_PROM_NONE: break;
 	}
 	result_fail(r, "malformed response: unknown resultType \"%s\"", rt ? rt : "(none)");
 	return -1;
@@ -584,7 +582,8 @@ void promparse_apply_liveness(struct sr_snapshot *snap, const struct sr_prom_res
 				        "liveness: no live series for the %s cohort", cohort[k]);
 			else
 				set_msg(o->error, sizeof o->error,
-				        "liveness: the %s cohort's newest sample is older than this answer",
+				        "liveness: the %s cohort's newest sample is older than "
+				        "this answer",
 				        cohort[k]);
 		}
 	}
@@ -749,7 +748,7 @@ static const char *skip_string(const char *s)
  * NULL when it does not close. */
 static const char *skip_matchers(const char *s)
 {
-	for (s++; *s && *s != '}'; ) {
+	for (s++; *s && *s != '}';) {
 		if (*s == '"' || *s == '\'' || *s == '`')
 			s = skip_string(s);
 		else

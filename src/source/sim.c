@@ -63,16 +63,16 @@
 
 #include "shiproom/sim.h"
 
-#define SIM_SLOT_MS      5000
-#define SIM_WINDOW_SLOTS 12    /* 60 s rate window */
-#define SIM_MAX_GAP      720   /* slots replayed after a gap (1 h); older ones are skipped */
-#define SIM_NB           20
-#define SIM_DEFAULT_RPS  20.0
+#define SIM_SLOT_MS 5000
+#define SIM_WINDOW_SLOTS 12 /* 60 s rate window */
+#define SIM_MAX_GAP 720     /* slots replayed after a gap (1 h); older ones are skipped */
+#define SIM_NB 20
+#define SIM_DEFAULT_RPS 20.0
 #define SIM_STREAK_PFAIL 0.001 /* per payment, healthy */
-#define SIM_NOISE_TAIL   1e-5  /* ratio base rates: P(window past the warn line) */
+#define SIM_NOISE_TAIL 1e-5    /* ratio base rates: P(window past the warn line) */
 
 /* Prometheus-style latency buckets in ms; the last is +Inf. */
-static const double sim_bounds[SIM_NB] = {5,   10,  25,  50,  75,  100, 110, 120, 130, 140,
+static const double sim_bounds[SIM_NB] = {5,   10,  25,  50,  75,  100, 110, 120, 130,  140,
                                           160, 180, 200, 250, 300, 400, 500, 750, 1000, INFINITY};
 
 /* Realistic per-journey latency: median and true P95 in ms. What the
@@ -86,12 +86,12 @@ struct sim_latency {
 	double median, p95;
 };
 static const struct sim_latency sim_latencies[] = {
-	{"search", 60, 85},
-	{"scholarship_detail", 45, 70},
-	{"application_start", 68, 90},
-	{"application_submit", 78, 92},
-	{"payments", 80, 94},
-	{"provider_dashboard", 65, 90},
+    {"search", 60, 85},
+    {"scholarship_detail", 45, 70},
+    {"application_start", 68, 90},
+    {"application_submit", 78, 92},
+    {"payments", 80, 94},
+    {"provider_dashboard", 65, 90},
 };
 static const struct sim_latency sim_latency_default = {"", 60, 85};
 
@@ -252,52 +252,52 @@ static size_t ring(int64_t k)
 /* ---- model tables ------------------------------------------------------------- */
 
 struct hist_slot {
-	int64_t k;             /* slot index, INT64_MIN when empty */
+	int64_t k; /* slot index, INT64_MIN when empty */
 	double n;
-	double b[SIM_NB];      /* per-bucket (not cumulative) counts */
+	double b[SIM_NB]; /* per-bucket (not cumulative) counts */
 };
 
 struct cell_slot {
 	int64_t k;
-	double n;              /* requests / events / payments */
-	double sum;            /* ratio: 100 * counted events; gauge/vs: n * value */
-	int maxrun;            /* streak: longest run touching this slot */
+	double n;   /* requests / events / payments */
+	double sum; /* ratio: 100 * counted events; gauge/vs: n * value */
+	int maxrun; /* streak: longest run touching this slot */
 };
 
 struct hist_info {
 	double rps, mu, sigma;
-	int journey;           /* -1: the global series */
+	int journey; /* -1: the global series */
 };
 
 struct cell_info {
 	int kpi, journey;
 	enum sr_signal signal;
-	int hist;              /* latency: histogram series, else -1 */
-	double rps;            /* events/s behind the cell, both cohorts */
-	double base;           /* model value (the KPI's unit; ratio: percent) */
-	bool good_ratio;       /* ratio reports good events (min kinds) */
-	double rel_sd;         /* vs ratio: relative noise of one slot; gauge: of a reading */
-	double n_ref;          /* vs ratio: noise scales with sqrt(n_ref / n) */
+	int hist;        /* latency: histogram series, else -1 */
+	double rps;      /* events/s behind the cell, both cohorts */
+	double base;     /* model value (the KPI's unit; ratio: percent) */
+	bool good_ratio; /* ratio reports good events (min kinds) */
+	double rel_sd;   /* vs ratio: relative noise of one slot; gauge: of a reading */
+	double n_ref;    /* vs ratio: noise scales with sqrt(n_ref / n) */
 };
 
 struct sim_model {
 	int nhist, ncells;
-	struct hist_info *hist;            /* [nhist] */
-	struct cell_info *cells;           /* [ncells] */
-	struct hist_slot *hslots;          /* [nhist * 2 * WINDOW] */
-	struct cell_slot *cslots;          /* [ncells * 2 * WINDOW] */
-	int *run;                          /* [ncells * 2] streak runs */
+	struct hist_info *hist;   /* [nhist] */
+	struct cell_info *cells;  /* [ncells] */
+	struct hist_slot *hslots; /* [nhist * 2 * WINDOW] */
+	struct cell_slot *cslots; /* [ncells * 2 * WINDOW] */
+	int *run;                 /* [ncells * 2] streak runs */
 	/* Counters since the start, like Prometheus's _total and _bucket
 	 * series, so a poll can report its step's increase() for the
 	 * evidence test: per histogram and cohort the bucket counts, per
 	 * cell and cohort [requests, bad events]; and what each cell's
 	 * last poll saw of them (latency cells: the buckets). */
-	double *hcum;                      /* [nhist * 2 * SIM_NB] */
-	double *ccum;                      /* [ncells * 2 * 2] */
-	double *clast;                     /* [ncells * 2 * SIM_NB] */
-	int *cedge;                        /* [ncells] latency: the slow-request
-	                                      boundary chosen at the last poll, -1 */
-	int64_t last_slot;                 /* newest computed slot */
+	double *hcum;      /* [nhist * 2 * SIM_NB] */
+	double *ccum;      /* [ncells * 2 * 2] */
+	double *clast;     /* [ncells * 2 * SIM_NB] */
+	int *cedge;        /* [ncells] latency: the slow-request
+	                      boundary chosen at the last poll, -1 */
+	int64_t last_slot; /* newest computed slot */
 	bool have_slots;
 };
 
@@ -539,15 +539,9 @@ static int sim_model_build(struct sr_sim *sim)
 		case SR_SIG_LATENCY:
 			ci->hist = ci->journey >= 0 ? ci->journey : p->njourneys;
 			break;
-		case SR_SIG_RATIO:
-			sim_base_ratio(sim, ci);
-			break;
-		case SR_SIG_GAUGE:
-			sim_base_gauge(sim, ci);
-			break;
-		case SR_SIG_STREAK:
-			ci->base = 0;
-			break;
+		case SR_SIG_RATIO: sim_base_ratio(sim, ci); break;
+		case SR_SIG_GAUGE: sim_base_gauge(sim, ci); break;
+		case SR_SIG_STREAK: ci->base = 0; break;
 		}
 	}
 	for (size_t i = 0; i < (size_t)m->nhist * 2 * SIM_WINDOW_SLOTS; i++)
@@ -644,7 +638,8 @@ static void hist_slot_compute(struct sr_sim *sim, int h, int cohort, int64_t k)
 {
 	struct sim_model *m = sim->m;
 	const struct hist_info *hi = &m->hist[h];
-	struct hist_slot *s = &m->hslots[((size_t)h * 2 + (size_t)cohort) * SIM_WINDOW_SLOTS + ring(k)];
+	struct hist_slot *s =
+	    &m->hslots[((size_t)h * 2 + (size_t)cohort) * SIM_WINDOW_SLOTS + ring(k)];
 	struct rng r;
 	rng_for(&r, sim->seed, 1000u + (uint64_t)h * 2u + (uint64_t)cohort, k);
 	memset(s, 0, sizeof *s);
@@ -683,7 +678,9 @@ static void hist_slot_compute(struct sr_sim *sim, int h, int cohort, int64_t k)
 	double left = s->n, prev = 0;
 	for (int b = 0; b < SIM_NB - 1 && left > 0; b++) {
 		double x = sim_bounds[b] - add;
-		double F = x <= 0 ? 0 : 0.5 * erfc(-(log(x / scale) - hi->mu) / (hi->sigma * 1.4142135623730951));
+		double F = x <= 0 ? 0
+		                  : 0.5 * erfc(-(log(x / scale) - hi->mu) /
+		                               (hi->sigma * 1.4142135623730951));
 		if (F < prev)
 			F = prev;
 		double pb = prev < 1 ? (F - prev) / (1 - prev) : 1;
@@ -700,7 +697,8 @@ static void cell_slot_compute(struct sr_sim *sim, int c, int cohort, int64_t k)
 {
 	struct sim_model *m = sim->m;
 	const struct cell_info *ci = &m->cells[c];
-	struct cell_slot *s = &m->cslots[((size_t)c * 2 + (size_t)cohort) * SIM_WINDOW_SLOTS + ring(k)];
+	struct cell_slot *s =
+	    &m->cslots[((size_t)c * 2 + (size_t)cohort) * SIM_WINDOW_SLOTS + ring(k)];
 	int *run = &m->run[c * 2 + cohort];
 	struct rng r;
 	rng_for(&r, sim->seed, 100000u + (uint64_t)c * 2u + (uint64_t)cohort, k);
@@ -728,7 +726,8 @@ static void cell_slot_compute(struct sr_sim *sim, int c, int cohort, int64_t k)
 			v *= e->amount;
 		} else {
 			sr_ms from = sim->t0 + (sr_ms)e->from_min * SR_MS_PER_MIN;
-			int64_t first = from >= 0 ? (from + SIM_SLOT_MS - 1) / SIM_SLOT_MS : from / SIM_SLOT_MS;
+			int64_t first = from >= 0 ? (from + SIM_SLOT_MS - 1) / SIM_SLOT_MS
+			                          : from / SIM_SLOT_MS;
 			if (k == first)
 				inject += (int)e->amount;
 		}
@@ -771,8 +770,7 @@ static void cell_slot_compute(struct sr_sim *sim, int c, int cohort, int64_t k)
 		}
 		break;
 	}
-	case SR_SIG_LATENCY:
-		break;
+	case SR_SIG_LATENCY: break;
 	}
 }
 
@@ -799,7 +797,8 @@ static void sim_advance(struct sr_sim *sim, sr_ms now)
 	struct sim_model *m = sim->m;
 	int64_t cur = slot_of(now);
 	int64_t first = m->last_slot + 1;
-	if (!m->have_slots || first < cur - SIM_WINDOW_SLOTS - SIM_MAX_GAP || cur - 1 < m->last_slot) {
+	if (!m->have_slots || first < cur - SIM_WINDOW_SLOTS - SIM_MAX_GAP ||
+	    cur - 1 < m->last_slot) {
 		/* First poll, a long gap or time went back: start a fresh window
 		 * (streak runs start from zero). */
 		first = cur - SIM_WINDOW_SLOTS;
@@ -841,7 +840,8 @@ static void observe_hist(struct sr_sim *sim, int c, int cohort, struct sr_obs *o
 	int64_t cur = slot_of(now);
 	for (int64_t k = cur - SIM_WINDOW_SLOTS; k < cur; k++) {
 		const struct hist_slot *s =
-			&m->hslots[((size_t)ci->hist * 2 + (size_t)cohort) * SIM_WINDOW_SLOTS + ring(k)];
+		    &m->hslots[((size_t)ci->hist * 2 + (size_t)cohort) * SIM_WINDOW_SLOTS +
+		               ring(k)];
 		if (s->k != k)
 			continue;
 		for (int b = 0; b < SIM_NB; b++)
@@ -869,7 +869,7 @@ static void observe_cell(struct sr_sim *sim, int c, int cohort, struct sr_obs *o
 	int64_t cur = slot_of(now);
 	for (int64_t k = cur - SIM_WINDOW_SLOTS; k < cur; k++) {
 		const struct cell_slot *s =
-			&m->cslots[((size_t)c * 2 + (size_t)cohort) * SIM_WINDOW_SLOTS + ring(k)];
+		    &m->cslots[((size_t)c * 2 + (size_t)cohort) * SIM_WINDOW_SLOTS + ring(k)];
 		if (s->k != k)
 			continue;
 		n += s->n;
@@ -982,14 +982,17 @@ static void sim_poll(struct sr_source *src, sr_ms now, sr_source_cb cb, void *ud
 				frozen = true;
 		}
 		if (failed) {
-			obs_error(&sim->snap.canary[c], "simulated source failure (scenario effect \"error\")");
-			obs_error(&sim->snap.control[c], "simulated source failure (scenario effect \"error\")");
+			obs_error(&sim->snap.canary[c],
+			          "simulated source failure (scenario effect \"error\")");
+			obs_error(&sim->snap.control[c],
+			          "simulated source failure (scenario effect \"error\")");
 			continue;
 		}
 		if (frozen)
 			continue; /* old values, old `at`: the engine sees them age */
 		for (int cohort = 0; cohort < 2; cohort++) {
-			struct sr_obs *o = cohort == 0 ? &sim->snap.canary[c] : &sim->snap.control[c];
+			struct sr_obs *o = cohort == 0 ? &sim->snap.canary[c]
+			                               : &sim->snap.control[c];
 			if (sim->m->cells[c].signal == SR_SIG_LATENCY)
 				observe_hist(sim, c, cohort, o, now);
 			else
@@ -1007,9 +1010,9 @@ static void sim_source_destroy(struct sr_source *src)
 }
 
 static const struct sr_source_ops sim_source_ops = {
-	.name = "sim",
-	.poll = sim_poll,
-	.destroy = sim_source_destroy,
+    .name = "sim",
+    .poll = sim_poll,
+    .destroy = sim_source_destroy,
 };
 
 /* ---- public face ----------------------------------------------------------- */

@@ -23,14 +23,14 @@ struct sr_sim {
 
 	/* Routing state, written by the edge face. The traffic split of every
 	 * slot computed after a change uses the new weight. */
-	int weight;                 /* canary weight, percent */
-	bool drained;               /* the last set_weight asked to drain */
-	int fail_next;              /* fail this many edge calls */
+	int weight;    /* canary weight, percent */
+	bool drained;  /* the last set_weight asked to drain */
+	int fail_next; /* fail this many edge calls */
 	char fail_msg[160];
-	long edge_calls;            /* set_weight + get_weight calls, for tests */
-	char last_key[128];         /* idempotency key of the last set_weight */
+	long edge_calls;    /* set_weight + get_weight calls, for tests */
+	char last_key[128]; /* idempotency key of the last set_weight */
 
-	sr_ms now;                  /* time of the last poll */
+	sr_ms now; /* time of the last poll */
 
 	struct sr_source source;
 	struct sr_edge edge;

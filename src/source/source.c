@@ -28,7 +28,7 @@ static const struct {
 	const char *kind;
 	struct sr_source *(*open)(const struct sr_policy *p, uv_loop_t *loop, char *err, size_t n);
 } drivers[] = {
-	{"prometheus", open_prometheus},
+    {"prometheus", open_prometheus},
 };
 
 struct sr_source *source_open(const struct sr_policy *p, struct uv_loop_s *loop, char *err,

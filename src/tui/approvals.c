@@ -41,7 +41,8 @@ void approvals_draw(struct tui *t)
 	int y = b.y, bottom = b.y + b.h;
 	char text[SR_TEXT_LEN * 2];
 	term_fill(b.y, 0, b.h, b.w, TR_NORMAL);
-	term_put(y++, 1, b.w - 2, TR_TITLE, "Gates and approvals   a approve the next gate   esc back");
+	term_put(y++, 1, b.w - 2, TR_TITLE,
+	         "Gates and approvals   a approve the next gate   esc back");
 	/* First what the next step still needs, and from whom. */
 	{
 		char who[SR_TEXT_LEN], line[SR_TEXT_LEN * 3];
@@ -67,7 +68,8 @@ void approvals_draw(struct tui *t)
 		if (gt->pre_approved)
 			tui_fmt(need, sizeof need, "pre-approved when GO");
 		else
-			tui_fmt(need, sizeof need, "%d from %s", gt->approvals_needed, gt->approver_role);
+			tui_fmt(need, sizeof need, "%d from %s", gt->approvals_needed,
+			        gt->approver_role);
 		who[0] = '\0';
 		int o = 0;
 		for (int a = 0; a < rec->napprovals; a++) {
@@ -102,16 +104,16 @@ void approvals_draw(struct tui *t)
 			int o = 0;
 			text[0] = '\0';
 			for (int i = 0; i < p->roster.n[r]; i++) {
-				int k = tui_fmt(text + o, sizeof text - (size_t)o, "%s%s", i ? ", " : "",
-				                p->roster.who[r][i]);
+				int k = tui_fmt(text + o, sizeof text - (size_t)o, "%s%s",
+				                i ? ", " : "", p->roster.who[r][i]);
 				if (k < 0 || (size_t)(o + k) >= sizeof text)
 					break;
 				o += k;
 			}
 			bool me = rights_has_role(p, tui_actor(t), (enum sr_role)r);
 			term_put(y, 3, 16, TR_DIM, sr_role_name((enum sr_role)r));
-			term_putf(y, 20, b.w - 21, me ? TR_TITLE : TR_NORMAL, "%s%s", text[0] ? text : "(nobody)",
-			          me ? "   <- you" : "");
+			term_putf(y, 20, b.w - 21, me ? TR_TITLE : TR_NORMAL, "%s%s",
+			          text[0] ? text : "(nobody)", me ? "   <- you" : "");
 			y++;
 		}
 	}
@@ -122,7 +124,8 @@ void approvals_draw(struct tui *t)
 			const struct sr_right *rt = &p->rights[i];
 			char what[48];
 			if (rt->action == SR_ACT_PROMOTE)
-				tui_fmt(what, sizeof what, "promote %d->%d", rt->from_weight, rt->to_weight);
+				tui_fmt(what, sizeof what, "promote %d->%d", rt->from_weight,
+				        rt->to_weight);
 			else
 				tui_fmt(what, sizeof what, "%s", sr_action_name(rt->action));
 			term_put(y, 3, 16, TR_NORMAL, what);

@@ -30,9 +30,18 @@ const char *chart_style_name(enum chart_style s)
 void chart_resolution(enum chart_style s, int *xres, int *yres)
 {
 	switch (s) {
-	case CHART_BRAILLE: *xres = 2; *yres = 4; break;
-	case CHART_BLOCKS: *xres = 1; *yres = 2; break;
-	default: *xres = 1; *yres = 1; break;
+	case CHART_BRAILLE:
+		*xres = 2;
+		*yres = 4;
+		break;
+	case CHART_BLOCKS:
+		*xres = 1;
+		*yres = 2;
+		break;
+	default:
+		*xres = 1;
+		*yres = 1;
+		break;
 	}
 }
 
@@ -147,8 +156,8 @@ static void utf8_put(char *g, unsigned cp)
 
 /* Braille dot bits by (column, row) within a cell. */
 static const unsigned braille_bit[MAX_DOTS_X][MAX_DOTS_Y] = {
-	{0x01, 0x02, 0x04, 0x40},
-	{0x08, 0x10, 0x20, 0x80},
+    {0x01, 0x02, 0x04, 0x40},
+    {0x08, 0x10, 0x20, 0x80},
 };
 
 static void cell_from_dots(struct chart_cell *c, const struct dots *d, int cx, int cy,
@@ -182,9 +191,7 @@ static void cell_from_dots(struct chart_cell *c, const struct dots *d, int cx, i
 		return;
 	}
 	switch (s) {
-	case CHART_BRAILLE:
-		utf8_put(c->g, 0x2800 + bits);
-		break;
+	case CHART_BRAILLE: utf8_put(c->g, 0x2800 + bits); break;
 	case CHART_BLOCKS:
 		if (top == INK_LIMIT && upper <= INK_LIMIT && lower <= INK_LIMIT)
 			utf8_put(c->g, 0x2500); /* the limit alone: a thin rule */
@@ -195,9 +202,7 @@ static void cell_from_dots(struct chart_cell *c, const struct dots *d, int cx, i
 		else
 			utf8_put(c->g, 0x2584); /* lower half */
 		break;
-	default:
-		strcpy(c->g, top == INK_CANARY ? "*" : top == INK_CONTROL ? "o" : "-");
-		break;
+	default: strcpy(c->g, top == INK_CANARY ? "*" : top == INK_CONTROL ? "o" : "-"); break;
 	}
 }
 

@@ -41,8 +41,7 @@ void checklists_draw(struct tui *t)
 	term_fill(b.y, 0, b.h, b.w, TR_NORMAL);
 	int open_pf = rollout_preflight_open(ro, p);
 	term_putf(b.y, 1, b.w - 2, TR_TITLE,
-	          "Checklists  j/k choose  space tick  esc back   pre-flight open: %d",
-	          open_pf);
+	          "Checklists  j/k choose  space tick  esc back   pre-flight open: %d", open_pf);
 	/* Lines: a title per checklist, then its items. Scroll to keep the
 	 * selection in view. */
 	int total = 0, sel_line = 0;
@@ -69,8 +68,8 @@ void checklists_draw(struct tui *t)
 		for (int i = 0; i < cl->nitems; i++)
 			done += ro->ticks[l][i].done;
 		if (line >= top && line - top < rows)
-			term_putf(b.y + 1 + line - top, 1, b.w - 2, TR_TITLE, "%s  %d/%d%s", cl->name, done,
-			          cl->nitems, cl->ordered ? "  (in order)" : "");
+			term_putf(b.y + 1 + line - top, 1, b.w - 2, TR_TITLE, "%s  %d/%d%s",
+			          cl->name, done, cl->nitems, cl->ordered ? "  (in order)" : "");
 		line++;
 		for (int i = 0; i < cl->nitems; i++, line++, flat++) {
 			if (line < top || line - top >= rows)
@@ -83,7 +82,8 @@ void checklists_draw(struct tui *t)
 			if (sel)
 				term_fill(y, 0, 1, b.w, TR_SELECTED);
 			char box[16], who[SR_NAME_LEN + 32], due[24];
-			tui_fmt(box, sizeof box, "[%s]", tk->done ? (t->utf8 ? g->tick : "x") : " ");
+			tui_fmt(box, sizeof box, "[%s]",
+			        tk->done ? (t->utf8 ? g->tick : "x") : " ");
 			term_put(y, 0, 1, nr, sel ? ">" : " ");
 			term_put(y, 3, 3, tk->done ? TR_ST_GREEN : nr, box);
 			int x = 7;
@@ -105,11 +105,14 @@ void checklists_draw(struct tui *t)
 			int right = text_width(who) + text_width(due) + 3;
 			term_put(y, x, b.w - x - right, nr, it->text);
 			/* An open required item past its due time is late: say so. */
-			bool late = !tk->done && it->required && t->now > ro->t0 + (sr_ms)it->due_min * SR_MS_PER_MIN;
+			bool late = !tk->done && it->required &&
+			            t->now > ro->t0 + (sr_ms)it->due_min * SR_MS_PER_MIN;
 			if (due[0])
-				term_put(y, b.w - right, text_width(due), late ? TR_ST_RED : TR_DIM, due);
+				term_put(y, b.w - right, text_width(due), late ? TR_ST_RED : TR_DIM,
+				         due);
 			if (who[0])
-				term_put(y, b.w - text_width(who) - 1, text_width(who), sel ? nr : TR_DIM, who);
+				term_put(y, b.w - text_width(who) - 1, text_width(who),
+				         sel ? nr : TR_DIM, who);
 		}
 	}
 }

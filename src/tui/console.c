@@ -53,12 +53,12 @@ struct console {
 	uv_signal_t sig[NSIG_HANDLED];
 	bool input_on;
 	int open_handles;
-	int quit_signal;      /* 0, or the signal that ends the session */
-	int empty_reads;      /* readable with no key: a hung-up tty */
-	double last_frame;    /* monotonic seconds */
+	int quit_signal;   /* 0, or the signal that ends the session */
+	int empty_reads;   /* readable with no key: a hung-up tty */
+	double last_frame; /* monotonic seconds */
 	bool frame_armed;
-	double speed;         /* virtual ms per real ms */
-	unsigned pending;     /* dirty regions held for the next refresh */
+	double speed;     /* virtual ms per real ms */
+	unsigned pending; /* dirty regions held for the next refresh */
 
 	long frames;
 	double render_s, render_max_s;
@@ -203,8 +203,9 @@ static void notice_changes(struct console *c)
 			 * console attaches again as soon as a service runs */
 			if (!uv_is_active((uv_handle_t *)&c->retry)) {
 				uv_timer_start(&c->retry, on_retry, 1000, 1000);
-				tui_flash(t, SR_RED, "the rollout's service is gone (%s); reattaching every "
-				                     "second - nothing guards the rollout from here",
+				tui_flash(t, SR_RED,
+				          "the rollout's service is gone (%s); reattaching every "
+				          "second - nothing guards the rollout from here",
 				          client_closed(t->o->client));
 				t->flash_until = clock_real_ms() + 24 * 3600 * 1000LL;
 			}
@@ -413,8 +414,8 @@ static void write_stats(const struct console *c)
 	if (!f)
 		return;
 	fprintf(f, "frames %ld\nrender_ms_total %.3f\nrender_ms_mean %.4f\nrender_ms_max %.3f\n",
-	        c->frames, c->render_s * 1e3, c->frames ? c->render_s * 1e3 / (double)c->frames : 0.0,
-	        c->render_max_s * 1e3);
+	        c->frames, c->render_s * 1e3,
+	        c->frames ? c->render_s * 1e3 / (double)c->frames : 0.0, c->render_max_s * 1e3);
 	fclose(f);
 }
 

@@ -76,7 +76,8 @@ static void chart_draw(struct tui *t, int cell, int y, int x, int w, int h)
 	for (int i = n - 1; draw_limit && i >= 0; i--) {
 		if (!isfinite(lim[i]))
 			continue;
-		int row = (int)lroundf((1.0f - (lim[i] - lo) / (hi - lo)) * (float)(h * yr - 1)) / yr;
+		int row = (int)lroundf((1.0f - (lim[i] - lo) / (hi - lo)) * (float)(h * yr - 1)) /
+		          yr;
 		if (row > 0 && row < h - 1) {
 			fmt_value(v, sizeof v, lim[i], k->unit);
 			term_putf(y + row, x, AXIS_W - 1, TR_LIMIT, "%*s", AXIS_W - 2, v);
@@ -134,8 +135,9 @@ static void numbers(struct tui *t, int cell, int y, int w)
 	x += term_put(y, x, w - x, TR_NORMAL, "  target ");
 	x += term_put(y, x, w - x, TR_LIMIT, tg);
 	if (isfinite(cs->samples))
-		tui_fmt(line, sizeof line, "samples %.0f (min %.0f)   data age %s   %s", cs->samples,
-		        k->min_samples, age, k->gating ? "gating" : "monitor only (never gates)");
+		tui_fmt(line, sizeof line, "samples %.0f (min %.0f)   data age %s   %s",
+		        cs->samples, k->min_samples, age,
+		        k->gating ? "gating" : "monitor only (never gates)");
 	else
 		tui_fmt(line, sizeof line, "samples --   data age %s   %s", age,
 		        k->gating ? "gating" : "monitor only (never gates)");
@@ -181,7 +183,8 @@ static void journey_table(struct tui *t, int y, int h, int w)
 		tui_cell_value(t, c, v, sizeof v);
 		tui_cell_target(t, c, tg, sizeof tg);
 		term_put(y, 1, 2, cur ? TR_SELECTED : TR_NORMAL, cur ? ">" : " ");
-		term_putf(y, 3, 18, theme_status_role(cs->status), "%s %s", sr_status_glyph(cs->status), st);
+		term_putf(y, 3, 18, theme_status_role(cs->status), "%s %s",
+		          sr_status_glyph(cs->status), st);
 		term_put(y, 22, 28, cur ? TR_SELECTED : TR_NORMAL, label);
 		term_putf(y, 51, 10, theme_status_role(cs->status), "%9s", v);
 		term_putf(y, 62, 10, TR_DIM, "%9s", tg);

@@ -67,13 +67,15 @@ void dialog_key(struct tui *t, int key)
 		close_dialog(t);
 		if (key == 'y' || key == 'Y') {
 			tui_request(t, d->action, &req);
-			if (d->reason[0] || !(action_by_kind(d->action)->flags & SR_AF_ASKS_REASON)) {
+			if (d->reason[0] ||
+			    !(action_by_kind(d->action)->flags & SR_AF_ASKS_REASON)) {
 				if (d->reason[0])
 					sr_strlcpy(req.reason, d->reason, sizeof req.reason);
 				tui_dispatch(t, &req);
 			} else {
 				/* y, then why: the default names what is firing */
-				prompt_default_reason(&t->r->engine, d->action, req.reason, sizeof req.reason);
+				prompt_default_reason(&t->r->engine, d->action, req.reason,
+				                      sizeof req.reason);
 				prompt_reason_open(t, &req);
 			}
 		} else {
@@ -101,16 +103,13 @@ void dialog_key(struct tui *t, int key)
 			tui_dispatch(t, &req);
 		}
 		return;
-	case DLG_RESULT:
-		close_dialog(t);
-		return;
-	default:
-		return;
+	case DLG_RESULT: close_dialog(t); return;
+	default: return;
 	}
 }
 
-void dialog_open(struct tui *t, enum dlg_kind kind, enum sr_action_kind action,
-                 enum tui_role role, const char *title, const char *text)
+void dialog_open(struct tui *t, enum dlg_kind kind, enum sr_action_kind action, enum tui_role role,
+                 const char *title, const char *text)
 {
 	struct tui_dialog *d = &t->dlg;
 	memset(d, 0, sizeof *d);

@@ -55,8 +55,8 @@ static void header_row1(struct tui *t)
 	char weight[48], state[48], clock[24], gate[64], wall[24], who[64], replay[48] = "";
 
 	if (ro->phase >= 0 && ro->phase < p->nphases)
-		tui_fmt(weight, sizeof weight, "canary %d%%  phase %d/%d", ro->weight, ro->phase + 1,
-		         p->nphases);
+		tui_fmt(weight, sizeof weight, "canary %d%%  phase %d/%d", ro->weight,
+		        ro->phase + 1, p->nphases);
 	else
 		tui_fmt(weight, sizeof weight, "canary %d%%", ro->weight);
 	tui_fmt(state, sizeof state, "%s", rollout_state_name(rollout_state(ro, p, t->now)));
@@ -72,7 +72,7 @@ static void header_row1(struct tui *t)
 		char d[24];
 		sr_fmt_duration(d, sizeof d, due > t->now ? due - t->now : t->now - due);
 		tui_fmt(gate, sizeof gate, due > t->now ? "%s in %s" : "%s due %s ago",
-		         p->gates[g].name, d);
+		        p->gates[g].name, d);
 	}
 	calendar_fmt(&p->calendar, t->now, wall, sizeof wall);
 	who_badge(t, who, sizeof who);
@@ -82,14 +82,9 @@ static void header_row1(struct tui *t)
 	term_fill(y, 0, 1, w, TR_HEADER);
 	int right = w - (t->o->read_only ? 5 : 1);
 	struct piece pc[] = {
-		{p->rollout, TR_HEADER, false},
-		{weight, TR_HEADER, false},
-		{state, TR_HEADER, false},
-		{clock, TR_HEADER, false},
-		{replay, TR_BADGE_RO, false},
-		{gate, TR_HEADER, false},
-		{wall, TR_HEADER, true},
-		{who, TR_HEADER, true},
+	    {p->rollout, TR_HEADER, false}, {weight, TR_HEADER, false},   {state, TR_HEADER, false},
+	    {clock, TR_HEADER, false},      {replay, TR_BADGE_RO, false}, {gate, TR_HEADER, false},
+	    {wall, TR_HEADER, true},        {who, TR_HEADER, true},
 	};
 	pieces_draw(y, 1, right, pc, (int)(sizeof pc / sizeof pc[0]));
 	if (t->o->read_only)
@@ -163,7 +158,8 @@ static void header_row2(struct tui *t)
 			term_put(y, x + room - 1, 1, TR_DIM, glyphs(t->utf8)->ellipsis);
 		term_put(y, x + (used < room ? used : room), mw, TR_DIM, more);
 	} else {
-		term_put(y, x, room, TR_DIM, d->verdict == SR_GO ? "every gating check is GREEN" : "");
+		term_put(y, x, room, TR_DIM,
+		         d->verdict == SR_GO ? "every gating check is GREEN" : "");
 	}
 	term_put(y, w - fw - 1, fw, frole, fresh);
 }
@@ -214,17 +210,17 @@ void banner_draw(struct tui *t)
 	term_fill(b.y, 0, b.h, b.w, TR_BANNER);
 	if (b.h >= 3) {
 		tui_fmt(line, sizeof line, "!! ROLLBACK TRIGGER FIRING for %s: %s%s !!", since,
-		         t->p->triggers[trig].name, firing > 1 ? " (and more)" : "");
+		        t->p->triggers[trig].name, firing > 1 ? " (and more)" : "");
 		centred(b.y, b.w, TR_BANNER, line);
 		centred(b.y + 1, b.w, TR_BANNER, ts->reason);
 		centred(b.y + 2, b.w, TR_BANNER, key);
 		return;
 	}
 	tui_fmt(line, sizeof line, "!! TRIGGER FIRING: %s: %s  %s !!", t->p->triggers[trig].name,
-	         ts->reason, key);
+	        ts->reason, key);
 	if (text_width(line) > b.w)
-		tui_fmt(line, sizeof line, "!! TRIGGER FIRING: %s  %s !!", t->p->triggers[trig].name,
-		         key);
+		tui_fmt(line, sizeof line, "!! TRIGGER FIRING: %s  %s !!",
+		        t->p->triggers[trig].name, key);
 	centred(b.y, b.w, TR_BANNER, line);
 }
 
@@ -232,13 +228,14 @@ void too_small_draw(struct tui *t)
 {
 	char msg[96];
 	tui_fmt(msg, sizeof msg, "shiproom needs at least %dx%d; this terminal is %dx%d",
-	         LAYOUT_MIN_W, LAYOUT_MIN_H, t->lay.w, t->lay.h);
+	        LAYOUT_MIN_W, LAYOUT_MIN_H, t->lay.w, t->lay.h);
 	term_fill(0, 0, t->lay.h, t->lay.w, TR_NORMAL);
 	int y = t->lay.h / 2;
 	int mw = text_width(msg);
 	if (mw > t->lay.w) {
 		/* Narrower than the message itself: say it in two lines. */
-		tui_fmt(msg, sizeof msg, "shiproom needs at least %dx%d", LAYOUT_MIN_W, LAYOUT_MIN_H);
+		tui_fmt(msg, sizeof msg, "shiproom needs at least %dx%d", LAYOUT_MIN_W,
+		        LAYOUT_MIN_H);
 		centred(y > 0 ? y - 1 : 0, t->lay.w, TR_TITLE, msg);
 		tui_fmt(msg, sizeof msg, "this terminal is %dx%d", t->lay.w, t->lay.h);
 		centred(y, t->lay.w, TR_TITLE, msg);

@@ -13,28 +13,28 @@
 #include "shiproom/tui.h"
 
 static const char *const nav[][2] = {
-	{"?", "this help (? or esc leaves it)"},
-	{"esc", "back: from detail or help to where you were, else to the main view"},
-	{"q  ^C", "quit (waits for an action in flight to finish)"},
-	{"1 2 3 4 5 6", "views: main, KPIs, triggers, checklists, approvals and roster, workflow "
-	                "(status page, deadlines, success criteria, webhook, reports)"},
-	{"tab arrows j k", "move the selection (tiles, KPI rows, checklist items, detail)"},
-	{"pgup pgdn", "a page up or down in a list, or back through the event log (main view); "
-	              "home and end: its ends"},
-	{":", "the command line: :hold why, :note text, :goto T+130, :view triggers, :speed N, "
-	      ":q; tab completes a command's name"},
-	{"space . , + -", "in a replay: pause and resume, next and previous event, faster and "
-	                  "slower (the header says where and how fast)"},
-	{"enter", "detail of the selected journey or KPI; in checklists: tick"},
-	{"/", "filter the event log (main view) or the KPI list (2) by text; enter keeps it, "
-	      "esc clears it"},
-	{"g", "the gate report of the gate ahead, live, in a pager (tab: the other gates)"},
-	{"c", "the phase summary card of the current phase; in the detail view: chart style "
-	      "(braille, blocks, ascii)"},
-	{"w", "in the report pager: write it to the state dir (Markdown and JSON)"},
-	{"<- ->", "in the report pager: pan a wide table"},
-	{"U", "post an update to the webhook now (when one is configured)"},
-	{"^L", "repaint the whole screen"},
+    {"?", "this help (? or esc leaves it)"},
+    {"esc", "back: from detail or help to where you were, else to the main view"},
+    {"q  ^C", "quit (waits for an action in flight to finish)"},
+    {"1 2 3 4 5 6", "views: main, KPIs, triggers, checklists, approvals and roster, workflow "
+                    "(status page, deadlines, success criteria, webhook, reports)"},
+    {"tab arrows j k", "move the selection (tiles, KPI rows, checklist items, detail)"},
+    {"pgup pgdn", "a page up or down in a list, or back through the event log (main view); "
+                  "home and end: its ends"},
+    {":", "the command line: :hold why, :note text, :goto T+130, :view triggers, :speed N, "
+          ":q; tab completes a command's name"},
+    {"space . , + -", "in a replay: pause and resume, next and previous event, faster and "
+                      "slower (the header says where and how fast)"},
+    {"enter", "detail of the selected journey or KPI; in checklists: tick"},
+    {"/", "filter the event log (main view) or the KPI list (2) by text; enter keeps it, "
+          "esc clears it"},
+    {"g", "the gate report of the gate ahead, live, in a pager (tab: the other gates)"},
+    {"c", "the phase summary card of the current phase; in the detail view: chart style "
+          "(braille, blocks, ascii)"},
+    {"w", "in the report pager: write it to the state dir (Markdown and JSON)"},
+    {"<- ->", "in the report pager: pan a wide table"},
+    {"U", "post an update to the webhook now (when one is configured)"},
+    {"^L", "repaint the whole screen"},
 };
 
 struct help_line {
@@ -46,22 +46,23 @@ struct help_line {
 static int build(const struct tui *t, struct help_line *l, int max)
 {
 	int n = 0;
-#define ADD(k, tx, kr, tr)                                                   \
-	do {                                                                 \
-		if (n < max) {                                               \
-			tui_fmt(l[n].key, sizeof l[n].key, "%s", (k));           \
-			tui_fmt(l[n].text, sizeof l[n].text, "%s", (tx));        \
-			l[n].krole = (kr);                                       \
-			l[n].trole = (tr);                                       \
-			n++;                                                     \
-		}                                                            \
+#define ADD(k, tx, kr, tr)                                                                         \
+	do {                                                                                       \
+		if (n < max) {                                                                     \
+			tui_fmt(l[n].key, sizeof l[n].key, "%s", (k));                             \
+			tui_fmt(l[n].text, sizeof l[n].text, "%s", (tx));                          \
+			l[n].krole = (kr);                                                         \
+			l[n].trole = (tr);                                                         \
+			n++;                                                                       \
+		}                                                                                  \
 	} while (0)
 	ADD("", "Keys", TR_TITLE, TR_TITLE);
 	for (size_t i = 0; i < sizeof nav / sizeof nav[0]; i++)
 		ADD(nav[i][0], nav[i][1], TR_KEY, TR_NORMAL);
 	ADD("", "", TR_NORMAL, TR_NORMAL);
-	ADD("", t->o->read_only ? "Actions (read-only console: every one is refused by the dispatcher)"
-	                        : "Actions (each goes through the one dispatcher, which is journaled)",
+	ADD("",
+	    t->o->read_only ? "Actions (read-only console: every one is refused by the dispatcher)"
+	                    : "Actions (each goes through the one dispatcher, which is journaled)",
 	    TR_TITLE, TR_TITLE);
 	int na;
 	const struct sr_action_def *defs = action_table(&na);
@@ -72,19 +73,21 @@ static int build(const struct tui *t, struct help_line *l, int max)
 			tui_fmt(k, sizeof k, "space");
 		else
 			tui_fmt(k, sizeof k, "%c", d->key);
-		const char *confirm = (d->flags & SR_AF_TYPE_WEIGHT) ? "confirm: type the weight"
-		                      : (d->flags & SR_AF_DANGEROUS) ? "confirm: y, then say why"
+		const char *confirm = (d->flags & SR_AF_TYPE_WEIGHT)  ? "confirm: type the weight"
+		                      : (d->flags & SR_AF_DANGEROUS)  ? "confirm: y, then say why"
 		                      : (d->flags & SR_AF_NEEDS_TEXT) ? "asks for its text"
-		                      : (d->flags & SR_AF_ASKS_REASON) ? "asks why (enter accepts the "
-		                                                         "reason offered)"
-		                                                     : "no confirmation";
+		                      : (d->flags & SR_AF_ASKS_REASON)
+		                          ? "asks why (enter accepts the "
+		                            "reason offered)"
+		                          : "no confirmation";
 		int arg = -1;
 		if (d->kind == SR_ACT_PROMOTE) {
 			int next = t->r->engine.ro.phase + 1;
 			arg = next < t->p->nphases ? t->p->phases[next].weight : -1;
 		}
 		bool ok = !t->o->read_only &&
-		          rights_check(&t->r->engine, d->kind, arg, tui_actor(t), t->r->now, why, sizeof why);
+		          rights_check(&t->r->engine, d->kind, arg, tui_actor(t), t->r->now, why,
+		                       sizeof why);
 		tui_fmt(text, sizeof text, "%s: %s. Needs %s, %s. Now: %s%s", d->name, d->help,
 		        sr_role_name(d->role), confirm, ok ? "allowed" : "not allowed",
 		        ok ? "" : (t->o->read_only ? " (read-only)" : ""));
@@ -96,15 +99,16 @@ static int build(const struct tui *t, struct help_line *l, int max)
 		}
 	}
 	ADD("", "", TR_NORMAL, TR_NORMAL);
-	ADD("", "Status (never by colour alone: the glyph and the word say it too)", TR_TITLE, TR_TITLE);
+	ADD("", "Status (never by colour alone: the glyph and the word say it too)", TR_TITLE,
+	    TR_TITLE);
 	for (int s = 0; s < SR_STATUS_COUNT; s++) {
 		static const char *const what[SR_STATUS_COUNT] = {
-			"fresh data, within target with margin",
-			"within target but near the limit, or recovering from RED",
-			"no series, NaN, or fewer samples than min_samples",
-			"the last good fetch is too old",
-			"the fetch or parse failed (the message is in the detail view)",
-			"target breached; the timer shows how long of the sustained window",
+		    "fresh data, within target with margin",
+		    "within target but near the limit, or recovering from RED",
+		    "no series, NaN, or fewer samples than min_samples",
+		    "the last good fetch is too old",
+		    "the fetch or parse failed (the message is in the detail view)",
+		    "target breached; the timer shows how long of the sustained window",
 		};
 		char k[24];
 		tui_fmt(k, sizeof k, "%-2s %s", sr_status_glyph((enum sr_status)s),
@@ -113,9 +117,9 @@ static int build(const struct tui *t, struct help_line *l, int max)
 	}
 	ADD("", "", TR_NORMAL, TR_NORMAL);
 	char scr[SR_TEXT_LEN];
-	tui_fmt(scr, sizeof scr, "theme %s, colours %s, %s glyphs, charts %s; you are %s", t->theme.name,
-	        term_colour_mode(), t->utf8 ? "UTF-8" : "ASCII", chart_style_name(t->chart),
-	        tui_actor(t));
+	tui_fmt(scr, sizeof scr, "theme %s, colours %s, %s glyphs, charts %s; you are %s",
+	        t->theme.name, term_colour_mode(), t->utf8 ? "UTF-8" : "ASCII",
+	        chart_style_name(t->chart), tui_actor(t));
 	ADD("", scr, TR_DIM, TR_DIM);
 	ADD("", "More: man shiproom", TR_DIM, TR_DIM);
 #undef ADD

@@ -72,7 +72,8 @@ void keybar_draw(struct tui *t)
 			x = nx;
 		if (t->r->feed) {
 			/* a replay's own keys (replay.c) */
-			static const char *const rk[][2] = {{"spc", "pause"}, {".,", "event"}, {"+-", "speed"}};
+			static const char *const rk[][2] = {
+			    {"spc", "pause"}, {".,", "event"}, {"+-", "speed"}};
 			for (size_t i = 0; i < sizeof rk / sizeof rk[0]; i++) {
 				nx = key_item(y, x, right, TR_KEY, TR_NORMAL, rk[i][0], rk[i][1]);
 				if (nx > 0)
@@ -87,9 +88,11 @@ void keybar_draw(struct tui *t)
 		for (int i = 0; i < n; i++) {
 			const struct sr_action_def *d = &defs[i];
 			bool ok = allowed_now(t, d->kind);
-			if ((d->kind == SR_ACT_TIEBREAK || d->kind == SR_ACT_DECLARE_SUCCESS) && !ok)
+			if ((d->kind == SR_ACT_TIEBREAK || d->kind == SR_ACT_DECLARE_SUCCESS) &&
+			    !ok)
 				continue;
-			if ((d->kind == SR_ACT_TICK || d->kind == SR_ACT_UNTICK) && t->view != VIEW_CHECKLISTS)
+			if ((d->kind == SR_ACT_TICK || d->kind == SR_ACT_UNTICK) &&
+			    t->view != VIEW_CHECKLISTS)
 				continue;
 			if (d->flags & SR_AF_WORKFLOW)
 				continue; /* U and the pager's w: in the help and views 6 */
@@ -97,21 +100,24 @@ void keybar_draw(struct tui *t)
 			if ((d->kind == SR_ACT_HOLD && held) || (d->kind == SR_ACT_RESUME && !held))
 				continue;
 			char kb[8], label[32];
-			tui_fmt(label, sizeof label, "%s", d->kind == SR_ACT_DECLARE_SUCCESS ? "success" : d->name);
-			enum tui_role kr = ok ? TR_KEY : TR_KEY_DIM, lr = ok ? TR_NORMAL : TR_KEY_DIM;
+			tui_fmt(label, sizeof label, "%s",
+			        d->kind == SR_ACT_DECLARE_SUCCESS ? "success" : d->name);
+			enum tui_role kr = ok ? TR_KEY : TR_KEY_DIM,
+			              lr = ok ? TR_NORMAL : TR_KEY_DIM;
 			if (d->kind == SR_ACT_ROLLBACK && alarm) {
 				kr = lr = TR_KEY_ALERT;
 				tui_fmt(label, sizeof label, "ROLLBACK");
 			}
-			int nx = key_item(y, x, right, kr, lr, key_name(d->key, kb, sizeof kb), label);
+			int nx = key_item(y, x, right, kr, lr, key_name(d->key, kb, sizeof kb),
+			                  label);
 			if (nx < 0)
 				break;
 			x = nx;
 		}
 	}
 	/* Then the workflow and navigation keys, while there is room. */
-	static const char *const nav[][2] = {{":", "command"}, {"g", "report"}, {"/", "filter"},
-	                                     {"6", "workflow"}};
+	static const char *const nav[][2] = {
+	    {":", "command"}, {"g", "report"}, {"/", "filter"}, {"6", "workflow"}};
 	for (size_t i = 0; i < sizeof nav / sizeof nav[0]; i++) {
 		if (nav[i][0][0] == '/' && t->view != VIEW_MAIN && t->view != VIEW_KPIS)
 			continue;
@@ -126,7 +132,7 @@ void keybar_draw(struct tui *t)
 }
 
 static const char *const view_names[VIEW_NUMBERED] = {
-	"main", "KPIs", "triggers", "checklists", "approvals", "workflow", "who"};
+    "main", "KPIs", "triggers", "checklists", "approvals", "workflow", "who"};
 
 void status_line_draw(struct tui *t)
 {
@@ -140,8 +146,9 @@ void status_line_draw(struct tui *t)
 		x += 1 + term_put(r.y, 1 + x, r.w - 2 - x, TR_TITLE, t->filter_edit);
 		x += term_put(r.y, x, 1, TR_SELECTED, " ");
 		term_put(r.y, x + 2, r.w - x - 3, TR_DIM,
-		         t->filter_edit == t->log_filter ? "filtering the event log: enter keeps, esc clears"
-		                                         : "filtering the KPIs: enter keeps, esc clears");
+		         t->filter_edit == t->log_filter
+		             ? "filtering the event log: enter keeps, esc clears"
+		             : "filtering the KPIs: enter keeps, esc clears");
 		return;
 	}
 	if (t->flash[0]) {

@@ -80,9 +80,10 @@ static void show_result(struct tui *t, enum sr_action_kind kind, const struct sr
 		workflow_tick(t);
 	if (kind >= SR_ACT_COUNT || (action_by_kind(kind)->flags & SR_AF_WORKFLOW)) {
 		/* `U`, the pager's `w`: what was posted or written, as it is */
-		tui_flash(t, res->outcome == SR_ACT_DONE      ? SR_GREEN
-		             : res->outcome == SR_ACT_REFUSED ? SR_YELLOW
-		                                              : SR_RED,
+		tui_flash(t,
+		          res->outcome == SR_ACT_DONE      ? SR_GREEN
+		          : res->outcome == SR_ACT_REFUSED ? SR_YELLOW
+		                                           : SR_RED,
 		          "%s", res->message);
 		if (kind == SR_ACT_REPORT && res->outcome == SR_ACT_DONE && t->view == VIEW_REPORT)
 			t->dirty |= D_BODY;
@@ -91,7 +92,8 @@ static void show_result(struct tui *t, enum sr_action_kind kind, const struct sr
 	switch (res->outcome) {
 	case SR_ACT_DONE:
 		if (res->weight >= 0 && (action_by_kind(kind)->flags & SR_AF_MOVES_EDGE))
-			tui_flash(t, SR_GREEN, "done: %s (canary now %d%%)", res->message, res->weight);
+			tui_flash(t, SR_GREEN, "done: %s (canary now %d%%)", res->message,
+			          res->weight);
 		else
 			tui_flash(t, SR_GREEN, "done: %s", res->message);
 		break;
@@ -103,10 +105,11 @@ static void show_result(struct tui *t, enum sr_action_kind kind, const struct sr
 	case SR_ACT_FAILED:
 		tui_fmt(title, sizeof title, "%s %s", sr_action_name(kind),
 		        res->outcome == SR_ACT_REFUSED ? "refused" : "FAILED");
-		dialog_open(t, DLG_RESULT, kind, res->outcome == SR_ACT_REFUSED ? TR_ST_YELLOW : TR_ST_RED,
-		            title, res->message);
-		tui_flash(t, res->outcome == SR_ACT_REFUSED ? SR_YELLOW : SR_RED, "%s: %s",
-		          title, res->message);
+		dialog_open(t, DLG_RESULT, kind,
+		            res->outcome == SR_ACT_REFUSED ? TR_ST_YELLOW : TR_ST_RED, title,
+		            res->message);
+		tui_flash(t, res->outcome == SR_ACT_REFUSED ? SR_YELLOW : SR_RED, "%s: %s", title,
+		          res->message);
 		break;
 	}
 	t->dirty |= D_DATA;
@@ -157,8 +160,9 @@ static void open_promote(struct tui *t)
 	if (target < 0)
 		o = tui_fmt(text, sizeof text, "Already at the last phase (%d%%).\n", e->ro.weight);
 	else
-		o = tui_fmt(text, sizeof text, "Canary %d%% -> next phase %s (%d%%).\nDecision: %s.\n",
-		            e->ro.weight, p->phases[next].name, target, sr_verdict_name(e->decision.verdict));
+		o = tui_fmt(text, sizeof text,
+		            "Canary %d%% -> next phase %s (%d%%).\nDecision: %s.\n", e->ro.weight,
+		            p->phases[next].name, target, sr_verdict_name(e->decision.verdict));
 	if (o < 0 || (size_t)o >= sizeof text)
 		o = (int)strlen(text);
 	if (target >= 0 &&
@@ -181,8 +185,8 @@ static void open_confirm(struct tui *t, const struct sr_action_def *d)
 	else
 		tui_fmt(text, sizeof text, "%s", d->help);
 	tui_fmt(title, sizeof title, "%s?", d->name);
-	dialog_open(t, DLG_CONFIRM, d->kind,
-	            d->kind == SR_ACT_ROLLBACK ? TR_ST_RED : TR_TITLE, title, text);
+	dialog_open(t, DLG_CONFIRM, d->kind, d->kind == SR_ACT_ROLLBACK ? TR_ST_RED : TR_TITLE,
+	            title, text);
 }
 
 static void action_key(struct tui *t, const struct sr_action_def *d)
@@ -196,8 +200,9 @@ static void action_key(struct tui *t, const struct sr_action_def *d)
 		return;
 	}
 	if (d->kind == SR_ACT_REPORT && t->view != VIEW_REPORT) {
-		tui_flash(t, SR_GREEN, "w writes the report open in the pager: g gate report, "
-		                       "c phase card");
+		tui_flash(t, SR_GREEN,
+		          "w writes the report open in the pager: g gate report, "
+		          "c phase card");
 		return;
 	}
 	if ((d->kind == SR_ACT_TICK || d->kind == SR_ACT_UNTICK) && t->view != VIEW_CHECKLISTS) {
@@ -314,9 +319,7 @@ static void view_key(struct tui *t, int key)
 {
 	int cells[SR_MAX_CELLS], n;
 	switch (t->view) {
-	case VIEW_MAIN:
-		main_key(t, key);
-		return;
+	case VIEW_MAIN: main_key(t, key); return;
 	case VIEW_KPIS:
 		n = kpis_view_order(t, cells, SR_MAX_CELLS);
 		if (key == TK_ENTER && t->sel_cell < n) {
@@ -340,7 +343,7 @@ static void view_key(struct tui *t, int key)
 		for (int i = 0; i < n; i++)
 			if (cells[i] == t->detail_cell)
 				at = i;
-		int s = key == TK_TAB || key == TK_RIGHT || key == 'j' || key == TK_DOWN  ? 1
+		int s = key == TK_TAB || key == TK_RIGHT || key == 'j' || key == TK_DOWN ? 1
 		        : key == TK_BTAB || key == TK_LEFT || key == 'k' || key == TK_UP ? -1
 		                                                                         : 0;
 		if (s && n > 0) {
@@ -361,11 +364,8 @@ static void view_key(struct tui *t, int key)
 			t->dirty |= D_BODY;
 		}
 		return;
-	case VIEW_REPORT:
-		pager_key(t, key);
-		return;
-	default:
-		return;
+	case VIEW_REPORT: pager_key(t, key); return;
+	default: return;
 	}
 }
 
@@ -405,7 +405,6 @@ static void filter_key(struct tui *t, int key)
 	t->dirty |= D_LOG | D_BODY | D_STATUS;
 }
 
-
 void keys_handle(struct tui *t, int key)
 {
 	if (key == TK_NONE || key == 0)
@@ -430,9 +429,7 @@ void keys_handle(struct tui *t, int key)
 		return; /* nothing to act on that cannot be seen */
 	char *filter = view_filter(t);
 	switch (key) {
-	case '?':
-		tui_set_view(t, t->view == VIEW_HELP ? t->back : VIEW_HELP);
-		return;
+	case '?': tui_set_view(t, t->view == VIEW_HELP ? t->back : VIEW_HELP); return;
 	case TK_ESC:
 		if (t->flash[0]) {
 			t->flash[0] = '\0';
@@ -452,7 +449,8 @@ void keys_handle(struct tui *t, int key)
 		return;
 	case '/':
 		if (!filter) {
-			tui_flash(t, SR_YELLOW, "/ filters the event log (1: main) and the KPI list (2)");
+			tui_flash(t, SR_YELLOW,
+			          "/ filters the event log (1: main) and the KPI list (2)");
 			return;
 		}
 		t->filter_edit = filter;
@@ -477,14 +475,9 @@ void keys_handle(struct tui *t, int key)
 			t->chart = CHART_ASCII; /* braille and blocks need UTF-8 */
 		t->dirty |= D_BODY | D_TILES;
 		return;
-	case ':':
-		prompt_command_open(t);
-		return;
-	case 12: /* ^L: repaint everything, as in every curses program */
-		t->dirty |= D_ALL;
-		return;
-	default:
-		break;
+	case ':': prompt_command_open(t); return;
+	case 12: /* ^L: repaint everything, as in every curses program */ t->dirty |= D_ALL; return;
+	default: break;
 	}
 	if (replay_key(t, key))
 		return; /* space, . , + - in a replay (replay.c) */

@@ -41,7 +41,8 @@ static void sort_worst_first(const struct tui *t, int *kpis, int *cells, int n)
 {
 	const struct sr_engine *e = &t->r->engine;
 	for (int i = 1; i < n; i++) {
-		for (int j = i; j > 0 && e->cells[cells[j]].status > e->cells[cells[j - 1]].status; j--) {
+		for (int j = i; j > 0 && e->cells[cells[j]].status > e->cells[cells[j - 1]].status;
+		     j--) {
 			int a = kpis[j], b = cells[j];
 			kpis[j] = kpis[j - 1];
 			cells[j] = cells[j - 1];
@@ -100,8 +101,8 @@ static int evidence_chip(const struct tui *t, int g, int y, int x, int w)
 		evidence_view(&e->evidence[c], &k->evidence, &v);
 		char label[SR_TITLE_LEN], chip[SR_TITLE_LEN + 32];
 		engine_cell_label(e, c, label, sizeof label);
-		tui_fmt(chip, sizeof chip, isfinite(v.r_hat) ? "ev! %s worse r%.1f" : "ev! %s worse",
-		        label, v.r_hat);
+		tui_fmt(chip, sizeof chip,
+		        isfinite(v.r_hat) ? "ev! %s worse r%.1f" : "ev! %s worse", label, v.r_hat);
 		int cw = text_width(chip);
 		if (cw > w)
 			return 0;
@@ -254,12 +255,13 @@ void kpis_view_draw(struct tui *t)
 	bool wide = b.w >= 110;
 	term_fill(b.y, 0, b.h, b.w, TR_NORMAL);
 	if (t->kpi_filter[0] || t->filter_edit == t->kpi_filter)
-		term_putf(b.y, 1, b.w - 2, TR_KEY, "KPIs /%s/: %d of %d checks   %s", t->kpi_filter, n,
-		          t->p->ncells, t->filter_edit ? "enter keep  esc clear" : "esc clears");
+		term_putf(b.y, 1, b.w - 2, TR_KEY, "KPIs /%s/: %d of %d checks   %s", t->kpi_filter,
+		          n, t->p->ncells, t->filter_edit ? "enter keep  esc clear" : "esc clears");
 	else
-		term_putf(b.y, 1, b.w - 2, TR_TITLE,
-		          "KPIs: %d checks (%d gating)   j/k move  enter detail  / filter  esc back", n,
-		          engine_gating_count(e));
+		term_putf(
+		    b.y, 1, b.w - 2, TR_TITLE,
+		    "KPIs: %d checks (%d gating)   j/k move  enter detail  / filter  esc back", n,
+		    engine_gating_count(e));
 	int hy = b.y + 1;
 	/* Columns: status, check, canary, control or baseline, target, age,
 	 * and on wide terminals a longer check name and the reason. */
@@ -314,7 +316,7 @@ void kpis_view_draw(struct tui *t)
 		tui_cell_value(t, c, v, sizeof v);
 		fmt_value(base, sizeof base,
 		          k->kind == SR_KIND_VS_BASELINE && isfinite(cs->baseline) ? cs->baseline
-		                                                                  : cs->control,
+		                                                                   : cs->control,
 		          k->unit);
 		tui_cell_target(t, c, tg, sizeof tg);
 		if (cs->age >= 0)

@@ -13,13 +13,13 @@
 
 #include <string.h>
 
-#define HEADER_H     2
-#define TILE_MIN_W   40
-#define TILE_H       7 /* borders, a heading, P50/P95/P99, the trend */
-#define KPI_COL_MIN  38
+#define HEADER_H 2
+#define TILE_MIN_W 40
+#define TILE_H 7 /* borders, a heading, P50/P95/P99, the trend */
+#define KPI_COL_MIN 38
 #define KPI_COL_IDEAL 60
 #define LOG_MIN_RICH 6 /* a title and five entries */
-#define LOG_MIN      3
+#define LOG_MIN 3
 
 static struct tui_rect rect(int y, int x, int h, int w)
 {
@@ -106,7 +106,9 @@ static bool try_shape(struct tui_layout *l, const struct layout_need *nd, char s
 	}
 	if (shape == 'A' && l->spark_w < 6)
 		l->spark_w = 6;
-	int wf_h = !nd->workflow ? 0 : shape == 'C' ? LAYOUT_WORKFLOW_ROWS_SMALL : LAYOUT_WORKFLOW_ROWS;
+	int wf_h = !nd->workflow  ? 0
+	           : shape == 'C' ? LAYOUT_WORKFLOW_ROWS_SMALL
+	                          : LAYOUT_WORKFLOW_ROWS;
 
 	if (shape == 'C') {
 		l->kpi_mode = KPIS_LINES;
@@ -205,7 +207,8 @@ void layout_compute(struct tui_layout *l, int w, int h, const struct layout_need
 	l->kpi_rows = kpi_h;
 	l->timeline = rect(b.y + tiles_h + kpi_h, 0, tl_h, w);
 	l->workflow = rect(b.y + tiles_h + kpi_h + tl_h, 0, wf_h, w);
-	l->log = rect(b.y + tiles_h + kpi_h + tl_h + wf_h, 0, b.h - tiles_h - kpi_h - tl_h - wf_h, w);
+	l->log = rect(b.y + tiles_h + kpi_h + tl_h + wf_h, 0, b.h - tiles_h - kpi_h - tl_h - wf_h,
+	              w);
 	l->tile_cols = 1;
 	l->tile_w = w;
 	l->tile_h = 1;

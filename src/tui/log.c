@@ -69,8 +69,7 @@ static bool is_green_change(const struct sr_log_entry *le)
 }
 
 /* The minute an entry is shown at, as the log shows it ("T+0"). */
-static void minute_of(const struct sr_runner *r, const struct sr_log_entry *le, char *buf,
-                      size_t n)
+static void minute_of(const struct sr_runner *r, const struct sr_log_entry *le, char *buf, size_t n)
 {
 	sr_fmt_trel(buf, n, le->at - r->engine.ro.t0);
 }
@@ -200,7 +199,8 @@ int logview_rows(const struct sr_runner *r, const char *filter, struct logview_r
 						continue;
 					minute_of(r, e, mk, sizeof mk);
 					if (strcmp(mk, run_min) == 0)
-						insert_row(rows, &n, max, (struct logview_row){k, k, 1, LV_PLAIN});
+						insert_row(rows, &n, max,
+						           (struct logview_row){k, k, 1, LV_PLAIN});
 				}
 			}
 			run_start = -1;
@@ -225,8 +225,7 @@ int logview_rows(const struct sr_runner *r, const char *filter, struct logview_r
 	return n;
 }
 
-void logview_row_text(const struct sr_runner *r, const struct logview_row *row, char *buf,
-                      size_t n)
+void logview_row_text(const struct sr_runner *r, const struct logview_row *row, char *buf, size_t n)
 {
 	const struct sr_log_entry *le = runner_log_entry(r, row->entry);
 	if (!le) {
@@ -252,8 +251,8 @@ void logview_row_text(const struct sr_runner *r, const struct logview_row *row, 
 		if (strcmp(m, m0) != 0)
 			continue;
 		size_t ll = status_label(e);
-		int k = ll ? tui_fmt(buf + o, n - (size_t)o, "%s%.*s", o > 0 && buf[o - 1] == ':' ? " " : ", ",
-		                     (int)ll, e->text)
+		int k = ll ? tui_fmt(buf + o, n - (size_t)o, "%s%.*s",
+		                     o > 0 && buf[o - 1] == ':' ? " " : ", ", (int)ll, e->text)
 		           : 0;
 		if (k < 0)
 			break;

@@ -73,11 +73,12 @@ void tui_status_text(const struct tui *t, int cell, enum sr_status st, char *buf
 		sr_fmt_duration(a, sizeof a, cell_breach_ms(cs));
 		engine_fmt_window(window, b, sizeof b);
 		tui_fmt(buf, n, "%s %s/%s%s", sr_status_name(st), a, b,
-		         cs->interrupted ? " gap" : "");
+		        cs->interrupted ? " gap" : "");
 		return;
 	}
 	if (cs && (st == SR_STALE || st == SR_ERROR) && cs->age >= 0) {
-		sr_fmt_duration(a, sizeof a, cs->age + (t->now > t->r->now ? t->now - t->r->now : 0));
+		sr_fmt_duration(a, sizeof a,
+		                cs->age + (t->now > t->r->now ? t->now - t->r->now : 0));
 		tui_fmt(buf, n, "%s %s", sr_status_name(st), a);
 		return;
 	}
@@ -109,8 +110,9 @@ void tui_cell_target(const struct tui *t, int cell, char *buf, size_t n)
 	const struct sr_cell_state *cs = &t->r->engine.cells[cell];
 	const struct sr_kpi *k = &t->p->kpis[t->p->cells[cell].kpi];
 	const struct tui_glyphs *g = glyphs(t->utf8);
-	double lim = isfinite(cs->limit) ? cs->limit
-	                                 : policy_kpi_limit(t->p, t->p->cells[cell].kpi, t->r->engine.ro.phase);
+	double lim = isfinite(cs->limit)
+	                 ? cs->limit
+	                 : policy_kpi_limit(t->p, t->p->cells[cell].kpi, t->r->engine.ro.phase);
 	char v[32];
 	switch (k->kind) {
 	case SR_KIND_MAX:
@@ -132,9 +134,7 @@ void tui_cell_target(const struct tui *t, int cell, char *buf, size_t n)
 		else
 			tui_fmt(buf, n, "%s%g%%", g->pm, lim);
 		return;
-	case SR_KIND_MONITOR:
-		tui_fmt(buf, n, "watch");
-		return;
+	case SR_KIND_MONITOR: tui_fmt(buf, n, "watch"); return;
 	}
 	tui_fmt(buf, n, "?");
 }

@@ -147,34 +147,16 @@ void pager_key(struct tui *t, int key)
 	switch (key) {
 	case 'j':
 	case TK_DOWN:
-	case TK_ENTER:
-		top++;
-		break;
+	case TK_ENTER: top++; break;
 	case 'k':
-	case TK_UP:
-		top--;
-		break;
-	case TK_PGDN:
-		top += page;
-		break;
-	case TK_PGUP:
-		top -= page;
-		break;
-	case TK_HOME:
-		top = 0, left = 0;
-		break;
-	case TK_END:
-		top = pg->nlines;
-		break;
-	case TK_RIGHT:
-		left += PAN_STEP;
-		break;
-	case TK_LEFT:
-		left -= PAN_STEP;
-		break;
-	case 'w':
-		pager_write(t);
-		return;
+	case TK_UP: top--; break;
+	case TK_PGDN: top += page; break;
+	case TK_PGUP: top -= page; break;
+	case TK_HOME: top = 0, left = 0; break;
+	case TK_END: top = pg->nlines; break;
+	case TK_RIGHT: left += PAN_STEP; break;
+	case TK_LEFT: left -= PAN_STEP; break;
+	case 'w': pager_write(t); return;
 	case TK_TAB:
 	case TK_BTAB:
 		if (pg->kind == SR_REPORT_GATE && t->p->ngates > 0) {
@@ -185,8 +167,7 @@ void pager_key(struct tui *t, int key)
 			t->dirty |= D_BODY;
 		}
 		return;
-	default:
-		return;
+	default: return;
 	}
 	pg->top = clampi(top, 0, max_top(t));
 	pg->left = clampi(left, 0, 400);
@@ -202,28 +183,17 @@ static const char *const words[] = {"GREEN", "YELLOW", "RED",  "NODATA",   "STAL
 static enum tui_role word_role(int w)
 {
 	switch (w) {
-	case 0:
-		return theme_status_role(SR_GREEN);
-	case 1:
-		return theme_status_role(SR_YELLOW);
-	case 2:
-		return theme_status_role(SR_RED);
-	case 3:
-		return theme_status_role(SR_NODATA);
-	case 4:
-		return theme_status_role(SR_STALE);
-	case 5:
-		return theme_status_role(SR_ERROR);
-	case 6:
-		return theme_verdict_role(SR_HOLD);
-	case 7:
-		return theme_verdict_role(SR_GO);
-	case 8:
-		return theme_verdict_role(SR_HOLD);
-	case 9:
-		return theme_verdict_role(SR_ROLLBACK);
-	default:
-		return theme_verdict_role(SR_ESCALATE);
+	case 0: return theme_status_role(SR_GREEN);
+	case 1: return theme_status_role(SR_YELLOW);
+	case 2: return theme_status_role(SR_RED);
+	case 3: return theme_status_role(SR_NODATA);
+	case 4: return theme_status_role(SR_STALE);
+	case 5: return theme_status_role(SR_ERROR);
+	case 6: return theme_verdict_role(SR_HOLD);
+	case 7: return theme_verdict_role(SR_GO);
+	case 8: return theme_verdict_role(SR_HOLD);
+	case 9: return theme_verdict_role(SR_ROLLBACK);
+	default: return theme_verdict_role(SR_ESCALATE);
 	}
 }
 

@@ -47,7 +47,8 @@ void prompt_default_reason(const struct sr_engine *e, enum sr_action_kind k, cha
 		return;
 	}
 	if (e->decision.nreasons > 0)
-		tui_fmt(buf, n, "%s: %s", sr_verdict_name(e->decision.verdict), e->decision.reasons[0]);
+		tui_fmt(buf, n, "%s: %s", sr_verdict_name(e->decision.verdict),
+		        e->decision.reasons[0]);
 }
 
 void prompt_reason_open(struct tui *t, const struct sr_action_request *req)
@@ -129,9 +130,12 @@ static bool parse_trel(const char *s, int *min)
 static const struct {
 	const char *name;
 	enum tui_view_id view;
-} view_names[] = {{"main", VIEW_MAIN},         {"kpis", VIEW_KPIS},
-                  {"triggers", VIEW_TRIGGERS}, {"checklists", VIEW_CHECKLISTS},
-                  {"approvals", VIEW_APPROVALS}, {"workflow", VIEW_WORKFLOW},
+} view_names[] = {{"main", VIEW_MAIN},
+                  {"kpis", VIEW_KPIS},
+                  {"triggers", VIEW_TRIGGERS},
+                  {"checklists", VIEW_CHECKLISTS},
+                  {"approvals", VIEW_APPROVALS},
+                  {"workflow", VIEW_WORKFLOW},
                   {"help", VIEW_HELP}};
 
 static void run_view(struct tui *t, const char *arg)
@@ -142,8 +146,8 @@ static void run_view(struct tui *t, const char *arg)
 			return;
 		}
 	}
-	tui_flash(t, SR_YELLOW, "no view \"%.20s\" (main kpis triggers checklists approvals workflow)",
-	          arg);
+	tui_flash(t, SR_YELLOW,
+	          "no view \"%.20s\" (main kpis triggers checklists approvals workflow)", arg);
 }
 
 static void run_action(struct tui *t, const struct sr_action_def *d, const char *arg)
@@ -162,7 +166,8 @@ static void run_action(struct tui *t, const struct sr_action_def *d, const char 
 	if (d->flags & SR_AF_DANGEROUS) {
 		keys_handle(t, d->key); /* the y first ... */
 		if (t->dlg.kind == DLG_CONFIRM)
-			sr_strlcpy(t->dlg.reason, arg, sizeof t->dlg.reason); /* ... then this reason */
+			sr_strlcpy(t->dlg.reason, arg,
+			           sizeof t->dlg.reason); /* ... then this reason */
 		return;
 	}
 	if (!arg[0] && (d->flags & (SR_AF_ASKS_REASON | SR_AF_NEEDS_TEXT))) {
@@ -176,8 +181,9 @@ static void run_action(struct tui *t, const struct sr_action_def *d, const char 
 static void run_goto(struct tui *t, int min)
 {
 	if (!replay_goto(t, t->r->engine.ro.t0 + (sr_ms)min * SR_MS_PER_MIN))
-		tui_flash(t, SR_YELLOW, "goto works in a replay (shiproom replay FILE); a live console "
-		                        "is always now");
+		tui_flash(t, SR_YELLOW,
+		          "goto works in a replay (shiproom replay FILE); a live console "
+		          "is always now");
 }
 
 void prompt_run(struct tui *t, const char *line)
@@ -214,8 +220,9 @@ void prompt_run(struct tui *t, const char *line)
 	if (exact)
 		sr_strlcpy(full, cmd, sizeof full);
 	else if (matches != 1) {
-		tui_flash(t, SR_YELLOW, matches ? "\"%.20s\" is ambiguous (Tab lists the commands)"
-		                                : "no command \"%.20s\" (Tab completes; ? is the help)",
+		tui_flash(t, SR_YELLOW,
+		          matches ? "\"%.20s\" is ambiguous (Tab lists the commands)"
+		                  : "no command \"%.20s\" (Tab completes; ? is the help)",
 		          cmd);
 		return;
 	}
@@ -232,7 +239,8 @@ void prompt_run(struct tui *t, const char *line)
 		run_view(t, arg);
 	} else if (strcmp(full, "speed") == 0 || strcmp(full, "pause") == 0) {
 		if (!t->r->feed) {
-			tui_flash(t, SR_YELLOW, "%s works in a replay; a live console runs at its speed", full);
+			tui_flash(t, SR_YELLOW,
+			          "%s works in a replay; a live console runs at its speed", full);
 			return;
 		}
 		if (full[0] == 'p') {
@@ -290,7 +298,7 @@ void prompt_key(struct tui *t, int key)
 			pr->text[l - 1] = '\0';
 		else if (pr->command)
 			prompt_close(t); /* backspace over the ':' leaves, as in vim */
-	} else if (key == 21) { /* ^U */
+	} else if (key == 21) {          /* ^U */
 		pr->text[0] = '\0';
 	} else if (key == TK_TAB && pr->command && !strchr(pr->text, ' ')) {
 		char full[SR_NAME_LEN];
@@ -302,7 +310,8 @@ void prompt_key(struct tui *t, int key)
 			size_t tl = strlen(pr->text);
 			for (int i = 0; command_name(i); i++)
 				if (strncmp(command_name(i), pr->text, tl) == 0) {
-					strncat(list, command_name(i), sizeof list - strlen(list) - 2);
+					strncat(list, command_name(i),
+					        sizeof list - strlen(list) - 2);
 					strncat(list, " ", sizeof list - strlen(list) - 1);
 				}
 			tui_flash(t, SR_GREEN, "%s", list);

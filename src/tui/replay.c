@@ -103,8 +103,7 @@ bool replay_key(struct tui *t, int key)
 		t->dirty |= D_HEADER;
 		return true;
 	}
-	default:
-		return false;
+	default: return false;
 	}
 }
 
@@ -129,7 +128,8 @@ bool replay_badge(const struct tui *t, char *buf, size_t n)
 		sr_fmt_trel(rel, sizeof rel, t->r->now - t->r->engine.ro.t0);
 		tui_fmt(buf, n, "end of journal at %s", rel);
 	} else {
-		tui_fmt(buf, n, "%s x%g", t->o->clock->paused ? "PAUSED" : "REPLAY", t->o->clock->speed);
+		tui_fmt(buf, n, "%s x%g", t->o->clock->paused ? "PAUSED" : "REPLAY",
+		        t->o->clock->speed);
 	}
 	return true;
 }

@@ -40,13 +40,13 @@ static struct {
 	int in_fd, out_fd;
 	FILE *in_fp, *out_fp;
 	SCREEN *scr;
-	WINDOW *keys;            /* the pad keys are read from */
+	WINDOW *keys; /* the pad keys are read from */
 	bool utf8;
-	int colours;             /* 0 (mono), 8, 16, 256 */
+	int colours; /* 0 (mono), 8, 16, 256 */
 	attr_t attr[TR_COUNT];
 	struct termios saved;
 	bool have_saved;
-	char restore[256];       /* written by the fatal-signal handler */
+	char restore[256]; /* written by the fatal-signal handler */
 	size_t restore_len;
 	struct sigaction old[NFATAL];
 	bool atexit_done;
@@ -212,7 +212,8 @@ int term_open(const struct sr_theme *th, bool force_ascii, char *err, size_t n)
 	T.scr = newterm(NULL, T.out_fp, T.in_fp);
 	if (!T.scr) {
 		const char *tn = getenv("TERM");
-		snprintf(err, n, "cannot start curses on this terminal (TERM=%s)", tn ? tn : "unset");
+		snprintf(err, n, "cannot start curses on this terminal (TERM=%s)",
+		         tn ? tn : "unset");
 		goto fail;
 	}
 	set_term(T.scr);
@@ -225,21 +226,22 @@ int term_open(const struct sr_theme *th, bool force_ascii, char *err, size_t n)
 		endwin();
 		delscreen(T.scr);
 		T.scr = NULL;
-		snprintf(err, n,
-		         "this terminal (TERM=%s) cannot move the cursor, so the console cannot draw "
-		         "on it; use a terminal emulator (xterm, tmux, screen), or `shiproom watch` "
-		         "or `shiproom status` for plain text",
-		         tn ? tn : "unset");
+		snprintf(
+		    err, n,
+		    "this terminal (TERM=%s) cannot move the cursor, so the console cannot draw "
+		    "on it; use a terminal emulator (xterm, tmux, screen), or `shiproom watch` "
+		    "or `shiproom status` for plain text",
+		    tn ? tn : "unset");
 		goto fail;
 	}
 	T.open = true;
 	if (!getenv("ESCDELAY"))
 		set_escdelay(50); /* esc must feel instant; 25-100 ms is safe */
-	raw();                     /* ^C, ^Z, ^S arrive as keys: no tty signals */
+	raw();                    /* ^C, ^Z, ^S arrive as keys: no tty signals */
 	noecho();
 	nonl();
 	curs_set(0);
-	leaveok(stdscr, TRUE);     /* no cursor moves at the end of a frame */
+	leaveok(stdscr, TRUE); /* no cursor moves at the end of a frame */
 	T.keys = newpad(1, 1);
 	keypad(T.keys, TRUE);
 	nodelay(T.keys, TRUE);

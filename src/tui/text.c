@@ -135,11 +135,11 @@ int text_wrap(const char *text, int w, char lines[][TEXT_LINE_BYTES], int max)
 const struct tui_glyphs *glyphs(bool utf8)
 {
 	static const struct tui_glyphs u = {
-		"─", "│", "┌", "┐", "└", "┘", "→", "≤", "≥", "±", "·", "…", "▼", "✓", "✗", "‖", "┼",
+	    "─", "│", "┌", "┐", "└", "┘", "→", "≤", "≥", "±", "·", "…", "▼", "✓", "✗", "‖", "┼",
 	};
 	static const struct tui_glyphs a = {
-		/* tick "*" and gate "+": a passed gate and a pending one differ */
-		"-", "|", "+", "+", "+", "+", "->", "<=", ">=", "+-", ".", "~", "v", "*", "x", "H", "+",
+	    /* tick "*" and gate "+": a passed gate and a pending one differ */
+	    "-", "|", "+", "+", "+", "+", "->", "<=", ">=", "+-", ".", "~", "v", "*", "x", "H", "+",
 	};
 	return utf8 ? &u : &a;
 }

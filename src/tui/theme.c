@@ -16,35 +16,35 @@
 #include "shiproom/jread.h"
 
 static const char *const role_names[TR_COUNT + 1] = {
-	[TR_NORMAL] = "normal",
-	[TR_DIM] = "dim",
-	[TR_TITLE] = "title",
-	[TR_HEADER] = "header",
-	[TR_BORDER] = "border",
-	[TR_SELECTED] = "selected",
-	[TR_KEY] = "key",
-	[TR_KEY_DIM] = "key.dim",
-	[TR_KEY_ALERT] = "key.alert",
-	[TR_BADGE_RO] = "badge.ro",
-	[TR_BANNER] = "banner",
-	[TR_DIALOG] = "dialog",
-	[TR_ST_GREEN] = "status.green",
-	[TR_ST_YELLOW] = "status.yellow",
-	[TR_ST_NODATA] = "status.nodata",
-	[TR_ST_STALE] = "status.stale",
-	[TR_ST_ERROR] = "status.error",
-	[TR_ST_RED] = "status.red",
-	[TR_V_GO] = "verdict.go",
-	[TR_V_HOLD] = "verdict.hold",
-	[TR_V_ROLLBACK] = "verdict.rollback",
-	[TR_V_ESCALATE] = "verdict.escalate",
-	[TR_CANARY] = "chart.canary",
-	[TR_CONTROL] = "chart.control",
-	[TR_LIMIT] = "chart.limit",
-	[TR_NOW] = "timeline.now",
-	[TR_PAST] = "timeline.past",
-	[TR_FUTURE] = "timeline.future",
-	[TR_COUNT] = NULL,
+    [TR_NORMAL] = "normal",
+    [TR_DIM] = "dim",
+    [TR_TITLE] = "title",
+    [TR_HEADER] = "header",
+    [TR_BORDER] = "border",
+    [TR_SELECTED] = "selected",
+    [TR_KEY] = "key",
+    [TR_KEY_DIM] = "key.dim",
+    [TR_KEY_ALERT] = "key.alert",
+    [TR_BADGE_RO] = "badge.ro",
+    [TR_BANNER] = "banner",
+    [TR_DIALOG] = "dialog",
+    [TR_ST_GREEN] = "status.green",
+    [TR_ST_YELLOW] = "status.yellow",
+    [TR_ST_NODATA] = "status.nodata",
+    [TR_ST_STALE] = "status.stale",
+    [TR_ST_ERROR] = "status.error",
+    [TR_ST_RED] = "status.red",
+    [TR_V_GO] = "verdict.go",
+    [TR_V_HOLD] = "verdict.hold",
+    [TR_V_ROLLBACK] = "verdict.rollback",
+    [TR_V_ESCALATE] = "verdict.escalate",
+    [TR_CANARY] = "chart.canary",
+    [TR_CONTROL] = "chart.control",
+    [TR_LIMIT] = "chart.limit",
+    [TR_NOW] = "timeline.now",
+    [TR_PAST] = "timeline.past",
+    [TR_FUTURE] = "timeline.future",
+    [TR_COUNT] = NULL,
 };
 
 const char *theme_role_name(enum tui_role r)
@@ -73,53 +73,71 @@ enum tui_role theme_verdict_role(int verdict)
 
 /* ANSI colour numbers for the names a theme may use. */
 enum {
-	C_BLACK, C_RED, C_GREEN, C_YELLOW, C_BLUE, C_MAGENTA, C_CYAN, C_WHITE,
-	C_BBLACK, C_BRED, C_BGREEN, C_BYELLOW, C_BBLUE, C_BMAGENTA, C_BCYAN, C_BWHITE
+	C_BLACK,
+	C_RED,
+	C_GREEN,
+	C_YELLOW,
+	C_BLUE,
+	C_MAGENTA,
+	C_CYAN,
+	C_WHITE,
+	C_BBLACK,
+	C_BRED,
+	C_BGREEN,
+	C_BYELLOW,
+	C_BBLUE,
+	C_BMAGENTA,
+	C_BCYAN,
+	C_BWHITE
 };
 
 static const char *const colour_names[] = {
-	"black", "red", "green", "yellow", "blue", "magenta", "cyan", "white",
-	"bright-black", "bright-red", "bright-green", "bright-yellow", "bright-blue",
-	"bright-magenta", "bright-cyan", "bright-white", "default", NULL,
+    "black",        "red",           "green",       "yellow",         "blue",
+    "magenta",      "cyan",          "white",       "bright-black",   "bright-red",
+    "bright-green", "bright-yellow", "bright-blue", "bright-magenta", "bright-cyan",
+    "bright-white", "default",       NULL,
 };
 
 static const char *const attr_names[] = {"bold", "dim", "reverse", "underline", "italic", NULL};
 
 /* One built-in style: 256-colour pair, 16-colour pair, attrs, mono. */
-#define S(f, b, f16, b16, a, m) {(short)(f), (short)(b), (short)(f16), (short)(b16), (a), (m)}
+#define S(f, b, f16, b16, a, m)                                                                    \
+	{                                                                                          \
+		(short)(f), (short)(b), (short)(f16), (short)(b16), (a), (m)                       \
+	}
 #define D TC_DEFAULT
 
 void theme_builtin(struct sr_theme *t)
 {
 	static const struct theme_style base[TR_COUNT] = {
-		[TR_NORMAL] = S(D, D, D, D, 0, 0),
-		[TR_DIM] = S(244, D, C_BBLACK, D, 0, TA_DIM),
-		[TR_TITLE] = S(D, D, D, D, TA_BOLD, TA_BOLD),
-		[TR_HEADER] = S(255, 24, C_BWHITE, C_BLUE, 0, TA_REVERSE),
-		[TR_BORDER] = S(240, D, C_BBLACK, D, 0, 0),
-		[TR_SELECTED] = S(D, 238, D, C_BLUE, TA_BOLD, TA_REVERSE),
-		[TR_KEY] = S(81, D, C_CYAN, D, TA_BOLD, TA_BOLD),
-		[TR_KEY_DIM] = S(242, D, C_BBLACK, D, 0, TA_DIM),
-		[TR_KEY_ALERT] = S(231, 160, C_BWHITE, C_RED, TA_BOLD, TA_REVERSE | TA_BOLD),
-		[TR_BADGE_RO] = S(16, 214, C_BLACK, C_YELLOW, TA_BOLD, TA_REVERSE | TA_BOLD),
-		[TR_BANNER] = S(231, 160, C_BWHITE, C_RED, TA_BOLD, TA_REVERSE | TA_BOLD),
-		[TR_DIALOG] = S(252, 236, C_WHITE, C_BLUE, 0, 0),
-		[TR_ST_GREEN] = S(71, D, C_GREEN, D, 0, 0),
-		[TR_ST_YELLOW] = S(220, D, C_YELLOW, D, TA_BOLD, TA_BOLD),
-		[TR_ST_NODATA] = S(246, D, C_BBLACK, D, 0, TA_UNDERLINE),
-		[TR_ST_STALE] = S(141, D, C_MAGENTA, D, 0, TA_UNDERLINE),
-		[TR_ST_ERROR] = S(201, D, C_BMAGENTA, D, TA_BOLD, TA_BOLD | TA_UNDERLINE),
-		[TR_ST_RED] = S(196, D, C_RED, D, TA_BOLD, TA_REVERSE | TA_BOLD),
-		[TR_V_GO] = S(16, 71, C_BLACK, C_GREEN, TA_BOLD, TA_BOLD),
-		[TR_V_HOLD] = S(16, 220, C_BLACK, C_YELLOW, TA_BOLD, TA_REVERSE),
-		[TR_V_ROLLBACK] = S(231, 160, C_BWHITE, C_RED, TA_BOLD, TA_REVERSE | TA_BOLD),
-		[TR_V_ESCALATE] = S(231, 129, C_BWHITE, C_MAGENTA, TA_BOLD, TA_REVERSE | TA_UNDERLINE),
-		[TR_CANARY] = S(214, D, C_YELLOW, D, 0, TA_BOLD),
-		[TR_CONTROL] = S(75, D, C_CYAN, D, 0, 0),
-		[TR_LIMIT] = S(203, D, C_RED, D, 0, TA_DIM),
-		[TR_NOW] = S(231, 24, C_BWHITE, C_BLUE, TA_BOLD, TA_REVERSE | TA_BOLD),
-		[TR_PAST] = S(250, D, C_WHITE, D, 0, TA_BOLD),
-		[TR_FUTURE] = S(242, D, C_BBLACK, D, 0, TA_DIM),
+	    [TR_NORMAL] = S(D, D, D, D, 0, 0),
+	    [TR_DIM] = S(244, D, C_BBLACK, D, 0, TA_DIM),
+	    [TR_TITLE] = S(D, D, D, D, TA_BOLD, TA_BOLD),
+	    [TR_HEADER] = S(255, 24, C_BWHITE, C_BLUE, 0, TA_REVERSE),
+	    [TR_BORDER] = S(240, D, C_BBLACK, D, 0, 0),
+	    [TR_SELECTED] = S(D, 238, D, C_BLUE, TA_BOLD, TA_REVERSE),
+	    [TR_KEY] = S(81, D, C_CYAN, D, TA_BOLD, TA_BOLD),
+	    [TR_KEY_DIM] = S(242, D, C_BBLACK, D, 0, TA_DIM),
+	    [TR_KEY_ALERT] = S(231, 160, C_BWHITE, C_RED, TA_BOLD, TA_REVERSE | TA_BOLD),
+	    [TR_BADGE_RO] = S(16, 214, C_BLACK, C_YELLOW, TA_BOLD, TA_REVERSE | TA_BOLD),
+	    [TR_BANNER] = S(231, 160, C_BWHITE, C_RED, TA_BOLD, TA_REVERSE | TA_BOLD),
+	    [TR_DIALOG] = S(252, 236, C_WHITE, C_BLUE, 0, 0),
+	    [TR_ST_GREEN] = S(71, D, C_GREEN, D, 0, 0),
+	    [TR_ST_YELLOW] = S(220, D, C_YELLOW, D, TA_BOLD, TA_BOLD),
+	    [TR_ST_NODATA] = S(246, D, C_BBLACK, D, 0, TA_UNDERLINE),
+	    [TR_ST_STALE] = S(141, D, C_MAGENTA, D, 0, TA_UNDERLINE),
+	    [TR_ST_ERROR] = S(201, D, C_BMAGENTA, D, TA_BOLD, TA_BOLD | TA_UNDERLINE),
+	    [TR_ST_RED] = S(196, D, C_RED, D, TA_BOLD, TA_REVERSE | TA_BOLD),
+	    [TR_V_GO] = S(16, 71, C_BLACK, C_GREEN, TA_BOLD, TA_BOLD),
+	    [TR_V_HOLD] = S(16, 220, C_BLACK, C_YELLOW, TA_BOLD, TA_REVERSE),
+	    [TR_V_ROLLBACK] = S(231, 160, C_BWHITE, C_RED, TA_BOLD, TA_REVERSE | TA_BOLD),
+	    [TR_V_ESCALATE] = S(231, 129, C_BWHITE, C_MAGENTA, TA_BOLD, TA_REVERSE | TA_UNDERLINE),
+	    [TR_CANARY] = S(214, D, C_YELLOW, D, 0, TA_BOLD),
+	    [TR_CONTROL] = S(75, D, C_CYAN, D, 0, 0),
+	    [TR_LIMIT] = S(203, D, C_RED, D, 0, TA_DIM),
+	    [TR_NOW] = S(231, 24, C_BWHITE, C_BLUE, TA_BOLD, TA_REVERSE | TA_BOLD),
+	    [TR_PAST] = S(250, D, C_WHITE, D, 0, TA_BOLD),
+	    [TR_FUTURE] = S(242, D, C_BBLACK, D, 0, TA_DIM),
 	};
 	memset(t, 0, sizeof *t);
 	sr_strlcpy(t->name, "default", sizeof t->name);
@@ -132,10 +150,9 @@ void theme_builtin(struct sr_theme *t)
 
 /* The 16 ANSI colours as xterm draws them, for nearest-colour look-ups. */
 static const unsigned char ansi_rgb[16][3] = {
-	{0, 0, 0},       {205, 0, 0},   {0, 205, 0},   {205, 205, 0},
-	{0, 0, 238},     {205, 0, 205}, {0, 205, 205}, {229, 229, 229},
-	{127, 127, 127}, {255, 0, 0},   {0, 255, 0},   {255, 255, 0},
-	{92, 92, 255},   {255, 0, 255}, {0, 255, 255}, {255, 255, 255},
+    {0, 0, 0},     {205, 0, 0},     {0, 205, 0},     {205, 205, 0},   {0, 0, 238}, {205, 0, 205},
+    {0, 205, 205}, {229, 229, 229}, {127, 127, 127}, {255, 0, 0},     {0, 255, 0}, {255, 255, 0},
+    {92, 92, 255}, {255, 0, 255},   {0, 255, 255},   {255, 255, 255},
 };
 
 static void rgb_of_256(int c, int *r, int *g, int *b)
@@ -184,7 +201,8 @@ static short nearest_256(int r, int g, int b)
 	for (int c = 16; c < 256; c++) {
 		int cr, cg, cb;
 		rgb_of_256(c, &cr, &cg, &cb);
-		long d = (long)(r - cr) * (r - cr) + (long)(g - cg) * (g - cg) + (long)(b - cb) * (b - cb);
+		long d = (long)(r - cr) * (r - cr) + (long)(g - cg) * (g - cg) +
+		         (long)(b - cb) * (b - cb);
 		if (bestd < 0 || d < bestd) {
 			bestd = d;
 			best = c;
@@ -225,10 +243,12 @@ static int parse_colour(struct jr_doc *d, const struct jr_val *v, int max, short
 		for (int i = 0; ok && i < 6; i++)
 			ok = (x[i] = hexval(s[i + 1])) >= 0;
 		if (!ok)
-			return jr_fail(d, v, NULL, JR_AT_VALUE,
-			               max == 255 ? "bad colour \"%.16s\": expected \"#rrggbb\""
-			                          : "bad colour \"%.16s\": a 16-colour value takes a name or 0..15",
-			               s);
+			return jr_fail(
+			    d, v, NULL, JR_AT_VALUE,
+			    max == 255
+			        ? "bad colour \"%.16s\": expected \"#rrggbb\""
+			        : "bad colour \"%.16s\": a 16-colour value takes a name or 0..15",
+			    s);
 		*out = nearest_256(x[0] * 16 + x[1], x[2] * 16 + x[3], x[4] * 16 + x[5]);
 		return 0;
 	}
@@ -242,8 +262,9 @@ static int parse_colour(struct jr_doc *d, const struct jr_val *v, int max, short
 static int parse_attrs(struct jr_doc *d, const struct jr_val *v, unsigned *out)
 {
 	if (!json_is_array(v->j))
-		return jr_fail(d, v, NULL, JR_AT_VALUE,
-		               "expected an array of attributes (bold, dim, reverse, underline, italic)");
+		return jr_fail(
+		    d, v, NULL, JR_AT_VALUE,
+		    "expected an array of attributes (bold, dim, reverse, underline, italic)");
 	unsigned a = 0;
 	for (size_t i = 0; i < jr_len(v); i++) {
 		struct jr_val e;
@@ -310,7 +331,8 @@ int theme_load_buffer(struct sr_theme *t, const char *buf, size_t len, const cha
 			int r = role_by_name(key);
 			if (r < 0) {
 				jr_fail(&d, &styles, key, JR_AT_KEY,
-				        "unknown style \"%.40s\" (see shiproom(1), THEMES, for the names)",
+				        "unknown style \"%.40s\" (see shiproom(1), THEMES, for the "
+				        "names)",
 				        key);
 				break;
 			}

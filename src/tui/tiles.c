@@ -31,11 +31,11 @@ static const char *const qnames[] = {"P50", "P95", "P99"};
  * > Scholarship search   61   61    93   93  130   100  100   ok GREEN
  */
 #define COL_NAME 2
-#define W_NAME   18
-#define VAL_W    5
-#define COL_P50  20
-#define COL_P95  31
-#define COL_P99  47
+#define W_NAME 18
+#define VAL_W 5
+#define COL_P50 20
+#define COL_P95 31
+#define COL_P99 47
 #define COL_TREND LAYOUT_ROW_FIXED_W
 
 static void num_ms(char *buf, size_t n, double v)
@@ -103,8 +103,7 @@ static void sparkline(const struct tui *t, int y, int x, int w, int cell)
 		         spark_glyph(v[i], lo, hi, t->utf8));
 }
 
-static void status_cell(const struct tui *t, int journey, char *buf, size_t n,
-                        enum sr_status *st)
+static void status_cell(const struct tui *t, int journey, char *buf, size_t n, enum sr_status *st)
 {
 	int worst = tui_journey_worst_cell(t->r, journey);
 	*st = worst >= 0 ? t->r->engine.cells[worst].status : SR_NODATA;
@@ -179,12 +178,14 @@ static void tiles_rows(struct tui *t)
 			          cs ? theme_status_role(cs->status) : TR_DIM);
 			value_col(y, qcol[q] + VAL_W, cs ? cs->control : NAN, base);
 			if (q == 1)
-				value_col(y, qcol[q] + 2 * VAL_W, cs ? cs->limit : NAN, sel ? base : TR_DIM);
+				value_col(y, qcol[q] + 2 * VAL_W, cs ? cs->limit : NAN,
+				          sel ? base : TR_DIM);
 		}
 		if (sw > 0)
 			sparkline(t, y, COL_TREND, sw, c95);
 		status_cell(t, j, st, sizeof st, &s);
-		int sx = col_status + term_put(y, col_status, a.w - col_status, theme_status_role(s), st);
+		int sx = col_status +
+		         term_put(y, col_status, a.w - col_status, theme_status_role(s), st);
 		evidence_tag(t, j, y, sx, a.w - sx);
 	}
 }

@@ -78,8 +78,9 @@ static void draw_axis(struct tui *t, const struct axis *a, int y)
 	sr_ms t0 = ro->t0;
 	for (int i = 0; i < p->nphases; i++) {
 		sr_ms s = t0 + (sr_ms)p->phases[i].start_min * SR_MS_PER_MIN;
-		sr_ms e = i + 1 < p->nphases ? t0 + (sr_ms)p->phases[i + 1].start_min * SR_MS_PER_MIN
-		                             : a->end;
+		sr_ms e = i + 1 < p->nphases
+		              ? t0 + (sr_ms)p->phases[i + 1].start_min * SR_MS_PER_MIN
+		              : a->end;
 		int xs = axis_x(a, s), xe = axis_x(a, e);
 		char name[SR_NAME_LEN + 2];
 		tui_fmt(name, sizeof name, " %s ", p->phases[i].name);
@@ -97,7 +98,8 @@ static void draw_axis(struct tui *t, const struct axis *a, int y)
 					continue;
 			}
 			bool cur = ro->phase == i && !ro->rolled_back;
-			term_put(y, mid, nw, cur ? TR_TITLE : (mid <= nowx ? TR_PAST : TR_FUTURE), name);
+			term_put(y, mid, nw, cur ? TR_TITLE : (mid <= nowx ? TR_PAST : TR_FUTURE),
+			         name);
 		}
 	}
 	term_put(y, axis_x(a, t0), 1, t->now >= t0 ? TR_PAST : TR_FUTURE, g->gate);

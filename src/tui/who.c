@@ -35,8 +35,9 @@ void who_draw(struct tui *t)
 	term_fill(b.y, 0, b.h, b.w, TR_NORMAL);
 	term_put(y++, 1, b.w - 2, TR_TITLE, "Who is attached to this rollout   esc back");
 	if (!t->o->client) {
-		term_put(y + 1, 3, b.w - 4, TR_DIM,
-		         "this console is not attached to a service (a replay): nobody else is here");
+		term_put(
+		    y + 1, 3, b.w - 4, TR_DIM,
+		    "this console is not attached to a service (a replay): nobody else is here");
 		return;
 	}
 	struct sr_client *c = t->o->client;
@@ -47,8 +48,8 @@ void who_draw(struct tui *t)
 	term_put(y++, 3, b.w - 4, TR_DIM, line);
 	y++;
 	if (y < bottom)
-		term_putf(y++, 3, b.w - 4, TR_TITLE, "%-16s %-14s %-8s %-9s %-10s %s", "login", "role",
-		          "what", "since", "mode", "from");
+		term_putf(y++, 3, b.w - 4, TR_TITLE, "%-16s %-14s %-8s %-9s %-10s %s", "login",
+		          "role", "what", "since", "mode", "from");
 	const struct sr_who *w;
 	int nw = client_who(c, &w);
 	sr_ms real = clock_real_ms();
@@ -57,7 +58,9 @@ void who_draw(struct tui *t)
 		sr_fmt_duration(since, sizeof since, real > w[i].since ? real - w[i].since : 0);
 		tui_fmt(line, sizeof line, "%-16s %-14s %-8s %-9s %-10s %s", w[i].login, w[i].role,
 		        w[i].purpose, since,
-		        w[i].acting ? "ACTING" : w[i].read_only ? "read-only" : "can act",
+		        w[i].acting      ? "ACTING"
+		        : w[i].read_only ? "read-only"
+		                         : "can act",
 		        w[i].ssh[0] ? w[i].ssh : "local");
 		term_put(y++, 3, b.w - 4, w[i].acting ? TR_ST_YELLOW : TR_NORMAL, line);
 	}

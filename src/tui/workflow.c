@@ -622,10 +622,9 @@ static int build_comms(const struct tui *t, struct wf_line *l, int n)
 	reports_text(t, buf, sizeof buf, &role);
 	n = wf_add(l, n, "Reports", TR_NORMAL, "%s", buf);
 	if (t->o->templates)
-		n = wf_add(l, n, "", TR_DIM, "%s%s",
-		           "g gate report, c phase card; w in them writes to ",
-		           s->state_dir[0] && !t->o->read_only ? s->state_dir
-		                                               : "(nowhere: no state dir)");
+		n = wf_add(
+		    l, n, "", TR_DIM, "%s%s", "g gate report, c phase card; w in them writes to ",
+		    s->state_dir[0] && !t->o->read_only ? s->state_dir : "(nowhere: no state dir)");
 	return n;
 }
 

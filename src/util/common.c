@@ -6,15 +6,15 @@
 #include <string.h>
 
 static const char *const status_names[SR_STATUS_COUNT] = {
-	[SR_GREEN] = "GREEN", [SR_YELLOW] = "YELLOW", [SR_NODATA] = "NODATA",
-	[SR_STALE] = "STALE", [SR_ERROR] = "ERROR",   [SR_RED] = "RED",
+    [SR_GREEN] = "GREEN", [SR_YELLOW] = "YELLOW", [SR_NODATA] = "NODATA",
+    [SR_STALE] = "STALE", [SR_ERROR] = "ERROR",   [SR_RED] = "RED",
 };
 
 /* Glyphs tell the status without colour; ASCII so they survive any
  * terminal and any report. */
 static const char *const status_glyphs[SR_STATUS_COUNT] = {
-	[SR_GREEN] = "ok", [SR_YELLOW] = "!", [SR_NODATA] = "?",
-	[SR_STALE] = "~",  [SR_ERROR] = "E",  [SR_RED] = "X",
+    [SR_GREEN] = "ok", [SR_YELLOW] = "!", [SR_NODATA] = "?",
+    [SR_STALE] = "~",  [SR_ERROR] = "E",  [SR_RED] = "X",
 };
 
 const char *sr_status_name(enum sr_status s)

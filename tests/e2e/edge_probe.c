@@ -80,8 +80,8 @@ static void on_edge(void *ud, int result, int weight, const char *err)
 	if (result == HAPROXY_ERR_TRANSPORT && p->attempt < p->attempts) {
 		printf("attempt %d/%d failed: %s\n", p->attempt, p->attempts, err ? err : "");
 		fflush(stdout);
-		uv_timer_start(&p->backoff, backoff_fired, (uint64_t)p->backoff_ms << (p->attempt - 1),
-		               0);
+		uv_timer_start(&p->backoff, backoff_fired,
+		               (uint64_t)p->backoff_ms << (p->attempt - 1), 0);
 		return;
 	}
 	p->done = true;
@@ -110,11 +110,12 @@ static void run(struct probe *p)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: edge_probe EDGE_JSON set N [--drain] [--attempts K] [--backoff-ms MS]\n"
-	                "                  [--journal DIR] [--reason TEXT] [--crash-after-intent|"
-	                "--crash-after-edge]\n"
-	                "       edge_probe EDGE_JSON get\n"
-	                "       edge_probe EDGE_JSON reconcile --journal DIR\n");
+	fprintf(stderr,
+	        "usage: edge_probe EDGE_JSON set N [--drain] [--attempts K] [--backoff-ms MS]\n"
+	        "                  [--journal DIR] [--reason TEXT] [--crash-after-intent|"
+	        "--crash-after-edge]\n"
+	        "       edge_probe EDGE_JSON get\n"
+	        "       edge_probe EDGE_JSON reconcile --journal DIR\n");
 	return 2;
 }
 
@@ -215,20 +216,23 @@ int main(int argc, char **argv)
 		} else {
 			run(&p);
 			if (p.result != 0) {
-				printf("failed: cannot read the edge to reconcile %s: %s\n", it.key, p.err);
+				printf("failed: cannot read the edge to reconcile %s: %s\n", it.key,
+				       p.err);
 				rc = 1;
 			} else {
 				bool applied = p.readback == it.weight;
 				char note[200];
-				snprintf(note, sizeof note, "start-up: the edge reads %d%%, the intent was %d%%",
+				snprintf(note, sizeof note,
+				         "start-up: the edge reads %d%%, the intent was %d%%",
 				         p.readback, it.weight);
-				if (journal_reconcile(j, now_ms(), who, it.key, it.action, applied, p.readback,
-				                      note, err, sizeof err) < 0) {
+				if (journal_reconcile(j, now_ms(), who, it.key, it.action, applied,
+				                      p.readback, note, err, sizeof err) < 0) {
 					printf("failed: %s\n", err);
 					rc = 1;
 				} else {
-					printf("reconciled %s action=%s applied=%s weight=%d\n", it.key, it.action,
-					       applied ? "yes" : "no", p.readback);
+					printf("reconciled %s action=%s applied=%s weight=%d\n",
+					       it.key, it.action, applied ? "yes" : "no",
+					       p.readback);
 				}
 			}
 		}
@@ -241,8 +245,12 @@ int main(int argc, char **argv)
 		if (jdir && p.weight >= 0) {
 			j = journal_for(jdir, who, action);
 			journal_make_key(key, sizeof key);
-			struct sr_jaction a = {.action = action, .weight = p.weight, .drain = p.drain,
-			                       .gate = -1, .reason = reason, .key = key};
+			struct sr_jaction a = {.action = action,
+			                       .weight = p.weight,
+			                       .drain = p.drain,
+			                       .gate = -1,
+			                       .reason = reason,
+			                       .key = key};
 			if (journal_intent(j, now_ms(), who, &a, err, sizeof err) < 0) {
 				printf("failed: %s\n", err);
 				return 1;
@@ -257,8 +265,9 @@ int main(int argc, char **argv)
 			printf("failed weight=%d attempts=%d: %s\n", p.readback, p.attempt, p.err);
 		rc = p.result == 0 ? 0 : 1;
 		if (j) {
-			if (journal_outcome(j, now_ms(), who, key, action, p.result == 0, p.readback,
-			                    p.result == 0 ? NULL : p.err, p.attempt, err, sizeof err) < 0) {
+			if (journal_outcome(j, now_ms(), who, key, action, p.result == 0,
+			                    p.readback, p.result == 0 ? NULL : p.err, p.attempt,
+			                    err, sizeof err) < 0) {
 				printf("failed: %s\n", err);
 				rc = 1;
 			}

@@ -55,8 +55,9 @@ static void on_snapshot(void *ud, struct sr_snapshot *s)
 	engine_fmt_value(k, c->canary, can, sizeof can);
 	engine_fmt_value(k, c->control, ctl, sizeof ctl);
 	evidence_format(&pr->e->evidence[pr->cell], &k->evidence, false, line, sizeof line);
-	printf("poll %d: canary %s control %s %s; step canary %.0f/%.0f control %.0f/%.0f", pr->polls,
-	       can, ctl, sr_status_name(c->status), ca->step_n, ca->step_bad, co->step_n, co->step_bad);
+	printf("poll %d: canary %s control %s %s; step canary %.0f/%.0f control %.0f/%.0f",
+	       pr->polls, can, ctl, sr_status_name(c->status), ca->step_n, ca->step_bad, co->step_n,
+	       co->step_bad);
 	if (ca->step_bound == ca->step_bound)
 		printf(" slower than %gms", ca->step_bound);
 	printf("; evidence: %s\n", line);

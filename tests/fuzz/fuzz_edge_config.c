@@ -58,7 +58,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* the token only ever lands in a header (unless the bytes spell it) */
 	bool spelled = strstr(text, "T0KEN") != NULL;
 	for (int esc = HTTP_ESC_RAW; esc <= HTTP_ESC_URL; esc++) {
-		char *out = http_tmpl_expand(text, vars, "T0KEN", (enum http_esc)esc, err, sizeof err);
+		char *out = http_tmpl_expand(text, vars, "T0KEN", (enum http_esc)esc, err,
+		                             sizeof err);
 		if (out && esc != HTTP_ESC_HEADER && !spelled && strstr(out, "T0KEN"))
 			abort();
 		free(out);

@@ -54,7 +54,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (haproxy_parse_servers_state(buf, size, "canary", &st, err, sizeof err) == 0) {
 		if (st.uweight < 0 || st.admin_state < 0)
 			abort();
-		int w = haproxy_effective_weight(st.uweight, st.iweight, haproxy_state_in_maint(&st));
+		int w = haproxy_effective_weight(st.uweight, st.iweight,
+		                                 haproxy_state_in_maint(&st));
 		if (w < -1 || w > 100)
 			abort();
 	} else {

@@ -59,7 +59,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!policy) {
 		policy = calloc(1, sizeof *policy);
 		struct sr_policy_error err;
-		if (!policy || policy_load_file(policy, SR_DATADIR "/config/shiproom.json", &err) < 0)
+		if (!policy ||
+		    policy_load_file(policy, SR_DATADIR "/config/shiproom.json", &err) < 0)
 			abort();
 	}
 	int fd = memfd_create("journal", MFD_CLOEXEC);

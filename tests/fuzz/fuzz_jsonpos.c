@@ -96,20 +96,13 @@ static long offset_of(const char *t, size_t n, int line, int col)
 static int starts_type(char c, json_t *v)
 {
 	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return c == '{';
-	case JSON_ARRAY:
-		return c == '[';
-	case JSON_STRING:
-		return c == '"';
-	case JSON_TRUE:
-		return c == 't';
-	case JSON_FALSE:
-		return c == 'f';
-	case JSON_NULL:
-		return c == 'n';
-	default:
-		return c == '-' || (c >= '0' && c <= '9');
+	case JSON_OBJECT: return c == '{';
+	case JSON_ARRAY: return c == '[';
+	case JSON_STRING: return c == '"';
+	case JSON_TRUE: return c == 't';
+	case JSON_FALSE: return c == 'f';
+	case JSON_NULL: return c == 'n';
+	default: return c == '-' || (c >= '0' && c <= '9');
 	}
 }
 

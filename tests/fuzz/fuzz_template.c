@@ -43,8 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 	memcpy(text, buf, len);
 
 	struct sr_tpl_error err;
-	struct sr_template *t =
-	    template_load_buffer(text, len, "fuzz.md", report_schemas[SR_REPORT_GATE], &err);
+	struct sr_template *t = template_load_buffer(text, len, "fuzz.md",
+	                                             report_schemas[SR_REPORT_GATE], &err);
 	if (!t) {
 		if (strnlen(err.msg, sizeof err.msg) >= sizeof err.msg || err.msg[0] == '\0' ||
 		    err.line < 1 || err.column < 1)

@@ -65,7 +65,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t off = 0, step = size ? (size_t)data[0] % 7 + 1 : 1;
 	while (off < size) {
 		size_t n = size - off < step ? size - off : step;
-		if (wire_reader_drain(&rd, (const char *)data + off, n, on_msg, &c, err, sizeof err) < 0)
+		if (wire_reader_drain(&rd, (const char *)data + off, n, on_msg, &c, err,
+		                      sizeof err) < 0)
 			break;
 		if (rd.len > rd.max + 4 + 65536)
 			abort();

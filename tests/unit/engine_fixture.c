@@ -124,15 +124,11 @@ static double healthy_value(const struct sr_policy *p, int kpi)
 				lim = policy_kpi_limit(p, kpi, ph);
 		return lim * 0.5;
 	case SR_KIND_MIN:
-	case SR_KIND_RATIO_MIN:
-		return lim + 2 * k->warn_margin;
-	case SR_KIND_STREAK:
-		return 0;
-	case SR_KIND_MONITOR:
-		return 100;
+	case SR_KIND_RATIO_MIN: return lim + 2 * k->warn_margin;
+	case SR_KIND_STREAK: return 0;
+	case SR_KIND_MONITOR: return 100;
 	case SR_KIND_VS_CONTROL:
-	case SR_KIND_VS_BASELINE:
-		return 10;
+	case SR_KIND_VS_BASELINE: return 10;
 	}
 	return 0;
 }
@@ -234,7 +230,8 @@ bool fx_decision_has(const struct fx *f, const char *needle)
 const char *fx_decision_text(const struct fx *f)
 {
 	static char buf[SR_REASON_LEN * SR_MAX_REASONS + 64];
-	size_t o = (size_t)snprintf(buf, sizeof buf, "%s:", sr_verdict_name(f->e->decision.verdict));
+	size_t o = (size_t)snprintf(buf, sizeof buf,
+	                            "%s:", sr_verdict_name(f->e->decision.verdict));
 	for (int i = 0; i < f->e->decision.nreasons && o < sizeof buf; i++)
 		o += (size_t)snprintf(buf + o, sizeof buf - o, " | %s", f->e->decision.reasons[i]);
 	return buf;
@@ -283,6 +280,7 @@ void fx_assert_contains(const char *hay, const char *needle, const char *file, i
 {
 	if (hay && needle && strstr(hay, needle))
 		return;
-	print_error("expected \"%s\" in \"%s\"\n", needle ? needle : "(null)", hay ? hay : "(null)");
+	print_error("expected \"%s\" in \"%s\"\n", needle ? needle : "(null)",
+	            hay ? hay : "(null)");
 	_fail(file, line);
 }

@@ -21,7 +21,7 @@
 #define FX_POLL (15 * SR_MS_PER_S)
 
 struct fx {
-	struct sr_policy *p;       /* a private copy of the shipped policy */
+	struct sr_policy *p; /* a private copy of the shipped policy */
 	struct sr_engine *e;
 	struct sr_snapshot *s;
 	sr_ms now;

@@ -221,8 +221,8 @@ static void test_workflow_actions(void **state)
 	assert_int_equal(res.outcome, SR_ACT_DONE);
 	assert_int_equal(calls.n, 2);
 
-	struct sr_action_request req = {.kind = SR_ACT_REPORT, .gate = -1, .report_kind = 1,
-	                                .report_index = -1};
+	struct sr_action_request req = {
+	    .kind = SR_ACT_REPORT, .gate = -1, .report_kind = 1, .report_index = -1};
 	snprintf(req.actor, sizeof req.actor, "dri");
 	action_dispatch(f->r, &req, &res);
 	assert_int_equal(res.outcome, SR_ACT_DONE);
@@ -361,7 +361,8 @@ static void test_edge_failure_after_three_tries(void **state)
 	/* each retry and the failure are in the log */
 	assert_true(f->r->nlog - nlog >= 3);
 	assert_true(log_has(f->r, SR_RED, "FAILED"));
-	assert_true(log_has(f->r, SR_YELLOW, "retry 2/3 now: set_weight failed: connection refused"));
+	assert_true(
+	    log_has(f->r, SR_YELLOW, "retry 2/3 now: set_weight failed: connection refused"));
 	assert_true(log_has(f->r, SR_YELLOW, "retry 3/3 now"));
 	fix_free(f);
 }
@@ -458,7 +459,6 @@ static void test_auto_rollback(void **state)
 	fix_free(f);
 	free(p);
 }
-
 
 /* ---- the journal ----------------------------------------------------------------------- */
 
@@ -624,8 +624,7 @@ static void test_journal_promote_intent_outcome(void **state)
 	assert_int_equal(other->r->engine.ro.weight, 5);
 	assert_int_equal(other->r->engine.ro.t0, T0);
 	assert_int_equal(rollout_preflight_open(&other->r->engine.ro, policy), 0);
-	assert_memory_equal(other->r->engine.ro.ticks, f->r->engine.ro.ticks,
-	                    sizeof ro.ticks);
+	assert_memory_equal(other->r->engine.ro.ticks, f->r->engine.ro.ticks, sizeof ro.ticks);
 	(void)err;
 	(void)rp;
 
@@ -811,8 +810,8 @@ static void test_journal_reconcile_at_start(void **state)
 	to_t0_ready(f);
 	/* A console wrote its intent to go to 5% and died. The edge did
 	 * move (the sim edge shows 5%), the outcome was never written. */
-	struct sr_jaction a = {.action = "promote", .weight = 5, .gate = -1, .reason = "",
-	                       .key = "sr-crashed-1"};
+	struct sr_jaction a = {
+	    .action = "promote", .weight = 5, .gate = -1, .reason = "", .key = "sr-crashed-1"};
 	char err[256];
 	assert_int_equal(journal_intent(jf->j, f->r->now, "dri", &a, err, sizeof err), 0);
 	struct sr_edge *e = sim_edge(f->sim);
@@ -845,7 +844,8 @@ static void test_journal_reconcile_at_start(void **state)
 	seen_free(&s);
 
 	/* the other way: an intent to 25% that never reached the edge */
-	struct sr_jaction b = {.action = "promote", .weight = 25, .gate = -1, .key = "sr-crashed-2"};
+	struct sr_jaction b = {
+	    .action = "promote", .weight = 25, .gate = -1, .key = "sr-crashed-2"};
 	assert_int_equal(journal_intent(jf->j, g->r->now, "dri", &b, err, sizeof err), 0);
 	runner_reconcile(g->r);
 	assert_int_equal(g->r->engine.ro.phase, 0);
@@ -917,14 +917,15 @@ static void test_journal_observations_and_snapshots(void **state)
 		const json_t *o = all.ev[i];
 		if (!strcmp(all.types[i], "snapshot") && !strcmp(evs(o, "label"), "T-0"))
 			t0snap = json_array_size(json_object_get(o, "cells")) == (size_t)p->ncells;
-		if (!strcmp(all.types[i], "trigger") && !strcmp(evs(o, "trigger"), "p95_over_160") &&
-		    !strcmp(evs(o, "to"), "firing"))
+		if (!strcmp(all.types[i], "trigger") &&
+		    !strcmp(evs(o, "trigger"), "p95_over_160") && !strcmp(evs(o, "to"), "firing"))
 			fired = true;
-		if (!strcmp(all.types[i], "status") && !strcmp(evs(o, "cell"), "p95_latency/search") &&
-		    !strcmp(evs(o, "to"), "RED"))
+		if (!strcmp(all.types[i], "status") &&
+		    !strcmp(evs(o, "cell"), "p95_latency/search") && !strcmp(evs(o, "to"), "RED"))
 			red = true;
 		if (!strcmp(all.types[i], "outcome") && !strcmp(evs(o, "action"), "rollback") &&
-		    !strcmp(evs(o, "actor"), SR_ACTOR_AUTO_ROLLBACK) && !strcmp(evs(o, "result"), "ok"))
+		    !strcmp(evs(o, "actor"), SR_ACTOR_AUTO_ROLLBACK) &&
+		    !strcmp(evs(o, "result"), "ok"))
 			rolled = true;
 	}
 	seen_free(&all);
@@ -1075,7 +1076,7 @@ static void lossy_destroy(struct sr_edge *e)
 }
 
 static const struct sr_edge_ops lossy_ops = {
-	.name = "lossy", .set_weight = lossy_set, .get_weight = lossy_get, .destroy = lossy_destroy};
+    .name = "lossy", .set_weight = lossy_set, .get_weight = lossy_get, .destroy = lossy_destroy};
 
 static void test_edge_diverged_after_final_failure(void **state)
 {
@@ -1157,7 +1158,7 @@ static void hang_destroy(struct sr_source *s)
 }
 
 static const struct sr_source_ops hang_ops = {
-	.name = "hang", .poll = hang_poll, .destroy = hang_destroy};
+    .name = "hang", .poll = hang_poll, .destroy = hang_destroy};
 
 static void test_hung_poll_goes_stale(void **state)
 {
@@ -1207,7 +1208,8 @@ static void test_hung_poll_goes_stale(void **state)
 	for (int c = 0; c < nb; c++) {
 		assert_int_equal(f->r->engine.cells[c].status, before[c].status);
 		assert_int_equal(f->r->engine.cells[c].good_run, before[c].good_run);
-		assert_int_equal(cell_breach_ms(&f->r->engine.cells[c]), cell_breach_ms(&before[c]));
+		assert_int_equal(cell_breach_ms(&f->r->engine.cells[c]),
+		                 cell_breach_ms(&before[c]));
 	}
 	f->r->source = sim_source(f->sim);
 	fix_free(f);
@@ -1216,30 +1218,30 @@ static void test_hung_poll_goes_stale(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_table),
-		cmocka_unit_test(test_read_only_refuses_every_action),
-		cmocka_unit_test(test_workflow_actions),
-		cmocka_unit_test(test_promote_refused_carries_reasons),
-		cmocka_unit_test(test_promote_weight_zero_is_next_phase),
-		cmocka_unit_test(test_rollback_zero_and_drain),
-		cmocka_unit_test(test_edge_failure_after_three_tries),
-		cmocka_unit_test(test_edge_retry_then_success),
-		cmocka_unit_test(test_record_only_actions),
-		cmocka_unit_test(test_hold_redecides_at_once),
-		cmocka_unit_test(test_journal_hold_redecides_here_and_there),
-		cmocka_unit_test(test_edge_actions_redecide),
-		cmocka_unit_test(test_edge_diverged_after_final_failure),
-		cmocka_unit_test(test_edge_failure_readback_agrees),
-		cmocka_unit_test(test_hung_poll_goes_stale),
-		cmocka_unit_test(test_auto_rollback),
-		cmocka_unit_test(test_journal_promote_intent_outcome),
-		cmocka_unit_test(test_journal_note_and_untick),
-		cmocka_unit_test(test_journal_lock_refuses_second_console),
-		cmocka_unit_test(test_journal_edge_failure_recorded),
-		cmocka_unit_test(test_journal_retry_backoff_on_loop),
-		cmocka_unit_test(test_journal_reconcile_at_start),
-		cmocka_unit_test(test_journal_read_only_writes_nothing),
-		cmocka_unit_test(test_journal_observations_and_snapshots),
+	    cmocka_unit_test(test_table),
+	    cmocka_unit_test(test_read_only_refuses_every_action),
+	    cmocka_unit_test(test_workflow_actions),
+	    cmocka_unit_test(test_promote_refused_carries_reasons),
+	    cmocka_unit_test(test_promote_weight_zero_is_next_phase),
+	    cmocka_unit_test(test_rollback_zero_and_drain),
+	    cmocka_unit_test(test_edge_failure_after_three_tries),
+	    cmocka_unit_test(test_edge_retry_then_success),
+	    cmocka_unit_test(test_record_only_actions),
+	    cmocka_unit_test(test_hold_redecides_at_once),
+	    cmocka_unit_test(test_journal_hold_redecides_here_and_there),
+	    cmocka_unit_test(test_edge_actions_redecide),
+	    cmocka_unit_test(test_edge_diverged_after_final_failure),
+	    cmocka_unit_test(test_edge_failure_readback_agrees),
+	    cmocka_unit_test(test_hung_poll_goes_stale),
+	    cmocka_unit_test(test_auto_rollback),
+	    cmocka_unit_test(test_journal_promote_intent_outcome),
+	    cmocka_unit_test(test_journal_note_and_untick),
+	    cmocka_unit_test(test_journal_lock_refuses_second_console),
+	    cmocka_unit_test(test_journal_edge_failure_recorded),
+	    cmocka_unit_test(test_journal_retry_backoff_on_loop),
+	    cmocka_unit_test(test_journal_reconcile_at_start),
+	    cmocka_unit_test(test_journal_read_only_writes_nothing),
+	    cmocka_unit_test(test_journal_observations_and_snapshots),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

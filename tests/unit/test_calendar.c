@@ -16,12 +16,12 @@
 static struct sr_calendar cal(int off)
 {
 	struct sr_calendar c = {
-		.utc_offset_min = off,
-		.day_start_min = 9 * 60,
-		.end_of_day_min = 18 * 60,
-		.workdays = 0x3e, /* Mon..Fri */
-		.reevaluate_min = 9 * 60,
-		.overnight_weight = 50,
+	    .utc_offset_min = off,
+	    .day_start_min = 9 * 60,
+	    .end_of_day_min = 18 * 60,
+	    .workdays = 0x3e, /* Mon..Fri */
+	    .reevaluate_min = 9 * 60,
+	    .overnight_weight = 50,
 	};
 	return c;
 }
@@ -50,7 +50,8 @@ static void test_parse_known_instants(void **state)
 	assert_int_equal(at(&utc, "2025-10-09 09:00"), FX_T0);
 	assert_int_equal(at(&utc, "1969-12-31T23:59"), -FX_MIN);
 	assert_int_equal(at(&utc, "2000-03-01T00:00"), 951868800000LL);
-	assert_int_equal(at(&utc, "2024-02-29T12:00") + SR_MS_PER_DAY, at(&utc, "2024-03-01T12:00"));
+	assert_int_equal(at(&utc, "2024-02-29T12:00") + SR_MS_PER_DAY,
+	                 at(&utc, "2024-03-01T12:00"));
 	/* local time at +05:30 is 5h30 ahead of UTC */
 	struct sr_calendar ist = cal(330);
 	assert_int_equal(at(&ist, "2025-10-09T14:30"), FX_T0);
@@ -96,7 +97,8 @@ static void test_weekday_and_minute(void **state)
 	assert_int_equal(calendar_weekday(&c, 0), 4); /* 1970-01-01: Thursday */
 	assert_int_equal(calendar_weekday(&c, FX_T0), 4);
 	assert_int_equal(calendar_weekday(&c, at(&c, "2025-10-12T12:00")), 0); /* Sunday */
-	assert_int_equal(calendar_weekday(&c, at(&c, "1969-12-31T12:00")), 3); /* before the epoch */
+	assert_int_equal(calendar_weekday(&c, at(&c, "1969-12-31T12:00")),
+	                 3); /* before the epoch */
 	assert_int_equal(calendar_minute_of_day(&c, FX_T0), 9 * 60);
 	assert_int_equal(calendar_minute_of_day(&c, -FX_MIN), 23 * 60 + 59);
 	/* the offset moves the local date: 22:00 UTC Thursday is Friday 03:30 at +05:30 */
@@ -166,12 +168,9 @@ static void test_shipped_calendar(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_known_instants),
-		cmocka_unit_test(test_parse_rejects),
-		cmocka_unit_test(test_weekday_and_minute),
-		cmocka_unit_test(test_past_end_of_day),
-		cmocka_unit_test(test_next_reevaluation),
-		cmocka_unit_test(test_shipped_calendar),
+	    cmocka_unit_test(test_parse_known_instants), cmocka_unit_test(test_parse_rejects),
+	    cmocka_unit_test(test_weekday_and_minute),   cmocka_unit_test(test_past_end_of_day),
+	    cmocka_unit_test(test_next_reevaluation),    cmocka_unit_test(test_shipped_calendar),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

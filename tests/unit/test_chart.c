@@ -67,7 +67,8 @@ static void test_jump_is_joined(void **state)
 	/* The step from the bottom to the top row is drawn as a line: every
 	 * row has a canary mark around x = 4..5. */
 	for (int y = 0; y < H; y++)
-		assert_true(cells[y * W + 4].ink == INK_CANARY || cells[y * W + 5].ink == INK_CANARY);
+		assert_true(cells[y * W + 4].ink == INK_CANARY ||
+		            cells[y * W + 5].ink == INK_CANARY);
 }
 
 static void test_limit_under_data(void **state)
@@ -196,12 +197,18 @@ static void test_fmt_value(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ascii_points),   cmocka_unit_test(test_gap_stays_a_gap),
-		cmocka_unit_test(test_jump_is_joined), cmocka_unit_test(test_limit_under_data),
-		cmocka_unit_test(test_newest_at_the_right), cmocka_unit_test(test_braille),
-		cmocka_unit_test(test_blocks),         cmocka_unit_test(test_range),
-		cmocka_unit_test(test_spark),          cmocka_unit_test(test_text_width),
-		cmocka_unit_test(test_wrap),           cmocka_unit_test(test_fmt_value),
+	    cmocka_unit_test(test_ascii_points),
+	    cmocka_unit_test(test_gap_stays_a_gap),
+	    cmocka_unit_test(test_jump_is_joined),
+	    cmocka_unit_test(test_limit_under_data),
+	    cmocka_unit_test(test_newest_at_the_right),
+	    cmocka_unit_test(test_braille),
+	    cmocka_unit_test(test_blocks),
+	    cmocka_unit_test(test_range),
+	    cmocka_unit_test(test_spark),
+	    cmocka_unit_test(test_text_width),
+	    cmocka_unit_test(test_wrap),
+	    cmocka_unit_test(test_fmt_value),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

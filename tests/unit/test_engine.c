@@ -89,7 +89,8 @@ static void test_reason_carries_numbers(void **state)
 	f->s->canary[c].samples = 812;
 	fx_step(f, FX_POLL);
 	assert_int_equal(f->e->cells[c].status, SR_RED);
-	assert_contains(f->e->cells[c].reason, "P95 142.3ms > 130ms limit (control 101.2ms, 812 samples)");
+	assert_contains(f->e->cells[c].reason,
+	                "P95 142.3ms > 130ms limit (control 101.2ms, 812 samples)");
 	/* a breach shows how long it has held out of the trigger's 5 min */
 	fx_step(f, 3 * FX_MIN + 12 * FX_S);
 	assert_contains(f->e->cells[c].reason, "RED 3m12s/5m");
@@ -385,8 +386,9 @@ static void test_vs_baseline_zero_canary_breaches(void **state)
 	fx_set_cell(f, c, 0.25, 0);
 	fx_step(f, FX_POLL);
 	assert_int_equal(f->e->cells[c].status, SR_RED);
-	assert_contains(f->e->cells[c].reason, "canary 0.25% vs control 0%: any increase over a zero "
-	                                       "baseline breaches");
+	assert_contains(f->e->cells[c].reason,
+	                "canary 0.25% vs control 0%: any increase over a zero "
+	                "baseline breaches");
 	assert_int_equal(f->e->decision.verdict, SR_HOLD);
 	assert_true(engine_kpi_worst(f->e, fx_kpi(f, "webhook_failures")) == 0.25);
 	fx_run(f, 5 * FX_MIN, FX_POLL);
@@ -468,7 +470,8 @@ static void test_negative_values_are_errors(void **state)
 	fx_set(f, "client_js_errors", NULL, 1, -2);
 	fx_step(f, FX_POLL);
 	assert_int_equal(fx_status(f, "error_rate_5xx", NULL), SR_ERROR);
-	assert_contains(fx_reason(f, "error_rate_5xx", NULL), "negative 5xx error rate -3%: source bug?");
+	assert_contains(fx_reason(f, "error_rate_5xx", NULL),
+	                "negative 5xx error rate -3%: source bug?");
 	assert_int_equal(fx_status(f, "p95_latency", "search"), SR_ERROR);
 	assert_contains(fx_reason(f, "p95_latency", "search"), "negative P95 -3ms: source bug?");
 	assert_false(f->e->cells[fx_cell(f, "p95_latency", "search")].fresh);
@@ -727,12 +730,14 @@ static void test_decision_needs_approval(void **state)
 	fx_enter(f, 5);
 	fx_step(f, 90 * FX_MIN);
 	assert_int_equal(f->e->decision.verdict, SR_HOLD);
-	assert_true(fx_decision_has(f, "Gate 1 needs 1 approval from gate_approver: approver (none yet)"));
+	assert_true(
+	    fx_decision_has(f, "Gate 1 needs 1 approval from gate_approver: approver (none yet)"));
 	fx_approve(f, "approver");
 	fx_eval(f);
 	assert_int_equal(f->e->decision.verdict, SR_GO);
 	char expect[SR_REASON_LEN];
-	snprintf(expect, sizeof expect, "GO to 25%%: all %d gating checks GREEN; Gate 1 approved by approver",
+	snprintf(expect, sizeof expect,
+	         "GO to 25%%: all %d gating checks GREEN; Gate 1 approved by approver",
 	         engine_gating_count(f->e));
 	assert_string_equal(f->e->decision.reasons[0], expect);
 }
@@ -808,7 +813,8 @@ static void test_dri_hold_holds(void **state)
 	struct fx *f = *state;
 	at_gate1_ready(f);
 	char why[SR_REASON_LEN];
-	assert_int_equal(rollout_hold(&f->e->ro, "dri", "checking dashboards", f->now, why, sizeof why), 0);
+	assert_int_equal(
+	    rollout_hold(&f->e->ro, "dri", "checking dashboards", f->now, why, sizeof why), 0);
 	fx_step(f, FX_POLL);
 	assert_int_equal(f->e->decision.verdict, SR_HOLD);
 	assert_true(fx_decision_has(f, "held by dri since T+90"));
@@ -848,7 +854,8 @@ static void test_redecide_follows_the_record(void **state)
 	fx_set_cell(f, c, 200, 90);
 	fx_step(f, FX_POLL);
 	assert_int_equal(fx_trigger(f, "p95_over_160")->state, SR_TRIG_FIRING);
-	assert_int_equal(rollout_rollback(&f->e->ro, f->p, "dri", "P95", f->now, why, sizeof why), 0);
+	assert_int_equal(rollout_rollback(&f->e->ro, f->p, "dri", "P95", f->now, why, sizeof why),
+	                 0);
 	engine_redecide(f->e, f->now);
 	assert_int_equal(fx_trigger(f, "p95_over_160")->state, SR_TRIG_ARMED);
 	assert_int_equal(f->e->decision.verdict, SR_HOLD);
@@ -871,7 +878,7 @@ static void test_redecide_after_promote_waits_for_judgement(void **state)
 	engine_redecide(f->e, f->now);
 	assert_int_equal(f->e->decision.verdict, SR_HOLD);
 	assert_true(fx_decision_has(f, "cells judged at 5% limits, not yet at 25%: waiting for the "
-	                            "next evaluation"));
+	                               "next evaluation"));
 	fx_step(f, FX_POLL);
 	assert_int_equal(f->e->decision.verdict, SR_GO);
 	assert_false(fx_decision_has(f, "cells judged"));
@@ -1016,7 +1023,8 @@ static void test_formatters_keep_utf8(void **state)
 		fx_drain_count(g, SR_EV_DECISION, -1);
 		/* a hold reason with "é" everywhere: the decision quotes it, and
 		 * so does the event of the verdict's change */
-		assert_int_equal(rollout_hold(&g->e->ro, "dri", long_e + pad, g->now, why, sizeof why), 0);
+		assert_int_equal(
+		    rollout_hold(&g->e->ro, "dri", long_e + pad, g->now, why, sizeof why), 0);
 		fx_step(g, FX_POLL);
 		assert_int_equal(g->e->decision.verdict, SR_HOLD);
 		for (int i = 0; i < g->e->decision.nreasons; i++)
@@ -1041,8 +1049,8 @@ static void test_formatters_keep_utf8(void **state)
 	}
 	/* a rollout refusal into a small buffer: "already held by <actor> ..." */
 	fx_enter(f, 5);
-	assert_int_equal(rollout_hold(&f->e->ro, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", "", f->now,
-	                              why, sizeof why),
+	assert_int_equal(rollout_hold(&f->e->ro, "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9", "",
+	                              f->now, why, sizeof why),
 	                 0);
 	for (size_t n = 16; n < 30; n++) {
 		char w[30];
@@ -1064,9 +1072,11 @@ static void test_queries(void **state)
 	fx_step(f, FX_POLL);
 	assert_true(engine_kpi_worst(f->e, fx_kpi(f, "p95_latency")) == 111);
 	assert_true(engine_kpi_worst(f->e, fx_kpi(f, "cache_hit_ratio")) == 86);
-	assert_int_equal(engine_journey_status(f->e, policy_journey_index(f->p, "scholarship_detail")),
-	                 SR_YELLOW);
-	assert_int_equal(engine_journey_status(f->e, policy_journey_index(f->p, "search")), SR_GREEN);
+	assert_int_equal(
+	    engine_journey_status(f->e, policy_journey_index(f->p, "scholarship_detail")),
+	    SR_YELLOW);
+	assert_int_equal(engine_journey_status(f->e, policy_journey_index(f->p, "search")),
+	                 SR_GREEN);
 	char label[SR_TITLE_LEN];
 	engine_cell_label(f->e, fx_cell(f, "p95_latency", "search"), label, sizeof label);
 	assert_string_equal(label, "search P95");
@@ -1083,8 +1093,8 @@ static void memo_same(struct fx *a, struct fx *b, const char *when)
 	for (int i = 0; i < a->p->ncells; i++) {
 		const struct sr_cell_state *x = &a->e->cells[i], *y = &b->e->cells[i];
 		if (strcmp(x->reason, y->reason) != 0)
-			fail_msg("%s, cell %d: kept \"%s\", written afresh \"%s\"", when, i, x->reason,
-			         y->reason);
+			fail_msg("%s, cell %d: kept \"%s\", written afresh \"%s\"", when, i,
+			         x->reason, y->reason);
 		assert_int_equal(x->raw, y->raw);
 		assert_int_equal(x->status, y->status);
 		assert_int_equal(x->fresh, y->fresh);
@@ -1142,7 +1152,8 @@ static void test_reason_memo_is_invisible(void **state)
 	for (int k = 0; k < 2; k++) {
 		f[k]->frozen[p95] = false;
 		f[k]->s->canary[p95].degraded = true;
-		snprintf(f[k]->s->canary[p95].error, sizeof f[k]->s->canary[p95].error, "partial data");
+		snprintf(f[k]->s->canary[p95].error, sizeof f[k]->s->canary[p95].error,
+		         "partial data");
 		f[k]->s->control[js].kind = SR_OBS_NOSERIES;
 	}
 	for (int t = 0; t < 4; t++)
@@ -1177,45 +1188,48 @@ static void test_reason_memo_is_invisible(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_p95_limit_by_phase, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reason_carries_numbers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_stale_after, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_error_on_failed_fetch, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_nodata_kinds, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_hysteresis, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_hysteresis_fast_polls_do_not_clear_sooner, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_min_ratio_streak_kinds, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_vs_baseline_both_ways, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_vs_baseline_up_ignores_improvement, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_vs_baseline_missing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_vs_baseline_zero_both_zero, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_vs_baseline_zero_canary_breaches, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_vs_baseline_zero_other_direction, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_nonfinite_values, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_negative_values_are_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_vs_control_at_100_uses_last_control, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_t0_baseline_captured_once, setup, teardown),
-		cmocka_unit_test(test_reason_memo_is_invisible),
-		cmocka_unit_test_setup_teardown(test_monitor_never_gates, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_decision_preflight, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_decision_preflight_needs_data, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_partial_data_not_green, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_never_good_has_no_age, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_edge_anomaly_holds, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_decision_observing_window, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_decision_needs_approval, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_decision_any_yellow_or_red_holds, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_gate3_go_only_all_green, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_gate3_p95_max_alone, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dri_hold_holds, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_redecide_follows_the_record, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_redecide_after_promote_waits_for_judgement, setup,
-		                                teardown),
-		cmocka_unit_test_setup_teardown(test_events_on_status_change, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_success_criteria_two_hours, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reason_cut_keeps_utf8, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_formatters_keep_utf8, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_queries, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_p95_limit_by_phase, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reason_carries_numbers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stale_after, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_error_on_failed_fetch, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_nodata_kinds, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hysteresis, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hysteresis_fast_polls_do_not_clear_sooner, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_min_ratio_streak_kinds, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_vs_baseline_both_ways, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_vs_baseline_up_ignores_improvement, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_vs_baseline_missing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_vs_baseline_zero_both_zero, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_vs_baseline_zero_canary_breaches, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_vs_baseline_zero_other_direction, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_nonfinite_values, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_negative_values_are_errors, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_vs_control_at_100_uses_last_control, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_t0_baseline_captured_once, setup, teardown),
+	    cmocka_unit_test(test_reason_memo_is_invisible),
+	    cmocka_unit_test_setup_teardown(test_monitor_never_gates, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_decision_preflight, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_decision_preflight_needs_data, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_partial_data_not_green, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_never_good_has_no_age, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_edge_anomaly_holds, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_decision_observing_window, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_decision_needs_approval, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_decision_any_yellow_or_red_holds, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_gate3_go_only_all_green, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_gate3_p95_max_alone, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dri_hold_holds, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_redecide_follows_the_record, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_redecide_after_promote_waits_for_judgement, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_events_on_status_change, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_success_criteria_two_hours, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reason_cut_keeps_utf8, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_formatters_keep_utf8, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_queries, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

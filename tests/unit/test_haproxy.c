@@ -196,7 +196,8 @@ static struct haproxy_server_state canary_state(struct sr_edge *e)
 	raw(e, "show servers state app", &r);
 	struct haproxy_server_state st;
 	char err[256];
-	int rc = haproxy_parse_servers_state(r.reply, strlen(r.reply), "canary", &st, err, sizeof err);
+	int rc = haproxy_parse_servers_state(r.reply, strlen(r.reply), "canary", &st, err,
+	                                     sizeof err);
 	if (rc != 0)
 		fail_msg("show servers state: %s", err);
 	return st;
@@ -379,10 +380,10 @@ static void test_tcp_refused(void **state)
 
 struct fake {
 	uv_pipe_t server;
-	const char *reply;      /* NULL: accept, read, never answer */
+	const char *reply;                      /* NULL: accept, read, never answer */
 	const char *(*answer)(const char *cmd); /* per command, overrides reply */
 	size_t reply_len;
-	bool accept;            /* false: never even accept */
+	bool accept; /* false: never even accept */
 	int connections;
 	char last_cmd[256];
 	uv_pipe_t *clients[8];
@@ -666,7 +667,8 @@ static void test_parse_set_reply(void **state)
 
 	/* a tiny buffer is still terminated */
 	char small[6];
-	assert_int_equal(haproxy_parse_set_reply("No such server.\n\n", 17, small, sizeof small), -1);
+	assert_int_equal(haproxy_parse_set_reply("No such server.\n\n", 17, small, sizeof small),
+	                 -1);
 	assert_string_equal(small, "No su");
 }
 
@@ -675,55 +677,57 @@ static void test_parse_weight_reply(void **state)
 	(void)state;
 	char err[128];
 	int cur = -9, init = -9;
-	assert_int_equal(haproxy_parse_weight_reply("25 (initial 0)\n\n", 16, &cur, &init, err,
-	                                            sizeof err),
-	                 0);
+	assert_int_equal(
+	    haproxy_parse_weight_reply("25 (initial 0)\n\n", 16, &cur, &init, err, sizeof err), 0);
 	assert_int_equal(cur, 25);
 	assert_int_equal(init, 0);
-	assert_int_equal(haproxy_parse_weight_reply("256 (initial 100)\n\n", 19, &cur, &init, err,
-	                                            sizeof err),
-	                 0);
+	assert_int_equal(
+	    haproxy_parse_weight_reply("256 (initial 100)\n\n", 19, &cur, &init, err, sizeof err),
+	    0);
 	assert_int_equal(cur, 256);
 	assert_int_equal(init, 100);
 
 	cur = -9;
-	assert_int_equal(haproxy_parse_weight_reply("No such server.\n\n", 17, &cur, &init, err,
-	                                            sizeof err),
-	                 -1);
+	assert_int_equal(
+	    haproxy_parse_weight_reply("No such server.\n\n", 17, &cur, &init, err, sizeof err),
+	    -1);
 	assert_string_equal(err, "No such server.");
 	assert_int_equal(cur, -9);
-	static const char *const bad[] = {"25\n\n", "25 (initial )\n\n", "-1 (initial 0)\n\n",
-	                                  "25 (initial 0) extra\n\n", "1234567 (initial 0)\n\n",
+	static const char *const bad[] = {"25\n\n",
+	                                  "25 (initial )\n\n",
+	                                  "-1 (initial 0)\n\n",
+	                                  "25 (initial 0) extra\n\n",
+	                                  "1234567 (initial 0)\n\n",
 	                                  "25 (initial 0)\n"};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-		assert_int_equal(haproxy_parse_weight_reply(bad[i], strlen(bad[i]), &cur, &init, err,
-		                                            sizeof err),
+		assert_int_equal(haproxy_parse_weight_reply(bad[i], strlen(bad[i]), &cur, &init,
+		                                            err, sizeof err),
 		                 -1);
 }
 
 static const char STATE_REPLY[] =
-	"1\n"
-	"# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight "
-	"srv_iweight srv_time_since_last_change srv_check_status\n"
-	"3 app 1 stable 127.0.0.1 2 0 100 100 4 1\n"
-	"3 app 2 canary 127.0.0.1 0 1 25 0 0 1\n"
-	"\n";
+    "1\n"
+    "# be_id be_name srv_id srv_name srv_addr srv_op_state srv_admin_state srv_uweight "
+    "srv_iweight srv_time_since_last_change srv_check_status\n"
+    "3 app 1 stable 127.0.0.1 2 0 100 100 4 1\n"
+    "3 app 2 canary 127.0.0.1 0 1 25 0 0 1\n"
+    "\n";
 
 static void test_parse_servers_state(void **state)
 {
 	(void)state;
 	struct haproxy_server_state st;
 	char err[128];
-	assert_int_equal(haproxy_parse_servers_state(STATE_REPLY, strlen(STATE_REPLY), "canary", &st,
-	                                             err, sizeof err),
+	assert_int_equal(haproxy_parse_servers_state(STATE_REPLY, strlen(STATE_REPLY), "canary",
+	                                             &st, err, sizeof err),
 	                 0);
 	assert_int_equal(st.admin_state, 1);
 	assert_int_equal(st.uweight, 25);
 	assert_int_equal(st.iweight, 0);
 	assert_int_equal(st.op_state, 0);
 	assert_true(haproxy_state_in_maint(&st));
-	assert_int_equal(haproxy_parse_servers_state(STATE_REPLY, strlen(STATE_REPLY), "stable", &st,
-	                                             err, sizeof err),
+	assert_int_equal(haproxy_parse_servers_state(STATE_REPLY, strlen(STATE_REPLY), "stable",
+	                                             &st, err, sizeof err),
 	                 0);
 	assert_int_equal(st.uweight, 100);
 	assert_false(haproxy_state_in_maint(&st));
@@ -734,17 +738,18 @@ static void test_parse_servers_state(void **state)
 	assert_non_null(strstr(err, "no server \"can\""));
 
 	const char *nob = "Can't find backend.\n\n";
-	assert_int_equal(haproxy_parse_servers_state(nob, strlen(nob), "canary", &st, err, sizeof err),
-	                 -1);
+	assert_int_equal(
+	    haproxy_parse_servers_state(nob, strlen(nob), "canary", &st, err, sizeof err), -1);
 	assert_string_equal(err, "Can't find backend.");
 	const char *nohdr = "1\n3 app 2 canary\n\n";
 	assert_int_equal(
-		haproxy_parse_servers_state(nohdr, strlen(nohdr), "canary", &st, err, sizeof err), -1);
+	    haproxy_parse_servers_state(nohdr, strlen(nohdr), "canary", &st, err, sizeof err), -1);
 	assert_non_null(strstr(err, "column header"));
-	const char *badnum =
-		"1\n# srv_name srv_op_state srv_admin_state srv_uweight srv_iweight\ncanary 2 x 1 1\n\n";
+	const char *badnum = "1\n# srv_name srv_op_state srv_admin_state srv_uweight "
+	                     "srv_iweight\ncanary 2 x 1 1\n\n";
 	assert_int_equal(
-		haproxy_parse_servers_state(badnum, strlen(badnum), "canary", &st, err, sizeof err), -1);
+	    haproxy_parse_servers_state(badnum, strlen(badnum), "canary", &st, err, sizeof err),
+	    -1);
 	assert_non_null(strstr(err, "malformed line 3"));
 }
 
@@ -777,48 +782,54 @@ static void test_config_from_json(void **state)
 	assert_string_equal(c.stable_server, "web-1");
 	assert_int_equal(c.timeout_ms, HAPROXY_TIMEOUT_DEFAULT_MS);
 
-	assert_int_equal(cfg("{\"kind\":\"haproxy\",\"socket\":\"tcp:[::1]:9999\",\"backend\":\"b\","
-	                     "\"canary_server\":\"c\",\"stable_server\":\"s\",\"timeout_ms\":500}",
-	                     &c, err, sizeof err),
-	                 0);
+	assert_int_equal(
+	    cfg("{\"kind\":\"haproxy\",\"socket\":\"tcp:[::1]:9999\",\"backend\":\"b\","
+	        "\"canary_server\":\"c\",\"stable_server\":\"s\",\"timeout_ms\":500}",
+	        &c, err, sizeof err),
+	    0);
 	assert_int_equal(c.timeout_ms, 500);
 
 	static const struct {
 		const char *json;
 		const char *msg;
 	} bad[] = {
-		{"{\"socket\":\"unix:/s\",\"backend\":\"b\",\"canary_server\":\"c\",\"stable_server\":\"s\","
-		 "\"timeout\":5}",
-		 "/timeout: unknown key"},
-		{"{\"backend\":\"b\",\"canary_server\":\"c\",\"stable_server\":\"s\"}", "/socket: missing"},
-		{"{\"socket\":\"tcp:localhost:99\",\"backend\":\"b\",\"canary_server\":\"c\","
-		 "\"stable_server\":\"s\"}",
-		 "/socket: expected"},
-		{"{\"socket\":\"tcp:127.0.0.1:0\",\"backend\":\"b\",\"canary_server\":\"c\","
-		 "\"stable_server\":\"s\"}",
-		 "/socket: expected"},
-		{"{\"socket\":\"/run/x.sock\",\"backend\":\"b\",\"canary_server\":\"c\","
-		 "\"stable_server\":\"s\"}",
-		 "/socket: expected"},
-		{"{\"socket\":\"unix:/s\",\"backend\":\"b\",\"canary_server\":\"c;shutdown sessions\","
-		 "\"stable_server\":\"s\"}",
-		 "/canary_server: only"},
-		{"{\"socket\":\"unix:/s\",\"backend\":\"b\\nshow env\",\"canary_server\":\"c\","
-		 "\"stable_server\":\"s\"}",
-		 "/backend: only"},
-		{"{\"socket\":\"unix:/s\",\"backend\":\"b\",\"canary_server\":\"c\",\"stable_server\":\"c\"}",
-		 "/canary_server: must differ"},
-		{"{\"socket\":\"unix:/s\",\"backend\":\"b\",\"canary_server\":\"c\",\"stable_server\":\"s\","
-		 "\"timeout_ms\":10}",
-		 "/timeout_ms:"},
-		{"{\"socket\":\"unix:/s\",\"backend\":\"b\",\"canary_server\":\"c\",\"stable_server\":\"s\","
-		 "\"timeout_ms\":\"5\"}",
-		 "/timeout_ms:"},
-		{"{\"kind\":\"http\",\"socket\":\"unix:/s\",\"backend\":\"b\",\"canary_server\":\"c\","
-		 "\"stable_server\":\"s\"}",
-		 "/kind:"},
-		{"{\"socket\":5,\"backend\":\"b\",\"canary_server\":\"c\",\"stable_server\":\"s\"}",
-		 "/socket: must be a string"},
+	    {"{\"socket\":\"unix:/"
+	     "s\",\"backend\":\"b\",\"canary_server\":\"c\",\"stable_server\":\"s\","
+	     "\"timeout\":5}",
+	     "/timeout: unknown key"},
+	    {"{\"backend\":\"b\",\"canary_server\":\"c\",\"stable_server\":\"s\"}",
+	     "/socket: missing"},
+	    {"{\"socket\":\"tcp:localhost:99\",\"backend\":\"b\",\"canary_server\":\"c\","
+	     "\"stable_server\":\"s\"}",
+	     "/socket: expected"},
+	    {"{\"socket\":\"tcp:127.0.0.1:0\",\"backend\":\"b\",\"canary_server\":\"c\","
+	     "\"stable_server\":\"s\"}",
+	     "/socket: expected"},
+	    {"{\"socket\":\"/run/x.sock\",\"backend\":\"b\",\"canary_server\":\"c\","
+	     "\"stable_server\":\"s\"}",
+	     "/socket: expected"},
+	    {"{\"socket\":\"unix:/s\",\"backend\":\"b\",\"canary_server\":\"c;shutdown sessions\","
+	     "\"stable_server\":\"s\"}",
+	     "/canary_server: only"},
+	    {"{\"socket\":\"unix:/s\",\"backend\":\"b\\nshow env\",\"canary_server\":\"c\","
+	     "\"stable_server\":\"s\"}",
+	     "/backend: only"},
+	    {"{\"socket\":\"unix:/"
+	     "s\",\"backend\":\"b\",\"canary_server\":\"c\",\"stable_server\":\"c\"}",
+	     "/canary_server: must differ"},
+	    {"{\"socket\":\"unix:/"
+	     "s\",\"backend\":\"b\",\"canary_server\":\"c\",\"stable_server\":\"s\","
+	     "\"timeout_ms\":10}",
+	     "/timeout_ms:"},
+	    {"{\"socket\":\"unix:/"
+	     "s\",\"backend\":\"b\",\"canary_server\":\"c\",\"stable_server\":\"s\","
+	     "\"timeout_ms\":\"5\"}",
+	     "/timeout_ms:"},
+	    {"{\"kind\":\"http\",\"socket\":\"unix:/s\",\"backend\":\"b\",\"canary_server\":\"c\","
+	     "\"stable_server\":\"s\"}",
+	     "/kind:"},
+	    {"{\"socket\":5,\"backend\":\"b\",\"canary_server\":\"c\",\"stable_server\":\"s\"}",
+	     "/socket: must be a string"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		err[0] = '\0';
@@ -842,27 +853,25 @@ static void test_config_from_json(void **state)
 int main(void)
 {
 	const struct CMUnitTest pure[] = {
-		cmocka_unit_test(test_parse_set_reply),
-		cmocka_unit_test(test_parse_weight_reply),
-		cmocka_unit_test(test_parse_servers_state),
-		cmocka_unit_test(test_config_from_json),
-		cmocka_unit_test(test_effective_weight),
+	    cmocka_unit_test(test_parse_set_reply),     cmocka_unit_test(test_parse_weight_reply),
+	    cmocka_unit_test(test_parse_servers_state), cmocka_unit_test(test_config_from_json),
+	    cmocka_unit_test(test_effective_weight),
 	};
 	const struct CMUnitTest live[] = {
-		cmocka_unit_test(test_set_get_round_trip_unix),
-		cmocka_unit_test(test_set_get_round_trip_tcp),
-		cmocka_unit_test(test_haproxy_error_text_verbatim),
-		cmocka_unit_test(test_rollback_maint_then_ready),
-		cmocka_unit_test(test_socket_missing_fails_fast),
-		cmocka_unit_test(test_tcp_refused),
-		cmocka_unit_test(test_silent_server_times_out_without_blocking),
-		cmocka_unit_test(test_never_accepting_server_times_out),
-		cmocka_unit_test(test_fake_error_is_sanitised),
-		cmocka_unit_test(test_fake_no_terminator),
-		cmocka_unit_test(test_fake_huge_reply),
-		cmocka_unit_test(test_readback_mismatch_is_an_error),
-		cmocka_unit_test(test_destroy_in_flight_never_calls_back),
-		cmocka_unit_test(test_bad_arguments_fail_from_the_loop),
+	    cmocka_unit_test(test_set_get_round_trip_unix),
+	    cmocka_unit_test(test_set_get_round_trip_tcp),
+	    cmocka_unit_test(test_haproxy_error_text_verbatim),
+	    cmocka_unit_test(test_rollback_maint_then_ready),
+	    cmocka_unit_test(test_socket_missing_fails_fast),
+	    cmocka_unit_test(test_tcp_refused),
+	    cmocka_unit_test(test_silent_server_times_out_without_blocking),
+	    cmocka_unit_test(test_never_accepting_server_times_out),
+	    cmocka_unit_test(test_fake_error_is_sanitised),
+	    cmocka_unit_test(test_fake_no_terminator),
+	    cmocka_unit_test(test_fake_huge_reply),
+	    cmocka_unit_test(test_readback_mismatch_is_an_error),
+	    cmocka_unit_test(test_destroy_in_flight_never_calls_back),
+	    cmocka_unit_test(test_bad_arguments_fail_from_the_loop),
 	};
 	int fails = cmocka_run_group_tests_name("haproxy parsing", pure, NULL, NULL);
 	fails += cmocka_run_group_tests_name("haproxy live", live, group_setup, group_teardown);

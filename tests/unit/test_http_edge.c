@@ -52,13 +52,15 @@ static void test_expand_escapes_by_place(void **state)
 	char *s = http_tmpl_expand("https://e/x?w={{weight}}&r={{reason}}&k={{ idempotency_key }}",
 	                           v, NULL, HTTP_ESC_URL, err, sizeof err);
 	assert_non_null(s);
-	assert_string_equal(s, "https://e/x?w=25&r=gate%201%20%22GO%22%20%5C%20ok%09tab&k=sr-1-abc");
+	assert_string_equal(s,
+	                    "https://e/x?w=25&r=gate%201%20%22GO%22%20%5C%20ok%09tab&k=sr-1-abc");
 	free(s);
 
 	s = http_tmpl_expand("{\"r\":\"{{reason}}\",\"w\":{{weight}},\"f\":{{weight_fraction}}}", v,
 	                     NULL, HTTP_ESC_JSON, err, sizeof err);
 	assert_non_null(s);
-	assert_string_equal(s, "{\"r\":\"gate 1 \\\"GO\\\" \\\\ ok\\u0009tab\",\"w\":25,\"f\":0.25}");
+	assert_string_equal(s,
+	                    "{\"r\":\"gate 1 \\\"GO\\\" \\\\ ok\\u0009tab\",\"w\":25,\"f\":0.25}");
 	free(s);
 
 	s = http_tmpl_expand("Bearer {{token}}", v, TOKEN, HTTP_ESC_HEADER, err, sizeof err);
@@ -72,7 +74,8 @@ static void test_expand_escapes_by_place(void **state)
 	assert_null(http_tmpl_expand("{{nope}}", v, NULL, HTTP_ESC_RAW, err, sizeof err));
 	assert_string_equal(err, "unknown placeholder {{nope}}");
 	/* the token only in headers, and never in a message */
-	assert_null(http_tmpl_expand("https://e/?t={{token}}", v, TOKEN, HTTP_ESC_URL, err, sizeof err));
+	assert_null(
+	    http_tmpl_expand("https://e/?t={{token}}", v, TOKEN, HTTP_ESC_URL, err, sizeof err));
 	assert_non_null(strstr(err, "only be used in a header"));
 	assert_null(strstr(err, TOKEN));
 	assert_null(http_tmpl_expand("{{token}}", v, NULL, HTTP_ESC_HEADER, err, sizeof err));
@@ -94,21 +97,25 @@ static void test_body_expand(void **state)
 	json_t *v = vars(25);
 	char err[200];
 	/* typed: a lone placeholder takes its JSON type */
-	char *s = http_body_expand("{\"splits\":[{\"w\":\"{{stable_weight}}\"},{\"w\":\"{{weight}}\"}],"
-	                           "\"f\":\"{{weight_fraction}}\",\"d\":\"{{drain}}\",\"cas\":\"{{cas}}\","
-	                           "\"note\":\"{{phase}} by {{actor}}: {{reason}}\",\"n\":null,\"k\":7}",
-	                           true, v, err, sizeof err);
+	char *s = http_body_expand(
+	    "{\"splits\":[{\"w\":\"{{stable_weight}}\"},{\"w\":\"{{weight}}\"}],"
+	    "\"f\":\"{{weight_fraction}}\",\"d\":\"{{drain}}\",\"cas\":\"{{cas}}\","
+	    "\"note\":\"{{phase}} by {{actor}}: {{reason}}\",\"n\":null,\"k\":7}",
+	    true, v, err, sizeof err);
 	assert_non_null(s);
-	assert_string_equal(s, "{\"splits\":[{\"w\":75},{\"w\":25}],\"f\":0.25,\"d\":false,\"cas\":42,"
-	                       "\"note\":\"25% by dri: gate 1 \\\"GO\\\" \\\\ ok\\ttab\",\"n\":null,"
-	                       "\"k\":7}");
+	assert_string_equal(s,
+	                    "{\"splits\":[{\"w\":75},{\"w\":25}],\"f\":0.25,\"d\":false,\"cas\":42,"
+	                    "\"note\":\"25% by dri: gate 1 \\\"GO\\\" \\\\ ok\\ttab\",\"n\":null,"
+	                    "\"k\":7}");
 	free(s);
 	/* text: escaped inside strings, then it must parse */
-	s = http_body_expand("{\"note\": \"{{reason}}\", \"w\": {{weight}}}", false, v, err, sizeof err);
+	s = http_body_expand("{\"note\": \"{{reason}}\", \"w\": {{weight}}}", false, v, err,
+	                     sizeof err);
 	assert_non_null(s);
 	json_t *j = json_loads(s, 0, NULL);
 	assert_non_null(j);
-	assert_string_equal(json_string_value(json_object_get(j, "note")), "gate 1 \"GO\" \\ ok\ttab");
+	assert_string_equal(json_string_value(json_object_get(j, "note")),
+	                    "gate 1 \"GO\" \\ ok\ttab");
 	assert_int_equal(json_integer_value(json_object_get(j, "w")), 25);
 	json_decref(j);
 	free(s);
@@ -139,8 +146,8 @@ static void test_json_pointer_rfc6901(void **state)
 	            {"/i\\j", 5}, {"/k\"l", 6}, {"/ ", 7},   {"/m~0n", 8}};
 	for (size_t i = 0; i < sizeof ints / sizeof *ints; i++)
 		assert_int_equal(json_integer_value(http_json_pointer(d, ints[i].p)), ints[i].v);
-	static const char *const bad[] = {"foo", "/foo/01", "/foo/-", "/foo/2", "/m~2n", "/nope",
-	                                  "/foo/0/x", "/foo/"};
+	static const char *const bad[] = {"foo",   "/foo/01", "/foo/-",   "/foo/2",
+	                                  "/m~2n", "/nope",   "/foo/0/x", "/foo/"};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
 		assert_null(http_json_pointer(d, bad[i]));
 	json_decref(d);
@@ -156,15 +163,17 @@ static void test_parse_weight(void **state)
 	                                        err, sizeof err),
 	                 0);
 	assert_int_equal(w, 25);
-	const char *envoy = "{\"entries\":{\"routing.traffic_shift.checkout\":{\"final_value\":\"5\"}}}";
-	assert_int_equal(http_edge_parse_weight(envoy, strlen(envoy),
-	                                        "/entries/routing.traffic_shift.checkout/final_value", 1,
-	                                        &w, err, sizeof err),
-	                 0);
+	const char *envoy =
+	    "{\"entries\":{\"routing.traffic_shift.checkout\":{\"final_value\":\"5\"}}}";
+	assert_int_equal(
+	    http_edge_parse_weight(envoy, strlen(envoy),
+	                           "/entries/routing.traffic_shift.checkout/final_value", 1, &w,
+	                           err, sizeof err),
+	    0);
 	assert_int_equal(w, 5);
 	const char *consul = "{\"Splits\":[{\"Weight\":50},{\"Weight\":50.0}]}";
-	assert_int_equal(http_edge_parse_weight(consul, strlen(consul), "/Splits/1/Weight", 1, &w, err,
-	                                        sizeof err),
+	assert_int_equal(http_edge_parse_weight(consul, strlen(consul), "/Splits/1/Weight", 1, &w,
+	                                        err, sizeof err),
 	                 0);
 	assert_int_equal(w, 50);
 
@@ -172,16 +181,13 @@ static void test_parse_weight(void **state)
 	static const struct {
 		const char *body, *ptr, *msg;
 	} bad[] = {
-		{"{\"w\":101}", "/w", "outside 0..100"},
-		{"{\"w\":-3}", "/w", "outside 0..100"},
-		{"{\"w\":true}", "/w", "not a number"},
-		{"{\"w\":\"abc\"}", "/w", "not a number"},
-		{"{\"w\":5}", "/x", "no value at /x"},
-		{"<html>502</html>", "/w", "not JSON"},
+	    {"{\"w\":101}", "/w", "outside 0..100"}, {"{\"w\":-3}", "/w", "outside 0..100"},
+	    {"{\"w\":true}", "/w", "not a number"},  {"{\"w\":\"abc\"}", "/w", "not a number"},
+	    {"{\"w\":5}", "/x", "no value at /x"},   {"<html>502</html>", "/w", "not JSON"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-		assert_int_equal(http_edge_parse_weight(bad[i].body, strlen(bad[i].body), bad[i].ptr, 1,
-		                                        &w, err, sizeof err),
+		assert_int_equal(http_edge_parse_weight(bad[i].body, strlen(bad[i].body),
+		                                        bad[i].ptr, 1, &w, err, sizeof err),
 		                 -1);
 		if (!strstr(err, bad[i].msg))
 			fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, bad[i].msg);
@@ -197,13 +203,13 @@ static void test_check_status(void **state)
 	assert_int_equal(http_edge_check_status(204, "", NULL, 0, TOKEN, err, sizeof err), 0);
 	const char *body = "{\"error\":\"bad token " TOKEN "\",\n\"hint\":\"\x1b[31mretry\"}";
 	assert_int_equal(
-		http_edge_check_status(409, "Conflict", body, strlen(body), TOKEN, err, sizeof err),
-		HTTP_EDGE_ERR_REFUSED);
+	    http_edge_check_status(409, "Conflict", body, strlen(body), TOKEN, err, sizeof err),
+	    HTTP_EDGE_ERR_REFUSED);
 	assert_string_equal(err, "HTTP 409 Conflict: {\"error\":\"bad token [redacted]\", "
 	                         "\"hint\":\"?[31mretry\"}");
-	assert_int_equal(http_edge_check_status(503, "Service Unavailable", "", 0, NULL, err,
-	                                        sizeof err),
-	                 HTTP_EDGE_ERR_TRANSIENT);
+	assert_int_equal(
+	    http_edge_check_status(503, "Service Unavailable", "", 0, NULL, err, sizeof err),
+	    HTTP_EDGE_ERR_TRANSIENT);
 	assert_string_equal(err, "HTTP 503 Service Unavailable");
 	assert_int_equal(http_edge_check_status(429, "", "slow down", 9, NULL, err, sizeof err),
 	                 HTTP_EDGE_ERR_TRANSIENT);
@@ -213,9 +219,9 @@ static void test_check_status(void **state)
 	char big[1000];
 	memset(big, 'x', sizeof big);
 	memcpy(big + 190, TOKEN, strlen(TOKEN));
-	assert_int_equal(http_edge_check_status(400, "Bad Request", big, sizeof big, TOKEN, err,
-	                                        sizeof err),
-	                 HTTP_EDGE_ERR_REFUSED);
+	assert_int_equal(
+	    http_edge_check_status(400, "Bad Request", big, sizeof big, TOKEN, err, sizeof err),
+	    HTTP_EDGE_ERR_REFUSED);
 	assert_null(strstr(err, "s3cr3t"));
 	assert_true(strlen(err) < 240);
 }
@@ -269,47 +275,48 @@ static int cfg(const char *text, struct sr_http_edge_config *c, char *err, size_
 }
 
 static const char *const PRESETS[] = {
-	/* Cloudflare load balancer pool: origin weights are fractions */
-	"{\"kind\":\"http\",\"token_env\":\"CF_API_TOKEN\","
-	"\"get\":{\"url\":\"https://api.cloudflare.com/client/v4/accounts/ACCOUNT/load_balancers/"
-	"pools/POOL\",\"headers\":{\"Authorization\":\"Bearer {{token}}\"},"
-	"\"weight_pointer\":\"/result/origins/1/weight\",\"weight_scale\":100},"
-	"\"set\":{\"method\":\"PATCH\",\"url\":\"https://api.cloudflare.com/client/v4/accounts/ACCOUNT/"
-	"load_balancers/pools/POOL\",\"headers\":{\"Authorization\":\"Bearer {{token}}\"},"
-	"\"body\":{\"origins\":[{\"name\":\"stable\",\"address\":\"stable.example.com\","
-	"\"weight\":\"{{stable_weight_fraction}}\"},{\"name\":\"canary\","
-	"\"address\":\"canary.example.com\",\"weight\":\"{{weight_fraction}}\"}]}}}",
-	/* Consul service-splitter, compare-and-set on ModifyIndex */
-	"{\"kind\":\"http\",\"token_file\":\"/etc/shiproom/consul.token\","
-	"\"captures\":{\"cas\":\"/ModifyIndex\"},"
-	"\"get\":{\"url\":\"http://127.0.0.1:8500/v1/config/service-splitter/checkout\","
-	"\"headers\":{\"X-Consul-Token\":\"{{token}}\"},\"weight_pointer\":\"/Splits/1/Weight\"},"
-	"\"set\":{\"method\":\"PUT\",\"url\":\"http://127.0.0.1:8500/v1/config?cas={{cas}}\","
-	"\"headers\":{\"X-Consul-Token\":\"{{token}}\"},"
-	"\"body\":{\"Kind\":\"service-splitter\",\"Name\":\"checkout\",\"Splits\":["
-	"{\"Weight\":\"{{stable_weight}}\",\"ServiceSubset\":\"stable\"},"
-	"{\"Weight\":\"{{weight}}\",\"ServiceSubset\":\"canary\"}]}}}",
-	/* Gateway API HTTPRoute: JSON patch guarded by a test on resourceVersion */
-	"{\"kind\":\"http\",\"token_file\":\"/var/run/secrets/kubernetes.io/serviceaccount/token\","
-	"\"ca_file\":\"/var/run/secrets/kubernetes.io/serviceaccount/ca.crt\","
-	"\"captures\":{\"resource_version\":\"/metadata/resourceVersion\"},"
-	"\"get\":{\"url\":\"https://kubernetes.default.svc/apis/gateway.networking.k8s.io/v1/"
-	"namespaces/shop/httproutes/checkout\",\"headers\":{\"Authorization\":\"Bearer {{token}}\"},"
-	"\"weight_pointer\":\"/spec/rules/0/backendRefs/1/weight\"},"
-	"\"set\":{\"method\":\"PATCH\",\"url\":\"https://kubernetes.default.svc/apis/"
-	"gateway.networking.k8s.io/v1/namespaces/shop/httproutes/checkout\","
-	"\"headers\":{\"Authorization\":\"Bearer {{token}}\","
-	"\"Content-Type\":\"application/json-patch+json\"},\"body\":["
-	"{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\",\"value\":\"{{resource_version}}\"},"
-	"{\"op\":\"replace\",\"path\":\"/spec/rules/0/backendRefs/0/weight\","
-	"\"value\":\"{{stable_weight}}\"},"
-	"{\"op\":\"replace\",\"path\":\"/spec/rules/0/backendRefs/1/weight\",\"value\":\"{{weight}}\"}]}}",
-	/* Envoy admin runtime_modify: a POST with the value in the query */
-	"{\"kind\":\"http\",\"timeout_ms\":2000,"
-	"\"get\":{\"url\":\"http://127.0.0.1:9901/runtime\","
-	"\"weight_pointer\":\"/entries/routing.traffic_shift.checkout/final_value\"},"
-	"\"set\":{\"method\":\"POST\",\"url\":\"http://127.0.0.1:9901/runtime_modify?"
-	"routing.traffic_shift.checkout={{weight}}\"}}",
+    /* Cloudflare load balancer pool: origin weights are fractions */
+    "{\"kind\":\"http\",\"token_env\":\"CF_API_TOKEN\","
+    "\"get\":{\"url\":\"https://api.cloudflare.com/client/v4/accounts/ACCOUNT/load_balancers/"
+    "pools/POOL\",\"headers\":{\"Authorization\":\"Bearer {{token}}\"},"
+    "\"weight_pointer\":\"/result/origins/1/weight\",\"weight_scale\":100},"
+    "\"set\":{\"method\":\"PATCH\",\"url\":\"https://api.cloudflare.com/client/v4/accounts/ACCOUNT/"
+    "load_balancers/pools/POOL\",\"headers\":{\"Authorization\":\"Bearer {{token}}\"},"
+    "\"body\":{\"origins\":[{\"name\":\"stable\",\"address\":\"stable.example.com\","
+    "\"weight\":\"{{stable_weight_fraction}}\"},{\"name\":\"canary\","
+    "\"address\":\"canary.example.com\",\"weight\":\"{{weight_fraction}}\"}]}}}",
+    /* Consul service-splitter, compare-and-set on ModifyIndex */
+    "{\"kind\":\"http\",\"token_file\":\"/etc/shiproom/consul.token\","
+    "\"captures\":{\"cas\":\"/ModifyIndex\"},"
+    "\"get\":{\"url\":\"http://127.0.0.1:8500/v1/config/service-splitter/checkout\","
+    "\"headers\":{\"X-Consul-Token\":\"{{token}}\"},\"weight_pointer\":\"/Splits/1/Weight\"},"
+    "\"set\":{\"method\":\"PUT\",\"url\":\"http://127.0.0.1:8500/v1/config?cas={{cas}}\","
+    "\"headers\":{\"X-Consul-Token\":\"{{token}}\"},"
+    "\"body\":{\"Kind\":\"service-splitter\",\"Name\":\"checkout\",\"Splits\":["
+    "{\"Weight\":\"{{stable_weight}}\",\"ServiceSubset\":\"stable\"},"
+    "{\"Weight\":\"{{weight}}\",\"ServiceSubset\":\"canary\"}]}}}",
+    /* Gateway API HTTPRoute: JSON patch guarded by a test on resourceVersion */
+    "{\"kind\":\"http\",\"token_file\":\"/var/run/secrets/kubernetes.io/serviceaccount/token\","
+    "\"ca_file\":\"/var/run/secrets/kubernetes.io/serviceaccount/ca.crt\","
+    "\"captures\":{\"resource_version\":\"/metadata/resourceVersion\"},"
+    "\"get\":{\"url\":\"https://kubernetes.default.svc/apis/gateway.networking.k8s.io/v1/"
+    "namespaces/shop/httproutes/checkout\",\"headers\":{\"Authorization\":\"Bearer {{token}}\"},"
+    "\"weight_pointer\":\"/spec/rules/0/backendRefs/1/weight\"},"
+    "\"set\":{\"method\":\"PATCH\",\"url\":\"https://kubernetes.default.svc/apis/"
+    "gateway.networking.k8s.io/v1/namespaces/shop/httproutes/checkout\","
+    "\"headers\":{\"Authorization\":\"Bearer {{token}}\","
+    "\"Content-Type\":\"application/json-patch+json\"},\"body\":["
+    "{\"op\":\"test\",\"path\":\"/metadata/resourceVersion\",\"value\":\"{{resource_version}}\"},"
+    "{\"op\":\"replace\",\"path\":\"/spec/rules/0/backendRefs/0/weight\","
+    "\"value\":\"{{stable_weight}}\"},"
+    "{\"op\":\"replace\",\"path\":\"/spec/rules/0/backendRefs/1/"
+    "weight\",\"value\":\"{{weight}}\"}]}}",
+    /* Envoy admin runtime_modify: a POST with the value in the query */
+    "{\"kind\":\"http\",\"timeout_ms\":2000,"
+    "\"get\":{\"url\":\"http://127.0.0.1:9901/runtime\","
+    "\"weight_pointer\":\"/entries/routing.traffic_shift.checkout/final_value\"},"
+    "\"set\":{\"method\":\"POST\",\"url\":\"http://127.0.0.1:9901/runtime_modify?"
+    "routing.traffic_shift.checkout={{weight}}\"}}",
 };
 
 static void test_config_presets_and_errors(void **state)
@@ -337,28 +344,34 @@ static void test_config_presets_and_errors(void **state)
 	static const struct {
 		const char *set, *extra, *msg;
 	} bad[] = {
-		{"{\"url\":\"http://e/r\"}", ",\"tokens\":\"x\"", "/tokens: unknown key"},
-		{"{\"url\":\"ftp://e/r\"}", "", "/set/url: must start with http"},
-		{"{\"url\":\"http://e/r?t={{token}}\"}", "", "/set/url: {{token}} may only"},
-		{"{\"url\":\"http://e/r\",\"body\":{\"t\":\"{{token}}\"}}", "", "/set/body:"},
-		{"{\"url\":\"http://e/{{wieght}}\"}", "", "/set/url: unknown placeholder {{wieght}}"},
-		{"{\"url\":\"http://e/r\",\"method\":\"TRACE\"}", "", "/set/method:"},
-		{"{\"url\":\"http://e/r\",\"headers\":{\"X Bad\":\"1\"}}", "", "/set/headers: bad header"},
-		{"{\"url\":\"http://e/r\",\"headers\":{\"X\":5}}", "", "/set/headers/X: must be a string"},
-		{"{\"url\":\"http://e/r\",\"body\":\"{\\\"w\\\": {{reason}}}\"}", "", "/set/body: the body"},
-		{"{\"url\":\"http://e/r\"}", ",\"token_file\":\"/a\",\"token_env\":\"B\"", "/token_env:"},
-		{"{\"url\":\"http://e/r\"}", ",\"captures\":{\"weight\":\"/w\"}", "/captures/weight:"},
-		{"{\"url\":\"http://e/r\"}", ",\"captures\":{\"v\":\"w\"}", "/captures/v: a JSON pointer"},
-		{"{\"url\":\"http://e/r\"}", ",\"timeout_ms\":5", "/timeout_ms:"},
-		{"{\"url\":\"http://e/r\",\"frobnicate\":1}", "", "/set/frobnicate: unknown key"},
-		{"{\"method\":\"GET\",\"url\":\"http://e/r\",\"body\":\"{}\"}", "", "/set/body: a GET"},
+	    {"{\"url\":\"http://e/r\"}", ",\"tokens\":\"x\"", "/tokens: unknown key"},
+	    {"{\"url\":\"ftp://e/r\"}", "", "/set/url: must start with http"},
+	    {"{\"url\":\"http://e/r?t={{token}}\"}", "", "/set/url: {{token}} may only"},
+	    {"{\"url\":\"http://e/r\",\"body\":{\"t\":\"{{token}}\"}}", "", "/set/body:"},
+	    {"{\"url\":\"http://e/{{wieght}}\"}", "", "/set/url: unknown placeholder {{wieght}}"},
+	    {"{\"url\":\"http://e/r\",\"method\":\"TRACE\"}", "", "/set/method:"},
+	    {"{\"url\":\"http://e/r\",\"headers\":{\"X Bad\":\"1\"}}", "",
+	     "/set/headers: bad header"},
+	    {"{\"url\":\"http://e/r\",\"headers\":{\"X\":5}}", "",
+	     "/set/headers/X: must be a string"},
+	    {"{\"url\":\"http://e/r\",\"body\":\"{\\\"w\\\": {{reason}}}\"}", "",
+	     "/set/body: the body"},
+	    {"{\"url\":\"http://e/r\"}", ",\"token_file\":\"/a\",\"token_env\":\"B\"",
+	     "/token_env:"},
+	    {"{\"url\":\"http://e/r\"}", ",\"captures\":{\"weight\":\"/w\"}", "/captures/weight:"},
+	    {"{\"url\":\"http://e/r\"}", ",\"captures\":{\"v\":\"w\"}",
+	     "/captures/v: a JSON pointer"},
+	    {"{\"url\":\"http://e/r\"}", ",\"timeout_ms\":5", "/timeout_ms:"},
+	    {"{\"url\":\"http://e/r\",\"frobnicate\":1}", "", "/set/frobnicate: unknown key"},
+	    {"{\"method\":\"GET\",\"url\":\"http://e/r\",\"body\":\"{}\"}", "", "/set/body: a GET"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		char text[1024];
 		snprintf(text, sizeof text, "{\"kind\":\"http\",%s,\"set\":%s%s}", g, bad[i].set,
 		         bad[i].extra);
 		err[0] = '\0';
-		if (cfg(text, &c, err, sizeof err) != -1 || strncmp(err, bad[i].msg, strlen(bad[i].msg)))
+		if (cfg(text, &c, err, sizeof err) != -1 ||
+		    strncmp(err, bad[i].msg, strlen(bad[i].msg)))
 			fail_msg("case %zu: got \"%s\", want prefix \"%s\"", i, err, bad[i].msg);
 	}
 	/* A credential header holds the token, never a literal secret: the
@@ -380,10 +393,11 @@ static void test_config_presets_and_errors(void **state)
 	};
 	for (size_t i = 0; i < sizeof creds / sizeof *creds; i++) {
 		char text[1024], want[96];
-		snprintf(text, sizeof text,
-		         "{\"kind\":\"http\",\"token_env\":\"T\",%s,\"set\":{\"url\":\"http://e/r\","
-		         "\"headers\":{\"%s\":\"%s\"}}}",
-		         g, creds[i].name, creds[i].value);
+		snprintf(
+		    text, sizeof text,
+		    "{\"kind\":\"http\",\"token_env\":\"T\",%s,\"set\":{\"url\":\"http://e/r\","
+		    "\"headers\":{\"%s\":\"%s\"}}}",
+		    g, creds[i].name, creds[i].value);
 		err[0] = '\0';
 		if (cfg(text, &c, err, sizeof err) != -1)
 			fail_msg("case %zu: %s: %s accepted", i, creds[i].name, creds[i].value);
@@ -398,18 +412,23 @@ static void test_config_presets_and_errors(void **state)
 	static const struct {
 		const char *name, *value;
 	} ok[] = {
-	    {"Authorization", "Bearer {{token}}"}, {"Authorization", "Bearer {{ token }}"},
-	    {"X-API-Key", "{{token}}"},           {"Cookie", "session={{token}}"},
-	    {"Idempotency-Key", "{{idempotency_key}}"}, {"X-Keyspace", "k"},
+	    {"Authorization", "Bearer {{token}}"},
+	    {"Authorization", "Bearer {{ token }}"},
+	    {"X-API-Key", "{{token}}"},
+	    {"Cookie", "session={{token}}"},
+	    {"Idempotency-Key", "{{idempotency_key}}"},
+	    {"X-Keyspace", "k"},
 	};
 	for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
 		char text[1024];
-		snprintf(text, sizeof text,
-		         "{\"kind\":\"http\",\"token_env\":\"T\",%s,\"set\":{\"url\":\"http://e/r\","
-		         "\"headers\":{\"%s\":\"%s\"}}}",
-		         g, ok[i].name, ok[i].value);
+		snprintf(
+		    text, sizeof text,
+		    "{\"kind\":\"http\",\"token_env\":\"T\",%s,\"set\":{\"url\":\"http://e/r\","
+		    "\"headers\":{\"%s\":\"%s\"}}}",
+		    g, ok[i].name, ok[i].value);
 		if (cfg(text, &c, err, sizeof err) != 0)
-			fail_msg("ok case %zu: %s: %s refused: %s", i, ok[i].name, ok[i].value, err);
+			fail_msg("ok case %zu: %s: %s refused: %s", i, ok[i].name, ok[i].value,
+			         err);
 	}
 	/* the GET's headers are checked the same way */
 	assert_int_equal(cfg("{\"kind\":\"http\",\"get\":{\"url\":\"http://e\",\"weight_pointer\":"
@@ -420,8 +439,8 @@ static void test_config_presets_and_errors(void **state)
 	assert_non_null(strstr(err, "/get/headers/X-Auth-Token: a credential"));
 	assert_null(strstr(err, "hunter2"));
 
-	assert_int_equal(cfg("{\"kind\":\"http\",\"set\":{\"url\":\"http://e\"}}", &c, err, sizeof err),
-	                 -1);
+	assert_int_equal(
+	    cfg("{\"kind\":\"http\",\"set\":{\"url\":\"http://e\"}}", &c, err, sizeof err), -1);
 	assert_non_null(strstr(err, "/get: missing"));
 	assert_int_equal(cfg("{\"kind\":\"http\",\"get\":{\"url\":\"http://e\"},\"set\":{\"url\":"
 	                     "\"http://e\"}}",
@@ -503,10 +522,11 @@ static void header_value(const char *head, const char *name, char *out, size_t n
 
 static void respond(struct fconn *c, int status, const char *reason, const char *body)
 {
-	int len = snprintf(c->out, sizeof c->out,
-	                   "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
-	                   "Connection: close\r\n\r\n%s",
-	                   status, reason, strlen(body), body);
+	int len = snprintf(
+	    c->out, sizeof c->out,
+	    "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+	    "Connection: close\r\n\r\n%s",
+	    status, reason, strlen(body), body);
 	uv_buf_t b = uv_buf_init(c->out, (unsigned)len);
 	c->w.data = c;
 	uv_write(&c->w, (uv_stream_t *)&c->tcp, &b, 1, fconn_written);
@@ -527,7 +547,8 @@ static void handle(struct fconn *c, const char *head, const char *body)
 	}
 	if (strcmp(f->last_method, "GET") == 0) {
 		snprintf(out, sizeof out,
-		         "{\"metadata\":{\"resourceVersion\":\"rv%d\"},\"spec\":{\"canary\":{\"weight\":%d}}}",
+		         "{\"metadata\":{\"resourceVersion\":\"rv%d\"},\"spec\":{\"canary\":{"
+		         "\"weight\":%d}}}",
 		         f->version, f->weight);
 		respond(c, 200, "OK", out);
 		return;
@@ -667,17 +688,18 @@ static void run_until(bool *done)
 static struct sr_edge *edge_for(struct fake_edge *f, int timeout_ms)
 {
 	char text[2048];
-	snprintf(text, sizeof text,
-	         "{\"kind\":\"http\",\"token_env\":\"SR_TEST_EDGE_TOKEN\",\"timeout_ms\":%d,"
-	         "\"captures\":{\"rv\":\"/metadata/resourceVersion\"},"
-	         "\"get\":{\"url\":\"http://127.0.0.1:%d/route\",\"weight_pointer\":"
-	         "\"/spec/canary/weight\"},"
-	         "\"set\":{\"method\":\"PUT\",\"url\":\"http://127.0.0.1:%d/route?note={{reason}}\","
-	         "\"headers\":{\"Authorization\":\"Bearer {{token}}\","
-	         "\"Idempotency-Key\":\"{{idempotency_key}}\"},"
-	         "\"body\":{\"canary\":\"{{weight}}\",\"stable\":\"{{stable_weight}}\","
-	         "\"version\":\"{{rv}}\",\"note\":\"{{phase}} by {{actor}}: {{reason}}\"}}}",
-	         timeout_ms, f->port, f->port);
+	snprintf(
+	    text, sizeof text,
+	    "{\"kind\":\"http\",\"token_env\":\"SR_TEST_EDGE_TOKEN\",\"timeout_ms\":%d,"
+	    "\"captures\":{\"rv\":\"/metadata/resourceVersion\"},"
+	    "\"get\":{\"url\":\"http://127.0.0.1:%d/route\",\"weight_pointer\":"
+	    "\"/spec/canary/weight\"},"
+	    "\"set\":{\"method\":\"PUT\",\"url\":\"http://127.0.0.1:%d/route?note={{reason}}\","
+	    "\"headers\":{\"Authorization\":\"Bearer {{token}}\","
+	    "\"Idempotency-Key\":\"{{idempotency_key}}\"},"
+	    "\"body\":{\"canary\":\"{{weight}}\",\"stable\":\"{{stable_weight}}\","
+	    "\"version\":\"{{rv}}\",\"note\":\"{{phase}} by {{actor}}: {{reason}}\"}}}",
+	    timeout_ms, f->port, f->port);
 	struct sr_http_edge_config c;
 	char err[300];
 	if (cfg(text, &c, err, sizeof err) != 0)
@@ -754,7 +776,8 @@ static void test_live_request_contents(void **state)
 	assert_int_equal(json_integer_value(json_object_get(j, "canary")), 5);
 	assert_int_equal(json_integer_value(json_object_get(j, "stable")), 95);
 	assert_string_equal(json_string_value(json_object_get(j, "version")), "rv1");
-	assert_string_equal(json_string_value(json_object_get(j, "note")), "5% by dri: T-0 \"go\" \\o/");
+	assert_string_equal(json_string_value(json_object_get(j, "note")),
+	                    "5% by dri: T-0 \"go\" \\o/");
 	json_decref(j);
 	run_until(&r.done);
 	assert_int_equal(r.result, 0);
@@ -851,18 +874,18 @@ static int loop_teardown(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_expand_escapes_by_place),
-		cmocka_unit_test(test_body_expand),
-		cmocka_unit_test(test_json_pointer_rfc6901),
-		cmocka_unit_test(test_parse_weight),
-		cmocka_unit_test(test_check_status),
-		cmocka_unit_test(test_read_token),
-		cmocka_unit_test(test_config_presets_and_errors),
-		cmocka_unit_test(test_live_set_and_read_back),
-		cmocka_unit_test(test_live_request_contents),
-		cmocka_unit_test(test_live_refusal_redacts_token),
-		cmocka_unit_test(test_live_unreachable_and_silent),
-		cmocka_unit_test(test_create_needs_the_token),
+	    cmocka_unit_test(test_expand_escapes_by_place),
+	    cmocka_unit_test(test_body_expand),
+	    cmocka_unit_test(test_json_pointer_rfc6901),
+	    cmocka_unit_test(test_parse_weight),
+	    cmocka_unit_test(test_check_status),
+	    cmocka_unit_test(test_read_token),
+	    cmocka_unit_test(test_config_presets_and_errors),
+	    cmocka_unit_test(test_live_set_and_read_back),
+	    cmocka_unit_test(test_live_request_contents),
+	    cmocka_unit_test(test_live_refusal_redacts_token),
+	    cmocka_unit_test(test_live_unreachable_and_silent),
+	    cmocka_unit_test(test_create_needs_the_token),
 	};
 	return cmocka_run_group_tests_name("http edge", tests, loop_setup, loop_teardown);
 }

@@ -35,7 +35,8 @@ static int load_policy(void **state)
 	(void)state;
 	g_policy = calloc(1, sizeof *g_policy);
 	struct sr_policy_error perr;
-	if (!g_policy || policy_load_file(g_policy, SR_DATADIR "/config/shiproom.json", &perr) < 0) {
+	if (!g_policy ||
+	    policy_load_file(g_policy, SR_DATADIR "/config/shiproom.json", &perr) < 0) {
 		char b[700];
 		policy_error_format(&perr, b, sizeof b);
 		fprintf(stderr, "test_journal: %s\n", b);
@@ -199,8 +200,8 @@ static void write_story(struct sr_journal *j, struct sr_rollout *expect)
 		a.item = PREFLIGHT[i];
 		sr_ms at = T0 - (120 - i) * MIN;
 		OK(journal_record(j, SR_J_TICK, at, "dri", &a, E));
-		assert_int_equal(rollout_tick(expect, g_policy, "preflight", PREFLIGHT[i], "dri", at, why,
-		                              sizeof why),
+		assert_int_equal(rollout_tick(expect, g_policy, "preflight", PREFLIGHT[i], "dri",
+		                              at, why, sizeof why),
 		                 0);
 	}
 	edge_action(j, T0, "dri", "promote", 5, false, "T-0", true);
@@ -217,20 +218,20 @@ static void write_story(struct sr_journal *j, struct sr_rollout *expect)
 	struct sr_jaction ap = act("approve");
 	ap.gate = 0;
 	OK(journal_record(j, SR_J_APPROVAL, T0 + 91 * MIN, "approver", &ap, E));
-	assert_int_equal(rollout_approve(expect, g_policy, 0, "approver", T0 + 91 * MIN, why,
-	                                 sizeof why),
-	                 0);
+	assert_int_equal(
+	    rollout_approve(expect, g_policy, 0, "approver", T0 + 91 * MIN, why, sizeof why), 0);
 	edge_action(j, T0 + 92 * MIN, "dri", "promote", 25, false, "gate 1 GO", true);
-	assert_int_equal(rollout_promote(expect, g_policy, 25, T0 + 92 * MIN + 2000, why, sizeof why),
-	                 0);
+	assert_int_equal(
+	    rollout_promote(expect, g_policy, 25, T0 + 92 * MIN + 2000, why, sizeof why), 0);
 
 	/* a failed promote changes nothing */
 	edge_action(j, T0 + 211 * MIN, "dri", "promote", 50, false, "gate 2", false);
 
 	/* engine observations in between are not state changes */
-	OK(journal_status(j, T0 + 212 * MIN, g_policy, 0, SR_GREEN, SR_RED, "P95 171ms > 130ms", E));
-	OK(journal_trigger(j, T0 + 212 * MIN, g_policy, 0, SR_TRIG_ARMED, SR_TRIG_FIRING, "P95 > 160",
-	                   E));
+	OK(journal_status(j, T0 + 212 * MIN, g_policy, 0, SR_GREEN, SR_RED, "P95 171ms > 130ms",
+	                  E));
+	OK(journal_trigger(j, T0 + 212 * MIN, g_policy, 0, SR_TRIG_ARMED, SR_TRIG_FIRING,
+	                   "P95 > 160", E));
 
 	edge_action(j, T0 + 213 * MIN, "dri", "rollback", 0, true, "P95 > 160 ms on search", true);
 	assert_int_equal(rollout_rollback(expect, g_policy, "dri", "P95 > 160 ms on search",
@@ -254,7 +255,8 @@ static void assert_same_rollout(const struct sr_rollout *got, const struct sr_ro
 		assert_int_equal(got->gates[g].at, want->gates[g].at);
 		assert_int_equal(got->gates[g].napprovals, want->gates[g].napprovals);
 		for (int a = 0; a < want->gates[g].napprovals; a++)
-			assert_string_equal(got->gates[g].approvals[a].who, want->gates[g].approvals[a].who);
+			assert_string_equal(got->gates[g].approvals[a].who,
+			                    want->gates[g].approvals[a].who);
 	}
 	for (int c = 0; c < SR_MAX_CHECKLISTS; c++)
 		for (int i = 0; i < SR_MAX_ITEMS; i++) {
@@ -384,9 +386,8 @@ static void test_apply_reports_what_it_cannot_apply(void **state)
 	                       "nothing to roll back"};
 	for (int i = 0; i < 5; i++) {
 		/* the text delivered by poll is the object; re-parse it as a line */
-		assert_int_equal(journal_parse_line(s.text[i], strlen(s.text[i]), &ev, &o, why,
-		                                    sizeof why),
-		                 0);
+		assert_int_equal(
+		    journal_parse_line(s.text[i], strlen(s.text[i]), &ev, &o, why, sizeof why), 0);
 		int r = journal_apply(&rp, &ev, why, sizeof why);
 		json_decref(o);
 		assert_int_equal(r, expect[i]);
@@ -490,24 +491,24 @@ static void test_malformed_lines_reported_with_numbers(void **state)
 	jpath(path, sizeof path);
 	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600);
 	close(fd);
-	raw_append(path,
-	           "{\"seq\":1,\"at\":5,\"type\":\"start\",\"actor\":\"dri\",\"t0\":5}\n"
-	           "this is not json\n"
-	           "{\"seq\":2,\"at\":6,\"type\":\"hold\",\"actor\":\"dri\"}\n"
-	           "{\"seq\":\"3\",\"at\":7,\"type\":\"hold\",\"actor\":\"dri\"}\n"
-	           "[1,2,3]\n"
-	           "\n"
-	           "{\"seq\":4,\"at\":7,\"type\":\"hold\",\"actor\":\"dri\",\"actor\":\"mallory\"}\n"
-	           "{\"seq\":5,\"at\":8,\"type\":\"from-the-future\",\"actor\":\"\"}\n"
-	           "{\"seq\":3,\"at\":9,\"type\":\"resume\",\"actor\":\"dri\"}\n");
+	raw_append(
+	    path, "{\"seq\":1,\"at\":5,\"type\":\"start\",\"actor\":\"dri\",\"t0\":5}\n"
+	          "this is not json\n"
+	          "{\"seq\":2,\"at\":6,\"type\":\"hold\",\"actor\":\"dri\"}\n"
+	          "{\"seq\":\"3\",\"at\":7,\"type\":\"hold\",\"actor\":\"dri\"}\n"
+	          "[1,2,3]\n"
+	          "\n"
+	          "{\"seq\":4,\"at\":7,\"type\":\"hold\",\"actor\":\"dri\",\"actor\":\"mallory\"}\n"
+	          "{\"seq\":5,\"at\":8,\"type\":\"from-the-future\",\"actor\":\"\"}\n"
+	          "{\"seq\":3,\"at\":9,\"type\":\"resume\",\"actor\":\"dri\"}\n");
 	struct seen s = {0};
 	assert_int_equal(journal_replay(path, on_event, on_issue, &s, err, sizeof err), 4);
 	assert_int_equal(s.n, 4);
 	assert_int_equal(s.type[2], SR_J_UNKNOWN); /* delivered, a newer writer's type */
 	assert_int_equal(s.nissues, 6);
 	long lines[] = {2, 4, 5, 6, 7, 9};
-	const char *words[] = {"not valid JSON", "\"seq\"", "not a JSON object", "empty line",
-	                       "duplicate", "out of order"};
+	const char *words[] = {"not valid JSON", "\"seq\"",   "not a JSON object",
+	                       "empty line",     "duplicate", "out of order"};
 	for (int i = 0; i < 6; i++) {
 		assert_int_equal(s.issue_line[i], lines[i]);
 		char want[16];
@@ -517,9 +518,10 @@ static void test_malformed_lines_reported_with_numbers(void **state)
 			fail_msg("issue %d: \"%s\" lacks \"%s\"", i, s.issue[i], words[i]);
 	}
 	/* the offset points at the line's first byte */
-	assert_int_equal(s.issue_off[0],
-	                 (long long)strlen("{\"seq\":1,\"at\":5,\"type\":\"start\",\"actor\":\"dri\","
-	                                   "\"t0\":5}\n"));
+	assert_int_equal(
+	    s.issue_off[0],
+	    (long long)strlen("{\"seq\":1,\"at\":5,\"type\":\"start\",\"actor\":\"dri\","
+	                      "\"t0\":5}\n"));
 }
 
 static void test_pending_intent(void **state)
@@ -656,9 +658,8 @@ static void test_lock_two_processes_one_acts(void **state)
 	/* exactly one intent and one outcome in the journal */
 	char path[200], err[200];
 	struct seen s = {0};
-	assert_int_equal(journal_replay(jpath(path, sizeof path), on_event, on_issue, &s, err,
-	                                sizeof err),
-	                 2);
+	assert_int_equal(
+	    journal_replay(jpath(path, sizeof path), on_event, on_issue, &s, err, sizeof err), 2);
 	assert_int_equal(s.type[0], SR_J_INTENT);
 	assert_int_equal(s.type[1], SR_J_OUTCOME);
 
@@ -813,7 +814,8 @@ static void test_state_dir(void **state)
 	char out[512], err[200];
 	char *old_xdg = getenv("XDG_STATE_HOME") ? strdup(getenv("XDG_STATE_HOME")) : NULL;
 	char *old_home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
-	assert_int_equal(journal_state_dir(out, sizeof out, "/srv/state", "r1", err, sizeof err), 0);
+	assert_int_equal(journal_state_dir(out, sizeof out, "/srv/state", "r1", err, sizeof err),
+	                 0);
 	assert_string_equal(out, "/srv/state");
 	setenv("XDG_STATE_HOME", "/x/state", 1);
 	assert_int_equal(journal_state_dir(out, sizeof out, NULL, "checkout-2025", err, sizeof err),
@@ -861,8 +863,8 @@ static void test_bad_records_refused(void **state)
 	assert_int_equal(journal_record(j, SR_J_INTENT, T0, "dri", &a, err, sizeof err), -1);
 	struct sr_jaction t = act("tick");
 	assert_int_equal(journal_record(j, SR_J_TICK, T0, "dri", &t, err, sizeof err), -1);
-	assert_int_equal(journal_status(j, T0, g_policy, g_policy->ncells, 0, 1, "", err, sizeof err),
-	                 -1);
+	assert_int_equal(
+	    journal_status(j, T0, g_policy, g_policy->ncells, 0, 1, "", err, sizeof err), -1);
 	assert_int_equal(journal_append(j, SR_J_UNKNOWN, T0, "x", NULL, NULL, err, sizeof err), -1);
 	/* reserved keys in caller fields cannot forge seq or type */
 	json_t *f = json_pack("{s:i, s:s, s:s}", "seq", 999, "type", "start", "note", "n");
@@ -912,22 +914,22 @@ int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	const struct CMUnitTest tests[] = {
-		T(test_identity_checked),
-		T(test_round_trip_rebuilds_rollout),
-		T(test_reconcile_applies_like_an_outcome),
-		T(test_apply_reports_what_it_cannot_apply),
-		T(test_torn_last_line),
-		T(test_append_repairs_a_torn_tail_first),
-		T(test_malformed_lines_reported_with_numbers),
-		T(test_pending_intent),
-		T(test_lock_two_processes_one_acts),
-		T(test_lock_within_one_process),
-		T(test_poll_sees_other_handles),
-		T(test_strings_sanitised_and_files_private),
-		T(test_snapshot_round_trip),
-		T(test_state_dir),
-		T(test_keys_differ),
-		T(test_bad_records_refused),
+	    T(test_identity_checked),
+	    T(test_round_trip_rebuilds_rollout),
+	    T(test_reconcile_applies_like_an_outcome),
+	    T(test_apply_reports_what_it_cannot_apply),
+	    T(test_torn_last_line),
+	    T(test_append_repairs_a_torn_tail_first),
+	    T(test_malformed_lines_reported_with_numbers),
+	    T(test_pending_intent),
+	    T(test_lock_two_processes_one_acts),
+	    T(test_lock_within_one_process),
+	    T(test_poll_sees_other_handles),
+	    T(test_strings_sanitised_and_files_private),
+	    T(test_snapshot_round_trip),
+	    T(test_state_dir),
+	    T(test_keys_differ),
+	    T(test_bad_records_refused),
 	};
 	return cmocka_run_group_tests_name("journal", tests, load_policy, free_policy);
 }

@@ -23,9 +23,9 @@ static struct layout_need directive_need(bool banner)
 
 static void assert_sane(const struct tui_layout *l)
 {
-	const struct tui_rect *all[] = {&l->header,   &l->banner,   &l->tiles,
-	                                &l->kpis,     &l->timeline, &l->workflow,
-	                                &l->log,      &l->status,   &l->keybar};
+	const struct tui_rect *all[] = {&l->header, &l->banner,   &l->tiles,
+	                                &l->kpis,   &l->timeline, &l->workflow,
+	                                &l->log,    &l->status,   &l->keybar};
 	int n = (int)(sizeof all / sizeof all[0]);
 	for (int i = 0; i < n; i++) {
 		assert_true(layout_rect_inside(all[i], l->w, l->h));
@@ -51,7 +51,7 @@ static void test_80x24(void **state)
 	assert_int_equal(l.tile_mode, TILES_ROWS);
 	assert_int_equal(l.tiles.h, 7); /* heading + one row per journey */
 	assert_int_equal(l.kpi_mode, KPIS_LINES);
-	assert_int_equal(l.kpis.h, 5);  /* one line per group */
+	assert_int_equal(l.kpis.h, 5); /* one line per group */
 	assert_int_equal(l.timeline.h, 2);
 	/* One workflow row between the timeline and the log. */
 	assert_int_equal(l.workflow.h, 1);
@@ -209,16 +209,16 @@ static void test_pack(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_80x24),
-		cmocka_unit_test(test_80x24_banner),
-		cmocka_unit_test(test_80x24_without_workflow),
-		cmocka_unit_test(test_row_trend_when_room),
-		cmocka_unit_test(test_160x48),
-		cmocka_unit_test(test_200x60_uses_space),
-		cmocka_unit_test(test_too_small),
-		cmocka_unit_test(test_every_size_is_sane),
-		cmocka_unit_test(test_many_journeys_still_inside),
-		cmocka_unit_test(test_pack),
+	    cmocka_unit_test(test_80x24),
+	    cmocka_unit_test(test_80x24_banner),
+	    cmocka_unit_test(test_80x24_without_workflow),
+	    cmocka_unit_test(test_row_trend_when_room),
+	    cmocka_unit_test(test_160x48),
+	    cmocka_unit_test(test_200x60_uses_space),
+	    cmocka_unit_test(test_too_small),
+	    cmocka_unit_test(test_every_size_is_sane),
+	    cmocka_unit_test(test_many_journeys_still_inside),
+	    cmocka_unit_test(test_pack),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -250,7 +250,7 @@ static void test_healthy_first_data(void **state)
 	assert_non_null(r);
 	assert_int_equal(policy_load_file(p, SR_DATADIR "/config/shiproom.json", &err), 0);
 	assert_int_equal(
-		scenario_load_file(sc, p, SR_DATADIR "/config/scenarios/healthy.json", &err), 0);
+	    scenario_load_file(sc, p, SR_DATADIR "/config/scenarios/healthy.json", &err), 0);
 	struct sr_sim *sim = sim_create(p, sc);
 	assert_non_null(sim);
 	runner_init(r, p, sc, sim_source(sim), sim_edge(sim), false, "test");
@@ -271,7 +271,8 @@ static void test_healthy_first_data(void **state)
 		if (rows[i].tag == LV_FIRST_DATA) {
 			first_rows++;
 			folded += rows[i].count;
-			assert_non_null(strstr(row_text(r, &rows[i]), "checks GREEN (first data): "));
+			assert_non_null(
+			    strstr(row_text(r, &rows[i]), "checks GREEN (first data): "));
 		}
 	}
 	assert_int_equal(covered, r->nlog < SR_LOG_LEN ? r->nlog : SR_LOG_LEN);
@@ -291,12 +292,12 @@ static void test_healthy_first_data(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_first_data_folds),
-		cmocka_unit_test(test_never_folds_bad_news),
-		cmocka_unit_test(test_minutes_and_reasons),
-		cmocka_unit_test(test_max_rows),
-		cmocka_unit_test(test_filter),
-		cmocka_unit_test(test_healthy_first_data),
+	    cmocka_unit_test(test_first_data_folds),
+	    cmocka_unit_test(test_never_folds_bad_news),
+	    cmocka_unit_test(test_minutes_and_reasons),
+	    cmocka_unit_test(test_max_rows),
+	    cmocka_unit_test(test_filter),
+	    cmocka_unit_test(test_healthy_first_data),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

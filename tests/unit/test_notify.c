@@ -141,8 +141,8 @@ static json_t *recv_posts(const struct recv *w)
 
 static const char *post_footer(const json_t *ev)
 {
-	json_t *att =
-	    json_array_get(json_object_get(json_object_get(ev, "json"), "attachments"), 0);
+	json_t *att = json_array_get(json_object_get(json_object_get(ev, "json"), "attachments"),
+	                             0);
 	return json_string_value(json_object_get(att, "footer"));
 }
 
@@ -153,8 +153,8 @@ static const char *post_text(const json_t *ev)
 
 static json_int_t post_ts(const json_t *ev)
 {
-	json_t *att =
-	    json_array_get(json_object_get(json_object_get(ev, "json"), "attachments"), 0);
+	json_t *att = json_array_get(json_object_get(json_object_get(ev, "json"), "attachments"),
+	                             0);
 	return json_integer_value(json_object_get(att, "ts"));
 }
 
@@ -487,8 +487,8 @@ static void test_anomalies_posted_at_once(void **state)
 	const json_t *red = find_post(posts, "shiproom anomaly", at_min(&f, 120),
 	                              "ANOMALY T+120 (Wed 10:00): 5xx error rate RED");
 	assert_non_null(red);
-	const json_t *att =
-	    json_array_get(json_object_get(json_object_get(red, "json"), "attachments"), 0);
+	const json_t *att = json_array_get(
+	    json_object_get(json_object_get(red, "json"), "attachments"), 0);
 	assert_string_equal(json_string_value(json_object_get(att, "color")), "#A30200");
 	assert_non_null(
 	    find_post(posts, "shiproom anomaly", at_min(&f, 155),

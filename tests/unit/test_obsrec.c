@@ -21,8 +21,10 @@ static void fill(struct sr_snapshot *s, double base)
 {
 	snapshot_clear(s, N);
 	for (int c = 0; c < N; c++) {
-		s->canary[c] = (struct sr_obs){.kind = SR_OBS_OK, .value = base + c * 1.25, .samples = 900, .at = AT};
-		s->control[c] = (struct sr_obs){.kind = SR_OBS_OK, .value = base + c, .samples = 900, .at = AT};
+		s->canary[c] = (struct sr_obs){
+		    .kind = SR_OBS_OK, .value = base + c * 1.25, .samples = 900, .at = AT};
+		s->control[c] = (struct sr_obs){
+		    .kind = SR_OBS_OK, .value = base + c, .samples = 900, .at = AT};
 	}
 }
 
@@ -33,7 +35,8 @@ static void assert_same(const struct sr_snapshot *x, const struct sr_snapshot *y
 		const struct sr_obs *q[2] = {&y->canary[c], &y->control[c]};
 		for (int s = 0; s < 2; s++) {
 			assert_int_equal(p[s]->kind, q[s]->kind);
-			assert_true((isnan(p[s]->value) && isnan(q[s]->value)) || p[s]->value == q[s]->value);
+			assert_true((isnan(p[s]->value) && isnan(q[s]->value)) ||
+			            p[s]->value == q[s]->value);
 			assert_true(p[s]->samples == q[s]->samples);
 			assert_int_equal(p[s]->at, q[s]->at);
 			assert_int_equal(p[s]->degraded, q[s]->degraded);
@@ -92,15 +95,15 @@ static void test_bad_records_refused(void **state)
 {
 	(void)state;
 	const char *bad[] = {
-		"{\"n\":8,\"d\":\"9c1\"}",          /* cell out of range */
-		"{\"n\":8,\"d\":\"1x1\"}",          /* no such side */
-		"{\"n\":8,\"d\":\"1cnan\"}",        /* strtod's nan is not the grammar */
-		"{\"n\":8,\"d\":\"1c0x10\"}",       /* nor hex */
-		"{\"n\":8,\"d\":\"1c1!Q\"}",        /* unknown kind */
-		"{\"n\":8,\"d\":\"1c1  2c1\"}",     /* empty token */
-		"{\"n\":9,\"d\":\"\"}",             /* another policy */
-		"{\"n\":8}",                          /* no d */
-		"{\"n\":8,\"d\":\"\",\"e\":{\"1z\":\"x\"}}",
+	    "{\"n\":8,\"d\":\"9c1\"}",      /* cell out of range */
+	    "{\"n\":8,\"d\":\"1x1\"}",      /* no such side */
+	    "{\"n\":8,\"d\":\"1cnan\"}",    /* strtod's nan is not the grammar */
+	    "{\"n\":8,\"d\":\"1c0x10\"}",   /* nor hex */
+	    "{\"n\":8,\"d\":\"1c1!Q\"}",    /* unknown kind */
+	    "{\"n\":8,\"d\":\"1c1  2c1\"}", /* empty token */
+	    "{\"n\":9,\"d\":\"\"}",         /* another policy */
+	    "{\"n\":8}",                    /* no d */
+	    "{\"n\":8,\"d\":\"\",\"e\":{\"1z\":\"x\"}}",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		json_t *o = json_loads(bad[i], 0, NULL);
@@ -123,10 +126,10 @@ static void test_rounding(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_chain_reads_back_exactly),
-		cmocka_unit_test(test_unchanged_poll_is_empty),
-		cmocka_unit_test(test_bad_records_refused),
-		cmocka_unit_test(test_rounding),
+	    cmocka_unit_test(test_chain_reads_back_exactly),
+	    cmocka_unit_test(test_unchanged_poll_is_empty),
+	    cmocka_unit_test(test_bad_records_refused),
+	    cmocka_unit_test(test_rounding),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -701,9 +701,8 @@ static void test_bad_references(void **state)
 	       "before the 90 min window of \"5%\" ends (T+90)");
 	mutate(state, "\"observe_min\": 90,", "\"observe_min\": 0,", "/phases/0/observe_min",
 	       "must be between 1");
-	mutate(state, "\"edge\": {\n    \"kind\": \"sim\"",
-	       "\"edge\": {\n    \"kind\": \"nginx\"", "/edge/kind",
-	       "unknown kind \"nginx\" (expected one of: sim, haproxy, http)");
+	mutate(state, "\"edge\": {\n    \"kind\": \"sim\"", "\"edge\": {\n    \"kind\": \"nginx\"",
+	       "/edge/kind", "unknown kind \"nginx\" (expected one of: sim, haproxy, http)");
 	mutate(state, "\"id\": \"payments\",\n      \"name\": \"Payments\",\n      \"read_heavy\"",
 	       "\"id\": \"search\",\n      \"name\": \"Payments\",\n      \"read_heavy\"",
 	       "/journeys/4/id", "duplicate journey id \"search\"");

@@ -69,7 +69,8 @@ static struct sr_poll_plan take(struct run *r, sr_ms interval, sr_ms lag)
 		if (n > 0)
 			poll_schedule_times(&r->s, t, n);
 		else
-			poll_schedule_rhythm(&r->s, interval ? newest_at(r->now, interval, lag) : 0);
+			poll_schedule_rhythm(&r->s,
+			                     interval ? newest_at(r->now, interval, lag) : 0);
 	}
 	return plan;
 }
@@ -158,7 +159,7 @@ static void test_never_more_often_than_poll_s(void **state)
 	for (int i = 0; i < 10; i++) {
 		take(&r, 1 * S, 30);
 		assert_int_equal(r.now - last, 1 * S);
-	last = r.now;
+		last = r.now;
 	}
 }
 

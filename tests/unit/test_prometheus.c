@@ -268,8 +268,9 @@ static void test_rhythm_and_subset(void **state)
 		if (!body)
 			continue;
 		/* max by (variant) (timestamp(lat{journey=~"search|pay"})) */
-		if (strstr(body, "query=max%20by%20%28variant%29%20%28timestamp%28lat%7Bjourney%3D~%22"
-		                 "search%7Cpay%22%7D%29%29&"))
+		if (strstr(body,
+		           "query=max%20by%20%28variant%29%20%28timestamp%28lat%7Bjourney%3D~%22"
+		           "search%7Cpay%22%7D%29%29&"))
 			instant++;
 		if (strstr(body, "query=%28max%20by%20%28variant%29%20%28timestamp%28lat") &&
 		    strstr(body, "%5B45000ms%3A1000ms%5D&"))
@@ -588,8 +589,8 @@ static void test_config_from_json(void **state)
 	 * of) is refused, whatever the case of the name; the error names the
 	 * header and the two places a secret may come from, never the value. */
 	static const char *const creds[] = {
-	    "Authorization", "authorization", "Proxy-Authorization", "Cookie", "X-API-Key",
-	    "x-api-key", "X-Auth-Token", "X-Vault-Token", "X-Client-Secret", "Api-Key"};
+	    "Authorization", "authorization", "Proxy-Authorization", "Cookie",          "X-API-Key",
+	    "x-api-key",     "X-Auth-Token",  "X-Vault-Token",       "X-Client-Secret", "Api-Key"};
 	for (size_t i = 0; i < sizeof creds / sizeof creds[0]; i++) {
 		char text[256];
 		snprintf(text, sizeof text,

@@ -647,8 +647,7 @@ static void test_first_selector(void **state)
 	    {"100 * sum by (variant) (rate(http_requests_total{code=~\"5..\"}[1m]))",
 	     "http_requests_total{code=~\"5..\"}"},
 	    {"sum(rate(payments_total[5m])) by (variant)", "payments_total"},
-	    {"sum by (variant) (rate({__name__=\"x\", a=\"}\"}[1m]))",
-	     "{__name__=\"x\", a=\"}\"}"},
+	    {"sum by (variant) (rate({__name__=\"x\", a=\"}\"}[1m]))", "{__name__=\"x\", a=\"}\"}"},
 	    {"label_replace(up, \"a{b}\", \"c[1m]\", \"\", \"\") or vector(1)", ""},
 	    {"1 + 2e3 * 0.95", ""},
 	    {"max_over_time(x_y:z [5m] offset 1m)", "x_y:z"},
@@ -661,7 +660,8 @@ static void test_first_selector(void **state)
 	}
 	/* too long for out: none, not a cut selector */
 	char small[8];
-	assert_int_equal(promparse_first_selector("rate(a_long_metric[1m])", small, sizeof small), 0);
+	assert_int_equal(promparse_first_selector("rate(a_long_metric[1m])", small, sizeof small),
+	                 0);
 	assert_string_equal(small, "");
 }
 
@@ -672,14 +672,16 @@ static void test_rhythm_answers(void **state)
 {
 	(void)state;
 	sr_ms t[SR_SAMPLE_TIMES];
-	const char *vec = "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":["
-	                  "{\"metric\":{\"variant\":\"control\"},\"value\":[1700000100,\"1700000099.9\"]},"
-	                  "{\"metric\":{\"variant\":\"canary\"},\"value\":[1700000100,\"1700000091.234\"]}]}}";
+	const char *vec =
+	    "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":["
+	    "{\"metric\":{\"variant\":\"control\"},\"value\":[1700000100,\"1700000099.9\"]},"
+	    "{\"metric\":{\"variant\":\"canary\"},\"value\":[1700000100,\"1700000091.234\"]}]}}";
 	assert_int_equal(promparse_rhythm(vec, strlen(vec), 0, &L, t, SR_SAMPLE_TIMES), 1);
 	assert_int_equal(t[0], 1700000091234LL);
 	const char *mat =
 	    "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":["
-	    "{\"metric\":{},\"values\":[[1700000060,\"1700000046.5\"],[1700000061,\"1700000046.5\"],"
+	    "{\"metric\":{},\"values\":[[1700000060,\"1700000046.5\"],[1700000061,\"1700000046.5\"]"
+	    ","
 	    "[1700000075,\"1700000061.5\"],[1700000090,\"1700000076.5\"],[1700000091,\"NaN\"],"
 	    "[1700000092,\"oops\"]]}]}}";
 	assert_int_equal(promparse_rhythm(mat, strlen(mat), 0, &L, t, SR_SAMPLE_TIMES), 3);
@@ -692,12 +694,14 @@ static void test_rhythm_answers(void **state)
 	const char *nocanary =
 	    "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":["
 	    "{\"metric\":{\"variant\":\"control\"},\"value\":[1700000100,\"1700000099.9\"]}]}}";
-	assert_int_equal(promparse_rhythm(nocanary, strlen(nocanary), 0, &L, t, SR_SAMPLE_TIMES), 0);
+	assert_int_equal(promparse_rhythm(nocanary, strlen(nocanary), 0, &L, t, SR_SAMPLE_TIMES),
+	                 0);
 	const char *bad[] = {"", "not json", "{\"status\":\"error\"}",
 	                     ("{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\","
 	                      "\"result\":[1,\"2\"]}}")};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-		assert_int_equal(promparse_rhythm(bad[i], strlen(bad[i]), 0, &L, t, SR_SAMPLE_TIMES), -1);
+		assert_int_equal(
+		    promparse_rhythm(bad[i], strlen(bad[i]), 0, &L, t, SR_SAMPLE_TIMES), -1);
 	assert_int_equal(promparse_rhythm(vec, strlen(vec), 10, &L, t, SR_SAMPLE_TIMES), -1);
 }
 

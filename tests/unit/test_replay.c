@@ -90,7 +90,8 @@ static int points_of(const struct sr_scenario *sc, int *pt)
 	qsort(pt, (size_t)n, sizeof pt[0], cmp_int);
 	int m = 0;
 	for (int i = 0; i < n; i++)
-		if (pt[i] >= sc->start_min && pt[i] <= sc->end_min && (m == 0 || pt[i] != pt[m - 1]))
+		if (pt[i] >= sc->start_min && pt[i] <= sc->end_min &&
+		    (m == 0 || pt[i] != pt[m - 1]))
 			pt[m++] = pt[i];
 	return m;
 }
@@ -151,7 +152,8 @@ static int compare_scenario(const char *path, int *ncompared)
 		char *got = render(rep);
 		if (strcmp(got, seen[i]) != 0) {
 			if (bad == 0)
-				print_error("%s at T%+d: the replay differs.\n--- live:\n%s\n--- replay:\n%s\n",
+				print_error("%s at T%+d: the replay differs.\n--- live:\n%s\n--- "
+				            "replay:\n%s\n",
 				            sc->name, pt[i], seen[i], got);
 			bad++;
 		}
@@ -202,7 +204,7 @@ static void test_every_scenario_replays_as_seen(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_every_scenario_replays_as_seen),
+	    cmocka_unit_test(test_every_scenario_replays_as_seen),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -79,8 +79,8 @@ static void test_observer_cannot_do_anything(void **state)
 	fx_approve(f, "approver");
 	fx_eval(f);
 	assert_int_equal(f->e->decision.verdict, SR_GO);
-	const enum sr_action_kind all[] = {SR_ACT_HOLD,    SR_ACT_RESUME,   SR_ACT_PROMOTE,
-	                                   SR_ACT_ROLLBACK, SR_ACT_APPROVE, SR_ACT_TICK,
+	const enum sr_action_kind all[] = {SR_ACT_HOLD,     SR_ACT_RESUME,         SR_ACT_PROMOTE,
+	                                   SR_ACT_ROLLBACK, SR_ACT_APPROVE,        SR_ACT_TICK,
 	                                   SR_ACT_TIEBREAK, SR_ACT_DECLARE_SUCCESS};
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
 		int w = all[i] == SR_ACT_PROMOTE ? 25 : -1;
@@ -123,7 +123,8 @@ static void test_approvals_counted_by_role(void **state)
 	fx_reinit(f, FX_T0);
 	at_gate1(f);
 	assert_false(may(f, SR_ACT_PROMOTE, 25, "dri", why));
-	assert_contains(why, "Gate 1 needs 2 approvals from gate_approver: approver, alice (none yet)");
+	assert_contains(why,
+	                "Gate 1 needs 2 approvals from gate_approver: approver, alice (none yet)");
 	/* recorded (e.g. replayed) by someone without the role: does not count */
 	assert_int_equal(rollout_approve(&f->e->ro, f->p, -1, "dri", f->now, why, WHY_LEN), 0);
 	fx_approve(f, "approver");
@@ -259,7 +260,8 @@ static void test_rollback_by_dri_alone(void **state)
 	fx_step(f, FX_POLL);
 	assert_int_equal(f->e->decision.verdict, SR_ROLLBACK);
 	assert_true(may(f, SR_ACT_ROLLBACK, -1, "dri", why));
-	assert_int_equal(rollout_rollback(&f->e->ro, f->p, "dri", "P95 200", f->now, why, WHY_LEN), 0);
+	assert_int_equal(rollout_rollback(&f->e->ro, f->p, "dri", "P95 200", f->now, why, WHY_LEN),
+	                 0);
 	fx_step(f, FX_POLL);
 	assert_false(may(f, SR_ACT_ROLLBACK, -1, "dri", why));
 	assert_contains(why, "rolled back at");
@@ -289,7 +291,8 @@ static void test_rollback_follows_the_edge(void **state)
 	if (!may(f, SR_ACT_ROLLBACK, -1, "dri", why))
 		fail_msg("rolled back, edge at 5%%: %s", why);
 	assert_false(may(f, SR_ACT_PROMOTE, 5, "dri", why)); /* nothing else reopens */
-	assert_int_equal(rollout_rollback(&f->e->ro, f->p, "dri", "again", f->now, why, WHY_LEN), 0);
+	assert_int_equal(rollout_rollback(&f->e->ro, f->p, "dri", "again", f->now, why, WHY_LEN),
+	                 0);
 }
 
 static void test_rollback_during_overnight(void **state)
@@ -367,7 +370,8 @@ static void test_declare_success_when_ready(void **state)
 	fx_enter(f, 100);
 	fx_step(f, FX_POLL);
 	assert_false(may(f, SR_ACT_DECLARE_SUCCESS, -1, "dri", why));
-	assert_contains(why, "success criteria not met: P95 <= 120ms sustained for >= 2 hours: 15s of 2h");
+	assert_contains(
+	    why, "success criteria not met: P95 <= 120ms sustained for >= 2 hours: 15s of 2h");
 	fx_run(f, 2 * SR_MS_PER_H, 5 * FX_MIN);
 	assert_true(f->e->success_ready);
 	assert_true(may(f, SR_ACT_DECLARE_SUCCESS, -1, "dri", why));
@@ -389,7 +393,8 @@ static void test_promote_refused_after_hold_without_evaluation(void **state)
 	fx_eval(f);
 	assert_int_equal(f->e->decision.verdict, SR_GO);
 	assert_true(may(f, SR_ACT_PROMOTE, 25, "dri", why));
-	assert_int_equal(rollout_hold(&f->e->ro, "dri", "checking dashboards", f->now, why, WHY_LEN), 0);
+	assert_int_equal(
+	    rollout_hold(&f->e->ro, "dri", "checking dashboards", f->now, why, WHY_LEN), 0);
 	assert_int_equal(f->e->decision.verdict, SR_GO); /* stale: nothing re-ran it */
 	assert_false(may(f, SR_ACT_PROMOTE, 25, "dri", why));
 	assert_contains(why, "held by dri since T+90");
@@ -464,13 +469,16 @@ static void test_promote_refused_on_old_decision(void **state)
 	at_gate1(f);
 	fx_approve(f, "approver");
 	fx_eval(f);
-	assert_true(rights_check(f->e, SR_ACT_PROMOTE, 25, "dri", f->now + 45 * FX_S, why, WHY_LEN));
-	assert_false(rights_check(f->e, SR_ACT_PROMOTE, 25, "dri", f->now + SR_MS_PER_H, why, WHY_LEN));
+	assert_true(
+	    rights_check(f->e, SR_ACT_PROMOTE, 25, "dri", f->now + 45 * FX_S, why, WHY_LEN));
+	assert_false(
+	    rights_check(f->e, SR_ACT_PROMOTE, 25, "dri", f->now + SR_MS_PER_H, why, WHY_LEN));
 	assert_contains(why, "the last evaluation was at T+90");
 	assert_contains(why, "waiting for the next evaluation");
 	/* hold and rollback never wait for data */
 	assert_true(rights_check(f->e, SR_ACT_HOLD, -1, "dri", f->now + SR_MS_PER_H, why, WHY_LEN));
-	assert_true(rights_check(f->e, SR_ACT_ROLLBACK, -1, "dri", f->now + SR_MS_PER_H, why, WHY_LEN));
+	assert_true(
+	    rights_check(f->e, SR_ACT_ROLLBACK, -1, "dri", f->now + SR_MS_PER_H, why, WHY_LEN));
 }
 
 /* "Release DRI + gate approvals" means a second person: someone who holds
@@ -488,8 +496,9 @@ static void test_self_approval_does_not_count(void **state)
 	fx_approve(f, "dri");
 	fx_eval(f);
 	assert_false(may(f, SR_ACT_PROMOTE, 25, "dri", why));
-	assert_contains(why, "approvals must come from someone other than the promoter: dri approved "
-	                     "their own gate");
+	assert_contains(why,
+	                "approvals must come from someone other than the promoter: dri approved "
+	                "their own gate");
 	assert_contains(why, "Gate 1 needs 1 approval from gate_approver: approver (none yet)");
 	/* another Release DRI may promote on dri's approval */
 	assert_true(may(f, SR_ACT_PROMOTE, 25, "dri2", why));
@@ -511,31 +520,33 @@ static void test_tick_rights(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_roles, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_observer_cannot_do_anything, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_promote_5_25_needs_approval, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_approvals_counted_by_role, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_gate_approver_cannot_promote, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_promote_refused_on_hold_with_reasons, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_promote_non_adjacent_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_promote_50_100_preapproved, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_promote_50_100_needs_p95, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_promote_0_5_preflight, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rollback_by_dri_alone, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rollback_follows_the_edge, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rollback_during_overnight, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_hold_and_resume_by_dri, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_approve_rights, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tiebreak_only_exec_while_escalate, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_declare_success_when_ready, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tick_rights, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_promote_refused_after_hold_without_evaluation, setup,
-		                                teardown),
-		cmocka_unit_test_setup_teardown(test_promote_twice_refused_window, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_promote_refused_until_approval_evaluated, setup,
-		                                teardown),
-		cmocka_unit_test_setup_teardown(test_promote_refused_on_old_decision, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_self_approval_does_not_count, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_roles, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_observer_cannot_do_anything, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_promote_5_25_needs_approval, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_approvals_counted_by_role, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_gate_approver_cannot_promote, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_promote_refused_on_hold_with_reasons, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_promote_non_adjacent_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_promote_50_100_preapproved, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_promote_50_100_needs_p95, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_promote_0_5_preflight, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rollback_by_dri_alone, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rollback_follows_the_edge, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rollback_during_overnight, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hold_and_resume_by_dri, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_approve_rights, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tiebreak_only_exec_while_escalate, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_declare_success_when_ready, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tick_rights, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_promote_refused_after_hold_without_evaluation,
+	                                    setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_promote_twice_refused_window, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_promote_refused_until_approval_evaluated, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_promote_refused_on_old_decision, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_self_approval_does_not_count, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

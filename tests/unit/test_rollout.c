@@ -56,7 +56,9 @@ static void test_state_machine_path(void **state)
 	f->now = FX_T0 - 60 * FX_MIN;
 	assert_int_equal(rstate(f), SR_RS_PREFLIGHT);
 	assert_int_equal(rollout_preflight_open(&f->e->ro, f->p), 4);
-	assert_int_equal(rollout_tick(&f->e->ro, f->p, "preflight", "roster_posted", "dri", f->now, why, sizeof why), 0);
+	assert_int_equal(rollout_tick(&f->e->ro, f->p, "preflight", "roster_posted", "dri", f->now,
+	                              why, sizeof why),
+	                 0);
 	assert_int_equal(rollout_preflight_open(&f->e->ro, f->p), 3);
 	assert_int_equal(rollout_next_gate(&f->e->ro, f->p, NULL), -1);
 
@@ -147,20 +149,28 @@ static void test_ticks(void **state)
 	struct fx *f = *state;
 	char why[SR_REASON_LEN];
 	struct sr_rollout *ro = &f->e->ro;
-	assert_int_equal(rollout_tick(ro, f->p, "nope", "cache", "dri", f->now, why, sizeof why), -1);
+	assert_int_equal(rollout_tick(ro, f->p, "nope", "cache", "dri", f->now, why, sizeof why),
+	                 -1);
 	assert_contains(why, "no checklist \"nope\"");
-	assert_int_equal(rollout_tick(ro, f->p, "remediation", "nope", "dri", f->now, why, sizeof why), -1);
+	assert_int_equal(
+	    rollout_tick(ro, f->p, "remediation", "nope", "dri", f->now, why, sizeof why), -1);
 	assert_contains(why, "remediation has no item \"nope\"");
-	assert_int_equal(rollout_tick(ro, f->p, "remediation", "db", "dri", f->now, why, sizeof why), -1);
+	assert_int_equal(
+	    rollout_tick(ro, f->p, "remediation", "db", "dri", f->now, why, sizeof why), -1);
 	assert_string_equal(why, "remediation: tick cache before db");
-	assert_int_equal(rollout_tick(ro, f->p, "remediation", "cache", "dri", f->now, why, sizeof why), 0);
-	assert_int_equal(rollout_tick(ro, f->p, "remediation", "app", "dri", f->now, why, sizeof why), -1);
+	assert_int_equal(
+	    rollout_tick(ro, f->p, "remediation", "cache", "dri", f->now, why, sizeof why), 0);
+	assert_int_equal(
+	    rollout_tick(ro, f->p, "remediation", "app", "dri", f->now, why, sizeof why), -1);
 	assert_contains(why, "tick db before app");
-	assert_int_equal(rollout_tick(ro, f->p, "remediation", "db", "dri", f->now, why, sizeof why), 0);
-	assert_int_equal(rollout_tick(ro, f->p, "remediation", "db", "dri", f->now, why, sizeof why), -1);
+	assert_int_equal(
+	    rollout_tick(ro, f->p, "remediation", "db", "dri", f->now, why, sizeof why), 0);
+	assert_int_equal(
+	    rollout_tick(ro, f->p, "remediation", "db", "dri", f->now, why, sizeof why), -1);
 	assert_contains(why, "already ticked by dri");
 	/* unordered checklists take any order */
-	assert_int_equal(rollout_tick(ro, f->p, "watchlist", "pay_timing", "dri", f->now, why, sizeof why), 0);
+	assert_int_equal(
+	    rollout_tick(ro, f->p, "watchlist", "pay_timing", "dri", f->now, why, sizeof why), 0);
 }
 
 static void test_rollback_records_gate(void **state)
@@ -172,7 +182,8 @@ static void test_rollback_records_gate(void **state)
 	assert_contains(why, "nothing to roll back");
 	fx_enter(f, 25);
 	fx_step(f, 30 * FX_MIN);
-	assert_int_equal(rollout_rollback(ro, f->p, "dri", "P95 over 160", f->now, why, sizeof why), 0);
+	assert_int_equal(rollout_rollback(ro, f->p, "dri", "P95 over 160", f->now, why, sizeof why),
+	                 0);
 	assert_int_equal(ro->weight, 0);
 	assert_true(ro->rolled_back);
 	assert_int_equal(ro->rolled_back_at, f->now);
@@ -248,8 +259,9 @@ static void test_overnight_thursday_to_friday(void **state)
 	assert_int_equal(f->e->ro.overnight_since, f->now);
 	assert_int_equal(rstate(f), SR_RS_OVERNIGHT);
 	assert_int_equal(f->e->decision.verdict, SR_ESCALATE);
-	assert_string_equal(f->e->decision.reasons[0],
-	                    "held at 50% past end of day; exec tie-break needed; re-evaluate Fri 09:00");
+	assert_string_equal(
+	    f->e->decision.reasons[0],
+	    "held at 50% past end of day; exec tie-break needed; re-evaluate Fri 09:00");
 	assert_true(fx_decision_has(f, "search P95 YELLOW"));
 	assert_true(fx_drain_count(f, SR_EV_ROLLOUT, -1) >= 1);
 
@@ -259,7 +271,8 @@ static void test_overnight_thursday_to_friday(void **state)
 	assert_int_equal(rollout_tiebreak(&f->e->ro, "ceo", f->now, why, sizeof why), 0);
 	fx_step(f, 5 * FX_MIN);
 	assert_int_equal(f->e->decision.verdict, SR_HOLD);
-	assert_contains(f->e->decision.reasons[0], "changes frozen until Fri 09:00 (tie-break by ceo");
+	assert_contains(f->e->decision.reasons[0],
+	                "changes frozen until Fri 09:00 (tie-break by ceo");
 	assert_int_equal(rstate(f), SR_RS_OVERNIGHT);
 
 	/* monitoring continues all night; still frozen at 08:59 */
@@ -340,8 +353,12 @@ static void test_partial_success(void **state)
 	assert_int_equal(f->e->ro.partial_since, at);
 	assert_int_equal(rstate(f), SR_RS_PARTIAL);
 	assert_true(fx_drain_count(f, SR_EV_ROLLOUT, -1) >= 1);
-	assert_true(fx_decision_has(f, "partial success since T+240 (Thu 13:00): remediation cache -> db -> app (0/3 done); reattempt promotion by Fri 13:00"));
-	assert_int_equal(rollout_tick(&f->e->ro, f->p, "remediation", "cache", "dri", f->now, why, sizeof why), 0);
+	assert_true(
+	    fx_decision_has(f, "partial success since T+240 (Thu 13:00): remediation cache -> db "
+	                       "-> app (0/3 done); reattempt promotion by Fri 13:00"));
+	assert_int_equal(
+	    rollout_tick(&f->e->ro, f->p, "remediation", "cache", "dri", f->now, why, sizeof why),
+	    0);
 	fx_step(f, FX_POLL);
 	assert_true(fx_decision_has(f, "(1/3 done)"));
 	/* remediation worked: GO, and promoting ends the partial success */
@@ -386,17 +403,21 @@ static void test_changes_counted(void **state)
 	fx_eval(f);
 	assert_true(engine_decision_current(f->e));
 	unsigned long c = ro->changes;
-#define CHANGES(expr, delta)                                                                  \
-	do {                                                                                   \
-		unsigned long before = ro->changes;                                            \
-		f->now += FX_MIN;                                                              \
-		(void)(expr);                                                                  \
-		assert_int_equal(ro->changes - before, (delta));                               \
-		if (delta)                                                                     \
-			assert_int_equal(ro->changed_at, f->now);                              \
+#define CHANGES(expr, delta)                                                                       \
+	do {                                                                                       \
+		unsigned long before = ro->changes;                                                \
+		f->now += FX_MIN;                                                                  \
+		(void)(expr);                                                                      \
+		assert_int_equal(ro->changes - before, (delta));                                   \
+		if (delta)                                                                         \
+			assert_int_equal(ro->changed_at, f->now);                                  \
 	} while (0)
-	CHANGES(rollout_tick(ro, f->p, "preflight", "roster_posted", "dri", f->now, why, sizeof why), 1);
-	CHANGES(rollout_tick(ro, f->p, "preflight", "roster_posted", "dri", f->now, why, sizeof why), 0);
+	CHANGES(
+	    rollout_tick(ro, f->p, "preflight", "roster_posted", "dri", f->now, why, sizeof why),
+	    1);
+	CHANGES(
+	    rollout_tick(ro, f->p, "preflight", "roster_posted", "dri", f->now, why, sizeof why),
+	    0);
 	fx_preflight_done(f);
 	CHANGES(rollout_promote(ro, f->p, 5, f->now, why, sizeof why), 1);
 	CHANGES(rollout_promote(ro, f->p, 50, f->now, why, sizeof why), 0);
@@ -419,7 +440,8 @@ static void test_changes_counted(void **state)
 	unsigned long b = g->e->ro.changes;
 	assert_int_equal(rollout_rollback(&g->e->ro, g->p, "dri", "r", g->now, why, sizeof why), 0);
 	assert_int_equal(g->e->ro.changes, b + 1);
-	assert_int_equal(rollout_rollback(&g->e->ro, g->p, "dri", "r", g->now, why, sizeof why), -1);
+	assert_int_equal(rollout_rollback(&g->e->ro, g->p, "dri", "r", g->now, why, sizeof why),
+	                 -1);
 	assert_int_equal(g->e->ro.changes, b + 1);
 	fx_free(g);
 #undef CHANGES
@@ -441,24 +463,24 @@ static void test_transition_counts_and_decision_current(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_state_names),
-		cmocka_unit_test_setup_teardown(test_state_machine_path, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_promote_next_phase_only, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_approvals, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_ticks, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rollback_records_gate, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_gate_held_when_due_passes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_gate_go_not_held, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_overnight_thursday_to_friday, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_overnight_friday_to_monday, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_overnight_when_go, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_overnight_at_25, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_partial_success, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_partial_success_deadline, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_tiebreak_needs_overnight, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_changes_counted, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_transition_counts_and_decision_current, setup,
-		                                teardown),
+	    cmocka_unit_test(test_state_names),
+	    cmocka_unit_test_setup_teardown(test_state_machine_path, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_promote_next_phase_only, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_approvals, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_ticks, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rollback_records_gate, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_gate_held_when_due_passes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_gate_go_not_held, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_overnight_thursday_to_friday, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_overnight_friday_to_monday, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_overnight_when_go, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_overnight_at_25, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_partial_success, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_partial_success_deadline, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tiebreak_needs_overnight, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_changes_counted, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_transition_counts_and_decision_current, setup,
+	                                    teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

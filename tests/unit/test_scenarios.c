@@ -91,35 +91,40 @@ static int play_scenario(const char *path, int *nexpect)
 		const struct sr_expect *e = &ex[i];
 		sr_ms at = sc->t0 + (sr_ms)e->at_min * SR_MS_PER_MIN;
 		runner_advance(r, at);
-		const char *state = rollout_state_name(rollout_state(&r->engine.ro, policy, r->now));
+		const char *state = rollout_state_name(
+		    rollout_state(&r->engine.ro, policy, r->now));
 		enum sr_verdict v = r->engine.decision.verdict;
 		char where[96];
 		snprintf(where, sizeof where, "%s at T%+d", sc->name, e->at_min);
 		if (r->now != at) {
-			print_error("%s: the runner stopped at %lld, not %lld\n", where, (long long)r->now,
-			            (long long)at);
+			print_error("%s: the runner stopped at %lld, not %lld\n", where,
+			            (long long)r->now, (long long)at);
 			failed++;
 		}
 		if (e->has_verdict && v != e->verdict) {
-			print_error("%s: decision %s, expected %s (%s)\n", where, sr_verdict_name(v),
-			            sr_verdict_name(e->verdict),
-			            r->engine.decision.nreasons ? r->engine.decision.reasons[0] : "");
+			print_error("%s: decision %s, expected %s (%s)\n", where,
+			            sr_verdict_name(v), sr_verdict_name(e->verdict),
+			            r->engine.decision.nreasons ? r->engine.decision.reasons[0]
+			                                        : "");
 			failed++;
 		}
 		if (e->state[0] && strcmp(state, e->state) != 0) {
 			print_error("%s: state %s, expected %s\n", where, state, e->state);
 			failed++;
 		}
-		if (e->weight >= 0 && (r->engine.ro.weight != e->weight || sim_weight(sim) != e->weight)) {
-			print_error("%s: weight %d (edge %d), expected %d\n", where, r->engine.ro.weight,
-			            sim_weight(sim), e->weight);
+		if (e->weight >= 0 &&
+		    (r->engine.ro.weight != e->weight || sim_weight(sim) != e->weight)) {
+			print_error("%s: weight %d (edge %d), expected %d\n", where,
+			            r->engine.ro.weight, sim_weight(sim), e->weight);
 			failed++;
 		}
 		if (e->trigger[0]) {
 			int t = trigger_index(e->trigger);
 			if (t < 0 || r->engine.triggers[t].state != SR_TRIG_FIRING) {
-				print_error("%s: trigger %s is %s, expected firing\n", where, e->trigger,
-				            t < 0 ? "unknown" : trigger_state_name(r->engine.triggers[t].state));
+				print_error(
+				    "%s: trigger %s is %s, expected firing\n", where, e->trigger,
+				    t < 0 ? "unknown"
+				          : trigger_state_name(r->engine.triggers[t].state));
 				failed++;
 			}
 		}
@@ -129,8 +134,9 @@ static int play_scenario(const char *path, int *nexpect)
 		for (int i = 7; i >= 0; i--) {
 			const struct sr_log_entry *l = runner_log_entry(r, i);
 			if (l)
-				print_error("  T%+lld %s %s\n", (long long)((l->at - sc->t0) / SR_MS_PER_MIN),
-				            l->actor, l->text);
+				print_error("  T%+lld %s %s\n",
+				            (long long)((l->at - sc->t0) / SR_MS_PER_MIN), l->actor,
+				            l->text);
 		}
 	}
 	sim_destroy(sim);
@@ -158,7 +164,8 @@ static void test_every_scenario(void **state)
 		char path[1024];
 		snprintf(path, sizeof path, "%s/%s", SCEN_DIR, de->d_name);
 		int n = 0, f = play_scenario(path, &n);
-		print_message("scenario %-24s %2d expectations, %s\n", de->d_name, n, f ? "FAILED" : "ok");
+		print_message("scenario %-24s %2d expectations, %s\n", de->d_name, n,
+		              f ? "FAILED" : "ok");
 		failed += f;
 		checks += n;
 		nfiles++;
@@ -189,13 +196,13 @@ static void test_documented_scenarios_exist(void **state)
 
 /* What the evidence tests said over a whole headless play, poll by poll. */
 struct evidence_watch {
-	int cell;                  /* the cell to follow */
-	sr_ms first_worse;         /* when it first said "worse" (0: never) */
-	long first_worse_min;      /* ... in minutes from T-0 */
-	int first_worse_weight;    /* the canary weight then */
-	int any_worse_cells;       /* cells of any KPI that ever said "worse" */
-	int non_green_polls_5pct;  /* polls at 5% (after the first 2 min) with a
-	                              gating cell not GREEN */
+	int cell;                 /* the cell to follow */
+	sr_ms first_worse;        /* when it first said "worse" (0: never) */
+	long first_worse_min;     /* ... in minutes from T-0 */
+	int first_worse_weight;   /* the canary weight then */
+	int any_worse_cells;      /* cells of any KPI that ever said "worse" */
+	int non_green_polls_5pct; /* polls at 5% (after the first 2 min) with a
+	                             gating cell not GREEN */
 	int polls;
 };
 
@@ -235,7 +242,8 @@ static void watch_evidence(const char *name, int cell, struct evidence_watch *w)
 		}
 		if (e->ro.weight == 5 && at >= sc->t0 + 2 * SR_MS_PER_MIN && !e->ro.rolled_back)
 			for (int i = 0; i < policy->ncells; i++)
-				if (policy->kpis[policy->cells[i].kpi].gating && e->cells[i].status != SR_GREEN) {
+				if (policy->kpis[policy->cells[i].kpi].gating &&
+				    e->cells[i].status != SR_GREEN) {
 					char t[SR_REASON_LEN];
 					engine_cell_summary(e, i, t, sizeof t);
 					print_error("%s at T%+lld: %s\n", name,
@@ -280,8 +288,7 @@ static void test_healthy_never_worse(void **state)
 /* A policy may make the test a hold reason or a rollback trigger
  * (evidence.action): subtle-5xx-5 at T+30, 5xx test worse, every limit
  * GREEN. Display (the shipped default) leaves the decision alone. */
-static enum sr_verdict verdict_with_action(enum sr_evidence_action action, char *reason,
-                                           size_t n)
+static enum sr_verdict verdict_with_action(enum sr_evidence_action action, char *reason, size_t n)
 {
 	struct sr_policy *pol = malloc(sizeof *pol);
 	struct sr_scenario *sc = calloc(1, sizeof *sc);
@@ -344,7 +351,8 @@ static void test_replay_identical(void **state)
 	for (int c = 0; c < policy->ncells; c++) {
 		const struct sr_cell_state *x = &a->engine.cells[c], *y = &b->engine.cells[c];
 		assert_int_equal(x->status, y->status);
-		assert_true((x->canary != x->canary && y->canary != y->canary) || x->canary == y->canary);
+		assert_true((x->canary != x->canary && y->canary != y->canary) ||
+		            x->canary == y->canary);
 	}
 	for (int i = 0; i < a->nlog && i < SR_LOG_LEN; i++)
 		assert_string_equal(runner_log_entry(a, i)->text, runner_log_entry(b, i)->text);
@@ -400,13 +408,13 @@ static void test_history(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_documented_scenarios_exist),
-		cmocka_unit_test(test_every_scenario),
-		cmocka_unit_test(test_replay_identical),
-		cmocka_unit_test(test_subtle_regression_found_at_5_percent),
-		cmocka_unit_test(test_healthy_never_worse),
-		cmocka_unit_test(test_evidence_actions),
-		cmocka_unit_test(test_history),
+	    cmocka_unit_test(test_documented_scenarios_exist),
+	    cmocka_unit_test(test_every_scenario),
+	    cmocka_unit_test(test_replay_identical),
+	    cmocka_unit_test(test_subtle_regression_found_at_5_percent),
+	    cmocka_unit_test(test_healthy_never_worse),
+	    cmocka_unit_test(test_evidence_actions),
+	    cmocka_unit_test(test_history),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -50,7 +50,8 @@ static void test_reader(void **state)
 
 	/* others can read it: refused, naming file and mode, never the text */
 	put(path, "tok-0123456789\n", 0640);
-	assert_int_equal(secret_read_file(path, "token file", out, sizeof out, err, sizeof err), -1);
+	assert_int_equal(secret_read_file(path, "token file", out, sizeof out, err, sizeof err),
+	                 -1);
 	assert_non_null(strstr(err, "has mode 0640: it must be 0600 or stricter"));
 	assert_null(strstr(err, "0123456789"));
 	assert_true(secret_load_failed());
@@ -58,11 +59,13 @@ static void test_reader(void **state)
 
 	/* two lines of secret */
 	put(path, "tok-a\ntok-b\n", 0600);
-	assert_int_equal(secret_read_file(path, "token file", out, sizeof out, err, sizeof err), -1);
+	assert_int_equal(secret_read_file(path, "token file", out, sizeof out, err, sizeof err),
+	                 -1);
 	assert_non_null(strstr(err, "more than one line"));
 	/* too long */
 	put(path, "0123456789012345678901234567890123456789012345678901234567890123456789", 0600);
-	assert_int_equal(secret_read_file(path, "token file", out, sizeof out, err, sizeof err), -1);
+	assert_int_equal(secret_read_file(path, "token file", out, sizeof out, err, sizeof err),
+	                 -1);
 	assert_non_null(strstr(err, "longer than"));
 	/* someone else's file (as root: give it away) */
 	if (geteuid() == 0) {

@@ -158,8 +158,8 @@ static void assert_same(const struct sr_runner *r, const struct sr_runner *m)
 		assert_int_equal(a->status, b->status);
 		assert_string_equal(a->reason, b->reason);
 		assert_true(cell_breach_ms(a) == cell_breach_ms(b));
-		assert_true((isnan(a->canary) && isnan(b->canary)) || fabs(a->canary - b->canary) <=
-		                                                           1e-6 * fabs(a->canary));
+		assert_true((isnan(a->canary) && isnan(b->canary)) ||
+		            fabs(a->canary - b->canary) <= 1e-6 * fabs(a->canary));
 		assert_int_equal(a->age, b->age);
 	}
 	for (int t = 0; t < p->ntriggers; t++) {
@@ -184,7 +184,8 @@ static void assert_same(const struct sr_runner *r, const struct sr_runner *m)
 			if (!h1)
 				break;
 			assert_int_equal(s1, s2);
-			assert_true((isnan(a1) && isnan(a2)) || fabsf(a1 - a2) <= 1e-4f * fabsf(a1));
+			assert_true((isnan(a1) && isnan(a2)) ||
+			            fabsf(a1 - a2) <= 1e-4f * fabsf(a1));
 		}
 	}
 	/* and the two consumers that read all of it */
@@ -281,12 +282,12 @@ static void test_mirror_refuses_garbage(void **state)
 		const char *what;
 		void (*spoil)(json_t *core);
 	} cases[] = {
-		{"a cell too few", NULL},
-		{"a status out of range", NULL},
-		{"a reason that is a number", NULL},
-		{"a trigger pointing past the cells", NULL},
-		{"a phase past the policy's", NULL},
-		{"no decision", NULL},
+	    {"a cell too few", NULL},
+	    {"a status out of range", NULL},
+	    {"a reason that is a number", NULL},
+	    {"a trigger pointing past the cells", NULL},
+	    {"a phase past the policy's", NULL},
+	    {"no decision", NULL},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		json_t *bad = json_deep_copy(good);
@@ -294,12 +295,15 @@ static void test_mirror_refuses_garbage(void **state)
 		switch (i) {
 		case 0: json_array_remove(cells, 0); break;
 		case 1:
-			json_object_set_new(json_array_get(cells, 3), "status", json_integer(SR_STATUS_COUNT));
+			json_object_set_new(json_array_get(cells, 3), "status",
+			                    json_integer(SR_STATUS_COUNT));
 			break;
-		case 2: json_object_set_new(json_array_get(cells, 1), "reason", json_integer(7)); break;
+		case 2:
+			json_object_set_new(json_array_get(cells, 1), "reason", json_integer(7));
+			break;
 		case 3:
-			json_object_set_new(json_array_get(json_object_get(bad, "triggers"), 0), "cell",
-			                    json_integer(policy->ncells));
+			json_object_set_new(json_array_get(json_object_get(bad, "triggers"), 0),
+			                    "cell", json_integer(policy->ncells));
 			break;
 		case 4:
 			json_object_set_new(json_object_get(bad, "rollout"), "phase",
@@ -364,11 +368,11 @@ static void test_wire_reader(void **state)
 		size_t len;
 		const char *why;
 	} bad[] = {
-		{"\x7f\xff\xff\xff{}", 6, "outside"},           /* a length over the limit */
-		{"\0\0\0\0", 4, "outside"},                      /* an empty message */
-		{"\0\0\0\x03{x}", 7, "not JSON"},
-		{"\0\0\0\x02[]", 6, "not a message"},
-		{"\0\0\0\x0a{\"type\":1}", 14, "not a message"},
+	    {"\x7f\xff\xff\xff{}", 6, "outside"}, /* a length over the limit */
+	    {"\0\0\0\0", 4, "outside"},           /* an empty message */
+	    {"\0\0\0\x03{x}", 7, "not JSON"},
+	    {"\0\0\0\x02[]", 6, "not a message"},
+	    {"\0\0\0\x0a{\"type\":1}", 14, "not a message"},
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		wire_reader_init(&rd, 1024);
@@ -394,10 +398,10 @@ static void test_wire_reader(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_mirror_shows_what_the_service_knows),
-		cmocka_unit_test(test_mirror_incremental),
-		cmocka_unit_test(test_mirror_refuses_garbage),
-		cmocka_unit_test(test_wire_reader),
+	    cmocka_unit_test(test_mirror_shows_what_the_service_knows),
+	    cmocka_unit_test(test_mirror_incremental),
+	    cmocka_unit_test(test_mirror_refuses_garbage),
+	    cmocka_unit_test(test_wire_reader),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

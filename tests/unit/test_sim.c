@@ -298,7 +298,8 @@ static void test_step_counts(void **state)
 	assert_true(s2->control[lat].step_n > 380 && s2->control[lat].step_n < 520);
 	assert_true(s2->canary[lat].step_bound >= p95);
 	assert_true(s2->control[lat].step_bound == s2->canary[lat].step_bound);
-	assert_true(s2->canary[lat].step_bad >= 0 && s2->canary[lat].step_bad < s2->canary[lat].step_n);
+	assert_true(s2->canary[lat].step_bad >= 0 &&
+	            s2->canary[lat].step_bad < s2->canary[lat].step_n);
 	/* The ratio step is the 15 s since the last poll, not the window. */
 	assert_true(s2->canary[err].step_n < s1.canary[err].step_n / 2);
 	sim_destroy(sim);
@@ -337,7 +338,7 @@ static void test_effect_in_window_only(void **state)
 	double after = poll_at(sim, T0 + 22 * MIN)->canary[c].value;
 	assert_true(before < 120);
 	assert_true(during.canary[c].value > 150);
-	assert_true(during.control[c].value < 120);   /* cohort respected */
+	assert_true(during.control[c].value < 120);    /* cohort respected */
 	assert_true(during.canary[other].value < 120); /* journey respected */
 	assert_true(after < 120);
 	/* P99 of the same journey reads the same histogram */
@@ -491,21 +492,21 @@ static void test_base_values(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_quantile_hand_computed),
-		cmocka_unit_test(test_quantile_edges),
-		cmocka_unit_test(test_same_seed_same_snapshots),
-		cmocka_unit_test(test_different_seed_differs),
-		cmocka_unit_test(test_poll_rate_independent),
-		cmocka_unit_test(test_samples_scale_with_weight),
-		cmocka_unit_test(test_step_counts),
-		cmocka_unit_test(test_weight_zero_has_no_canary),
-		cmocka_unit_test(test_effect_in_window_only),
-		cmocka_unit_test(test_ratio_set_effect),
-		cmocka_unit_test(test_streak_forced),
-		cmocka_unit_test(test_freeze_goes_stale),
-		cmocka_unit_test(test_error_marks_cells),
-		cmocka_unit_test(test_edge_fail_next),
-		cmocka_unit_test(test_base_values),
+	    cmocka_unit_test(test_quantile_hand_computed),
+	    cmocka_unit_test(test_quantile_edges),
+	    cmocka_unit_test(test_same_seed_same_snapshots),
+	    cmocka_unit_test(test_different_seed_differs),
+	    cmocka_unit_test(test_poll_rate_independent),
+	    cmocka_unit_test(test_samples_scale_with_weight),
+	    cmocka_unit_test(test_step_counts),
+	    cmocka_unit_test(test_weight_zero_has_no_canary),
+	    cmocka_unit_test(test_effect_in_window_only),
+	    cmocka_unit_test(test_ratio_set_effect),
+	    cmocka_unit_test(test_streak_forced),
+	    cmocka_unit_test(test_freeze_goes_stale),
+	    cmocka_unit_test(test_error_marks_cells),
+	    cmocka_unit_test(test_edge_fail_next),
+	    cmocka_unit_test(test_base_values),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -67,7 +67,8 @@ static void test_gaps_never_green(void **state)
 		for (int s = SR_NODATA; s <= SR_ERROR; s++) {
 			const struct theme_style *x = &t.styles[theme_status_role(s)];
 			bool same256 = x->fg == g->fg && x->bg == g->bg && x->attrs == g->attrs;
-			bool same16 = x->fg16 == g->fg16 && x->bg16 == g->bg16 && x->attrs == g->attrs;
+			bool same16 = x->fg16 == g->fg16 && x->bg16 == g->bg16 &&
+			              x->attrs == g->attrs;
 			assert_false(same256);
 			assert_false(same16);
 		}
@@ -87,10 +88,11 @@ static void test_mono_theme_is_mono(void **state)
 static void test_values(void **state)
 {
 	(void)state;
-	const char *src = "{\"name\": \"x\", \"styles\": {\n"
-	                  "  \"status.red\": {\"fg\": \"#ff0000\", \"bg\": 17, \"attrs\": [\"bold\"],"
-	                  " \"mono\": [\"reverse\", \"underline\"]},\n"
-	                  "  \"dim\": {\"fg\": \"bright-black\", \"fg16\": \"white\"}\n}}";
+	const char *src =
+	    "{\"name\": \"x\", \"styles\": {\n"
+	    "  \"status.red\": {\"fg\": \"#ff0000\", \"bg\": 17, \"attrs\": [\"bold\"],"
+	    " \"mono\": [\"reverse\", \"underline\"]},\n"
+	    "  \"dim\": {\"fg\": \"bright-black\", \"fg16\": \"white\"}\n}}";
 	struct sr_theme t;
 	struct sr_policy_error err;
 	assert_int_equal(theme_load_buffer(&t, src, strlen(src), "x.json", &err), 0);
@@ -182,8 +184,8 @@ static void test_theme_path(void **state)
 static void test_to16(void **state)
 {
 	(void)state;
-	assert_int_equal(theme_to16(196), 9);  /* ff0000 -> bright red */
-	assert_int_equal(theme_to16(21), 4);   /* 0000ff -> blue (xterm's is 0000ee) */
+	assert_int_equal(theme_to16(196), 9); /* ff0000 -> bright red */
+	assert_int_equal(theme_to16(21), 4);  /* 0000ff -> blue (xterm's is 0000ee) */
 	assert_int_equal(theme_to16(3), 3);
 	assert_int_equal(theme_to16(TC_DEFAULT), TC_DEFAULT);
 	assert_int_equal(theme_status_role(SR_RED), TR_ST_RED);
@@ -193,15 +195,15 @@ static void test_to16(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_shipped_themes_load),
-		cmocka_unit_test(test_statuses_distinct_without_colour),
-		cmocka_unit_test(test_gaps_never_green),
-		cmocka_unit_test(test_mono_theme_is_mono),
-		cmocka_unit_test(test_values),
-		cmocka_unit_test(test_bad_themes),
-		cmocka_unit_test(test_missing_file),
-		cmocka_unit_test(test_theme_path),
-		cmocka_unit_test(test_to16),
+	    cmocka_unit_test(test_shipped_themes_load),
+	    cmocka_unit_test(test_statuses_distinct_without_colour),
+	    cmocka_unit_test(test_gaps_never_green),
+	    cmocka_unit_test(test_mono_theme_is_mono),
+	    cmocka_unit_test(test_values),
+	    cmocka_unit_test(test_bad_themes),
+	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_theme_path),
+	    cmocka_unit_test(test_to16),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -132,7 +132,8 @@ static void test_payment_failures_5_vs_6(void **state)
 	fx_set(f, "payment_failure_streak", NULL, 6, 0);
 	fx_step(f, FX_POLL);
 	assert_int_equal(trig(f, "payment_failures"), SR_TRIG_FIRING);
-	assert_contains(fx_trigger(f, "payment_failures")->reason, "Consecutive payment failures 6 > 5");
+	assert_contains(fx_trigger(f, "payment_failures")->reason,
+	                "Consecutive payment failures 6 > 5");
 	assert_int_equal(f->e->decision.verdict, SR_ROLLBACK);
 }
 
@@ -214,7 +215,8 @@ static void test_sustained_gap_interrupts_not_resets(void **state)
 	fx_run(f, 3 * FX_MIN, FX_POLL);
 	assert_int_equal(f->e->cells[c].status, SR_NODATA);
 	assert_true(f->e->cells[c].interrupted);
-	assert_int_equal(cell_breach_ms(&f->e->cells[c]), 3 * FX_MIN); /* neither grows nor resets */
+	assert_int_equal(cell_breach_ms(&f->e->cells[c]),
+	                 3 * FX_MIN); /* neither grows nor resets */
 	assert_int_equal(trig(f, "sustained_breach"), SR_TRIG_PENDING);
 	assert_contains(fx_trigger(f, "sustained_breach")->reason, "interrupted");
 	assert_contains(f->e->cells[c].reason, "breach 3m00s/5m interrupted");
@@ -317,7 +319,8 @@ static void test_trigger_latches_until_rollback(void **state)
 	assert_int_equal(f->e->decision.verdict, SR_ROLLBACK);
 
 	char why[SR_REASON_LEN];
-	assert_int_equal(rollout_rollback(&f->e->ro, f->p, "dri", "P95 over 160", f->now, why, sizeof why), 0);
+	assert_int_equal(
+	    rollout_rollback(&f->e->ro, f->p, "dri", "P95 over 160", f->now, why, sizeof why), 0);
 	fx_drain_count(f, SR_EV_TRIGGER, -1);
 	fx_step(f, FX_POLL);
 	assert_int_equal(t->state, SR_TRIG_ARMED);
@@ -374,23 +377,26 @@ static void test_no_triggers_in_preflight(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_p95_exactly_160_does_not_fire, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_p95_over_160_fires, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_provider_p95_over_160_fires, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_p95_trigger_needs_fresh_samples, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_infinite_p95_and_streak, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_payment_failures_5_vs_6, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sustained_5m_fires_at_15s_polls, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_sustained_5m_at_fast_polls_still_needs_5m, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sustained_irregular_polls, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sustained_gap_interrupts_not_resets, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sustained_stale_and_error_interrupt, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sustained_good_resets, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sustained_any_gating_kpi, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_monitor_never_triggers, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_trigger_latches_until_rollback, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_trigger_events, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_triggers_in_preflight, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_p95_exactly_160_does_not_fire, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_p95_over_160_fires, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_provider_p95_over_160_fires, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_p95_trigger_needs_fresh_samples, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_infinite_p95_and_streak, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_payment_failures_5_vs_6, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sustained_5m_fires_at_15s_polls, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sustained_5m_at_fast_polls_still_needs_5m, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_sustained_irregular_polls, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sustained_gap_interrupts_not_resets, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_sustained_stale_and_error_interrupt, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_sustained_good_resets, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sustained_any_gating_kpi, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_monitor_never_triggers, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_trigger_latches_until_rollback, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_trigger_events, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_no_triggers_in_preflight, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
