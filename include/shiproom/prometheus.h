@@ -20,8 +20,9 @@
 
 #define SR_PROM_MAX_HEADERS 8
 #define SR_PROM_URL_LEN 512
-#define SR_PROM_MAX_QUERIES (4 * SR_MAX_KPIS + 2) /* value, samples, 2 evidence; rhythm, liveness  \
-	                                           */
+/* A poll's queries: per KPI value, samples and two evidence; then the
+ * rhythm and the liveness queries. */
+#define SR_PROM_MAX_QUERIES (4 * SR_MAX_KPIS + 2)
 #define SR_PROM_DEFAULT_MAX_BYTES (8u * 1024u * 1024u)
 
 struct sr_prom_header {
