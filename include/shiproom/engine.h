@@ -203,11 +203,6 @@ double engine_kpi_worst(const struct sr_engine *e, int kpi);
 /* Worst status over a journey's cells (for a tile). */
 enum sr_status engine_journey_status(const struct sr_engine *e, int journey);
 
-/* A short name for a cell: "search P95", "5xx error rate". */
-void engine_cell_label(const struct sr_engine *e, int cell, char *buf, size_t n);
-/* "search P95 RED: 142.3ms > 130ms limit (control 101.2ms, 812 samples)":
- * label, status and reason in one line (decision reasons, events). */
-void engine_cell_summary(const struct sr_engine *e, int cell, char *buf, size_t n);
 /* Number of gating cells (the "all 27 gating checks" of a GO). */
 int engine_gating_count(const struct sr_engine *e);
 /* A gate's extra latency condition (gate.p95_max over gate.p95_kpi):
@@ -218,16 +213,9 @@ bool engine_gate_p95_ok(const struct sr_engine *e, int gate, char *why, size_t n
  * >= 2 hours: 1h12m of 2h" or "...: not met (search P95 YELLOW)". */
 void engine_criterion_text(const struct sr_engine *e, int criterion, sr_ms now, char *buf,
                            size_t n);
-/* A value in a KPI's unit: "142.3ms", "0.62%", "4.4x", "6". */
-void engine_fmt_value(const struct sr_kpi *k, double v, char *buf, size_t n);
 /* The sustained-breach window of the policy (the first SUSTAINED
  * trigger's for_ms), 0 when there is none. */
 sr_ms engine_sustain_window(const struct sr_policy *p);
-
-/* "5m", "2h", "3m12s": a duration without zero tails, for limits. */
-void engine_fmt_window(sr_ms d, char *buf, size_t n);
-/* "T+95 (Thu 10:35)": relative to T-0 and on the local wall clock. */
-void engine_fmt_when(const struct sr_engine *e, sr_ms t, char *buf, size_t n);
 
 /* ---- engine internals, shared by evaluate.c, triggers.c and decision.c.
  * Views do not call these. */
@@ -246,15 +234,8 @@ void triggers_update(struct sr_engine *e, sr_ms now);
 void criteria_update(struct sr_engine *e, sr_ms now);
 /* The decision and the time-driven rollout transitions (decision.c). */
 void decision_update(struct sr_engine *e, sr_ms now);
-/* snprintf for reasons: truncation at the buffer size is intended
- * (a reason is cut at SR_REASON_LEN), so no -Wformat-truncation noise;
- * a cut never leaves half a UTF-8 character (engine_utf8_trim).
- * Returns what snprintf returns. */
-int engine_format(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* Drop an incomplete UTF-8 sequence from the end of s (what a cut at a
- * byte count leaves), so the text stays valid for JSON and terminals.
- * Every formatter of the engine (engine_format, decision reasons, events,
- * rights and rollout refusals) ends with it. */
-void engine_utf8_trim(char *s);
+
+/* The engine's words (reason.c): formatting shared by every engine file. */
+#include "shiproom/reason.h"
 
 #endif

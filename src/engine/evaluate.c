@@ -21,6 +21,7 @@
  * Pure: no I/O, no clock, no allocation. `now` comes from the caller.
  */
 #include "shiproom/engine.h"
+#include "shiproom/reason.h"
 
 #include "shiproom/calendar.h"
 
@@ -29,142 +30,12 @@
 #include <stdio.h>
 #include <string.h>
 
-/* ---- formatting helpers shared by the engine -------------------------- */
-
-void engine_utf8_trim(char *s)
-{
-	size_t len = s ? strlen(s) : 0;
-	if (len == 0)
-		return;
-	/* Find the lead byte of the last character: at most 3 continuation
-	 * bytes (10xxxxxx) back. */
-	size_t i = len, back = 0;
-	while (i > 0 && back < 4 && ((unsigned char)s[i - 1] & 0xC0) == 0x80) {
-		i--;
-		back++;
-	}
-	if (i == 0 || back >= 4)
-		return; /* no lead byte within reach: not something a cut made */
-	unsigned char lead = (unsigned char)s[i - 1];
-	size_t need = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
-	if (need > 1 && back + 1 < need)
-		s[i - 1] = '\0'; /* the character was cut: drop what is left of it */
-}
-
-int engine_format(char *buf, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	int r = vsnprintf(buf, n, fmt, ap);
-	va_end(ap);
-	if (n > 0 && r >= (int)n)
-		engine_utf8_trim(buf);
-	return r;
-}
-
-static void fmt_num(double v, char *buf, size_t n)
-{
-	if (isnan(v)) {
-		engine_format(buf, n, "n/a");
-		return;
-	}
-	if (isinf(v)) {
-		engine_format(buf, n, "%sInf", v > 0 ? "+" : "-");
-		return;
-	}
-	if (fabs(v) >= 100) {
-		/* 142.3, but 130 rather than 130.0 */
-		engine_format(buf, n, "%.1f", v);
-		size_t len = strlen(buf);
-		if (len > 2 && strcmp(buf + len - 2, ".0") == 0)
-			buf[len - 2] = '\0';
-		return;
-	}
-	engine_format(buf, n, "%.4g", v);
-}
-
-void engine_fmt_value(const struct sr_kpi *k, double v, char *buf, size_t n)
-{
-	char num[32];
-	fmt_num(v, num, sizeof num);
-	const char *u = k ? k->unit : "";
-	/* "+Inf", not "+Infms": infinity has no unit */
-	if (u[0] == '\0' || strcmp(u, "count") == 0 || isinf(v))
-		engine_format(buf, n, "%s", num);
-	else if (strcmp(u, "%") == 0 || strcmp(u, "ms") == 0 || strcmp(u, "x") == 0 || u[0] == '/')
-		engine_format(buf, n, "%s%s", num, u);
-	else
-		engine_format(buf, n, "%s %s", num, u);
-}
-
-void engine_fmt_window(sr_ms d, char *buf, size_t n)
-{
-	if (d > 0 && d % SR_MS_PER_H == 0)
-		engine_format(buf, n, "%lldh", (long long)(d / SR_MS_PER_H));
-	else if (d > 0 && d < SR_MS_PER_H && d % SR_MS_PER_MIN == 0)
-		engine_format(buf, n, "%lldm", (long long)(d / SR_MS_PER_MIN));
-	else
-		sr_fmt_duration(buf, n, d);
-}
-
-void engine_fmt_when(const struct sr_engine *e, sr_ms t, char *buf, size_t n)
-{
-	char rel[24], wall[24];
-	sr_fmt_trel(rel, sizeof rel, t - e->ro.t0);
-	calendar_fmt(&e->policy->calendar, t, wall, sizeof wall);
-	engine_format(buf, n, "%s (%s)", rel, wall);
-}
-
 sr_ms engine_sustain_window(const struct sr_policy *p)
 {
 	for (int t = 0; t < p->ntriggers; t++)
 		if (p->triggers[t].kind == SR_TRIG_SUSTAINED)
 			return p->triggers[t].for_ms;
 	return 0;
-}
-
-/* "P95" for a latency quantile, the KPI's name otherwise. */
-static void kpi_short(const struct sr_kpi *k, char *buf, size_t n)
-{
-	if (k->signal == SR_SIG_LATENCY && k->quantile > 0 && k->quantile < 1)
-		engine_format(buf, n, "P%g", round(k->quantile * 1000) / 10);
-	else
-		engine_format(buf, n, "%s", k->name);
-}
-
-void engine_cell_label(const struct sr_engine *e, int cell, char *buf, size_t n)
-{
-	const struct sr_policy *p = e->policy;
-	if (cell < 0 || cell >= p->ncells) {
-		engine_format(buf, n, "?");
-		return;
-	}
-	const struct sr_cell *c = &p->cells[cell];
-	char kshort[SR_TITLE_LEN];
-	kpi_short(&p->kpis[c->kpi], kshort, sizeof kshort);
-	if (c->journey >= 0 && c->journey < p->njourneys)
-		engine_format(buf, n, "%s %s", p->journeys[c->journey].id, kshort);
-	else
-		engine_format(buf, n, "%s", kshort);
-}
-
-void engine_cell_summary(const struct sr_engine *e, int cell, char *buf, size_t n)
-{
-	char label[SR_TITLE_LEN];
-	engine_cell_label(e, cell, label, sizeof label);
-	if (cell < 0 || cell >= e->policy->ncells) {
-		engine_format(buf, n, "%s", label);
-		return;
-	}
-	/* The reason starts with the KPI's short name ("P95 142.3ms > ..."),
-	 * which the label already says. */
-	const char *r = e->cells[cell].reason;
-	const char *sp = strchr(label, ' ');
-	const char *kshort = e->policy->cells[cell].journey >= 0 && sp ? sp + 1 : label;
-	size_t kl = strlen(kshort);
-	if (strncmp(r, kshort, kl) == 0 && r[kl] == ' ')
-		r += kl + 1;
-	engine_format(buf, n, "%s %s: %s", label, sr_status_name(e->cells[cell].status), r);
 }
 
 /* ---- events ----------------------------------------------------------- */
@@ -311,7 +182,7 @@ static const char *obs_problem(const struct sr_policy *p, const struct sr_kpi *k
 	 * arithmetic or a broken query. Never judge it as a (good) value. */
 	if (o->value < 0 && (k->signal == SR_SIG_LATENCY || k->signal == SR_SIG_RATIO)) {
 		char ks[SR_TITLE_LEN], v[32];
-		kpi_short(k, ks, sizeof ks);
+		engine_kpi_short(k, ks, sizeof ks);
 		engine_fmt_value(k, o->value, v, sizeof v);
 		*st = SR_ERROR;
 		engine_format(buf, n, "negative %s %s: source bug?", ks, v);
@@ -404,10 +275,10 @@ static void judge_zero_baseline(struct sr_engine *e, int i, const struct sr_kpi 
 	struct sr_cell_state *c = &e->cells[i];
 	char kshort[SR_TITLE_LEN], v[32], bv[32], tl[32], samples[40] = "";
 	double val = can->value;
-	kpi_short(k, kshort, sizeof kshort);
+	engine_kpi_short(k, kshort, sizeof kshort);
 	engine_fmt_value(k, val, v, sizeof v);
 	engine_fmt_value(k, 0.0, bv, sizeof bv);
-	fmt_num(c->limit, tl, sizeof tl);
+	engine_fmt_num(c->limit, tl, sizeof tl);
 	if (can->samples > 0 && isfinite(can->samples))
 		engine_format(samples, sizeof samples, " (%.0f samples)", can->samples);
 	const char *what = baseline_name(e, k, c);
@@ -444,7 +315,7 @@ static void judge_value(struct sr_engine *e, int i, const struct sr_kpi *k,
 	char kshort[SR_TITLE_LEN], v[32], lim[32], w[32], ctx[96];
 	double val = can->value, L = c->limit;
 	double wm = warn_margin(k, L);
-	kpi_short(k, kshort, sizeof kshort);
+	engine_kpi_short(k, kshort, sizeof kshort);
 	engine_fmt_value(k, val, v, sizeof v);
 	engine_fmt_value(k, L, lim, sizeof lim);
 	fmt_context(k, c->control, can->samples, ctx, sizeof ctx);
@@ -513,7 +384,7 @@ static void judge_value(struct sr_engine *e, int i, const struct sr_kpi *k,
 	const char *what = baseline_name(e, k, c);
 	char bv[32];
 	engine_fmt_value(k, b, bv, sizeof bv);
-	fmt_num(L, lim, sizeof lim);
+	engine_fmt_num(L, lim, sizeof lim);
 	char head[SR_REASON_LEN];
 	engine_format(head, sizeof head, "%s %+.1f%% vs %s (%s vs %s", kshort, dev, what, v, bv);
 	char samples[40] = "";
