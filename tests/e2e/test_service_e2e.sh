@@ -153,6 +153,9 @@ done
 
 # an action from one appears in the other within one refresh
 $TM send-keys -t t:dri h
+# h asks why (a default offered); enter accepts it
+wait_for dri "why hold?" 5 || true
+$TM send-keys -t t:dri Enter
 wait_for dri "held" 5 && ok "the DRI holds" || bad "hold did not take"
 wait_for obs "held" 3 && ok "the observer sees the hold within a refresh" ||
 	bad "the observer never saw the hold"
