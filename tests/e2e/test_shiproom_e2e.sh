@@ -491,6 +491,7 @@ echo "ok - the service killed mid-rollback: its restart reconciled the journal w
 # then takes effect)
 S4c=$work/s4c
 hap "set server app/canary weight 0" >/dev/null
+hap "set server app/canary state ready" >/dev/null # (c) left it in maint
 preflight "$P4" "$S4c"
 echo late >"$work/proxy.mode"
 rm -f "$work/crash.pid"
