@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "shiproom/cmd.h"
+#include "shiproom/service.h"
 
 static const struct sr_command_def commands[] = {
     {NULL, CMD_CONSOLE, cmd_console},   {"attach", CMD_ATTACH, cmd_attach},
@@ -35,6 +36,7 @@ int main(int argc, char **argv)
 	 * outcome: the write fails with EPIPE instead, which the drivers
 	 * report and retry. First thing, before any socket exists. */
 	signal(SIGPIPE, SIG_IGN);
+	service_keep_argv(argc, argv);
 	struct sr_opts o = {.cmd = CMD_CONSOLE, .s = {.speed = 1.0}, .refresh_ms = 1000};
 	int rc = cmd_parse_args(argc, argv, &o);
 	if (rc)
