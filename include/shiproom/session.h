@@ -91,6 +91,7 @@ struct sr_session {
 	struct sr_store *store;
 	int store_ttl_s;
 	sr_ms start_t0; /* T-0 for a start record written on taking the lead */
+	sr_ms start_at; /* simulator --start: played up to on taking the lead (0: no) */
 };
 
 /* The data directory (config/, themes/): $SHIPROOM_DATADIR, else the

@@ -502,9 +502,13 @@ void session_take_lead(struct sr_session *s)
 	runner_journal_poll(r);
 	if (s->scenario && r->replay.started)
 		runner_resume_scenario(r);
-	if (!r->replay.started && runner_journal_start(r, s->start_t0, err, sizeof err) != 0)
+	bool fresh = !r->replay.started;
+	if (fresh && runner_journal_start(r, s->start_t0, err, sizeof err) != 0)
 		runner_log(r, SR_LOG_INFO, SR_RED, "", "journal: cannot start it: %s", err);
 	runner_reconcile(r);
+	/* A drill's --start, played by whoever starts the rollout */
+	if (fresh && s->start_at > r->now && !r->reconciling)
+		runner_advance(r, s->start_at);
 }
 
 /* view: a command that only looks (status); on a real source it is then
@@ -746,6 +750,8 @@ int session_open_live(struct sr_session *s, const struct sr_session_opts *o)
 			        "shiproom: --start T%+d is before the scenario starts (T%+d)\n",
 			        o->start_min, sc->start_min);
 			rc = SR_EXIT_USAGE;
+		} else if (s->store) {
+			s->start_at = sc->t0 + (sr_ms)o->start_min * SR_MS_PER_MIN;
 		} else {
 			runner_advance(s->runner, sc->t0 + (sr_ms)o->start_min * SR_MS_PER_MIN);
 		}

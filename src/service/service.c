@@ -976,6 +976,7 @@ static void on_lead_changed(void *ud, enum sr_lead state, const char *why)
 	if (state == SR_LEAD_LEADER) {
 		anchor_clock(v);
 		session_take_lead(v->s);
+		anchor_clock(v); /* a drill's --start may have moved it on */
 		arm_tick(v);
 	}
 	v->who_changed = true;
