@@ -2,7 +2,8 @@
  * run the command's entry (one file per command in src/cmd/).
  *
  *   shiproom [options]          the console (attached to the rollout's service)
- *   shiproom serve | attach | stop | status | act | watch | replay | report | check-config
+ *   shiproom serve | attach | stop | status | act | watch | replay | report | check-config |
+ *            store import
  *
  * cmd.h lists the commands and the exit statuses; shiproom(1) has it all.
  */
@@ -18,6 +19,7 @@ static const struct sr_command_def commands[] = {
     {"status", CMD_STATUS, cmd_status}, {"act", CMD_ACT, cmd_act},
     {"watch", CMD_WATCH, cmd_watch},    {"replay", CMD_REPLAY, cmd_replay},
     {"report", CMD_REPORT, cmd_report}, {"check-config", CMD_CHECK_CONFIG, cmd_check_config},
+    {"store", CMD_STORE, cmd_store},
 };
 
 const struct sr_command_def *cmd_find(enum sr_command cmd)

@@ -75,6 +75,11 @@ const char *store_leader_key(const struct sr_store *st);
 /* Commit one record's line (no newline) as seq. */
 int store_commit(struct sr_store *st, long long seq, const char *line, size_t len, char *err,
                  size_t n);
+/* Commit one record's line as seq without the fence (`store import`:
+ * a journal moved from a state dir into an empty store, before any
+ * service leads it). Gap and overwrite checks as store_commit. */
+int store_import_line(struct sr_store *st, long long seq, const char *line, size_t len, char *err,
+                      size_t n);
 /* Every record after `after`, in order, to fn; returns the number pulled
  * or an SR_STORE_* error. At most `max` (0: no limit) per call. */
 int store_pull(struct sr_store *st, long long after, long long max, sr_store_line_fn fn, void *ud,

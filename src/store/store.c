@@ -236,6 +236,12 @@ int store_commit(struct sr_store *st, long long seq, const char *line, size_t le
 	return commit_txn(st, seq, line, len, true, NULL, NULL, err, n);
 }
 
+int store_import_line(struct sr_store *st, long long seq, const char *line, size_t len, char *err,
+                      size_t n)
+{
+	return commit_txn(st, seq, line, len, false, NULL, NULL, err, n);
+}
+
 int store_pull(struct sr_store *st, long long after, long long max, sr_store_line_fn fn, void *ud,
                char *err, size_t n)
 {

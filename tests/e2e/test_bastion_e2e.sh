@@ -118,6 +118,42 @@ for line in sys.stdin:
 print(n)' "$@"
 }
 
+# 0. `store import`: a state dir's rollout moved into etcd, whole or not at all
+python3 - "$work/policy.json" "$work/import.json" "$prefix-import" <<'PY'
+import json, sys
+p = json.load(open(sys.argv[1]))
+p["store"]["prefix"] = sys.argv[3]
+json.dump(p, open(sys.argv[2], "w"), indent=1)
+PY
+"$bin" act tick --checklist preflight --item roster_posted --yes --state-dir "$work/imp0" \
+	--policy "$work/import.json" >"$work/imp.out" 2>&1
+rc=$?
+[ $rc -eq 1 ] && grep -q "its service answers status, act" "$work/imp.out" &&
+	ok "without a service, act on an etcd rollout says to start one (exit 1)" ||
+	bad "act without a service: exit $rc $(cat "$work/imp.out")"
+# the state dir is made on the shipped policy: a rollout begun before the move
+"$bin" act tick --checklist preflight --item roster_posted --yes --state-dir "$work/imp" \
+	>/dev/null 2>&1
+nrec=$(wc -l <"$work/imp/journal.jsonl")
+cp -r "$work/imp" "$work/imp-bad"
+printf '{"seq":\n' >>"$work/imp-bad/journal.jsonl"
+sed -i '3s/.*/not a record/' "$work/imp-bad/journal.jsonl"
+"$bin" store import --policy "$work/import.json" --state-dir "$work/imp-bad" >"$work/imp.out" 2>&1
+rc=$?
+[ $rc -eq 1 ] && grep -q "journal.jsonl:3: not a journal record" "$work/imp.out" &&
+	[ -z "$(ETCDCTL_API=3 etcdctl --endpoints="$endpoints" get --prefix "$prefix-import/" --keys-only)" ] &&
+	ok "a journal with a bad line is refused at file:line, nothing written" ||
+	bad "bad import: exit $rc $(cat "$work/imp.out")"
+"$bin" store import --policy "$work/import.json" --state-dir "$work/imp" >"$work/imp.out" 2>&1 &&
+	grep -q "^imported $nrec records" "$work/imp.out" && ok "store import: $nrec records moved" ||
+	bad "store import: $(cat "$work/imp.out")"
+"$bin" store import --policy "$work/import.json" --state-dir "$work/imp" >"$work/imp.out" 2>&1
+[ $? -eq 1 ] && grep -q "already holds a journal" "$work/imp.out" &&
+	ok "a second import is refused" || bad "second import: $(cat "$work/imp.out")"
+python3 "$here/journal_check.py" "$endpoints" "$prefix-import" >"$work/check.out" 2>&1 &&
+	ok "the imported journal: $(tail -n 1 "$work/check.out" | sed 's/^journal_check: //')" ||
+	bad "imported journal: $(cat "$work/check.out")"
+
 # 1. one leads, one stands by, both show one rollout
 serve a
 wait_lead a 5 || fail "A does not lead: $(lead_of a)"
