@@ -206,6 +206,11 @@ static void collect_answers(struct sr_bastion *b)
 {
 	struct sr_etcd *e = store_etcd(b->st);
 	char key[KEY_LEN], err[256];
+	int waiting = 0;
+	for (int i = 0; i < MAX_FORWARDS; i++)
+		waiting += b->fw[i].used;
+	if (!waiting)
+		return; /* nothing asked: no round trip */
 	for (int i = 0; i < MAX_FORWARDS; i++) {
 		struct forward *f = &b->fw[i];
 		if (!f->used)
@@ -459,6 +464,8 @@ void bastion_tick(struct sr_bastion *b)
 		return;
 	if (leader_state(b->l) == SR_LEAD_LEADER)
 		carry_out_requests(b);
-	else
-		collect_answers(b);
+	/* also as the leader: a request forwarded while standing by is
+	 * answered by whoever led then or leads now (this service, after a
+	 * take-over: from the journal) */
+	collect_answers(b);
 }
