@@ -447,7 +447,10 @@ void bastion_tick(struct sr_bastion *b)
 		if (store_probe(b->st, err, sizeof err) == SR_STORE_OK)
 			merge_spool(b);
 	}
-	if (mono >= b->next_lease_tick) {
+	/* A standby asks at every tick (one read while a leader lives): a
+	 * take-over follows the lease's expiry by a tick, not a third of
+	 * the TTL; the leader renews at its own pace. */
+	if (mono >= b->next_lease_tick || leader_state(b->l) == SR_LEAD_STANDBY) {
 		b->next_lease_tick = mono + leader_interval_ms(b->l);
 		if (leader_tick(b->l, mono))
 			became(b);
