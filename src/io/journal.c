@@ -200,7 +200,8 @@ struct sr_journal {
 	/* The etcd store (store.h): the file is then its mirror. */
 	struct sr_store *store;
 	char spool_path[600];
-	int store_rc; /* the last commit's SR_STORE_*: FENCED says we lost */
+	int store_rc;       /* the last commit's SR_STORE_* */
+	bool store_deposed; /* the last commit was fenced off while leading */
 	char store_err[256];
 };
 
@@ -631,8 +632,8 @@ static int repair_tail(struct sr_journal *j, struct sr_journal_open_info *info, 
 	return append_locked(j, SR_J_TORN, wall_ms(), "", f, NULL, err, n);
 }
 
-static int store_write(struct sr_journal *j, long long seq, const char *text, size_t len, char *err,
-                       size_t n);
+static int store_write(struct sr_journal *j, enum sr_jtype type, long long seq, const char *text,
+                       size_t len, char *err, size_t n);
 static int store_catch_up_locked(struct sr_journal *j, char *err, size_t n);
 
 static int append_locked_try(struct sr_journal *j, enum sr_jtype type, sr_ms at, const char *actor,
@@ -699,7 +700,7 @@ static int append_locked_try(struct sr_journal *j, enum sr_jtype type, sr_ms at,
 		return -1;
 	}
 	if (j->store) {
-		int sr = store_write(j, seq, text, len, err, n);
+		int sr = store_write(j, type, seq, text, len, err, n);
 		if (sr == SR_STORE_CONFLICT && retries < 3) {
 			/* another writer was first (a predecessor's last records):
 			 * they are in the mirror now; this record goes after them */
@@ -815,12 +816,19 @@ static int store_catch_up_locked(struct sr_journal *j, char *err, size_t n)
  * while the store cannot answer (or a spool already waits, whose records
  * must land first), spooled instead. Never a record that was fenced off:
  * a deposed leader writes nothing anywhere. */
-static int store_write(struct sr_journal *j, long long seq, const char *text, size_t len, char *err,
-                       size_t n)
+static int store_write(struct sr_journal *j, enum sr_jtype type, long long seq, const char *text,
+                       size_t len, char *err, size_t n)
 {
 	int rc = SR_STORE_UNAVAILABLE;
+	/* A console attaching to or leaving a standby is a fact about that
+	 * bastion, not a decision: its record needs no leadership (the
+	 * head check still keeps the journal whole). Everything else is the
+	 * leader's to write. */
+	bool fenced = type != SR_J_SESSION;
+	long long fence = store_fence(j->store);
 	if (!store_spool_pending(j->spool_path))
-		rc = store_commit(j->store, seq, text, len, err, n);
+		rc = fenced ? store_commit(j->store, seq, text, len, err, n)
+		            : store_import_line(j->store, seq, text, len, err, n);
 	if (rc == SR_STORE_UNAVAILABLE) {
 		char serr[256];
 		if (store_spool_append(j->spool_path, seq, text, len, serr, sizeof serr) != 0) {
@@ -831,6 +839,9 @@ static int store_write(struct sr_journal *j, long long seq, const char *text, si
 		}
 	}
 	j->store_rc = rc;
+	/* fenced off while holding a fence: this service was deposed (a
+	 * standby's refusal, without one, says nothing new) */
+	j->store_deposed = rc == SR_STORE_FENCED && fence > 0 && fenced;
 	if (rc != SR_STORE_OK)
 		sr_strlcpy(j->store_err, err, sizeof j->store_err);
 	return rc;
@@ -921,7 +932,7 @@ int journal_use_store(struct sr_journal *j, struct sr_store *st, char *err, size
 
 bool journal_store_fenced(const struct sr_journal *j)
 {
-	return j->store && j->store_rc == SR_STORE_FENCED;
+	return j->store && j->store_deposed;
 }
 
 const char *journal_store_note(const struct sr_journal *j)
