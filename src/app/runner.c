@@ -369,7 +369,9 @@ static void on_journal_event(void *ud, const struct sr_jevent *ev)
 		r->foreign_applied = true;
 	log_foreign(r, ev, rc, why);
 	/* A standby's engine runs on the leader's polls, as a replay's does. */
-	if (r->follower && r->follow && r->journal_live && ev->type == SR_J_OBS)
+	/* (from the first read on: a standby that starts mid-rollout joins
+	 * the leader's chain at its newest keyframe, not minutes later) */
+	if (r->follower && r->follow && ev->type == SR_J_OBS)
 		follow_evaluate(r, r->follow, ev);
 }
 

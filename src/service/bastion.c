@@ -467,6 +467,8 @@ void bastion_tick(struct sr_bastion *b)
 		return;
 	if (leader_state(b->l) == SR_LEAD_LEADER)
 		carry_out_requests(b);
+	else
+		runner_journal_poll(r); /* the leader's records within a tick, not a poll */
 	/* also as the leader: a request forwarded while standing by is
 	 * answered by whoever led then or leads now (this service, after a
 	 * take-over: from the journal) */

@@ -77,9 +77,18 @@ static void header_row1(struct tui *t)
 	}
 	calendar_fmt(&p->calendar, t->now, wall, sizeof wall);
 	who_badge(t, who, sizeof who);
-	if (t->o->client) /* the etcd store: which bastion leads (bastion.h) */
-		tui_fmt(bastion, sizeof bastion, "%s", client_bastion(t->o->client));
-	bool lead_ok = strncmp(bastion, "leader ", 7) == 0 || strncmp(bastion, "standby", 7) == 0;
+	/* The etcd store: this console's service leads or stands by
+	 * (bastion.h); the whole line is in `status` and view 7. */
+	const char *b = t->o->client ? client_bastion(t->o->client) : "";
+	bool lead_ok = strncmp(b, "leader ", 7) == 0 || strncmp(b, "standby", 7) == 0;
+	if (strncmp(b, "leader ", 7) == 0)
+		tui_fmt(bastion, sizeof bastion, "LEADER");
+	else if (strncmp(b, "standby", 7) == 0)
+		tui_fmt(bastion, sizeof bastion, "STANDBY");
+	else if (strncmp(b, "leader?", 7) == 0)
+		tui_fmt(bastion, sizeof bastion, "LEADER?");
+	else if (b[0])
+		tui_fmt(bastion, sizeof bastion, "STORE DOWN");
 	if (replay_badge(t, replay, sizeof replay))
 		gate[0] = '\0'; /* a replay's countdowns mean nothing: where and how fast */
 
