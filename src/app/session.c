@@ -785,7 +785,9 @@ void session_workflow(struct sr_session *s)
 	struct sr_runner *r = s->runner;
 	if (s->reporting)
 		report_watch_tick(&s->reports, r);
-	if (s->notify)
+	/* #ship-room hears the rollout once: from the bastion that leads (a
+	 * standby writes its own copy of the reports, and posts nothing) */
+	if (s->notify && !r->follower)
 		notify_tick(s->notify, r, r->now);
 }
 
