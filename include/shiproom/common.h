@@ -63,6 +63,10 @@ enum { SR_EXIT_OK = 0, SR_EXIT_RUNTIME = 1, SR_EXIT_USAGE = 2 };
  * whole of src fit. (strncpy neither terminates nor reports truncation.) */
 bool sr_strlcpy(char *dst, const char *src, size_t n);
 
+/* snprintf into an error or message buffer, where a cut message is
+ * intended (messages are bounded) and dst may be NULL or n 0. */
+void sr_msgf(char *dst, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Replace every byte that could steer a terminal, a Markdown report or a
  * webhook (C0/C1 controls, DEL, ESC sequences, invalid UTF-8) with '?'.
  * Text from outside (label values, API errors) goes through here before

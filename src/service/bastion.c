@@ -12,6 +12,7 @@
 #include "shiproom/journal.h"
 #include "shiproom/runner.h"
 #include "shiproom/session.h"
+#include "shiproom/wire.h"
 
 #define KEY_LEN (SR_ETCD_PREFIX_LEN + SR_REQUEST_ID_LEN + 16)
 /* A forwarded request the leader has not answered in this long is
@@ -147,11 +148,13 @@ const char *bastion_may_act(void *ud, const struct sr_action_request *req)
 
 static json_t *request_json(const struct sr_action_request *req, const char *id, const char *from)
 {
-	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:s, s:s, s:s, s:i, s:i, s:s}", "id", id,
-	                 "action", sr_action_name(req->kind), "actor", req->actor, "weight",
-	                 req->weight, "gate", req->gate, "reason", req->reason, "checklist",
-	                 req->checklist, "item", req->item, "report", req->report_kind, "index",
-	                 req->report_index, "from", from);
+	json_t *o = wire_request_json(req);
+	if (o) {
+		json_object_set_new(o, "id", json_string(id));
+		json_object_set_new(o, "actor", json_string(req->actor));
+		json_object_set_new(o, "from", json_string(from));
+	}
+	return o;
 }
 
 bool bastion_forward(struct sr_bastion *b, long client, long long msg_id,
@@ -317,28 +320,9 @@ static void carry_out(struct sr_bastion *b, const json_t *o)
 	struct sr_action_request req;
 	memset(&req, 0, sizeof req);
 	req.kind = d->kind;
-	json_t *w = json_object_get(o, "weight"), *g = json_object_get(o, "gate");
-	req.weight = json_is_integer(w) && json_integer_value(w) >= 0 &&
-	                     json_integer_value(w) <= 100
-	                 ? (int)json_integer_value(w)
-	                 : 0;
-	req.gate = json_is_integer(g) && json_integer_value(g) >= -1 &&
-	                   json_integer_value(g) < SR_MAX_GATES
-	               ? (int)json_integer_value(g)
-	               : -1;
-	const char *s;
-	sr_sanitize(req.actor, (s = json_string_value(json_object_get(o, "actor"))) ? s : "",
-	            sizeof req.actor);
-	sr_sanitize(req.reason, (s = json_string_value(json_object_get(o, "reason"))) ? s : "",
-	            sizeof req.reason);
-	sr_sanitize(req.checklist,
-	            (s = json_string_value(json_object_get(o, "checklist"))) ? s : "",
-	            sizeof req.checklist);
-	sr_sanitize(req.item, (s = json_string_value(json_object_get(o, "item"))) ? s : "",
-	            sizeof req.item);
-	json_t *rk = json_object_get(o, "report"), *ri = json_object_get(o, "index");
-	req.report_kind = json_is_integer(rk) ? (int)json_integer_value(rk) : 0;
-	req.report_index = json_is_integer(ri) ? (int)json_integer_value(ri) : -1;
+	wire_request_read(o, &req);
+	const char *actor = json_string_value(json_object_get(o, "actor"));
+	sr_sanitize(req.actor, actor ? actor : "", sizeof req.actor);
 	sr_strlcpy(req.request, id, sizeof req.request);
 	struct sr_action_result res;
 	memset(&res, 0, sizeof res);

@@ -495,11 +495,11 @@ static int connect_and_hello(struct sr_client *c, sr_ms timeout_ms, bool *absent
 long client_request(struct sr_client *c, const struct sr_action_request *req)
 {
 	long id = ++c->next_id;
-	json_t *m = json_pack("{s:s, s:I, s:s, s:i, s:i, s:s, s:s, s:s, s:i, s:i}", "type",
-	                      "request", "id", (json_int_t)id, "action", sr_action_name(req->kind),
-	                      "weight", req->weight, "gate", req->gate, "reason", req->reason,
-	                      "checklist", req->checklist, "item", req->item, "report",
-	                      req->report_kind, "index", req->report_index);
+	json_t *m = wire_request_json(req);
+	if (m) {
+		json_object_set_new(m, "type", json_string("request"));
+		json_object_set_new(m, "id", json_integer((json_int_t)id));
+	}
 	return send_msg(c, m) == 0 ? id : -1;
 }
 

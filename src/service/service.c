@@ -623,31 +623,8 @@ static void on_request(struct client *c, const json_t *m)
 		         sr_action_name(r->flight.req.kind), r->flight.req.actor);
 	} else {
 		req.kind = d->kind;
-		json_t *w = json_object_get(m, "weight"), *g = json_object_get(m, "gate");
-		req.weight = json_is_integer(w) && json_integer_value(w) >= 0 &&
-		                     json_integer_value(w) <= 100
-		                 ? (int)json_integer_value(w)
-		                 : 0;
-		req.gate = json_is_integer(g) && json_integer_value(g) >= -1 &&
-		                   json_integer_value(g) < SR_MAX_GATES
-		               ? (int)json_integer_value(g)
-		               : -1;
+		wire_request_read(m, &req);
 		sr_strlcpy(req.actor, c->login, sizeof req.actor);
-		const char *reason = json_string_value(json_object_get(m, "reason"));
-		const char *cl = json_string_value(json_object_get(m, "checklist"));
-		const char *it = json_string_value(json_object_get(m, "item"));
-		sr_sanitize(req.reason, reason ? reason : "", sizeof req.reason);
-		sr_sanitize(req.checklist, cl ? cl : "", sizeof req.checklist);
-		sr_sanitize(req.item, it ? it : "", sizeof req.item);
-		json_t *rk = json_object_get(m, "report"), *ri = json_object_get(m, "index");
-		req.report_kind = json_is_integer(rk) && json_integer_value(rk) >= 0 &&
-		                          json_integer_value(rk) <= SR_REPORT_WIN
-		                      ? (int)json_integer_value(rk)
-		                      : 0;
-		req.report_index = json_is_integer(ri) && json_integer_value(ri) >= -1 &&
-		                           json_integer_value(ri) < SR_MAX_GATES
-		                       ? (int)json_integer_value(ri)
-		                       : -1;
 		char fwhy[SR_TEXT_LEN * 2] = "";
 		if (v->bastion &&
 		    bastion_forward(v->bastion, c->id, (long long)id, &req, fwhy, sizeof fwhy))

@@ -2,6 +2,7 @@
  * string copy, sanitising outside text, time formatting. */
 #include "shiproom/common.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -41,6 +42,16 @@ const char *sr_verdict_name(enum sr_verdict v)
 	case SR_ESCALATE: return "ESCALATE";
 	}
 	return "?";
+}
+
+void sr_msgf(char *dst, size_t n, const char *fmt, ...)
+{
+	if (!dst || n == 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(dst, n, fmt, ap);
+	va_end(ap);
 }
 
 bool sr_strlcpy(char *dst, const char *src, size_t n)

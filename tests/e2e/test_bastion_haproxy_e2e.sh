@@ -114,27 +114,9 @@ PY
 "$bin" check-config "$work/p.json" >/dev/null || fail "the policy does not load"
 P="--policy $work/p.json"
 
-hap() {
-	python3 - "$work/hap/admin.sock" "$1" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.sendall(sys.argv[2].encode() + b"\n")
-out = b""
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    out += b
-sys.stdout.write(out.decode())
-PY
-}
-hap_weight() { hap "get weight app/canary" | awk 'NR == 1 { print $1 }'; }
-hap_maint() {
-	hap "show servers state app" | awk '
-		$1 == "#" { for (i = 2; i <= NF; i++) col[$i] = i - 1; next }
-		$4 == "canary" { print (int($col["srv_admin_state"]) % 2 == 1) ? "yes" : "no" }'
-}
+# hap, hap_weight, hap_maint: lib.sh
+# shellcheck source=tests/e2e/lib.sh
+. "$here/lib.sh"
 lead_of() { "$bin" status $P --socket "$work/$1.sock" 2>/dev/null | sed -n 's/^store: //p'; }
 records() { # TYPE [FIELD=VALUE]
 	ETCDCTL_API=3 etcdctl --endpoints="$endpoints" get --prefix "$prefix/j/" --print-value-only |
