@@ -157,6 +157,12 @@ static bool campaign(struct sr_leader *l, long long mono)
 	struct sr_etcd_kvs got = {0};
 	rc = etcd_txn(e, &cmp, 1, &put, 1, &get, 1, &won, &got, &rev, err, sizeof err);
 	free(val);
+	if (rc == SR_ETCD_OK && !won && got.n > 0 && got.kv[0].lease == lease) {
+		/* Our own put, applied by a member that timed out before the
+		 * client tried the next: the key is ours, under our lease. */
+		won = true;
+		rev = got.kv[0].create_revision;
+	}
 	if (rc != SR_ETCD_OK || !won) {
 		if (rc == SR_ETCD_OK && got.n > 0)
 			read_holder(l, &got.kv[0]);

@@ -214,6 +214,13 @@ static int commit_txn(struct sr_store *st, long long seq, const char *line, size
 		etcd_kvs_free(&got);
 		return SR_STORE_OK; /* this spooled record landed in an earlier merge */
 	}
+	if (taken && taken->vlen == len && memcmp(taken->value, line, len) == 0) {
+		/* Our own write: a member that timed out had applied it before
+		 * the client moved on to the next one, whose compare then found
+		 * it. It is committed, once. */
+		etcd_kvs_free(&got);
+		return SR_STORE_OK;
+	}
 	msgf(err, n,
 	     taken ? "journal record %lld exists already: another writer was first"
 	           : "journal record %lld would leave a gap: %lld is not in the store",

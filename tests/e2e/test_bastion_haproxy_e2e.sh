@@ -42,6 +42,7 @@ app_pids=""
 bg_pids=""
 cleanup() {
 	status=$?
+	set +e # a service already killed by the test is no failure of the cleanup
 	trap - EXIT INT TERM HUP
 	for s in a b; do
 		[ -f "$work/$s/service.pid" ] && kill -9 "$(cat "$work/$s/service.pid")" 2>/dev/null
