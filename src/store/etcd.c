@@ -441,6 +441,7 @@ static int error_answer(const json_t *root, char *err, size_t n)
 	                  : json_is_string(e)  ? json_string_value(e)
 	                                       : "an error without a message";
 	snprintf(err, n, "%s (code %lld)", msg, code);
+	sr_sanitize(err, err, n); /* the cluster's words, into our messages */
 	if (code == 14 || code == 4 || strstr(msg, "no leader") ||
 	    strstr(msg, "too many requests") || strstr(msg, "leader changed") ||
 	    strstr(msg, "timed out"))
