@@ -691,7 +691,9 @@ const char *etcd_endpoint(const struct sr_etcd *e)
 /* ---- one request ----------------------------------------------------------- */
 
 /* POST body to one endpoint. 0: an HTTP answer is in e->ans (any
- * status, in *status); -1: none, why says why. */
+ * status, in *status); -1: none, why says why; -2: none because a
+ * certificate did not verify (or ours could not be loaded), which
+ * retrying will not change. */
 static int post_once(struct sr_etcd *e, const char *ep, const char *path, const char *body,
                      bool with_token, long *status, char *why, size_t wn)
 {
@@ -746,6 +748,8 @@ static int post_once(struct sr_etcd *e, const char *ep, const char *path, const 
 		rc = CURLE_OUT_OF_MEMORY; /* an empty answer is still a string */
 	if (rc == CURLE_OK)
 		return 0;
+	bool cert = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+	            rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_ISSUER_ERROR;
 	if (e->ans.overflow || rc == CURLE_FILESIZE_EXCEEDED)
 		snprintf(why, wn, "answer larger than the %u-byte cap", ANSWER_MAX);
 	else if (rc == CURLE_OPERATION_TIMEDOUT)
@@ -754,7 +758,7 @@ static int post_once(struct sr_etcd *e, const char *ep, const char *path, const 
 		snprintf(why, wn, "connection refused");
 	else
 		snprintf(why, wn, "%s", e->errbuf[0] ? e->errbuf : curl_easy_strerror(rc));
-	return -1;
+	return cert ? -2 : -1;
 }
 
 static bool token_fault(const char *msg)
@@ -771,13 +775,16 @@ static int rotate(struct sr_etcd *e, const char *path, const char *kind, const c
 	char tried[1024] = "", why[CURL_ERROR_SIZE + 256], perr[400];
 	size_t o = 0;
 	int nep = e->c.nendpoints;
+	bool cert_fault = false;
 	for (int i = 0; i < nep; i++) {
 		int idx = (e->cur + i) % nep;
 		const char *ep = e->c.endpoints[idx];
 		long status = 0;
 		int rc;
-		if (post_once(e, ep, path, body, with_token, &status, why, sizeof why) < 0) {
+		int t = post_once(e, ep, path, body, with_token, &status, why, sizeof why);
+		if (t < 0) {
 			rc = SR_ETCD_UNAVAILABLE;
+			cert_fault |= t == -2;
 		} else {
 			rc = etcd_parse_answer(kind, e->ans.buf, e->ans.len, kvs, succeeded, num,
 			                       perr, sizeof perr);
@@ -811,9 +818,11 @@ static int rotate(struct sr_etcd *e, const char *path, const char *kind, const c
 		if (w > 0 && (size_t)w < sizeof tried - o)
 			o += (size_t)w;
 	}
-	snprintf(err, n, "etcd unavailable (%s): %s", path, tried);
+	/* No member reachable, and at least one for want of a certificate
+	 * that verifies: a configuration fault, not an outage. */
+	snprintf(err, n, "etcd %s (%s): %s", cert_fault ? "refused" : "unavailable", path, tried);
 	err_clean(err, n);
-	return SR_ETCD_UNAVAILABLE;
+	return cert_fault ? SR_ETCD_REFUSED : SR_ETCD_UNAVAILABLE;
 }
 
 static int authenticate(struct sr_etcd *e, char *err, size_t n)

@@ -4,6 +4,7 @@
  * Built against BUILD_DIR/libshiproom.a (tests/e2e/lib.sh).
  *
  *   etcd_probe STORE_JSON put KEY VALUE [LEASE]
+ *   etcd_probe STORE_JSON put2 KEY VALUE SECONDS      (put, wait, put again)
  *   etcd_probe STORE_JSON get KEY
  *   etcd_probe STORE_JSON range KEY END|-|"" LIMIT   (-: the one key; "": to the end)
  *   etcd_probe STORE_JSON prefix PREFIX LIMIT
@@ -182,6 +183,18 @@ int main(int argc, char **argv)
 		              err, sizeof err);
 		if (rc == SR_ETCD_OK)
 			printf("OK");
+	} else if (!strcmp(cmd, "put2") && argc == 6) {
+		/* Two puts S seconds apart on one client: the auth token may
+		 * expire in between. */
+		rc = etcd_put(e, argv[3], argv[4], strlen(argv[4]), 0, err, sizeof err);
+		if (rc == SR_ETCD_OK) {
+			printf("OK first endpoint=%s\n", etcd_endpoint(e));
+			fflush(stdout);
+			usleep((useconds_t)(atof(argv[5]) * 1e6));
+			rc = etcd_put(e, argv[3], argv[4], strlen(argv[4]), 0, err, sizeof err);
+			if (rc == SR_ETCD_OK)
+				printf("OK second");
+		}
 	} else if (!strcmp(cmd, "get") && argc == 4) {
 		rc = etcd_range(e, argv[3], NULL, 0, &r, err, sizeof err);
 		if (rc == SR_ETCD_OK) {
