@@ -56,7 +56,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 export SR_E2E_OWNER=$$
 
-[ -f "$build/libshiproom.a" ] || fail "$build/libshiproom.a not built (run make first)"
 # shellcheck source=tests/e2e/lib.sh
 . "$here/lib.sh"
 probe=$work/etcd_probe
@@ -166,20 +165,24 @@ expect '^OK n=1 .*\[/shiproom/f/k=6 ' get /shiproom/f/k >/dev/null
 ok "m1 and m2 restarted on their data: OK again"
 
 # ---- 4. authentication -----------------------------------------------------------------
-export ETCDCTL_ENDPOINTS="$eps"
 ctl() { timeout 30 etcdctl "$@" >/dev/null 2>"$work/ctl.err" || fail "etcdctl $*: $(cat "$work/ctl.err")"; }
 rootpw=root-$$-pw
 shippw=ship-$$-Secret
+# root, and a user "shiproom" with read-write on /shiproom/ only.
 # Passwords on stdin, never in argv.
-echo "$rootpw" | ctl user add root --interactive=false
-ctl role add root
-ctl user grant-role root root
-echo "$shippw" | ctl user add shiproom --interactive=false
-ctl role add shiproom
-ctl role grant-permission shiproom --prefix=true readwrite /shiproom/
-ctl user grant-role shiproom shiproom
-ctl auth enable
-unset ETCDCTL_ENDPOINTS
+auth_on() { # endpoints
+	export ETCDCTL_ENDPOINTS="$1"
+	echo "$rootpw" | ctl user add root --interactive=false
+	ctl role add root
+	ctl user grant-role root root
+	echo "$shippw" | ctl user add shiproom --interactive=false
+	ctl role add shiproom
+	ctl role grant-permission shiproom --prefix=true readwrite /shiproom/
+	ctl user grant-role shiproom shiproom
+	ctl auth enable
+	unset ETCDCTL_ENDPOINTS
+}
+auth_on "$eps"
 printf '%s\n' "$shippw" >"$work/pw"
 chmod 600 "$work/pw"
 store_json "$S" "$eps" "{\"username\": \"shiproom\", \"password_file\": \"$work/pw\"}"
@@ -206,16 +209,7 @@ ok "the password from SHIPROOM_ETCD_PASSWORD: $out"
 # live 1 s, two puts 2.5 s apart on one client.
 "$here/etcd.sh" stop "$work/c"
 eps=$(SR_ETCD_AUTH_TOKEN_TTL=1 "$here/etcd.sh" start "$work/c" 3) || fail "cannot restart the cluster"
-export ETCDCTL_ENDPOINTS="$eps"
-echo "$rootpw" | ctl user add root --interactive=false
-ctl role add root
-ctl user grant-role root root
-echo "$shippw" | ctl user add shiproom --interactive=false
-ctl role add shiproom
-ctl role grant-permission shiproom --prefix=true readwrite /shiproom/
-ctl user grant-role shiproom shiproom
-ctl auth enable
-unset ETCDCTL_ENDPOINTS
+auth_on "$eps"
 store_json "$S" "$eps" "{\"username\": \"shiproom\", \"password_file\": \"$work/pw\"}"
 out=$(expect 'OK second' put2 /shiproom/a/k v 2.5)
 ok "an auth token that expired between two calls is bought again: $(echo "$out" | tr '\n' ' ')"
