@@ -803,11 +803,16 @@ static int rotate(struct sr_etcd *e, const char *path, const char *kind, const c
 				snprintf(err, n, "etcd %s%s: %s", ep, path, why);
 				err_clean(err, n);
 			} else if (!strcmp(kind, "auth")) {
-				if (answer_token(e->ans.buf, e->ans.len, e->token,
-				                 sizeof e->token) < 0) {
+				char tok[TOKEN_MAX];
+				if (answer_token(e->ans.buf, e->ans.len, tok, sizeof tok) < 0) {
 					snprintf(err, n, "etcd %s: the auth token is unusable", ep);
 					return SR_ETCD_REFUSED;
 				}
+				/* The old token is dead: it gives up its place in the
+				 * scrubber rather than push out the password. */
+				secret_forget(e->token);
+				memcpy(e->token, tok, sizeof tok);
+				wipe(tok, sizeof tok);
 				secret_register(e->token);
 				snprintf(e->auth_hdr, sizeof e->auth_hdr, "Authorization: %s",
 				         e->token);
@@ -834,7 +839,6 @@ static int authenticate(struct sr_etcd *e, char *err, size_t n)
 		snprintf(err, n, "out of memory");
 		return SR_ETCD_REFUSED;
 	}
-	e->token[0] = '\0';
 	int rc = rotate(e, "/v3/auth/authenticate", "auth", body, false, NULL, NULL, NULL, err, n);
 	wipe(body, strlen(body));
 	free(body);

@@ -5,6 +5,9 @@
  *
  *   etcd_probe STORE_JSON put KEY VALUE [LEASE]
  *   etcd_probe STORE_JSON put2 KEY VALUE SECONDS      (put, wait, put again)
+ *   etcd_probe STORE_JSON renew N SECONDS PWFILE     (14 other secrets, N puts
+ *                                                     apart; is the password still
+ *                                                     scrubbed?)
  *   etcd_probe STORE_JSON get KEY
  *   etcd_probe STORE_JSON range KEY END|-|"" LIMIT   (-: the one key; "": to the end)
  *   etcd_probe STORE_JSON prefix PREFIX LIMIT
@@ -29,6 +32,7 @@
 #include <unistd.h>
 
 #include "shiproom/etcd.h"
+#include "shiproom/secret.h"
 
 static double now_ms(void)
 {
@@ -182,6 +186,33 @@ int main(int argc, char **argv)
 			if (rc == SR_ETCD_OK)
 				printf("OK second");
 		}
+	} else if (!strcmp(cmd, "renew") && argc == 6) {
+		/* N puts S seconds apart (each finding its token expired), then:
+		 * is the password still redacted from messages? */
+		int times = atoi(argv[3]);
+		/* The scrubber as full as a service's may be: the password,
+		 * the first token and 14 others (source, edge, webhook). */
+		for (int i = 0; i < SR_SECRET_MAX - 2; i++) {
+			char filler[32];
+			snprintf(filler, sizeof filler, "other-secret-%02d", i);
+			secret_register(filler);
+		}
+		rc = SR_ETCD_OK;
+		for (int i = 0; i < times && rc == SR_ETCD_OK; i++) {
+			if (i)
+				usleep((useconds_t)(atof(argv[4]) * 1e6));
+			rc = etcd_put(e, "/shiproom/renew", "v", 1, 0, err, sizeof err);
+		}
+		FILE *f = fopen(argv[5], "r");
+		char line[300] = "", msg[400];
+		if (f && fgets(line, sizeof line, f))
+			line[strcspn(line, "\n")] = '\0';
+		if (f)
+			fclose(f);
+		snprintf(msg, sizeof msg, "password=%s", line);
+		secret_scrub(msg, sizeof msg);
+		if (rc == SR_ETCD_OK)
+			printf("OK puts=%d scrubbed=%d", times, strstr(msg, line) ? 0 : 1);
 	} else if (!strcmp(cmd, "get") && argc == 4) {
 		rc = etcd_range(e, argv[3], NULL, 0, &r, err, sizeof err);
 		if (rc == SR_ETCD_OK) {

@@ -213,6 +213,10 @@ auth_on "$eps"
 store_json "$S" "$eps" "{\"username\": \"shiproom\", \"password_file\": \"$work/pw\"}"
 out=$(expect 'OK second' put2 /shiproom/a/k v 2.5)
 ok "an auth token that expired between two calls is bought again: $(echo "$out" | tr '\n' ' ')"
+# Every new token is a secret too: the old token must make room for it,
+# not the password (the scrubber keeps 16; here it is full).
+out=$(expect 'OK puts=2 scrubbed=1' renew 2 2.5 "$work/pw")
+ok "a renewed token does not push the password out of the scrubber: $out"
 "$here/etcd.sh" stop "$work/c"
 
 # ---- 5. TLS with client certificates --------------------------------------------------
