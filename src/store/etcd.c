@@ -763,7 +763,8 @@ static int post_once(struct sr_etcd *e, const char *ep, const char *path, const 
 
 static bool token_fault(const char *msg)
 {
-	return strstr(msg, "invalid auth token") || strstr(msg, "user name is empty");
+	return strstr(msg, "invalid auth token") || strstr(msg, "user name is empty") ||
+	       strstr(msg, "revision of auth store is old");
 }
 
 /* Ask each endpoint in turn, from the one that answered last, until one
