@@ -592,6 +592,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 static int file_check(const char *path, const char *what, bool secret, char *err, size_t n)
 {
 	struct stat st;
+	errno = 0;
 	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || access(path, R_OK) != 0) {
 		snprintf(err, n, "store.%s %s: %s", what, path,
 		         errno ? strerror(errno) : "not a regular file");
@@ -754,8 +755,8 @@ static int post_once(struct sr_etcd *e, const char *ep, const char *path, const 
 		snprintf(why, wn, "answer larger than the %u-byte cap", ANSWER_MAX);
 	else if (rc == CURLE_OPERATION_TIMEDOUT)
 		snprintf(why, wn, "timed out after %d ms", e->c.timeout_ms);
-	else if (rc == CURLE_COULDNT_CONNECT)
-		snprintf(why, wn, "connection refused");
+	else if (rc == CURLE_COULDNT_CONNECT && strstr(e->errbuf, "onnection refused"))
+		snprintf(why, wn, "connection refused"); /* curl's text repeats the URL */
 	else
 		snprintf(why, wn, "%s", e->errbuf[0] ? e->errbuf : curl_easy_strerror(rc));
 	return cert ? -2 : -1;
