@@ -738,6 +738,8 @@ static int post_once(struct sr_etcd *e, const char *ep, const char *path, const 
 	if (rc == CURLE_OK)
 		rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	long os_errno = 0;
+	curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
 	/* The header list held the token: drop it and the body's reference
 	 * (the body may hold the password) before anything else. */
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
@@ -755,7 +757,7 @@ static int post_once(struct sr_etcd *e, const char *ep, const char *path, const 
 		snprintf(why, wn, "answer larger than the %u-byte cap", ANSWER_MAX);
 	else if (rc == CURLE_OPERATION_TIMEDOUT)
 		snprintf(why, wn, "timed out after %d ms", e->c.timeout_ms);
-	else if (rc == CURLE_COULDNT_CONNECT && strstr(e->errbuf, "onnection refused"))
+	else if (rc == CURLE_COULDNT_CONNECT && os_errno == ECONNREFUSED)
 		snprintf(why, wn, "connection refused"); /* curl's text repeats the URL */
 	else
 		snprintf(why, wn, "%s", e->errbuf[0] ? e->errbuf : curl_easy_strerror(rc));
