@@ -79,6 +79,13 @@ watchdog() { # pid
 		while kill -0 "$SR_E2E_OWNER" 2>/dev/null && alive "$1"; do sleep 1; done
 		kill -CONT "$1" 2>/dev/null || true
 		kill "$1" 2>/dev/null || true
+		# A leader whose peers are gone waits seconds to hand over.
+		i=0
+		while alive "$1" && [ $i -lt 20 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		! alive "$1" || kill -9 "$1" 2>/dev/null || true
 	) >/dev/null 2>&1 </dev/null &
 }
 
