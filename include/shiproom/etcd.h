@@ -113,6 +113,10 @@ void etcd_kvs_free(struct sr_etcd_kvs *r);
  * limit. */
 int etcd_range(struct sr_etcd *e, const char *key, const char *range_end, long long limit,
                struct sr_etcd_kvs *out, char *err, size_t n);
+/* The last key of [key, range_end) (sort by key, descending, limit 1):
+ * out->n is 0 or 1. */
+int etcd_range_last(struct sr_etcd *e, const char *key, const char *range_end,
+                    struct sr_etcd_kvs *out, char *err, size_t n);
 /* The end of the prefix range of p (p with its last byte + 1), into out. */
 void etcd_prefix_end(const char *p, char *out, size_t n);
 

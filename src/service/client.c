@@ -39,6 +39,7 @@ struct sr_client {
 	struct sr_who who[SR_CLIENT_MAX_WHO];
 	struct sr_workflow_status wf;
 	char poll_mode[96];
+	char bastion[160]; /* the etcd store's leader or standby badge; "" none */
 
 	long next_id;
 	long result_id;
@@ -191,6 +192,8 @@ static int on_state(struct sr_client *c, const json_t *m, char *err, size_t n)
 	c->alarms = alarms;
 	sr_sanitize(c->poll_mode, json_string_value(json_object_get(m, "poll_mode")) ?: "",
 	            sizeof c->poll_mode);
+	sr_sanitize(c->bastion, json_string_value(json_object_get(m, "bastion")) ?: "",
+	            sizeof c->bastion);
 	const json_t *wf = json_object_get(m, "workflow");
 	if (json_is_object(wf)) {
 		struct sr_workflow_status *w = &c->wf;
@@ -581,6 +584,11 @@ const struct sr_workflow_status *client_workflow(const struct sr_client *c)
 const char *client_poll_mode(const struct sr_client *c)
 {
 	return c->poll_mode;
+}
+
+const char *client_bastion(const struct sr_client *c)
+{
+	return c->bastion;
 }
 
 const struct sr_action_result *client_result(const struct sr_client *c, enum sr_action_kind *kind)

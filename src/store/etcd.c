@@ -945,6 +945,22 @@ int etcd_range(struct sr_etcd *e, const char *key, const char *range_end, long l
 	return rc;
 }
 
+int etcd_range_last(struct sr_etcd *e, const char *key, const char *range_end,
+                    struct sr_etcd_kvs *out, char *err, size_t n)
+{
+	memset(out, 0, sizeof *out);
+	json_t *req = range_req(key, range_end, 1);
+	if (req) {
+		/* the newest key first: etcd sorts before it limits */
+		json_object_set_new(req, "sort_order", json_string("DESCEND"));
+		json_object_set_new(req, "sort_target", json_string("KEY"));
+	}
+	long long rev = 0;
+	int rc = call(e, "/v3/kv/range", "range", req, out, NULL, &rev, err, n);
+	out->revision = rev;
+	return rc;
+}
+
 int etcd_put(struct sr_etcd *e, const char *key, const char *value, size_t vlen, long long lease,
              char *err, size_t n)
 {

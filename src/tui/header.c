@@ -53,6 +53,7 @@ static void header_row1(struct tui *t)
 	const struct sr_rollout *ro = &e->ro;
 	int y = t->lay.header.y, w = t->lay.w;
 	char weight[48], state[48], clock[24], gate[64], wall[24], who[64], replay[48] = "";
+	char bastion[64] = "";
 
 	if (ro->phase >= 0 && ro->phase < p->nphases)
 		tui_fmt(weight, sizeof weight, "canary %d%%  phase %d/%d", ro->weight,
@@ -76,15 +77,24 @@ static void header_row1(struct tui *t)
 	}
 	calendar_fmt(&p->calendar, t->now, wall, sizeof wall);
 	who_badge(t, who, sizeof who);
+	if (t->o->client) /* the etcd store: which bastion leads (bastion.h) */
+		tui_fmt(bastion, sizeof bastion, "%s", client_bastion(t->o->client));
+	bool lead_ok = strncmp(bastion, "leader ", 7) == 0 || strncmp(bastion, "standby", 7) == 0;
 	if (replay_badge(t, replay, sizeof replay))
 		gate[0] = '\0'; /* a replay's countdowns mean nothing: where and how fast */
 
 	term_fill(y, 0, 1, w, TR_HEADER);
 	int right = w - (t->o->read_only ? 5 : 1);
 	struct piece pc[] = {
-	    {p->rollout, TR_HEADER, false}, {weight, TR_HEADER, false},   {state, TR_HEADER, false},
-	    {clock, TR_HEADER, false},      {replay, TR_BADGE_RO, false}, {gate, TR_HEADER, false},
-	    {wall, TR_HEADER, true},        {who, TR_HEADER, true},
+	    {p->rollout, TR_HEADER, false},
+	    {weight, TR_HEADER, false},
+	    {state, TR_HEADER, false},
+	    {clock, TR_HEADER, false},
+	    {replay, TR_BADGE_RO, false},
+	    {gate, TR_HEADER, false},
+	    {bastion, lead_ok ? TR_HEADER : TR_BADGE_RO, false},
+	    {wall, TR_HEADER, true},
+	    {who, TR_HEADER, true},
 	};
 	pieces_draw(y, 1, right, pc, (int)(sizeof pc / sizeof pc[0]));
 	if (t->o->read_only)
