@@ -19,18 +19,7 @@
 #include <string.h>
 
 #include "shiproom/etcd.h"
-
-static void check_msg(const char *err, size_t n)
-{
-	size_t len = strnlen(err, n);
-	if (len == n)
-		abort(); /* not terminated */
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)err[i];
-		if (c < 0x20 || c == 0x7f)
-			abort(); /* a control byte survived */
-	}
-}
+#include "fuzz_msg.h"
 
 static void check_b64(const char *buf, size_t size)
 {
@@ -93,12 +82,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (r.n != 0 || r.kv || ok)
 			abort();
-		check_msg(err, sizeof err);
+		fuzz_check_msg(err, sizeof err);
 	}
 	/* no kvs wanted, and a tiny message buffer */
 	char small[3];
 	if (etcd_parse_answer(kind, buf, size, NULL, NULL, NULL, small, sizeof small) != SR_ETCD_OK)
-		check_msg(small, sizeof small);
+		fuzz_check_msg(small, sizeof small);
 
 	check_b64(buf, size);
 
@@ -107,7 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (o) {
 		struct sr_etcd_config c;
 		if (etcd_config_from_json(&c, o, err, sizeof err) != 0)
-			check_msg(err, sizeof err);
+			fuzz_check_msg(err, sizeof err);
 		else if (c.nendpoints < 1 || c.nendpoints > SR_ETCD_MAX_ENDPOINTS)
 			abort();
 		json_decref(o);
