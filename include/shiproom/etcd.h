@@ -170,7 +170,11 @@ int etcd_lease_revoke(struct sr_etcd *e, long long id, char *err, size_t n);
  * "auth". Fills what applies; an {"error"/"code"/"message"} body is
  * SR_ETCD_UNAVAILABLE for codes meaning "try again" (Unavailable 14,
  * DeadlineExceeded 4, "etcdserver: no leader", "too many requests") and
- * SR_ETCD_REFUSED otherwise, with the message in err. */
+ * SR_ETCD_REFUSED otherwise, with the message in err (sanitised). *num
+ * gets the header's revision for range, put, txn and revoke, the lease
+ * ID for grant, the TTL left for keepalive (0: gone) and the count
+ * deleted for delete. kvs (may be NULL) is overwritten, not freed: on
+ * failure it is left empty and *succeeded false. */
 int etcd_parse_answer(const char *kind, const char *body, size_t len, struct sr_etcd_kvs *kvs,
                       bool *succeeded, long long *num, char *err, size_t n);
 

@@ -441,6 +441,7 @@ static int error_answer(const json_t *root, char *err, size_t n)
 	                  : json_is_string(e)  ? json_string_value(e)
 	                                       : "an error without a message";
 	snprintf(err, n, "%s (code %lld)", msg, code);
+	sr_sanitize(err, err, n); /* the cluster's words, into our messages */
 	if (code == 14 || code == 4 || strstr(msg, "no leader") ||
 	    strstr(msg, "too many requests") || strstr(msg, "leader changed") ||
 	    strstr(msg, "timed out"))
@@ -591,6 +592,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
 static int file_check(const char *path, const char *what, bool secret, char *err, size_t n)
 {
 	struct stat st;
+	errno = 0;
 	if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || access(path, R_OK) != 0) {
 		snprintf(err, n, "store.%s %s: %s", what, path,
 		         errno ? strerror(errno) : "not a regular file");
@@ -690,7 +692,9 @@ const char *etcd_endpoint(const struct sr_etcd *e)
 /* ---- one request ----------------------------------------------------------- */
 
 /* POST body to one endpoint. 0: an HTTP answer is in e->ans (any
- * status, in *status); -1: none, why says why. */
+ * status, in *status); -1: none, why says why; -2: none because a
+ * certificate did not verify (or ours could not be loaded), which
+ * retrying will not change. */
 static int post_once(struct sr_etcd *e, const char *ep, const char *path, const char *body,
                      bool with_token, long *status, char *why, size_t wn)
 {
@@ -734,6 +738,8 @@ static int post_once(struct sr_etcd *e, const char *ep, const char *path, const 
 	if (rc == CURLE_OK)
 		rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	long os_errno = 0;
+	curl_easy_getinfo(c, CURLINFO_OS_ERRNO, &os_errno);
 	/* The header list held the token: drop it and the body's reference
 	 * (the body may hold the password) before anything else. */
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
@@ -745,20 +751,23 @@ static int post_once(struct sr_etcd *e, const char *ep, const char *path, const 
 		rc = CURLE_OUT_OF_MEMORY; /* an empty answer is still a string */
 	if (rc == CURLE_OK)
 		return 0;
+	bool cert = rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE ||
+	            rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_ISSUER_ERROR;
 	if (e->ans.overflow || rc == CURLE_FILESIZE_EXCEEDED)
 		snprintf(why, wn, "answer larger than the %u-byte cap", ANSWER_MAX);
 	else if (rc == CURLE_OPERATION_TIMEDOUT)
 		snprintf(why, wn, "timed out after %d ms", e->c.timeout_ms);
-	else if (rc == CURLE_COULDNT_CONNECT)
-		snprintf(why, wn, "connection refused");
+	else if (rc == CURLE_COULDNT_CONNECT && os_errno == ECONNREFUSED)
+		snprintf(why, wn, "connection refused"); /* curl's text repeats the URL */
 	else
 		snprintf(why, wn, "%s", e->errbuf[0] ? e->errbuf : curl_easy_strerror(rc));
-	return -1;
+	return cert ? -2 : -1;
 }
 
 static bool token_fault(const char *msg)
 {
-	return strstr(msg, "invalid auth token") || strstr(msg, "user name is empty");
+	return strstr(msg, "invalid auth token") || strstr(msg, "user name is empty") ||
+	       strstr(msg, "revision of auth store is old");
 }
 
 /* Ask each endpoint in turn, from the one that answered last, until one
@@ -770,13 +779,16 @@ static int rotate(struct sr_etcd *e, const char *path, const char *kind, const c
 	char tried[1024] = "", why[CURL_ERROR_SIZE + 256], perr[400];
 	size_t o = 0;
 	int nep = e->c.nendpoints;
+	bool cert_fault = false;
 	for (int i = 0; i < nep; i++) {
 		int idx = (e->cur + i) % nep;
 		const char *ep = e->c.endpoints[idx];
 		long status = 0;
 		int rc;
-		if (post_once(e, ep, path, body, with_token, &status, why, sizeof why) < 0) {
+		int t = post_once(e, ep, path, body, with_token, &status, why, sizeof why);
+		if (t < 0) {
 			rc = SR_ETCD_UNAVAILABLE;
+			cert_fault |= t == -2;
 		} else {
 			rc = etcd_parse_answer(kind, e->ans.buf, e->ans.len, kvs, succeeded, num,
 			                       perr, sizeof perr);
@@ -795,11 +807,16 @@ static int rotate(struct sr_etcd *e, const char *path, const char *kind, const c
 				snprintf(err, n, "etcd %s%s: %s", ep, path, why);
 				err_clean(err, n);
 			} else if (!strcmp(kind, "auth")) {
-				if (answer_token(e->ans.buf, e->ans.len, e->token,
-				                 sizeof e->token) < 0) {
+				char tok[TOKEN_MAX];
+				if (answer_token(e->ans.buf, e->ans.len, tok, sizeof tok) < 0) {
 					snprintf(err, n, "etcd %s: the auth token is unusable", ep);
 					return SR_ETCD_REFUSED;
 				}
+				/* The old token is dead: it gives up its place in the
+				 * scrubber rather than push out the password. */
+				secret_forget(e->token);
+				memcpy(e->token, tok, sizeof tok);
+				wipe(tok, sizeof tok);
 				secret_register(e->token);
 				snprintf(e->auth_hdr, sizeof e->auth_hdr, "Authorization: %s",
 				         e->token);
@@ -810,9 +827,11 @@ static int rotate(struct sr_etcd *e, const char *path, const char *kind, const c
 		if (w > 0 && (size_t)w < sizeof tried - o)
 			o += (size_t)w;
 	}
-	snprintf(err, n, "etcd unavailable (%s): %s", path, tried);
+	/* No member reachable, and at least one for want of a certificate
+	 * that verifies: a configuration fault, not an outage. */
+	snprintf(err, n, "etcd %s (%s): %s", cert_fault ? "refused" : "unavailable", path, tried);
 	err_clean(err, n);
-	return SR_ETCD_UNAVAILABLE;
+	return cert_fault ? SR_ETCD_REFUSED : SR_ETCD_UNAVAILABLE;
 }
 
 static int authenticate(struct sr_etcd *e, char *err, size_t n)
@@ -824,7 +843,6 @@ static int authenticate(struct sr_etcd *e, char *err, size_t n)
 		snprintf(err, n, "out of memory");
 		return SR_ETCD_REFUSED;
 	}
-	e->token[0] = '\0';
 	int rc = rotate(e, "/v3/auth/authenticate", "auth", body, false, NULL, NULL, NULL, err, n);
 	wipe(body, strlen(body));
 	free(body);

@@ -16,7 +16,8 @@
 # and writes DIR/members: "NAME PID CLIENT_URL PEER_URL" per line (the
 # pid column follows restarts). Heartbeat 50 ms and election 500 ms (or
 # $SR_ETCD_HEARTBEAT_MS / $SR_ETCD_ELECTION_MS): a test's fail-over is
-# quick, and loopback has no latency to cover. With SR_E2E_OWNER=PID in
+# quick, and loopback has no latency to cover. SR_ETCD_AUTH_TOKEN_TTL
+# (seconds, default 300): how long an unused auth token lives. With SR_E2E_OWNER=PID in
 # the environment a watchdog per member stops it when that process goes
 # away (a paused member is continued first so it can die), so even a
 # test killed with -9 leaves no etcd running.
@@ -78,6 +79,13 @@ watchdog() { # pid
 		while kill -0 "$SR_E2E_OWNER" 2>/dev/null && alive "$1"; do sleep 1; done
 		kill -CONT "$1" 2>/dev/null || true
 		kill "$1" 2>/dev/null || true
+		# A leader whose peers are gone waits seconds to hand over.
+		i=0
+		while alive "$1" && [ $i -lt 20 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		! alive "$1" || kill -9 "$1" 2>/dev/null || true
 	) >/dev/null 2>&1 </dev/null &
 }
 
@@ -99,6 +107,7 @@ run_member() {
 		--heartbeat-interval "${SR_ETCD_HEARTBEAT_MS:-50}" \
 		--election-timeout "${SR_ETCD_ELECTION_MS:-500}" \
 		--logger zap --log-outputs stderr --log-level warn $tls \
+		--auth-token-ttl "${SR_ETCD_AUTH_TOKEN_TTL:-300}" \
 		>>"$dir/$name.log" 2>&1 </dev/null &
 	echo $!
 }

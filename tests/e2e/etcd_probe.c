@@ -4,6 +4,10 @@
  * Built against BUILD_DIR/libshiproom.a (tests/e2e/lib.sh).
  *
  *   etcd_probe STORE_JSON put KEY VALUE [LEASE]
+ *   etcd_probe STORE_JSON put2 KEY VALUE SECONDS      (put, wait, put again)
+ *   etcd_probe STORE_JSON renew N SECONDS PWFILE     (14 other secrets, N puts
+ *                                                     apart; is the password still
+ *                                                     scrubbed?)
  *   etcd_probe STORE_JSON get KEY
  *   etcd_probe STORE_JSON range KEY END|-|"" LIMIT   (-: the one key; "": to the end)
  *   etcd_probe STORE_JSON prefix PREFIX LIMIT
@@ -14,7 +18,8 @@
  *   etcd_probe STORE_JSON grant TTL
  *   etcd_probe STORE_JSON keepalive ID
  *   etcd_probe STORE_JSON revoke ID
- *   etcd_probe STORE_JSON bench N FILE   (N etcd appends and N fsynced file appends)
+ *   etcd_probe STORE_JSON bench N FILE   (N etcd appends, N fsynced file appends:
+ *                                         median, p99, max of each)
  *
  * STORE_JSON is the policy's "store" object (a file). Output: "OK ..." or
  * "UNAVAILABLE <err>" / "REFUSED <err>", plus "ms=<elapsed>" for the
@@ -27,6 +32,7 @@
 #include <unistd.h>
 
 #include "shiproom/etcd.h"
+#include "shiproom/secret.h"
 
 static double now_ms(void)
 {
@@ -63,86 +69,72 @@ static int cmp_double(const void *a, const void *b)
 static void stats(const char *what, double *v, int n)
 {
 	qsort(v, (size_t)n, sizeof *v, cmp_double);
-	int p99 = (int)((double)n * 0.99);
-	printf("%s n=%d median_ms=%.3f p99_ms=%.3f max_ms=%.3f\n", what, n, v[n / 2],
-	       v[p99 < n ? p99 : n - 1], v[n - 1]);
+	int p99 = (99 * n + 99) / 100 - 1; /* nearest rank: ceil(0.99 n), 1-based */
+	printf("%s n=%d median_ms=%.3f p99_ms=%.3f max_ms=%.3f\n", what, n, v[(n - 1) / 2], v[p99],
+	       v[n - 1]);
 }
 
-/* One journal-like append: compare the leader key's create revision and
- * the head's mod revision, put the record and the new head... as one
- * put of a record under the next sequence, with two compares. */
+/* N journal-like appends timed one by one: a txn with two compares (the
+ * leader key's create revision is ours; the record's key does not exist
+ * yet) and one put of a 256-byte record; and after each, the same bytes
+ * appended to FILE and fsynced, the state dir's way. */
 static int bench(struct sr_etcd *e, int n, const char *file, char *err, size_t en)
 {
 	double *te = calloc((size_t)n, sizeof *te), *tf = calloc((size_t)n, sizeof *tf);
-	char rec[256], key[128];
-	long long lead_rev = 0, head_rev = 0, rev = 0;
-	bool ok;
-	int rc;
-	if (!te || !tf)
-		return SR_ETCD_REFUSED;
-	memset(rec, 'x', sizeof rec - 1);
+	char rec[257], key[128];
+	long long lead_rev = 0;
+	bool ok = false;
+	int rc = SR_ETCD_REFUSED, fd = -1;
+	if (!te || !tf || n < 1)
+		goto out;
+	memset(rec, 'x', sizeof rec - 2);
+	rec[sizeof rec - 2] = '\n';
 	rec[sizeof rec - 1] = '\0';
-	/* The leader key, then head = its mod revision after each append. */
 	struct sr_etcd_cmp lc = {.key = "/bench/leader", .target = SR_ETCD_CMP_CREATE};
 	struct sr_etcd_op lp = {
 	    .kind = SR_ETCD_OP_PUT, .key = "/bench/leader", .value = "me", .vlen = 2};
-	if ((rc = etcd_delete(e, "/bench/", "", err, en)) != SR_ETCD_OK ||
+	if ((rc = etcd_delete(e, "/bench/", "/bench0", err, en)) != SR_ETCD_OK ||
 	    (rc = etcd_txn(e, &lc, 1, &lp, 1, NULL, 0, &ok, NULL, &lead_rev, err, en)) !=
 	        SR_ETCD_OK)
 		goto out;
-	rc = etcd_put(e, "/bench/head", "0", 1, 0, err, en);
-	struct sr_etcd_kvs kv;
-	if (rc != SR_ETCD_OK ||
-	    (rc = etcd_range(e, "/bench/head", NULL, 0, &kv, err, en)) != SR_ETCD_OK)
-		goto out;
-	head_rev = kv.n ? kv.kv[0].mod_revision : 0;
-	etcd_kvs_free(&kv);
-	int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
+	rc = SR_ETCD_REFUSED;
+	fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
 	if (fd < 0) {
 		snprintf(err, en, "%s: cannot open", file);
-		rc = SR_ETCD_REFUSED;
 		goto out;
 	}
 	for (int i = 0; i < n; i++) {
 		snprintf(key, sizeof key, "/bench/journal/%08d", i);
 		struct sr_etcd_cmp c[2] = {
 		    {.key = "/bench/leader", .target = SR_ETCD_CMP_CREATE, .num = lead_rev},
-		    {.key = "/bench/head", .target = SR_ETCD_CMP_MOD, .num = head_rev},
+		    {.key = key, .target = SR_ETCD_CMP_CREATE, .num = 0},
 		};
-		char head[16];
-		int hl = snprintf(head, sizeof head, "%d", i + 1);
-		struct sr_etcd_op ops[2] = {
-		    {.kind = SR_ETCD_OP_PUT, .key = key, .value = rec, .vlen = sizeof rec - 1},
-		    {.kind = SR_ETCD_OP_PUT,
-		     .key = "/bench/head",
-		     .value = head,
-		     .vlen = (size_t)hl},
-		};
+		struct sr_etcd_op put = {
+		    .kind = SR_ETCD_OP_PUT, .key = key, .value = rec, .vlen = sizeof rec - 1};
 		double t0 = now_ms();
-		rc = etcd_txn(e, c, 2, ops, 2, NULL, 0, &ok, NULL, &rev, err, en);
+		rc = etcd_txn(e, c, 2, &put, 1, NULL, 0, &ok, NULL, NULL, err, en);
 		te[i] = now_ms() - t0;
 		if (rc != SR_ETCD_OK || !ok) {
 			if (rc == SR_ETCD_OK)
-				snprintf(err, en, "append %d: compare failed", i);
+				snprintf(err, en, "append %d: a compare failed", i);
 			rc = SR_ETCD_REFUSED;
-			close(fd);
 			goto out;
 		}
-		head_rev = rev;
 		t0 = now_ms();
 		if (write(fd, rec, sizeof rec - 1) != (ssize_t)(sizeof rec - 1) || fsync(fd) != 0) {
 			snprintf(err, en, "%s: write or fsync failed", file);
 			rc = SR_ETCD_REFUSED;
-			close(fd);
 			goto out;
 		}
 		tf[i] = now_ms() - t0;
 	}
-	close(fd);
-	stats("etcd_txn_append", te, n);
-	stats("file_fsync_append", tf, n);
-	etcd_delete(e, "/bench/", "", err, en);
+	printf("appends of %zu bytes:\n", sizeof rec - 1);
+	stats("  etcd txn (2 compares, 1 put)", te, n);
+	stats("  file write + fsync          ", tf, n);
+	rc = etcd_delete(e, "/bench/", "/bench0", err, en);
 out:
+	if (fd >= 0)
+		close(fd);
 	free(te);
 	free(tf);
 	return rc;
@@ -182,6 +174,45 @@ int main(int argc, char **argv)
 		              err, sizeof err);
 		if (rc == SR_ETCD_OK)
 			printf("OK");
+	} else if (!strcmp(cmd, "put2") && argc == 6) {
+		/* Two puts S seconds apart on one client: the auth token may
+		 * expire in between. */
+		rc = etcd_put(e, argv[3], argv[4], strlen(argv[4]), 0, err, sizeof err);
+		if (rc == SR_ETCD_OK) {
+			printf("OK first endpoint=%s\n", etcd_endpoint(e));
+			fflush(stdout);
+			usleep((useconds_t)(atof(argv[5]) * 1e6));
+			rc = etcd_put(e, argv[3], argv[4], strlen(argv[4]), 0, err, sizeof err);
+			if (rc == SR_ETCD_OK)
+				printf("OK second");
+		}
+	} else if (!strcmp(cmd, "renew") && argc == 6) {
+		/* N puts S seconds apart (each finding its token expired), then:
+		 * is the password still redacted from messages? */
+		int times = atoi(argv[3]);
+		/* The scrubber as full as a service's may be: the password,
+		 * the first token and 14 others (source, edge, webhook). */
+		for (int i = 0; i < SR_SECRET_MAX - 2; i++) {
+			char filler[32];
+			snprintf(filler, sizeof filler, "other-secret-%02d", i);
+			secret_register(filler);
+		}
+		rc = SR_ETCD_OK;
+		for (int i = 0; i < times && rc == SR_ETCD_OK; i++) {
+			if (i)
+				usleep((useconds_t)(atof(argv[4]) * 1e6));
+			rc = etcd_put(e, "/shiproom/renew", "v", 1, 0, err, sizeof err);
+		}
+		FILE *f = fopen(argv[5], "r");
+		char line[300] = "", msg[400];
+		if (f && fgets(line, sizeof line, f))
+			line[strcspn(line, "\n")] = '\0';
+		if (f)
+			fclose(f);
+		snprintf(msg, sizeof msg, "password=%s", line);
+		secret_scrub(msg, sizeof msg);
+		if (rc == SR_ETCD_OK)
+			printf("OK puts=%d scrubbed=%d", times, strstr(msg, line) ? 0 : 1);
 	} else if (!strcmp(cmd, "get") && argc == 4) {
 		rc = etcd_range(e, argv[3], NULL, 0, &r, err, sizeof err);
 		if (rc == SR_ETCD_OK) {

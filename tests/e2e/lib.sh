@@ -5,6 +5,7 @@
 # libshiproom.a, never rebuilt from here (under `make asan` that would mix
 # flags); under `make asan` (SR_SANITIZED=1) with the same sanitizers.
 e2e_build_probe() {
+	[ -f "$3/libshiproom.a" ] || fail "$3/libshiproom.a not built (run make first)"
 	probe_cc=${CC:-cc}
 	san=""
 	if [ -n "${SR_SANITIZED:-}" ]; then
