@@ -12,6 +12,13 @@ python3 "$here/gen_policy.py" 500 >"$dir/p500.json" || bad "gen_policy.py 500"
 python3 "$here/gen_policy.py" 1025 >"$dir/p1025.json" || bad "gen_policy.py 1025"
 
 expect_out 0 "500 journeys load (2518 cells)" "2518 cells" "$bin" check-config "$dir/p500.json"
+# The Prometheus example: {{journeys}} expands to 500 ids (about 7 kB) in
+# every per-journey query, and each must still fit.
+python3 "$here/gen_policy.py" 500 "$here/../../config/prometheus-haproxy.json" >"$dir/pp500.json" ||
+	bad "gen_policy.py 500 prometheus-haproxy.json"
+expect_out 0 "the Prometheus example at 500 journeys: every query expands" \
+	"2518 cells, 4 phases, 3 gates, 3 triggers), source prometheus" \
+	"$bin" check-config "$dir/pp500.json"
 
 # Played a few minutes: every journey is judged and printed, the last too.
 out=$("$bin" status --policy "$dir/p500.json" --scenario healthy --at T-125 2>&1)
