@@ -10,7 +10,8 @@
 # then ^L and the bytes written in the second after it; the row gives the
 # median of the ^L seconds less the median idle second, and its ratio to
 # htop's. Figures vary with the machine (htop's with the process list):
-# compare the rows of one run.
+# compare the rows of one run. An argument BIN@POLICY runs BIN with
+# --policy POLICY (the growth rows: tests/cli/gen_policy.py N).
 #   BENCH_REDRAW_ROUNDS=5   rounds (default 5)
 set -u
 [ $# -gt 0 ] || set -- build/shiproom
@@ -23,19 +24,32 @@ $TM new-session -d -x 120 -y 40 -s s0 "exec htop -d 100" || exit 1
 $TM set-option -g status off >/dev/null
 echo "htop -d 100" >"$DIR/s0.name"
 n=0
-for bin in "$@"; do
+for arg in "$@"; do
 	n=$((n + 1))
+	bin=${arg%%@*}
+	pol=""
+	case $arg in *@*) pol="--policy ${arg#*@}" ;; esac
 	case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
 	[ -x "$bin" ] || { echo "redraw_bench: no binary at $bin"; exit 1; }
 	$TM new-session -d -x 120 -y 40 -s "s$n" \
-		"exec env SHIPROOM_RUNTIME_DIR=$DIR/run/$n $bin --scenario healthy --start T+30 --speed 1 --refresh 1000" || exit 1
-	echo "$bin" >"$DIR/s$n.name"
+		"exec env SHIPROOM_RUNTIME_DIR=$DIR/run/$n $bin $pol --scenario healthy --start T+30 --speed 1 --refresh 1000" || exit 1
+	echo "$arg" >"$DIR/s$n.name"
 done
 for i in $(seq 0 "$n"); do
 	: >"$DIR/s$i.out"
 	$TM pipe-pane -o -t "s$i" "cat >>'$DIR/s$i.out'"
 done
-sleep 6
+# Until every console shows T+30 (hundreds of journeys take a while to
+# play up to there), then a few seconds more.
+for w in $(seq 1 600); do
+	all=1
+	for i in $(seq 1 "$n"); do
+		$TM capture-pane -p -t "s$i" | head -n 1 | grep -q " T+3" || all=0
+	done
+	[ $all = 1 ] && break
+	sleep 0.2
+done
+sleep 4
 
 size() { wc -c <"$1" | tr -d ' '; }
 median() { sort -n | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
