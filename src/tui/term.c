@@ -44,6 +44,7 @@ static struct {
 	bool utf8;
 	int colours; /* 0 (mono), 8, 16, 256 */
 	attr_t attr[TR_COUNT];
+	short pair_bg[TR_COUNT + 1]; /* background of pair i (blanks_inherit) */
 	struct termios saved;
 	bool have_saved;
 	char restore[256]; /* written by the fatal-signal handler */
@@ -177,6 +178,7 @@ static void colours_setup(const struct sr_theme *th)
 				bg = COLOR_BLACK;
 		}
 		init_pair((short)(i + 1), fg, bg);
+		T.pair_bg[i + 1] = bg;
 		T.attr[i] = COLOR_PAIR(i + 1) | curses_attrs(s->attrs) | extra;
 	}
 }
@@ -497,12 +499,16 @@ void term_bell(void)
  * dim and the foreground colour are not. */
 #define BLANK_VISIBLE (A_REVERSE | A_UNDERLINE | A_STANDOUT | A_BLINK | A_ALTCHARSET | A_INVIS)
 
+/* The background of a colour pair: the theme's pairs are 1..TR_COUNT
+ * (colours_setup), looked up once; -1 for pair 0 (the terminal's). */
 static short pair_bg(short pair)
 {
+	if (pair <= 0)
+		return -1;
+	if (pair <= TR_COUNT)
+		return T.pair_bg[pair];
 	short fg = -1, bg = -1;
-	if (pair > 0 && pair_content(pair, &fg, &bg) == ERR)
-		return -2;
-	return pair > 0 ? bg : -1;
+	return pair_content(pair, &fg, &bg) == ERR ? -2 : bg;
 }
 
 /* Before a frame goes out: a short run of blanks between two drawn
@@ -526,23 +532,29 @@ struct cell_look {
 static void blanks_inherit(void)
 {
 	static struct cell_look *row;
+	static cchar_t *line;
 	static int row_cap;
 	if (COLS > row_cap) {
 		struct cell_look *n = realloc(row, (size_t)COLS * sizeof *row);
-		if (!n)
+		if (n)
+			row = n;
+		cchar_t *l = realloc(line, (size_t)(COLS + 1) * sizeof *line);
+		if (l)
+			line = l;
+		if (!n || !l)
 			return;
-		row = n;
 		row_cap = COLS;
 	}
 	for (int y = 0; y < LINES; y++) {
 		if (!is_linetouched(stdscr, y))
 			continue;
+		/* One read of the line, then the cells from it. */
+		if (mvwin_wchnstr(stdscr, y, 0, line, COLS) == ERR)
+			continue;
 		int w = 0;
 		for (; w < COLS; w++) {
-			cchar_t cc;
 			struct cell_look *c = &row[w];
-			if (mvwin_wch(stdscr, y, w, &cc) == ERR ||
-			    getcchar(&cc, c->wc, &c->a, &c->pair, NULL) == ERR)
+			if (getcchar(&line[w], c->wc, &c->a, &c->pair, NULL) == ERR)
 				break;
 			c->a &= ~(attr_t)A_COLOR;
 			c->bg = pair_bg(c->pair);
