@@ -141,17 +141,25 @@ static void evidence_tag(const struct tui *t, int journey, int y, int x, int w)
 }
 
 /* The worst status of each journey's cells, in one pass over the cells
- * (hundreds of journeys: never a pass per journey). */
+ * (hundreds of journeys: never a pass per journey); NODATA for a journey
+ * without cells, as its row says (status_cell). */
 static void journey_worst(const struct tui *t, unsigned char *worst)
 {
 	const struct sr_policy *p = t->p;
+	bool any[SR_MAX_JOURNEYS] = {false};
 	memset(worst, SR_GREEN, (size_t)p->njourneys);
 	for (int c = 0; c < p->ncells; c++) {
 		int j = p->cells[c].journey;
 		enum sr_status st = t->r->engine.cells[c].status;
-		if (j >= 0 && j < p->njourneys && st > (enum sr_status)worst[j])
+		if (j < 0 || j >= p->njourneys)
+			continue;
+		any[j] = true;
+		if (st > (enum sr_status)worst[j])
 			worst[j] = (unsigned char)st;
 	}
+	for (int j = 0; j < p->njourneys; j++)
+		if (!any[j])
+			worst[j] = SR_NODATA;
 }
 
 /* The journeys the rows show, in order: all of them in the policy's
