@@ -69,6 +69,10 @@ if [ -x bench/term_bench.sh ]; then
 	echo "== terminal: bytes/s and CPU s/min, shiproom vs htop at 120x40"
 	bench/term_bench.sh "$build/shiproom"
 fi
+if [ -x bench/redraw_bench.sh ]; then
+	echo "== terminal: bytes of one full redraw (^L), shiproom vs htop at 120x40"
+	bench/redraw_bench.sh "$build/shiproom"
+fi
 
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "$1" ]; }
 

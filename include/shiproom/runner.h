@@ -122,6 +122,7 @@ struct sr_runner {
 	unsigned snap_gates;     /* bit g: a snapshot of gate g is in it */
 	sr_ms snap_last;         /* time of the newest snapshot in it */
 	sr_ms journal_last_at;   /* the newest record applied from it */
+	bool advancing;          /* in runner_advance: the journal syncs at its end */
 	bool reconciling;        /* start-up reconciliation in progress:
 	                            runner_tick does nothing until it ends */
 	const char *journal_err; /* the last failed journal write, said once */

@@ -53,13 +53,27 @@
 void runner_init(struct sr_runner *r, const struct sr_policy *p, const struct sr_scenario *sc,
                  struct sr_source *src, struct sr_edge *edge, bool read_only, const char *owner)
 {
-	/* Zero everything but the history ring: it is sized for SR_MAX_CELLS
-	 * (4.8 MB) and history_init makes the policy's cells empty, so
-	 * writing zeros over the rest would only make its pages resident. */
-	size_t hist_at = offsetof(struct sr_runner, history),
-	       hist_end = hist_at + sizeof r->history;
-	memset(r, 0, hist_at);
-	memset((char *)r + hist_end, 0, sizeof *r - hist_end);
+	/* Zero everything but what is sized for SR_MAX_CELLS: the engine
+	 * (engine_init writes its head and the policy's cells), the history
+	 * ring (history_init) and the observations of the two snapshots
+	 * (written before read, up to their ncells). Zeros over them would
+	 * only make megabytes of capacity resident (common.h). In
+	 * declaration order, so the offsets ascend. */
+	const size_t obs_sz = sizeof r->held.canary;
+	const size_t skip[][2] = {
+	    {offsetof(struct sr_runner, engine), sizeof r->engine},
+	    {offsetof(struct sr_runner, history), sizeof r->history},
+	    {offsetof(struct sr_runner, held.canary), obs_sz},
+	    {offsetof(struct sr_runner, held.control), obs_sz},
+	    {offsetof(struct sr_runner, obs_prev.canary), obs_sz},
+	    {offsetof(struct sr_runner, obs_prev.control), obs_sz},
+	};
+	size_t at = 0;
+	for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++) {
+		memset((char *)r + at, 0, skip[i][0] - at);
+		at = skip[i][0] + skip[i][1];
+	}
+	memset((char *)r + at, 0, sizeof *r - at);
 	r->policy = p;
 	r->scenario = sc;
 	r->source = src;
@@ -1143,12 +1157,7 @@ static void feed_play(struct sr_runner *r, sr_ms now)
  * again by the next poll, perhaps while that poll is still out. */
 static void hold_snapshot(struct sr_runner *r, const struct sr_snapshot *snap)
 {
-	int n = snap->ncells < SR_MAX_CELLS ? snap->ncells : SR_MAX_CELLS;
-	if (n < 0)
-		n = 0;
-	r->held.ncells = n;
-	memcpy(r->held.canary, snap->canary, (size_t)n * sizeof snap->canary[0]);
-	memcpy(r->held.control, snap->control, (size_t)n * sizeof snap->control[0]);
+	snapshot_copy(&r->held, snap);
 	r->have_held = true;
 }
 
@@ -1208,7 +1217,7 @@ static void runner_journal_obs(struct sr_runner *r, const struct sr_snapshot *sn
 	if (key)
 		r->obs_keyframe_at = r->now;
 	if (snap) {
-		r->obs_prev = *snap;
+		snapshot_copy(&r->obs_prev, snap);
 		r->obs_have_prev = true;
 	}
 }
@@ -1340,7 +1349,10 @@ void runner_tick(struct sr_runner *r, sr_ms now)
 	r->now = now;
 	if (r->journal) {
 		runner_journal_poll(r);
-		if (journal_writable(r))
+		/* Catching up (runner_advance) syncs once at the end: a virtual
+		 * poll every few microseconds would wait for the disk each time
+		 * (1920 fdatasync to start at T+350). */
+		if (journal_writable(r) && !r->advancing)
 			journal_sync(r->journal);
 	}
 	if (r->follower) {
@@ -1412,8 +1424,12 @@ void runner_advance(struct sr_runner *r, sr_ms until)
 {
 	sr_ms step = r->policy->poll_ms > 0 ? r->policy->poll_ms : 15 * SR_MS_PER_S;
 	sr_ms t = r->engine.evaluations == 0 ? r->now : r->now + step;
+	r->advancing = true;
 	for (; t <= until; t += step)
 		runner_tick(r, t);
+	r->advancing = false;
+	if (r->journal && journal_writable(r))
+		journal_sync(r->journal);
 }
 
 /* ---- the loop ------------------------------------------------------------------------ */

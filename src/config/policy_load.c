@@ -1409,7 +1409,7 @@ static int driver_fail(struct pl *L, const char *top, const char *err, bool dott
 static int prometheus_check(struct pl *L, const struct sr_prom_config *c)
 {
 	const struct sr_policy *p = L->p;
-	char buf[4 * SR_QUERY_LEN], why[200], known[160], ptr[JR_PTR_LEN];
+	char why[200], known[160], ptr[JR_PTR_LEN];
 	struct jr_val src, v;
 	jr_member(&L->d, &L->root, "source", JR_REQUIRED, &src);
 	for (int i = 0; i < c->nsamples; i++) {
@@ -1423,9 +1423,11 @@ static int prometheus_check(struct pl *L, const struct sr_prom_config *c)
 			               "no KPI \"%s\" in this policy (KPIs: %s)", c->samples[i].kpi,
 			               known);
 		}
-		if (promparse_expand(buf, sizeof buf, c->samples[i].query, p, k, c->window, why,
-		                     sizeof why) != 0)
+		char *q = promparse_expand_alloc(c->samples[i].query, p, k, c->window, why,
+		                                 sizeof why);
+		if (!q)
 			return jr_fail(&L->d, &v, NULL, JR_AT_VALUE, "%s", why);
+		free(q);
 	}
 	for (int k = 0; k < p->nkpis; k++) {
 		snprintf(ptr, sizeof ptr, "/kpis/%d", k);
@@ -1436,9 +1438,11 @@ static int prometheus_check(struct pl *L, const struct sr_prom_config *c)
 			    &L->d, &v, "query", JR_AT_PARENT,
 			    "KPI \"%s\" has no query: the prometheus source needs one per KPI",
 			    p->kpis[k].id);
-		if (promparse_expand(buf, sizeof buf, p->kpis[k].query, p, k, c->window, why,
-		                     sizeof why) != 0)
+		char *q = promparse_expand_alloc(p->kpis[k].query, p, k, c->window, why,
+		                                 sizeof why);
+		if (!q)
 			return jr_fail(&L->d, &v, "query", JR_AT_VALUE, "%s", why);
+		free(q);
 	}
 	return 0;
 }
