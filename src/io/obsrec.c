@@ -150,7 +150,7 @@ static void strip_zeros(int64_t *m, int *e)
  * NaN, infinities and -0, which the stream says otherwise. The encoder
  * and the decoder both call this on the chain's previous number, so it
  * only has to be deterministic, and exact (checked by reading back). */
-static bool decimal_of(double v, int64_t *m, int *e)
+static bool decimal_of(double v, int maxdigits, int64_t *m, int *e)
 {
 	if (!isfinite(v) || (v == 0 && signbit(v)))
 		return false;
@@ -173,7 +173,7 @@ static bool decimal_of(double v, int64_t *m, int *e)
 	}
 	char buf[48];
 	for (int prec = 7;; prec++) {
-		if (prec > 17)
+		if (prec > maxdigits)
 			return false;
 		snprintf(buf, sizeof buf, "%.*e", prec - 1, v);
 		if (strtod(buf, NULL) == v)
@@ -197,13 +197,33 @@ static bool decimal_of(double v, int64_t *m, int *e)
 	return true;
 }
 
+static bool scale10(int64_t m, int d, int64_t *out);
+
 /* The decimal a number is coded against: the chain's previous number,
- * or 0 when that has none (NaN, infinite, -0). */
-static void ref_of(double prev, int64_t *pm, int *pe)
+ * or 0 when that has none (NaN, infinite, -0, or more than 15 digits,
+ * where another libc might print another shortest form: the encoder and
+ * the decoder must find the same one). On the six-digit grid of its
+ * magnitude (`grid`: 92.5 as 925000e-4) a measurement's next value, six
+ * digits again, usually lies on the same grid: 92.2554 is a mantissa
+ * step, not another exponent. Counts (4 bad events, then 7) want their
+ * shortest form. The record says which, per class. */
+static void ref_of(double prev, bool grid, int64_t *pm, int *pe)
 {
-	if (!isfinite(prev) || !decimal_of(prev, pm, pe)) {
+	if (!isfinite(prev) || !decimal_of(prev, 15, pm, pe)) {
 		*pm = 0;
 		*pe = 0;
+		return;
+	}
+	if (!grid || *pm == 0)
+		return;
+	int nd = 0;
+	for (int64_t x = *pm; x != 0; x /= 10)
+		nd++;
+	int g = *pe + nd - 1 - 5; /* the magnitude's exponent, less five */
+	int64_t gm;
+	if (g < *pe && scale10(*pm, *pe - g, &gm)) {
+		*pm = gm;
+		*pe = g;
 	}
 }
 
@@ -230,9 +250,11 @@ enum { NC_VALUE, NC_SAMPLES, NC_STEP, NC_AGE, NC_N };
 #define K_BITS 6
 
 struct coder {
-	struct bitw *w; /* NULL: the first pass, which only collects */
+	struct bitw *w; /* NULL: a first pass, which only collects */
 	int k[NC_N];
-	uint64_t *zz[NC_N]; /* first pass: what each class codes */
+	bool grid[NC_N];       /* ref_of's rule for each class */
+	long long fixed[NC_N]; /* a first pass: the bits each class codes outside zz */
+	uint64_t *zz[NC_N];    /* first pass: what each class codes */
 	size_t nzz[NC_N], capzz[NC_N];
 	double recent[NC_N][RECENT];
 	int nrecent[NC_N];
@@ -272,6 +294,12 @@ static void put(struct coder *c, uint64_t v, int n)
 		put_bits(c->w, v, n);
 }
 
+static void put_cls(struct coder *c, int cls, uint64_t v, int n)
+{
+	c->fixed[cls] += n;
+	put(c, v, n);
+}
+
 /* One number against the chain's previous one:
  *   0              the same decimal exponent as prev, then the mantissa's
  *                  difference (zigzag, Exp-Golomb of the class's order)
@@ -283,23 +311,24 @@ static void code_num(struct coder *c, int cls, double v, double prev)
 {
 	for (int i = 0; i < c->nrecent[cls]; i++)
 		if (memcmp(&c->recent[cls][i], &v, sizeof v) == 0) {
-			put(c, 2, 2);
-			put(c, (uint64_t)i, 2);
+			put_cls(c, cls, 2, 2);
+			put_cls(c, cls, (uint64_t)i, 2);
 			remember(c->recent[cls], &c->nrecent[cls], v);
 			return;
 		}
 	remember(c->recent[cls], &c->nrecent[cls], v);
 	int64_t m, pm, sm, spm;
 	int e, pe;
-	ref_of(prev, &pm, &pe);
-	if (decimal_of(v, &m, &e)) {
+	ref_of(prev, c->grid[cls], &pm, &pe);
+	if (decimal_of(v, 17, &m, &e)) {
 		int ce = e < pe ? e : pe;
 		if (scale10(m, e - ce, &sm) && scale10(pm, pe - ce, &spm) &&
 		    from_decimal(sm, ce) == v) {
 			if (ce == pe) {
-				put(c, 0, 1);
+				put_cls(c, cls, 0, 1);
 			} else {
-				put(c, 6, 3);
+				put_cls(c, cls, 6, 3);
+				c->fixed[cls] += eg_cost(zigzag(ce - pe), 0);
 				if (c->w)
 					put_eg(c->w, zigzag(ce - pe), 0);
 			}
@@ -307,16 +336,16 @@ static void code_num(struct coder *c, int cls, double v, double prev)
 			return;
 		}
 	}
-	put(c, 7, 3);
+	put_cls(c, cls, 7, 3);
 	if (isnan(v)) {
-		put(c, 0, 2);
+		put_cls(c, cls, 0, 2);
 	} else if (isinf(v)) {
-		put(c, v > 0 ? 1 : 2, 2);
+		put_cls(c, cls, v > 0 ? 1 : 2, 2);
 	} else {
 		uint64_t raw;
 		memcpy(&raw, &v, sizeof raw);
-		put(c, 3, 2);
-		put(c, raw, 64);
+		put_cls(c, cls, 3, 2);
+		put_cls(c, cls, raw, 64);
 	}
 }
 
@@ -387,13 +416,16 @@ static void code_all(struct coder *c, const struct sr_snapshot *cur, const struc
 		put(c, masks[i], 8);
 	for (int i = 0; i < NC_N; i++)
 		put(c, (uint64_t)c->k[i], K_BITS);
+	for (int i = 0; i < NC_N; i++)
+		put(c, c->grid[i], 1);
 	for (int i = 0; i < nc; i++) {
 		code_obs(c, masks, &cur->canary[i], &base->canary[i], at);
 		code_obs(c, masks, &cur->control[i], &base->control[i], at);
 	}
 }
 
-static int best_k(const uint64_t *zz, size_t n)
+/* The best order for a class's numbers, and what they then cost. */
+static int best_k(const uint64_t *zz, size_t n, long long *cost)
 {
 	int best = 0;
 	long long best_bits = -1;
@@ -406,6 +438,7 @@ static int best_k(const uint64_t *zz, size_t n)
 			best = k;
 		}
 	}
+	*cost = best_bits;
 	return best;
 }
 
@@ -447,10 +480,27 @@ static char *encode_stream(const struct sr_snapshot *cur, const struct sr_snapsh
 		masks[k] = (unsigned)best;
 		count[best] = -1 - k; /* taken: never chosen again */
 	}
+	/* Two first passes, shortest and six-digit-grid references, to choose
+	 * each class's rule and order. */
 	struct coder c = {0};
-	code_all(&c, cur, base, nc, at, masks);
-	for (int i = 0; i < NC_N; i++)
-		c.k[i] = best_k(c.zz[i], c.nzz[i]);
+	long long cost[2][NC_N];
+	int k[2][NC_N];
+	for (int rule = 0; rule < 2; rule++) {
+		for (int i = 0; i < NC_N; i++) {
+			c.grid[i] = rule;
+			c.nzz[i] = 0;
+			c.fixed[i] = 0;
+		}
+		code_all(&c, cur, base, nc, at, masks);
+		for (int i = 0; i < NC_N; i++) {
+			k[rule][i] = best_k(c.zz[i], c.nzz[i], &cost[rule][i]);
+			cost[rule][i] += c.fixed[i];
+		}
+	}
+	for (int i = 0; i < NC_N; i++) {
+		c.grid[i] = cost[1][i] < cost[0][i];
+		c.k[i] = k[c.grid[i]][i];
+	}
 	struct bitw w = {0};
 	if (!c.oom) {
 		c.w = &w;
@@ -559,6 +609,7 @@ static uint64_t get_eg(struct bitr *r, int k)
 struct decoder {
 	struct bitr r;
 	int k[NC_N];
+	bool grid[NC_N];
 	double recent[NC_N][RECENT];
 	int nrecent[NC_N];
 };
@@ -571,7 +622,7 @@ static bool read_num(struct decoder *d, int cls, double prev, double *out)
 	if (get_bits(r, 1) == 0) {
 		int64_t pm, m;
 		int pe;
-		ref_of(prev, &pm, &pe);
+		ref_of(prev, d->grid[cls], &pm, &pe);
 		int64_t dm = unzigzag(get_eg(r, d->k[cls]));
 		if (__builtin_add_overflow(pm, dm, &m))
 			return false;
@@ -584,7 +635,7 @@ static bool read_num(struct decoder *d, int cls, double prev, double *out)
 	} else if (get_bits(r, 1) == 0) {
 		int64_t pm, spm, m;
 		int pe;
-		ref_of(prev, &pm, &pe);
+		ref_of(prev, d->grid[cls], &pm, &pe);
 		int64_t de = unzigzag(get_eg(r, 0));
 		if (de >= 0 || de < -400 || !scale10(pm, (int)-de, &spm))
 			return false;
@@ -644,6 +695,8 @@ static int decode_stream(const char *s, sr_ms at, int ncells, struct sr_snapshot
 		masks[i] = (unsigned)get_bits(&d.r, 8);
 	for (int i = 0; i < NC_N; i++)
 		d.k[i] = (int)get_bits(&d.r, K_BITS);
+	for (int i = 0; i < NC_N; i++)
+		d.grid[i] = get_bits(&d.r, 1);
 	int bad_cell = -1;
 	for (int c = 0; c < ncells && bad_cell < 0 && !d.r.bad; c++) {
 		for (int side = 0; side < 2; side++) {
