@@ -173,6 +173,10 @@ static void log_result(struct sr_runner *r, const struct sr_action_request *req,
 	                   : res->outcome == SR_ACT_FAILED  ? "FAILED: "
 	                                                    : "pending: ";
 	runner_log(r, kind, sev, req->actor, "%s%s", verb, res->message);
+	/* what the action made the engine decide, under it, now rather than
+	 * at the next poll (a replay logs it so: runner.c) */
+	if (res->outcome == SR_ACT_DONE)
+		runner_drain(r);
 }
 
 /* ---- applying to the rollout ------------------------------------------------ */
