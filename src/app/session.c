@@ -658,10 +658,9 @@ int session_open_live(struct sr_session *s, const struct sr_session_opts *o)
 	int rc = session_open(s, o, true, o->read_only, false);
 	if (rc == 0 && o->start_set) {
 		const struct sr_scenario *sc = s->scenario;
-		if (o->start_min < sc->start_min) {
-			fprintf(stderr,
-			        "shiproom: --start T%+d is before the scenario starts (T%+d)\n",
-			        o->start_min, sc->start_min);
+		char err[256];
+		if (scenario_check_min(sc, "--start", o->start_min, err, sizeof err) < 0) {
+			fprintf(stderr, "shiproom: %s\n", err);
 			rc = SR_EXIT_USAGE;
 		} else {
 			runner_advance(s->runner, sc->t0 + (sr_ms)o->start_min * SR_MS_PER_MIN);

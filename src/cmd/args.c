@@ -98,6 +98,14 @@ int cmd_usage_error(const char *fmt, const char *arg)
 	return SR_EXIT_USAGE;
 }
 
+int cmd_check_sim_min(const struct sr_scenario *sc, const char *opt, int min)
+{
+	char err[256];
+	if (scenario_check_min(sc, opt, min, err, sizeof err) == 0)
+		return 0;
+	return cmd_usage_error("%s", err);
+}
+
 /* ---- argument parsing ------------------------------------------------------ */
 
 static bool parse_double(const char *s, double lo, double hi, double *out)

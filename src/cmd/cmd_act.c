@@ -108,12 +108,10 @@ int cmd_act(const struct sr_opts *o)
 	} else {
 		const struct sr_scenario *sc = s.scenario;
 		int at = o->at_set ? o->at_min : sc->start_min;
-		if (at < sc->start_min) {
-			fprintf(stderr,
-			        "shiproom: --at T%+d is before the scenario starts (T%+d)\n", at,
-			        sc->start_min);
+		int bad = cmd_check_sim_min(sc, "--at", at);
+		if (bad) {
 			session_free(&s);
-			return SR_EXIT_USAGE;
+			return bad;
 		}
 		runner_advance(r, sc->t0 + (sr_ms)at * SR_MS_PER_MIN);
 	}

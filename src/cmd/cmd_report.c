@@ -30,11 +30,9 @@ static int report_play(struct sr_session *s, const struct sr_opts *o)
 	}
 	const struct sr_scenario *sc = s->scenario;
 	int until_min = o->at_set ? o->at_min : sc->end_min;
-	if (until_min < sc->start_min) {
-		fprintf(stderr, "shiproom: --at T%+d is before the scenario starts (T%+d)\n",
-		        until_min, sc->start_min);
-		return SR_EXIT_USAGE;
-	}
+	int bad = cmd_check_sim_min(sc, "--at", until_min);
+	if (bad)
+		return bad;
 	runner_advance(s->runner, sc->t0 + (sr_ms)until_min * SR_MS_PER_MIN);
 	return 0;
 }

@@ -58,12 +58,9 @@ int cmd_status(const struct sr_opts *o)
 	} else {
 		const struct sr_scenario *sc = s.scenario;
 		int until_min = o->at_set ? o->at_min : sc->end_min;
-		if (until_min < sc->start_min) {
-			fprintf(stderr,
-			        "shiproom: --at T%+d is before the scenario starts (T%+d)\n",
-			        until_min, sc->start_min);
+		if ((rc = cmd_check_sim_min(sc, "--at", until_min)) != 0) {
 			session_free(&s);
-			return SR_EXIT_USAGE;
+			return rc;
 		}
 		runner_advance(s.runner, sc->t0 + (sr_ms)until_min * SR_MS_PER_MIN);
 	}

@@ -11,7 +11,8 @@ trap 'rm -rf "$tmp"' EXIT
 usage_case() { # name args...
 	name=$1
 	shift
-	"$bin" "$@" >"$tmp/out" 2>"$tmp/err"
+	# bounded: a time far past the plan once ran for 91 s of CPU
+	timeout 30 "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
 	rc=$?
 	if [ "$rc" -eq 2 ] && [ -s "$tmp/err" ] && [ ! -s "$tmp/out" ]; then
 		ok "$name: exit 2: $(head -1 "$tmp/err")"
@@ -33,6 +34,10 @@ usage_case "--json outside status" --json
 usage_case "extra argument" status extra
 usage_case "unknown scenario" status --scenario no-such-scenario
 usage_case "--at before the scenario starts" status --at T-1000
+usage_case "status --at after the scenario ends" status --at T+99999
+usage_case "report --at after the scenario ends" report card --at T+99999
+usage_case "act --at after the scenario ends" act hold --reason x --yes --at T+99999
+usage_case "watch --start after the scenario ends" watch --for 1 --start T+99999
 usage_case "flag with a value" --read-only=yes
 usage_case "no data directory" status --policy /nonexistent/shiproom.json
 
