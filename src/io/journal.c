@@ -1190,9 +1190,24 @@ int journal_poll(struct sr_journal *j, sr_jevent_cb cb, sr_jissue_cb issue, void
 int journal_replay(const char *path, sr_jevent_cb cb, sr_jissue_cb issue, void *ud, char *err,
                    size_t n)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		msgf(err, n, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* Only a regular file has an end: /dev/zero is one endless line
+	 * and a FIFO or a terminal can block for ever. */
+	struct stat fst = {0};
+	if (fstat(fd, &fst) != 0 || !S_ISREG(fst.st_mode)) {
+		msgf(err, n, "%s is not a regular file (%s): a journal is a file", path,
+		     S_ISCHR(fst.st_mode)    ? "a character device"
+		     : S_ISFIFO(fst.st_mode) ? "a FIFO"
+		     : S_ISDIR(fst.st_mode)  ? "a directory"
+		     : S_ISBLK(fst.st_mode)  ? "a block device"
+		     : S_ISSOCK(fst.st_mode) ? "a socket"
+		                             : "not readable as a file");
+		close(fd);
 		return -1;
 	}
 	struct deliver d = {.cb = cb, .issue = issue, .ud = ud};
