@@ -102,7 +102,7 @@ int session_load_policy(struct sr_policy *p, const char *path)
 		return 0;
 	char msg[2048];
 	policy_error_format(&err, msg, sizeof msg);
-	fprintf(stderr, "shiproom: %s\n", msg);
+	sr_eprintf("%s", msg);
 	return -1;
 }
 
@@ -209,7 +209,7 @@ static int open_simulator(struct sr_session *s, const struct sr_session_opts *o,
 	if (scenario_load_file(s->scenario, s->policy, path, &err) != 0) {
 		char msg[2048];
 		policy_error_format(&err, msg, sizeof msg);
-		fprintf(stderr, "shiproom: %s\n", msg);
+		sr_eprintf("%s", msg);
 		return SR_EXIT_USAGE;
 	}
 	if (o->seed_set)
@@ -319,7 +319,7 @@ static int open_journal(struct sr_session *s, const struct sr_session_opts *o)
 	if (s->real || o->state_dir) {
 		if (journal_state_dir(s->state_dir, sizeof s->state_dir, o->state_dir,
 		                      s->policy->rollout, err, sizeof err) != 0) {
-			fprintf(stderr, "shiproom: state dir: %s\n", err);
+			sr_eprintf("state dir: %s", err);
 			return SR_EXIT_RUNTIME;
 		}
 	} else {
@@ -328,8 +328,8 @@ static int open_journal(struct sr_session *s, const struct sr_session_opts *o)
 		pathf(s->state_dir, sizeof s->state_dir, "%s/shiproom-sim-XXXXXX",
 		      tmp && tmp[0] == '/' ? tmp : "/tmp");
 		if (!mkdtemp(s->state_dir)) {
-			fprintf(stderr, "shiproom: cannot create a state dir in %s: %s\n",
-			        tmp && tmp[0] == '/' ? tmp : "/tmp", strerror(errno));
+			sr_eprintf("cannot create a state dir in %s: %s",
+			           tmp && tmp[0] == '/' ? tmp : "/tmp", strerror(errno));
 			return SR_EXIT_RUNTIME;
 		}
 		s->temp_state = true;
@@ -352,7 +352,7 @@ static int open_journal(struct sr_session *s, const struct sr_session_opts *o)
 			    path);
 			fprintf(stderr, "shiproom: %s\n", r->log[(r->nlog - 1) % SR_LOG_LEN].text);
 			if (runner_journal_read(r, path, err, sizeof err) < 0) {
-				fprintf(stderr, "shiproom: journal: %s\n", err);
+				sr_eprintf("journal: %s", err);
 				return SR_EXIT_RUNTIME;
 			}
 			return 0;
@@ -362,7 +362,7 @@ static int open_journal(struct sr_session *s, const struct sr_session_opts *o)
 	memset(&info, 0, sizeof info);
 	s->journal = journal_open(s->state_dir, &info, err, sizeof err);
 	if (!s->journal) {
-		fprintf(stderr, "shiproom: journal: %s\n", err);
+		sr_eprintf("journal: %s", err);
 		return SR_EXIT_RUNTIME;
 	}
 	if (info.torn) {
@@ -375,7 +375,7 @@ static int open_journal(struct sr_session *s, const struct sr_session_opts *o)
 	}
 	int replay_from = r->nlog;
 	if (runner_set_journal(r, s->journal, s->read_only) < 0) {
-		fprintf(stderr, "shiproom: journal: cannot read %s\n", journal_path(s->journal));
+		sr_eprintf("journal: cannot read %s", journal_path(s->journal));
 		return SR_EXIT_RUNTIME;
 	}
 	/* Malformed lines met by the start-up replay are in the log, which
@@ -409,7 +409,7 @@ static int open_journal(struct sr_session *s, const struct sr_session_opts *o)
 		runner_resume_scenario(r);
 	if (!r->replay.started) {
 		if (runner_journal_start(r, t0, err, sizeof err) != 0) {
-			fprintf(stderr, "shiproom: journal: cannot start it: %s\n", err);
+			sr_eprintf("journal: cannot start it: %s", err);
 			return SR_EXIT_RUNTIME;
 		}
 		if (s->real) {

@@ -22,7 +22,7 @@ static int status_via(struct sr_client *c, const struct sr_opts *o)
 		status_print_text(stdout, m);
 	int rc = (int)m->engine.decision.verdict;
 	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "shiproom: cannot write the output: %s\n", strerror(errno));
+		sr_eprintf("cannot write the output: %s", strerror(errno));
 		rc = SR_EXIT_RUNTIME;
 	}
 	client_destroy(c);
@@ -54,7 +54,7 @@ int cmd_status(const struct sr_opts *o)
 		}
 		session_evaluate_now(&s);
 		if (s.runner->polling)
-			fprintf(stderr, "shiproom: the source did not answer in time\n");
+			sr_eprintf("the source did not answer in time");
 	} else {
 		const struct sr_scenario *sc = s.scenario;
 		int until_min = o->at_set ? o->at_min : sc->end_min;

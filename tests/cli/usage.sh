@@ -41,6 +41,22 @@ usage_case "watch --start after the scenario ends" watch --for 1 --start T+99999
 usage_case "flag with a value" --read-only=yes
 usage_case "no data directory" status --policy /nonexistent/shiproom.json
 
+# Errors that echo argv sanitise it: no raw escape byte reaches the
+# terminal, whichever command and whichever argument carries it.
+esc=$(printf '\033]0;pwned\007\033[2J')
+for args in "--bogus$esc" "status --at T$esc" "replay /nonexistent/j$esc" \
+	"status --state-dir /proc/no$esc" "stop --socket /tmp/no-such$esc" \
+	"check-config /nonexistent/p$esc" "status --scenario no$esc"; do
+	# shellcheck disable=SC2086
+	timeout 30 "$bin" $args >"$tmp/out" 2>"$tmp/err"
+	if [ -s "$tmp/err" ] && ! LC_ALL=C grep -q "$(printf '\033')" "$tmp/err" &&
+		! LC_ALL=C grep -q "$(printf '\007')" "$tmp/err"; then
+		ok "escape bytes sanitised: $(echo "$args" | cut -d' ' -f1-2 | tr -cd '[:print:]')"
+	else
+		bad "raw escape bytes or no error for: $(echo "$args" | tr -cd '[:print:]')"
+	fi
+done
+
 out=$("$bin" --help)
 rc=$?
 if [ "$rc" -eq 0 ] && echo "$out" | grep -q "usage: shiproom" && echo "$out" | grep -q -- "--read-only"; then
