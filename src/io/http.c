@@ -243,8 +243,14 @@ static void on_poll(uv_poll_t *p, int status, int events)
 	struct sock_ctx *c = p->data;
 	struct sr_http *h = c->h;
 	int flags = 0, running = 0;
+	/* libuv reports a socket error (POLLERR: a reset, a refused
+	 * connect) as a status with no detail. Handed to curl as
+	 * CURL_CSELECT_ERR it reads "select/poll returned error" and the
+	 * cause is lost; curl's own poll treats POLLERR as readable, so
+	 * its recv or connect check meets the socket's real error and
+	 * names it ("Connection reset by peer"). */
 	if (status < 0)
-		flags = CURL_CSELECT_ERR;
+		flags = CURL_CSELECT_IN | CURL_CSELECT_OUT;
 	if (events & UV_READABLE)
 		flags |= CURL_CSELECT_IN;
 	if (events & UV_WRITABLE)

@@ -13,6 +13,9 @@ Routes (any method):
   /status/<code>          that status; 502 gets an HTML page with a newline
                           and an ESC byte in it, like a proxy's
   /hang                   accepts, reads the request, never answers
+  /reset                  reads the request, then resets the connection
+                          (SO_LINGER 0: the client sees ECONNRESET)
+  /retry-after/<v>        429 with "Retry-After: <v>"
   /slow/<ms>              answers "ok" after <ms>
   /big/<n>                200 with n bytes (Content-Length)
   /bigchunked/<n>         200 with n bytes, chunked (no length up front)
@@ -155,6 +158,21 @@ class Handler(BaseHTTPRequestHandler):
                 self._send(code, "status %d\n" % code, "text/plain")
         elif path == "/hang":
             self._hang()
+        elif path == "/reset":
+            import socket
+            import struct
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            self.connection.close()
+            self.close_connection = True
+        elif path.startswith("/retry-after/"):
+            body = b"slow down\n"
+            self.send_response(429)
+            self.send_header("Retry-After", urllib.parse.unquote(path[13:]))
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
         elif path.startswith("/slow/"):
             time.sleep(int(path[6:]) / 1000.0)
             self._send(200, "ok", "text/plain")

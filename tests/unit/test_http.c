@@ -207,6 +207,22 @@ static void test_connection_refused(void **state)
 	got_free(&g);
 }
 
+/* issue 9: a reset read "select/poll returned error"; it says what
+ * happened. */
+static void test_connection_reset_named(void **state)
+{
+	struct fx *f = *state;
+	struct got g = {0};
+	get(f, "/reset", &g, 5000, 0);
+	assert_true(wire_run_until(&f->loop, &g.done, 10000));
+	assert_true(g.had_error);
+	assert_int_equal(g.status, 0);
+	if (!strstr(g.error, "reset"))
+		fail_msg("a reset reads \"%s\"", g.error);
+	assert_null(strstr(g.error, "select/poll"));
+	got_free(&g);
+}
+
 static void test_size_cap_with_length(void **state)
 {
 	struct fx *f = *state;
@@ -447,6 +463,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_hung_server_times_out_loop_keeps_turning, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_connection_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_connection_reset_named, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_size_cap_with_length, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_size_cap_chunked, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_body_exactly_at_cap, setup, teardown),
