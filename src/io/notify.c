@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "shiproom/calendar.h"
+#include "shiproom/clock.h"
 #include "shiproom/report.h"
 #include "shiproom/rights.h"
 #include "shiproom/secret.h"
@@ -531,8 +532,11 @@ static void on_timer(uv_timer_t *t)
 	pump(n);
 }
 
-/* A failed attempt of the head: retry later or give up. */
-static void attempt_failed(struct sr_notify *n, const char *why, bool retryable)
+/* A failed attempt of the head: retry later or give up. server_wait_ms
+ * (>= 0) is the server's Retry-After, already bounded
+ * (http_retry_after_ms): the back-off never retries sooner; -1: none. */
+static void attempt_failed(struct sr_notify *n, const char *why, bool retryable,
+                           long server_wait_ms)
 {
 	struct msg *m = n->head;
 	n->st.failing = true;
@@ -549,13 +553,17 @@ static void attempt_failed(struct sr_notify *n, const char *why, bool retryable)
 		wait *= 2;
 	if (wait > n->opt.backoff_max_ms)
 		wait = n->opt.backoff_max_ms;
+	bool server = server_wait_ms >= wait;
+	if (server)
+		wait = server_wait_ms;
 	n->st.retries++;
-	if (m->attempts == 1) {
+	if (m->attempts == 1 || server) {
 		char w[24];
 		sr_fmt_duration(w, sizeof w, wait);
 		nlog(n, SR_YELLOW,
-		     "webhook: %s post failed (%s); retrying in %s, up to %d attempts",
-		     notify_kind_name(m->kind), why, w, n->opt.max_attempts);
+		     "webhook: %s post failed (%s); retrying in %s%s, up to %d attempts",
+		     notify_kind_name(m->kind), why, w, server ? " (the server's Retry-After)" : "",
+		     n->opt.max_attempts);
 	}
 	n->waiting = true;
 	uv_timer_start(&n->timer, on_timer, (uint64_t)wait, 0);
@@ -595,7 +603,11 @@ static void on_response(void *ud, const struct sr_http_response *res)
 	}
 	scrub(n, raw, why, sizeof why);
 	bool retryable = res->error != NULL || res->status >= 500 || res->status == 429;
-	attempt_failed(n, why, retryable);
+	long server_wait = -1;
+	if (!res->error && (res->status == 429 || res->status == 503))
+		server_wait = http_retry_after_ms(res->retry_after, clock_real_ms(),
+		                                  SR_RETRY_AFTER_MAX_MS);
+	attempt_failed(n, why, retryable, server_wait);
 	pump(n);
 }
 
@@ -622,7 +634,7 @@ static void pump(struct sr_notify *n)
 			return;
 		}
 		scrub(n, err, why, sizeof why);
-		attempt_failed(n, why, true);
+		attempt_failed(n, why, true, -1);
 	}
 }
 

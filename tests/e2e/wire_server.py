@@ -20,7 +20,8 @@ Routes (any method):
   /big/<n>                200 with n bytes (Content-Length)
   /bigchunked/<n>         200 with n bytes, chunked (no length up front)
   /_control/<mode>        sets the mode of the Prometheus route:
-                          normal, hang, 502, promerror, garbage, echo
+                          normal, hang, 502, 429 (Retry-After: 60), promerror,
+                          garbage, echo
                           (500 with the request headers in the body)
   .../api/v1/query        a Prometheus instant-query endpoint under any
                           prefix; POST form (query, time). The answer is
@@ -207,6 +208,14 @@ class Handler(BaseHTTPRequestHandler):
         if mode == "502":
             return self._send(502, "<html><body><h1>502 Bad Gateway</h1>\nnginx</body></html>",
                               "text/html")
+        if mode == "429":  # rate-limited, as a Mimir or Thanos front-end does
+            self.send_response(429)
+            self.send_header("Retry-After", "60")
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", "11")
+            self.end_headers()
+            self.wfile.write(b"slow down\n\n")
+            return
         if mode == "garbage":
             return self._send(200, "{\"status\":\"success\",\"data\":{\"resultType\":")
         if mode == "echo":  # a proxy reflecting what it got, Authorization included

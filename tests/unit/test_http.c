@@ -425,6 +425,25 @@ static void test_tls_verification(void **state)
 	wire_stop(&tw);
 }
 
+/* Retry-After (issue 9): seconds or an HTTP-date, bounded; junk is none. */
+static void test_retry_after_parse(void **state)
+{
+	(void)state;
+	const long long now = 1793000000000LL; /* 2026-10-26T07:33:20Z */
+	const long max = SR_RETRY_AFTER_MAX_MS;
+	assert_int_equal(http_retry_after_ms("30", now, max), 30000);
+	assert_int_equal(http_retry_after_ms(" 0 ", now, max), 0);
+	assert_int_equal(http_retry_after_ms("86400", now, max), max); /* a day: capped */
+	assert_int_equal(http_retry_after_ms("99999999999999999999999", now, max), max);
+	assert_int_equal(http_retry_after_ms("Mon, 26 Oct 2026 07:34:20 GMT", now, max), 60000);
+	assert_int_equal(http_retry_after_ms("Mon, 26 Oct 2026 07:00:00 GMT", now, max), 0);
+	assert_int_equal(http_retry_after_ms("", now, max), -1);
+	assert_int_equal(http_retry_after_ms(NULL, now, max), -1);
+	assert_int_equal(http_retry_after_ms("-5", now, max), -1);
+	assert_int_equal(http_retry_after_ms("30s", now, max), -1);
+	assert_int_equal(http_retry_after_ms("soon", now, max), -1);
+}
+
 static void test_form_escape(void **state)
 {
 	(void)state;
@@ -456,6 +475,7 @@ int main(void)
 	unsetenv("ALL_PROXY");
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_form_escape),
+	    cmocka_unit_test(test_retry_after_parse),
 	    cmocka_unit_test(test_tls_verification),
 	    cmocka_unit_test_setup_teardown(test_get_echo_headers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_post_body, setup, teardown),
