@@ -305,7 +305,7 @@ t_promote_refused() {
 	keys Enter
 	wait_for "promote refused" || return 1
 	s=$(screen)
-	echo "$s" | grep -F -q "promote to 25% refused" || { echo "no refusal text"; return 1; }
+	echo "$s" | grep -F -q "promote to 25%: decision is HOLD" || { echo "no refusal text"; return 1; }
 	echo "$s" | grep -F -q "decision is HOLD" || { echo "no reason"; return 1; }
 	echo "$s" | grep -F -q "Gate 1 needs 1 approval" || { echo "approvals not given as a reason"; return 1; }
 	keys Escape
