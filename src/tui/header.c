@@ -62,6 +62,7 @@ static void header_row1(struct tui *t)
 	tui_fmt(state, sizeof state, "%s", rollout_state_name(rollout_state(ro, p, t->now)));
 	sr_fmt_trel(clock, sizeof clock, t->now - ro->t0);
 	gate[0] = '\0';
+	enum tui_role gate_role = TR_HEADER;
 	sr_ms due = 0;
 	int g = rollout_next_gate(ro, p, &due);
 	if (ro->phase < 0 && !ro->rolled_back && ro->t0 > t->now) {
@@ -71,8 +72,13 @@ static void header_row1(struct tui *t)
 	} else if (g >= 0 && !ro->rolled_back) {
 		char d[24];
 		sr_fmt_duration(d, sizeof d, due > t->now ? due - t->now : t->now - due);
-		tui_fmt(gate, sizeof gate, due > t->now ? "%s in %s" : "%s due %s ago",
+		/* The word before the number: a narrow header cuts the end,
+		 * and "Gate 3 due 2h33m" (its "ago" cut) read like a future
+		 * gate. */
+		tui_fmt(gate, sizeof gate, due > t->now ? "%s in %s" : "%s OVERDUE %s",
 		        p->gates[g].name, d);
+		if (due <= t->now)
+			gate_role = TR_ST_YELLOW;
 	}
 	calendar_fmt(&p->calendar, t->now, wall, sizeof wall);
 	who_badge(t, who, sizeof who);
@@ -83,7 +89,7 @@ static void header_row1(struct tui *t)
 	int right = w - (t->o->read_only ? 5 : 1);
 	struct piece pc[] = {
 	    {p->rollout, TR_HEADER, false}, {weight, TR_HEADER, false},   {state, TR_HEADER, false},
-	    {clock, TR_HEADER, false},      {replay, TR_BADGE_RO, false}, {gate, TR_HEADER, false},
+	    {clock, TR_HEADER, false},      {replay, TR_BADGE_RO, false}, {gate, gate_role, false},
 	    {wall, TR_HEADER, true},        {who, TR_HEADER, true},
 	};
 	pieces_draw(y, 1, right, pc, (int)(sizeof pc / sizeof pc[0]));

@@ -725,11 +725,20 @@ t_filter() {
 	wait_for "Provider dashboard" || return 1
 }
 
+# issue 9: at 80x24 an overdue gate read like a future one ("Gate 3 due
+# 2h31m": its "ago" was cut). The word comes before the number.
+t_gate_overdue_80x24() {
+	start 80 24 --scenario overnight-hold --start T+603 || return 1
+	wait_for "Gate 3 OVERDUE 2h" || return 1
+	screen | head -n 1 | grep -q "Gate 3 due" && { echo "overdue reads as due"; return 1; }
+	return 0
+}
+
 for t in main_all_green main_all_green_160x48 red_breach_timer trigger_banner resize help \
 	read_only promote_refused rollback_flow quit_restores_terminal sigterm_restores_terminal \
 	crash_restores_terminal sighup no_color ascii views checklist_tick report_pager \
 	postmortem_deadline postmortem_placeholder status_page_tile p50_tiles first_data_folded \
-	filter replay_drill dumb_terminal log_scroll; do
+	filter replay_drill dumb_terminal log_scroll gate_overdue_80x24; do
 	run "$t"
 done
 
