@@ -13,6 +13,7 @@
 set -u
 
 BIN=${1:-build/shiproom}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 case $BIN in /*) ;; *) BIN=$(pwd)/$BIN ;; esac
 if ! command -v tmux >/dev/null 2>&1; then
 	echo "not ok - tmux is not installed (make deps)"
@@ -734,11 +735,30 @@ t_gate_overdue_80x24() {
 	return 0
 }
 
+# issue 9: a RED tile whose journey has a 21-character name lost its
+# status word at 160 columns (8 journeys: 4 tiles a row). The name is
+# cut, never the status.
+t_long_name_keeps_status_160() {
+	python3 - "$ROOT/config/shiproom.json" "$WORK/long.json" <<-'PY' || return 1
+		import json, sys
+		p = json.load(open(sys.argv[1]))
+		p["journeys"][0]["name"] = "Scholarship searching"
+		p["journeys"] += [{"id": "extra_one", "name": "Extra one"},
+		                  {"id": "extra_two", "name": "Extra two"}]
+		json.dump(p, open(sys.argv[2], "w"))
+	PY
+	start 160 48 --policy "$WORK/long.json" --scenario p95-regression-25 --start T+131 || return 1
+	wait_for "Scholarship sear" || return 1
+	screen | grep -F "Scholarship sear" | grep -q "X RED" || { echo "the RED tile has no status"; return 1; }
+	return 0
+}
+
 for t in main_all_green main_all_green_160x48 red_breach_timer trigger_banner resize help \
 	read_only promote_refused rollback_flow quit_restores_terminal sigterm_restores_terminal \
 	crash_restores_terminal sighup no_color ascii views checklist_tick report_pager \
 	postmortem_deadline postmortem_placeholder status_page_tile p50_tiles first_data_folded \
-	filter replay_drill dumb_terminal log_scroll gate_overdue_80x24; do
+	filter replay_drill dumb_terminal log_scroll gate_overdue_80x24 \
+	long_name_keeps_status_160; do
 	run "$t"
 done
 
