@@ -753,12 +753,30 @@ t_long_name_keeps_status_160() {
 	return 0
 }
 
+# issue 9: a monitor-only P99 at twice the control or more read "ok
+# GREEN". It still never holds, but it is marked to watch (YELLOW "!").
+t_p99_tail_watch_160() {
+	python3 - "$ROOT/config/scenarios/healthy.json" "$WORK/tail.json" <<-'PY' || return 1
+		import json, sys
+		s = json.load(open(sys.argv[1]))
+		s["name"] = "p99-tail"
+		s["effects"] = s.get("effects", []) + [{"from_min": 90, "to_min": 600,
+		    "kpi": "p99_latency", "journey": "search", "cohort": "canary", "scale": 3.0}]
+		json.dump(s, open(sys.argv[2], "w"))
+	PY
+	start 160 48 --scenario "$WORK/tail.json" --start T+100 || return 1
+	wait_for "search P99" || return 1
+	line=$(screen | grep -E "^ (ok|!|X) +search P99 " | head -n 1)
+	echo "$line" | grep -q "^ ! " || { echo "the P99 tail is not marked: $line"; return 1; }
+	return 0
+}
+
 for t in main_all_green main_all_green_160x48 red_breach_timer trigger_banner resize help \
 	read_only promote_refused rollback_flow quit_restores_terminal sigterm_restores_terminal \
 	crash_restores_terminal sighup no_color ascii views checklist_tick report_pager \
 	postmortem_deadline postmortem_placeholder status_page_tile p50_tiles first_data_folded \
 	filter replay_drill dumb_terminal log_scroll gate_overdue_80x24 \
-	long_name_keeps_status_160; do
+	long_name_keeps_status_160 p99_tail_watch_160; do
 	run "$t"
 done
 
