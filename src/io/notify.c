@@ -375,7 +375,7 @@ static void next_gate_text(const struct sr_runner *r, char *buf, size_t n)
 	}
 	char when[48], appr[SR_REASON_LEN];
 	engine_fmt_when(&r->engine, due, when, sizeof when);
-	if (rights_approvals_text(&r->engine, appr, sizeof appr) > 0)
+	if (rights_approvals_text(&r->engine, NULL, appr, sizeof appr) > 0)
 		textf(buf, n, "%s at %s; %s", p->gates[g].name, when, appr);
 	else
 		textf(buf, n, "%s at %s%s", p->gates[g].name, when,
@@ -1070,7 +1070,7 @@ static void watch_gate(struct sr_notify *n, struct sr_runner *r, sr_ms now)
 	const struct sr_decision *d = &r->engine.decision;
 	for (int i = 0; i < d->nreasons && i < SR_MAX_REASONS; i++)
 		add_line(&L, "%s", d->reasons[i]);
-	if (rights_approvals_text(&r->engine, appr, sizeof appr) > 0)
+	if (rights_approvals_text(&r->engine, NULL, appr, sizeof appr) > 0)
 		add_line(&L, "Still to approve: %s", appr);
 	textf(head, sizeof head, "%s (%d%% -> %d%%) is due: %s", p->gates[g].name,
 	      p->gates[g].from_weight, p->gates[g].to_weight, report_decision_word(r));

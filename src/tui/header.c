@@ -14,6 +14,7 @@
 #include "shiproom/action.h"
 #include "shiproom/calendar.h"
 #include "shiproom/client.h"
+#include "shiproom/rights.h"
 #include "shiproom/runner.h"
 #include "shiproom/tui.h"
 
@@ -158,9 +159,20 @@ static void header_row2(struct tui *t)
 		tui_fmt(more, sizeof more, " (+%d more)", d->nreasons - 1);
 	int mw = text_width(more);
 	int room = w - x - fw - 3 - mw;
+	/* A GO that counts this user's own approval is not a GO for their
+	 * promote (rights_check discounts it): say what is still needed. */
+	char mine[SR_TEXT_LEN + 32], need[SR_TEXT_LEN];
+	const char *first = d->nreasons > 0 ? d->reasons[0] : "";
+	enum tui_role frst_role = TR_NORMAL;
+	if (d->verdict == SR_GO &&
+	    rights_approvals_text(&t->r->engine, tui_actor(t), need, sizeof need) > 0) {
+		tui_fmt(mine, sizeof mine, "your promote: %s", need);
+		first = mine;
+		frst_role = TR_ST_YELLOW;
+	}
 	if (d->nreasons > 0) {
-		int used = term_put(y, x, room, TR_NORMAL, d->reasons[0]);
-		if (used < text_width(d->reasons[0]) && room > 1)
+		int used = term_put(y, x, room, frst_role, first);
+		if (used < text_width(first) && room > 1)
 			term_put(y, x + room - 1, 1, TR_DIM, glyphs(t->utf8)->ellipsis);
 		term_put(y, x + (used < room ? used : room), mw, TR_DIM, more);
 	} else {

@@ -771,12 +771,38 @@ t_p99_tail_watch_160() {
 	return 0
 }
 
+# issue 9: after a self-approval the header, the approvals view and the
+# workflow strip said "no approval missing" while this user's promote is
+# refused (their own approval does not count): they say what is needed.
+t_self_approval_shows_need() {
+	python3 - "$ROOT/config/scenarios/healthy.json" "$WORK/self.json" <<-'PY' || return 1
+		import json, sys
+		s = json.load(open(sys.argv[1]))
+		s["name"] = "self-approval"
+		s["script"] = s["script"][:5]  # nobody else approves Gate 1
+		json.dump(s, open(sys.argv[2], "w"))
+	PY
+	start 120 40 --scenario "$WORK/self.json" --start T+90 || return 1
+	wait_for "Gate 1 needs 1 approval" || return 1
+	keys a
+	wait_for "why approve?" || return 1
+	keys Enter
+	wait_for "your promote: Gate 1 needs 1 approval from gate_approver: approver" || return 1
+	keys 5
+	wait_for "Next step: Gate 1 needs 1 approval from gate_approver: approver" || return 1
+	screen | grep -q "no approval missing" && { echo "the approvals view says none is missing"; return 1; }
+	keys 6
+	wait_for "Workflow" || return 1
+	screen | grep -q "approvals complete" && { echo "the workflow says approvals complete"; return 1; }
+	return 0
+}
+
 for t in main_all_green main_all_green_160x48 red_breach_timer trigger_banner resize help \
 	read_only promote_refused rollback_flow quit_restores_terminal sigterm_restores_terminal \
 	crash_restores_terminal sighup no_color ascii views checklist_tick report_pager \
 	postmortem_deadline postmortem_placeholder status_page_tile p50_tiles first_data_folded \
 	filter replay_drill dumb_terminal log_scroll gate_overdue_80x24 \
-	long_name_keeps_status_160 p99_tail_watch_160; do
+	long_name_keeps_status_160 p99_tail_watch_160 self_approval_shows_need; do
 	run "$t"
 done
 
