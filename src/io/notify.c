@@ -569,12 +569,42 @@ static void attempt_failed(struct sr_notify *n, const char *why, bool retryable,
 	uv_timer_start(&n->timer, on_timer, (uint64_t)wait, 0);
 }
 
+int notify_answer(const struct sr_http_response *res, long long now_ms, char *why, size_t n,
+                  bool *retryable, long *server_wait_ms)
+{
+	*retryable = false;
+	*server_wait_ms = -1;
+	if (n > 0)
+		why[0] = '\0';
+	if (!res->error && res->status >= 200 && res->status < 300)
+		return 0;
+	if (res->error) {
+		textf(why, n, "%s", res->error);
+	} else {
+		/* Slack answers e.g. 404 "no_service", 400 "invalid_payload". */
+		char body[64] = "";
+		if (res->body && res->len > 0)
+			sr_sanitize(body, res->body, sizeof body);
+		textf(why, n, "HTTP %ld %s%s%s", res->status, res->reason ? res->reason : "",
+		      body[0] ? ": " : "", body);
+	}
+	sr_sanitize(why, why, n);
+	*retryable = res->error != NULL || res->status >= 500 || res->status == 429;
+	if (!res->error && (res->status == 429 || res->status == 503))
+		*server_wait_ms = http_retry_after_ms(res->retry_after, now_ms,
+		                                      SR_RETRY_AFTER_MAX_MS);
+	return -1;
+}
+
 static void on_response(void *ud, const struct sr_http_response *res)
 {
 	struct sr_notify *n = ud;
 	n->req = NULL;
 	n->st.in_flight = false;
-	if (!res->error && res->status >= 200 && res->status < 300) {
+	char raw[SR_REASON_LEN], why[SR_REASON_LEN];
+	bool retryable;
+	long server_wait;
+	if (notify_answer(res, clock_real_ms(), raw, sizeof raw, &retryable, &server_wait) == 0) {
 		if (n->st.failing && n->st.consecutive_failures > 0)
 			nlog(n, SR_GREEN, "webhook: delivering again after %d failed attempt%s",
 			     n->st.consecutive_failures,
@@ -590,23 +620,7 @@ static void on_response(void *ud, const struct sr_http_response *res)
 		pump(n);
 		return;
 	}
-	char raw[SR_REASON_LEN], why[SR_REASON_LEN];
-	if (res->error) {
-		textf(raw, sizeof raw, "%s", res->error);
-	} else {
-		/* Slack answers e.g. 404 "no_service", 400 "invalid_payload". */
-		char body[64] = "";
-		if (res->body && res->len > 0)
-			sr_sanitize(body, res->body, sizeof body);
-		textf(raw, sizeof raw, "HTTP %ld %s%s%s", res->status,
-		      res->reason ? res->reason : "", body[0] ? ": " : "", body);
-	}
 	scrub(n, raw, why, sizeof why);
-	bool retryable = res->error != NULL || res->status >= 500 || res->status == 429;
-	long server_wait = -1;
-	if (!res->error && (res->status == 429 || res->status == 503))
-		server_wait = http_retry_after_ms(res->retry_after, clock_real_ms(),
-		                                  SR_RETRY_AFTER_MAX_MS);
 	attempt_failed(n, why, retryable, server_wait);
 	pump(n);
 }
