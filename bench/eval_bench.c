@@ -99,9 +99,12 @@ int main(int argc, char **argv)
 	 * no evidence test on any KPI (its cost is the difference) */
 	const char *only = NULL;
 	bool evidence_off = false;
+	int journeys = JOURNEYS; /* "journeys=N": the growth rows (6, 50, 500) */
 	for (int a = 3; a < argc; a++) {
 		if (strcmp(argv[a], "evidence-off") == 0)
 			evidence_off = true;
+		else if (strncmp(argv[a], "journeys=", 9) == 0)
+			journeys = atoi(argv[a] + 9);
 		else
 			only = argv[a];
 	}
@@ -125,8 +128,9 @@ int main(int argc, char **argv)
 	for (int k = 0; k < p->nkpis; k++)
 		if (evidence_off)
 			p->kpis[k].evidence.enabled = false;
-	if (extend_policy(p) != 0) {
-		fprintf(stderr, "eval_bench: more than %d cells\n", SR_MAX_CELLS);
+	if (extend_policy_to(p, journeys) != 0) {
+		fprintf(stderr, "eval_bench: more than %d journeys or %d cells\n", SR_MAX_JOURNEYS,
+		        SR_MAX_CELLS);
 		return 1;
 	}
 
@@ -171,7 +175,7 @@ int main(int argc, char **argv)
 		    "eval_bench: engine_evaluate, %d journeys x 2 cohorts (%d cells), %s: median "
 		    "%.1f us, p90 %.1f us, min %.1f us over %d runs (verdict %s; %d cells with an "
 		    "evidence test)\n",
-		    JOURNEYS, p->ncells, row[mode], t[runs / 2], t[runs * 9 / 10], t[0], runs,
+		    journeys, p->ncells, row[mode], t[runs / 2], t[runs * 9 / 10], t[0], runs,
 		    sr_verdict_name(e->decision.verdict), nevidence);
 	}
 	free(t);

@@ -14,6 +14,7 @@
 #   BENCH_AA_DAYS        simulated days of the A/A run (default 100; the
 #                        figures in bench/README.md are from 1000)
 #   BENCH_LOAD_LIMIT     seconds allowed for poll_load.sh (default 600)
+#   BENCH_ETCD_LIMIT     seconds allowed for etcd_bench.sh (default 300)
 set -u
 build=${1:-build}
 cd "$(dirname "$0")/.." || exit 1
@@ -68,6 +69,10 @@ if [ -x bench/term_bench.sh ]; then
 	echo "== terminal: bytes/s and CPU s/min, shiproom vs htop at 120x40"
 	bench/term_bench.sh "$build/shiproom"
 fi
+if [ -x bench/redraw_bench.sh ]; then
+	echo "== terminal: bytes of one full redraw (^L), shiproom vs htop at 120x40"
+	bench/redraw_bench.sh "$build/shiproom"
+fi
 
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "$1" ]; }
 
@@ -111,4 +116,11 @@ if have python3 && have curl && have "${PROMETHEUS:-prometheus}" && have "${HAPR
 	bounded poll_load.sh "${BENCH_LOAD_LIMIT:-600}" sh bench/poll_load.sh "$build" 60
 else
 	echo "skipped: needs python3, curl, prometheus and haproxy (make deps installs them)"
+fi
+
+echo "== etcd: one journal append (txn, 3 members on loopback) against an fsynced file append"
+if have etcd && have curl && have python3; then
+	bounded etcd_bench.sh "${BENCH_ETCD_LIMIT:-300}" sh bench/etcd_bench.sh "$build" 1000
+else
+	echo "skipped: needs etcd, curl and python3 (make deps installs etcd-server)"
 fi

@@ -28,25 +28,20 @@ WARM=${BENCH_WARMUP:-5}
 W=120
 H=40
 
-for tool in tmux htop; do
-	command -v $tool >/dev/null 2>&1 || { echo "term_bench: $tool is not installed (make deps)"; exit 1; }
-done
 [ -x "$BIN" ] || { echo "term_bench: no binary at $BIN"; exit 1; }
 
-SOCK="shiproom-bench-$$"
-TM="tmux -u -L $SOCK -f /dev/null"
-DIR=$(mktemp -d /tmp/shiproom-bench.XXXXXX)
-trap '$TM kill-server >/dev/null 2>&1; rm -rf "$DIR"; rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$SOCK"' EXIT
-trap 'exit 130' INT TERM
-export LC_ALL=C.UTF-8
-unset NO_COLOR TMUX
+. "$(dirname "$0")/lib_tmux.sh"
+bench_tmux term_bench
 TICK=$(getconf CLK_TCK)
+# Each console its own rollout service: two consoles of one scenario at
+# different speeds must not join one service (the second would exit).
+mkdir -p "$DIR/run1" "$DIR/run60"
 
 # name|command
 set -- \
 	"htop|exec htop -d 10" \
-	"shiproom-speed1|exec env SHIPROOM_FRAME_STATS=$DIR/frames-speed1 $BIN --scenario healthy --start T+30 --speed 1 --refresh 1000" \
-	"shiproom-speed60|exec env SHIPROOM_FRAME_STATS=$DIR/frames-speed60 $BIN --scenario healthy --start T+30 --speed 60 --refresh 1000"
+	"shiproom-speed1|exec env SHIPROOM_RUNTIME_DIR=$DIR/run1 SHIPROOM_FRAME_STATS=$DIR/frames-speed1 $BIN --scenario healthy --start T+30 --speed 1 --refresh 1000" \
+	"shiproom-speed60|exec env SHIPROOM_RUNTIME_DIR=$DIR/run60 SHIPROOM_FRAME_STATS=$DIR/frames-speed60 $BIN --scenario healthy --start T+30 --speed 60 --refresh 1000"
 
 first=1
 for spec in "$@"; do

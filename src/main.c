@@ -2,7 +2,8 @@
  * run the command's entry (one file per command in src/cmd/).
  *
  *   shiproom [options]          the console (attached to the rollout's service)
- *   shiproom serve | attach | stop | status | act | watch | replay | report | check-config
+ *   shiproom serve | attach | stop | status | act | watch | replay | report | check-config |
+ *            store import
  *
  * cmd.h lists the commands and the exit statuses; shiproom(1) has it all.
  */
@@ -10,6 +11,7 @@
 #include <stdio.h>
 
 #include "shiproom/cmd.h"
+#include "shiproom/service.h"
 
 static const struct sr_command_def commands[] = {
     {NULL, CMD_CONSOLE, cmd_console},   {"attach", CMD_ATTACH, cmd_attach},
@@ -17,6 +19,7 @@ static const struct sr_command_def commands[] = {
     {"status", CMD_STATUS, cmd_status}, {"act", CMD_ACT, cmd_act},
     {"watch", CMD_WATCH, cmd_watch},    {"replay", CMD_REPLAY, cmd_replay},
     {"report", CMD_REPORT, cmd_report}, {"check-config", CMD_CHECK_CONFIG, cmd_check_config},
+    {"store", CMD_STORE, cmd_store},
 };
 
 const struct sr_command_def *cmd_find(enum sr_command cmd)
@@ -35,6 +38,7 @@ int main(int argc, char **argv)
 	 * outcome: the write fails with EPIPE instead, which the drivers
 	 * report and retry. First thing, before any socket exists. */
 	signal(SIGPIPE, SIG_IGN);
+	service_keep_argv(argc, argv);
 	struct sr_opts o = {.cmd = CMD_CONSOLE, .s = {.speed = 1.0}, .refresh_ms = 1000};
 	int rc = cmd_parse_args(argc, argv, &o);
 	if (rc)

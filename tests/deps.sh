@@ -6,7 +6,8 @@ set -eu
 
 PKGS="make gcc clang pkg-config libncurses-dev libuv1-dev libcurl4-openssl-dev
 libjansson-dev libcmocka-dev tmux libclang-rt-14-dev htop python3 locales
-prometheus haproxy curl openssh-server openssh-client clang-format"
+prometheus haproxy curl openssh-server openssh-client clang-format
+etcd-server etcd-client"
 
 missing=""
 for p in $PKGS; do

@@ -44,6 +44,8 @@ const struct sr_action_def *action_by_name(const char *name);
 
 struct sr_runner;
 
+#define SR_REQUEST_ID_LEN 96
+
 struct sr_action_request {
 	enum sr_action_kind kind;
 	int weight; /* PROMOTE: target (0: the next phase) */
@@ -54,6 +56,10 @@ struct sr_action_request {
 	char item[SR_NAME_LEN];
 	int report_kind;  /* REPORT: enum sr_report_kind */
 	int report_index; /* REPORT: gate or phase, -1 the current */
+	/* A request forwarded from another bastion's service (bastion.h):
+	 * its id goes into the action's records, so that a new leader knows
+	 * it was carried out and never carries it out twice. "" otherwise. */
+	char request[SR_REQUEST_ID_LEN];
 };
 
 enum sr_action_outcome {

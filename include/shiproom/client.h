@@ -60,6 +60,9 @@ const struct sr_workflow_status *client_workflow(const struct sr_client *c);
 /* When the service polls ("aligned 15s", "fast 2s (1 KPI)"; "" on the
  * simulator): runner_poll_mode of the service's runner, brief. */
 const char *client_poll_mode(const struct sr_client *c);
+/* With the journal in etcd: which bastion leads ("leader host pid 12",
+ * "standby; leader host pid 9", "store unavailable (HOLD)"); "" else. */
+const char *client_bastion(const struct sr_client *c);
 
 struct sr_client *client_create(struct uv_loop_s *loop);
 void client_destroy(struct sr_client *c);

@@ -30,6 +30,7 @@ enum sr_command {
 	CMD_REPLAY,
 	CMD_REPORT,
 	CMD_CHECK_CONFIG,
+	CMD_STORE, /* store import: a state dir's journal into etcd */
 	CMD_HELP,
 	CMD_VERSION
 };
@@ -97,5 +98,6 @@ int cmd_watch(const struct sr_opts *o);
 int cmd_replay(const struct sr_opts *o);
 int cmd_report(const struct sr_opts *o);
 int cmd_check_config(const struct sr_opts *o);
+int cmd_store(const struct sr_opts *o);
 
 #endif

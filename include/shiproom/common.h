@@ -19,7 +19,11 @@ typedef int64_t sr_ms;
 
 /* Fixed capacities. Static arrays keep the engine allocation-free on the
  * evaluation path; the policy loader rejects a file that exceeds them with
- * a clear error instead of truncating. */
+ * a clear error instead of truncating. The per-journey and per-cell
+ * arrays are capacities, not costs: everything that initialises, copies
+ * or walks them stops at the policy's njourneys / ncells, so the pages
+ * past the policy's cells are never touched (calloc'ed memory stays
+ * unmapped until written) and RSS and time grow with the policy. */
 #define SR_NAME_LEN 48    /* ids: "p95_latency", "search", "gate_approver" */
 #define SR_TITLE_LEN 96   /* human names: "P95 latency by journey" */
 #define SR_TEXT_LEN 256   /* checklist items, criteria text */
@@ -27,10 +31,10 @@ typedef int64_t sr_ms;
 #define SR_QUERY_LEN 1024 /* a PromQL template */
 #define SR_MAX_PHASES 8
 #define SR_MAX_GATES 8
-#define SR_MAX_JOURNEYS 64
+#define SR_MAX_JOURNEYS 1024
 #define SR_MAX_GROUPS 12
 #define SR_MAX_KPIS 64
-#define SR_MAX_CELLS 512 /* KPI x journey evaluations */
+#define SR_MAX_CELLS 4096 /* KPI x journey evaluations */
 #define SR_MAX_TRIGGERS 16
 #define SR_MAX_TRIGGER_KPIS 8
 #define SR_MAX_RIGHTS 16
@@ -62,6 +66,10 @@ enum { SR_EXIT_OK = 0, SR_EXIT_RUNTIME = 1, SR_EXIT_USAGE = 2 };
 /* Copy at most n-1 bytes and always terminate; returns true when the
  * whole of src fit. (strncpy neither terminates nor reports truncation.) */
 bool sr_strlcpy(char *dst, const char *src, size_t n);
+
+/* snprintf into an error or message buffer, where a cut message is
+ * intended (messages are bounded) and dst may be NULL or n 0. */
+void sr_msgf(char *dst, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Replace every byte that could steer a terminal, a Markdown report or a
  * webhook (C0/C1 controls, DEL, ESC sequences, invalid UTF-8) with '?'.

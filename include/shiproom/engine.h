@@ -129,17 +129,7 @@ struct sr_event {
 struct sr_engine {
 	const struct sr_policy *policy;
 	struct sr_rollout ro;
-	struct sr_cell_state cells[SR_MAX_CELLS];
-	double t0_baseline[SR_MAX_CELLS]; /* SR_BASE_T0: control at T-0, NAN until taken */
-	/* The last usable control value per cell and when it was seen. At
-	 * 100% the control cohort has no traffic left, so vs_* KPIs compare
-	 * with the control as it was before the canary took everything. */
-	double last_control[SR_MAX_CELLS];
-	sr_ms last_control_at[SR_MAX_CELLS];
 	struct sr_trigger_state triggers[SR_MAX_TRIGGERS];
-	/* The sequential test of canary against control, per cell (evidence.h);
-	 * SR_EVS_OFF where the KPI has none. */
-	struct sr_evidence evidence[SR_MAX_CELLS];
 	struct sr_decision decision;
 	/* Success criteria (policy.criteria): met continuously since, 0 = not
 	 * met now. success_ready: every criterion met for its sustain time at
@@ -164,12 +154,29 @@ struct sr_engine {
 	int edge_weight;          /* last read back, -1 never */
 	int edge_expected;        /* ro.weight when the anomaly was seen */
 	sr_ms edge_anomaly_since; /* 0: none */
+	/* The journal's store (store.h) does not answer since then (0: it
+	 * does): nothing can be recorded, so nothing acts but a rollback
+	 * (break-glass, spooled) and the decision HOLDs. */
+	sr_ms store_down_since;
 
 	/* Changes since the last engine_drain_events(); oldest first. When
 	 * more than SR_MAX_EVENTS pile up the oldest are dropped and counted. */
 	int nevents;
 	long events_dropped;
 	struct sr_event events[SR_MAX_EVENTS];
+
+	/* Per cell, last: engine_init writes only the policy's ncells of each
+	 * (the rest is capacity, common.h, and is never read). */
+	struct sr_cell_state cells[SR_MAX_CELLS];
+	double t0_baseline[SR_MAX_CELLS]; /* SR_BASE_T0: control at T-0, NAN until taken */
+	/* The last usable control value per cell and when it was seen. At
+	 * 100% the control cohort has no traffic left, so vs_* KPIs compare
+	 * with the control as it was before the canary took everything. */
+	double last_control[SR_MAX_CELLS];
+	sr_ms last_control_at[SR_MAX_CELLS];
+	/* The sequential test of canary against control, per cell (evidence.h);
+	 * SR_EVS_OFF where the KPI has none. */
+	struct sr_evidence evidence[SR_MAX_CELLS];
 };
 
 void engine_init(struct sr_engine *e, const struct sr_policy *p, sr_ms t0);
@@ -189,6 +196,9 @@ void engine_redecide(struct sr_engine *e, sr_ms now);
  * SR_EV_ROLLOUT event says which) and redecides. Returns true when the
  * anomaly started or ended. */
 bool engine_edge_observed(struct sr_engine *e, int weight, sr_ms now);
+/* The journal's store answers (or not) at `now`: starts or ends the
+ * "store unavailable" hold and redecides. true when that changed. */
+bool engine_store_observed(struct sr_engine *e, bool available, sr_ms now);
 /* Copies out up to max events and clears the queue; returns the count. */
 int engine_drain_events(struct sr_engine *e, struct sr_event *out, int max);
 

@@ -12,6 +12,7 @@
 #ifndef SHIPROOM_HTTP_H
 #define SHIPROOM_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <uv.h>
 
@@ -84,6 +85,23 @@ size_t http_form_escape(char *dst, size_t n, const char *src);
  * absent or neither form; 0 for a date already past. */
 #define SR_RETRY_AFTER_MAX_MS (5L * 60 * 1000)
 long http_retry_after_ms(const char *value, long long now_ms, long max_ms);
+
+/* A response body growing as it arrives, NUL-terminated, at most max
+ * bytes (this client's and etcd.h's): append returns false when the
+ * bytes would pass max (overflow set) or memory runs out; the caller's
+ * write callback then refuses the write, which aborts the transfer. */
+struct sr_http_body {
+	char *buf; /* NULL until the first byte */
+	size_t len, cap, max;
+	bool overflow;
+};
+bool http_body_append(struct sr_http_body *b, const char *data, size_t n);
+
+/* The options every request of this project sets on a libcurl easy
+ * handle (void * so this header needs no curl.h): no signals, no
+ * redirects, http and https only, TLS peer and host verification on,
+ * ca_file (NULL or "": the system store). 0 or a CURLcode. */
+int http_easy_safe(void *easy, const char *ca_file);
 
 /* Standard reason phrase of a status code ("" when unknown). */
 const char *http_reason_phrase(long status);

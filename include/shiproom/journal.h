@@ -155,6 +155,34 @@ int journal_check_identity(struct sr_journal *j, char *why, size_t n);
 /* The journal's name is removed on purpose (the simulator's temporary
  * state dir, gone once open): no identity to check. */
 void journal_unnamed(struct sr_journal *j);
+/* ---- the etcd store (store.h) -------------------------------------------------- */
+
+#define JOURNAL_SPOOL_FILE "spool.jsonl"
+
+struct sr_store;
+/* Make the store the journal's truth and this file its mirror: a
+ * break-glass spool left by an earlier run is merged (exactly once), the
+ * mirror is checked against the store (its last record must be the
+ * store's; else it is moved aside as journal.jsonl.diverged-<ms> and
+ * rebuilt) and brought up to date. From then on every append is
+ * committed to the store first (fenced: store_commit), or spooled while
+ * the store does not answer, and every poll pulls what others wrote.
+ * The store is borrowed. 0, or -1 with err. A store that does not answer
+ * now is not an error: the mirror serves until it does. */
+int journal_use_store(struct sr_journal *j, struct sr_store *st, char *err, size_t n);
+/* The last commit was fenced off: another service leads. */
+bool journal_store_fenced(const struct sr_journal *j);
+/* What the store last said went wrong, or what was repaired (for the log). */
+const char *journal_store_note(const struct sr_journal *j);
+/* Records wait in the spool for the store. */
+bool journal_spooling(const struct sr_journal *j);
+/* Merge the spool now (the store answers again). *rebuild: some record
+ * landed at another seq than the mirror has it: the mirror no longer
+ * matches and the rollout must be read again from the store (a restart
+ * of the service does that). 0 or an SR_STORE_* error. */
+int journal_store_merge(struct sr_journal *j, bool fenced, bool *rebuild, int *merged, char *err,
+                        size_t n);
+
 /* fdatasync batched observations now. */
 int journal_sync(struct sr_journal *j);
 
@@ -169,6 +197,7 @@ struct sr_jaction {
 	const char *reason;
 	const char *key;       /* idempotency key (intent) */
 	sr_ms overnight_until; /* tiebreak: the overnight hold it broke (0 n/a) */
+	const char *request;   /* a forwarded request's id (bastion.h), or NULL */
 };
 
 /* A fresh idempotency key: "sr-<hex ms>-<16 random hex>". */

@@ -59,6 +59,10 @@ struct tui_layout {
 	struct tui_rect tiles, kpis, timeline, workflow, log;
 	enum tile_mode tile_mode;
 	int tile_cols, tile_rows, tile_w, tile_h;
+	/* Row mode with more journeys than rows (hundreds of journeys at
+	 * 80x24): tile_rows - 1 journeys are shown, worst first, and the last
+	 * row summarises the tile_more others (tiles.c). 0: all shown. */
+	int tile_more;
 	enum kpi_mode kpi_mode;
 	int kpi_cols, kpi_col_w, kpi_rows;
 	int group_col[LAYOUT_MAX_GROUPS], group_row[LAYOUT_MAX_GROUPS];

@@ -219,6 +219,7 @@ struct sr_calendar {
 
 /* Longest "source" or "edge" object kept (compact JSON). */
 #define SR_POLICY_OBJ_LEN (64 * 1024)
+#define SR_POLICY_STORE_LEN (8 * 1024) /* 8 endpoints, 4 paths: ~5 KiB at most */
 
 struct sr_policy {
 	char path[512]; /* where it came from, for messages */
@@ -244,6 +245,11 @@ struct sr_policy {
 	 * whole, independent copy with nothing to free. */
 	char source_json[SR_POLICY_OBJ_LEN];
 	char edge_json[SR_POLICY_OBJ_LEN];
+	/* store.kind: "dir" (the state dir; the default when "store" is
+	 * absent) or "etcd"; its object as compact JSON ("" for "dir"): read
+	 * it back typed with policy_etcd_config(). */
+	char store_kind[SR_NAME_LEN];
+	char store_json[SR_POLICY_STORE_LEN];
 
 	int njourneys;
 	struct sr_journey journeys[SR_MAX_JOURNEYS];
@@ -306,6 +312,11 @@ int policy_haproxy_config(const struct sr_policy *p, struct sr_haproxy_config *c
                           size_t n);
 int policy_http_edge_config(const struct sr_policy *p, struct sr_http_edge_config *c, char *err,
                             size_t n);
+
+/* The "store" object's etcd config (kind "etcd" only), its prefix
+ * filled with "/shiproom/<rollout>" when the policy sets none. */
+struct sr_etcd_config;
+int policy_etcd_config(const struct sr_policy *p, struct sr_etcd_config *c, char *err, size_t n);
 
 /* Look-ups; -1 when absent. */
 int policy_kpi_index(const struct sr_policy *p, const char *id);

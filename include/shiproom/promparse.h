@@ -86,6 +86,10 @@ void promparse_fill(struct sr_snapshot *snap, const struct sr_policy *p, int kpi
  * error. Returns 0, or -1 with err filled. */
 int promparse_expand(char *dst, size_t n, const char *tmpl, const struct sr_policy *p, int kpi,
                      const char *window, char *err, size_t en);
+/* The same into a string malloc'ed to fit (free it): the KPI's journeys,
+ * hundreds of them, never make a query too long. NULL with err filled. */
+char *promparse_expand_alloc(const char *tmpl, const struct sr_policy *p, int kpi,
+                             const char *window, char *err, size_t en);
 
 /* v with %g in the C locale ("0.95", "0.11"), whatever LC_NUMERIC says:
  * quantiles and `le` label values in PromQL. 0, or -1 when the C locale

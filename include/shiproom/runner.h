@@ -26,7 +26,8 @@
 
 #define SR_LOG_LEN 256
 
-struct sr_feed; /* a journal file being replayed (runner.c) */
+struct sr_feed;   /* a journal file being replayed (runner.c) */
+struct sr_follow; /* a chain of journaled observations followed (runner.c) */
 /* libuv's types, declared here so that this header does not pull in
  * <uv.h> (and its MIN/MAX macros) everywhere it is included. */
 struct uv_loop_s;
@@ -121,11 +122,31 @@ struct sr_runner {
 	unsigned snap_gates;     /* bit g: a snapshot of gate g is in it */
 	sr_ms snap_last;         /* time of the newest snapshot in it */
 	sr_ms journal_last_at;   /* the newest record applied from it */
+	bool advancing;          /* in runner_advance: the journal syncs at its end */
 	bool reconciling;        /* start-up reconciliation in progress:
 	                            runner_tick does nothing until it ends */
 	const char *journal_err; /* the last failed journal write, said once */
 	bool journal_lost;       /* the journal's path no longer names the file
 	                            this console opened: no more actions */
+	/* A standby service (leader.h): its engine is driven by the
+	 * leader's journaled observations; it polls nothing, guards nothing
+	 * and writes no observation. */
+	bool follower;
+	struct sr_follow *follow;
+	/* Asked before every action and before every call to the edge:
+	 * NULL to go on, or why not (the service: not the leader, the lease
+	 * not surely ours, the store unavailable and this is not a
+	 * rollback). NULL hook: always. */
+	const char *(*may_act)(void *ud, const struct sr_action_request *req);
+	void *may_act_ud;
+	/* Forwarded requests whose records the journal holds (newest last):
+	 * a new leader answers them from here instead of acting again. */
+	int nrequests_seen;
+	struct sr_request_seen {
+		char id[SR_REQUEST_ID_LEN];
+		char what[SR_REASON_LEN]; /* the record, in the log's words */
+		bool ok;                  /* not a failed outcome */
+	} requests_seen[16];
 	/* The observation record (obsrec.h): what this console's last `obs`
 	 * record said, the base of the next delta, and when the chain last
 	 * started over with a keyframe. */
@@ -185,6 +206,14 @@ void runner_attach_loop(struct sr_runner *r, struct uv_loop_s *loop);
 /* Close the timers and free the replay feed; run the loop afterwards so
  * libuv can finish closing. The runner itself is the caller's. */
 void runner_close(struct sr_runner *r);
+/* Follow the journal (a standby) or lead (poll, guard, journal
+ * observations). Following starts over at the next keyframe; leading
+ * continues from the engine as the followed records left it (breach
+ * timers included), so a take-over does not forget a breach. */
+void runner_set_follower(struct sr_runner *r, bool follow);
+/* Has the journal a record of the forwarded request `id`? Its words in
+ * *what (the newest record: an intent's outcome replaces it). */
+const struct sr_request_seen *runner_request_seen(const struct sr_runner *r, const char *id);
 
 /* `shiproom replay FILE`: load a journal; runner_tick(now) then plays its
  * events up to `now` (no source, no edge: read-only). A journal with

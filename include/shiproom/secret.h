@@ -59,6 +59,11 @@ bool secret_load_failed(void);
 /* Set that mark (a driver whose secret variable is unset). */
 void secret_mark_failed(void);
 
+/* Forget one secret that is dead (an auth token replaced by a new one),
+ * so that a client renewing its token does not push the others out of
+ * the SR_SECRET_MAX kept. Unknown: nothing happens. */
+void secret_forget(const char *secret);
+
 /* Forget every secret (tests; wiped from memory). */
 void secret_forget_all(void);
 

@@ -51,4 +51,12 @@ int service_socket_dir(const char *path, char *err, size_t n);
  * exit_with_last) its last console going. The exit status. */
 int service_run(struct sr_session *s, const struct sr_service_opts *o);
 
+/* The command line, kept for service_reexec (main calls it first). */
+void service_keep_argv(int argc, char **argv);
+/* Start this service again in this process (same pid, same command line
+ * without --detach: it is detached already): the way to read a rollout
+ * again from the store when the local copy no longer matches it.
+ * Returns only if exec failed. */
+void service_reexec(void);
+
 #endif

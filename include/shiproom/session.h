@@ -53,7 +53,11 @@ struct sr_session_opts {
 	bool start_set; /* simulator: play up to here first */
 	int start_min;
 	bool read_only;
+	bool serve; /* the rollout's service: the one that may use an etcd store */
 };
+
+struct sr_etcd;
+struct sr_store;
 
 struct sr_session {
 	struct sr_policy *policy;     /* as loaded */
@@ -79,6 +83,15 @@ struct sr_session {
 	int history_end; /* log entries up to here replay the journal */
 	char datadir[SR_PATH_LEN];
 	char owner[SR_NAME_LEN];
+	/* The etcd store (store.h), when the policy puts the journal there:
+	 * the session then starts as a standby (bastion.h) and does what a
+	 * start does - the start record, the scenario's place, the
+	 * reconciliation - only once it leads (session_take_lead). */
+	struct sr_etcd *etcd;
+	struct sr_store *store;
+	int store_ttl_s;
+	sr_ms start_t0; /* T-0 for a start record written on taking the lead */
+	sr_ms start_at; /* simulator --start: played up to on taking the lead (0: no) */
 };
 
 /* The data directory (config/, themes/): $SHIPROOM_DATADIR, else the
@@ -110,6 +123,12 @@ int session_open_workflow(struct sr_session *s, const struct sr_session_opts *o,
  * report watch: what is already reached is not written again. */
 void session_start_reports(struct sr_session *s);
 void session_free(struct sr_session *s);
+
+/* This service has just won the lead of a rollout kept in etcd: the
+ * start record if the journal has none, the simulator's scenario resumed
+ * after the journal's last record, and the reconciliation of an intent
+ * left without outcome (runner.reconciling until the edge answers). */
+void session_take_lead(struct sr_session *s);
 
 /* The one per-tick place: runner_tick(now), then the reports that fell
  * due and the webhook's posts. */

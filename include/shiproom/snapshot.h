@@ -51,8 +51,16 @@ struct sr_snapshot {
 	sr_ms sample_times[SR_SAMPLE_TIMES];
 };
 
-/* Reset every observation to SR_OBS_NONE. */
+/* One observation as never fetched: SR_OBS_NONE, value and step counts
+ * NAN (never a zero that could pass for a healthy reading). */
+void obs_clear(struct sr_obs *o);
+/* Reset the first ncells observations to SR_OBS_NONE (the cells past
+ * ncells are capacity and are not touched). */
 void snapshot_clear(struct sr_snapshot *s, int ncells);
+/* Copy src's ncells observations and its sample times; what lies past
+ * ncells is neither read nor written (a whole-struct copy would move
+ * SR_MAX_CELLS observations whatever the policy). */
+void snapshot_copy(struct sr_snapshot *dst, const struct sr_snapshot *src);
 
 /* Mark every cell of the snapshot as failed with `msg` (sanitised),
  * keeping each cell's last value and time. Used when a whole fetch fails. */

@@ -66,4 +66,13 @@ char *wire_frame_text(const char *json, size_t jlen, size_t *len);
 /* The message's type, "" when none. */
 const char *wire_type(const json_t *msg);
 
+/* An action request's fields as the protocol carries them (action,
+ * weight, gate, reason, checklist, item, report, index): a new object for
+ * a client's request and a standby's forward (bastion.h) alike. */
+struct sr_action_request;
+json_t *wire_request_json(const struct sr_action_request *req);
+/* Those fields back, bounded and sanitised (kind and actor are the
+ * caller's: the action's name is looked up, the actor is the kernel's). */
+void wire_request_read(const json_t *m, struct sr_action_request *req);
+
 #endif

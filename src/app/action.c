@@ -329,6 +329,7 @@ static void jaction_of(const struct sr_runner *r, const struct sr_action_request
 	a->reason = reason_of(req);
 	a->key = key;
 	a->overnight_until = req->kind == SR_ACT_TIEBREAK ? r->engine.ro.overnight_until : 0;
+	a->request = req->request;
 }
 
 /* Read this console's newest record back from the journal: that is what
@@ -539,6 +540,13 @@ static void flight_on_set(void *ud, int result, int weight, const char *err)
 static void flight_set(struct sr_runner *r)
 {
 	struct sr_action_flight *f = &r->flight;
+	/* Asked again before every call (retries too): a leader paused or
+	 * deposed since the intent was recorded must not move the edge. */
+	const char *no = r->may_act ? r->may_act(r->may_act_ud, &f->req) : NULL;
+	if (no) {
+		flight_attempt_failed(r, "not called", no, true);
+		return;
+	}
 	if (r->edge->ops->set_context) {
 		const struct sr_policy *p = r->policy;
 		int ph = policy_phase_index(p, f->target);
@@ -711,6 +719,14 @@ void action_dispatch(struct sr_runner *r, const struct sr_action_request *reqin,
 		           name);
 		log_result(r, &req, res);
 		return;
+	}
+	if (r->may_act && !(def->flags & SR_AF_READONLY_OK)) {
+		const char *no = r->may_act(r->may_act_ud, &req);
+		if (no) {
+			result_set(res, SR_ACT_REFUSED, -1, "%s: %s", name, no);
+			log_result(r, &req, res);
+			return;
+		}
 	}
 	if (def->flags & SR_AF_WORKFLOW) {
 		/* Checked like every action; done by the workflow's owner. */

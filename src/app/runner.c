@@ -53,13 +53,27 @@
 void runner_init(struct sr_runner *r, const struct sr_policy *p, const struct sr_scenario *sc,
                  struct sr_source *src, struct sr_edge *edge, bool read_only, const char *owner)
 {
-	/* Zero everything but the history ring: it is sized for SR_MAX_CELLS
-	 * (4.8 MB) and history_init makes the policy's cells empty, so
-	 * writing zeros over the rest would only make its pages resident. */
-	size_t hist_at = offsetof(struct sr_runner, history),
-	       hist_end = hist_at + sizeof r->history;
-	memset(r, 0, hist_at);
-	memset((char *)r + hist_end, 0, sizeof *r - hist_end);
+	/* Zero everything but what is sized for SR_MAX_CELLS: the engine
+	 * (engine_init writes its head and the policy's cells), the history
+	 * ring (history_init) and the observations of the two snapshots
+	 * (written before read, up to their ncells). Zeros over them would
+	 * only make megabytes of capacity resident (common.h). In
+	 * declaration order, so the offsets ascend. */
+	const size_t obs_sz = sizeof r->held.canary;
+	const size_t skip[][2] = {
+	    {offsetof(struct sr_runner, engine), sizeof r->engine},
+	    {offsetof(struct sr_runner, history), sizeof r->history},
+	    {offsetof(struct sr_runner, held.canary), obs_sz},
+	    {offsetof(struct sr_runner, held.control), obs_sz},
+	    {offsetof(struct sr_runner, obs_prev.canary), obs_sz},
+	    {offsetof(struct sr_runner, obs_prev.control), obs_sz},
+	};
+	size_t at = 0;
+	for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++) {
+		memset((char *)r + at, 0, skip[i][0] - at);
+		at = skip[i][0] + skip[i][1];
+	}
+	memset((char *)r + at, 0, sizeof *r - at);
 	r->policy = p;
 	r->scenario = sc;
 	r->source = src;
@@ -143,8 +157,10 @@ void runner_owner_login(char *buf, size_t n)
 
 static bool journal_writable(const struct sr_runner *r)
 {
-	return r->journal && !r->journal_ro && !r->read_only;
+	return r->journal && !r->journal_ro && !r->read_only && !r->follower;
 }
+
+static void follow_evaluate(struct sr_runner *r, struct sr_follow *f, const struct sr_jevent *ev);
 
 static const char *jstr(const json_t *o, const char *key, const char *dflt)
 {
@@ -293,10 +309,62 @@ static void log_foreign(struct sr_runner *r, const struct sr_jevent *ev, int rc,
 		log_at(r, ev->at, kind, sev, ev->actor, "%s: %s", from, text);
 }
 
+/* A record that carries a forwarded request's id (bastion.h); an
+ * outcome carries none, so it is matched to its intent by key. */
+static void note_request(struct sr_runner *r, const struct sr_jevent *ev)
+{
+	const char *id = jstr(ev->obj, "request", NULL);
+	struct sr_request_seen *rs = NULL;
+	if (id && id[0]) {
+		int n = r->nrequests_seen;
+		int cap = (int)(sizeof r->requests_seen / sizeof r->requests_seen[0]);
+		if (n == cap) {
+			memmove(&r->requests_seen[0], &r->requests_seen[1],
+			        (size_t)(cap - 1) * sizeof r->requests_seen[0]);
+			n--;
+		}
+		rs = &r->requests_seen[n];
+		r->nrequests_seen = n + 1;
+		memset(rs, 0, sizeof *rs);
+		sr_strlcpy(rs->id, id, sizeof rs->id);
+		rs->ok = true;
+	} else if (ev->type == SR_J_OUTCOME || ev->type == SR_J_RECONCILE) {
+		/* the intent with this key, if it was a forwarded one */
+		const char *key = jstr(ev->obj, "key", "");
+		for (int i = r->nrequests_seen; i-- > 0 && !rs;)
+			if (strstr(r->requests_seen[i].what, key) && key[0])
+				rs = &r->requests_seen[i];
+		if (!rs)
+			return;
+		rs->ok = strcmp(jstr(ev->obj, "result", ""), "ok") == 0;
+	} else {
+		return;
+	}
+	char text[SR_REASON_LEN + 80];
+	event_text(r, ev, text, SR_REASON_LEN);
+	if (ev->type == SR_J_INTENT) {
+		/* the key last: an outcome finds its intent by it */
+		size_t l = strlen(text);
+		if (l > sizeof rs->what - 70)
+			l = sizeof rs->what - 70;
+		snprintf(text + l, sizeof text - l, " [%.64s]", jstr(ev->obj, "key", ""));
+	}
+	sr_strlcpy(rs->what, text, sizeof rs->what);
+}
+
+const struct sr_request_seen *runner_request_seen(const struct sr_runner *r, const char *id)
+{
+	for (int i = r->nrequests_seen; i-- > 0;)
+		if (strcmp(r->requests_seen[i].id, id) == 0)
+			return &r->requests_seen[i];
+	return NULL;
+}
+
 static void on_journal_event(void *ud, const struct sr_jevent *ev)
 {
 	struct sr_runner *r = ud;
 	char why[SR_REASON_LEN] = "";
+	note_request(r, ev);
 	if (ev->at > r->journal_last_at)
 		r->journal_last_at = ev->at;
 	if (ev->type == SR_J_SNAPSHOT)
@@ -314,6 +382,11 @@ static void on_journal_event(void *ud, const struct sr_jevent *ev)
 	if (rc >= 0 && is_action_event(ev->type))
 		r->foreign_applied = true;
 	log_foreign(r, ev, rc, why);
+	/* A standby's engine runs on the leader's polls, as a replay's does. */
+	/* (from the first read on: a standby that starts mid-rollout joins
+	 * the leader's chain at its newest keyframe, not minutes later) */
+	if (r->follower && r->follow && ev->type == SR_J_OBS)
+		follow_evaluate(r, r->follow, ev);
 }
 
 static void on_journal_issue(void *ud, long line, long long offset, const char *msg)
@@ -640,12 +713,22 @@ static void step_request(const struct sr_script_step *s, struct sr_action_reques
 	sr_strlcpy(req->item, s->item, sizeof req->item);
 }
 
+static void sim_resume_done(void *ud, int result, int weight, const char *err)
+{
+	(void)ud;
+	(void)result;
+	(void)weight;
+	(void)err; /* the simulated edge answers at once and cannot fail here */
+}
+
 void runner_resume_scenario(struct sr_runner *r)
 {
 	const struct sr_scenario *sc = r->scenario;
-	if (!sc || r->journal_last_at <= r->now)
+	if (!sc || r->journal_last_at <= 0)
 		return;
-	r->now = r->journal_last_at;
+	/* (a standby that followed the journal is at its end already) */
+	if (r->journal_last_at > r->now)
+		r->now = r->journal_last_at;
 	/* What the journal holds was done (or given up) then; a step whose
 	 * time has passed is not the simulator's to play again. */
 	for (int i = 0; i < sc->nscript && i < SR_MAX_SCRIPT; i++) {
@@ -655,6 +738,12 @@ void runner_resume_scenario(struct sr_runner *r)
 			r->script_done[i] = r->script_tried[i] = true;
 	}
 	history_init(&r->history, r->policy->ncells, r->history.step);
+	/* The simulated edge is this process's: it holds what the journal
+	 * says the edge holds (a restart, a standby taking over), or the
+	 * simulated traffic would go by a weight nobody set. */
+	if (r->sim && r->edge)
+		r->edge->ops->set_weight(r->edge, r->engine.ro.weight, false, "resume",
+		                         sim_resume_done, r);
 	runner_log(r, SR_LOG_INFO, SR_GREEN, "",
 	           "simulator: the journal goes on from its last record; scenario steps before it "
 	           "are not played again");
@@ -693,18 +782,32 @@ static void runner_script(struct sr_runner *r)
 
 /* ---- replaying a journal file ------------------------------------------------------ */
 
+/* Following a chain of `obs` records (obsrec.h): the writer being
+ * followed and its state. A replay follows one; so does a standby
+ * service, whose engine is driven by the leader's records. */
+struct sr_follow {
+	long long writer;  /* -1: none yet */
+	sr_ms writer_last; /* time of that writer's newest record */
+	bool broken;       /* a bad record: wait for a keyframe */
+	struct sr_snapshot snap;
+};
+
+static void follow_reset(struct sr_follow *fl, int ncells)
+{
+	fl->writer = -1;
+	fl->writer_last = 0;
+	fl->broken = false;
+	snapshot_clear(&fl->snap, ncells);
+}
+
 struct sr_feed {
 	json_t **ev;
 	size_t n, cap, next;
 	sr_ms first, last;
 	sr_ms t0; /* from the start record (first if none) */
-	/* Replaying by evaluation (the journal has `obs` records): the chain
-	 * being followed, its writer, and its state. */
+	/* Replaying by evaluation (the journal has `obs` records). */
 	bool by_eval;
-	long long writer;  /* -1: none yet */
-	sr_ms writer_last; /* time of that writer's newest record */
-	bool broken;       /* a bad record: wait for a keyframe */
-	struct sr_snapshot snap;
+	struct sr_follow fl;
 };
 
 static void feed_add(void *ud, const struct sr_jevent *ev)
@@ -798,10 +901,7 @@ static void feed_rewind(struct sr_runner *r, bool clear_log)
 {
 	struct sr_feed *f = r->feed;
 	f->next = 0;
-	f->writer = -1;
-	f->writer_last = 0;
-	f->broken = false;
-	snapshot_clear(&f->snap, r->policy->ncells);
+	follow_reset(&f->fl, r->policy->ncells);
 	engine_init(&r->engine, r->policy, f->t0);
 	history_init(&r->history, r->policy->ncells, SR_MS_PER_MIN);
 	journal_replay_init(&r->replay, &r->engine.ro, r->policy);
@@ -949,9 +1049,8 @@ static void feed_observation(struct sr_runner *r, const struct sr_jevent *ev)
 #define FEED_WRITER_GONE_MS (2 * SR_MS_PER_MIN)
 
 /* One `obs` record: the poll it recorded, evaluated again at its time. */
-static void feed_evaluate(struct sr_runner *r, const struct sr_jevent *ev)
+static void follow_evaluate(struct sr_runner *r, struct sr_follow *f, const struct sr_jevent *ev)
 {
-	struct sr_feed *f = r->feed;
 	const json_t *o = ev->obj;
 	long long w = jint(o, "w", -1);
 	bool key = jint(o, "k", 0) == 1;
@@ -987,7 +1086,7 @@ static void feed_event_by_eval(struct sr_runner *r, const struct sr_jevent *ev)
 {
 	char why[SR_REASON_LEN] = "";
 	if (ev->type == SR_J_OBS) {
-		feed_evaluate(r, ev);
+		follow_evaluate(r, &r->feed->fl, ev);
 		return;
 	}
 	if (ev->type == SR_J_STATUS || ev->type == SR_J_TRIGGER)
@@ -1058,12 +1157,7 @@ static void feed_play(struct sr_runner *r, sr_ms now)
  * again by the next poll, perhaps while that poll is still out. */
 static void hold_snapshot(struct sr_runner *r, const struct sr_snapshot *snap)
 {
-	int n = snap->ncells < SR_MAX_CELLS ? snap->ncells : SR_MAX_CELLS;
-	if (n < 0)
-		n = 0;
-	r->held.ncells = n;
-	memcpy(r->held.canary, snap->canary, (size_t)n * sizeof snap->canary[0]);
-	memcpy(r->held.control, snap->control, (size_t)n * sizeof snap->control[0]);
+	snapshot_copy(&r->held, snap);
 	r->have_held = true;
 }
 
@@ -1123,7 +1217,7 @@ static void runner_journal_obs(struct sr_runner *r, const struct sr_snapshot *sn
 	if (key)
 		r->obs_keyframe_at = r->now;
 	if (snap) {
-		r->obs_prev = *snap;
+		snapshot_copy(&r->obs_prev, snap);
 		r->obs_have_prev = true;
 	}
 }
@@ -1255,8 +1349,17 @@ void runner_tick(struct sr_runner *r, sr_ms now)
 	r->now = now;
 	if (r->journal) {
 		runner_journal_poll(r);
-		if (journal_writable(r))
+		/* Catching up (runner_advance) syncs once at the end: a virtual
+		 * poll every few microseconds would wait for the disk each time
+		 * (1920 fdatasync to start at T+350). */
+		if (journal_writable(r) && !r->advancing)
 			journal_sync(r->journal);
+	}
+	if (r->follower) {
+		/* the leader polls, guards and journals; its records drive this
+		 * engine (on_journal_event) */
+		poll_schedule_started(&r->sched, &full, now);
+		return;
 	}
 	if (!r->source) {
 		poll_schedule_started(&r->sched, &full, now);
@@ -1321,8 +1424,12 @@ void runner_advance(struct sr_runner *r, sr_ms until)
 {
 	sr_ms step = r->policy->poll_ms > 0 ? r->policy->poll_ms : 15 * SR_MS_PER_S;
 	sr_ms t = r->engine.evaluations == 0 ? r->now : r->now + step;
+	r->advancing = true;
 	for (; t <= until; t += step)
 		runner_tick(r, t);
+	r->advancing = false;
+	if (r->journal && journal_writable(r))
+		journal_sync(r->journal);
 }
 
 /* ---- the loop ------------------------------------------------------------------------ */
@@ -1375,4 +1482,23 @@ void runner_close(struct sr_runner *r)
 	}
 	feed_free(r->feed);
 	r->feed = NULL;
+	free(r->follow);
+	r->follow = NULL;
+}
+
+void runner_set_follower(struct sr_runner *r, bool follow)
+{
+	if (follow && !r->follow) {
+		r->follow = malloc(sizeof *r->follow);
+		if (!r->follow)
+			return; /* without it the engine is not driven; the log says so */
+	}
+	if (follow)
+		follow_reset(r->follow, r->policy->ncells);
+	r->follower = follow;
+	if (!follow) {
+		/* leading: the next observation record starts a chain of ours */
+		r->obs_have_prev = false;
+		r->polling = false;
+	}
 }

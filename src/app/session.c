@@ -27,6 +27,7 @@
 #include <uv.h>
 
 #include "shiproom/clock.h"
+#include "shiproom/etcd.h"
 #include "shiproom/http.h"
 #include "shiproom/journal.h"
 #include "shiproom/notify.h"
@@ -36,6 +37,7 @@
 #include "shiproom/secret.h"
 #include "shiproom/session.h"
 #include "shiproom/sim.h"
+#include "shiproom/store.h"
 
 static void pathf(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -158,6 +160,10 @@ void session_free(struct sr_session *s)
 	}
 	if (s->journal)
 		journal_close(s->journal);
+	if (s->store)
+		store_close(s->store);
+	if (s->etcd)
+		etcd_close(s->etcd);
 	if (s->temp_state)
 		rm_state_dir(s->state_dir);
 	free(s->runner);
@@ -312,6 +318,8 @@ static bool journal_torn(const char *path)
 }
 
 /* Open the journal and replay it into the rollout (see the header). */
+static int open_store(struct sr_session *s, const struct sr_session_opts *o);
+
 static int open_journal(struct sr_session *s, const struct sr_session_opts *o)
 {
 	struct sr_runner *r = s->runner;
@@ -373,6 +381,9 @@ static int open_journal(struct sr_session *s, const struct sr_session_opts *o)
 		        info.torn_offset, info.torn_bytes,
 		        info.torn_saved[0] ? info.torn_saved : "(nowhere)");
 	}
+	int orc = open_store(s, o);
+	if (orc)
+		return orc;
 	int replay_from = r->nlog;
 	if (runner_set_journal(r, s->journal, s->read_only) < 0) {
 		sr_eprintf("journal: cannot read %s", journal_path(s->journal));
@@ -391,7 +402,7 @@ static int open_journal(struct sr_session *s, const struct sr_session_opts *o)
 		        "shiproom: journal: this rollout was started under another version of the "
 		        "policy (its hash differs from %s's): the rules now are the file's\n",
 		        s->policy->path);
-	if (s->temp_state) {
+	if (s->temp_state && !s->store) {
 		/* Open the lock file now, then let the directory go: the open
 		 * descriptors keep working, and nothing is left behind however
 		 * the process ends (a screen test's kill, a crash). */
@@ -405,6 +416,9 @@ static int open_journal(struct sr_session *s, const struct sr_session_opts *o)
 	if (s->read_only)
 		return 0;
 	sr_ms t0 = s->scenario ? s->scenario->t0 : (o->t0_set ? o->t0 : r->now);
+	s->start_t0 = t0;
+	if (s->store)
+		return 0; /* a standby until it leads: session_take_lead */
 	if (r->replay.started && s->scenario)
 		runner_resume_scenario(r);
 	if (!r->replay.started) {
@@ -424,6 +438,77 @@ static int open_journal(struct sr_session *s, const struct sr_session_opts *o)
 		           "journal: T-0 comes from the journal's start record; --t0 ignored");
 	}
 	return 0;
+}
+
+/* The journal's store, when the policy names etcd: only the service
+ * uses it (its mirror and spool live in the state dir); every other
+ * command reaches such a rollout through its service. */
+static int open_store(struct sr_session *s, const struct sr_session_opts *o)
+{
+	const struct sr_policy *p = s->policy;
+	char err[1024];
+	if (strcmp(p->store_kind, "etcd") != 0)
+		return 0;
+	if (!o->serve || s->read_only) {
+		fprintf(
+		    stderr,
+		    "shiproom: %s keeps this rollout's journal in etcd (store.kind): its service "
+		    "answers status, act, report and watch; start one with `shiproom serve`\n",
+		    p->path);
+		return SR_EXIT_RUNTIME;
+	}
+	struct sr_etcd_config c;
+	if (policy_etcd_config(p, &c, err, sizeof err) != 0) {
+		fprintf(stderr, "shiproom: %s: store: %s\n", p->path, err);
+		return SR_EXIT_USAGE;
+	}
+	if (!c.prefix[0])
+		snprintf(c.prefix, sizeof c.prefix, "/shiproom/%s", p->rollout);
+	s->etcd = etcd_open(&c, err, sizeof err);
+	if (!s->etcd) {
+		fprintf(stderr, "shiproom: store: %s\n", err);
+		return secret_load_failed() ? SR_EXIT_USAGE : SR_EXIT_RUNTIME;
+	}
+	char host[64] = "?", who[96];
+	gethostname(host, sizeof host - 1);
+	snprintf(who, sizeof who, "%.63s-%d", host, (int)getpid());
+	s->store = store_open_etcd(s->etcd, c.prefix, who);
+	s->store_ttl_s = c.lease_ttl_s;
+	if (!s->store) {
+		fprintf(stderr, "shiproom: out of memory\n");
+		return SR_EXIT_RUNTIME;
+	}
+	/* Follow before the first read: the journal's observations drive the
+	 * engine until this service leads. */
+	runner_set_follower(s->runner, true);
+	if (journal_use_store(s->journal, s->store, err, sizeof err) != 0) {
+		fprintf(stderr, "shiproom: store: %s\n", err);
+		return SR_EXIT_RUNTIME;
+	}
+	const char *note = journal_store_note(s->journal);
+	if (note[0])
+		runner_log(s->runner, SR_LOG_INFO, SR_YELLOW, "", "store: %s", note);
+	long long down = 0;
+	runner_log(s->runner, SR_LOG_INFO, store_available(s->store, &down) ? SR_GREEN : SR_RED, "",
+	           "store: etcd %s, prefix %s%s", etcd_endpoint(s->etcd), c.prefix,
+	           store_available(s->store, &down) ? "" : " (not answering: the mirror serves)");
+	return 0;
+}
+
+void session_take_lead(struct sr_session *s)
+{
+	struct sr_runner *r = s->runner;
+	char err[512];
+	runner_journal_poll(r);
+	if (s->scenario && r->replay.started)
+		runner_resume_scenario(r);
+	bool fresh = !r->replay.started;
+	if (fresh && runner_journal_start(r, s->start_t0, err, sizeof err) != 0)
+		runner_log(r, SR_LOG_INFO, SR_RED, "", "journal: cannot start it: %s", err);
+	runner_reconcile(r);
+	/* A drill's --start, played by whoever starts the rollout */
+	if (fresh && s->start_at > r->now && !r->reconciling)
+		runner_advance(r, s->start_at);
 }
 
 /* view: a command that only looks (status); on a real source it is then
@@ -456,8 +541,10 @@ int session_open(struct sr_session *s, const struct sr_session_opts *o, bool dri
 		return rc;
 	if (s->loop)
 		runner_attach_loop(s->runner, s->loop);
-	/* Before anything else: an intent left without its outcome. */
-	runner_reconcile(s->runner);
+	/* Before anything else: an intent left without its outcome (with an
+	 * etcd store, once this service leads: session_take_lead). */
+	if (!s->store)
+		runner_reconcile(s->runner);
 	if (s->runner->reconciling) {
 		session_loop_until(s, &s->runner->reconciling);
 		if (s->runner->reconciling) {
@@ -662,6 +749,8 @@ int session_open_live(struct sr_session *s, const struct sr_session_opts *o)
 		if (scenario_check_min(sc, "--start", o->start_min, err, sizeof err) < 0) {
 			fprintf(stderr, "shiproom: %s\n", err);
 			rc = SR_EXIT_USAGE;
+		} else if (s->store) {
+			s->start_at = sc->t0 + (sr_ms)o->start_min * SR_MS_PER_MIN;
 		} else {
 			runner_advance(s->runner, sc->t0 + (sr_ms)o->start_min * SR_MS_PER_MIN);
 		}
@@ -695,7 +784,9 @@ void session_workflow(struct sr_session *s)
 	struct sr_runner *r = s->runner;
 	if (s->reporting)
 		report_watch_tick(&s->reports, r);
-	if (s->notify)
+	/* #ship-room hears the rollout once: from the bastion that leads (a
+	 * standby writes its own copy of the reports, and posts nothing) */
+	if (s->notify && !r->follower)
 		notify_tick(s->notify, r, r->now);
 }
 

@@ -45,6 +45,7 @@ const char cmd_usage_text[] =
     "                     --json; the simulator plays to --at (default its end)\n"
     "                     first; with --state-dir it is also written there\n"
     "       shiproom check-config FILE      validate a policy file\n"
+    "       shiproom store import           a state dir's journal into etcd\n"
     "       shiproom --version | --help\n"
     "\n"
     "status, act, report and watch go through the rollout's service when one runs.\n"
@@ -299,7 +300,7 @@ static int parse_positional(struct sr_opts *o, const char *a, bool *have_cmd)
 	            {"act", CMD_ACT},       {"watch", CMD_WATCH},
 	            {"replay", CMD_REPLAY}, {"report", CMD_REPORT},
 	            {"serve", CMD_SERVE},   {"attach", CMD_ATTACH},
-	            {"stop", CMD_STOP}};
+	            {"stop", CMD_STOP},     {"store", CMD_STORE}};
 	if (!*have_cmd) {
 		*have_cmd = true;
 		for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
@@ -310,14 +311,14 @@ static int parse_positional(struct sr_opts *o, const char *a, bool *have_cmd)
 		}
 		return cmd_usage_error(
 		    "unknown command '%s' (commands: serve, attach, stop, status, "
-		    "act, watch, replay, report, check-config)",
+		    "act, watch, replay, report, check-config, store)",
 		    a);
 	}
 	if ((o->cmd == CMD_CHECK_CONFIG || o->cmd == CMD_REPLAY) && !o->file) {
 		o->file = a;
 		return 0;
 	}
-	if (o->cmd == CMD_ACT && !o->action) {
+	if ((o->cmd == CMD_ACT || o->cmd == CMD_STORE) && !o->action) {
 		o->action = a;
 		return 0;
 	}

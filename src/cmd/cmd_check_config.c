@@ -20,9 +20,9 @@ int cmd_check_config(const struct sr_opts *o)
 	if (session_load_policy(p, o->file) == 0) {
 		printf(
 		    "%s: ok (%d KPIs, %d cells, %d phases, %d gates, %d triggers), source %s, edge "
-		    "%s\n",
+		    "%s, store %s\n",
 		    o->file, p->nkpis, p->ncells, p->nphases, p->ngates, p->ntriggers,
-		    p->source_kind, p->edge_kind);
+		    p->source_kind, p->edge_kind, p->store_kind);
 		rc = SR_EXIT_OK;
 	}
 	free(p);

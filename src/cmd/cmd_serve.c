@@ -82,7 +82,9 @@ int cmd_serve(const struct sr_opts *o)
 		setsid(); /* no terminal of ours to lose: SIGHUP is not for us */
 	}
 	struct sr_session s;
-	int rc = session_open_live(&s, &o->s);
+	struct sr_session_opts sopts = o->s;
+	sopts.serve = true; /* the one command that may hold an etcd store */
+	int rc = session_open_live(&s, &sopts);
 	if (rc)
 		return rc;
 	session_start_reports(&s);

@@ -20,6 +20,8 @@ static int status_via(struct sr_client *c, const struct sr_opts *o)
 		status_print_json(stdout, m);
 	else
 		status_print_text(stdout, m);
+	if (!o->json && client_bastion(c)[0])
+		printf("store: %s\n", client_bastion(c)); /* which bastion leads (bastion.h) */
 	int rc = (int)m->engine.decision.verdict;
 	if (fflush(stdout) != 0 || ferror(stdout)) {
 		sr_eprintf("cannot write the output: %s", strerror(errno));

@@ -279,7 +279,7 @@ int jr_check_keys(struct jr_doc *d, const struct jr_val *v, const char *const *a
 		for (int i = 0; allowed[i] && !ok; i++)
 			ok = strcmp(key, allowed[i]) == 0;
 		if (!ok) {
-			char q[64], list[200];
+			char q[64], list[SR_TEXT_LEN]; /* the message is the limit, not the list */
 			quote_short(q, sizeof q, key);
 			list_names(list, sizeof list, allowed);
 			return jr_fail(d, v, key, JR_AT_KEY, "unknown key %s (expected one of: %s)",

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shiproom/etcd.h"
 #include "shiproom/haproxy.h"
 #include "shiproom/http_edge.h"
 #include "shiproom/jread.h"
@@ -48,6 +49,8 @@ static const char *const day_names[] = {"sun", "mon", "tue", "wed", "thu", "fri"
  * "kind"; the others' keys are their drivers' to check (drivers_check). */
 static const char *const source_kinds[] = {"sim", "prometheus", NULL};
 static const char *const edge_kinds[] = {"sim", "haproxy", "http", NULL};
+/* "store" is optional: absent, the state dir of today (kind "dir"). */
+static const char *const store_kinds[] = {"dir", "etcd", NULL};
 
 static void role_list(const char *names[SR_ROLE_COUNT + 1])
 {
@@ -89,12 +92,28 @@ static bool is_vs(enum sr_kpi_kind k)
 
 static int load_header(struct pl *L)
 {
-	static const char *const top[] = {
-	    "rollout",  "title",           "evaluation", "source",          "edge",
-	    "calendar", "journeys",        "groups",     "phases",          "gates",
-	    "kpis",     "triggers",        "roster",     "decision_rights", "checklists",
-	    "success",  "partial_success", "rollback",   "status_page",     "service",
-	    NULL};
+	static const char *const top[] = {"rollout",
+	                                  "title",
+	                                  "evaluation",
+	                                  "source",
+	                                  "edge",
+	                                  "calendar",
+	                                  "journeys",
+	                                  "groups",
+	                                  "phases",
+	                                  "gates",
+	                                  "kpis",
+	                                  "triggers",
+	                                  "roster",
+	                                  "decision_rights",
+	                                  "checklists",
+	                                  "success",
+	                                  "partial_success",
+	                                  "rollback",
+	                                  "status_page",
+	                                  "service",
+	                                  "store",
+	                                  NULL};
 	struct sr_policy *p = L->p;
 	if (jr_check_keys(&L->d, &L->root, top) < 0 ||
 	    jr_id(&L->d, &L->root, "rollout", JR_REQUIRED, p->rollout, sizeof p->rollout) < 0)
@@ -150,18 +169,22 @@ static int load_evaluation(struct pl *L)
 	return 0;
 }
 
-/* "source" and "edge": the kind now; a real driver's object is kept as
- * compact JSON and checked by the driver's own reader once the KPIs it
- * may name are loaded (drivers_check). */
-static int load_kind(struct pl *L, const char *key, const char *const *kinds, char *out, size_t n,
-                     char *json, size_t jn)
+/* "source", "edge" and "store": the kind now; a real driver's object is
+ * kept as compact JSON and checked by the driver's own reader once the
+ * KPIs it may name are loaded (drivers_check). An optional object that
+ * is absent is its first kind. */
+static int load_kind(struct pl *L, const char *key, enum jr_need need, const char *const *kinds,
+                     char *out, size_t n, char *json, size_t jn)
 {
 	static const char *const keys[] = {"kind", NULL};
 	struct jr_val o;
 	int k;
 	json[0] = '\0';
-	if (jr_object(&L->d, &L->root, key, JR_REQUIRED, &o) < 0 ||
-	    jr_enum(&L->d, &o, "kind", JR_REQUIRED, kinds, &k) < 0)
+	sr_strlcpy(out, kinds[0], n);
+	int r = jr_object(&L->d, &L->root, key, need, &o);
+	if (r != 0)
+		return r < 0 ? -1 : 0;
+	if (jr_enum(&L->d, &o, "kind", JR_REQUIRED, kinds, &k) < 0)
 		return -1;
 	sr_strlcpy(out, kinds[k], n);
 	if (k == 0)
@@ -1326,9 +1349,12 @@ static void dotted_ptr(const char *top, const char *path, size_t plen, char *ptr
 	size_t i = strlen(top);
 	bool rest = false; /* the rest is one key (a header name, a KPI id) */
 	snprintf(ptr, pn, "/%s", top);
-	while (i < plen && path[i] == '.') {
+	while (i < plen && (path[i] == '.' || (path[i] == '[' && !rest))) {
+		/* ".key" or "[index]" (store.endpoints[1]: /store/endpoints/1) */
+		bool index = path[i] == '[';
 		size_t j = i + 1, e = j;
-		while (e < plen && (rest || path[e] != '.'))
+		while (e < plen &&
+		       (index ? path[e] != ']' : rest || (path[e] != '.' && path[e] != '[')))
 			e++;
 		size_t len = e - j < sizeof seg - 1 ? e - j : sizeof seg - 1;
 		memcpy(seg, path + j, len);
@@ -1336,7 +1362,7 @@ static void dotted_ptr(const char *top, const char *path, size_t plen, char *ptr
 		jr_ptr_join(joined, sizeof joined, ptr, seg);
 		sr_strlcpy(ptr, joined, pn);
 		rest = strcmp(seg, "headers") == 0 || strcmp(seg, "samples_queries") == 0;
-		i = e;
+		i = index && e < plen ? e + 1 : e;
 	}
 }
 
@@ -1383,7 +1409,7 @@ static int driver_fail(struct pl *L, const char *top, const char *err, bool dott
 static int prometheus_check(struct pl *L, const struct sr_prom_config *c)
 {
 	const struct sr_policy *p = L->p;
-	char buf[4 * SR_QUERY_LEN], why[200], known[160], ptr[JR_PTR_LEN];
+	char why[200], known[160], ptr[JR_PTR_LEN];
 	struct jr_val src, v;
 	jr_member(&L->d, &L->root, "source", JR_REQUIRED, &src);
 	for (int i = 0; i < c->nsamples; i++) {
@@ -1397,9 +1423,11 @@ static int prometheus_check(struct pl *L, const struct sr_prom_config *c)
 			               "no KPI \"%s\" in this policy (KPIs: %s)", c->samples[i].kpi,
 			               known);
 		}
-		if (promparse_expand(buf, sizeof buf, c->samples[i].query, p, k, c->window, why,
-		                     sizeof why) != 0)
+		char *q = promparse_expand_alloc(c->samples[i].query, p, k, c->window, why,
+		                                 sizeof why);
+		if (!q)
 			return jr_fail(&L->d, &v, NULL, JR_AT_VALUE, "%s", why);
+		free(q);
 	}
 	for (int k = 0; k < p->nkpis; k++) {
 		snprintf(ptr, sizeof ptr, "/kpis/%d", k);
@@ -1410,9 +1438,11 @@ static int prometheus_check(struct pl *L, const struct sr_prom_config *c)
 			    &L->d, &v, "query", JR_AT_PARENT,
 			    "KPI \"%s\" has no query: the prometheus source needs one per KPI",
 			    p->kpis[k].id);
-		if (promparse_expand(buf, sizeof buf, p->kpis[k].query, p, k, c->window, why,
-		                     sizeof why) != 0)
+		char *q = promparse_expand_alloc(p->kpis[k].query, p, k, c->window, why,
+		                                 sizeof why);
+		if (!q)
 			return jr_fail(&L->d, &v, "query", JR_AT_VALUE, "%s", why);
+		free(q);
 	}
 	return 0;
 }
@@ -1448,6 +1478,12 @@ static int drivers_check(struct pl *L)
 		if (http_edge_config_from_json(c, o.j, err, sizeof err) != 0)
 			rc = driver_fail(L, "edge", err, false);
 		free(c);
+	}
+	if (rc == 0 && strcmp(p->store_kind, "etcd") == 0) {
+		struct sr_etcd_config ec;
+		jr_member(&L->d, &L->root, "store", JR_REQUIRED, &o);
+		if (etcd_config_from_json(&ec, o.j, err, sizeof err) != 0)
+			return driver_fail(L, "store", err, true);
 	}
 	return rc;
 }
@@ -1500,16 +1536,31 @@ int policy_http_edge_config(const struct sr_policy *p, struct sr_http_edge_confi
 	return r;
 }
 
+int policy_etcd_config(const struct sr_policy *p, struct sr_etcd_config *c, char *err, size_t n)
+{
+	json_t *o = driver_object(p->store_kind, "etcd", p->store_json, "store", err, n);
+	if (!o)
+		return -1;
+	int r = etcd_config_from_json(c, o, err, n);
+	json_decref(o);
+	/* The default prefix: one rollout's keys, apart from any other's. */
+	if (r == 0 && !c->prefix[0])
+		snprintf(c->prefix, sizeof c->prefix, "/shiproom/%s", p->rollout);
+	return r;
+}
+
 /* ---- entry points -------------------------------------------------------------- */
 
 static int load_all(struct pl *L)
 {
 	struct sr_policy *p = L->p;
 	if (load_header(L) < 0 || load_evaluation(L) < 0 ||
-	    load_kind(L, "source", source_kinds, p->source_kind, sizeof p->source_kind,
+	    load_kind(L, "source", JR_REQUIRED, source_kinds, p->source_kind, sizeof p->source_kind,
 	              p->source_json, sizeof p->source_json) < 0 ||
-	    load_kind(L, "edge", edge_kinds, p->edge_kind, sizeof p->edge_kind, p->edge_json,
-	              sizeof p->edge_json) < 0 ||
+	    load_kind(L, "edge", JR_REQUIRED, edge_kinds, p->edge_kind, sizeof p->edge_kind,
+	              p->edge_json, sizeof p->edge_json) < 0 ||
+	    load_kind(L, "store", JR_OPTIONAL, store_kinds, p->store_kind, sizeof p->store_kind,
+	              p->store_json, sizeof p->store_json) < 0 ||
 	    load_journeys(L) < 0 || load_groups(L) < 0 || load_phases(L) < 0 ||
 	    load_calendar(L) < 0 || load_kpis(L) < 0 || drivers_check(L) < 0 || load_gates(L) < 0 ||
 	    load_triggers(L) < 0 || load_roster(L) < 0 || load_service(L) < 0 ||

@@ -36,17 +36,8 @@
 
 #include "shiproom/http.h"
 
-static void msgf(char *dst, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void msgf(char *dst, size_t n, const char *fmt, ...)
-{
-	if (!dst || n == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(dst, n, fmt, ap);
-	va_end(ap);
-}
+/* messages are bounded: a cut one is intended (common.h) */
+#define msgf sr_msgf
 
 /* ---- a growing string ------------------------------------------------------ */
 

@@ -457,6 +457,14 @@ static void decide(const struct sr_engine *e, sr_ms now, struct sr_decision *d)
 		    when, e->edge_weight, ro->weight, ro->weight);
 		blocking = true;
 	}
+	if (e->store_down_since) {
+		engine_fmt_when(e, e->store_down_since, when, sizeof when);
+		add(d,
+		    "store unavailable since %s: nothing can be recorded, so nothing acts but a "
+		    "rollback (break-glass: spooled, merged when the store returns)",
+		    when);
+		blocking = true;
+	}
 	if (ro->held) {
 		engine_fmt_when(e, ro->held_since, when, sizeof when);
 		add(d, "held by %s since %s%s%s", ro->held_by, when, ro->hold_reason[0] ? ": " : "",
@@ -515,6 +523,26 @@ static void decide(const struct sr_engine *e, sr_ms now, struct sr_decision *d)
 		d->verdict = SR_ESCALATE;
 	if (has_partial)
 		add(d, "%s", partial);
+}
+
+/* ---- the journal's store ---------------------------------------------- */
+
+bool engine_store_observed(struct sr_engine *e, bool available, sr_ms now)
+{
+	if (available == (e->store_down_since == 0))
+		return false;
+	if (!available) {
+		e->store_down_since = now > 0 ? now : 1;
+		engine_emit(e, SR_EV_ROLLOUT, -1, e->ro.weight, e->ro.weight, now,
+		            "store unavailable: the journal cannot be written; HOLD, only a "
+		            "rollback may act (break-glass)");
+	} else {
+		e->store_down_since = 0;
+		engine_emit(e, SR_EV_ROLLOUT, -1, e->ro.weight, e->ro.weight, now,
+		            "store available again: the journal is written to it");
+	}
+	engine_redecide(e, now);
+	return true;
 }
 
 /* ---- the edge's real state ------------------------------------------- */

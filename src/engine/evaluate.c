@@ -81,11 +81,17 @@ int engine_drain_events(struct sr_engine *e, struct sr_event *out, int max)
 
 void engine_init(struct sr_engine *e, const struct sr_policy *p, sr_ms t0)
 {
-	memset(e, 0, sizeof *e);
+	/* Everything before the per-cell arrays, then the policy's cells
+	 * alone: zeroing SR_MAX_CELLS of them would make megabytes resident
+	 * for a policy of a few dozen cells. */
+	memset(e, 0, offsetof(struct sr_engine, cells));
 	e->policy = p;
 	rollout_init(&e->ro, p, t0);
-	for (int i = 0; i < SR_MAX_CELLS; i++) {
+	int ncells = p->ncells < 0 ? 0 : p->ncells > SR_MAX_CELLS ? SR_MAX_CELLS : p->ncells;
+	for (int i = 0; i < ncells; i++) {
 		struct sr_cell_state *c = &e->cells[i];
+		memset(c, 0, sizeof *c);
+		e->last_control_at[i] = 0;
 		c->status = SR_NODATA;
 		c->raw = SR_NODATA;
 		engine_format(c->reason, sizeof c->reason, "not evaluated yet");
@@ -95,7 +101,7 @@ void engine_init(struct sr_engine *e, const struct sr_policy *p, sr_ms t0)
 		e->t0_baseline[i] = NAN;
 		e->last_control[i] = NAN;
 	}
-	for (int i = 0; i < p->ncells; i++)
+	for (int i = 0; i < ncells; i++)
 		evidence_init(&e->evidence[i], &p->kpis[p->cells[i].kpi].evidence);
 	for (int t = 0; t < SR_MAX_TRIGGERS; t++) {
 		e->triggers[t].state = SR_TRIG_ARMED;

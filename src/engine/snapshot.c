@@ -11,7 +11,7 @@
 #include <math.h>
 #include <string.h>
 
-static void obs_clear(struct sr_obs *o)
+void obs_clear(struct sr_obs *o)
 {
 	memset(o, 0, sizeof *o);
 	o->kind = SR_OBS_NONE;
@@ -28,10 +28,22 @@ void snapshot_clear(struct sr_snapshot *s, int ncells)
 	if (ncells > SR_MAX_CELLS)
 		ncells = SR_MAX_CELLS;
 	s->ncells = ncells;
-	for (int i = 0; i < SR_MAX_CELLS; i++) {
+	/* Only the policy's cells: the rest is capacity (common.h) and is
+	 * never read, so it is left untouched. */
+	for (int i = 0; i < ncells; i++) {
 		obs_clear(&s->canary[i]);
 		obs_clear(&s->control[i]);
 	}
+}
+
+void snapshot_copy(struct sr_snapshot *dst, const struct sr_snapshot *src)
+{
+	int n = src->ncells < 0 ? 0 : src->ncells > SR_MAX_CELLS ? SR_MAX_CELLS : src->ncells;
+	dst->ncells = n;
+	memcpy(dst->canary, src->canary, (size_t)n * sizeof src->canary[0]);
+	memcpy(dst->control, src->control, (size_t)n * sizeof src->control[0]);
+	dst->nsample_times = src->nsample_times;
+	memcpy(dst->sample_times, src->sample_times, sizeof src->sample_times);
 }
 
 static void obs_fail(struct sr_obs *o, const char *clean)

@@ -46,9 +46,7 @@ struct sr_http_req {
 	struct curl_slist *hdrs;
 	sr_http_cb cb;
 	void *ud;
-	char *body; /* the response body, NUL-terminated */
-	size_t len, cap, max;
-	bool overflow; /* the body hit the cap: the write was refused */
+	struct sr_http_body body; /* the response body */
 	long timeout_ms;
 	char reason[64];
 	char ctype[128];
@@ -141,7 +139,7 @@ static void req_destroy(struct sr_http *h, struct sr_http_req *r)
 	curl_multi_remove_handle(h->multi, r->easy);
 	curl_easy_cleanup(r->easy);
 	curl_slist_free_all(r->hdrs);
-	free(r->body);
+	free(r->body.buf);
 	free(r);
 }
 
@@ -175,8 +173,8 @@ void http_destroy(struct sr_http *h)
 
 static void fmt_error(struct sr_http_req *r, CURLcode rc, char *buf, size_t n)
 {
-	if (r->overflow || rc == CURLE_FILESIZE_EXCEEDED) {
-		snprintf(buf, n, "response larger than the %zu-byte cap", r->max);
+	if (r->body.overflow || rc == CURLE_FILESIZE_EXCEEDED) {
+		snprintf(buf, n, "response larger than the %zu-byte cap", r->body.max);
 		return;
 	}
 	if (rc == CURLE_OPERATION_TIMEDOUT) {
@@ -204,8 +202,8 @@ static void req_finish(struct sr_http *h, struct sr_http_req *r, CURLcode rc)
 	res.reason = r->reason[0] ? r->reason : http_reason_phrase(status);
 	res.content_type = r->ctype;
 	res.retry_after = r->retry_after;
-	res.body = r->body ? r->body : "";
-	res.len = r->body ? r->len : 0;
+	res.body = r->body.buf ? r->body.buf : "";
+	res.len = r->body.buf ? r->body.len : 0;
 
 	/* Out of curl before calling back: the callback may submit again. */
 	req_unlink(h, r);
@@ -216,7 +214,7 @@ static void req_finish(struct sr_http *h, struct sr_http_req *r, CURLcode rc)
 	r->hdrs = NULL;
 
 	r->cb(r->ud, &res);
-	free(r->body);
+	free(r->body.buf);
 	free(r);
 }
 
@@ -347,30 +345,62 @@ static int on_curl_socket(CURL *easy, curl_socket_t s, int what, void *userp, vo
 	return 0;
 }
 
+bool http_body_append(struct sr_http_body *b, const char *data, size_t n)
+{
+	if (n > b->max - b->len) {
+		b->overflow = true;
+		return false;
+	}
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if (cap > b->max + 1)
+			cap = b->max + 1;
+		char *nb = realloc(b->buf, cap);
+		if (!nb)
+			return false;
+		b->buf = nb;
+		b->cap = cap;
+	}
+	memcpy(b->buf + b->len, data, n);
+	b->len += n;
+	b->buf[b->len] = '\0';
+	return true;
+}
+
+/* Set an option on the easy handle `e` while `rc` is still CURLE_OK. */
+#define SET(opt, val)                                                                              \
+	do {                                                                                       \
+		if (rc == CURLE_OK)                                                                \
+			rc = curl_easy_setopt(e, opt, val);                                        \
+	} while (0)
+
+int http_easy_safe(void *easy, const char *ca_file)
+{
+	CURL *e = easy;
+	CURLcode rc = CURLE_OK;
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_FOLLOWLOCATION, 0L);
+	SET(CURLOPT_SSL_VERIFYPEER, 1L);
+	SET(CURLOPT_SSL_VERIFYHOST, 2L);
+	SET(CURLOPT_USERAGENT, "shiproom");
+#if LIBCURL_VERSION_NUM >= 0x075500
+	SET(CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+	SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+	if (ca_file && ca_file[0])
+		SET(CURLOPT_CAINFO, ca_file);
+	return (int)rc;
+}
+
 static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
 {
 	struct sr_http_req *r = ud;
 	size_t n = size * nmemb;
-	if (n > r->max - r->len) {
-		r->overflow = true;
-		return 0; /* refusing a write aborts the transfer */
-	}
-	if (r->len + n + 1 > r->cap) {
-		size_t cap = r->cap ? r->cap : 4096;
-		while (cap < r->len + n + 1)
-			cap *= 2;
-		if (cap > r->max + 1)
-			cap = r->max + 1;
-		char *b = realloc(r->body, cap);
-		if (!b)
-			return 0;
-		r->body = b;
-		r->cap = cap;
-	}
-	memcpy(r->body + r->len, data, n);
-	r->len += n;
-	r->body[r->len] = '\0';
-	return n;
+	/* refusing a write aborts the transfer */
+	return http_body_append(&r->body, data, n) ? n : 0;
 }
 
 /* Copy a header's value, trimmed, into dst. */
@@ -473,11 +503,6 @@ static int req_setup(struct sr_http_req *r, const struct sr_http_request *rq)
 	const char *method = rq->method ? rq->method : "GET";
 	CURLcode rc = CURLE_OK;
 
-#define SET(opt, val)                                                                              \
-	do {                                                                                       \
-		if (rc == CURLE_OK)                                                                \
-			rc = curl_easy_setopt(e, opt, val);                                        \
-	} while (0)
 	SET(CURLOPT_URL, rq->url);
 	SET(CURLOPT_PRIVATE, (void *)r);
 	SET(CURLOPT_WRITEFUNCTION, on_body);
@@ -485,22 +510,12 @@ static int req_setup(struct sr_http_req *r, const struct sr_http_request *rq)
 	SET(CURLOPT_HEADERFUNCTION, on_header);
 	SET(CURLOPT_HEADERDATA, (void *)r);
 	SET(CURLOPT_ERRORBUFFER, r->errbuf);
-	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_TIMEOUT_MS, r->timeout_ms);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, r->timeout_ms);
-	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->max);
+	SET(CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)r->body.max);
 	SET(CURLOPT_ACCEPT_ENCODING, ""); /* gzip: the cap applies decoded */
-	SET(CURLOPT_FOLLOWLOCATION, 0L);
-	SET(CURLOPT_SSL_VERIFYPEER, 1L);
-	SET(CURLOPT_SSL_VERIFYHOST, 2L);
-	SET(CURLOPT_USERAGENT, "shiproom");
-#if LIBCURL_VERSION_NUM >= 0x075500
-	SET(CURLOPT_PROTOCOLS_STR, "http,https");
-#else
-	SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
-	if (rq->ca_file && rq->ca_file[0])
-		SET(CURLOPT_CAINFO, rq->ca_file);
+	if (rc == CURLE_OK)
+		rc = (CURLcode)http_easy_safe(e, rq->ca_file);
 	if (strcmp(method, "GET") == 0) {
 		SET(CURLOPT_HTTPGET, 1L);
 	} else {
@@ -511,7 +526,6 @@ static int req_setup(struct sr_http_req *r, const struct sr_http_request *rq)
 	}
 	if (r->hdrs)
 		SET(CURLOPT_HTTPHEADER, r->hdrs);
-#undef SET
 	return rc == CURLE_OK ? 0 : (int)rc;
 }
 
@@ -543,7 +557,7 @@ struct sr_http_req *http_submit(struct sr_http *h, const struct sr_http_request 
 	r->h = h;
 	r->cb = cb;
 	r->ud = ud;
-	r->max = rq->max_response ? rq->max_response : SR_HTTP_DEFAULT_MAX;
+	r->body.max = rq->max_response ? rq->max_response : SR_HTTP_DEFAULT_MAX;
 	r->timeout_ms = rq->timeout_ms > 0 ? rq->timeout_ms : SR_HTTP_DEFAULT_TIMEOUT_MS;
 	r->easy = curl_easy_init();
 	bool ok = r->easy != NULL;

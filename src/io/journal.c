@@ -30,22 +30,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "shiproom/store.h"
+
 #define CHUNK 65536
 #define SCAN_PENDING 32
 #define BATCH_SYNC_MS 1000
 
-/* bounded formatting; truncation is intended (messages are bounded) */
-static void msgf(char *dst, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static void msgf(char *dst, size_t n, const char *fmt, ...)
-{
-	if (!dst || n == 0)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(dst, n, fmt, ap);
-	va_end(ap);
-}
+/* messages are bounded: a cut one is intended (common.h) */
+#define msgf sr_msgf
 
 static sr_ms wall_ms(void)
 {
@@ -194,6 +186,13 @@ struct sr_journal {
 	sr_ms last_sync;
 	bool lost;    /* the path no longer names our file (said once) */
 	bool unnamed; /* private on purpose (journal_unnamed): no identity */
+
+	/* The etcd store (store.h): the file is then its mirror. */
+	struct sr_store *store;
+	char spool_path[600];
+	int store_rc;       /* the last commit's SR_STORE_* */
+	bool store_deposed; /* the last commit was fenced off while leading */
+	char store_err[256];
 };
 
 const char *journal_path(const struct sr_journal *j)
@@ -623,9 +622,22 @@ static int repair_tail(struct sr_journal *j, struct sr_journal_open_info *info, 
 	return append_locked(j, SR_J_TORN, wall_ms(), "", f, NULL, err, n);
 }
 
+static int store_write(struct sr_journal *j, enum sr_jtype type, long long seq, const char *text,
+                       size_t len, char *err, size_t n);
+static int store_catch_up_locked(struct sr_journal *j, char *err, size_t n);
+
+static int append_locked_try(struct sr_journal *j, enum sr_jtype type, sr_ms at, const char *actor,
+                             json_t *fields, long long *seq_out, char *err, size_t n, int retries);
+
 /* Everything of journal_append except taking the lock. */
 static int append_locked(struct sr_journal *j, enum sr_jtype type, sr_ms at, const char *actor,
                          json_t *fields, long long *seq_out, char *err, size_t n)
+{
+	return append_locked_try(j, type, at, actor, fields, seq_out, err, n, 0);
+}
+
+static int append_locked_try(struct sr_journal *j, enum sr_jtype type, sr_ms at, const char *actor,
+                             json_t *fields, long long *seq_out, char *err, size_t n, int retries)
 {
 	if (type != SR_J_TORN && repair_tail(j, NULL, err, n) < 0) {
 		json_decref(fields);
@@ -636,6 +648,12 @@ static int append_locked(struct sr_journal *j, enum sr_jtype type, sr_ms at, con
 		msgf(err, n, "cannot read %s: %s", j->path, strerror(errno));
 		return -1;
 	}
+	if (j->store && retries > 0 && store_catch_up_locked(j, err, n) < 0) {
+		json_decref(fields);
+		return -1;
+	}
+	/* a store commit may have to be tried again at a later seq */
+	json_t *fields_copy = j->store && fields ? json_deep_copy(fields) : NULL;
 	long long seq = j->last_seq + 1;
 	json_t *o = json_object();
 	put_int(o, "seq", seq);
@@ -643,6 +661,8 @@ static int append_locked(struct sr_journal *j, enum sr_jtype type, sr_ms at, con
 	put_int(o, "wall", wall_ms());
 	json_object_set_new(o, "type", json_string(journal_type_name(type)));
 	put_str(o, "actor", actor ? actor : "");
+	if (j->store && store_fence(j->store) > 0)
+		put_int(o, "term", store_fence(j->store)); /* which leader wrote it */
 	if (fields) {
 		sanitize_tree(fields);
 		const char *k;
@@ -658,15 +678,33 @@ static int append_locked(struct sr_journal *j, enum sr_jtype type, sr_ms at, con
 	char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(17));
 	json_decref(o);
 	if (!text) {
+		json_decref(fields_copy);
 		msgf(err, n, "cannot encode the %s record", journal_type_name(type));
 		return -1;
 	}
 	size_t len = strlen(text);
 	if (len + 1 > JOURNAL_LINE_MAX) {
 		free(text);
+		json_decref(fields_copy);
 		msgf(err, n, "%s record too large (%zu bytes)", journal_type_name(type), len);
 		return -1;
 	}
+	if (j->store) {
+		int sr = store_write(j, type, seq, text, len, err, n);
+		if (sr == SR_STORE_CONFLICT && retries < 3) {
+			/* another writer was first (a predecessor's last records):
+			 * they are in the mirror now; this record goes after them */
+			free(text);
+			return append_locked_try(j, type, at, actor, fields_copy, seq_out, err, n,
+			                         retries + 1);
+		}
+		if (sr != SR_STORE_OK) {
+			free(text);
+			json_decref(fields_copy);
+			return -1;
+		}
+	}
+	json_decref(fields_copy);
 	text[len] = '\n'; /* the NUL is not written */
 	struct stat st;
 	if (fstat(j->fd, &st) < 0) {
@@ -698,6 +736,217 @@ static int append_locked(struct sr_journal *j, enum sr_jtype type, sr_ms at, con
 	if (seq_out)
 		*seq_out = seq;
 	return 0;
+}
+
+/* Is the mirror's last complete line exactly text? */
+static bool last_line_equals(struct sr_journal *j, const char *text, size_t len)
+{
+	struct stat st;
+	if (fstat(j->fd, &st) != 0 || (size_t)st.st_size < len + 1)
+		return false;
+	char *buf = malloc(len + 2);
+	if (!buf)
+		return false;
+	off_t from = st.st_size - (off_t)len - 1;
+	bool ok = pread(j->fd, buf, len + 1, from) == (ssize_t)(len + 1) && buf[len] == '\n' &&
+	          memcmp(buf, text, len) == 0;
+	/* and it starts a line */
+	char before = '\n';
+	if (ok && from > 0)
+		ok = pread(j->fd, &before, 1, from - 1) == 1 && before == '\n';
+	free(buf);
+	return ok;
+}
+
+/* ---- the etcd store (store.h): the file is its mirror ----------------------------------- */
+
+/* Append lines pulled from the store to the mirror, as they are. */
+static int mirror_line(void *ud, long long seq, const char *line, size_t len)
+{
+	struct sr_journal *j = ud;
+	(void)seq;
+	char *buf = malloc(len + 1);
+	if (!buf)
+		return -1;
+	memcpy(buf, line, len);
+	buf[len] = '\n';
+	ssize_t w;
+	do
+		w = write(j->fd, buf, len + 1);
+	while (w < 0 && errno == EINTR);
+	free(buf);
+	if (w != (ssize_t)(len + 1))
+		return -1;
+	j->dirty = true;
+	return 0;
+}
+
+/* Under the append lock: what the store has after the mirror's last
+ * record, into the mirror. Not while a spool waits: the mirror then holds
+ * records the store has not (they are merged first). */
+static int store_catch_up_locked(struct sr_journal *j, char *err, size_t n)
+{
+	if (!j->store || store_spool_pending(j->spool_path))
+		return 0;
+	if (scan_catch_up(j) < 0) {
+		msgf(err, n, "cannot read %s: %s", j->path, strerror(errno));
+		return -1;
+	}
+	int got = store_pull(j->store, j->last_seq, 0, mirror_line, j, err, n);
+	if (got < 0)
+		return got == SR_STORE_UNAVAILABLE ? 0 : -1; /* said by store_available */
+	if (got > 0 && scan_catch_up(j) < 0) {
+		msgf(err, n, "cannot read %s: %s", j->path, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* A record's line, committed to the store before it is in the mirror;
+ * while the store cannot answer (or a spool already waits, whose records
+ * must land first), spooled instead. Never a record that was fenced off:
+ * a deposed leader writes nothing anywhere. */
+static int store_write(struct sr_journal *j, enum sr_jtype type, long long seq, const char *text,
+                       size_t len, char *err, size_t n)
+{
+	int rc = SR_STORE_UNAVAILABLE;
+	/* A console attaching to or leaving a standby is a fact about that
+	 * bastion, not a decision: its record needs no leadership (the
+	 * head check still keeps the journal whole). Everything else is the
+	 * leader's to write. */
+	bool fenced = type != SR_J_SESSION;
+	long long fence = store_fence(j->store);
+	if (!store_spool_pending(j->spool_path))
+		rc = fenced ? store_commit(j->store, seq, text, len, err, n)
+		            : store_import_line(j->store, seq, text, len, err, n);
+	if (rc == SR_STORE_UNAVAILABLE) {
+		char serr[256];
+		if (store_spool_append(j->spool_path, seq, text, len, serr, sizeof serr) != 0) {
+			msgf(err, n, "the store does not answer and %s", serr);
+			rc = SR_STORE_FAILED;
+		} else {
+			rc = SR_STORE_OK;
+		}
+	}
+	j->store_rc = rc;
+	/* fenced off while holding a fence: this service was deposed (a
+	 * standby's refusal, without one, says nothing new) */
+	j->store_deposed = rc == SR_STORE_FENCED && fence > 0 && fenced;
+	if (rc != SR_STORE_OK)
+		sr_strlcpy(j->store_err, err, sizeof j->store_err);
+	return rc;
+}
+
+/* Move the mirror aside and empty it: it is rebuilt from the store. */
+static int mirror_reset(struct sr_journal *j, const char *why, char *err, size_t n)
+{
+	char aside[700];
+	msgf(aside, sizeof aside, "%s.diverged-%lld", j->path, (long long)wall_ms());
+	int afd = open(aside, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (afd >= 0) {
+		char buf[CHUNK];
+		ssize_t r;
+		off_t off = 0;
+		while ((r = pread(j->fd, buf, sizeof buf, off)) > 0) {
+			if (write(afd, buf, (size_t)r) != r)
+				break;
+			off += r;
+		}
+		fsync(afd);
+		close(afd);
+	}
+	if (ftruncate(j->fd, 0) != 0) {
+		msgf(err, n, "cannot empty the mirror %s: %s", j->path, strerror(errno));
+		return -1;
+	}
+	j->poll_off = j->scan_off = 0;
+	j->poll_line = j->scan_line = 0;
+	j->poll_seq = j->last_seq = 0;
+	j->npending = 0;
+	j->nown = 0;
+	msgf(j->store_err, sizeof j->store_err, "%s: the old copy is %s", why, aside);
+	return 0;
+}
+
+int journal_use_store(struct sr_journal *j, struct sr_store *st, char *err, size_t n)
+{
+	j->store = st;
+	msgf(j->spool_path, sizeof j->spool_path, "%s/%s", j->dir, JOURNAL_SPOOL_FILE);
+	j->store_err[0] = '\0';
+	if (append_lock(j, err, n) < 0)
+		return -1;
+	int rc = 0;
+	if (store_spool_pending(j->spool_path)) {
+		/* A break-glass rollback from an earlier run: its records go to
+		 * the store first (merged by whoever leads, exactly once). */
+		bool reseq = false;
+		int merged = 0;
+		int mr = store_spool_merge(st, j->spool_path, false, &reseq, &merged, err, n);
+		if (mr == SR_STORE_OK && reseq)
+			rc = mirror_reset(j, "spooled records landed at other seqs", err, n);
+		else if (mr != SR_STORE_OK && mr != SR_STORE_UNAVAILABLE)
+			rc = -1;
+	}
+	if (rc == 0 && !store_spool_pending(j->spool_path) && j->last_seq > 0) {
+		/* Is the mirror a prefix of the store? Its last record decides
+		 * (records are never rewritten): else it is rebuilt. */
+		char *line = NULL;
+		size_t len = 0;
+		int gr = store_get(st, j->last_seq, &line, &len, err, n);
+		if (gr == SR_STORE_OK || gr == 1) {
+			bool same = false;
+			if (gr == SR_STORE_OK) {
+				struct sr_jevent ev;
+				json_t *a = NULL;
+				char why[8];
+				same = journal_parse_line(line, len, &ev, &a, why, sizeof why) ==
+				           0 &&
+				       ev.seq == j->last_seq && last_line_equals(j, line, len);
+				json_decref(a);
+			}
+			free(line);
+			if (!same)
+				rc = mirror_reset(
+				    j,
+				    "the state dir's copy of the journal differs from the store's",
+				    err, n);
+		} else if (gr != SR_STORE_UNAVAILABLE) {
+			rc = -1;
+		}
+	}
+	if (rc == 0)
+		rc = store_catch_up_locked(j, err, n);
+	append_unlock(j);
+	return rc;
+}
+
+bool journal_store_fenced(const struct sr_journal *j)
+{
+	return j->store && j->store_deposed;
+}
+
+const char *journal_store_note(const struct sr_journal *j)
+{
+	return j->store_err;
+}
+
+bool journal_spooling(const struct sr_journal *j)
+{
+	return j->store && store_spool_pending(j->spool_path);
+}
+
+int journal_store_merge(struct sr_journal *j, bool fenced, bool *rebuild, int *merged, char *err,
+                        size_t n)
+{
+	*rebuild = false;
+	*merged = 0;
+	if (!j->store || !store_spool_pending(j->spool_path))
+		return 0;
+	if (append_lock(j, err, n) < 0)
+		return -1;
+	int rc = store_spool_merge(j->store, j->spool_path, fenced, rebuild, merged, err, n);
+	append_unlock(j);
+	return rc;
 }
 
 void journal_unnamed(struct sr_journal *j)
@@ -894,6 +1143,8 @@ static void put_action(json_t *f, const struct sr_jaction *a)
 	put_str(f, "reason", a->reason ? a->reason : "");
 	if (a->overnight_until > 0)
 		put_int(f, "overnight_until", a->overnight_until);
+	if (a->request && a->request[0])
+		put_str(f, "request", a->request);
 }
 
 int journal_intent(struct sr_journal *j, sr_ms at, const char *actor, const struct sr_jaction *a,
@@ -1180,6 +1431,14 @@ static void deliver_line(void *ctx, const char *line, size_t len, long lineno, l
 
 int journal_poll(struct sr_journal *j, sr_jevent_cb cb, sr_jissue_cb issue, void *ud)
 {
+	if (j->store) {
+		/* another service's records (the leader's, a predecessor's) */
+		char err[256];
+		if (append_lock(j, err, sizeof err) == 0) {
+			store_catch_up_locked(j, err, sizeof err);
+			append_unlock(j);
+		}
+	}
 	struct deliver d = {.j = j, .cb = cb, .issue = issue, .ud = ud};
 	/* out-of-order checks continue from where the last poll ended */
 	d.prev_seq = j->poll_seq;

@@ -145,10 +145,12 @@ static void encode_obs(struct sbuf *b, json_t *errs, int cell, char side, const 
 json_t *obsrec_encode(const struct sr_snapshot *cur, const struct sr_snapshot *prev, sr_ms at,
                       long long writer, bool keyframe)
 {
-	static struct sr_snapshot empty; /* zeroed; cleared below once */
+	/* A keyframe is the delta against "never fetched", one cell at a time
+	 * (a whole empty snapshot would be SR_MAX_CELLS cells). */
+	static struct sr_obs empty;
 	static bool empty_ready;
 	if (!empty_ready) {
-		snapshot_clear(&empty, SR_MAX_CELLS);
+		obs_clear(&empty);
 		empty_ready = true;
 	}
 	json_t *f = json_object();
@@ -161,14 +163,15 @@ json_t *obsrec_encode(const struct sr_snapshot *cur, const struct sr_snapshot *p
 		json_object_set_new(f, "null", json_integer(1));
 		return f;
 	}
-	const struct sr_snapshot *base = keyframe || !prev ? &empty : prev;
+	const struct sr_snapshot *base = keyframe || !prev ? NULL : prev;
 	int nc = cur->ncells < SR_MAX_CELLS ? cur->ncells : SR_MAX_CELLS;
 	json_object_set_new(f, "n", json_integer(nc));
 	struct sbuf b = {0};
 	json_t *errs = json_object();
 	for (int c = 0; c < nc; c++) {
-		encode_obs(&b, errs, c, 'c', &cur->canary[c], &base->canary[c], at);
-		encode_obs(&b, errs, c, 'k', &cur->control[c], &base->control[c], at);
+		encode_obs(&b, errs, c, 'c', &cur->canary[c], base ? &base->canary[c] : &empty, at);
+		encode_obs(&b, errs, c, 'k', &cur->control[c], base ? &base->control[c] : &empty,
+		           at);
 	}
 	if (b.oom) {
 		free(b.s);

@@ -68,6 +68,19 @@ void secret_register(const char *s)
 		secrets[nsecrets++] = copy;
 }
 
+void secret_forget(const char *s)
+{
+	for (int i = 0; s && i < nsecrets; i++)
+		if (!strcmp(secrets[i], s)) {
+			explicit_bzero(secrets[i], strlen(secrets[i]));
+			free(secrets[i]);
+			memmove(secrets + i, secrets + i + 1,
+			        (size_t)(nsecrets - i - 1) * sizeof secrets[0]);
+			secrets[--nsecrets] = NULL;
+			return;
+		}
+}
+
 void secret_forget_all(void)
 {
 	for (int i = 0; i < nsecrets; i++) {

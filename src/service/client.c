@@ -39,6 +39,7 @@ struct sr_client {
 	struct sr_who who[SR_CLIENT_MAX_WHO];
 	struct sr_workflow_status wf;
 	char poll_mode[96];
+	char bastion[160]; /* the etcd store's leader or standby badge; "" none */
 
 	long next_id;
 	long result_id;
@@ -191,6 +192,8 @@ static int on_state(struct sr_client *c, const json_t *m, char *err, size_t n)
 	c->alarms = alarms;
 	sr_sanitize(c->poll_mode, json_string_value(json_object_get(m, "poll_mode")) ?: "",
 	            sizeof c->poll_mode);
+	sr_sanitize(c->bastion, json_string_value(json_object_get(m, "bastion")) ?: "",
+	            sizeof c->bastion);
 	const json_t *wf = json_object_get(m, "workflow");
 	if (json_is_object(wf)) {
 		struct sr_workflow_status *w = &c->wf;
@@ -492,11 +495,11 @@ static int connect_and_hello(struct sr_client *c, sr_ms timeout_ms, bool *absent
 long client_request(struct sr_client *c, const struct sr_action_request *req)
 {
 	long id = ++c->next_id;
-	json_t *m = json_pack("{s:s, s:I, s:s, s:i, s:i, s:s, s:s, s:s, s:i, s:i}", "type",
-	                      "request", "id", (json_int_t)id, "action", sr_action_name(req->kind),
-	                      "weight", req->weight, "gate", req->gate, "reason", req->reason,
-	                      "checklist", req->checklist, "item", req->item, "report",
-	                      req->report_kind, "index", req->report_index);
+	json_t *m = wire_request_json(req);
+	if (m) {
+		json_object_set_new(m, "type", json_string("request"));
+		json_object_set_new(m, "id", json_integer((json_int_t)id));
+	}
 	return send_msg(c, m) == 0 ? id : -1;
 }
 
@@ -581,6 +584,11 @@ const struct sr_workflow_status *client_workflow(const struct sr_client *c)
 const char *client_poll_mode(const struct sr_client *c)
 {
 	return c->poll_mode;
+}
+
+const char *client_bastion(const struct sr_client *c)
+{
+	return c->bastion;
 }
 
 const struct sr_action_result *client_result(const struct sr_client *c, enum sr_action_kind *kind)

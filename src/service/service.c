@@ -26,6 +26,7 @@
 #include <uv.h>
 
 #include "shiproom/action.h"
+#include "shiproom/bastion.h"
 #include "shiproom/journal.h"
 #include "shiproom/jread.h"
 #include "shiproom/mirror.h"
@@ -112,8 +113,14 @@ struct service {
 	long pending_id;
 	bool pending;
 
+	/* With the journal in etcd: leader or standby (bastion.h). */
+	struct sr_bastion *bastion;
+	uv_timer_t lead;
+	char badge[160];
+
 	int log_mark; /* log entries printed to log_out */
 	bool stopping;
+	bool restart; /* exec ourselves again once stopped (on_reread) */
 	char stop_reason[128];
 	int exit_status;
 };
@@ -392,6 +399,8 @@ static void send_state(struct client *c)
 	char mode[96];
 	runner_poll_mode(r, mode, sizeof mode, true);
 	json_object_set_new(extra, "poll_mode", json_string(mode));
+	if (v->bastion)
+		json_object_set_new(extra, "bastion", json_string(v->badge));
 	json_object_set_new(extra, "gen", json_integer((json_int_t)v->gen));
 	json_object_set_new(extra, "stopping", json_boolean(v->stopping));
 	char *rest = json_dumps(extra, JSON_COMPACT);
@@ -614,34 +623,20 @@ static void on_request(struct client *c, const json_t *m)
 		         sr_action_name(r->flight.req.kind), r->flight.req.actor);
 	} else {
 		req.kind = d->kind;
-		json_t *w = json_object_get(m, "weight"), *g = json_object_get(m, "gate");
-		req.weight = json_is_integer(w) && json_integer_value(w) >= 0 &&
-		                     json_integer_value(w) <= 100
-		                 ? (int)json_integer_value(w)
-		                 : 0;
-		req.gate = json_is_integer(g) && json_integer_value(g) >= -1 &&
-		                   json_integer_value(g) < SR_MAX_GATES
-		               ? (int)json_integer_value(g)
-		               : -1;
+		wire_request_read(m, &req);
 		sr_strlcpy(req.actor, c->login, sizeof req.actor);
-		const char *reason = json_string_value(json_object_get(m, "reason"));
-		const char *cl = json_string_value(json_object_get(m, "checklist"));
-		const char *it = json_string_value(json_object_get(m, "item"));
-		sr_sanitize(req.reason, reason ? reason : "", sizeof req.reason);
-		sr_sanitize(req.checklist, cl ? cl : "", sizeof req.checklist);
-		sr_sanitize(req.item, it ? it : "", sizeof req.item);
-		json_t *rk = json_object_get(m, "report"), *ri = json_object_get(m, "index");
-		req.report_kind = json_is_integer(rk) && json_integer_value(rk) >= 0 &&
-		                          json_integer_value(rk) <= SR_REPORT_WIN
-		                      ? (int)json_integer_value(rk)
-		                      : 0;
-		req.report_index = json_is_integer(ri) && json_integer_value(ri) >= -1 &&
-		                           json_integer_value(ri) < SR_MAX_GATES
-		                       ? (int)json_integer_value(ri)
-		                       : -1;
-		action_dispatch(r, &req, &res);
-		/* the report an action makes due, and its post, at once */
-		session_workflow(v->s);
+		char fwhy[SR_TEXT_LEN * 2] = "";
+		if (v->bastion &&
+		    bastion_forward(v->bastion, c->id, (long long)id, &req, fwhy, sizeof fwhy))
+			return; /* the leader answers (bastion hooks: on_forward_answer) */
+		if (fwhy[0]) {
+			res.outcome = SR_ACT_REFUSED;
+			sr_strlcpy(res.message, fwhy, sizeof res.message);
+		} else {
+			action_dispatch(r, &req, &res);
+			/* the report an action makes due, and its post, at once */
+			session_workflow(v->s);
+		}
 	}
 	if (res.outcome == SR_ACT_PENDING) {
 		v->pending = true;
@@ -925,6 +920,100 @@ static void on_signal(uv_signal_t *h, int sig)
 	v->exit_status = 0;
 }
 
+/* ---- leader or standby (the etcd store) ------------------------------------ */
+
+static void on_forward_answer(void *ud, long client, long long msg_id, const char *action,
+                              const char *outcome, const char *message, int weight)
+{
+	struct service *v = ud;
+	for (struct client *c = v->clients; c; c = c->next)
+		if (c->id == client && c->hello)
+			send_msg(c, json_pack("{s:s, s:I, s:s, s:s, s:s, s:i}", "type", "result",
+			                      "id", (json_int_t)msg_id, "action", action, "outcome",
+			                      outcome, "message", message, "weight", weight));
+	v->who_changed = true;
+}
+
+/* A simulator's virtual clock is the journal's: a standby shows the
+ * leader's moment, and a new leader goes on from the last record. */
+static void anchor_clock(struct service *v)
+{
+	struct sr_runner *r = v->s->runner;
+	if (v->s->real || r->journal_last_at <= 0)
+		return;
+	sr_ms at = r->journal_last_at > r->now ? r->journal_last_at : r->now;
+	clock_init(&v->clock, clock_real_ms(), at, v->clock.speed);
+}
+
+static void on_lead_changed(void *ud, enum sr_lead state, const char *why)
+{
+	struct service *v = ud;
+	(void)why;
+	if (state == SR_LEAD_LEADER) {
+		anchor_clock(v);
+		session_take_lead(v->s);
+		anchor_clock(v); /* a drill's --start may have moved it on */
+		arm_tick(v);
+	}
+	v->who_changed = true;
+}
+
+/* The mirror no longer matches the store: the simplest correct way to
+ * read the rollout again is the way a restart does. The consoles
+ * reattach on their own (they do after any lost service). */
+static void on_reread(void *ud, const char *why)
+{
+	struct service *v = ud;
+	runner_log(v->s->runner, SR_LOG_ACTION, SR_YELLOW, "",
+	           "service: %s: restarting to read the rollout again from the store", why);
+	session_print_log(v->o->log_out ? v->o->log_out : stdout, v->s->runner, &v->log_mark,
+	                  false);
+	v->restart = true;
+	service_stop(v, "restarting: the journal is read again from the store");
+}
+
+static void on_lead_tick(uv_timer_t *t)
+{
+	struct service *v = t->data;
+	if (v->stopping)
+		return;
+	bastion_tick(v->bastion);
+	char badge[sizeof v->badge];
+	bastion_badge(v->bastion, badge, sizeof badge);
+	if (strcmp(badge, v->badge) != 0) {
+		sr_strlcpy(v->badge, badge, sizeof v->badge);
+		v->who_changed = true;
+	}
+	if (!bastion_leads(v->bastion))
+		anchor_clock(v);
+}
+
+static int kept_argc;
+static char **kept_argv;
+
+void service_keep_argv(int argc, char **argv)
+{
+	kept_argc = argc;
+	kept_argv = argv;
+}
+
+void service_reexec(void)
+{
+	if (!kept_argv)
+		return;
+	char **args = calloc((size_t)kept_argc + 1, sizeof *args);
+	if (!args)
+		return;
+	int n = 0;
+	for (int i = 0; i < kept_argc; i++)
+		if (strcmp(kept_argv[i], "--detach") != 0)
+			args[n++] = kept_argv[i];
+	args[n] = NULL;
+	fflush(NULL);
+	execv("/proc/self/exe", args);
+	free(args);
+}
+
 /* ---- start and end ----------------------------------------------------------- */
 
 static int read_policy_text(struct service *v, char *err, size_t n)
@@ -1015,6 +1104,8 @@ static void close_all(struct service *v)
 	uv_close((uv_handle_t *)&v->sigterm, NULL);
 	uv_close((uv_handle_t *)&v->sigint, NULL);
 	uv_close((uv_handle_t *)&v->sighup, NULL);
+	if (v->bastion)
+		uv_close((uv_handle_t *)&v->lead, NULL);
 	/* let the last errors go out and the handles close */
 	for (int i = 0; i < 100 && uv_run(v->loop, UV_RUN_NOWAIT); i++)
 		;
@@ -1044,6 +1135,26 @@ int service_run(struct sr_session *s, const struct sr_service_opts *o)
 	v->tick.data = v->check.data = v->sigterm.data = v->sigint.data = v->sighup.data = v;
 	s->runner->on_polled = on_polled;
 	s->runner->on_polled_ud = v;
+	if (s->store) {
+		struct sr_bastion_hooks hooks = {.ud = v,
+		                                 .answer = on_forward_answer,
+		                                 .changed = on_lead_changed,
+		                                 .reread = on_reread};
+		v->bastion = bastion_create(s, &hooks, err, sizeof err);
+		if (!v->bastion) {
+			fprintf(stderr, "shiproom: serve: %s\n", err);
+			uv_close((uv_handle_t *)&v->listener, NULL);
+			unlink(o->socket);
+			free(v->policy_text);
+			return SR_EXIT_RUNTIME;
+		}
+		uv_timer_init(v->loop, &v->lead);
+		v->lead.data = v;
+		bastion_badge(v->bastion, v->badge, sizeof v->badge);
+		on_lead_tick(&v->lead); /* campaign now: a lone service leads at once */
+		uint64_t every = (uint64_t)bastion_interval_ms(v->bastion);
+		uv_timer_start(&v->lead, on_lead_tick, every, every);
+	}
 	uv_timer_start(&v->tick, on_tick, 0, 0); /* then arm_tick */
 	uv_check_start(&v->check, on_check);
 	uv_signal_start(&v->sigterm, on_signal, SIGTERM);
@@ -1077,6 +1188,15 @@ int service_run(struct sr_session *s, const struct sr_service_opts *o)
 	uv_run(v->loop, UV_RUN_DEFAULT);
 	s->runner->on_polled = NULL;
 	close_all(v);
+	if (v->bastion) {
+		/* the lease given back: a standby leads at once, not a TTL later */
+		bastion_free(v->bastion);
+		v->bastion = NULL;
+	}
+	if (v->restart) {
+		unlink(o->socket);
+		service_reexec();
+	}
 	unlink(o->socket);
 	free(v->policy_text);
 	free(v->core_text);

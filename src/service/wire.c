@@ -6,6 +6,10 @@
 
 #include "shiproom/wire.h"
 
+#include "shiproom/action.h"
+#include "shiproom/common.h"
+#include "shiproom/report.h"
+
 void wire_reader_init(struct sr_wire_reader *rd, size_t max)
 {
 	memset(rd, 0, sizeof *rd);
@@ -122,4 +126,39 @@ const char *wire_type(const json_t *msg)
 {
 	const char *t = json_string_value(json_object_get(msg, "type"));
 	return t ? t : "";
+}
+
+/* ---- action requests ------------------------------------------------------ */
+
+json_t *wire_request_json(const struct sr_action_request *req)
+{
+	return json_pack("{s:s, s:i, s:i, s:s, s:s, s:s, s:i, s:i}", "action",
+	                 sr_action_name(req->kind), "weight", req->weight, "gate", req->gate,
+	                 "reason", req->reason, "checklist", req->checklist, "item", req->item,
+	                 "report", req->report_kind, "index", req->report_index);
+}
+
+static int int_in(const json_t *m, const char *key, long lo, long hi, int dflt)
+{
+	const json_t *v = json_object_get(m, key);
+	return json_is_integer(v) && json_integer_value(v) >= lo && json_integer_value(v) <= hi
+	           ? (int)json_integer_value(v)
+	           : dflt;
+}
+
+static void text_of(const json_t *m, const char *key, char *out, size_t n)
+{
+	const char *s = json_string_value(json_object_get(m, key));
+	sr_sanitize(out, s ? s : "", n);
+}
+
+void wire_request_read(const json_t *m, struct sr_action_request *req)
+{
+	req->weight = int_in(m, "weight", 0, 100, 0);
+	req->gate = int_in(m, "gate", -1, SR_MAX_GATES - 1, -1);
+	text_of(m, "reason", req->reason, sizeof req->reason);
+	text_of(m, "checklist", req->checklist, sizeof req->checklist);
+	text_of(m, "item", req->item, sizeof req->item);
+	req->report_kind = int_in(m, "report", 0, SR_REPORT_WIN, 0);
+	req->report_index = int_in(m, "index", -1, SR_MAX_GATES - 1, -1);
 }

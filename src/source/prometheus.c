@@ -865,8 +865,9 @@ static bool evidence_bound(struct prom *pr, int k)
 }
 
 /* Fill {{step}} and {{le}}, then the static placeholders. */
-static int evidence_expand(const struct prom *pr, int k, const char *tmpl, const char *step,
-                           char *dst, size_t n, char *why, size_t wn)
+/* Malloc'ed (free it), or NULL with why filled. */
+static char *evidence_expand(const struct prom *pr, int k, const char *tmpl, const char *step,
+                             char *why, size_t wn)
 {
 	char le[32] = "", mid[4 * SR_QUERY_LEN];
 	if (isfinite(pr->ev_bound[k]))
@@ -883,7 +884,7 @@ static int evidence_expand(const struct prom *pr, int k, const char *tmpl, const
 				snprintf(
 				    why, wn,
 				    "{{le}} in the evidence query of a KPI that is not latency");
-				return -1;
+				return NULL;
 			}
 			val = le;
 			skip = 6;
@@ -891,14 +892,14 @@ static int evidence_expand(const struct prom *pr, int k, const char *tmpl, const
 		size_t add = val ? strlen(val) : 1;
 		if (o + add + 1 > sizeof mid) {
 			snprintf(why, wn, "evidence query too long once expanded");
-			return -1;
+			return NULL;
 		}
 		memcpy(mid + o, val ? val : t, add);
 		o += add;
 		t += val ? skip : 1;
 	}
 	mid[o] = '\0';
-	return promparse_expand(dst, n, mid, pr->p, k, pr->cfg.window, why, wn);
+	return promparse_expand_alloc(mid, pr->p, k, pr->cfg.window, why, wn);
 }
 
 static void rhythm_text(struct prom *pr, sr_ms history);
@@ -1014,13 +1015,15 @@ static void prom_poll(struct sr_source *s, sr_ms now, sr_source_cb cb, void *ud)
 				query_send(pr, q, same, tparam);
 			continue;
 		}
-		char text[4 * SR_QUERY_LEN], why[200];
+		char why[200];
 		const struct sr_prom_evidence_query *e = pr->ev_query[q->kpi];
-		if (evidence_expand(pr, q->kpi, q->what == Q_EV_BAD ? e->bad : e->requests, step,
-		                    text, sizeof text, why, sizeof why) != 0)
+		char *text = evidence_expand(pr, q->kpi, q->what == Q_EV_BAD ? e->bad : e->requests,
+		                             step, why, sizeof why);
+		if (!text)
 			promparse_set_error(&q->res, why);
 		else
 			query_send(pr, q, text, tparam);
+		free(text);
 	}
 	memset(pr->auth, 0, sizeof pr->auth);
 	if (--pr->pending == 0)
@@ -1071,14 +1074,10 @@ int prometheus_last_query_count(const struct sr_source *s)
 static char *expand_or_fail(const struct sr_policy *p, int k, const char *tmpl, const char *window,
                             const char *what, char *err, size_t n)
 {
-	char buf[4 * SR_QUERY_LEN], why[200];
-	if (promparse_expand(buf, sizeof buf, tmpl, p, k, window, why, sizeof why) != 0) {
-		snprintf(err, n, "kpi %s: %s: %s", p->kpis[k].id, what, why);
-		return NULL;
-	}
-	char *q = strdup(buf);
+	char why[200];
+	char *q = promparse_expand_alloc(tmpl, p, k, window, why, sizeof why);
 	if (!q)
-		snprintf(err, n, "out of memory");
+		snprintf(err, n, "kpi %s: %s: %s", p->kpis[k].id, what, why);
 	return q;
 }
 
@@ -1190,14 +1189,17 @@ static int prom_prepare(struct prom *pr, char *err, size_t n)
 		/* Expand once with stand-ins so a broken template stops the start. */
 		pr->ev_query[k] = e;
 		pr->ev_bound[k] = latency ? pr->cfg.buckets_ms[0] : NAN;
-		char text[4 * SR_QUERY_LEN], why[200];
-		for (int w = 0; w < 2; w++)
-			if (evidence_expand(pr, k, w ? e->bad : e->requests, "15s", text,
-			                    sizeof text, why, sizeof why) != 0) {
+		char why[200];
+		for (int w = 0; w < 2; w++) {
+			char *text = evidence_expand(pr, k, w ? e->bad : e->requests, "15s", why,
+			                             sizeof why);
+			if (!text) {
 				snprintf(err, n, "source.evidence_queries.%s.%s: %s", shown,
 				         w ? "bad" : "requests", why);
 				return -1;
 			}
+			free(text);
+		}
 		pr->ev_bound[k] = NAN;
 	}
 	if (pr->cfg.nevidence > 0) {

@@ -680,6 +680,38 @@ int promparse_fmt_g(char *buf, size_t n, double v)
 	return 0;
 }
 
+char *promparse_expand_alloc(const char *tmpl, const struct sr_policy *p, int kpi,
+                             const char *window, char *err, size_t en)
+{
+	if (!tmpl || kpi < 0 || kpi >= p->nkpis) {
+		snprintf(err, en, "nothing to expand");
+		return NULL;
+	}
+	/* An upper bound, so the answer fits whatever the journeys: each
+	 * placeholder becomes at most the window, a quantile or the KPI's
+	 * journey ids, every character escaped (3 bytes) plus a '|'. */
+	size_t per = 64 + (window ? strlen(window) : 0);
+	const struct sr_kpi *k = &p->kpis[kpi];
+	for (int i = 0; i < k->njourneys && i < SR_MAX_JOURNEYS; i++) {
+		int j = k->journeys[i];
+		if (j >= 0 && j < p->njourneys)
+			per += 3 * strlen(p->journeys[j].id) + 1;
+	}
+	size_t n = strlen(tmpl) + 1;
+	for (const char *s = tmpl; (s = strstr(s, "{{")) != NULL; s += 2)
+		n += per;
+	char *dst = malloc(n);
+	if (!dst) {
+		snprintf(err, en, "out of memory");
+		return NULL;
+	}
+	if (promparse_expand(dst, n, tmpl, p, kpi, window, err, en) != 0) {
+		free(dst);
+		return NULL;
+	}
+	return dst;
+}
+
 int promparse_expand(char *dst, size_t n, const char *tmpl, const struct sr_policy *p, int kpi,
                      const char *window, char *err, size_t en)
 {

@@ -54,6 +54,7 @@ static void header_row1(struct tui *t)
 	const struct sr_rollout *ro = &e->ro;
 	int y = t->lay.header.y, w = t->lay.w;
 	char weight[48], state[48], clock[24], gate[64], wall[24], who[64], replay[48] = "";
+	char bastion[64] = "";
 
 	if (ro->phase >= 0 && ro->phase < p->nphases)
 		tui_fmt(weight, sizeof weight, "canary %d%%  phase %d/%d", ro->weight,
@@ -83,15 +84,33 @@ static void header_row1(struct tui *t)
 	}
 	calendar_fmt(&p->calendar, t->now, wall, sizeof wall);
 	who_badge(t, who, sizeof who);
+	/* The etcd store: this console's service leads or stands by
+	 * (bastion.h); the whole line is in `status` and view 7. */
+	const char *b = t->o->client ? client_bastion(t->o->client) : "";
+	bool lead_ok = strncmp(b, "leader ", 7) == 0 || strncmp(b, "standby", 7) == 0;
+	if (strncmp(b, "leader ", 7) == 0)
+		tui_fmt(bastion, sizeof bastion, "LEADER");
+	else if (strncmp(b, "standby", 7) == 0)
+		tui_fmt(bastion, sizeof bastion, "STANDBY");
+	else if (strncmp(b, "leader?", 7) == 0)
+		tui_fmt(bastion, sizeof bastion, "LEADER?");
+	else if (b[0])
+		tui_fmt(bastion, sizeof bastion, "STORE DOWN");
 	if (replay_badge(t, replay, sizeof replay))
 		gate[0] = '\0'; /* a replay's countdowns mean nothing: where and how fast */
 
 	term_fill(y, 0, 1, w, TR_HEADER);
 	int right = w - (t->o->read_only ? 5 : 1);
 	struct piece pc[] = {
-	    {p->rollout, TR_HEADER, false}, {weight, TR_HEADER, false},   {state, TR_HEADER, false},
-	    {clock, TR_HEADER, false},      {replay, TR_BADGE_RO, false}, {gate, gate_role, false},
-	    {wall, TR_HEADER, true},        {who, TR_HEADER, true},
+	    {p->rollout, TR_HEADER, false},
+	    {weight, TR_HEADER, false},
+	    {state, TR_HEADER, false},
+	    {clock, TR_HEADER, false},
+	    {replay, TR_BADGE_RO, false},
+	    {gate, gate_role, false},
+	    {bastion, lead_ok ? TR_HEADER : TR_BADGE_RO, false},
+	    {wall, TR_HEADER, true},
+	    {who, TR_HEADER, true},
 	};
 	pieces_draw(y, 1, right, pc, (int)(sizeof pc / sizeof pc[0]));
 	if (t->o->read_only)

@@ -81,6 +81,7 @@ static bool try_shape(struct tui_layout *l, const struct layout_need *nd, char s
 {
 	struct tui_rect b = l->body;
 	int y = b.y, tiles_h, kpi_h, tl_h, min_log;
+	l->tile_more = 0;
 
 	if (shape == 'A') {
 		l->tile_mode = TILES_BOXES;
@@ -152,6 +153,19 @@ static bool try_shape(struct tui_layout *l, const struct layout_need *nd, char s
 	}
 
 	int log_h = b.h - tiles_h - kpi_h - tl_h - wf_h;
+	if (log_h < min_log && shape == 'C') {
+		/* More journeys than the screen has rows: the table keeps what
+		 * leaves the log its minimum, shows the worst journeys and
+		 * summarises the others on its last row; the KPIs view and its
+		 * filter reach every cell, the detail every journey. */
+		int rows = b.h - kpi_h - tl_h - wf_h - min_log - 1;
+		if (rows >= 2 && rows < nd->njourneys) {
+			l->tile_rows = rows;
+			l->tile_more = nd->njourneys - (rows - 1);
+			tiles_h = rows + 1;
+			log_h = b.h - tiles_h - kpi_h - tl_h - wf_h;
+		}
+	}
 	if (log_h < min_log)
 		return false;
 	l->tiles = rect(y, 0, tiles_h, l->w);

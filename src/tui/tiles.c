@@ -140,6 +140,90 @@ static void evidence_tag(const struct tui *t, int journey, int y, int x, int w)
 	}
 }
 
+/* The worst status of each journey's cells, in one pass over the cells
+ * (hundreds of journeys: never a pass per journey); NODATA for a journey
+ * without cells, as its row says (status_cell). */
+static void journey_worst(const struct tui *t, unsigned char *worst)
+{
+	const struct sr_policy *p = t->p;
+	bool any[SR_MAX_JOURNEYS] = {false};
+	memset(worst, SR_GREEN, (size_t)p->njourneys);
+	for (int c = 0; c < p->ncells; c++) {
+		int j = p->cells[c].journey;
+		enum sr_status st = t->r->engine.cells[c].status;
+		if (j < 0 || j >= p->njourneys)
+			continue;
+		any[j] = true;
+		if (st > (enum sr_status)worst[j])
+			worst[j] = (unsigned char)st;
+	}
+	for (int j = 0; j < p->njourneys; j++)
+		if (!any[j])
+			worst[j] = SR_NODATA;
+}
+
+/* The journeys the rows show, in order: all of them in the policy's
+ * order when they fit; else (layout.h: tile_more) the worst first, ties
+ * in the policy's order, and the selected journey always among them (on
+ * the last row when it would not be), so moving the selection reaches
+ * every journey. Returns the number of rows. */
+static int rows_order(const struct tui *t, int *order)
+{
+	const struct sr_policy *p = t->p;
+	int n = p->njourneys;
+	if (t->lay.tile_more <= 0) {
+		for (int j = 0; j < n; j++)
+			order[j] = j;
+		return n;
+	}
+	unsigned char worst[SR_MAX_JOURNEYS];
+	journey_worst(t, worst);
+	int shown = t->lay.tile_rows - 1, k = 0;
+	bool sel_in = false;
+	for (int st = SR_STATUS_COUNT - 1; st >= 0 && k < shown; st--)
+		for (int j = 0; j < n && k < shown; j++)
+			if (worst[j] == st) {
+				order[k++] = j;
+				sel_in |= j == t->sel_journey;
+			}
+	if (!sel_in && k > 0 && t->sel_journey >= 0 && t->sel_journey < n)
+		order[k - 1] = t->sel_journey;
+	return k;
+}
+
+/* The last row when not every journey has one: how many others, and how
+ * they stand, worst first ("+ 493 more: 2 RED, 491 GREEN"). */
+static void more_row(const struct tui *t, const int *order, int nrows, int y, int w)
+{
+	const struct sr_policy *p = t->p;
+	unsigned char worst[SR_MAX_JOURNEYS];
+	bool shown[SR_MAX_JOURNEYS] = {false};
+	int count[SR_STATUS_COUNT] = {0};
+	journey_worst(t, worst);
+	for (int i = 0; i < nrows; i++)
+		shown[order[i]] = true;
+	int others = 0;
+	for (int j = 0; j < p->njourneys; j++)
+		if (!shown[j]) {
+			count[worst[j]]++;
+			others++;
+		}
+	char line[160];
+	int o = tui_fmt(line, sizeof line, "+ %d more journeys:", others);
+	enum sr_status top = SR_GREEN;
+	for (int st = SR_STATUS_COUNT - 1; st >= 0; st--) {
+		if (!count[st] || o >= (int)sizeof line)
+			continue;
+		if (top == SR_GREEN)
+			top = (enum sr_status)st;
+		o += tui_fmt(line + o, sizeof line - (size_t)o, " %d %s", count[st],
+		             sr_status_name((enum sr_status)st));
+	}
+	if (o < (int)sizeof line)
+		tui_fmt(line + o, sizeof line - (size_t)o, "  (j/k select, 2 KPIs, / filter)");
+	term_put(y, COL_NAME, w - COL_NAME, theme_status_role(top), line);
+}
+
 static void tiles_rows(struct tui *t)
 {
 	struct tui_rect a = t->lay.tiles;
@@ -158,8 +242,10 @@ static void tiles_rows(struct tui *t)
 	if (sw > 0)
 		term_put(a.y, COL_TREND, sw, TR_TITLE, "P95 trend");
 	term_put(a.y, col_status, a.w - col_status, TR_TITLE, "Status");
-	for (int j = 0; j < p->njourneys && j + 1 < a.h; j++) {
-		int y = a.y + 1 + j;
+	int order[SR_MAX_JOURNEYS];
+	int nrows = rows_order(t, order);
+	for (int i = 0; i < nrows && i + 1 < a.h; i++) {
+		int j = order[i], y = a.y + 1 + i;
 		bool sel = t->view == VIEW_MAIN && j == t->sel_journey;
 		enum tui_role base = sel ? TR_SELECTED : TR_NORMAL;
 		char st[64];
@@ -188,6 +274,8 @@ static void tiles_rows(struct tui *t)
 		         term_put(y, col_status, a.w - col_status, theme_status_role(s), st);
 		evidence_tag(t, j, y, sx, a.w - sx);
 	}
+	if (t->lay.tile_more > 0 && nrows + 1 < a.h)
+		more_row(t, order, nrows, a.y + 1 + nrows, a.w);
 }
 
 static void tile_box(struct tui *t, int j, int y, int x, int w, int h)

@@ -44,6 +44,16 @@ const char *sr_verdict_name(enum sr_verdict v)
 	return "?";
 }
 
+void sr_msgf(char *dst, size_t n, const char *fmt, ...)
+{
+	if (!dst || n == 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(dst, n, fmt, ap);
+	va_end(ap);
+}
+
 bool sr_strlcpy(char *dst, const char *src, size_t n)
 {
 	if (n == 0)

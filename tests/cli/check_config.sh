@@ -68,12 +68,16 @@ w("samples.json", lambda p: p["source"]["samples_queries"].__setitem__("nope", "
 w("socket.json", lambda p: p["edge"].__setitem__("socket", "tcp:haproxy.internal:9999"))
 w("noquery.json", lambda p: p["kpis"][3].pop("query"))
 w("http.json", lambda p: p.__setitem__("edge", {"kind": "http", "get": {"method": "GET", "url": "ftp://edge"}}))
+w("store.json", lambda p: p.__setitem__("store", {"kind": "etcd", "endpoints": ["https://etcd-1:2379", "https://etcd-2:2379/v3"]}))
+w("storecert.json", lambda p: p.__setitem__("store", {"kind": "etcd", "endpoints": ["https://etcd-1:2379"], "cert_file": "/c.pem"}))
 PY
 for case in "timeout.json:/source/timeout_s: must be a number" \
 	"samples.json:/source/samples_queries/nope: no KPI \"nope\"" \
 	"socket.json:/edge/socket: expected" \
 	"noquery.json:/kpis/3/query: KPI" \
-	"http.json:/edge/get/url: must start with http"; do
+	"http.json:/edge/get/url: must start with http" \
+	"store.json:/store/endpoints/1: must be http://host:port" \
+	"storecert.json:/store/cert_file: cert_file and key_file go together"; do
 	f=${case%%:*}
 	want=${case#*:}
 	"$bin" check-config "$tmp/$f" >"$tmp/out" 2>"$tmp/err"
@@ -84,6 +88,19 @@ for case in "timeout.json:/source/timeout_s: must be a number" \
 		bad "$f: exit $rc: $(cat "$tmp/err")"
 	fi
 done
+
+# The store: the state dir unless the policy says etcd.
+out=$("$bin" check-config "$top/tests/policies/store-etcd.json" 2>&1)
+if echo "$out" | grep -q "edge sim, store etcd$"; then
+	ok "etcd store: $out"
+else
+	bad "etcd store: $out"
+fi
+if "$bin" check-config "$top/config/shiproom.json" 2>&1 | grep -q "store dir$"; then
+	ok "no store object: the state dir"
+else
+	bad "no store object: $("$bin" check-config "$top/config/shiproom.json" 2>&1)"
+fi
 
 expect_rc 2 "missing file" "$bin" check-config "$tmp/does-not-exist.json"
 expect_rc 2 "a broken --policy stops status too" "$bin" status --policy "$tmp/bad.json"

@@ -5,6 +5,7 @@
 # libshiproom.a, never rebuilt from here (under `make asan` that would mix
 # flags); under `make asan` (SR_SANITIZED=1) with the same sanitizers.
 e2e_build_probe() {
+	[ -f "$3/libshiproom.a" ] || fail "$3/libshiproom.a not built (run make first)"
 	probe_cc=${CC:-cc}
 	san=""
 	if [ -n "${SR_SANITIZED:-}" ]; then
@@ -36,4 +37,29 @@ e2e_start_app() {
 		sleep 0.1
 	done
 	sed -n 's/^PORT //p' "$out" >"$work/$v.port"
+}
+
+# HAProxy's Runtime API on $work/hap/admin.sock (haproxy.sh start DIR):
+# hap CMD prints the reply; hap_weight the canary's weight; hap_maint
+# "yes" when the canary is in forced maintenance (admin state bit 0x1).
+hap() {
+	python3 - "$work/hap/admin.sock" "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+out = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    out += b
+sys.stdout.write(out.decode())
+PY
+}
+hap_weight() { hap "get weight app/canary" | awk 'NR == 1 { print $1 }'; }
+hap_maint() {
+	hap "show servers state app" | awk '
+		$1 == "#" { for (i = 2; i <= NF; i++) col[$i] = i - 1; next }
+		$4 == "canary" { print (int($col["srv_admin_state"]) % 2 == 1) ? "yes" : "no" }'
 }

@@ -32,7 +32,6 @@ fail() {
 for tool in prometheus python3 curl timeout pkg-config; do
 	command -v "$tool" >/dev/null 2>&1 || fail "$tool not found (make deps installs it)"
 done
-[ -f "$build/libshiproom.a" ] || fail "$build/libshiproom.a not built (run make first)"
 
 work=$(mktemp -d /tmp/sr-evidence-e2e-XXXXXX)
 app_pids=""

@@ -180,27 +180,9 @@ reset_canary() {
 	curl -fsS -X POST "http://127.0.0.1:$canary_port/admin/reset" >/dev/null || fail "cannot reset"
 }
 
-hap() { # one Runtime API command -> its reply
-	python3 - "$work/hap/admin.sock" "$1" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-s.sendall(sys.argv[2].encode() + b"\n")
-out = b""
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    out += b
-sys.stdout.write(out.decode())
-PY
-}
-hap_weight() { hap "get weight app/canary" | awk 'NR == 1 { print $1 }'; }
-hap_maint() { # "yes" when the canary is in forced maintenance (admin state bit 0x1)
-	hap "show servers state app" | awk '
-		$1 == "#" { for (i = 2; i <= NF; i++) col[$i] = i - 1; next }
-		$4 == "canary" { print (int($col["srv_admin_state"]) % 2 == 1) ? "yes" : "no" }'
-}
+# hap, hap_weight, hap_maint: lib.sh
+# shellcheck source=tests/e2e/lib.sh
+. "$here/lib.sh"
 
 # check_status MODE FILE RC: does one `status --json` answer satisfy MODE?
 check_status() {

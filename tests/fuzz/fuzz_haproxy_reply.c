@@ -13,18 +13,7 @@
 #include <string.h>
 
 #include "shiproom/haproxy.h"
-
-static void check_msg(const char *err, size_t n)
-{
-	size_t len = strnlen(err, n);
-	if (len == n)
-		abort(); /* not terminated */
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)err[i];
-		if (c < 0x20 || c == 0x7f)
-			abort(); /* a control byte survived */
-	}
-}
+#include "fuzz_msg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -38,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	err[0] = '\0';
 	if (haproxy_parse_set_reply(buf, size, err, sizeof err) < 0)
-		check_msg(err, sizeof err);
+		fuzz_check_msg(err, sizeof err);
 
 	int cur = -1, init = -1;
 	err[0] = '\0';
@@ -46,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (cur < 0 || cur > 999999 || init < 0 || init > 999999)
 			abort();
 	} else {
-		check_msg(err, sizeof err);
+		fuzz_check_msg(err, sizeof err);
 	}
 
 	struct haproxy_server_state st;
@@ -59,12 +48,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (w < -1 || w > 100)
 			abort();
 	} else {
-		check_msg(err, sizeof err);
+		fuzz_check_msg(err, sizeof err);
 	}
 	/* a tiny message buffer must still be terminated */
 	char small[3];
 	if (haproxy_parse_set_reply(buf, size, small, sizeof small) < 0)
-		check_msg(small, sizeof small);
+		fuzz_check_msg(small, sizeof small);
 	free(buf);
 	return 0;
 }

@@ -14,6 +14,7 @@ set -u
 
 BIN=${1:-build/shiproom}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+TESTS=$(cd "$(dirname "$0")/.." && pwd)
 case $BIN in /*) ;; *) BIN=$(pwd)/$BIN ;; esac
 if ! command -v tmux >/dev/null 2>&1; then
 	echo "not ok - tmux is not installed (make deps)"
@@ -797,7 +798,31 @@ t_self_approval_shows_need() {
 	return 0
 }
 
-for t in main_all_green main_all_green_160x48 red_breach_timer trigger_banner resize help \
+# 500 journeys (tests/cli/gen_policy.py) at 80x24: the journey table
+# shows the worst rows and summarises the others on its last row, the
+# KPI groups, timeline and event log keep their place; the KPIs view's
+# filter finds any journey's cells and enter opens one in the detail.
+t_many_journeys() {
+	python3 "$TESTS/cli/gen_policy.py" 500 >"$WORK/p500.json" || return 1
+	start 80 24 --policy "$WORK/p500.json" --scenario healthy --seed 42 --start T-125 || return 1
+	wait_re "\+ [0-9]+ more journeys: [0-9]+ " 30 || return 1
+	s=$(screen)
+	echo "$s" | grep -F -q "Journey  " || { echo "no table heading"; return 1; }
+	echo "$s" | grep -F -q "Reliability" || { echo "no KPI groups"; return 1; }
+	echo "$s" | grep -E -q "T-2h +T-0" || { echo "no timeline"; return 1; }
+	echo "$s" | grep -F -q "Events (" || { echo "no event log"; return 1; }
+	echo "$s" | grep -F -q "x rollback" || { echo "no key bar"; return 1; }
+	keys 2
+	wait_for "KPIs: 2518 checks" || return 1
+	keys / j o u r n e y _ 3 2 1
+	wait_for "KPIs /journey_321/: 5 of 2518 checks" || return 1
+	keys Enter
+	wait_gone "filtering" || true
+	keys Enter
+	wait_for "journey_321 P95  (P95 latency by journey)" || return 1
+}
+
+for t in many_journeys main_all_green main_all_green_160x48 red_breach_timer trigger_banner resize help \
 	read_only promote_refused rollback_flow quit_restores_terminal sigterm_restores_terminal \
 	crash_restores_terminal sighup no_color ascii views checklist_tick report_pager \
 	postmortem_deadline postmortem_placeholder status_page_tile p50_tiles first_data_folded \

@@ -723,6 +723,29 @@ static void test_edge_anomaly_holds(void **state)
 	assert_int_equal(f->e->decision.verdict, SR_GO);
 }
 
+/* The journal's store (etcd) stops answering: nothing can be recorded,
+ * so the decision HOLDs with the reason, and a GO comes back with it. */
+static void test_store_unavailable_holds(void **state)
+{
+	struct fx *f = *state;
+	fx_enter(f, 5);
+	fx_run(f, 95 * FX_MIN, FX_POLL);
+	fx_approve(f, "approver");
+	fx_eval(f);
+	assert_int_equal(f->e->decision.verdict, SR_GO);
+	assert_false(engine_store_observed(f->e, true, f->now)); /* it answers: nothing new */
+	assert_true(engine_store_observed(f->e, false, f->now));
+	if (f->e->decision.verdict != SR_HOLD)
+		fail_msg("store down: %s", fx_decision_text(f));
+	assert_true(fx_decision_has(f, "store unavailable since"));
+	assert_true(fx_decision_has(f, "nothing acts but a rollback"));
+	fx_step(f, FX_POLL); /* evaluations do not clear it */
+	assert_int_equal(f->e->decision.verdict, SR_HOLD);
+	assert_false(engine_store_observed(f->e, false, f->now));
+	assert_true(engine_store_observed(f->e, true, f->now));
+	assert_int_equal(f->e->decision.verdict, SR_GO);
+}
+
 static void test_decision_observing_window(void **state)
 {
 	struct fx *f = *state;
@@ -1229,6 +1252,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_partial_data_not_green, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_never_good_has_no_age, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_edge_anomaly_holds, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store_unavailable_holds, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_decision_observing_window, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_decision_needs_approval, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_decision_any_yellow_or_red_holds, setup, teardown),

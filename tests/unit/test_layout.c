@@ -189,6 +189,45 @@ static void test_many_journeys_still_inside(void **state)
 	assert_sane(&l);
 }
 
+/* Hundreds of journeys at 80x24: the table takes the rows that leave
+ * the KPI groups, the timeline, the workflow strip and a 3-row log their
+ * place; its last row summarises the journeys without one. At every
+ * size from 80x24 up, the log keeps its rows whatever the journeys. */
+static void test_500_journeys_summarised(void **state)
+{
+	(void)state;
+	struct layout_need n = directive_need(false);
+	n.njourneys = 500;
+	struct tui_layout l;
+	layout_compute(&l, 80, 24, &n);
+	assert_false(l.too_small);
+	assert_sane(&l);
+	assert_int_equal(l.tile_mode, TILES_ROWS);
+	assert_int_equal(l.kpis.h, 5);
+	assert_int_equal(l.timeline.h, 2);
+	assert_int_equal(l.workflow.h, 1);
+	assert_int_equal(l.log.h, 3);
+	assert_int_equal(l.tiles.h, 1 + l.tile_rows);
+	/* 20 body rows - 5 groups - 2 timeline - 1 workflow - 3 log - heading */
+	assert_int_equal(l.tile_rows, 8);
+	assert_int_equal(l.tile_more, 500 - 7);
+	for (int b = 0; b < 2; b++) {
+		n.banner = b;
+		for (int w = 80; w <= 260; w += 9)
+			for (int h = 24; h <= 80; h += 4) {
+				layout_compute(&l, w, h, &n);
+				assert_sane(&l);
+				assert_true(l.log.h >= 3);
+				assert_true(l.tile_more > 0);
+				assert_int_equal(l.tile_rows - 1 + l.tile_more, 500);
+			}
+	}
+	/* The shipped 6 journeys are never summarised. */
+	n = directive_need(true);
+	layout_compute(&l, 80, 24, &n);
+	assert_int_equal(l.tile_more, 0);
+}
+
 static void test_pack(void **state)
 {
 	(void)state;
@@ -218,6 +257,7 @@ int main(void)
 	    cmocka_unit_test(test_too_small),
 	    cmocka_unit_test(test_every_size_is_sane),
 	    cmocka_unit_test(test_many_journeys_still_inside),
+	    cmocka_unit_test(test_500_journeys_summarised),
 	    cmocka_unit_test(test_pack),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "shiproom/jread.h"
+#include "shiproom/etcd.h"
 #include "shiproom/policy.h"
 
 #define SHIPPED SR_DATADIR "/config/shiproom.json"
@@ -394,6 +395,29 @@ static void test_minimal_defaults(void **state)
 	assert_int_equal(p->cells[1].journey, 1);
 }
 
+/* "store": absent, the state dir; "etcd", its config read back typed,
+ * with the rollout's own prefix by default. */
+static void test_store(void **state)
+{
+	struct sr_etcd_config c;
+	char err[300];
+	struct sr_policy *p = load_ok(state, FIXTURE("minimal.json"));
+	assert_string_equal(p->store_kind, "dir");
+	assert_string_equal(p->store_json, "");
+	assert_int_equal(policy_etcd_config(p, &c, err, sizeof err), -1);
+	assert_string_equal(err, "the policy's store is \"dir\", not \"etcd\"");
+	p = load_ok(state, FIXTURE("store-etcd.json"));
+	assert_string_equal(p->store_kind, "etcd");
+	assert_int_equal(policy_etcd_config(p, &c, err, sizeof err), 0);
+	assert_int_equal(c.nendpoints, 2);
+	assert_string_equal(c.endpoints[1], "http://127.0.0.1:22379");
+	assert_string_equal(c.prefix, "/shiproom/store-etcd");
+	assert_string_equal(c.username, "shiproom");
+	assert_string_equal(c.password_file, "/etc/shiproom/etcd.pw");
+	assert_int_equal(c.timeout_ms, 1000);
+	assert_int_equal(c.lease_ttl_s, 10);
+}
+
 /* A team's own rollout, written without touching C: 10/50/100. */
 static void test_alternative_policy(void **state)
 {
@@ -445,7 +469,7 @@ static const struct broken broken_files[] = {
      "bad_unknown_key_top.json:6:3: /gropus: unknown key \"gropus\" (expected one of: rollout, "
      "title, evaluation, source, edge, calendar, journeys, groups, phases, gates, kpis, "
      "triggers, roster, decision_rights, checklists, success, partial_success, rollback, "
-     "status_page, service)"},
+     "status_page, service, store)"},
     {"bad_unknown_key_nested.json",
      "bad_unknown_key_nested.json:15:85: /kpis/1/limits: unknown key \"limits\" (expected one "
      "of: id, name, group, unit, kind, direction, baseline, signal, quantile, limit, "
@@ -474,6 +498,22 @@ static const struct broken broken_files[] = {
     {"bad_source_kind.json",
      "bad_source_kind.json:3:22: /source/kind: unknown kind \"graphite\" (expected one of: "
      "sim, prometheus)"},
+    {"bad_store_kind.json",
+     "bad_store_kind.json:5:21: /store/kind: unknown kind \"consul\" (expected one of: dir, etcd)"},
+    {"bad_store_dir_keys.json",
+     "bad_store_dir_keys.json:5:28: /store/endpoints: unknown key \"endpoints\" (expected one of: "
+     "kind)"},
+    {"bad_store_endpoint.json",
+     "bad_store_endpoint.json:7:42: /store/endpoints/1: must be http://host:port or "
+     "https://host:port, without a path or credentials"},
+    {"bad_store_unknown_key.json",
+     "bad_store_unknown_key.json:5:69: /store/pasword_file: unknown key (known: kind, endpoints, "
+     "prefix, ca_file, cert_file, key_file, username, password_file, timeout_ms, lease_ttl_s)"},
+    {"bad_store_lease.json",
+     "bad_store_lease.json:6:28: /store/lease_ttl_s: must be an integer from 2 to 60"},
+    {"bad_store_no_endpoints.json",
+     "bad_store_no_endpoints.json:5:12: /store/endpoints: required for the etcd store (e.g. "
+     "[\"https://etcd-1:2379\", \"https://etcd-2:2379\"])"},
 };
 
 static void test_broken_fixtures(void **state)
@@ -787,6 +827,7 @@ int main(void)
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_minimal_defaults, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_alternative_policy, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_store, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_broken_fixtures, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
 	    cmocka_unit_test(test_error_format),

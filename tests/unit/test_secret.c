@@ -107,6 +107,24 @@ static void test_scrub_cut_and_raw(void **state)
 
 /* issue 9: https://user:pw@host/: the host is host, not user (libcurl's
  * URL API parses it), and the userinfo and path are secrets too. */
+/* A dead token forgotten frees its place: a full table keeps the rest. */
+static void test_forget(void **state)
+{
+	(void)state;
+	char buf[128];
+	secret_register("the-password");
+	for (int i = 0; i < SR_SECRET_MAX - 1; i++) {
+		snprintf(buf, sizeof buf, "token-%02d", i);
+		secret_register(buf);
+	}
+	secret_forget("token-03");
+	secret_forget("never-registered");
+	secret_register("token-new");
+	snprintf(buf, sizeof buf, "the-password token-03 token-new token-00");
+	assert_int_equal(secret_scrub(buf, sizeof buf), 3);
+	assert_string_equal(buf, "[redacted] token-03 [redacted] [redacted]");
+}
+
 static void test_webhook_url_parts(void **state)
 {
 	(void)state;
@@ -148,6 +166,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_reader, teardown),
 	    cmocka_unit_test_teardown(test_scrub_cut_and_raw, teardown),
 	    cmocka_unit_test_teardown(test_webhook_url_parts, teardown),
+	    cmocka_unit_test_teardown(test_forget, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
