@@ -68,6 +68,8 @@ const struct sr_command_def *cmd_find(enum sr_command cmd);
 /* "shiproom: <fmt with arg>" and a hint, on stderr; returns 2. The
  * argument is sanitised: argv may hold escape sequences. */
 int cmd_usage_error(const char *fmt, const char *arg);
+/* --at / --start against the scenario's plan: 0, or the usage error said. */
+int cmd_check_sim_min(const struct sr_scenario *sc, const char *opt, int min);
 /* Flush stdout (a full disk is a failure), free the session; rc. */
 int cmd_finish_print(struct sr_session *s, int rc);
 extern const char cmd_usage_text[];

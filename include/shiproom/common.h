@@ -77,6 +77,11 @@ void sr_msgf(char *dst, size_t n, const char *fmt, ...) __attribute__((format(pr
  * it is stored anywhere a view can reach. dst may equal src. */
 void sr_sanitize(char *dst, const char *src, size_t n);
 
+/* "shiproom: <message>\n" on stderr, the whole message sanitised: it
+ * carries argv (paths, names) and answers from outside, which may hold
+ * escape sequences. Every command-line error goes through here. */
+void sr_eprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* "T+90", "T-120", "T+7h30" style formatting of a relative time. */
 void sr_fmt_trel(char *buf, size_t n, sr_ms rel);
 /* "3m12s", "45s", "2h05m" */

@@ -44,6 +44,8 @@ struct sr_http_response {
 	const char *content_type; /* "" when absent */
 	const char *body;         /* NUL-terminated; len excludes the NUL */
 	size_t len;
+	const char *retry_after; /* the Retry-After header's value, "" when
+	                            absent (see http_retry_after_ms) */
 };
 
 /* Called once per request, from the loop, unless the request is cancelled
@@ -76,6 +78,13 @@ int http_inflight(const struct sr_http *h);
  * every other byte %XX). Writes at most n-1 bytes and a NUL; returns the
  * length the whole encoding needs, like snprintf. */
 size_t http_form_escape(char *dst, size_t n, const char *src);
+
+/* The wait a Retry-After value asks for (RFC 9110 10.2.3: delta-seconds
+ * or an HTTP-date, read against now_ms), capped at max_ms: a server must
+ * not silence a source or the webhook for a day. -1 when the value is
+ * absent or neither form; 0 for a date already past. */
+#define SR_RETRY_AFTER_MAX_MS (5L * 60 * 1000)
+long http_retry_after_ms(const char *value, long long now_ms, long max_ms);
 
 /* A response body growing as it arrives, NUL-terminated, at most max
  * bytes (this client's and etcd.h's): append returns false when the

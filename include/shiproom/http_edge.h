@@ -121,6 +121,12 @@ char *http_tmpl_expand(const char *tmpl, const json_t *vars, const char *token, 
  * parse as JSON. malloc'd compact JSON, or NULL with err. */
 char *http_body_expand(const char *tmpl, bool is_json, const json_t *vars, char *err, size_t n);
 
+/* The captures of c from a GET answer (outside bytes) into vars, where
+ * the next request's URL, headers and body expand them. 0, or -1 with a
+ * sanitised msg (not JSON, nothing at a pointer). */
+int http_edge_take_captures(const struct sr_http_edge_config *c, const char *body, size_t len,
+                            json_t *vars, char *msg, size_t n);
+
 /* RFC 6901 JSON pointer ("" = the whole document); NULL when absent. */
 const json_t *http_json_pointer(const json_t *root, const char *ptr);
 

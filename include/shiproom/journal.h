@@ -246,6 +246,10 @@ int journal_snapshot(struct sr_journal *j, sr_ms at, const char *label, const st
  * call while held is 0 too); -1 with why = "another console (pid 4242,
  * alice) is acting: promote since 14:02:07 UTC" when another handle has it. */
 int journal_lock(struct sr_journal *j, const char *actor, const char *what, char *why, size_t n);
+/* The lock file's holder record (another console wrote it; any bytes) as
+ * the refusal says it: "another console (pid 12, dri) is acting: promote
+ * since 10:02:03 UTC", sanitised. -1 when it is not a holder record yet. */
+int journal_lock_holder_text(const char *buf, size_t len, char *why, size_t n);
 void journal_unlock(struct sr_journal *j);
 bool journal_locked(const struct sr_journal *j);
 

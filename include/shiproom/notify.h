@@ -138,6 +138,15 @@ void notify_set_event_cb(struct sr_notify *n, sr_notify_event_cb cb, void *ud);
 char *notify_payload(const struct sr_runner *r, enum sr_notify_kind kind, const char *headline,
                      const char *const *lines, int nlines, sr_ms now);
 
+/* How the webhook answered (bytes from outside): 0 when delivered (2xx);
+ * else -1 with why (the transport error or "HTTP 404 Not Found: <body
+ * start>", sanitised, not yet scrubbed of the URL), whether a retry can
+ * help (a transport error, 5xx, 429), and the server's Retry-After in ms
+ * (bounded) or -1. */
+struct sr_http_response;
+int notify_answer(const struct sr_http_response *res, long long now_ms, char *why, size_t n,
+                  bool *retryable, long *server_wait_ms);
+
 /* Escape text for a Slack/Mattermost message (see above). Returns the
  * length needed, like snprintf. */
 size_t notify_escape(char *dst, size_t n, const char *src);

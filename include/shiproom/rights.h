@@ -28,16 +28,18 @@ bool rights_check(const struct sr_engine *e, enum sr_action_kind action, int tar
                   const char *actor, sr_ms now, char *why, size_t n);
 
 /* For the next promotion: approvals still missing (0 when pre-approved or
- * complete), and the names of roster members who could give them. These
- * three count every approver; rights_check additionally discounts the
- * promoter's own approval. */
-int rights_missing_approvals(const struct sr_engine *e, char *who, size_t n);
+ * complete), and the names of roster members who could give them. With
+ * promoter NULL these three count every approver; with the login of who
+ * would promote (a console's user) that person's own approval does not
+ * count, as rights_check does: a view must not say "no approval missing"
+ * to someone whose promote will be refused for it. */
+int rights_missing_approvals(const struct sr_engine *e, const char *promoter, char *who, size_t n);
 /* The approvals that count for the next gate (distinct people holding
  * the gate's approver role): their names, comma-separated, and how many. */
-int rights_approvers(const struct sr_engine *e, char *who, size_t n);
+int rights_approvers(const struct sr_engine *e, const char *promoter, char *who, size_t n);
 /* The same as a sentence for reasons: "Gate 1 needs 1 approval from
  * gate_approver: approver (none yet)"; "" and 0 when nothing is missing.
  * Returns the number of approvals missing. */
-int rights_approvals_text(const struct sr_engine *e, char *buf, size_t n);
+int rights_approvals_text(const struct sr_engine *e, const char *promoter, char *buf, size_t n);
 
 #endif

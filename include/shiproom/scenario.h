@@ -79,5 +79,10 @@ int scenario_load_buffer(struct sr_scenario *s, const struct sr_policy *p, const
 /* NAME -> path: "NAME" is looked up in the scenario directory (see
  * config_dir in main); a value containing '/' is used as given. */
 void scenario_path(char *out, size_t n, const char *dir, const char *name);
+/* A time given on the command line (--at, --start; opt names it) must lie
+ * in the scenario's plan, start_min..end_min: playing far past its end
+ * costs CPU for nothing (T+99999 took 91 s). 0 when it does, else -1 and
+ * a message in err naming the option, the value and the range. */
+int scenario_check_min(const struct sr_scenario *s, const char *opt, int min, char *err, size_t n);
 
 #endif

@@ -141,6 +141,9 @@ static void textf(char *buf, size_t n, const char *fmt, ...)
 
 /* ---- results -------------------------------------------------------------- */
 
+/* The message says what and why, never the outcome's word: each
+ * presenter (the log, `act`, the console) adds "refused: " once
+ * ("tick refused: tick refused: ..." was two of them). */
 static void result_set(struct sr_action_result *res, enum sr_action_outcome o, int weight,
                        const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
@@ -584,16 +587,15 @@ static int check(struct sr_runner *r, const struct sr_action_request *req, int t
 	if (!auto_rollback_granted(r, req) &&
 	    !rights_check(&r->engine, req->kind, rights_arg, req->actor, r->now, why, sizeof why)) {
 		if (req->kind == SR_ACT_PROMOTE)
-			result_set(res, SR_ACT_REFUSED, -1, "promote to %d%% refused: %s", target,
-			           why);
+			result_set(res, SR_ACT_REFUSED, -1, "promote to %d%%: %s", target, why);
 		else
-			result_set(res, SR_ACT_REFUSED, -1, "%s refused: %s", name, why);
+			result_set(res, SR_ACT_REFUSED, -1, "%s: %s", name, why);
 		return -1;
 	}
 	/* What the state machine would refuse must never reach the edge. */
 	*trial = r->engine.ro;
 	if (apply(r, trial, req, target, r->now, why, sizeof why) != 0) {
-		result_set(res, SR_ACT_REFUSED, -1, "%s refused: %s", name, why);
+		result_set(res, SR_ACT_REFUSED, -1, "%s: %s", name, why);
 		return -1;
 	}
 	return 0;
@@ -704,31 +706,29 @@ void action_dispatch(struct sr_runner *r, const struct sr_action_request *reqin,
 	}
 	if (r->reconciling) {
 		result_set(res, SR_ACT_REFUSED, -1,
-		           "%s refused: the start-up reconciliation with the edge is not done yet",
-		           name);
+		           "%s: the start-up reconciliation with the edge is not done yet", name);
 		log_result(r, &req, res);
 		return;
 	}
 	if ((def->flags & SR_AF_NEEDS_TEXT) && !req.reason[0]) {
-		result_set(res, SR_ACT_REFUSED, -1, "%s refused: %s", name,
+		result_set(res, SR_ACT_REFUSED, -1, "%s: %s", name,
 		           req.kind == SR_ACT_NOTE ? "a note needs its text"
 		                                   : "say why (the record keeps who and why)");
 		log_result(r, &req, res);
 		return;
 	}
 	if (r->journal_lost) {
-		result_set(
-		    res, SR_ACT_REFUSED, -1,
-		    "%s refused: the journal was deleted, moved or replaced under this console: "
-		    "the rollout's record is not where it was (restart on the state dir)",
-		    name);
+		result_set(res, SR_ACT_REFUSED, -1,
+		           "%s: the journal was deleted, moved or replaced under this console: "
+		           "the rollout's record is not where it was (restart on the state dir)",
+		           name);
 		log_result(r, &req, res);
 		return;
 	}
 	if (r->may_act && !(def->flags & SR_AF_READONLY_OK)) {
 		const char *no = r->may_act(r->may_act_ud, &req);
 		if (no) {
-			result_set(res, SR_ACT_REFUSED, -1, "%s refused: %s", name, no);
+			result_set(res, SR_ACT_REFUSED, -1, "%s: %s", name, no);
 			log_result(r, &req, res);
 			return;
 		}
@@ -750,7 +750,7 @@ void action_dispatch(struct sr_runner *r, const struct sr_action_request *reqin,
 	bool moves = def->flags & SR_AF_MOVES_EDGE;
 	if (moves && r->action_in_flight) {
 		result_set(res, SR_ACT_REFUSED, -1,
-		           "%s refused: another edge action (%s by %s) is still in flight", name,
+		           "%s: another edge action (%s by %s) is still in flight", name,
 		           sr_action_name(r->flight.req.kind), r->flight.req.actor);
 		log_result(r, &req, res);
 		return;
@@ -762,7 +762,7 @@ void action_dispatch(struct sr_runner *r, const struct sr_action_request *reqin,
 	if (journaled(r)) {
 		took = !journal_locked(r->journal);
 		if (journal_lock(r->journal, req.actor, name, why, sizeof why) != 0) {
-			result_set(res, SR_ACT_REFUSED, -1, "%s refused: %s", name, why);
+			result_set(res, SR_ACT_REFUSED, -1, "%s: %s", name, why);
 			log_result(r, &req, res);
 			return;
 		}

@@ -104,7 +104,7 @@ int session_load_policy(struct sr_policy *p, const char *path)
 		return 0;
 	char msg[2048];
 	policy_error_format(&err, msg, sizeof msg);
-	fprintf(stderr, "shiproom: %s\n", msg);
+	sr_eprintf("%s", msg);
 	return -1;
 }
 
@@ -215,7 +215,7 @@ static int open_simulator(struct sr_session *s, const struct sr_session_opts *o,
 	if (scenario_load_file(s->scenario, s->policy, path, &err) != 0) {
 		char msg[2048];
 		policy_error_format(&err, msg, sizeof msg);
-		fprintf(stderr, "shiproom: %s\n", msg);
+		sr_eprintf("%s", msg);
 		return SR_EXIT_USAGE;
 	}
 	if (o->seed_set)
@@ -327,7 +327,7 @@ static int open_journal(struct sr_session *s, const struct sr_session_opts *o)
 	if (s->real || o->state_dir) {
 		if (journal_state_dir(s->state_dir, sizeof s->state_dir, o->state_dir,
 		                      s->policy->rollout, err, sizeof err) != 0) {
-			fprintf(stderr, "shiproom: state dir: %s\n", err);
+			sr_eprintf("state dir: %s", err);
 			return SR_EXIT_RUNTIME;
 		}
 	} else {
@@ -336,8 +336,8 @@ static int open_journal(struct sr_session *s, const struct sr_session_opts *o)
 		pathf(s->state_dir, sizeof s->state_dir, "%s/shiproom-sim-XXXXXX",
 		      tmp && tmp[0] == '/' ? tmp : "/tmp");
 		if (!mkdtemp(s->state_dir)) {
-			fprintf(stderr, "shiproom: cannot create a state dir in %s: %s\n",
-			        tmp && tmp[0] == '/' ? tmp : "/tmp", strerror(errno));
+			sr_eprintf("cannot create a state dir in %s: %s",
+			           tmp && tmp[0] == '/' ? tmp : "/tmp", strerror(errno));
 			return SR_EXIT_RUNTIME;
 		}
 		s->temp_state = true;
@@ -360,7 +360,7 @@ static int open_journal(struct sr_session *s, const struct sr_session_opts *o)
 			    path);
 			fprintf(stderr, "shiproom: %s\n", r->log[(r->nlog - 1) % SR_LOG_LEN].text);
 			if (runner_journal_read(r, path, err, sizeof err) < 0) {
-				fprintf(stderr, "shiproom: journal: %s\n", err);
+				sr_eprintf("journal: %s", err);
 				return SR_EXIT_RUNTIME;
 			}
 			return 0;
@@ -370,7 +370,7 @@ static int open_journal(struct sr_session *s, const struct sr_session_opts *o)
 	memset(&info, 0, sizeof info);
 	s->journal = journal_open(s->state_dir, &info, err, sizeof err);
 	if (!s->journal) {
-		fprintf(stderr, "shiproom: journal: %s\n", err);
+		sr_eprintf("journal: %s", err);
 		return SR_EXIT_RUNTIME;
 	}
 	if (info.torn) {
@@ -386,7 +386,7 @@ static int open_journal(struct sr_session *s, const struct sr_session_opts *o)
 		return orc;
 	int replay_from = r->nlog;
 	if (runner_set_journal(r, s->journal, s->read_only) < 0) {
-		fprintf(stderr, "shiproom: journal: cannot read %s\n", journal_path(s->journal));
+		sr_eprintf("journal: cannot read %s", journal_path(s->journal));
 		return SR_EXIT_RUNTIME;
 	}
 	/* Malformed lines met by the start-up replay are in the log, which
@@ -423,7 +423,7 @@ static int open_journal(struct sr_session *s, const struct sr_session_opts *o)
 		runner_resume_scenario(r);
 	if (!r->replay.started) {
 		if (runner_journal_start(r, t0, err, sizeof err) != 0) {
-			fprintf(stderr, "shiproom: journal: cannot start it: %s\n", err);
+			sr_eprintf("journal: cannot start it: %s", err);
 			return SR_EXIT_RUNTIME;
 		}
 		if (s->real) {
@@ -745,10 +745,9 @@ int session_open_live(struct sr_session *s, const struct sr_session_opts *o)
 	int rc = session_open(s, o, true, o->read_only, false);
 	if (rc == 0 && o->start_set) {
 		const struct sr_scenario *sc = s->scenario;
-		if (o->start_min < sc->start_min) {
-			fprintf(stderr,
-			        "shiproom: --start T%+d is before the scenario starts (T%+d)\n",
-			        o->start_min, sc->start_min);
+		char err[256];
+		if (scenario_check_min(sc, "--start", o->start_min, err, sizeof err) < 0) {
+			fprintf(stderr, "shiproom: %s\n", err);
 			rc = SR_EXIT_USAGE;
 		} else if (s->store) {
 			s->start_at = sc->t0 + (sr_ms)o->start_min * SR_MS_PER_MIN;

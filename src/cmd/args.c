@@ -91,12 +91,19 @@ const char cmd_usage_text[] =
 
 int cmd_usage_error(const char *fmt, const char *arg)
 {
-	char clean[512];
-	sr_sanitize(clean, arg ? arg : "", sizeof clean);
-	fprintf(stderr, "shiproom: ");
-	fprintf(stderr, fmt, clean);
-	fprintf(stderr, "\nTry 'shiproom --help'.\n");
+	char msg[1024];
+	snprintf(msg, sizeof msg, fmt, arg ? arg : "");
+	sr_eprintf("%s", msg); /* sanitised there: argv may hold escapes */
+	fprintf(stderr, "Try 'shiproom --help'.\n");
 	return SR_EXIT_USAGE;
+}
+
+int cmd_check_sim_min(const struct sr_scenario *sc, const char *opt, int min)
+{
+	char err[256];
+	if (scenario_check_min(sc, opt, min, err, sizeof err) == 0)
+		return 0;
+	return cmd_usage_error("%s", err);
 }
 
 /* ---- argument parsing ------------------------------------------------------ */
@@ -487,7 +494,7 @@ int cmd_parse_args(int argc, char **argv, struct sr_opts *o)
 int cmd_finish_print(struct sr_session *s, int rc)
 {
 	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "shiproom: cannot write the output: %s\n", strerror(errno));
+		sr_eprintf("cannot write the output: %s", strerror(errno));
 		rc = SR_EXIT_RUNTIME;
 	}
 	session_free(s);

@@ -53,8 +53,8 @@ static int act_via(struct sr_client *c, const struct sr_opts *o)
 	long id = client_request(c, &req);
 	int rc;
 	if (id < 0 || !client_wait_result(c, id, SR_HEADLESS_MAX_MS)) {
-		fprintf(stderr, "shiproom: act: %s\n",
-		        client_closed(c) ? client_closed(c) : "no answer from the service in time");
+		sr_eprintf("act: %s", client_closed(c) ? client_closed(c)
+		                                       : "no answer from the service in time");
 		printf("failed: %s: no answer from the service\n", sr_action_name(req.kind));
 		rc = SR_EXIT_RUNTIME;
 	} else {
@@ -101,19 +101,17 @@ int cmd_act(const struct sr_opts *o)
 		/* The decision needs fresh data: one evaluation first. */
 		session_evaluate_now(&s);
 		if (r->polling) {
-			fprintf(stderr, "shiproom: act: the source did not answer in time\n");
+			sr_eprintf("act: the source did not answer in time");
 			session_free(&s);
 			return SR_EXIT_RUNTIME;
 		}
 	} else {
 		const struct sr_scenario *sc = s.scenario;
 		int at = o->at_set ? o->at_min : sc->start_min;
-		if (at < sc->start_min) {
-			fprintf(stderr,
-			        "shiproom: --at T%+d is before the scenario starts (T%+d)\n", at,
-			        sc->start_min);
+		int bad = cmd_check_sim_min(sc, "--at", at);
+		if (bad) {
 			session_free(&s);
-			return SR_EXIT_USAGE;
+			return bad;
 		}
 		runner_advance(r, sc->t0 + (sr_ms)at * SR_MS_PER_MIN);
 	}
@@ -131,8 +129,7 @@ int cmd_act(const struct sr_opts *o)
 			report_watch_tick(&rw, r);
 			reporting = true;
 		} else {
-			fprintf(stderr,
-			        "shiproom: act: no reports will be written; the action goes on\n");
+			sr_eprintf("act: no reports will be written; the action goes on");
 		}
 	}
 	session_print_log(stderr, r, &mark, true);

@@ -30,7 +30,7 @@ static int socket_of(const struct sr_opts *o, char *sock, size_t n, bool *sim)
 	char datadir[SR_PATH_LEN], path[SR_PATH_LEN];
 	struct sr_policy *p = calloc(1, sizeof *p);
 	if (!p) {
-		fprintf(stderr, "shiproom: out of memory\n");
+		sr_eprintf("out of memory");
 		return SR_EXIT_RUNTIME;
 	}
 	session_find_datadir(datadir, sizeof datadir);
@@ -43,8 +43,7 @@ static int socket_of(const struct sr_opts *o, char *sock, size_t n, bool *sim)
 		if (service_socket_path(p,
 		                        *sim ? (o->s.scenario ? o->s.scenario : "healthy") : NULL,
 		                        o->socket, sock, n) != 0) {
-			fprintf(stderr,
-			        "shiproom: the socket path is too long for a unix socket\n");
+			sr_eprintf("the socket path is too long for a unix socket");
 			rc = SR_EXIT_USAGE;
 		}
 	}
@@ -66,7 +65,7 @@ static int start_service(const struct sr_opts *o, const char *sock, bool sim)
 	char exe[SR_PATH_LEN], speed[32], seed[32], start[16], t0[32];
 	ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
 	if (len <= 0) {
-		fprintf(stderr, "shiproom: cannot find my own executable: %s\n", strerror(errno));
+		sr_eprintf("cannot find my own executable: %s", strerror(errno));
 		return SR_EXIT_RUNTIME;
 	}
 	exe[len] = '\0';
@@ -112,7 +111,7 @@ static int start_service(const struct sr_opts *o, const char *sock, bool sim)
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0) {
-		fprintf(stderr, "shiproom: fork: %s\n", strerror(errno));
+		sr_eprintf("fork: %s", strerror(errno));
 		return SR_EXIT_RUNTIME;
 	}
 	if (pid == 0) {
@@ -133,7 +132,7 @@ static void say_goodbye(struct sr_client *c)
 {
 	const char *closed = client_closed(c);
 	if (closed) {
-		fprintf(stderr, "shiproom: the service ended the session: %s\n", closed);
+		sr_eprintf("the service ended the session: %s", closed);
 		return;
 	}
 	const struct sr_who *w;
@@ -141,8 +140,8 @@ static void say_goodbye(struct sr_client *c)
 	for (int i = 0; i < nw; i++)
 		consoles += strcmp(w[i].purpose, "console") == 0;
 	if (client_exit_with_last(c) && consoles <= 1)
-		fprintf(stderr, "shiproom: the %s service (pid %ld) ends with its last console\n",
-		        client_real(c) ? "read-only" : "simulator's", client_service_pid(c));
+		sr_eprintf("the %s service (pid %ld) ends with its last console",
+		           client_real(c) ? "read-only" : "simulator's", client_service_pid(c));
 	else if (client_real(c))
 		fprintf(
 		    stderr,
@@ -184,7 +183,7 @@ static int attach(const struct sr_opts *o, bool may_start)
 		return rc;
 	struct sr_client *c = client_create(uv_default_loop());
 	if (!c) {
-		fprintf(stderr, "shiproom: out of memory\n");
+		sr_eprintf("out of memory");
 		return SR_EXIT_RUNTIME;
 	}
 	rc = client_connect(c, sock, "console", o->s.read_only, CONNECT_TIMEOUT_MS, &absent, err,
@@ -194,7 +193,7 @@ static int attach(const struct sr_opts *o, bool may_start)
 		client_destroy(c);
 		rc = start_service(o, sock, sim);
 		if (rc) {
-			fprintf(stderr, "shiproom: the rollout's service did not start\n");
+			sr_eprintf("the rollout's service did not start");
 			return rc;
 		}
 		started = true;
@@ -211,17 +210,16 @@ static int attach(const struct sr_opts *o, bool may_start)
 			    "`shiproom serve`, or plain `shiproom`)\n",
 			    sock);
 		else
-			fprintf(stderr, "shiproom: attach: %s\n", err);
+			sr_eprintf("attach: %s", err);
 		client_destroy(c);
 		return absent && !may_start ? SR_EXIT_RUNTIME : SR_EXIT_RUNTIME;
 	}
 	if (!started && ((o->s.scenario && may_start) || o->s.speed_set || o->s.seed_set ||
 	                 o->s.start_set || o->s.t0_set || o->s.state_dir || o->s.webhook_file))
-		fprintf(stderr,
-		        "shiproom: attached to the running service (pid %ld): the rollout is "
-		        "its own; --scenario, --speed, --seed, --start, --t0, --state-dir and "
-		        "--webhook-url-file apply when a service starts\n",
-		        client_service_pid(c));
+		sr_eprintf("attached to the running service (pid %ld): the rollout is its own; "
+		           "--scenario, --speed, --seed, --start, --t0, --state-dir and "
+		           "--webhook-url-file apply when a service starts",
+		           client_service_pid(c));
 	struct reattach ra = {.o = o, .c = c, .may_start = may_start};
 	/* The templates are the installation's, for the report pager. */
 	struct sr_report_templates tpl;
@@ -278,7 +276,7 @@ struct sr_client *cmd_service_client(const struct sr_opts *o, const char *purpos
 	client_destroy(c);
 	if (absent)
 		return NULL; /* a socket left by a crash: nobody there */
-	fprintf(stderr, "shiproom: the rollout's service on %s: %s\n", sock, err);
+	sr_eprintf("the rollout's service on %s: %s", sock, err);
 	*rc = SR_EXIT_RUNTIME;
 	return NULL;
 }
@@ -303,7 +301,7 @@ int cmd_stop(const struct sr_opts *o)
 	struct sr_client *c = client_create(uv_default_loop());
 	if (!c || client_connect(c, sock, "stop", false, CONNECT_TIMEOUT_MS, &absent, err,
 	                         sizeof err) != 0) {
-		fprintf(stderr, "shiproom: stop: %s\n", c ? err : "out of memory");
+		sr_eprintf("stop: %s", c ? err : "out of memory");
 		client_destroy(c);
 		return SR_EXIT_RUNTIME;
 	}
@@ -311,8 +309,8 @@ int cmd_stop(const struct sr_opts *o)
 	bool got = id >= 0 && client_wait_result(c, id, CONNECT_TIMEOUT_MS);
 	const struct sr_action_result *res = client_result(c, NULL);
 	if (!got) {
-		fprintf(stderr, "shiproom: stop: %s\n",
-		        client_closed(c) ? client_closed(c) : "no answer from the service");
+		sr_eprintf("stop: %s",
+		           client_closed(c) ? client_closed(c) : "no answer from the service");
 		rc = SR_EXIT_RUNTIME;
 	} else if (res->outcome == SR_ACT_DONE) {
 		printf("stopped: the service (pid %ld) %s\n", client_service_pid(c), res->message);

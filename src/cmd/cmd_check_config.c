@@ -13,7 +13,7 @@ int cmd_check_config(const struct sr_opts *o)
 {
 	struct sr_policy *p = calloc(1, sizeof *p);
 	if (!p) {
-		fprintf(stderr, "shiproom: out of memory\n");
+		sr_eprintf("out of memory");
 		return SR_EXIT_RUNTIME;
 	}
 	int rc = SR_EXIT_USAGE;

@@ -21,7 +21,7 @@ int cmd_replay(const struct sr_opts *o)
 	if (!p || !r) {
 		free(p);
 		free(r);
-		fprintf(stderr, "shiproom: out of memory\n");
+		sr_eprintf("out of memory");
 		return SR_EXIT_RUNTIME;
 	}
 	session_find_datadir(datadir, sizeof datadir);
@@ -35,14 +35,14 @@ int cmd_replay(const struct sr_opts *o)
 	runner_init(r, p, NULL, NULL, NULL, true, owner);
 	sr_ms first = 0, last = 0;
 	if (runner_replay_load(r, o->file, &first, &last, err, sizeof err) < 0) {
-		fprintf(stderr, "shiproom: replay: %s\n", err);
+		sr_eprintf("replay: %s", err);
 		rc = SR_EXIT_RUNTIME;
 		goto out;
 	}
 	if (r->journal_issues > 0) {
 		/* a torn tail, a malformed line: said, never silently skipped */
 		for (int i = r->nlog > SR_LOG_LEN ? r->nlog - SR_LOG_LEN : 0; i < r->nlog; i++)
-			fprintf(stderr, "shiproom: replay: %s\n", r->log[i % SR_LOG_LEN].text);
+			sr_eprintf("replay: %s", r->log[i % SR_LOG_LEN].text);
 	}
 	if (o->replay_status) {
 		sr_ms until = o->at_set ? r->engine.ro.t0 + (sr_ms)o->at_min * SR_MS_PER_MIN : last;
@@ -53,7 +53,7 @@ int cmd_replay(const struct sr_opts *o)
 			status_print_text(stdout, r);
 		rc = (int)r->engine.decision.verdict;
 		if (fflush(stdout) != 0 || ferror(stdout)) {
-			fprintf(stderr, "shiproom: cannot write the output: %s\n", strerror(errno));
+			sr_eprintf("cannot write the output: %s", strerror(errno));
 			rc = SR_EXIT_RUNTIME;
 		}
 		goto out;

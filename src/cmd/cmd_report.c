@@ -25,16 +25,14 @@ static int report_play(struct sr_session *s, const struct sr_opts *o)
 			    "--at is for the simulator: a real rollout is read now%s", "");
 		session_evaluate_now(s);
 		if (s->runner->polling)
-			fprintf(stderr, "shiproom: the source did not answer in time\n");
+			sr_eprintf("the source did not answer in time");
 		return 0;
 	}
 	const struct sr_scenario *sc = s->scenario;
 	int until_min = o->at_set ? o->at_min : sc->end_min;
-	if (until_min < sc->start_min) {
-		fprintf(stderr, "shiproom: --at T%+d is before the scenario starts (T%+d)\n",
-		        until_min, sc->start_min);
-		return SR_EXIT_USAGE;
-	}
+	int bad = cmd_check_sim_min(sc, "--at", until_min);
+	if (bad)
+		return bad;
 	runner_advance(s->runner, sc->t0 + (sr_ms)until_min * SR_MS_PER_MIN);
 	return 0;
 }
@@ -53,8 +51,7 @@ static int report_print(const struct sr_report_templates *tpl, const struct sr_r
 		text = report_markdown(tpl, kind, r, index);
 	}
 	if (!text) {
-		fprintf(stderr, "shiproom: out of memory rendering the %s report\n",
-		        report_kind_name(kind));
+		sr_eprintf("out of memory rendering the %s report", report_kind_name(kind));
 		return SR_EXIT_RUNTIME;
 	}
 	size_t len = strlen(text);
@@ -77,12 +74,12 @@ static int gate_index(const struct sr_opts *o, enum sr_report_kind kind, const s
 	if (o->report_arg)
 		cmd_parse_long(o->report_arg, 1, 100000, &g);
 	if (p->ngates == 0) {
-		fprintf(stderr, "shiproom: report gate: %s has no gates\n", p->path);
+		sr_eprintf("report gate: %s has no gates", p->path);
 		return SR_EXIT_USAGE;
 	}
 	if (o->report_arg && g > p->ngates) {
-		fprintf(stderr, "shiproom: report gate %ld: %s has %d gate%s (1..%d)\n", g, p->path,
-		        p->ngates, p->ngates == 1 ? "" : "s", p->ngates);
+		sr_eprintf("report gate %ld: %s has %d gate%s (1..%d)", g, p->path, p->ngates,
+		           p->ngates == 1 ? "" : "s", p->ngates);
 		return SR_EXIT_USAGE;
 	}
 	*index = o->report_arg ? (int)g - 1 : -1;
@@ -101,7 +98,7 @@ static int report_via(struct sr_client *c, const struct sr_opts *o, enum sr_repo
 	session_find_datadir(datadir, sizeof datadir);
 	snprintf(dir, sizeof dir, "%s/config", datadir);
 	if (report_templates_load(&tpl, dir, err, sizeof err) != 0) {
-		fprintf(stderr, "shiproom: report templates: %s\n", err);
+		sr_eprintf("report templates: %s", err);
 		client_destroy(c);
 		return SR_EXIT_USAGE;
 	}
@@ -115,8 +112,7 @@ static int report_via(struct sr_client *c, const struct sr_opts *o, enum sr_repo
 		                                .report_index = index};
 		long id = client_request(c, &req);
 		if (id >= 0 && client_wait_result(c, id, SR_HEADLESS_MAX_MS))
-			fprintf(stderr, "shiproom: report: the service: %s\n",
-			        client_result(c, NULL)->message);
+			sr_eprintf("report: the service: %s", client_result(c, NULL)->message);
 	}
 	if (fflush(stdout) != 0 || ferror(stdout))
 		rc = SR_EXIT_RUNTIME;
@@ -152,20 +148,18 @@ int cmd_report(const struct sr_opts *o)
 	/* --read-only: print it, write nothing (on a real source the session
 	 * is read-only anyway, a view: there the user's flag decides). */
 	if (rc == 0 && s.keep_state && o->s.read_only)
-		fprintf(stderr, "shiproom: report: read-only: not written to %s\n", s.state_dir);
+		sr_eprintf("report: read-only: not written to %s", s.state_dir);
 	if (rc == 0 && s.keep_state && !o->s.read_only) {
 		char path[SR_PATH_LEN + 200], err[1024];
 		int w = report_write(&s.templates, kind, s.runner, index, s.state_dir, path,
 		                     sizeof path, err, sizeof err);
 		if (w < 0) {
-			fprintf(stderr, "shiproom: report: cannot write it into %s: %s\n",
-			        s.state_dir, err);
+			sr_eprintf("report: cannot write it into %s: %s", s.state_dir, err);
 			rc = SR_EXIT_RUNTIME;
 		} else if (w == 1) {
-			fprintf(stderr,
-			        "shiproom: report: %s exists and is kept (people edit it)\n", path);
+			sr_eprintf("report: %s exists and is kept (people edit it)", path);
 		} else {
-			fprintf(stderr, "shiproom: report: written to %s\n", path);
+			sr_eprintf("report: written to %s", path);
 		}
 	}
 	return cmd_finish_print(&s, rc);

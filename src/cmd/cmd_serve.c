@@ -65,13 +65,13 @@ int cmd_serve(const struct sr_opts *o)
 	char sock[256], err[512];
 	if (o->detach) {
 		if (pipe(ready) != 0) {
-			fprintf(stderr, "shiproom: serve: pipe: %s\n", strerror(errno));
+			sr_eprintf("serve: pipe: %s", strerror(errno));
 			return SR_EXIT_RUNTIME;
 		}
 		fflush(NULL);
 		pid_t pid = fork();
 		if (pid < 0) {
-			fprintf(stderr, "shiproom: serve: fork: %s\n", strerror(errno));
+			sr_eprintf("serve: fork: %s", strerror(errno));
 			return SR_EXIT_RUNTIME;
 		}
 		if (pid > 0) {
@@ -91,7 +91,7 @@ int cmd_serve(const struct sr_opts *o)
 	bool sim = strcmp(s.policy->source_kind, "sim") == 0;
 	if (service_socket_path(s.policy, sim ? (o->s.scenario ? o->s.scenario : "healthy") : NULL,
 	                        o->socket, sock, sizeof sock) != 0) {
-		fprintf(stderr, "shiproom: serve: the socket path is too long for a unix socket\n");
+		sr_eprintf("serve: the socket path is too long for a unix socket");
 		session_free(&s);
 		return SR_EXIT_USAGE;
 	}

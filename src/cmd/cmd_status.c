@@ -24,7 +24,7 @@ static int status_via(struct sr_client *c, const struct sr_opts *o)
 		printf("store: %s\n", client_bastion(c)); /* which bastion leads (bastion.h) */
 	int rc = (int)m->engine.decision.verdict;
 	if (fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "shiproom: cannot write the output: %s\n", strerror(errno));
+		sr_eprintf("cannot write the output: %s", strerror(errno));
 		rc = SR_EXIT_RUNTIME;
 	}
 	client_destroy(c);
@@ -56,16 +56,13 @@ int cmd_status(const struct sr_opts *o)
 		}
 		session_evaluate_now(&s);
 		if (s.runner->polling)
-			fprintf(stderr, "shiproom: the source did not answer in time\n");
+			sr_eprintf("the source did not answer in time");
 	} else {
 		const struct sr_scenario *sc = s.scenario;
 		int until_min = o->at_set ? o->at_min : sc->end_min;
-		if (until_min < sc->start_min) {
-			fprintf(stderr,
-			        "shiproom: --at T%+d is before the scenario starts (T%+d)\n",
-			        until_min, sc->start_min);
+		if ((rc = cmd_check_sim_min(sc, "--at", until_min)) != 0) {
 			session_free(&s);
-			return SR_EXIT_USAGE;
+			return rc;
 		}
 		runner_advance(s.runner, sc->t0 + (sr_ms)until_min * SR_MS_PER_MIN);
 	}

@@ -136,7 +136,7 @@ static void via_print(uv_timer_t *t)
 	struct sr_runner *m = client_mirror(w->c);
 	session_print_log(stdout, m, &w->mark, false);
 	if (client_closed(w->c)) {
-		fprintf(stderr, "shiproom: watch: %s\n", client_closed(w->c));
+		sr_eprintf("watch: %s", client_closed(w->c));
 		w->stop = true;
 	}
 	if (w->stop)
@@ -228,9 +228,8 @@ int cmd_watch(const struct sr_opts *o)
 	if (s.notify) {
 		const struct sr_notify_status *ns = notify_status(s.notify);
 		if (ns->queued > 0)
-			fprintf(stderr,
-			        "shiproom: webhook: %d post%s still queued at exit, dropped\n",
-			        ns->queued, ns->queued == 1 ? "" : "s");
+			sr_eprintf("webhook: %d post%s still queued at exit, dropped", ns->queued,
+			           ns->queued == 1 ? "" : "s");
 	}
 	uv_close((uv_handle_t *)&w.tick, NULL);
 	uv_close((uv_handle_t *)&w.out, NULL);

@@ -407,3 +407,13 @@ void scenario_path(char *out, size_t n, const char *dir, const char *name)
 	bool has_ext = len >= 5 && strcmp(name + len - 5, ".json") == 0;
 	snprintf(out, n, "%s/%s%s", dir && *dir ? dir : ".", name, has_ext ? "" : ".json");
 }
+
+int scenario_check_min(const struct sr_scenario *s, const char *opt, int min, char *err, size_t n)
+{
+	if (min >= s->start_min && min <= s->end_min)
+		return 0;
+	snprintf(err, n, "%s T%+d is %s the scenario %s: it plays T%+d..T%+d", opt, min,
+	         min < s->start_min ? "before" : "after", min < s->start_min ? "starts" : "ends",
+	         s->start_min, s->end_min);
+	return -1;
+}

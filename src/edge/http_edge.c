@@ -959,12 +959,11 @@ static const struct http_edge_request *step_request(const struct hjob *j)
 	return j->step == STEP_SET ? &j->he->cfg.set : &j->he->cfg.get;
 }
 
-/* Take each capture from the GET answer into the variables. */
-static int take_captures(struct hjob *j, const struct sr_http_response *res, char *msg, size_t n)
+int http_edge_take_captures(const struct sr_http_edge_config *c, const char *body, size_t len,
+                            json_t *vars, char *msg, size_t n)
 {
-	const struct sr_http_edge_config *c = &j->he->cfg;
 	json_error_t je;
-	json_t *doc = json_loadb(res->body, res->len, JSON_DECODE_ANY, &je);
+	json_t *doc = json_loadb(body, len, JSON_DECODE_ANY, &je);
 	if (!doc) {
 		msgf(msg, n, "http edge: the GET answer is not JSON, so no captures: %s", je.text);
 		sr_sanitize(msg, msg, n);
@@ -979,10 +978,16 @@ static int take_captures(struct hjob *j, const struct sr_http_response *res, cha
 			json_decref(doc);
 			return -1;
 		}
-		json_object_set_new(j->vars, c->capture_name[i], json_deep_copy(v));
+		json_object_set_new(vars, c->capture_name[i], json_deep_copy(v));
 	}
 	json_decref(doc);
 	return 0;
+}
+
+/* Take each capture from the GET answer into the variables. */
+static int take_captures(struct hjob *j, const struct sr_http_response *res, char *msg, size_t n)
+{
+	return http_edge_take_captures(&j->he->cfg, res->body, res->len, j->vars, msg, n);
 }
 
 static void on_response(void *ud, const struct sr_http_response *res)

@@ -388,7 +388,7 @@ static void decide_go(const struct sr_engine *e, sr_ms now, struct sr_decision *
 		return;
 	}
 	char who[SR_REASON_LEN / 2];
-	rights_approvers(e, who, sizeof who);
+	rights_approvers(e, NULL, who, sizeof who);
 	add(d, "GO to %s: all %d gating checks GREEN; %s approved by %s", to, ngating, G->name,
 	    who);
 }
@@ -496,7 +496,7 @@ static void decide(const struct sr_engine *e, sr_ms now, struct sr_decision *d)
 		engine_format(other[nother++], SR_REASON_LEN, "observing %s of %s at %s", a, b,
 		              phase_name(p, ro->phase));
 	}
-	if (g >= 0 && rights_approvals_text(e, other[nother], SR_REASON_LEN) > 0)
+	if (g >= 0 && rights_approvals_text(e, NULL, other[nother], SR_REASON_LEN) > 0)
 		nother++;
 	char partial[SR_REASON_LEN];
 	bool has_partial = partial_text(e, now, partial, sizeof partial);

@@ -313,6 +313,9 @@ static void judge_zero_baseline(struct sr_engine *e, int i, const struct sr_kpi 
 	}
 }
 
+/* A monitored latency this many times the control is marked to watch. */
+#define MONITOR_WATCH_RATIO 2.0
+
 static void judge_value(struct sr_engine *e, int i, const struct sr_kpi *k,
                         const struct sr_obs *can, const struct sr_obs *ctl, sr_ms now,
                         enum sr_status *st, char *reason, size_t n)
@@ -328,6 +331,18 @@ static void judge_value(struct sr_engine *e, int i, const struct sr_kpi *k,
 
 	switch (k->kind) {
 	case SR_KIND_MONITOR:
+		/* A monitor never holds (the decision skips it), but a latency
+		 * at twice the control or more is not "ok": it is marked to
+		 * watch, YELLOW, which no gate reads. */
+		if (k->signal == SR_SIG_LATENCY && isfinite(val) && isfinite(c->control) &&
+		    c->control > 0 && val >= MONITOR_WATCH_RATIO * c->control) {
+			*st = SR_YELLOW;
+			engine_format(reason, n,
+			              "watch: %s %s is %.1fx the control (monitor only: never "
+			              "holds)%s",
+			              kshort, v, val / c->control, ctx);
+			return;
+		}
 		*st = SR_GREEN;
 		engine_format(reason, n, "monitor only: %s %s%s", kshort, v, ctx);
 		return;

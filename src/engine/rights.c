@@ -165,25 +165,26 @@ static int approvals_text_except(const struct sr_engine *e, const char *except, 
 		engine_format(tail, sizeof tail, "none yet");
 	else
 		engine_format(tail, sizeof tail, "have %s", have);
+
 	engine_format(buf, n, "%s needs %d approval%s from %s: %s (%s)", G->name, missing,
 	              missing == 1 ? "" : "s", G->approver_role,
 	              who[0] ? who : "nobody left on the roster", tail);
 	return missing;
 }
 
-int rights_missing_approvals(const struct sr_engine *e, char *who, size_t n)
+int rights_missing_approvals(const struct sr_engine *e, const char *promoter, char *who, size_t n)
 {
-	return missing_except(e, NULL, who, n);
+	return missing_except(e, promoter, who, n);
 }
 
-int rights_approvers(const struct sr_engine *e, char *who, size_t n)
+int rights_approvers(const struct sr_engine *e, const char *promoter, char *who, size_t n)
 {
-	return approvers_except(e, NULL, who, n);
+	return approvers_except(e, promoter, who, n);
 }
 
-int rights_approvals_text(const struct sr_engine *e, char *buf, size_t n)
+int rights_approvals_text(const struct sr_engine *e, const char *promoter, char *buf, size_t n)
 {
-	return approvals_text_except(e, NULL, buf, n);
+	return approvals_text_except(e, promoter, buf, n);
 }
 
 /* Is the text one of the decision's reasons already? (so a refusal that

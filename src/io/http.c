@@ -22,11 +22,14 @@
 #include "shiproom/http.h"
 
 #include <curl/curl.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "shiproom/common.h"
 
@@ -47,6 +50,7 @@ struct sr_http_req {
 	long timeout_ms;
 	char reason[64];
 	char ctype[128];
+	char retry_after[64];
 	char errbuf[CURL_ERROR_SIZE];
 	struct sr_http_req *prev, *next;
 };
@@ -197,6 +201,7 @@ static void req_finish(struct sr_http *h, struct sr_http_req *r, CURLcode rc)
 	}
 	res.reason = r->reason[0] ? r->reason : http_reason_phrase(status);
 	res.content_type = r->ctype;
+	res.retry_after = r->retry_after;
 	res.body = r->body.buf ? r->body.buf : "";
 	res.len = r->body.buf ? r->body.len : 0;
 
@@ -241,8 +246,14 @@ static void on_poll(uv_poll_t *p, int status, int events)
 	struct sock_ctx *c = p->data;
 	struct sr_http *h = c->h;
 	int flags = 0, running = 0;
+	/* libuv reports a socket error (POLLERR: a reset, a refused
+	 * connect) as a status with no detail. Handed to curl as
+	 * CURL_CSELECT_ERR it reads "select/poll returned error" and the
+	 * cause is lost; curl's own poll treats POLLERR as readable, so
+	 * its recv or connect check meets the socket's real error and
+	 * names it ("Connection reset by peer"). */
 	if (status < 0)
-		flags = CURL_CSELECT_ERR;
+		flags = CURL_CSELECT_IN | CURL_CSELECT_OUT;
 	if (events & UV_READABLE)
 		flags |= CURL_CSELECT_IN;
 	if (events & UV_WRITABLE)
@@ -423,8 +434,11 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
 			i++; /* code */
 		header_value(r->reason, sizeof r->reason, data + i, n - i);
 		r->ctype[0] = '\0';
+		r->retry_after[0] = '\0';
 	} else if (n > 13 && strncasecmp(data, "content-type:", 13) == 0) {
 		header_value(r->ctype, sizeof r->ctype, data + 13, n - 13);
+	} else if (n > 12 && strncasecmp(data, "retry-after:", 12) == 0) {
+		header_value(r->retry_after, sizeof r->retry_after, data + 12, n - 12);
 	}
 	return n;
 }
@@ -615,6 +629,42 @@ size_t http_form_escape(char *dst, size_t n, const char *src)
 	if (n > 0)
 		dst[w] = '\0';
 	return o;
+}
+
+long http_retry_after_ms(const char *value, long long now_ms, long max_ms)
+{
+	if (!value)
+		return -1;
+	while (*value == ' ' || *value == '\t')
+		value++;
+	long long ms;
+	if (*value >= '0' && *value <= '9') {
+		char *end;
+		errno = 0;
+		unsigned long long sec = strtoull(value, &end, 10);
+		while (*end == ' ' || *end == '\t')
+			end++;
+		if (*end)
+			return -1;
+		/* Overflow saturates: it is capped below anyway. */
+		ms = errno || sec > (unsigned long long)LLONG_MAX / 1000 ? LLONG_MAX
+		                                                         : (long long)sec * 1000;
+	} else {
+		/* IMF-fixdate, the form servers send ("Wed, 21 Oct 2026 07:28:00
+		 * GMT"); the obsolete forms are not worth a guess. */
+		struct tm tm;
+		memset(&tm, 0, sizeof tm);
+		const char *end = strptime(value, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		if (!end || *end)
+			return -1;
+		time_t t = timegm(&tm);
+		if (t == (time_t)-1)
+			return -1;
+		ms = (long long)t * 1000 - now_ms;
+		if (ms < 0)
+			ms = 0;
+	}
+	return ms > max_ms ? max_ms : (long)ms;
 }
 
 const char *http_reason_phrase(long status)

@@ -1287,29 +1287,12 @@ int journal_snapshot(struct sr_journal *j, sr_ms at, const char *label, const st
 /* ---- the action lock ---------------------------------------------------------------------------
  */
 
-static void holder_text(int fd, char *why, size_t n)
+int journal_lock_holder_text(const char *buf, size_t len, char *why, size_t n)
 {
-	char buf[512];
-	json_t *o = NULL;
-	/* The holder writes its name just after taking the lock; if we looked
-	 * in between, give it a moment (at most ~50 ms, only when contended). */
-	for (int tries = 0; tries < 50 && !json_is_object(o); tries++) {
-		if (tries > 0) {
-			struct timespec ts = {0, 1000000};
-			nanosleep(&ts, NULL);
-		}
-		json_decref(o);
-		o = NULL;
-		ssize_t r = pread(fd, buf, sizeof buf - 1, 0);
-		if (r > 0) {
-			buf[r] = '\0';
-			o = json_loads(buf, JSON_DISABLE_EOF_CHECK, NULL);
-		}
-	}
+	json_t *o = json_loadb(buf, len, JSON_DISABLE_EOF_CHECK, NULL);
 	if (!json_is_object(o)) {
 		json_decref(o);
-		msgf(why, n, "another console is acting (it has not said who yet)");
-		return;
+		return -1;
 	}
 	char who[SR_NAME_LEN], what[SR_NAME_LEN], since[32] = "?";
 	sr_sanitize(who, jstr_or(o, "user", "?"), sizeof who);
@@ -1322,6 +1305,24 @@ static void holder_text(int fd, char *why, size_t n)
 	msgf(why, n, "another console (pid %lld, %s) is acting: %s since %s", pid, who, what,
 	     since);
 	json_decref(o);
+	return 0;
+}
+
+static void holder_text(int fd, char *why, size_t n)
+{
+	char buf[512];
+	/* The holder writes its name just after taking the lock; if we looked
+	 * in between, give it a moment (at most ~50 ms, only when contended). */
+	for (int tries = 0; tries < 50; tries++) {
+		if (tries > 0) {
+			struct timespec ts = {0, 1000000};
+			nanosleep(&ts, NULL);
+		}
+		ssize_t r = pread(fd, buf, sizeof buf - 1, 0);
+		if (r > 0 && journal_lock_holder_text(buf, (size_t)r, why, n) == 0)
+			return;
+	}
+	msgf(why, n, "another console is acting (it has not said who yet)");
 }
 
 int journal_lock(struct sr_journal *j, const char *actor, const char *what, char *why, size_t n)
@@ -1449,9 +1450,24 @@ int journal_poll(struct sr_journal *j, sr_jevent_cb cb, sr_jissue_cb issue, void
 int journal_replay(const char *path, sr_jevent_cb cb, sr_jissue_cb issue, void *ud, char *err,
                    size_t n)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		msgf(err, n, "cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* Only a regular file has an end: /dev/zero is one endless line
+	 * and a FIFO or a terminal can block for ever. */
+	struct stat fst = {0};
+	if (fstat(fd, &fst) != 0 || !S_ISREG(fst.st_mode)) {
+		msgf(err, n, "%s is not a regular file (%s): a journal is a file", path,
+		     S_ISCHR(fst.st_mode)    ? "a character device"
+		     : S_ISFIFO(fst.st_mode) ? "a FIFO"
+		     : S_ISDIR(fst.st_mode)  ? "a directory"
+		     : S_ISBLK(fst.st_mode)  ? "a block device"
+		     : S_ISSOCK(fst.st_mode) ? "a socket"
+		                             : "not readable as a file");
+		close(fd);
 		return -1;
 	}
 	struct deliver d = {.cb = cb, .issue = issue, .ud = ud};

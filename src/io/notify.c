@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "shiproom/calendar.h"
+#include "shiproom/clock.h"
 #include "shiproom/report.h"
 #include "shiproom/rights.h"
 #include "shiproom/secret.h"
@@ -374,7 +375,7 @@ static void next_gate_text(const struct sr_runner *r, char *buf, size_t n)
 	}
 	char when[48], appr[SR_REASON_LEN];
 	engine_fmt_when(&r->engine, due, when, sizeof when);
-	if (rights_approvals_text(&r->engine, appr, sizeof appr) > 0)
+	if (rights_approvals_text(&r->engine, NULL, appr, sizeof appr) > 0)
 		textf(buf, n, "%s at %s; %s", p->gates[g].name, when, appr);
 	else
 		textf(buf, n, "%s at %s%s", p->gates[g].name, when,
@@ -531,8 +532,11 @@ static void on_timer(uv_timer_t *t)
 	pump(n);
 }
 
-/* A failed attempt of the head: retry later or give up. */
-static void attempt_failed(struct sr_notify *n, const char *why, bool retryable)
+/* A failed attempt of the head: retry later or give up. server_wait_ms
+ * (>= 0) is the server's Retry-After, already bounded
+ * (http_retry_after_ms): the back-off never retries sooner; -1: none. */
+static void attempt_failed(struct sr_notify *n, const char *why, bool retryable,
+                           long server_wait_ms)
 {
 	struct msg *m = n->head;
 	n->st.failing = true;
@@ -549,16 +553,47 @@ static void attempt_failed(struct sr_notify *n, const char *why, bool retryable)
 		wait *= 2;
 	if (wait > n->opt.backoff_max_ms)
 		wait = n->opt.backoff_max_ms;
+	bool server = server_wait_ms >= wait;
+	if (server)
+		wait = server_wait_ms;
 	n->st.retries++;
-	if (m->attempts == 1) {
+	if (m->attempts == 1 || server) {
 		char w[24];
 		sr_fmt_duration(w, sizeof w, wait);
 		nlog(n, SR_YELLOW,
-		     "webhook: %s post failed (%s); retrying in %s, up to %d attempts",
-		     notify_kind_name(m->kind), why, w, n->opt.max_attempts);
+		     "webhook: %s post failed (%s); retrying in %s%s, up to %d attempts",
+		     notify_kind_name(m->kind), why, w, server ? " (the server's Retry-After)" : "",
+		     n->opt.max_attempts);
 	}
 	n->waiting = true;
 	uv_timer_start(&n->timer, on_timer, (uint64_t)wait, 0);
+}
+
+int notify_answer(const struct sr_http_response *res, long long now_ms, char *why, size_t n,
+                  bool *retryable, long *server_wait_ms)
+{
+	*retryable = false;
+	*server_wait_ms = -1;
+	if (n > 0)
+		why[0] = '\0';
+	if (!res->error && res->status >= 200 && res->status < 300)
+		return 0;
+	if (res->error) {
+		textf(why, n, "%s", res->error);
+	} else {
+		/* Slack answers e.g. 404 "no_service", 400 "invalid_payload". */
+		char body[64] = "";
+		if (res->body && res->len > 0)
+			sr_sanitize(body, res->body, sizeof body);
+		textf(why, n, "HTTP %ld %s%s%s", res->status, res->reason ? res->reason : "",
+		      body[0] ? ": " : "", body);
+	}
+	sr_sanitize(why, why, n);
+	*retryable = res->error != NULL || res->status >= 500 || res->status == 429;
+	if (!res->error && (res->status == 429 || res->status == 503))
+		*server_wait_ms = http_retry_after_ms(res->retry_after, now_ms,
+		                                      SR_RETRY_AFTER_MAX_MS);
+	return -1;
 }
 
 static void on_response(void *ud, const struct sr_http_response *res)
@@ -566,7 +601,10 @@ static void on_response(void *ud, const struct sr_http_response *res)
 	struct sr_notify *n = ud;
 	n->req = NULL;
 	n->st.in_flight = false;
-	if (!res->error && res->status >= 200 && res->status < 300) {
+	char raw[SR_REASON_LEN], why[SR_REASON_LEN];
+	bool retryable;
+	long server_wait;
+	if (notify_answer(res, clock_real_ms(), raw, sizeof raw, &retryable, &server_wait) == 0) {
 		if (n->st.failing && n->st.consecutive_failures > 0)
 			nlog(n, SR_GREEN, "webhook: delivering again after %d failed attempt%s",
 			     n->st.consecutive_failures,
@@ -582,20 +620,8 @@ static void on_response(void *ud, const struct sr_http_response *res)
 		pump(n);
 		return;
 	}
-	char raw[SR_REASON_LEN], why[SR_REASON_LEN];
-	if (res->error) {
-		textf(raw, sizeof raw, "%s", res->error);
-	} else {
-		/* Slack answers e.g. 404 "no_service", 400 "invalid_payload". */
-		char body[64] = "";
-		if (res->body && res->len > 0)
-			sr_sanitize(body, res->body, sizeof body);
-		textf(raw, sizeof raw, "HTTP %ld %s%s%s", res->status,
-		      res->reason ? res->reason : "", body[0] ? ": " : "", body);
-	}
 	scrub(n, raw, why, sizeof why);
-	bool retryable = res->error != NULL || res->status >= 500 || res->status == 429;
-	attempt_failed(n, why, retryable);
+	attempt_failed(n, why, retryable, server_wait);
 	pump(n);
 }
 
@@ -622,7 +648,7 @@ static void pump(struct sr_notify *n)
 			return;
 		}
 		scrub(n, err, why, sizeof why);
-		attempt_failed(n, why, true);
+		attempt_failed(n, why, true, -1);
 	}
 }
 
@@ -1058,7 +1084,7 @@ static void watch_gate(struct sr_notify *n, struct sr_runner *r, sr_ms now)
 	const struct sr_decision *d = &r->engine.decision;
 	for (int i = 0; i < d->nreasons && i < SR_MAX_REASONS; i++)
 		add_line(&L, "%s", d->reasons[i]);
-	if (rights_approvals_text(&r->engine, appr, sizeof appr) > 0)
+	if (rights_approvals_text(&r->engine, NULL, appr, sizeof appr) > 0)
 		add_line(&L, "Still to approve: %s", appr);
 	textf(head, sizeof head, "%s (%d%% -> %d%%) is due: %s", p->gates[g].name,
 	      p->gates[g].from_weight, p->gates[g].to_weight, report_decision_word(r));

@@ -423,9 +423,13 @@ static void fmt(char *buf, size_t n, const char *f, ...)
 
 /* ---- the decision ------------------------------------------------------------------- */
 
-static const char *decision_word(const struct sr_runner *r, const struct sr_decision *d)
+/* before: d is the decision in force before the action the report is
+ * written for (speaks_before_action): its own word and reasons, not the
+ * rollback's ("ROLLBACK" for a manual rollback made under HOLD). */
+static const char *decision_word(const struct sr_runner *r, const struct sr_decision *d,
+                                 bool before)
 {
-	if (r->engine.ro.rolled_back)
+	if (r->engine.ro.rolled_back && !before)
 		return "ROLLBACK";
 	switch (d->verdict) {
 	case SR_GO: return "GO";
@@ -438,7 +442,7 @@ static const char *decision_word(const struct sr_runner *r, const struct sr_deci
 
 const char *report_decision_word(const struct sr_runner *r)
 {
-	return decision_word(r, &r->engine.decision);
+	return decision_word(r, &r->engine.decision, false);
 }
 
 /* The moment a report speaks for. The step-up phase card and the
@@ -471,12 +475,12 @@ static const struct sr_trigger_state *report_triggers(const struct sr_runner *r,
 	return speaks_before_action(r, kind) ? r->before_action_triggers : r->engine.triggers;
 }
 
-static json_t *decision_json(const struct sr_runner *r, const struct sr_decision *d)
+static json_t *decision_json(const struct sr_runner *r, const struct sr_decision *d, bool before)
 {
 	const struct sr_rollout *ro = &r->engine.ro;
 	json_t *reasons = json_array();
 	char line[SR_REASON_LEN + 96] = "";
-	if (ro->rolled_back) {
+	if (ro->rolled_back && !before) {
 		char when[48];
 		fmt_when(r, ro->rolled_back_at, when, sizeof when);
 		fmt(line, sizeof line, "rolled back at %s by %s%s%s", when, ro->rolled_back_by,
@@ -488,7 +492,7 @@ static json_t *decision_json(const struct sr_runner *r, const struct sr_decision
 		if (strcmp(d->reasons[i], line) != 0)
 			json_array_append_new(reasons, jtext(d->reasons[i]));
 	json_t *o = json_object();
-	set_text(o, "word", decision_word(r, d));
+	set_text(o, "word", decision_word(r, d, before));
 	set_text(o, "verdict", sr_verdict_name(d->verdict));
 	set(o, "reasons", reasons);
 	return o;
@@ -641,7 +645,8 @@ static json_t *common_json(const struct sr_runner *r, enum sr_report_kind kind)
 	roster_names(p, SR_ROLE_RELEASE_DRI, buf, sizeof buf);
 	set_text(o, "release_dri", buf);
 	set(o, "status_page", tile_json(r));
-	set(o, "decision", decision_json(r, report_decision(r, kind)));
+	set(o, "decision",
+	    decision_json(r, report_decision(r, kind), speaks_before_action(r, kind)));
 	return o;
 }
 

@@ -164,7 +164,7 @@ bool bastion_forward(struct sr_bastion *b, long client, long long msg_id,
 	if (leader_state(b->l) == SR_LEAD_LEADER || !store_ok(b))
 		return false; /* carried out here: leading, or break-glass */
 	if (leader_state(b->l) == SR_LEAD_UNSURE) {
-		snprintf(why, n, "%s refused: this service's leadership is uncertain; try again",
+		snprintf(why, n, "%s: this service's leadership is uncertain; try again",
 		         sr_action_name(req->kind));
 		return false;
 	}
@@ -173,7 +173,7 @@ bool bastion_forward(struct sr_bastion *b, long client, long long msg_id,
 		if (!b->fw[i].used)
 			f = &b->fw[i];
 	if (!f) {
-		snprintf(why, n, "%s refused: too many requests waiting for the leader",
+		snprintf(why, n, "%s: too many requests waiting for the leader",
 		         sr_action_name(req->kind));
 		return false;
 	}

@@ -657,11 +657,10 @@ static void on_stop_request(struct client *c, const json_t *m)
 	struct service *v = c->svc;
 	const struct sr_policy *p = v->s->runner->policy;
 	if (c->uid != getuid() && !rights_has_role(p, c->login, SR_ROLE_RELEASE_DRI)) {
-		send_msg(c,
-		         json_pack("{s:s, s:I, s:s, s:s}", "type", "result", "id", id, "outcome",
-		                   "refused", "message",
-		                   "stop refused: only the release DRI or the service's owner may "
-		                   "stop the rollout's service"));
+		send_msg(c, json_pack("{s:s, s:I, s:s, s:s}", "type", "result", "id", id, "outcome",
+		                      "refused", "message",
+		                      "stop: only the release DRI or the service's owner may "
+		                      "stop the rollout's service"));
 		return;
 	}
 	char why[128];

@@ -77,6 +77,8 @@ struct prom {
 	bool asked[SR_MAX_KPIS]; /* the KPIs the poll in flight reads */
 	char *liveness_query;    /* expanded, or NULL */
 	sr_ms last_alive[2];     /* canary, control: newest sample seen (0: never) */
+	sr_ms not_before;        /* a 429/503's Retry-After: no query before (0: none) */
+	char not_before_why[96]; /* the answer that asked for it */
 
 	char hdr_buf[SR_PROM_MAX_HEADERS][sizeof(((struct sr_prom_header *)0)->name) +
 	                                  sizeof(((struct sr_prom_header *)0)->value) + 4];
@@ -756,6 +758,20 @@ static void on_answer(void *ud, const struct sr_http_response *res)
 		secret_scrub(msg, sizeof msg);
 		promparse_set_error(&q->res, msg);
 	} else {
+		if (res->status == 429 || res->status == 503) {
+			/* The server asked for quiet: the next polls send
+			 * nothing until then (bounded: it must not blind us). */
+			long wait = http_retry_after_ms(res->retry_after, pr->now,
+			                                SR_RETRY_AFTER_MAX_MS);
+			if (wait > 0 && pr->now + wait > pr->not_before) {
+				pr->not_before = pr->now + wait;
+				snprintf(pr->not_before_why, sizeof pr->not_before_why,
+				         "HTTP %ld with Retry-After %s", res->status,
+				         res->retry_after);
+				sr_sanitize(pr->not_before_why, pr->not_before_why,
+				            sizeof pr->not_before_why);
+			}
+		}
 		/* Scrubbed before it is parsed and cut: an error body (or a
 		 * warning) echoing the Authorization header shows no token. */
 		size_t len = res->len;
@@ -916,6 +932,20 @@ static void prom_poll(struct sr_source *s, sr_ms now, sr_source_cb cb, void *ud)
 	pr->pending = 0;
 
 	char err[512];
+	if (now < pr->not_before) {
+		char left[24];
+		sr_fmt_duration(left, sizeof left, pr->not_before - now);
+		snprintf(err, sizeof err, "not queried: the source answered %s; next query in %s",
+		         pr->not_before_why, left);
+		for (int k = 0; k < pr->p->nkpis; k++)
+			if (kpi_has_cells(pr->p, k) && (!s->ask.kpis || s->ask.kpis[k]))
+				fail_kpi_cells(pr, k, err);
+		pr->busy = false;
+		pr->last_nq = 0;
+		if (cb)
+			cb(ud, &pr->snap);
+		return;
+	}
 	if (token_load(pr, err, sizeof err) != 0) {
 		snapshot_fail_all(&pr->snap, err);
 		pr->busy = false;

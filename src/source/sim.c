@@ -259,9 +259,11 @@ struct hist_slot {
 
 struct cell_slot {
 	int64_t k;
-	double n;   /* requests / events / payments */
-	double sum; /* ratio: 100 * counted events; gauge/vs: n * value */
-	int maxrun; /* streak: longest run touching this slot */
+	double n;     /* requests / events / payments */
+	double sum;   /* ratio: 100 * counted events; gauge/vs: n * value */
+	double fails; /* a success ratio linked to a streak: failed payments */
+	int inject;   /* ... of which forced by a scenario's streak effect */
+	int maxrun;   /* streak: longest run touching this slot */
 };
 
 struct hist_info {
@@ -278,6 +280,13 @@ struct cell_info {
 	bool good_ratio; /* ratio reports good events (min kinds) */
 	double rel_sd;   /* vs ratio: relative noise of one slot; gauge: of a reading */
 	double n_ref;    /* vs ratio: noise scales with sqrt(n_ref / n) */
+	/* One set of payments behind a streak and a success ratio of the
+	 * same group and journey (payment_failure_streak and
+	 * payment_success): streak cell -> its ratio cell, ratio cell -> its
+	 * streak cell; -1 when unlinked. The streak's runs are laid over the
+	 * ratio's failed payments, and forced failures count in both, so
+	 * "6 consecutive failures" never stands next to "100.0%". */
+	int link;
 };
 
 struct sim_model {
@@ -543,6 +552,21 @@ static int sim_model_build(struct sr_sim *sim)
 		case SR_SIG_GAUGE: sim_base_gauge(sim, ci); break;
 		case SR_SIG_STREAK: ci->base = 0; break;
 		}
+		ci->link = -1;
+	}
+	for (int c = 0; c < m->ncells; c++) {
+		struct cell_info *si = &m->cells[c];
+		if (si->signal != SR_SIG_STREAK)
+			continue;
+		for (int o = 0; o < m->ncells && si->link < 0; o++) {
+			struct cell_info *ri = &m->cells[o];
+			if (ri->signal == SR_SIG_RATIO && ri->good_ratio && ri->link < 0 &&
+			    ri->journey == si->journey &&
+			    strcmp(p->kpis[ri->kpi].group, p->kpis[si->kpi].group) == 0) {
+				si->link = o;
+				ri->link = c;
+			}
+		}
 	}
 	for (size_t i = 0; i < (size_t)m->nhist * 2 * SIM_WINDOW_SLOTS; i++)
 		m->hslots[i].k = INT64_MIN;
@@ -693,6 +717,36 @@ static void hist_slot_compute(struct sr_sim *sim, int h, int cohort, int64_t k)
 	hist_count(m, h, cohort, s);
 }
 
+/* A streak cell's effects on slot k: scale changes the failure
+ * probability *pfail (other cells: the model value); set and add force
+ * that many failures in a row, once, in the first slot of the effect's
+ * window (*inject). */
+static void streak_effects(const struct sr_sim *sim, const struct cell_info *ci, int cohort,
+                           int64_t k, double *v, int *inject)
+{
+	sr_ms t = k * SIM_SLOT_MS;
+	const struct sr_scenario *sc = sim->sc;
+	for (int i = 0; sc && i < sc->neffects; i++) {
+		const struct sr_effect *e = &sc->effects[i];
+		if (e->op > SR_FX_SET || !effect_active(sim, e, t) || !effect_cohort(e, cohort) ||
+		    !effect_hits_cell(e, ci))
+			continue;
+		if (ci->signal != SR_SIG_STREAK) {
+			*v = apply_op(*v, e);
+			continue;
+		}
+		if (e->op == SR_FX_SCALE) {
+			*v *= e->amount;
+		} else {
+			sr_ms from = sim->t0 + (sr_ms)e->from_min * SR_MS_PER_MIN;
+			int64_t first = from >= 0 ? (from + SIM_SLOT_MS - 1) / SIM_SLOT_MS
+			                          : from / SIM_SLOT_MS;
+			if (k == first)
+				*inject += (int)e->amount;
+		}
+	}
+}
+
 static void cell_slot_compute(struct sr_sim *sim, int c, int cohort, int64_t k)
 {
 	struct sim_model *m = sim->m;
@@ -706,31 +760,15 @@ static void cell_slot_compute(struct sr_sim *sim, int c, int cohort, int64_t k)
 	s->k = k;
 	s->n = rng_round(&r, ci->rps * cohort_share(sim, cohort) * (SIM_SLOT_MS / 1000.0));
 
-	sr_ms t = k * SIM_SLOT_MS;
 	double v = ci->signal == SR_SIG_STREAK ? SIM_STREAK_PFAIL : ci->base;
 	int inject = 0;
-	const struct sr_scenario *sc = sim->sc;
-	for (int i = 0; sc && i < sc->neffects; i++) {
-		const struct sr_effect *e = &sc->effects[i];
-		if (e->op > SR_FX_SET || !effect_active(sim, e, t) || !effect_cohort(e, cohort) ||
-		    !effect_hits_cell(e, ci))
-			continue;
-		if (ci->signal != SR_SIG_STREAK) {
-			v = apply_op(v, e);
-			continue;
-		}
-		/* Streak: scale changes the failure probability; set and add
-		 * force that many failures in a row, once, in the first slot of
-		 * the effect's window. */
-		if (e->op == SR_FX_SCALE) {
-			v *= e->amount;
-		} else {
-			sr_ms from = sim->t0 + (sr_ms)e->from_min * SR_MS_PER_MIN;
-			int64_t first = from >= 0 ? (from + SIM_SLOT_MS - 1) / SIM_SLOT_MS
-			                          : from / SIM_SLOT_MS;
-			if (k == first)
-				inject += (int)e->amount;
-		}
+	streak_effects(sim, ci, cohort, k, &v, &inject);
+	if (ci->signal == SR_SIG_RATIO && ci->link >= 0) {
+		/* The linked streak's effects are these payments' too: its
+		 * scale changes their failure rate, its forced run fails them. */
+		double pf = 1.0 - v / 100.0;
+		streak_effects(sim, &m->cells[ci->link], cohort, k, &pf, &inject);
+		v = 100.0 * (1.0 - pf);
 	}
 
 	switch (ci->signal) {
@@ -745,6 +783,13 @@ static void cell_slot_compute(struct sr_sim *sim, int c, int cohort, int64_t k)
 		}
 		double pct = v < 0 ? 0 : v > 100 ? 100 : v;
 		double bad = rng_binom(&r, s->n, ci->good_ratio ? 1.0 - pct / 100.0 : pct / 100.0);
+		if (ci->link >= 0) {
+			/* forced failures are payments of this slot that failed */
+			double forced = inject < s->n - bad ? inject : s->n - bad;
+			s->fails = bad;
+			s->inject = (int)forced;
+			bad += forced;
+		}
 		s->sum = 100.0 * (ci->good_ratio ? s->n - bad : bad);
 		double *cum = &m->ccum[((size_t)c * 2 + (size_t)cohort) * 2];
 		cum[0] += s->n;
@@ -756,6 +801,28 @@ static void cell_slot_compute(struct sr_sim *sim, int c, int cohort, int64_t k)
 		break;
 	case SR_SIG_STREAK: {
 		s->maxrun = *run;
+		if (ci->link >= 0) {
+			/* The linked ratio's payments of this slot (computed first):
+			 * its forced failures in a row, then its other failures at
+			 * random places among the rest. */
+			const struct cell_slot *rs =
+			    &m->cslots[((size_t)ci->link * 2 + (size_t)cohort) * SIM_WINDOW_SLOTS +
+			               ring(k)];
+			s->n = rs->n;
+			*run += rs->inject;
+			s->maxrun = *run > s->maxrun ? *run : s->maxrun;
+			double left = rs->n - rs->inject, fails = rs->fails;
+			for (; left > 0; left--) {
+				if (fails > 0 && rng_uniform(&r) * left < fails) {
+					fails--;
+					(*run)++;
+					s->maxrun = *run > s->maxrun ? *run : s->maxrun;
+				} else {
+					*run = 0;
+				}
+			}
+			break;
+		}
 		if (inject > 0) {
 			*run += inject;
 			s->maxrun = *run > s->maxrun ? *run : s->maxrun;
@@ -780,9 +847,12 @@ static void sim_compute_slot(struct sr_sim *sim, int64_t k)
 	for (int cohort = 0; cohort < 2; cohort++) {
 		for (int h = 0; h < m->nhist; h++)
 			hist_slot_compute(sim, h, cohort, k);
-		for (int c = 0; c < m->ncells; c++)
-			if (m->cells[c].signal != SR_SIG_LATENCY)
-				cell_slot_compute(sim, c, cohort, k);
+		/* streaks last: a linked one reads its ratio's slot */
+		for (int pass = 0; pass < 2; pass++)
+			for (int c = 0; c < m->ncells; c++)
+				if (m->cells[c].signal != SR_SIG_LATENCY &&
+				    (m->cells[c].signal == SR_SIG_STREAK) == (pass == 1))
+					cell_slot_compute(sim, c, cohort, k);
 	}
 }
 

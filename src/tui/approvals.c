@@ -46,8 +46,8 @@ void approvals_draw(struct tui *t)
 	/* First what the next step still needs, and from whom. */
 	{
 		char who[SR_TEXT_LEN], line[SR_TEXT_LEN * 3];
-		int missing = rights_approvals_text(e, text, sizeof text);
-		int have = rights_approvers(e, who, sizeof who);
+		int missing = rights_approvals_text(e, tui_actor(t), text, sizeof text);
+		int have = rights_approvers(e, NULL, who, sizeof who); /* who did, self included */
 		line[0] = '\0';
 		if (missing > 0)
 			tui_fmt(line, sizeof line, "Next step: %s%s%s", text,

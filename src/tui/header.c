@@ -14,6 +14,7 @@
 #include "shiproom/action.h"
 #include "shiproom/calendar.h"
 #include "shiproom/client.h"
+#include "shiproom/rights.h"
 #include "shiproom/runner.h"
 #include "shiproom/tui.h"
 
@@ -63,6 +64,7 @@ static void header_row1(struct tui *t)
 	tui_fmt(state, sizeof state, "%s", rollout_state_name(rollout_state(ro, p, t->now)));
 	sr_fmt_trel(clock, sizeof clock, t->now - ro->t0);
 	gate[0] = '\0';
+	enum tui_role gate_role = TR_HEADER;
 	sr_ms due = 0;
 	int g = rollout_next_gate(ro, p, &due);
 	if (ro->phase < 0 && !ro->rolled_back && ro->t0 > t->now) {
@@ -72,8 +74,13 @@ static void header_row1(struct tui *t)
 	} else if (g >= 0 && !ro->rolled_back) {
 		char d[24];
 		sr_fmt_duration(d, sizeof d, due > t->now ? due - t->now : t->now - due);
-		tui_fmt(gate, sizeof gate, due > t->now ? "%s in %s" : "%s due %s ago",
+		/* The word before the number: a narrow header cuts the end,
+		 * and "Gate 3 due 2h33m" (its "ago" cut) read like a future
+		 * gate. */
+		tui_fmt(gate, sizeof gate, due > t->now ? "%s in %s" : "%s OVERDUE %s",
 		        p->gates[g].name, d);
+		if (due <= t->now)
+			gate_role = TR_ST_YELLOW;
 	}
 	calendar_fmt(&p->calendar, t->now, wall, sizeof wall);
 	who_badge(t, who, sizeof who);
@@ -100,7 +107,7 @@ static void header_row1(struct tui *t)
 	    {state, TR_HEADER, false},
 	    {clock, TR_HEADER, false},
 	    {replay, TR_BADGE_RO, false},
-	    {gate, TR_HEADER, false},
+	    {gate, gate_role, false},
 	    {bastion, lead_ok ? TR_HEADER : TR_BADGE_RO, false},
 	    {wall, TR_HEADER, true},
 	    {who, TR_HEADER, true},
@@ -171,9 +178,20 @@ static void header_row2(struct tui *t)
 		tui_fmt(more, sizeof more, " (+%d more)", d->nreasons - 1);
 	int mw = text_width(more);
 	int room = w - x - fw - 3 - mw;
+	/* A GO that counts this user's own approval is not a GO for their
+	 * promote (rights_check discounts it): say what is still needed. */
+	char mine[SR_TEXT_LEN + 32], need[SR_TEXT_LEN];
+	const char *first = d->nreasons > 0 ? d->reasons[0] : "";
+	enum tui_role frst_role = TR_NORMAL;
+	if (d->verdict == SR_GO &&
+	    rights_approvals_text(&t->r->engine, tui_actor(t), need, sizeof need) > 0) {
+		tui_fmt(mine, sizeof mine, "your promote: %s", need);
+		first = mine;
+		frst_role = TR_ST_YELLOW;
+	}
 	if (d->nreasons > 0) {
-		int used = term_put(y, x, room, TR_NORMAL, d->reasons[0]);
-		if (used < text_width(d->reasons[0]) && room > 1)
+		int used = term_put(y, x, room, frst_role, first);
+		if (used < text_width(first) && room > 1)
 			term_put(y, x + room - 1, 1, TR_DIM, glyphs(t->utf8)->ellipsis);
 		term_put(y, x + (used < room ? used : room), mw, TR_DIM, more);
 	} else {

@@ -108,8 +108,9 @@ static void show_result(struct tui *t, enum sr_action_kind kind, const struct sr
 		dialog_open(t, DLG_RESULT, kind,
 		            res->outcome == SR_ACT_REFUSED ? TR_ST_YELLOW : TR_ST_RED, title,
 		            res->message);
-		tui_flash(t, res->outcome == SR_ACT_REFUSED ? SR_YELLOW : SR_RED, "%s: %s", title,
-		          res->message);
+		/* One outcome word: the message never carries it (action.c). */
+		tui_flash(t, res->outcome == SR_ACT_REFUSED ? SR_YELLOW : SR_RED, "%s: %s",
+		          res->outcome == SR_ACT_REFUSED ? "refused" : "FAILED", res->message);
 		break;
 	}
 	t->dirty |= D_DATA;

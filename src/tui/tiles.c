@@ -287,9 +287,17 @@ static void tile_box(struct tui *t, int j, int y, int x, int w, int h)
 	enum sr_status s;
 	status_cell(t, j, st, sizeof st, &s);
 	tui_fmt(title, sizeof title, "%s%s", sel ? "> " : "", p->journeys[j].name);
-	term_box(y, x, h, w, sel ? TR_KEY : TR_BORDER, title, sel ? TR_SELECTED : TR_TITLE);
-	/* Status in the top border, right-aligned: " X RED 3m12s/5m ". */
+	/* Status in the top border, right-aligned: " X RED 3m12s/5m ". The
+	 * name gives way to it, never the other way round: a RED tile whose
+	 * long name hid its status read as nothing wrong. */
 	int stw = text_width(st) + 2;
+	int room = w - 6 - stw - 1; /* the title's columns beside the status */
+	if (text_width(title) > room && room >= 4) {
+		int cols;
+		size_t keep = text_fit(title, room - 1, &cols);
+		tui_fmt(title + keep, sizeof title - keep, "%s", glyphs(t->utf8)->ellipsis);
+	}
+	term_box(y, x, h, w, sel ? TR_KEY : TR_BORDER, title, sel ? TR_SELECTED : TR_TITLE);
 	if (stw < w - 6 - text_width(title)) {
 		term_put(y, x + w - stw - 2, 1, TR_BORDER, " ");
 		term_put(y, x + w - stw - 1, stw - 2, theme_status_role(s), st);

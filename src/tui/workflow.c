@@ -216,10 +216,10 @@ static bool item_approvals(const struct tui *t, struct wf_item *it)
 		return false;
 	const struct sr_gate *G = &t->p->gates[g];
 	char who[SR_TEXT_LEN], text[SR_TEXT_LEN];
-	int missing = rights_missing_approvals(e, who, sizeof who);
+	int missing = rights_missing_approvals(e, tui_actor(t), who, sizeof who);
 	tui_fmt(it->label, sizeof it->label, "Next: %s", G->name);
 	if (missing > 0) {
-		rights_approvals_text(e, text, sizeof text);
+		rights_approvals_text(e, tui_actor(t), text, sizeof text);
 		tui_fmt(it->text, sizeof it->text, "%s", text);
 		tui_fmt(it->brief, sizeof it->brief, "%s needs %d approval%s: %s", G->name, missing,
 		        missing == 1 ? "" : "s", who[0] ? who : "nobody on the roster");
@@ -231,7 +231,7 @@ static bool item_approvals(const struct tui *t, struct wf_item *it)
 		tui_fmt(it->brief, sizeof it->brief, "%s pre-approved when GO", G->name);
 		it->role = TR_NORMAL;
 	} else {
-		int n = rights_approvers(e, who, sizeof who);
+		int n = rights_approvers(e, tui_actor(t), who, sizeof who);
 		tui_fmt(it->text, sizeof it->text, "approvals complete (%d: %s)", n, who);
 		tui_fmt(it->brief, sizeof it->brief, "%s approved (%s)", G->name, who);
 		it->role = TR_ST_GREEN;
@@ -478,7 +478,7 @@ static int build_next_step(const struct tui *t, struct wf_line *l, int n)
 	}
 	const struct sr_gate *G = &t->p->gates[g];
 	tui_trel(t, due, when, sizeof when);
-	int missing = rights_approvals_text(e, text, sizeof text);
+	int missing = rights_approvals_text(e, tui_actor(t), text, sizeof text);
 	if (missing > 0) {
 		n = wf_add(l, n, "Next step", TR_ST_YELLOW, "%s", text);
 	} else if (G->pre_approved) {
@@ -490,7 +490,7 @@ static int build_next_step(const struct tui *t, struct wf_line *l, int n)
 		n = wf_add(l, n, "Next step", TR_ST_GREEN, "%s (%d%%->%d%%): approvals complete",
 		           G->name, G->from_weight, G->to_weight);
 	}
-	int have = rights_approvers(e, who, sizeof who);
+	int have = rights_approvers(e, NULL, who, sizeof who); /* who did, self included */
 	n = wf_add(l, n, "", TR_NORMAL, "approved so far: %s", have ? who : "nobody");
 	n = wf_add(l, n, "", TR_DIM,
 	           "%s's window ends %s. a approves, 5 shows the gates and roster", G->name, when);

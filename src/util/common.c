@@ -163,3 +163,14 @@ void sr_fmt_trel(char *buf, size_t n, sr_ms rel)
 	else
 		snprintf(buf, n, "T%lld", m);
 }
+
+void sr_eprintf(const char *fmt, ...)
+{
+	char raw[4096], clean[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(raw, sizeof raw, fmt, ap);
+	va_end(ap);
+	sr_sanitize(clean, raw, sizeof clean);
+	fprintf(stderr, "shiproom: %s\n", clean);
+}

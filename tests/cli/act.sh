@@ -34,7 +34,7 @@ after=$(ls -d /tmp/shiproom-sim-* 2>/dev/null | wc -l)
 [ "$after" -eq "$before" ] && ok "no temporary state dir left behind" || bad "temporary state dirs left: $before -> $after"
 
 run "promote before T-0 is refused" 3 act promote --yes --scenario healthy --at T-100
-grep -q "^refused: promote to 5% refused: decision is HOLD: before T-0" "$tmp/out" &&
+grep -q "^refused: promote to 5%: decision is HOLD: before T-0" "$tmp/out" &&
 	ok "the refusal carries the decision's reasons" || bad "refusal text: $(cat "$tmp/out")"
 run "read-only refuses" 3 act hold --yes --read-only --scenario healthy --at T+30
 grep -q "read-only console: hold is not available" "$tmp/out" && ok "read-only says so" || bad "read-only: $(cat "$tmp/out")"

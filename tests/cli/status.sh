@@ -60,5 +60,17 @@ done
 printf '{"seq":' >>"$jd/journal.jsonl"
 "$bin" status --state-dir "$jd" >/dev/null 2>"$jd/err"
 if grep -q "torn last line" "$jd/err"; then ok "status reports a torn last line"; else bad "status is silent about a torn last line: $(cat "$jd/err")"; fi
+# issue 9: replay refuses what is not a regular file (/dev/zero was one
+# endless line and hung; a FIFO waited for a writer). Bounded by timeout.
+mkfifo "$jd/fifo"
+for f in /dev/zero "$jd/fifo" "$jd"; do
+	timeout 20 "$bin" replay "$f" --status >/dev/null 2>"$jd/err"
+	rc=$?
+	if [ "$rc" -eq 1 ] && grep -q "is not a regular file" "$jd/err"; then
+		ok "replay $f: refused: $(head -1 "$jd/err")"
+	else
+		bad "replay $f: exit $rc: $(head -1 "$jd/err")"
+	fi
+done
 rm -rf "$jd"
 finish

@@ -11,7 +11,8 @@ trap 'rm -rf "$tmp"' EXIT
 usage_case() { # name args...
 	name=$1
 	shift
-	"$bin" "$@" >"$tmp/out" 2>"$tmp/err"
+	# bounded: a time far past the plan once ran for 91 s of CPU
+	timeout 30 "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
 	rc=$?
 	if [ "$rc" -eq 2 ] && [ -s "$tmp/err" ] && [ ! -s "$tmp/out" ]; then
 		ok "$name: exit 2: $(head -1 "$tmp/err")"
@@ -33,8 +34,28 @@ usage_case "--json outside status" --json
 usage_case "extra argument" status extra
 usage_case "unknown scenario" status --scenario no-such-scenario
 usage_case "--at before the scenario starts" status --at T-1000
+usage_case "status --at after the scenario ends" status --at T+99999
+usage_case "report --at after the scenario ends" report card --at T+99999
+usage_case "act --at after the scenario ends" act hold --reason x --yes --at T+99999
+usage_case "watch --start after the scenario ends" watch --for 1 --start T+99999
 usage_case "flag with a value" --read-only=yes
 usage_case "no data directory" status --policy /nonexistent/shiproom.json
+
+# Errors that echo argv sanitise it: no raw escape byte reaches the
+# terminal, whichever command and whichever argument carries it.
+esc=$(printf '\033]0;pwned\007\033[2J')
+for args in "--bogus$esc" "status --at T$esc" "replay /nonexistent/j$esc" \
+	"status --state-dir /proc/no$esc" "stop --socket /tmp/no-such$esc" \
+	"check-config /nonexistent/p$esc" "status --scenario no$esc"; do
+	# shellcheck disable=SC2086
+	timeout 30 "$bin" $args >"$tmp/out" 2>"$tmp/err"
+	if [ -s "$tmp/err" ] && ! LC_ALL=C grep -q "$(printf '\033')" "$tmp/err" &&
+		! LC_ALL=C grep -q "$(printf '\007')" "$tmp/err"; then
+		ok "escape bytes sanitised: $(echo "$args" | cut -d' ' -f1-2 | tr -cd '[:print:]')"
+	else
+		bad "raw escape bytes or no error for: $(echo "$args" | tr -cd '[:print:]')"
+	fi
+done
 
 out=$("$bin" --help)
 rc=$?

@@ -15,6 +15,8 @@ Answers, in order of precedence:
                       connection stays open until the receiver exits)
   --fail-first N      the next N posts get --fail-code (default 500) with
                       a Slack-like body ("internal_error")
+  --retry-after V     the failures carry "Retry-After: V" (Slack sends it
+                      with its 429 rate limit)
   otherwise           200 "ok", as Slack answers
 
 Validation like Slack's: a body that is not a JSON object with a "text"
@@ -58,9 +60,11 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):  # quiet: the JSONL log is the record
         pass
 
-    def answer(self, code, body):
+    def answer(self, code, body, retry_after=None):
         data = body.encode()
         self.send_response(code)
+        if retry_after is not None:
+            self.send_header("Retry-After", retry_after)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -107,7 +111,7 @@ class Handler(BaseHTTPRequestHandler):
         if mode == "fail":
             ev["answer"] = STATE["code"]
             log_event(ev)
-            self.answer(STATE["code"], "internal_error")
+            self.answer(STATE["code"], "internal_error", STATE.get("retry_after"))
             return
         if not valid:
             ev["answer"] = 400
@@ -135,11 +139,13 @@ def main():
     ap.add_argument("--hang-first", type=int, default=0)
     ap.add_argument("--fail-first", type=int, default=0)
     ap.add_argument("--fail-code", type=int, default=500)
+    ap.add_argument("--retry-after", default=None)
     ap.add_argument("--exit-on-stdin-eof", action="store_true")
     ap.add_argument("--max-seconds", type=float, default=0)
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
     STATE.update(hang=args.hang_first, fail=args.fail_first, code=args.fail_code,
+                 retry_after=args.retry_after,
                  log=args.log, verbose=args.verbose)
 
     srv = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)

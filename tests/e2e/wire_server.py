@@ -13,11 +13,15 @@ Routes (any method):
   /status/<code>          that status; 502 gets an HTML page with a newline
                           and an ESC byte in it, like a proxy's
   /hang                   accepts, reads the request, never answers
+  /reset                  reads the request, then resets the connection
+                          (SO_LINGER 0: the client sees ECONNRESET)
+  /retry-after/<v>        429 with "Retry-After: <v>"
   /slow/<ms>              answers "ok" after <ms>
   /big/<n>                200 with n bytes (Content-Length)
   /bigchunked/<n>         200 with n bytes, chunked (no length up front)
   /_control/<mode>        sets the mode of the Prometheus route:
-                          normal, hang, 502, promerror, garbage, echo
+                          normal, hang, 502, 429 (Retry-After: 60), promerror,
+                          garbage, echo
                           (500 with the request headers in the body)
   .../api/v1/query        a Prometheus instant-query endpoint under any
                           prefix; POST form (query, time). The answer is
@@ -155,6 +159,21 @@ class Handler(BaseHTTPRequestHandler):
                 self._send(code, "status %d\n" % code, "text/plain")
         elif path == "/hang":
             self._hang()
+        elif path == "/reset":
+            import socket
+            import struct
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            self.connection.close()
+            self.close_connection = True
+        elif path.startswith("/retry-after/"):
+            body = b"slow down\n"
+            self.send_response(429)
+            self.send_header("Retry-After", urllib.parse.unquote(path[13:]))
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
         elif path.startswith("/slow/"):
             time.sleep(int(path[6:]) / 1000.0)
             self._send(200, "ok", "text/plain")
@@ -189,6 +208,14 @@ class Handler(BaseHTTPRequestHandler):
         if mode == "502":
             return self._send(502, "<html><body><h1>502 Bad Gateway</h1>\nnginx</body></html>",
                               "text/html")
+        if mode == "429":  # rate-limited, as a Mimir or Thanos front-end does
+            self.send_response(429)
+            self.send_header("Retry-After", "60")
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", "11")
+            self.end_headers()
+            self.wfile.write(b"slow down\n\n")
+            return
         if mode == "garbage":
             return self._send(200, "{\"status\":\"success\",\"data\":{\"resultType\":")
         if mode == "echo":  # a proxy reflecting what it got, Authorization included

@@ -18,7 +18,9 @@
 
 #include "shiproom/journal.h"
 
-static struct sr_policy *policy;
+#include "fuzz_util.h"
+
+static const struct sr_policy *policy;
 static struct sr_rollout ro;
 
 struct ctx {
@@ -56,22 +58,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (!policy) {
-		policy = calloc(1, sizeof *policy);
-		struct sr_policy_error err;
-		if (!policy ||
-		    policy_load_file(policy, SR_DATADIR "/config/shiproom.json", &err) < 0)
-			abort();
-	}
-	int fd = memfd_create("journal", MFD_CLOEXEC);
+	policy = fuzz_policy();
+	char path[64], err[200];
+	int fd = fuzz_memfd(data, size, path, sizeof path);
 	if (fd < 0)
 		return 0;
-	if (size > 0 && write(fd, data, size) != (ssize_t)size) {
-		close(fd);
-		return 0;
-	}
-	char path[64], err[200];
-	snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
 	struct ctx c = {.last_line = 0};
 	journal_replay_init(&c.rp, &ro, policy);
 	journal_replay(path, on_event, on_issue, &c, err, sizeof err);

@@ -13,6 +13,7 @@
 set -u
 
 BIN=${1:-build/shiproom}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 TESTS=$(cd "$(dirname "$0")/.." && pwd)
 case $BIN in /*) ;; *) BIN=$(pwd)/$BIN ;; esac
 if ! command -v tmux >/dev/null 2>&1; then
@@ -306,7 +307,7 @@ t_promote_refused() {
 	keys Enter
 	wait_for "promote refused" || return 1
 	s=$(screen)
-	echo "$s" | grep -F -q "promote to 25% refused" || { echo "no refusal text"; return 1; }
+	echo "$s" | grep -F -q "promote to 25%: decision is HOLD" || { echo "no refusal text"; return 1; }
 	echo "$s" | grep -F -q "decision is HOLD" || { echo "no reason"; return 1; }
 	echo "$s" | grep -F -q "Gate 1 needs 1 approval" || { echo "approvals not given as a reason"; return 1; }
 	keys Escape
@@ -851,6 +852,77 @@ t_filter() {
 	wait_for "Provider dashboard" || return 1
 }
 
+# issue 9: at 80x24 an overdue gate read like a future one ("Gate 3 due
+# 2h31m": its "ago" was cut). The word comes before the number.
+t_gate_overdue_80x24() {
+	start 80 24 --scenario overnight-hold --start T+603 || return 1
+	wait_for "Gate 3 OVERDUE 2h" || return 1
+	screen | head -n 1 | grep -q "Gate 3 due" && { echo "overdue reads as due"; return 1; }
+	return 0
+}
+
+# issue 9: a RED tile whose journey has a 21-character name lost its
+# status word at 160 columns (8 journeys: 4 tiles a row). The name is
+# cut, never the status.
+t_long_name_keeps_status_160() {
+	python3 - "$ROOT/config/shiproom.json" "$WORK/long.json" <<-'PY' || return 1
+		import json, sys
+		p = json.load(open(sys.argv[1]))
+		p["journeys"][0]["name"] = "Scholarship searching"
+		p["journeys"] += [{"id": "extra_one", "name": "Extra one"},
+		                  {"id": "extra_two", "name": "Extra two"}]
+		json.dump(p, open(sys.argv[2], "w"))
+	PY
+	start 160 48 --policy "$WORK/long.json" --scenario p95-regression-25 --start T+131 || return 1
+	wait_for "Scholarship sear" || return 1
+	screen | grep -F "Scholarship sear" | grep -q "X RED" || { echo "the RED tile has no status"; return 1; }
+	return 0
+}
+
+# issue 9: a monitor-only P99 at twice the control or more read "ok
+# GREEN". It still never holds, but it is marked to watch (YELLOW "!").
+t_p99_tail_watch_160() {
+	python3 - "$ROOT/config/scenarios/healthy.json" "$WORK/tail.json" <<-'PY' || return 1
+		import json, sys
+		s = json.load(open(sys.argv[1]))
+		s["name"] = "p99-tail"
+		s["effects"] = s.get("effects", []) + [{"from_min": 90, "to_min": 600,
+		    "kpi": "p99_latency", "journey": "search", "cohort": "canary", "scale": 3.0}]
+		json.dump(s, open(sys.argv[2], "w"))
+	PY
+	start 160 48 --scenario "$WORK/tail.json" --start T+100 || return 1
+	wait_for "search P99" || return 1
+	line=$(screen | grep -E "^ (ok|!|X) +search P99 " | head -n 1)
+	echo "$line" | grep -q "^ ! " || { echo "the P99 tail is not marked: $line"; return 1; }
+	return 0
+}
+
+# issue 9: after a self-approval the header, the approvals view and the
+# workflow strip said "no approval missing" while this user's promote is
+# refused (their own approval does not count): they say what is needed.
+t_self_approval_shows_need() {
+	python3 - "$ROOT/config/scenarios/healthy.json" "$WORK/self.json" <<-'PY' || return 1
+		import json, sys
+		s = json.load(open(sys.argv[1]))
+		s["name"] = "self-approval"
+		s["script"] = s["script"][:5]  # nobody else approves Gate 1
+		json.dump(s, open(sys.argv[2], "w"))
+	PY
+	start 120 40 --scenario "$WORK/self.json" --start T+90 || return 1
+	wait_for "Gate 1 needs 1 approval" || return 1
+	keys a
+	wait_for "why approve?" || return 1
+	keys Enter
+	wait_for "your promote: Gate 1 needs 1 approval from gate_approver: approver" || return 1
+	keys 5
+	wait_for "Next step: Gate 1 needs 1 approval from gate_approver: approver" || return 1
+	screen | grep -q "no approval missing" && { echo "the approvals view says none is missing"; return 1; }
+	keys 6
+	wait_for "Workflow" || return 1
+	screen | grep -q "approvals complete" && { echo "the workflow says approvals complete"; return 1; }
+	return 0
+}
+
 # 500 journeys (tests/cli/gen_policy.py) at 80x24: the journey table
 # shows the worst rows and summarises the others on its last row, the
 # KPI groups, timeline and event log keep their place; the KPIs view's
@@ -880,7 +952,8 @@ for t in many_journeys main_all_green main_all_green_160x48 red_breach_timer tri
 	crash_restores_terminal sighup no_color ascii views checklist_tick report_pager \
 	postmortem_deadline postmortem_placeholder status_page_tile p50_tiles first_data_folded \
 	filter replay_drill live_replay_healthy_observing live_replay_healthy_gate1 \
-	live_replay_p95_trigger live_replay_p95_rollback dumb_terminal log_scroll; do
+	live_replay_p95_trigger live_replay_p95_rollback dumb_terminal log_scroll \
+	gate_overdue_80x24 long_name_keeps_status_160 p99_tail_watch_160 self_approval_shows_need; do
 	run "$t"
 done
 

@@ -299,6 +299,39 @@ static void test_promote_refused_carries_reasons(void **state)
 	fix_free(f);
 }
 
+/* issue 9: "tick refused: tick refused: ...": the message names the
+ * action and the reason, and the log (like `act` and the console) adds
+ * the outcome's word once. */
+static void test_refusal_says_refused_once(void **state)
+{
+	(void)state;
+	struct fix *f = fix_new(policy, false);
+	runner_advance(f->r, T0 - 60 * MIN);
+	struct sr_action_request req = {.kind = SR_ACT_TICK, .gate = -1};
+	struct sr_action_result res;
+	snprintf(req.actor, sizeof req.actor, "dri");
+	snprintf(req.checklist, sizeof req.checklist, "preflight");
+	snprintf(req.item, sizeof req.item, "no_such_item");
+	action_dispatch(f->r, &req, &res);
+	assert_int_equal(res.outcome, SR_ACT_REFUSED);
+	if (strstr(res.message, "refused"))
+		fail_msg("the message carries the outcome word: %s", res.message);
+	assert_non_null(strstr(res.message, "tick: "));
+	res = act(f, SR_ACT_PROMOTE, "dri", 5);
+	assert_null(strstr(res.message, "refused"));
+	assert_non_null(strstr(res.message, "promote to 5%: decision is HOLD"));
+	int n = 0;
+	for (int i = 0; runner_log_entry(f->r, i); i++) {
+		const char *t = runner_log_entry(f->r, i)->text;
+		for (const char *q = strstr(t, "refused"); q; q = strstr(q + 1, "refused"))
+			n++;
+		if (strstr(t, "no_such_item") || strstr(t, "promote to 5%"))
+			assert_non_null(strstr(t, "refused: "));
+	}
+	assert_int_equal(n, 2); /* two refusals, one word each */
+	fix_free(f);
+}
+
 static void test_promote_weight_zero_is_next_phase(void **state)
 {
 	(void)state;
@@ -1246,6 +1279,7 @@ int main(void)
 	    cmocka_unit_test(test_read_only_refuses_every_action),
 	    cmocka_unit_test(test_workflow_actions),
 	    cmocka_unit_test(test_promote_refused_carries_reasons),
+	    cmocka_unit_test(test_refusal_says_refused_once),
 	    cmocka_unit_test(test_promote_weight_zero_is_next_phase),
 	    cmocka_unit_test(test_rollback_zero_and_drain),
 	    cmocka_unit_test(test_edge_failure_after_three_tries),

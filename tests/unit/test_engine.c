@@ -545,17 +545,30 @@ static void test_t0_baseline_captured_once(void **state)
 	assert_int_equal(f->e->cells[c].status, SR_GREEN);
 }
 
-/* P99 is monitor only: shown, never RED, never gating. */
+/* P99 is monitor only: shown, never RED, never gating; a tail at twice
+ * the control is marked to watch (YELLOW) and still never holds. */
 static void test_monitor_never_gates(void **state)
 {
 	struct fx *f = *state;
 	at_gate1_ready(f);
 	assert_int_equal(f->e->decision.verdict, SR_GO);
-	fx_set(f, "p99_latency", "search", 900, 200);
+	fx_set(f, "p99_latency", "search", 250, 200);
 	fx_step(f, FX_POLL);
 	assert_int_equal(fx_status(f, "p99_latency", "search"), SR_GREEN);
 	assert_contains(fx_reason(f, "p99_latency", "search"), "monitor only");
+	/* issue 9: a tail at twice the control read "ok GREEN". It still
+	 * never holds, but it is marked to watch: YELLOW, and said. */
+	fx_set(f, "p99_latency", "search", 400, 200);
+	fx_step(f, FX_POLL);
+	assert_int_equal(fx_status(f, "p99_latency", "search"), SR_YELLOW);
+	assert_contains(fx_reason(f, "p99_latency", "search"), "watch: P99");
+	assert_contains(fx_reason(f, "p99_latency", "search"), "2.0x the control");
+	assert_contains(fx_reason(f, "p99_latency", "search"), "never holds");
 	assert_true(engine_all_gating_green(f->e));
+	assert_int_equal(f->e->decision.verdict, SR_GO);
+	fx_set(f, "p99_latency", "search", 900, 200);
+	fx_step(f, FX_POLL);
+	assert_int_equal(fx_status(f, "p99_latency", "search"), SR_YELLOW);
 	assert_int_equal(f->e->decision.verdict, SR_GO);
 	/* a monitor gap shows as a gap but does not hold */
 	fx_set(f, "p99_latency", "search", NAN, 200);

@@ -207,6 +207,22 @@ static void test_connection_refused(void **state)
 	got_free(&g);
 }
 
+/* issue 9: a reset read "select/poll returned error"; it says what
+ * happened. */
+static void test_connection_reset_named(void **state)
+{
+	struct fx *f = *state;
+	struct got g = {0};
+	get(f, "/reset", &g, 5000, 0);
+	assert_true(wire_run_until(&f->loop, &g.done, 10000));
+	assert_true(g.had_error);
+	assert_int_equal(g.status, 0);
+	if (!strstr(g.error, "reset"))
+		fail_msg("a reset reads \"%s\"", g.error);
+	assert_null(strstr(g.error, "select/poll"));
+	got_free(&g);
+}
+
 static void test_size_cap_with_length(void **state)
 {
 	struct fx *f = *state;
@@ -409,6 +425,25 @@ static void test_tls_verification(void **state)
 	wire_stop(&tw);
 }
 
+/* Retry-After (issue 9): seconds or an HTTP-date, bounded; junk is none. */
+static void test_retry_after_parse(void **state)
+{
+	(void)state;
+	const long long now = 1793000000000LL; /* 2026-10-26T07:33:20Z */
+	const long max = SR_RETRY_AFTER_MAX_MS;
+	assert_int_equal(http_retry_after_ms("30", now, max), 30000);
+	assert_int_equal(http_retry_after_ms(" 0 ", now, max), 0);
+	assert_int_equal(http_retry_after_ms("86400", now, max), max); /* a day: capped */
+	assert_int_equal(http_retry_after_ms("99999999999999999999999", now, max), max);
+	assert_int_equal(http_retry_after_ms("Mon, 26 Oct 2026 07:34:20 GMT", now, max), 60000);
+	assert_int_equal(http_retry_after_ms("Mon, 26 Oct 2026 07:00:00 GMT", now, max), 0);
+	assert_int_equal(http_retry_after_ms("", now, max), -1);
+	assert_int_equal(http_retry_after_ms(NULL, now, max), -1);
+	assert_int_equal(http_retry_after_ms("-5", now, max), -1);
+	assert_int_equal(http_retry_after_ms("30s", now, max), -1);
+	assert_int_equal(http_retry_after_ms("soon", now, max), -1);
+}
+
 static void test_form_escape(void **state)
 {
 	(void)state;
@@ -440,6 +475,7 @@ int main(void)
 	unsetenv("ALL_PROXY");
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_form_escape),
+	    cmocka_unit_test(test_retry_after_parse),
 	    cmocka_unit_test(test_tls_verification),
 	    cmocka_unit_test_setup_teardown(test_get_echo_headers, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_post_body, setup, teardown),
@@ -447,6 +483,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_hung_server_times_out_loop_keeps_turning, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_connection_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_connection_reset_named, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_size_cap_with_length, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_size_cap_chunked, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_body_exactly_at_cap, setup, teardown),

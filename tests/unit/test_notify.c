@@ -639,6 +639,27 @@ static void test_retry_after_500(void **state)
 	fx_stop(&f);
 }
 
+/* issue 9: a 429's Retry-After was ignored (the back-off here is 20 ms):
+ * the wait is the server's, and said. */
+static void test_429_retry_after_honoured(void **state)
+{
+	(void)state;
+	struct fx f = {0};
+	const char *args[] = {"--fail-first",  "1", "--fail-code", "429",
+	                      "--retry-after", "1", NULL};
+	fx_scenario(&f, "healthy");
+	fx_start(&f, args, NULL, NULL);
+	notify_post_now(f.n, f.r, f.r->now);
+	fx_drain(&f);
+	const struct sr_notify_status *st = notify_status(f.n);
+	assert_int_equal(st->posted, 1);
+	assert_int_equal(st->retries, 1);
+	if (!log_has(f.r, "retrying in 1s (the server's Retry-After)"))
+		fail_msg("the Retry-After is not the wait: %s",
+		         runner_log_entry(f.r, 0) ? runner_log_entry(f.r, 0)->text : "(no log)");
+	fx_stop(&f);
+}
+
 static void test_client_error_not_retried(void **state)
 {
 	(void)state;
@@ -903,6 +924,7 @@ int main(void)
 	    cmocka_unit_test(test_repeated_anomalies_deduplicated),
 	    cmocka_unit_test(test_trigger_dedupe),
 	    cmocka_unit_test(test_retry_after_500),
+	    cmocka_unit_test(test_429_retry_after_honoured),
 	    cmocka_unit_test(test_client_error_not_retried),
 	    cmocka_unit_test(test_dead_receiver),
 	    cmocka_unit_test(test_hung_receiver_does_not_block),

@@ -403,6 +403,30 @@ static void test_error_answers(void **state)
 	assert_false(f->snap.canary[0].degraded); /* only the warned query */
 }
 
+/* issue 9: a 429's Retry-After was ignored: the next polls hammered a
+ * rate-limited Prometheus. No query goes out before the wait is over,
+ * and the cells say why. */
+static void test_429_retry_after_honoured(void **state)
+{
+	struct fx *f = *state;
+	create(f);
+	set_mode(f, "429");
+	poll_once(f, NOW);
+	assert_int_equal(f->snap.canary[0].kind, SR_OBS_ERROR);
+	assert_non_null(strstr(f->snap.canary[0].error, "HTTP 429"));
+	int sent = count_queries(f, "/prefix/select/0/prometheus/api/v1/query");
+	assert_true(sent > 0);
+	set_mode(f, "normal");
+	poll_once(f, NOW + 30 * 1000); /* within the 60 s asked for */
+	assert_int_equal(count_queries(f, "/prefix/select/0/prometheus/api/v1/query"), sent);
+	assert_int_equal(f->snap.canary[0].kind, SR_OBS_ERROR);
+	if (!strstr(f->snap.canary[0].error, "Retry-After"))
+		fail_msg("a skipped poll does not say why: %s", f->snap.canary[0].error);
+	poll_once(f, NOW + 61 * 1000);
+	assert_true(count_queries(f, "/prefix/select/0/prometheus/api/v1/query") > sent);
+	assert_int_equal(f->snap.canary[0].kind, SR_OBS_OK);
+}
+
 /* issue 9: a proxy (or a Prometheus) that reflects the Authorization
  * header in an error body: the token never reaches the snapshot, so not
  * the screen, the journal, a report or a post either. */
@@ -699,6 +723,7 @@ int main(void)
 	    T(test_hung_server_errors_and_recovers),
 	    T(test_connection_refused),
 	    T(test_error_answers),
+	    T(test_429_retry_after_honoured),
 	    T(test_nodata_cases),
 	    T(test_size_cap),
 	    T(test_connection_reuse_across_polls),

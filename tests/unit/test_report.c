@@ -25,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "shiproom/action.h"
 #include "shiproom/report.h"
 #include "shiproom/sim.h"
 
@@ -353,6 +354,36 @@ static void test_postmortem_placeholder(void **state)
 	assert_string_equal(text, "edited by a human\n");
 	free(text);
 	rmtree(dir);
+	play_end(&pl);
+}
+
+/* issue 9: a manual rollback made under HOLD was recorded as "Decision
+ * at the time: ROLLBACK". The placeholder keeps the decision and the
+ * reasons in force before the action. */
+static void test_postmortem_decision_before_manual_rollback(void **state)
+{
+	(void)state;
+	struct play pl;
+	play(&pl, "healthy", 30); /* at 5%, observing: HOLD */
+	assert_int_equal(pl.r->engine.decision.verdict, SR_HOLD);
+	struct sr_action_request req = {.kind = SR_ACT_ROLLBACK, .gate = -1};
+	struct sr_action_result res;
+	snprintf(req.actor, sizeof req.actor, "dri");
+	snprintf(req.reason, sizeof req.reason, "drill");
+	action_dispatch(pl.r, &req, &res);
+	assert_int_equal(res.outcome, SR_ACT_DONE);
+	json_t *o = report_json(SR_REPORT_POSTMORTEM, pl.r, -1);
+	json_t *d = json_object_get(o, "decision");
+	const char *word = json_string_value(json_object_get(d, "word"));
+	if (strcmp(word, "NO-GO") != 0)
+		fail_msg("the decision before a rollback under HOLD reads %s", word);
+	assert_string_equal(json_string_value(json_object_get(d, "verdict")), "HOLD");
+	json_t *reasons = json_object_get(d, "reasons");
+	assert_true(json_array_size(reasons) > 0);
+	size_t i;
+	json_t *v;
+	json_array_foreach(reasons, i, v) assert_null(strstr(json_string_value(v), "rolled back"));
+	json_decref(o);
 	play_end(&pl);
 }
 
@@ -830,6 +861,7 @@ int main(void)
 	    cmocka_unit_test(test_phase_card_step_up),
 	    cmocka_unit_test(test_phase_card_anomalies),
 	    cmocka_unit_test(test_postmortem_placeholder),
+	    cmocka_unit_test(test_postmortem_decision_before_manual_rollback),
 	    cmocka_unit_test(test_win_note),
 	    cmocka_unit_test(test_win_note_improvements),
 	    cmocka_unit_test(test_top_anomalies_ranked),

@@ -98,7 +98,7 @@ static void test_promote_5_25_needs_approval(void **state)
 	struct fx *f = *state;
 	char why[WHY_LEN], who[128];
 	at_gate1(f);
-	assert_int_equal(rights_missing_approvals(f->e, who, sizeof who), 1);
+	assert_int_equal(rights_missing_approvals(f->e, NULL, who, sizeof who), 1);
 	assert_string_equal(who, "approver");
 	assert_false(may(f, SR_ACT_PROMOTE, 25, "dri", why));
 	assert_contains(why, "needs 1 approval from gate_approver: approver (none yet)");
@@ -106,7 +106,7 @@ static void test_promote_5_25_needs_approval(void **state)
 
 	fx_approve(f, "approver");
 	fx_eval(f);
-	assert_int_equal(rights_missing_approvals(f->e, who, sizeof who), 0);
+	assert_int_equal(rights_missing_approvals(f->e, NULL, who, sizeof who), 0);
 	assert_true(may(f, SR_ACT_PROMOTE, 25, "dri", why));
 	assert_string_equal(why, "");
 }
@@ -129,7 +129,7 @@ static void test_approvals_counted_by_role(void **state)
 	assert_int_equal(rollout_approve(&f->e->ro, f->p, -1, "dri", f->now, why, WHY_LEN), 0);
 	fx_approve(f, "approver");
 	fx_eval(f);
-	assert_int_equal(rights_missing_approvals(f->e, who, sizeof who), 1);
+	assert_int_equal(rights_missing_approvals(f->e, NULL, who, sizeof who), 1);
 	assert_string_equal(who, "alice");
 	assert_false(may(f, SR_ACT_PROMOTE, 25, "dri", why));
 	assert_contains(why, "needs 1 approval from gate_approver: alice (have approver)");
@@ -197,7 +197,7 @@ static void test_promote_50_100_preapproved(void **state)
 	fx_enter(f, 50);
 	fx_step(f, 240 * FX_MIN);
 	assert_int_equal(f->e->decision.verdict, SR_GO);
-	assert_int_equal(rights_missing_approvals(f->e, who, sizeof who), 0);
+	assert_int_equal(rights_missing_approvals(f->e, NULL, who, sizeof who), 0);
 	assert_true(may(f, SR_ACT_PROMOTE, 100, "dri", why));
 	/* and not when any KPI is YELLOW */
 	fx_set(f, "payment_success", NULL, 99.6, 99.9);
@@ -500,6 +500,15 @@ static void test_self_approval_does_not_count(void **state)
 	                "approvals must come from someone other than the promoter: dri approved "
 	                "their own gate");
 	assert_contains(why, "Gate 1 needs 1 approval from gate_approver: approver (none yet)");
+	/* issue 9: what dri's own views show is what dri's promote needs
+	 * (they said "no approval missing"); the rollout-wide count stays. */
+	char text[WHY_LEN], who[128];
+	assert_int_equal(rights_approvals_text(f->e, "dri", text, sizeof text), 1);
+	assert_contains(text, "Gate 1 needs 1 approval from gate_approver: approver");
+	assert_int_equal(rights_missing_approvals(f->e, "dri", who, sizeof who), 1);
+	assert_string_equal(who, "approver");
+	assert_int_equal(rights_approvals_text(f->e, NULL, text, sizeof text), 0);
+	assert_int_equal(rights_approvals_text(f->e, "dri2", text, sizeof text), 0);
 	/* another Release DRI may promote on dri's approval */
 	assert_true(may(f, SR_ACT_PROMOTE, 25, "dri2", why));
 	/* and a second approver makes it a two-person decision for dri too */

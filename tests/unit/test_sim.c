@@ -321,6 +321,46 @@ static void test_weight_zero_has_no_canary(void **state)
 
 /* ---- effects ------------------------------------------------------------------ */
 
+/* issue 9: the payment-streak scenario showed 6 consecutive failures next
+ * to 100.0% payment success. One set of payments is behind both: every
+ * poll, in both cohorts, the success ratio counts at least as many failed
+ * payments as the longest run the streak reports. */
+static void test_streak_and_success_agree(void **state)
+{
+	(void)state;
+	struct sr_scenario sc;
+	scenario_init(&sc, 5);
+	int k = policy_kpi_index(policy, "payment_failure_streak");
+	add_effect(&sc, 30, 31, SR_FX_SET, k, -1, SR_COHORT_CANARY, 6);
+	/* and a failure rate high enough that random runs happen too */
+	add_effect(&sc, 0, 600, SR_FX_SCALE, k, -1, SR_COHORT_BOTH, 20);
+	struct sr_sim *sim = sim_create(policy, &sc);
+	int streak = cell_of("payment_failure_streak", NULL);
+	int success = cell_of("payment_success", NULL);
+	set_weight(sim, 25);
+	int runs = 0;
+	for (sr_ms t = T0 + 20 * MIN; t <= T0 + 120 * MIN; t += 15 * SR_MS_PER_S) {
+		struct sr_snapshot *s = poll_at(sim, t);
+		const struct sr_obs *o[2][2] = {{&s->canary[streak], &s->canary[success]},
+		                                {&s->control[streak], &s->control[success]}};
+		for (int v = 0; v < 2; v++) {
+			if (o[v][0]->kind != SR_OBS_OK || o[v][1]->kind != SR_OBS_OK)
+				continue;
+			double run = o[v][0]->value;
+			double failed = (100.0 - o[v][1]->value) / 100.0 * o[v][1]->samples;
+			runs += run > 0;
+			if (failed + 0.5 < run)
+				fail_msg(
+				    "at T+%lld the %s shows %g consecutive failures but %.2f%% "
+				    "success of %g payments",
+				    (long long)((t - T0) / MIN), v ? "control" : "canary", run,
+				    o[v][1]->value, o[v][1]->samples);
+		}
+	}
+	assert_true(runs > 0); /* the invariant was put to the test */
+	sim_destroy(sim);
+}
+
 static void test_effect_in_window_only(void **state)
 {
 	(void)state;
@@ -501,6 +541,7 @@ int main(void)
 	    cmocka_unit_test(test_step_counts),
 	    cmocka_unit_test(test_weight_zero_has_no_canary),
 	    cmocka_unit_test(test_effect_in_window_only),
+	    cmocka_unit_test(test_streak_and_success_agree),
 	    cmocka_unit_test(test_ratio_set_effect),
 	    cmocka_unit_test(test_streak_forced),
 	    cmocka_unit_test(test_freeze_goes_stale),
