@@ -397,6 +397,16 @@ static int open_journal(struct sr_session *s, const struct sr_session_opts *o)
 			    !strncmp(r->log[i % SR_LOG_LEN].text, "journal: line ", 14))
 				fprintf(stderr, "shiproom: %s\n", r->log[i % SR_LOG_LEN].text);
 	s->history_end = r->nlog;
+	if (s->real && r->journal_last_at > clock_real_ms()) {
+		/* the wall clock was stepped back since the last record: rollout
+		 * time goes on from the journal, never before it */
+		clock_not_before(r->journal_last_at);
+		r->now = clock_real_ms();
+		runner_log(
+		    r, SR_LOG_INFO, SR_YELLOW, "",
+		    "clock: the wall clock is behind the journal's last record; rollout time "
+		    "goes on from the journal");
+	}
 	if (r->policy_changed)
 		fprintf(stderr,
 		        "shiproom: journal: this rollout was started under another version of the "
