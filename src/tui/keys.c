@@ -178,7 +178,16 @@ static void open_confirm(struct tui *t, const struct sr_action_def *d)
 {
 	char text[SR_TEXT_LEN * 2], title[SR_TITLE_LEN];
 	const struct sr_engine *e = &t->r->engine;
-	if (d->kind == SR_ACT_ROLLBACK)
+	if (d->kind == SR_ACT_ROLLBACK && e->ro.rolled_back && e->ro.weight == 0 &&
+	    e->ro.edge_anomaly_weight <= 0 && !e->edge_anomaly_since)
+		/* said before the confirmation, not after: there is nothing to
+		 * take off the canary (a second rollback only re-applies 0%) */
+		tui_fmt(text, sizeof text,
+		        "%s is already rolled back: the canary is at 0%% and drained "
+		        "(maintenance).\nRoll back again anyway (re-apply 0%%, drained)? It is "
+		        "logged with your name (%s).",
+		        t->p->rollout, tui_actor(t));
+	else if (d->kind == SR_ACT_ROLLBACK)
 		tui_fmt(text, sizeof text,
 		        "Roll %s back: canary %d%% -> 0%%, drained.\nThe rollback is logged with "
 		        "your name (%s).",

@@ -341,6 +341,13 @@ t_rollback_flow() {
 	echo "$s" | grep -F -q "rollback by" || { echo "not in the log"; return 1; }
 	echo "$s" | grep -F -q "edge read back 0%" || { echo "no read-back"; return 1; }
 	wait_gone "TRIGGER FIRING" || return 1
+	# a second rollback says there is nothing to take off before asking
+	keys x
+	wait_for "rollback?" || return 1
+	screen | grep -F -q "already rolled back" ||
+		{ echo "a second rollback does not say the canary is already at 0%"; return 1; }
+	keys n
+	wait_for "rollback cancelled" || return 1
 }
 
 # The DRI's drill at the trigger: a note, then a rollback with a typed
