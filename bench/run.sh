@@ -64,6 +64,12 @@ echo "== journal: the per-poll obs record, bytes per day at 6 and 50 journeys, d
 cc -std=c17 -O2 -Iinclude -Ibench bench/obsrec_bench.c "$build/libshiproom.a" \
 	$(pkg-config --libs ncursesw libuv libcurl jansson) -lm -o "$build/obsrec_bench" &&
 	"$build/obsrec_bench" config/shiproom.json
+if command -v python3 >/dev/null 2>&1; then
+	echo "== journal: the simulator's obs lines at 6 and 50 journeys, replay load time"
+	bench/obsrec_day.sh "$build"
+else
+	echo "== journal: obsrec_day.sh skipped (no python3)"
+fi
 
 if [ -x bench/term_bench.sh ]; then
 	echo "== terminal: bytes/s and CPU s/min, shiproom vs htop at 120x40"

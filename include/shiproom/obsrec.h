@@ -7,34 +7,35 @@
  * states and decision (runner.c replays through engine_evaluate). The
  * 10-minute snapshots carried only the cells' values at that moment.
  *
- * Compactness: a record lists only the observations that changed since
- * the previous record of the same writer (a delta chain), each as one
- * short token in the string field "d":
+ * Compactness: a record codes only what changed since the previous
+ * record of the same writer (a delta chain), as a bit stream in the
+ * string field "b" (obsrec.c has the layout):
  *
- *     <cell><side>[<value>][/<samples>][@<age ms>][!<kind>][^<0|1>]
+ *   - every cell's canary then control observation in the policy's
+ *     fixed cell order, each led by its change mask (value, samples,
+ *     age, kind, degraded, the evidence test's three step counts);
+ *     the record's three most frequent masks cost 1-3 bits, so an
+ *     unchanged observation costs one bit;
+ *   - a number as the difference of its decimal mantissa from the
+ *     previous one's (zigzag, Exp-Golomb with an order chosen per record
+ *     and class), or a reference to one of the last four numbers of its
+ *     class in the record (shared samples), or, rarely, another decimal
+ *     exponent, NaN, an infinity or the double's 64 bits. Exact: every
+ *     double reads back bit for bit;
+ *   - 13 bits in two of 91 JSON-safe printable characters.
  *
- *   cell    the policy cell index, decimal
- *   side    'c' canary, 'k' control
- *   value   the value if it changed: the shortest of %.6g..%.17g that
- *           reads back as the same double, or 'n' for NaN
- *   samples '/' and the samples if they changed (same notation)
- *   age     '@' and record.at - obs.at in ms, when the observation is
- *           not of the record's own time (an ERROR keeps its last good
- *           fetch's time); absent means obs.at == record.at
- *   kind    '!' and O (ok), N (no series), E (error), Z (none) if it
- *           changed
- *   degraded '^' and 1 or 0 if it changed
- *   steps   '#' requests, '=' bad events, '%' the slow-request boundary
- *           of the poll step (the evidence test's inputs, evidence.h),
- *           each if it changed
- *
- * and the error texts that changed in the object "e" ({"12c": "..."}).
- * A keyframe ("k": 1) lists every observation against an empty start:
+ * Error texts that changed go in the object "e" ({"12c": "..."}).
+ * A keyframe ("k": 1) codes every observation against an empty start:
  * each writer's first record, and one every OBSREC_KEYFRAME_MS, so a
  * reader can join a chain there (another console, a seek). "w" names the
  * writer (one console process), "n" the number of cells (a record of
  * another policy is refused, not misread), "null": 1 an evaluation
  * without a snapshot.
+ *
+ * Journals written before the bit stream have a text field "d" instead,
+ * read as before: tokens <cell><side>[<value>][/<samples>][@<age ms>]
+ * [!<kind>][^<0|1>][#<n>][=<bad>][%<bound>] of what changed, side 'c'
+ * canary or 'k' control, kind O N E Z, 'n' for NaN.
  *
  * Values are rounded before the engine sees them (obsrec_round: six
  * significant digits, more than any screen or report shows), so the

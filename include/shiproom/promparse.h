@@ -91,6 +91,18 @@ int promparse_expand(char *dst, size_t n, const char *tmpl, const struct sr_poli
 char *promparse_expand_alloc(const char *tmpl, const struct sr_policy *p, int kpi,
                              const char *window, char *err, size_t en);
 
+/* The meaning of the query placeholders above, for tmpl_expand
+ * (template.h): ud is a struct promparse_vars. The evidence queries add
+ * their own ({{step}}, {{le}}) and pass the rest on to it. */
+struct promparse_vars {
+	const struct sr_policy *p;
+	int kpi;
+	const char *window;
+};
+struct sr_tbuf;
+int promparse_placeholder(void *ud, const char *name, size_t len, size_t at, struct sr_tbuf *w,
+                          char *err, size_t en);
+
 /* v with %g in the C locale ("0.95", "0.11"), whatever LC_NUMERIC says:
  * quantiles and `le` label values in PromQL. 0, or -1 when the C locale
  * cannot be made. */

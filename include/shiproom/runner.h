@@ -262,6 +262,11 @@ void runner_poll_mode(const struct sr_runner *r, char *buf, size_t n, bool brief
 /* Play from r->now to `until` in poll steps (headless status, tests). */
 void runner_advance(struct sr_runner *r, sr_ms until);
 
+/* Log (and journal, post) what the engine has noticed since the last
+ * drain: status, trigger and decision changes. After every evaluation,
+ * and after an action is done (action.c), so the decision an action
+ * caused is in the log under it at once, live as in a replay. */
+void runner_drain(struct sr_runner *r);
 void runner_log(struct sr_runner *r, enum sr_log_kind kind, enum sr_status sev, const char *actor,
                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* The i-th newest log entry (0 = newest) or NULL. */

@@ -90,4 +90,36 @@ char *template_render(const struct sr_template *t, const json_t *data, size_t *l
  * snprintf. */
 size_t template_escape_md(char *dst, size_t n, const char *src);
 
+/* ---- placeholders: the one {{name}} of every other template -------------
+ *
+ * The edge's requests (http_edge.c: URL, headers, body) and the source's
+ * queries (promparse.c: {{window}} {{q}} {{journeys}}; prometheus.c's
+ * evidence queries add {{step}} {{le}}) are plain text with placeholders,
+ * expanded here with one scanner: "{{", spaces, the name, spaces, "}}".
+ * What a name means and how its value is escaped for its context (a JSON
+ * string, a URL, a header, a PromQL regex) is the caller's value function;
+ * a value is written as text and never scanned again, so a value (a
+ * reason, a label, an edge's capture) can never inject a placeholder. */
+
+/* A growing string (NUL-terminated once anything was put). */
+struct sr_tbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+void tbuf_put(struct sr_tbuf *b, const char *s, size_t n);
+void tbuf_putc(struct sr_tbuf *b, char c);
+
+/* Write the value of placeholder `name` (len bytes, spaces trimmed; at:
+ * the byte offset of its "{{" in the text) to out; 0, or -1 with err. */
+typedef int (*tmpl_value_fn)(void *ud, const char *name, size_t len, size_t at, struct sr_tbuf *out,
+                             char *err, size_t n);
+/* The text with every placeholder replaced: malloc'd, or NULL with err
+ * ("bad placeholder at byte N: no }} closes it", the value function's
+ * message, "out of memory"). */
+char *tmpl_expand(const char *text, tmpl_value_fn fn, void *ud, char *err, size_t n);
+/* Is text exactly one placeholder and nothing else? Its name (trimmed)
+ * into name (at most n-1 bytes: a longer one is no). */
+bool tmpl_only_placeholder(const char *text, char *name, size_t n);
+
 #endif

@@ -176,6 +176,10 @@ static void log_result(struct sr_runner *r, const struct sr_action_request *req,
 	                   : res->outcome == SR_ACT_FAILED  ? "FAILED: "
 	                                                    : "pending: ";
 	runner_log(r, kind, sev, req->actor, "%s%s", verb, res->message);
+	/* what the action made the engine decide, under it, now rather than
+	 * at the next poll (a replay logs it so: runner.c) */
+	if (res->outcome == SR_ACT_DONE)
+		runner_drain(r);
 }
 
 /* ---- applying to the rollout ------------------------------------------------ */
@@ -246,7 +250,8 @@ static void done_text(const struct sr_runner *r, const struct sr_action_request 
 	case SR_ACT_ROLLBACK:
 		textf(buf, n,
 		      "rollback by %s: canary weight 0%%, drained (edge read back %d%%)%s%s",
-		      req->actor, readback, req->reason[0] ? ": " : "", req->reason);
+		      req->actor, readback, ro->rollback_reason[0] ? ": " : "",
+		      ro->rollback_reason); /* as recorded, so a replay says the same */
 		return;
 	case SR_ACT_HOLD: textf(buf, n, "hold by %s: %s", req->actor, ro->hold_reason); return;
 	case SR_ACT_RESUME: textf(buf, n, "resume by %s", req->actor); return;

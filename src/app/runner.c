@@ -213,7 +213,8 @@ static void note_snapshot(struct sr_runner *r, const struct sr_jevent *ev)
 			r->snap_gates |= 1u << g;
 }
 
-/* What an action event says, in the log's words. */
+/* What an action event says, in the log's words: the dispatcher's words
+ * (action.c, done_text), so a replay's log reads as the live one did. */
 static void event_text(const struct sr_runner *r, const struct sr_jevent *ev, char *buf, size_t n)
 {
 	const json_t *o = ev->obj;
@@ -232,11 +233,21 @@ static void event_text(const struct sr_runner *r, const struct sr_jevent *ev, ch
 		         reason[0] ? ": " : "", reason);
 		return;
 	case SR_J_OUTCOME:
-		if (strcmp(jstr(o, "result", ""), "ok") == 0)
-			snprintf(buf, n, "%s by %s (edge read back %lld%%)", action, who, w);
-		else
+		if (strcmp(jstr(o, "result", ""), "ok") != 0)
 			snprintf(buf, n, "%s by %s FAILED: %.120s", action, who,
 			         jstr(o, "error", ""));
+		else if (strcmp(action, "promote") == 0)
+			snprintf(buf, n, "promote to %lld%% by %s (edge read back %lld%%)", w, who,
+			         w);
+		else if (strcmp(action, "rollback") == 0)
+			/* its reason is the intent's, applied to the rollout by now */
+			snprintf(buf, n,
+			         "rollback by %s: canary weight 0%%, drained (edge read back "
+			         "%lld%%)%s%.100s",
+			         who, w, r->engine.ro.rollback_reason[0] ? ": " : "",
+			         r->engine.ro.rollback_reason);
+		else
+			snprintf(buf, n, "%s by %s (edge read back %lld%%)", action, who, w);
 		return;
 	case SR_J_RECONCILE:
 		snprintf(buf, n, "reconciled %s by %s: %s, edge at %lld%%", action, who,
@@ -244,8 +255,9 @@ static void event_text(const struct sr_runner *r, const struct sr_jevent *ev, ch
 		         w);
 		return;
 	case SR_J_APPROVAL:
-		snprintf(buf, n, "%s approved by %s",
-		         gate >= 0 && gate < p->ngates ? p->gates[gate].name : "gate", who);
+		snprintf(buf, n, "%s approved by %s%s%.100s",
+		         gate >= 0 && gate < p->ngates ? p->gates[gate].name : "gate", who,
+		         reason[0] ? ": " : "", reason);
 		return;
 	case SR_J_TICK:
 		snprintf(buf, n, "%.40s: %.40s ticked by %s", jstr(o, "checklist", "?"),
@@ -285,9 +297,9 @@ static void log_foreign(struct sr_runner *r, const struct sr_jevent *ev, int rc,
 	char text[SR_REASON_LEN];
 	if (!is_action_event(ev->type))
 		return;
-	/* At start-up an intent is followed by its outcome: one line will do
-	 * (a replay shows both, as they happened). */
-	if (ev->type == SR_J_INTENT && !r->journal_live && !r->feed)
+	/* At start-up and in a replay an intent is followed by its outcome:
+	 * one line will do, as the console that acted logged one. */
+	if (ev->type == SR_J_INTENT && (!r->journal_live || r->feed))
 		return;
 	event_text(r, ev, text, sizeof text);
 	enum sr_status sev = SR_GREEN;
@@ -300,6 +312,11 @@ static void log_foreign(struct sr_runner *r, const struct sr_jevent *ev, int rc,
 	                        : ev->type == SR_J_TORN   ? SR_LOG_INFO
 	                                                  : SR_LOG_ACTION;
 	const char *from = r->journal_live && !r->feed ? "another console" : "journal";
+	if (r->feed && rc == 0) {
+		/* a replay: the line as the console that acted logged it */
+		log_at(r, ev->at, kind, sev, ev->actor, "%s", text);
+		return;
+	}
 	if (rc < 0)
 		log_at(r, ev->at, kind, SR_YELLOW, ev->actor, "%s: %s (not applied: %.80s)", from,
 		       text, why);
@@ -597,7 +614,7 @@ static void journal_failed(struct sr_runner *r, const char *what, const char *er
 	runner_log(r, SR_LOG_INFO, SR_RED, "", "journal: cannot record %s: %s", what, err);
 }
 
-static void runner_drain(struct sr_runner *r)
+void runner_drain(struct sr_runner *r)
 {
 	struct sr_event ev[SR_MAX_EVENTS];
 	char err[256];

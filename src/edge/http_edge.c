@@ -21,6 +21,7 @@
  * tests; the requests run on the shared libcurl-multi client (io/http.c).
  */
 #include "shiproom/http_edge.h"
+#include "shiproom/template.h"
 #include "shiproom/secret.h"
 
 #include <errno.h>
@@ -39,40 +40,6 @@
 /* messages are bounded: a cut one is intended (common.h) */
 #define msgf sr_msgf
 
-/* ---- a growing string ------------------------------------------------------ */
-
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void sb_put(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t nc = b->cap ? b->cap : 128;
-		while (nc < b->len + n + 1)
-			nc *= 2;
-		char *np = realloc(b->p, nc);
-		if (!np) {
-			b->oom = true;
-			return;
-		}
-		b->p = np;
-		b->cap = nc;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void sb_putc(struct sbuf *b, char c)
-{
-	sb_put(b, &c, 1);
-}
-
 /* ---- templating ---------------------------------------------------------------- */
 
 static bool name_char(char c)
@@ -80,33 +47,33 @@ static bool name_char(char c)
 	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
 }
 
-static void put_escaped(struct sbuf *b, const char *s, enum http_esc esc)
+static void put_escaped(struct sr_tbuf *b, const char *s, enum http_esc esc)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		unsigned char c = *p;
 		if (esc == HTTP_ESC_JSON) {
 			if (c == '"' || c == '\\') {
-				sb_putc(b, '\\');
-				sb_putc(b, (char)c);
+				tbuf_putc(b, '\\');
+				tbuf_putc(b, (char)c);
 			} else if (c < 0x20 || c == 0x7f) {
 				char u[8];
 				snprintf(u, sizeof u, "\\u%04x", c);
-				sb_put(b, u, 6);
+				tbuf_put(b, u, 6);
 			} else {
-				sb_putc(b, (char)c);
+				tbuf_putc(b, (char)c);
 			}
 		} else if (esc == HTTP_ESC_URL) {
 			if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
 			    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
 			    c == '~') {
-				sb_putc(b, (char)c);
+				tbuf_putc(b, (char)c);
 			} else {
 				char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-				sb_put(b, e, 3);
+				tbuf_put(b, e, 3);
 			}
 		} else {
-			sb_putc(b, (char)c);
+			tbuf_putc(b, (char)c);
 		}
 	}
 }
@@ -119,87 +86,67 @@ static char *render(const json_t *v)
 	return json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(15));
 }
 
-/* Parse "{{ name }}" at p; the name into out, the end into *end. */
-static bool placeholder_at(const char *p, char *out, size_t n, const char **end)
+/* What http_tmpl_expand's placeholders mean (template.h: tmpl_expand). */
+struct http_vars {
+	const json_t *vars;
+	const char *token;
+	enum http_esc esc;
+};
+
+static int http_value(void *ud, const char *nm, size_t len, size_t at, struct sr_tbuf *out,
+                      char *err, size_t n)
 {
-	if (p[0] != '{' || p[1] != '{')
-		return false;
-	const char *s = p + 2;
-	while (*s == ' ')
-		s++;
-	const char *ns = s;
-	while (name_char(*s))
-		s++;
-	size_t nl = (size_t)(s - ns);
-	while (*s == ' ')
-		s++;
-	if (nl == 0 || nl >= n || s[0] != '}' || s[1] != '}')
-		return false;
-	memcpy(out, ns, nl);
-	out[nl] = '\0';
-	*end = s + 2;
-	return true;
+	const struct http_vars *hv = ud;
+	char name[32];
+	bool ok = len > 0 && len < sizeof name;
+	for (size_t i = 0; ok && i < len; i++)
+		ok = name_char(nm[i]);
+	if (!ok) {
+		msgf(err, n, "bad placeholder at byte %zu (expected {{name}})", at + 1);
+		return -1;
+	}
+	memcpy(name, nm, len);
+	name[len] = '\0';
+	if (strcmp(name, "token") == 0) {
+		if (hv->esc != HTTP_ESC_HEADER) {
+			msgf(err, n, "{{token}} may only be used in a header");
+			return -1;
+		}
+		if (!hv->token) {
+			msgf(err, n,
+			     "{{token}} is used but no token_file or token_env is configured");
+			return -1;
+		}
+		put_escaped(out, hv->token, hv->esc);
+		return 0;
+	}
+	const json_t *v = json_object_get(hv->vars, name);
+	if (!v) {
+		msgf(err, n, "unknown placeholder {{%s}}", name);
+		return -1;
+	}
+	char *text = render(v);
+	if (!text) {
+		out->oom = true;
+		return 0;
+	}
+	put_escaped(out, text, hv->esc);
+	free(text);
+	return 0;
 }
 
 char *http_tmpl_expand(const char *tmpl, const json_t *vars, const char *token, enum http_esc esc,
                        char *err, size_t n)
 {
-	struct sbuf b = {0};
-	sb_put(&b, "", 0);
-	const char *p = tmpl;
-	while (*p) {
-		if (p[0] != '{' || p[1] != '{') {
-			sb_putc(&b, *p++);
-			continue;
-		}
-		char name[32];
-		const char *end;
-		if (!placeholder_at(p, name, sizeof name, &end)) {
-			msgf(err, n, "bad placeholder at byte %zu (expected {{name}})",
-			     (size_t)(p - tmpl) + 1);
-			goto fail;
-		}
-		if (strcmp(name, "token") == 0) {
-			if (esc != HTTP_ESC_HEADER) {
-				msgf(err, n, "{{token}} may only be used in a header");
-				goto fail;
-			}
-			if (!token) {
-				msgf(err, n,
-				     "{{token}} is used but no token_file or token_env is "
-				     "configured");
-				goto fail;
-			}
-			put_escaped(&b, token, esc);
-		} else {
-			const json_t *v = json_object_get(vars, name);
-			if (!v) {
-				msgf(err, n, "unknown placeholder {{%s}}", name);
-				goto fail;
-			}
-			char *text = render(v);
-			if (!text) {
-				b.oom = true;
-				break;
-			}
-			put_escaped(&b, text, esc);
-			free(text);
-		}
-		p = end;
-	}
-	if (b.oom) {
-		msgf(err, n, "out of memory");
-		goto fail;
-	}
-	if (esc == HTTP_ESC_HEADER && strpbrk(b.p, "\r\n")) {
+	struct http_vars hv = {vars, token, esc};
+	char *r = tmpl_expand(tmpl, http_value, &hv, err, n);
+	if (r && esc == HTTP_ESC_HEADER && strpbrk(r, "\r\n")) {
 		/* never from the token: it is checked when read */
 		msgf(err, n, "a header value would contain a line break");
-		goto fail;
+		free(r);
+		return NULL;
 	}
-	return b.p;
-fail:
-	free(b.p);
-	return NULL;
+	return r;
 }
 
 /* A JSON-typed body: placeholders inside strings; a string that is only a
@@ -209,9 +156,7 @@ static json_t *tree_expand(const json_t *t, const json_t *vars, char *err, size_
 	if (json_is_string(t)) {
 		const char *s = json_string_value(t);
 		char name[32];
-		const char *end;
-		if (placeholder_at(s, name, sizeof name, &end) && *end == '\0' &&
-		    strcmp(name, "token") != 0) {
+		if (tmpl_only_placeholder(s, name, sizeof name) && strcmp(name, "token") != 0) {
 			const json_t *v = json_object_get(vars, name);
 			if (!v) {
 				msgf(err, n, "unknown placeholder {{%s}}", name);
@@ -399,15 +344,15 @@ int http_edge_parse_weight(const char *body, size_t len, const char *ptr, double
  * longer than a short token, so the result is built anew). */
 static char *redact(const char *s, size_t len, const char *token)
 {
-	struct sbuf b = {0};
-	sb_put(&b, "", 0);
+	struct sr_tbuf b = {0};
+	tbuf_put(&b, "", 0);
 	size_t tl = token ? strlen(token) : 0;
 	for (size_t i = 0; i < len;) {
 		if (tl >= 4 && i + tl <= len && memcmp(s + i, token, tl) == 0) {
-			sb_put(&b, "[redacted]", 10);
+			tbuf_put(&b, "[redacted]", 10);
 			i += tl;
 		} else {
-			sb_putc(&b, s[i] == '\0' ? '?' : s[i]);
+			tbuf_putc(&b, s[i] == '\0' ? '?' : s[i]);
 			i++;
 		}
 	}
@@ -586,8 +531,7 @@ static bool built_from_token(const char *name, const char *v)
 	if (w > 0 && w <= 32 && ((scheme && p[w] == ' ') || (cookie && p[w] == '=')))
 		p += w + 1;
 	char ph[32];
-	const char *end;
-	return placeholder_at(p, ph, sizeof ph, &end) && strcmp(ph, "token") == 0 && *end == '\0';
+	return tmpl_only_placeholder(p, ph, sizeof ph) && strcmp(ph, "token") == 0;
 }
 
 static bool header_name_ok(const char *s)

@@ -1,14 +1,19 @@
 /* obsrec.c - the journal's per-poll observation record (obsrec.h).
  *
- * Text tokens rather than a JSON array per cell: a JSON object per
- * observation costs ~60 bytes, a token ~10 (bench/README.md has the
- * day's figures). Parsing is strict: any token that is not exactly the
- * grammar in the header is an error naming the token, never a guess.
+ * A bit stream rather than text tokens: with every value moving at
+ * every poll a text token costs ~20 bytes an observation, 50 MB a day at
+ * 50 journeys; what carries information is the few bits by which a
+ * six-digit mantissa moved (bench/README.md has the figures). The
+ * stream keeps every double exactly, so the replay judges what the live
+ * engine judged. Reading is strict: a stream that ends early, goes on
+ * past its cells, or has a character outside the alphabet is an error
+ * naming where; so is any text token that is not exactly its grammar.
  */
 #include "shiproom/obsrec.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,125 +39,488 @@ void obsrec_round_snapshot(struct sr_snapshot *s)
 	}
 }
 
-/* ---- encoding -------------------------------------------------------------------- */
+/* ---- the bit stream (the "b" field) ------------------------------------------------ */
 
-static const char kind_chars[] = "ZONE"; /* indexed by enum sr_obs_kind */
+static const char kind_chars[] = "ZONE"; /* the text form's kinds, by enum sr_obs_kind */
 
-/* Two values are "the same" for the chain when they are bit-for-bit
- * equal or both NaN. */
+/* Two values are "the same" for the chain when they are bit for bit
+ * equal (so -0 and 0 differ: printf tells them apart) or both NaN. */
 static bool same_num(double a, double b)
 {
-	return (isnan(a) && isnan(b)) || a == b;
+	return (isnan(a) && isnan(b)) || memcmp(&a, &b, sizeof a) == 0;
 }
 
-/* The shortest decimal that strtod reads back as v. */
-static void put_num(char *buf, size_t n, double v)
-{
-	if (isnan(v)) {
-		snprintf(buf, n, "n");
-		return;
-	}
-	if (isinf(v)) {
-		snprintf(buf, n, "%s", v > 0 ? "inf" : "-inf");
-		return;
-	}
-	for (int prec = 6; prec <= 17; prec++) {
-		snprintf(buf, n, "%.*g", prec, v);
-		if (strtod(buf, NULL) == v)
-			return;
-	}
-}
+/* 91 printable ASCII characters that JSON keeps as they are (no '"',
+ * no '\\', no '\''): 13 bits in two of them (91 * 91 >= 8192), 6.5 bits
+ * a character against base64's 6. */
+static const char b91[] = "!#$%&()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`"
+                          "abcdefghijklmnopqrstuvwxyz{|}~";
 
-struct sbuf {
-	char *s;
-	size_t len, cap;
+struct bitw {
+	uint8_t *b;
+	size_t nbits, cap; /* cap in bytes */
 	bool oom;
 };
 
-static void sb_add(struct sbuf *b, const char *t)
+static void put_bits(struct bitw *w, uint64_t v, int n)
 {
-	size_t tl = strlen(t);
-	if (b->oom)
-		return;
-	if (b->len + tl + 1 > b->cap) {
-		size_t nc = b->cap ? b->cap * 2 : 1024;
-		while (nc < b->len + tl + 1)
-			nc *= 2;
-		char *ns = realloc(b->s, nc);
-		if (!ns) {
-			b->oom = true;
+	for (int i = n - 1; i >= 0; i--) {
+		if (w->oom)
 			return;
+		if (w->nbits / 8 >= w->cap) {
+			size_t nc = w->cap ? w->cap * 2 : 512;
+			uint8_t *nb = realloc(w->b, nc);
+			if (!nb) {
+				w->oom = true;
+				return;
+			}
+			memset(nb + w->cap, 0, nc - w->cap);
+			w->b = nb;
+			w->cap = nc;
 		}
-		b->s = ns;
-		b->cap = nc;
+		if ((v >> i) & 1)
+			w->b[w->nbits / 8] |= (uint8_t)(0x80 >> (w->nbits % 8));
+		w->nbits++;
 	}
-	memcpy(b->s + b->len, t, tl + 1);
-	b->len += tl;
 }
 
-static void encode_obs(struct sbuf *b, json_t *errs, int cell, char side, const struct sr_obs *cur,
-                       const struct sr_obs *prev, sr_ms at)
+static int bit_len(uint64_t v)
 {
-	bool v = !same_num(cur->value, prev->value);
-	bool s = !same_num(cur->samples, prev->samples);
-	bool k = cur->kind != prev->kind;
-	bool d = cur->degraded != prev->degraded;
-	bool e = strcmp(cur->error, prev->error) != 0;
-	/* the evidence test's step counts (evidence.h): a replay rebuilds it */
-	bool sn = !same_num(cur->step_n, prev->step_n);
-	bool sb = !same_num(cur->step_bad, prev->step_bad);
-	bool sl = !same_num(cur->step_bound, prev->step_bound);
-	/* The age is always said when it is not 0 (it is relative to the
-	 * record, so "unchanged" would mean nothing). */
-	bool a = cur->at != at;
-	if (!v && !s && !k && !d && !e && !a && !sn && !sb && !sl)
+	int n = 0;
+	while (v) {
+		n++;
+		v >>= 1;
+	}
+	return n;
+}
+
+/* Exp-Golomb of order k: the high part in Elias gamma, the k low bits as
+ * they are. A value near 2^k costs about k + 2 bits. */
+static int eg_cost(uint64_t v, int k)
+{
+	uint64_t q = (v >> k) + 1;
+	return 2 * bit_len(q) - 1 + k;
+}
+
+static void put_eg(struct bitw *w, uint64_t v, int k)
+{
+	uint64_t q = (v >> k) + 1;
+	int l = bit_len(q);
+	put_bits(w, 0, l - 1);
+	put_bits(w, q, l);
+	put_bits(w, k ? v & ((1ULL << k) - 1) : 0, k);
+}
+
+static uint64_t zigzag(int64_t v)
+{
+	return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+static int64_t unzigzag(uint64_t v)
+{
+	return (int64_t)(v >> 1) ^ -(int64_t)(v & 1);
+}
+
+/* Powers of ten a double holds exactly: m * 10^e with |m| <= 2^53 and
+ * |e| <= 22 is then one correctly rounded operation, the same double
+ * strtod reads (Clinger's fast path); anything else goes through strtod. */
+static const double p10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                               1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                               1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+static double from_decimal(int64_t m, int e)
+{
+	if (m <= (1LL << 53) && m >= -(1LL << 53) && e >= -22 && e <= 22)
+		return e >= 0 ? (double)m * p10[e] : (double)m / p10[-e];
+	char buf[48];
+	snprintf(buf, sizeof buf, "%llde%d", (long long)m, e);
+	return strtod(buf, NULL);
+}
+
+static void strip_zeros(int64_t *m, int *e)
+{
+	while (*m != 0 && *m % 10 == 0) {
+		*m /= 10;
+		(*e)++;
+	}
+}
+
+/* A double as m * 10^e, the shortest decimal that reads back as it
+ * (values are kept at six significant digits: obsrec_round). false for
+ * NaN, infinities and -0, which the stream says otherwise. The encoder
+ * and the decoder both call this on the chain's previous number, so it
+ * only has to be deterministic, and exact (checked by reading back). */
+static bool decimal_of(double v, int maxdigits, int64_t *m, int *e)
+{
+	if (!isfinite(v) || (v == 0 && signbit(v)))
+		return false;
+	if (v == 0) {
+		*m = 0;
+		*e = 0;
+		return true;
+	}
+	/* six digits first, without printf: most values have at most six */
+	int d = 5 - (int)floor(log10(fabs(v)));
+	if (d >= -22 && d <= 22) {
+		double x = d >= 0 ? v * p10[d] : v / p10[-d];
+		int64_t mm = llround(x);
+		if (from_decimal(mm, -d) == v) {
+			*m = mm;
+			*e = -d;
+			strip_zeros(m, e);
+			return true;
+		}
+	}
+	char buf[48];
+	for (int prec = 7;; prec++) {
+		if (prec > maxdigits)
+			return false;
+		snprintf(buf, sizeof buf, "%.*e", prec - 1, v);
+		if (strtod(buf, NULL) == v)
+			break;
+	}
+	/* d.ddddde[+-]x: the digits into m, then the trailing zeros out */
+	int64_t mm = 0;
+	int nd = 0;
+	const char *p = buf;
+	bool neg = *p == '-';
+	if (neg)
+		p++;
+	for (; *p && *p != 'e'; p++)
+		if (*p >= '0' && *p <= '9') {
+			mm = mm * 10 + (*p - '0');
+			nd++;
+		}
+	*m = neg ? -mm : mm;
+	*e = atoi(p + 1) - (nd - 1);
+	strip_zeros(m, e);
+	return true;
+}
+
+static bool scale10(int64_t m, int d, int64_t *out);
+
+/* The decimal a number is coded against: the chain's previous number,
+ * or 0 when that has none (NaN, infinite, -0, or more than 15 digits,
+ * where another libc might print another shortest form: the encoder and
+ * the decoder must find the same one). On the six-digit grid of its
+ * magnitude (`grid`: 92.5 as 925000e-4) a measurement's next value, six
+ * digits again, usually lies on the same grid: 92.2554 is a mantissa
+ * step, not another exponent. Counts (4 bad events, then 7) want their
+ * shortest form. The record says which, per class. */
+static void ref_of(double prev, bool grid, int64_t *pm, int *pe)
+{
+	if (!isfinite(prev) || !decimal_of(prev, 15, pm, pe)) {
+		*pm = 0;
+		*pe = 0;
 		return;
-	char tok[256], num[40];
-	int o = snprintf(tok, sizeof tok, "%s%d%c", b->len ? " " : "", cell, side);
-	if (v) {
-		put_num(num, sizeof num, cur->value);
-		o += snprintf(tok + o, sizeof tok - (size_t)o, "%s", num);
 	}
-	if (s) {
-		put_num(num, sizeof num, cur->samples);
-		o += snprintf(tok + o, sizeof tok - (size_t)o, "/%s", num);
+	if (!grid || *pm == 0)
+		return;
+	int nd = 0;
+	for (int64_t x = *pm; x != 0; x /= 10)
+		nd++;
+	int g = *pe + nd - 1 - 5; /* the magnitude's exponent, less five */
+	int64_t gm;
+	if (g < *pe && scale10(*pm, *pe - g, &gm)) {
+		*pm = gm;
+		*pe = g;
 	}
-	if (a)
-		o += snprintf(tok + o, sizeof tok - (size_t)o, "@%lld", (long long)(at - cur->at));
-	if (k) {
-		int ki = cur->kind >= SR_OBS_NONE && cur->kind <= SR_OBS_ERROR ? (int)cur->kind : 0;
-		o += snprintf(tok + o, sizeof tok - (size_t)o, "!%c", kind_chars[ki]);
+}
+
+/* m * 10^d for d >= 0, or false past +-1e18 */
+static bool scale10(int64_t m, int d, int64_t *out)
+{
+	const int64_t lim = 1000000000000000000LL;
+	if (d < 0 || d > 18)
+		return false;
+	for (int i = 0; i < d; i++) {
+		if (m > lim / 10 || m < -lim / 10)
+			return false;
+		m *= 10;
 	}
-	if (d)
-		o += snprintf(tok + o, sizeof tok - (size_t)o, "^%d", cur->degraded ? 1 : 0);
-	static const char step_tag[3] = {'#', '=', '%'};
-	const double step_v[3] = {cur->step_n, cur->step_bad, cur->step_bound};
-	const bool step_ch[3] = {sn, sb, sl};
-	for (int i = 0; i < 3; i++) {
-		if (!step_ch[i] || o >= (int)sizeof tok)
-			continue;
-		put_num(num, sizeof num, step_v[i]);
-		o += snprintf(tok + o, sizeof tok - (size_t)o, "%c%s", step_tag[i], num);
+	*out = m;
+	return true;
+}
+
+/* Number classes: each has its Exp-Golomb order in the record's header,
+ * chosen for the record, and its four most recent numbers (samples
+ * shared by the KPIs of one journey cost 4 bits). */
+enum { NC_VALUE, NC_SAMPLES, NC_STEP, NC_AGE, NC_N };
+#define RECENT 4
+#define K_BITS 6
+
+struct coder {
+	struct bitw *w; /* NULL: a first pass, which only collects */
+	int k[NC_N];
+	bool grid[NC_N];       /* ref_of's rule for each class */
+	long long fixed[NC_N]; /* a first pass: the bits each class codes outside zz */
+	uint64_t *zz[NC_N];    /* first pass: what each class codes */
+	size_t nzz[NC_N], capzz[NC_N];
+	double recent[NC_N][RECENT];
+	int nrecent[NC_N];
+	bool oom;
+};
+
+static void remember(double recent[RECENT], int *n, double v)
+{
+	memmove(recent + 1, recent, (RECENT - 1) * sizeof *recent);
+	recent[0] = v;
+	if (*n < RECENT)
+		(*n)++;
+}
+
+static void code_zz(struct coder *c, int cls, uint64_t zz)
+{
+	if (c->w) {
+		put_eg(c->w, zz, c->k[cls]);
+		return;
 	}
-	sb_add(b, tok);
-	if (e) {
-		char key[24];
-		snprintf(key, sizeof key, "%d%c", cell, side);
-		json_object_set_new(errs, key, json_string(cur->error));
+	if (c->nzz[cls] == c->capzz[cls]) {
+		size_t nc = c->capzz[cls] ? c->capzz[cls] * 2 : 256;
+		uint64_t *nz = realloc(c->zz[cls], nc * sizeof *nz);
+		if (!nz) {
+			c->oom = true;
+			return;
+		}
+		c->zz[cls] = nz;
+		c->capzz[cls] = nc;
 	}
+	c->zz[cls][c->nzz[cls]++] = zz;
+}
+
+static void put(struct coder *c, uint64_t v, int n)
+{
+	if (c->w)
+		put_bits(c->w, v, n);
+}
+
+static void put_cls(struct coder *c, int cls, uint64_t v, int n)
+{
+	c->fixed[cls] += n;
+	put(c, v, n);
+}
+
+/* One number against the chain's previous one:
+ *   0              the same decimal exponent as prev, then the mantissa's
+ *                  difference (zigzag, Exp-Golomb of the class's order)
+ *   10 ii          the class's ii-th most recent number in this record
+ *   110 <de> <d>   another exponent: its difference (zigzag, order 0),
+ *                  then the mantissa's difference at the finer one
+ *   111 tt         NaN, +inf, -inf, or (tt = 3) the 64 bits of the double */
+static void code_num(struct coder *c, int cls, double v, double prev)
+{
+	for (int i = 0; i < c->nrecent[cls]; i++)
+		if (memcmp(&c->recent[cls][i], &v, sizeof v) == 0) {
+			put_cls(c, cls, 2, 2);
+			put_cls(c, cls, (uint64_t)i, 2);
+			remember(c->recent[cls], &c->nrecent[cls], v);
+			return;
+		}
+	remember(c->recent[cls], &c->nrecent[cls], v);
+	int64_t m, pm, sm, spm;
+	int e, pe;
+	ref_of(prev, c->grid[cls], &pm, &pe);
+	if (decimal_of(v, 17, &m, &e)) {
+		int ce = e < pe ? e : pe;
+		if (scale10(m, e - ce, &sm) && scale10(pm, pe - ce, &spm) &&
+		    from_decimal(sm, ce) == v) {
+			if (ce == pe) {
+				put_cls(c, cls, 0, 1);
+			} else {
+				put_cls(c, cls, 6, 3);
+				c->fixed[cls] += eg_cost(zigzag(ce - pe), 0);
+				if (c->w)
+					put_eg(c->w, zigzag(ce - pe), 0);
+			}
+			code_zz(c, cls, zigzag(sm - spm));
+			return;
+		}
+	}
+	put_cls(c, cls, 7, 3);
+	if (isnan(v)) {
+		put_cls(c, cls, 0, 2);
+	} else if (isinf(v)) {
+		put_cls(c, cls, v > 0 ? 1 : 2, 2);
+	} else {
+		uint64_t raw;
+		memcpy(&raw, &v, sizeof raw);
+		put_cls(c, cls, 3, 2);
+		put_cls(c, cls, raw, 64);
+	}
+}
+
+/* What changed in one observation, as a mask of CH_* bits. */
+enum {
+	CH_VALUE = 1,
+	CH_SAMPLES = 2,
+	CH_AGE = 4, /* an age is said whenever it is not 0 */
+	CH_KIND = 8,
+	CH_DEGRADED = 16,
+	CH_STEP_N = 32, /* the evidence test's step counts (evidence.h) */
+	CH_STEP_BAD = 64,
+	CH_STEP_BOUND = 128,
+};
+#define NMASKS 3 /* the record's most frequent masks, coded in 1-3 bits */
+
+static unsigned obs_mask(const struct sr_obs *cur, const struct sr_obs *prev, sr_ms at)
+{
+	return (!same_num(cur->value, prev->value) ? CH_VALUE : 0) |
+	       (!same_num(cur->samples, prev->samples) ? CH_SAMPLES : 0) |
+	       (cur->at != at ? CH_AGE : 0) | (cur->kind != prev->kind ? CH_KIND : 0) |
+	       (cur->degraded != prev->degraded ? CH_DEGRADED : 0) |
+	       (!same_num(cur->step_n, prev->step_n) ? CH_STEP_N : 0) |
+	       (!same_num(cur->step_bad, prev->step_bad) ? CH_STEP_BAD : 0) |
+	       (!same_num(cur->step_bound, prev->step_bound) ? CH_STEP_BOUND : 0);
+}
+
+/* The mask: 0, 10 or 110 for the record's first, second and third most
+ * frequent mask (its header lists them), 111 and the 8 bits otherwise;
+ * then what changed, in the mask's order. */
+static void code_obs(struct coder *c, const unsigned masks[NMASKS], const struct sr_obs *cur,
+                     const struct sr_obs *prev, sr_ms at)
+{
+	unsigned m = obs_mask(cur, prev, at);
+	int i = 0;
+	while (i < NMASKS && masks[i] != m)
+		i++;
+	put(c, i < NMASKS ? (1u << (i + 1)) - 2 : 7, i < NMASKS ? i + 1 : 3);
+	if (i == NMASKS)
+		put(c, m, 8);
+	if (m & CH_VALUE)
+		code_num(c, NC_VALUE, cur->value, prev->value);
+	if (m & CH_SAMPLES)
+		code_num(c, NC_SAMPLES, cur->samples, prev->samples);
+	if (m & CH_AGE)
+		code_zz(c, NC_AGE, zigzag(at - cur->at));
+	if (m & CH_KIND)
+		put(c,
+		    (uint64_t)(cur->kind >= SR_OBS_NONE && cur->kind <= SR_OBS_ERROR ? cur->kind
+		                                                                     : 0),
+		    2);
+	if (m & CH_DEGRADED)
+		put(c, cur->degraded ? 1 : 0, 1);
+	const double sv[3] = {cur->step_n, cur->step_bad, cur->step_bound};
+	const double sp[3] = {prev->step_n, prev->step_bad, prev->step_bound};
+	for (int k = 0; k < 3; k++)
+		if (m & (CH_STEP_N << k))
+			code_num(c, NC_STEP, sv[k], sp[k]);
+}
+
+/* One pass over every observation; the first (c->w NULL) collects what
+ * each class codes, to choose its order. */
+static void code_all(struct coder *c, const struct sr_snapshot *cur, const struct sr_snapshot *base,
+                     int nc, sr_ms at, const unsigned masks[NMASKS])
+{
+	memset(c->nrecent, 0, sizeof c->nrecent);
+	for (int i = 0; i < NMASKS; i++)
+		put(c, masks[i], 8);
+	for (int i = 0; i < NC_N; i++)
+		put(c, (uint64_t)c->k[i], K_BITS);
+	for (int i = 0; i < NC_N; i++)
+		put(c, c->grid[i], 1);
+	for (int i = 0; i < nc; i++) {
+		code_obs(c, masks, &cur->canary[i], &base->canary[i], at);
+		code_obs(c, masks, &cur->control[i], &base->control[i], at);
+	}
+}
+
+/* The best order for a class's numbers, and what they then cost. */
+static int best_k(const uint64_t *zz, size_t n, long long *cost)
+{
+	int best = 0;
+	long long best_bits = -1;
+	for (int k = 0; k < 48; k++) {
+		long long bits = 0;
+		for (size_t i = 0; i < n; i++)
+			bits += eg_cost(zz[i], k);
+		if (best_bits < 0 || bits < best_bits) {
+			best_bits = bits;
+			best = k;
+		}
+	}
+	*cost = best_bits;
+	return best;
+}
+
+/* The stream as text: 13 bits in two characters of b91 (the last group
+ * padded with zero bits). */
+static char *pack_text(const struct bitw *w)
+{
+	size_t groups = (w->nbits + 12) / 13;
+	char *s = malloc(groups * 2 + 1);
+	if (!s)
+		return NULL;
+	for (size_t g = 0; g < groups; g++) {
+		unsigned v = 0;
+		for (size_t i = g * 13; i < g * 13 + 13; i++) {
+			unsigned bit = i < w->nbits ? (w->b[i / 8] >> (7 - i % 8)) & 1 : 0;
+			v = v << 1 | bit;
+		}
+		s[2 * g] = b91[v % 91];
+		s[2 * g + 1] = b91[v / 91];
+	}
+	s[groups * 2] = '\0';
+	return s;
+}
+
+static char *encode_stream(const struct sr_snapshot *cur, const struct sr_snapshot *base, int nc,
+                           sr_ms at)
+{
+	int count[256] = {0};
+	for (int i = 0; i < nc; i++) {
+		count[obs_mask(&cur->canary[i], &base->canary[i], at)]++;
+		count[obs_mask(&cur->control[i], &base->control[i], at)]++;
+	}
+	unsigned masks[NMASKS];
+	for (int k = 0; k < NMASKS; k++) {
+		int best = 0;
+		for (int m = 1; m < 256; m++)
+			if (count[m] > count[best])
+				best = m;
+		masks[k] = (unsigned)best;
+		count[best] = -1 - k; /* taken: never chosen again */
+	}
+	/* Two first passes, shortest and six-digit-grid references, to choose
+	 * each class's rule and order. */
+	struct coder c = {0};
+	long long cost[2][NC_N];
+	int k[2][NC_N];
+	for (int rule = 0; rule < 2; rule++) {
+		for (int i = 0; i < NC_N; i++) {
+			c.grid[i] = rule;
+			c.nzz[i] = 0;
+			c.fixed[i] = 0;
+		}
+		code_all(&c, cur, base, nc, at, masks);
+		for (int i = 0; i < NC_N; i++) {
+			k[rule][i] = best_k(c.zz[i], c.nzz[i], &cost[rule][i]);
+			cost[rule][i] += c.fixed[i];
+		}
+	}
+	for (int i = 0; i < NC_N; i++) {
+		c.grid[i] = cost[1][i] < cost[0][i];
+		c.k[i] = k[c.grid[i]][i];
+	}
+	struct bitw w = {0};
+	if (!c.oom) {
+		c.w = &w;
+		code_all(&c, cur, base, nc, at, masks);
+	}
+	for (int i = 0; i < NC_N; i++)
+		free(c.zz[i]);
+	char *s = c.oom || w.oom ? NULL : pack_text(&w);
+	free(w.b);
+	return s;
 }
 
 json_t *obsrec_encode(const struct sr_snapshot *cur, const struct sr_snapshot *prev, sr_ms at,
                       long long writer, bool keyframe)
 {
-	/* A keyframe is the delta against "never fetched", one cell at a time
-	 * (a whole empty snapshot would be SR_MAX_CELLS cells). */
-	static struct sr_obs empty;
-	static bool empty_ready;
-	if (!empty_ready) {
-		obs_clear(&empty);
-		empty_ready = true;
-	}
+	/* A keyframe is the delta against "never fetched". Only the cells a
+	 * policy has are ever cleared: the rest of this static snapshot
+	 * (SR_MAX_CELLS of them) is never touched, so it costs no memory. */
+	static struct sr_snapshot empty;
+	static int empty_cells;
 	json_t *f = json_object();
 	if (!f)
 		return NULL;
@@ -163,29 +531,228 @@ json_t *obsrec_encode(const struct sr_snapshot *cur, const struct sr_snapshot *p
 		json_object_set_new(f, "null", json_integer(1));
 		return f;
 	}
-	const struct sr_snapshot *base = keyframe || !prev ? NULL : prev;
 	int nc = cur->ncells < SR_MAX_CELLS ? cur->ncells : SR_MAX_CELLS;
-	json_object_set_new(f, "n", json_integer(nc));
-	struct sbuf b = {0};
-	json_t *errs = json_object();
-	for (int c = 0; c < nc; c++) {
-		encode_obs(&b, errs, c, 'c', &cur->canary[c], base ? &base->canary[c] : &empty, at);
-		encode_obs(&b, errs, c, 'k', &cur->control[c], base ? &base->control[c] : &empty,
-		           at);
+	if (nc > empty_cells) {
+		snapshot_clear(&empty, nc);
+		empty_cells = nc;
 	}
-	if (b.oom) {
-		free(b.s);
+	const struct sr_snapshot *base = keyframe || !prev ? &empty : prev;
+	json_object_set_new(f, "n", json_integer(nc));
+	char *b = encode_stream(cur, base, nc, at);
+	json_t *errs = json_object();
+	if (!b || !errs) {
+		free(b);
 		json_decref(errs);
 		json_decref(f);
 		return NULL;
 	}
-	json_object_set_new(f, "d", json_string(b.s ? b.s : ""));
-	free(b.s);
+	json_object_set_new(f, "b", json_string(b));
+	free(b);
+	for (int c = 0; c < nc; c++) {
+		const struct sr_obs *o[2] = {&cur->canary[c], &cur->control[c]};
+		const struct sr_obs *p[2] = {&base->canary[c], &base->control[c]};
+		for (int s = 0; s < 2; s++) {
+			if (strcmp(o[s]->error, p[s]->error) == 0)
+				continue;
+			char key[24];
+			snprintf(key, sizeof key, "%d%c", c, s ? 'k' : 'c');
+			json_object_set_new(errs, key, json_string(o[s]->error));
+		}
+	}
 	if (json_object_size(errs) > 0)
 		json_object_set_new(f, "e", errs);
 	else
 		json_decref(errs);
 	return f;
+}
+
+/* ---- reading the bit stream -------------------------------------------------------- */
+
+struct bitr {
+	const uint8_t *b;
+	size_t nbits, pos;
+	bool bad;
+};
+
+static uint64_t get_bits(struct bitr *r, int n)
+{
+	uint64_t v = 0;
+	for (int i = 0; i < n; i++) {
+		if (r->pos >= r->nbits) {
+			r->bad = true;
+			return 0;
+		}
+		v = v << 1 | ((r->b[r->pos / 8] >> (7 - r->pos % 8)) & 1);
+		r->pos++;
+	}
+	return v;
+}
+
+static uint64_t get_eg(struct bitr *r, int k)
+{
+	int zeros = 0;
+	while (!r->bad && get_bits(r, 1) == 0)
+		if (++zeros > 62) {
+			r->bad = true;
+			return 0;
+		}
+	uint64_t q = 1ULL << zeros;
+	q |= get_bits(r, zeros);
+	uint64_t v = (q - 1);
+	if (k > 0) {
+		if (v >> (64 - k)) {
+			r->bad = true;
+			return 0;
+		}
+		v = v << k | get_bits(r, k);
+	}
+	return v;
+}
+
+struct decoder {
+	struct bitr r;
+	int k[NC_N];
+	bool grid[NC_N];
+	double recent[NC_N][RECENT];
+	int nrecent[NC_N];
+};
+
+/* The inverse of code_num. false when the stream says nothing valid. */
+static bool read_num(struct decoder *d, int cls, double prev, double *out)
+{
+	struct bitr *r = &d->r;
+	double v;
+	if (get_bits(r, 1) == 0) {
+		int64_t pm, m;
+		int pe;
+		ref_of(prev, d->grid[cls], &pm, &pe);
+		int64_t dm = unzigzag(get_eg(r, d->k[cls]));
+		if (__builtin_add_overflow(pm, dm, &m))
+			return false;
+		v = from_decimal(m, pe);
+	} else if (get_bits(r, 1) == 0) {
+		int i = (int)get_bits(r, 2);
+		if (i >= d->nrecent[cls])
+			return false;
+		v = d->recent[cls][i];
+	} else if (get_bits(r, 1) == 0) {
+		int64_t pm, spm, m;
+		int pe;
+		ref_of(prev, d->grid[cls], &pm, &pe);
+		int64_t de = unzigzag(get_eg(r, 0));
+		if (de >= 0 || de < -400 || !scale10(pm, (int)-de, &spm))
+			return false;
+		int64_t dm = unzigzag(get_eg(r, d->k[cls]));
+		if (__builtin_add_overflow(spm, dm, &m))
+			return false;
+		v = from_decimal(m, pe + (int)de);
+	} else {
+		int t = (int)get_bits(r, 2);
+		if (t == 0) {
+			v = NAN;
+		} else if (t < 3) {
+			v = t == 1 ? INFINITY : -INFINITY;
+		} else {
+			uint64_t raw = get_bits(r, 64);
+			memcpy(&v, &raw, sizeof v);
+		}
+	}
+	if (r->bad)
+		return false;
+	remember(d->recent[cls], &d->nrecent[cls], v);
+	*out = v;
+	return true;
+}
+
+static int decode_stream(const char *s, sr_ms at, int ncells, struct sr_snapshot *snap, char *why,
+                         size_t n)
+{
+	size_t len = strlen(s);
+	if (len % 2) {
+		snprintf(why, n, "obs: \"b\" has an odd length (%zu)", len);
+		return -1;
+	}
+	size_t groups = len / 2;
+	uint8_t *bytes = calloc(groups * 13 / 8 + 2, 1);
+	if (!bytes) {
+		snprintf(why, n, "obs: out of memory");
+		return -1;
+	}
+	size_t nb = 0;
+	for (size_t g = 0; g < groups; g++) {
+		const char *a = s[2 * g] ? strchr(b91, s[2 * g]) : NULL;
+		const char *b = s[2 * g + 1] ? strchr(b91, s[2 * g + 1]) : NULL;
+		unsigned v = a && b ? (unsigned)(a - b91) + 91 * (unsigned)(b - b91) : 8192;
+		if (v >= 8192) {
+			snprintf(why, n, "obs: bad character in \"b\" at %zu", 2 * g);
+			free(bytes);
+			return -1;
+		}
+		for (int i = 12; i >= 0; i--, nb++)
+			if ((v >> i) & 1)
+				bytes[nb / 8] |= (uint8_t)(0x80 >> (nb % 8));
+	}
+	struct decoder d = {.r = {.b = bytes, .nbits = nb}};
+	unsigned masks[NMASKS];
+	for (int i = 0; i < NMASKS; i++)
+		masks[i] = (unsigned)get_bits(&d.r, 8);
+	for (int i = 0; i < NC_N; i++)
+		d.k[i] = (int)get_bits(&d.r, K_BITS);
+	for (int i = 0; i < NC_N; i++)
+		d.grid[i] = get_bits(&d.r, 1);
+	int bad_cell = -1;
+	for (int c = 0; c < ncells && bad_cell < 0 && !d.r.bad; c++) {
+		for (int side = 0; side < 2; side++) {
+			struct sr_obs *o = side ? &snap->control[c] : &snap->canary[c];
+			int mi = 0;
+			while (mi < NMASKS && get_bits(&d.r, 1))
+				mi++;
+			unsigned m = mi < NMASKS ? masks[mi] : (unsigned)get_bits(&d.r, 8);
+			bool ch[8];
+			for (int k = 0; k < 8; k++)
+				ch[k] = m & (1u << k);
+			sr_ms obs_at = at;
+			bool ok = true;
+			if (ch[0])
+				ok = ok && read_num(&d, NC_VALUE, o->value, &o->value);
+			if (ch[1])
+				ok = ok && read_num(&d, NC_SAMPLES, o->samples, &o->samples);
+			if (ok && ch[2]) {
+				int64_t age = unzigzag(get_eg(&d.r, d.k[NC_AGE]));
+				if (age < -1000000000000000LL || age > 1000000000000000LL)
+					ok = false;
+				else
+					obs_at = at - age;
+			}
+			if (ok && ch[3])
+				o->kind = (enum sr_obs_kind)get_bits(&d.r, 2);
+			if (ok && ch[4])
+				o->degraded = get_bits(&d.r, 1);
+			double *sv[3] = {&o->step_n, &o->step_bad, &o->step_bound};
+			for (int i = 0; i < 3 && ok; i++)
+				if (ch[5 + i])
+					ok = read_num(&d, NC_STEP, *sv[i], sv[i]);
+			if (!ok || d.r.bad) {
+				bad_cell = c;
+				break;
+			}
+			o->at = obs_at;
+		}
+	}
+	/* what is left is the last group's padding: fewer than 13 zero bits */
+	bool tail_ok = nb - d.r.pos < 13;
+	while (tail_ok && !d.r.bad && d.r.pos < nb)
+		tail_ok = get_bits(&d.r, 1) == 0;
+	free(bytes);
+	if (bad_cell >= 0 || d.r.bad) {
+		snprintf(why, n, "obs: bad stream at cell %d", bad_cell >= 0 ? bad_cell : ncells);
+		return -1;
+	}
+	if (!tail_ok) {
+		snprintf(why, n, "obs: \"b\" goes on past its %d cells", ncells);
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- decoding -------------------------------------------------------------------- */
@@ -277,21 +844,10 @@ bad:
 	return -1;
 }
 
-int obsrec_decode(const json_t *o, sr_ms at, int ncells, struct sr_snapshot *snap, bool *isnull,
-                  char *why, size_t n)
+/* The text form ("d", journals written before the bit stream). */
+static int decode_text(const json_t *o, sr_ms at, int ncells, struct sr_snapshot *snap, char *why,
+                       size_t n)
 {
-	*isnull = json_integer_value(json_object_get(o, "null")) == 1;
-	if (json_integer_value(json_object_get(o, "k")) == 1)
-		snapshot_clear(snap, ncells);
-	if (*isnull)
-		return 0;
-	const json_t *jn = json_object_get(o, "n");
-	if (!json_is_integer(jn) || json_integer_value(jn) != ncells) {
-		snprintf(why, n, "obs: %lld cells recorded, the policy has %d",
-		         (long long)json_integer_value(jn), ncells);
-		return -1;
-	}
-	snap->ncells = ncells;
 	const char *d = json_string_value(json_object_get(o, "d"));
 	if (!d) {
 		snprintf(why, n, "obs: no \"d\" string");
@@ -314,6 +870,35 @@ int obsrec_decode(const json_t *o, sr_ms at, int ncells, struct sr_snapshot *sna
 			return -1;
 		}
 		p = *end ? end + 1 : end;
+	}
+	return 0;
+}
+
+int obsrec_decode(const json_t *o, sr_ms at, int ncells, struct sr_snapshot *snap, bool *isnull,
+                  char *why, size_t n)
+{
+	*isnull = json_integer_value(json_object_get(o, "null")) == 1;
+	if (json_integer_value(json_object_get(o, "k")) == 1)
+		snapshot_clear(snap, ncells);
+	if (*isnull)
+		return 0;
+	const json_t *jn = json_object_get(o, "n");
+	if (!json_is_integer(jn) || json_integer_value(jn) != ncells) {
+		snprintf(why, n, "obs: %lld cells recorded, the policy has %d",
+		         (long long)json_integer_value(jn), ncells);
+		return -1;
+	}
+	snap->ncells = ncells;
+	const json_t *jb = json_object_get(o, "b");
+	if (jb) {
+		if (!json_is_string(jb)) {
+			snprintf(why, n, "obs: \"b\" is not a string");
+			return -1;
+		}
+		if (decode_stream(json_string_value(jb), at, ncells, snap, why, n) != 0)
+			return -1;
+	} else if (decode_text(o, at, ncells, snap, why, n) != 0) {
+		return -1;
 	}
 	const json_t *errs = json_object_get(o, "e"), *ev;
 	const char *key;

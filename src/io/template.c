@@ -875,3 +875,93 @@ char *template_render(const struct sr_template *t, const json_t *data, size_t *l
 		*len = r.out.len;
 	return r.out.p;
 }
+
+/* ---- placeholders (template.h) -------------------------------------------------- */
+
+void tbuf_put(struct sr_tbuf *b, const char *s, size_t n)
+{
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t nc = b->cap ? b->cap : 128;
+		while (nc < b->len + n + 1)
+			nc *= 2;
+		char *np = realloc(b->p, nc);
+		if (!np) {
+			b->oom = true;
+			return;
+		}
+		b->p = np;
+		b->cap = nc;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+void tbuf_putc(struct sr_tbuf *b, char c)
+{
+	tbuf_put(b, &c, 1);
+}
+
+/* The placeholder whose "{{" is at p: its trimmed name and its end. */
+static bool placeholder_at(const char *p, const char **name, size_t *len, const char **end)
+{
+	const char *close = strstr(p + 2, "}}");
+	if (!close)
+		return false;
+	const char *s = p + 2, *e = close;
+	while (s < e && *s == ' ')
+		s++;
+	while (e > s && e[-1] == ' ')
+		e--;
+	*name = s;
+	*len = (size_t)(e - s);
+	*end = close + 2;
+	return true;
+}
+
+char *tmpl_expand(const char *text, tmpl_value_fn fn, void *ud, char *err, size_t n)
+{
+	struct sr_tbuf b = {0};
+	tbuf_put(&b, "", 0);
+	for (const char *t = text; *t;) {
+		const char *open = strstr(t, "{{");
+		if (!open) {
+			tbuf_put(&b, t, strlen(t));
+			break;
+		}
+		tbuf_put(&b, t, (size_t)(open - t));
+		const char *name, *end;
+		size_t len;
+		if (!placeholder_at(open, &name, &len, &end)) {
+			snprintf(err, n, "bad placeholder at byte %zu: no }} closes it",
+			         (size_t)(open - text) + 1);
+			free(b.p);
+			return NULL;
+		}
+		if (fn(ud, name, len, (size_t)(open - text), &b, err, n) != 0) {
+			free(b.p);
+			return NULL;
+		}
+		t = end;
+	}
+	if (b.oom) {
+		snprintf(err, n, "out of memory");
+		free(b.p);
+		return NULL;
+	}
+	return b.p;
+}
+
+bool tmpl_only_placeholder(const char *text, char *name, size_t n)
+{
+	const char *nm, *end;
+	size_t len;
+	if (text[0] != '{' || text[1] != '{' || !placeholder_at(text, &nm, &len, &end) || *end ||
+	    len == 0 || len >= n)
+		return false;
+	memcpy(name, nm, len);
+	name[len] = '\0';
+	return true;
+}

@@ -33,6 +33,7 @@
 
 #include "shiproom/http.h"
 #include "shiproom/promparse.h"
+#include "shiproom/template.h"
 
 #define TOKEN_MAX 8192
 #define MAX_QUERIES SR_PROM_MAX_QUERIES
@@ -864,42 +865,43 @@ static bool evidence_bound(struct prom *pr, int k)
 	return true;
 }
 
-/* Fill {{step}} and {{le}}, then the static placeholders. */
+/* An evidence query's placeholders: {{step}} (the test's step window)
+ * and {{le}} (the histogram boundary), then the query's own (promparse). */
+struct evidence_vars {
+	struct promparse_vars base;
+	const char *step;
+	const char *le; /* "" on a KPI that is not latency */
+};
+
+static int evidence_value(void *ud, const char *name, size_t len, size_t at, struct sr_tbuf *w,
+                          char *why, size_t wn)
+{
+	const struct evidence_vars *ev = ud;
+	if (len == 4 && memcmp(name, "step", 4) == 0) {
+		tbuf_put(w, ev->step, strlen(ev->step));
+		return 0;
+	}
+	if (len == 2 && memcmp(name, "le", 2) == 0) {
+		if (!ev->le[0]) {
+			snprintf(why, wn,
+			         "{{le}} in the evidence query of a KPI that is not latency");
+			return -1;
+		}
+		tbuf_put(w, ev->le, strlen(ev->le));
+		return 0;
+	}
+	return promparse_placeholder((void *)&ev->base, name, len, at, w, why, wn);
+}
+
 /* Malloc'ed (free it), or NULL with why filled. */
 static char *evidence_expand(const struct prom *pr, int k, const char *tmpl, const char *step,
                              char *why, size_t wn)
 {
-	char le[32] = "", mid[4 * SR_QUERY_LEN];
+	char le[32] = "";
 	if (isfinite(pr->ev_bound[k]))
 		le_text(pr, pr->ev_bound[k], le, sizeof le);
-	size_t o = 0;
-	for (const char *t = tmpl; *t;) {
-		const char *val = NULL;
-		size_t skip = 0;
-		if (!strncmp(t, "{{step}}", 8)) {
-			val = step;
-			skip = 8;
-		} else if (!strncmp(t, "{{le}}", 6)) {
-			if (!le[0]) {
-				snprintf(
-				    why, wn,
-				    "{{le}} in the evidence query of a KPI that is not latency");
-				return NULL;
-			}
-			val = le;
-			skip = 6;
-		}
-		size_t add = val ? strlen(val) : 1;
-		if (o + add + 1 > sizeof mid) {
-			snprintf(why, wn, "evidence query too long once expanded");
-			return NULL;
-		}
-		memcpy(mid + o, val ? val : t, add);
-		o += add;
-		t += val ? skip : 1;
-	}
-	mid[o] = '\0';
-	return promparse_expand_alloc(mid, pr->p, k, pr->cfg.window, why, wn);
+	struct evidence_vars ev = {{pr->p, k, pr->cfg.window}, step, le};
+	return tmpl_expand(tmpl, evidence_value, &ev, why, wn);
 }
 
 static void rhythm_text(struct prom *pr, sr_ms history);

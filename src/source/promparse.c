@@ -11,6 +11,7 @@
  * texts) is sanitised before it is stored.
  */
 #include "shiproom/promparse.h"
+#include "shiproom/template.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -591,43 +592,30 @@ void promparse_apply_liveness(struct sr_snapshot *snap, const struct sr_prom_res
 
 /* ---- query templates ------------------------------------------------------ */
 
-struct out {
-	char *dst;
-	size_t n, o;
-	bool full;
-};
-
-static void out_put(struct out *w, const char *s, size_t len)
-{
-	if (w->o + len >= w->n) {
-		w->full = true;
-		return;
-	}
-	memcpy(w->dst + w->o, s, len);
-	w->o += len;
-	w->dst[w->o] = '\0';
-}
-
 /* A journey id as a regex literal inside a PromQL double-quoted string:
  * regex metacharacters get a backslash, and PromQL needs that backslash
  * (and any quote) escaped again. */
-static void out_regex_literal(struct out *w, const char *id)
+static void out_regex_literal(struct sr_tbuf *w, const char *id)
 {
 	for (const char *p = id; *p; p++) {
 		if (strchr(".+*?()[]{}|^$\\", *p))
-			out_put(w, "\\\\", 2);
+			tbuf_put(w, "\\\\", 2);
 		if (*p == '"')
-			out_put(w, "\\", 1);
-		out_put(w, p, 1);
+			tbuf_put(w, "\\", 1);
+		tbuf_put(w, p, 1);
 	}
 }
 
-static int expand_one(struct out *w, const char *name, size_t len, const struct sr_policy *p,
-                      int kpi, const char *window, char *err, size_t en)
+int promparse_placeholder(void *ud, const char *name, size_t len, size_t at, struct sr_tbuf *w,
+                          char *err, size_t en)
 {
-	const struct sr_kpi *k = &p->kpis[kpi];
+	const struct promparse_vars *v = ud;
+	const struct sr_policy *p = v->p;
+	const char *window = v->window;
+	const struct sr_kpi *k = &p->kpis[v->kpi];
+	(void)at;
 	if (len == 6 && memcmp(name, "window", 6) == 0) {
-		out_put(w, window, strlen(window));
+		tbuf_put(w, window, strlen(window));
 	} else if (len == 1 && name[0] == 'q') {
 		if (!(k->quantile > 0 && k->quantile < 1)) {
 			snprintf(err, en, "{{q}} needs the KPI's quantile (between 0 and 1)");
@@ -638,7 +626,7 @@ static int expand_one(struct out *w, const char *name, size_t len, const struct 
 			snprintf(err, en, "cannot create the C locale");
 			return -1;
 		}
-		out_put(w, q, strlen(q));
+		tbuf_put(w, q, strlen(q));
 	} else if (len == 8 && memcmp(name, "journeys", 8) == 0) {
 		if (k->njourneys <= 0) {
 			snprintf(err, en, "{{journeys}} in a KPI without journeys");
@@ -651,7 +639,7 @@ static int expand_one(struct out *w, const char *name, size_t len, const struct 
 				return -1;
 			}
 			if (i > 0)
-				out_put(w, "|", 1);
+				tbuf_put(w, "|", 1);
 			out_regex_literal(w, p->journeys[j].id);
 		}
 	} else {
@@ -687,68 +675,29 @@ char *promparse_expand_alloc(const char *tmpl, const struct sr_policy *p, int kp
 		snprintf(err, en, "nothing to expand");
 		return NULL;
 	}
-	/* An upper bound, so the answer fits whatever the journeys: each
-	 * placeholder becomes at most the window, a quantile or the KPI's
-	 * journey ids, every character escaped (3 bytes) plus a '|'. */
-	size_t per = 64 + (window ? strlen(window) : 0);
-	const struct sr_kpi *k = &p->kpis[kpi];
-	for (int i = 0; i < k->njourneys && i < SR_MAX_JOURNEYS; i++) {
-		int j = k->journeys[i];
-		if (j >= 0 && j < p->njourneys)
-			per += 3 * strlen(p->journeys[j].id) + 1;
-	}
-	size_t n = strlen(tmpl) + 1;
-	for (const char *s = tmpl; (s = strstr(s, "{{")) != NULL; s += 2)
-		n += per;
-	char *dst = malloc(n);
-	if (!dst) {
-		snprintf(err, en, "out of memory");
-		return NULL;
-	}
-	if (promparse_expand(dst, n, tmpl, p, kpi, window, err, en) != 0) {
-		free(dst);
-		return NULL;
-	}
-	return dst;
+	struct promparse_vars v = {p, kpi, window ? window : ""};
+	return tmpl_expand(tmpl, promparse_placeholder, &v, err, en);
 }
 
 int promparse_expand(char *dst, size_t n, const char *tmpl, const struct sr_policy *p, int kpi,
                      const char *window, char *err, size_t en)
 {
-	struct out w = {dst, n, 0, false};
-	if (n == 0 || !tmpl || kpi < 0 || kpi >= p->nkpis) {
+	if (n == 0) {
 		snprintf(err, en, "nothing to expand");
 		return -1;
 	}
 	dst[0] = '\0';
-	for (const char *s = tmpl; *s;) {
-		const char *open = strstr(s, "{{");
-		if (!open) {
-			out_put(&w, s, strlen(s));
-			break;
-		}
-		out_put(&w, s, (size_t)(open - s));
-		const char *close = strstr(open + 2, "}}");
-		if (!close) {
-			snprintf(err, en, "unterminated {{ in the query template");
-			return -1;
-		}
-		const char *name = open + 2;
-		size_t len = (size_t)(close - name);
-		while (len > 0 && *name == ' ') {
-			name++;
-			len--;
-		}
-		while (len > 0 && name[len - 1] == ' ')
-			len--;
-		if (expand_one(&w, name, len, p, kpi, window, err, en) != 0)
-			return -1;
-		s = close + 2;
-	}
-	if (w.full) {
+	char *q = promparse_expand_alloc(tmpl, p, kpi, window, err, en);
+	if (!q)
+		return -1;
+	size_t len = strlen(q);
+	if (len >= n) {
 		snprintf(err, en, "the expanded query is longer than %zu bytes", n - 1);
+		free(q);
 		return -1;
 	}
+	memcpy(dst, q, len + 1);
+	free(q);
 	return 0;
 }
 

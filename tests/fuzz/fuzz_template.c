@@ -10,6 +10,7 @@
  * and free of control bytes.
  */
 #include <jansson.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,22 @@
 #include "shiproom/template.h"
 
 static json_t *data;
+
+/* The placeholder expander (tmpl_expand): each placeholder becomes a value
+ * that itself looks like a placeholder, which must come out as text, never
+ * be expanded again; an odd name is refused with a message. */
+static int echo_value(void *ud, const char *name, size_t len, size_t at, struct sr_tbuf *out,
+                      char *err, size_t n)
+{
+	(void)ud;
+	(void)at;
+	if (len % 7 == 3) {
+		snprintf(err, n, "refused {{%.*s}}", (int)(len > 16 ? 16 : len), name);
+		return -1;
+	}
+	tbuf_put(out, "{{x}}", 5);
+	return 0;
+}
 
 /* Data shaped like a gate report, with hostile strings in it. */
 static json_t *make_data(void)
@@ -65,6 +82,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 	if (z) {
 		memcpy(z, buf, len);
 		z[len] = '\0';
+		char perr[128] = "";
+		char *x = tmpl_expand(z, echo_value, NULL, perr, sizeof perr);
+		if (!x && (!perr[0] || strnlen(perr, sizeof perr) >= sizeof perr))
+			abort(); /* a refusal always says why */
+		free(x);
+		char one[32];
+		if (tmpl_only_placeholder(z, one, sizeof one) && strlen(one) >= sizeof one)
+			abort();
 		size_t need = template_escape_md(NULL, 0, z);
 		char *esc = malloc(need + 1);
 		if (esc) {

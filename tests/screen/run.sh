@@ -343,11 +343,9 @@ t_rollback_flow() {
 	wait_gone "TRIGGER FIRING" || return 1
 }
 
-# The drill of the postmortem: a note and a rollback with the DRI's own
-# reason at T+130, then the journal replayed: the 156-171 ms RED, the
-# reason, the note, stepping by event, a jump, and the end of the journal.
-t_replay_drill() {
-	start 120 40 --scenario p95-regression-25 --start T+131 --state-dir "$WORK/drill" || return 1
+# The DRI's drill at the trigger: a note, then a rollback with a typed
+# reason in place of the one offered.
+note_and_rollback() {
 	wait_for "TRIGGER FIRING" || return 1
 	keys n
 	wait_for "note" || return 1
@@ -362,6 +360,14 @@ t_replay_drill() {
 	keys -l "search P95 RED at 25%, rolling back"
 	keys Enter
 	wait_for "canary 0%" || return 1
+}
+
+# The drill of the postmortem: a note and a rollback with the DRI's own
+# reason at T+130, then the journal replayed: the 156-171 ms RED, the
+# reason, the note, stepping by event, a jump, and the end of the journal.
+t_replay_drill() {
+	start 120 40 --scenario p95-regression-25 --start T+131 --state-dir "$WORK/drill" || return 1
+	note_and_rollback || return 1
 	keys q
 	wait_for "SHIPROOM-EXIT=0" || return 1
 	start 120 40 replay "$WORK/drill/journal.jsonl" --speed 60 || return 1
@@ -399,6 +405,125 @@ t_replay_drill() {
 	wait_for "replay at T+13" || return 1
 	keys q
 	wait_for "SHIPROOM-EXIT=0" || return 1
+}
+
+# ---- live console against its replay ------------------------------------
+#
+# The live console is opened at a moment (--start, at --speed 0.001 so
+# its clock stands still while it is read), maybe acted on, and its
+# screen kept; it quits, and `shiproom replay` of its journal jumps past
+# the end, where the replay stops at the same T+ (the journal's last
+# event): the two screens must be the same, but for what a replay
+# legitimately shows otherwise, masked by mask_live_replay:
+#   - the header after the T+ clock: the live console's next-gate
+#     countdown, the replay's "end of journal at T+N" badge and "RO";
+#   - the last two rows: the live view list and key bar, the replay's
+#     end-of-journal line and its own key bar (read-only, replay keys);
+#   - in the workflow strip, the approvers named on the "Next:" row (the
+#     simulator drill adds the console's own user to the roster of a
+#     live console, session.c; a read-only replay does not) and the
+#     right-hand cells, webhook and reports (a replay posts and writes
+#     nothing);
+#   - event rows of kind "info" (who attached, the service's socket, the
+#     drill's roster: the live process's own notices, never journaled)
+#     and, for the same reason, the count in the "Events (N)" title.
+# Everything else - the decision and its reasons, every journey row and
+# KPI cell with values, breach timers and statuses, the trigger banner,
+# the timeline, the workflow strip's other cells and every journaled
+# event row, in order - must be the same to the character.
+mask_live_replay() {
+	awk '
+	NR == 1 { sub(/T[+-][0-9]+.*/, substr($0, match($0, /T[+-][0-9]+/), RLENGTH)); print; next }
+	/^── Workflow / { wf = 1; print; next }
+	/^── Events \(/ { wf = 0; sub(/\([0-9]+\)/, "(N)"); print; next }
+	/^ T[+-][0-9]+ +[A-Z][a-z][a-z] [0-9:]+ +info / { next }
+	wf { $0 = substr($0, 1, 74) "<webhook/reports>" }
+	wf && /^ Next: / { sub(/: [^:<]*</, ": <roster><") }
+	{ print }
+	' "$1" | sed '$d' | sed '$d'
+}
+
+# live_at NAME ARGS...: a live console with its journal in $WORK/NAME,
+# its clock all but stopped (a virtual second every 1000 s).
+live_at() {
+	lr=$1
+	shift
+	start 120 40 "$@" --speed 0.001 --state-dir "$WORK/$lr"
+}
+
+# live_then_replay NAME: keep the live screen (stable for a second), quit,
+# replay the journal to its end and compare the two, masked.
+live_then_replay() {
+	lr=$1
+	n=0
+	screen >"$WORK/$lr.live"
+	while [ $n -lt 50 ]; do
+		sleep 1
+		screen >"$WORK/$lr.live2"
+		cmp -s "$WORK/$lr.live" "$WORK/$lr.live2" && break
+		mv "$WORK/$lr.live2" "$WORK/$lr.live"
+		n=$((n + 1))
+	done
+	grep -E -o "T[+-][0-9]+" "$WORK/$lr.live" | head -n 1 >"$WORK/$lr.at"
+	keys q
+	wait_for "SHIPROOM-EXIT=0" || return 1
+	start 120 40 replay "$WORK/$lr/journal.jsonl" --speed 60 || return 1
+	wait_for "REPLAY x60" || return 1
+	keys :
+	keys -l "goto T+9999"
+	keys Enter
+	wait_for "end of journal at $(cat "$WORK/$lr.at")" || return 1
+	sleep 1
+	screen >"$WORK/$lr.replay"
+	mask_live_replay "$WORK/$lr.live" >"$WORK/$lr.live.masked"
+	# the live screen's info rows leave room for as many older events
+	# in the replay's log: compare as many rows as the live one kept
+	mask_live_replay "$WORK/$lr.replay" |
+		head -n "$(wc -l <"$WORK/$lr.live.masked")" >"$WORK/$lr.replay.masked"
+	# the masks must leave the screen's substance: the journeys and events
+	grep -q "Scholarship search" "$WORK/$lr.live.masked" || { echo "masked away"; return 1; }
+	if ! diff "$WORK/$lr.live.masked" "$WORK/$lr.replay.masked" >"$WORK/$lr.diff"; then
+		echo "live (<) and replay (>) differ at $(cat "$WORK/$lr.at"):"
+		cat "$WORK/$lr.diff"
+		return 1
+	fi
+	keys q
+	wait_for "SHIPROOM-EXIT=0" || return 1
+}
+
+# Healthy, half an hour into 5%: observing, every journey GREEN.
+t_live_replay_healthy_observing() {
+	live_at lr1 --scenario healthy --seed 42 --start T+30 || return 1
+	wait_for "Provider dashboard" || return 1
+	wait_re "Events \([0-9]+\)" || return 1
+	live_then_replay lr1
+}
+
+# Healthy, just past Gate 1: approved at T+85, promoted to 25% at T+91.
+t_live_replay_healthy_gate1() {
+	live_at lr2 --scenario healthy --seed 42 --start T+92 || return 1
+	wait_for "canary 25%" || return 1
+	wait_for "promote to 25% by dri" || return 1
+	wait_for "Gate 1 approved by approver" || return 1
+	live_then_replay lr2
+}
+
+# p95-regression-25 at T+131: search P95 RED with its breach timer, the
+# p95_over_160 trigger firing, the decision ROLLBACK.
+t_live_replay_p95_trigger() {
+	live_at lr3 --scenario p95-regression-25 --start T+131 || return 1
+	wait_for "TRIGGER FIRING" || return 1
+	wait_re "search P95 +[0-9hms]+/5m" || return 1
+	live_then_replay lr3
+}
+
+# The same moment, acted on from the keyboard: a note, then a rollback
+# with a typed reason; the replay shows the outcome as the console did.
+t_live_replay_p95_rollback() {
+	live_at lr4 --scenario p95-regression-25 --start T+131 || return 1
+	note_and_rollback || return 1
+	wait_for "rollback by" || return 1
+	live_then_replay lr4
 }
 
 # TERM=dumb cannot address the cursor: refused with a clear message, not
@@ -826,8 +951,9 @@ for t in many_journeys main_all_green main_all_green_160x48 red_breach_timer tri
 	read_only promote_refused rollback_flow quit_restores_terminal sigterm_restores_terminal \
 	crash_restores_terminal sighup no_color ascii views checklist_tick report_pager \
 	postmortem_deadline postmortem_placeholder status_page_tile p50_tiles first_data_folded \
-	filter replay_drill dumb_terminal log_scroll gate_overdue_80x24 \
-	long_name_keeps_status_160 p99_tail_watch_160 self_approval_shows_need; do
+	filter replay_drill live_replay_healthy_observing live_replay_healthy_gate1 \
+	live_replay_p95_trigger live_replay_p95_rollback dumb_terminal log_scroll \
+	gate_overdue_80x24 long_name_keeps_status_160 p99_tail_watch_160 self_approval_shows_need; do
 	run "$t"
 done
 

@@ -130,6 +130,16 @@ static void to_t0_ready(struct fix *f)
 	assert_int_equal(f->r->engine.decision.verdict, SR_GO);
 }
 
+/* The newest log row containing needle, or NULL. */
+static const char *log_find(const struct sr_runner *r, const char *needle)
+{
+	const char *found = NULL;
+	for (int i = 0; runner_log_entry(r, i); i++)
+		if (strstr(runner_log_entry(r, i)->text, needle))
+			found = runner_log_entry(r, i)->text;
+	return found;
+}
+
 static bool log_has(const struct sr_runner *r, enum sr_status sev, const char *needle)
 {
 	for (int i = 0; runner_log_entry(r, i); i++) {
@@ -671,6 +681,20 @@ static void test_journal_promote_intent_outcome(void **state)
 	assert_string_equal(other->r->engine.ro.held_by, "dri");
 	assert_string_equal(other->r->engine.ro.hold_reason, "held by the Release DRI");
 	assert_true(log_has(other->r, SR_GREEN, "another console: hold by dri"));
+
+	/* a rollback without a typed reason: the row another console (or a
+	 * replay) rebuilds from the journal says what this console said */
+	runner_advance(f->r, T0 + 6 * MIN);
+	res = act(f, SR_ACT_ROLLBACK, "dri", 0);
+	assert_int_equal(res.outcome, SR_ACT_DONE);
+	assert_true(runner_journal_poll(other->r) >= 1);
+	const char *mine = log_find(f->r, "rollback by dri");
+	const char *theirs = log_find(other->r, "rollback by dri");
+	assert_non_null(mine);
+	assert_non_null(theirs);
+	char want[SR_TEXT_LEN + 32];
+	snprintf(want, sizeof want, "another console: %s", mine);
+	assert_string_equal(theirs, want);
 	journal_close(j2);
 	fix_free(other);
 	jfix_free(jf);

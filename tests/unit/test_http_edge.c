@@ -62,6 +62,17 @@ static void test_expand_escapes_by_place(void **state)
 	assert_string_equal(s,
 	                    "{\"r\":\"gate 1 \\\"GO\\\" \\\\ ok\\u0009tab\",\"w\":25,\"f\":0.25}");
 	free(s);
+	/* a value that looks like a placeholder is text: never expanded, so
+	 * a reason typed as "{{token}}" cannot pull the token into a body */
+	json_object_set_new(v, "reason", json_string("{{token}}"));
+	s = http_tmpl_expand("{\"r\":\"{{reason}}\"}", v, TOKEN, HTTP_ESC_JSON, err, sizeof err);
+	assert_non_null(s);
+	assert_string_equal(s, "{\"r\":\"{{token}}\"}");
+	free(s);
+	s = http_tmpl_expand("X-Why: {{reason}}", v, TOKEN, HTTP_ESC_HEADER, err, sizeof err);
+	assert_non_null(s);
+	assert_null(strstr(s, TOKEN));
+	free(s);
 
 	s = http_tmpl_expand("Bearer {{token}}", v, TOKEN, HTTP_ESC_HEADER, err, sizeof err);
 	assert_non_null(s);

@@ -9,9 +9,11 @@
  * timer and reason, every trigger's state and reason, gates, checklists)
  * is rendered. The journal is then replayed (`shiproom replay`'s
  * runner_replay_load) and rendered at the same moments: the two must be
- * the same text. Only the log at the end differs by design (the live log
- * says "promote to 25% by dri", the replay "journal: promote by dri") and
- * the "simulator scenario" line, which a replay does not know.
+ * the same text. The log at the end is left out (a live console's log
+ * also has its own process's notices and refusals, which are not
+ * journaled; the screen tests live_replay_* compare the journaled rows,
+ * word for word) and so is the "simulator scenario" line, which a replay
+ * does not know.
  *
  * Before the per-poll `obs` record a replay took values from the
  * 10-minute snapshots: search P95 92 ms and GREEN at T+131 where the DRI

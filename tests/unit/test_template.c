@@ -276,6 +276,58 @@ static void test_load_file(void **state)
 	unlink(path);
 }
 
+/* The placeholder expander every non-report template shares (http_edge,
+ * promparse, the evidence queries): names trimmed, values never scanned
+ * again, a refusal and an unclosed tag said with where. */
+static int upper_value(void *ud, const char *name, size_t len, size_t at, struct sr_tbuf *out,
+                       char *err, size_t n)
+{
+	int *calls = ud;
+	(*calls)++;
+	if (len == 4 && memcmp(name, "evil", 4) == 0) {
+		tbuf_put(out, "{{token}}", 9); /* a value that looks like a placeholder */
+		return 0;
+	}
+	if (len == 4 && memcmp(name, "nope", 4) == 0) {
+		snprintf(err, n, "unknown placeholder {{nope}} at byte %zu", at + 1);
+		return -1;
+	}
+	for (size_t i = 0; i < len; i++)
+		tbuf_putc(out, (char)(name[i] >= 'a' && name[i] <= 'z' ? name[i] - 32 : name[i]));
+	return 0;
+}
+
+static void test_placeholders(void **state)
+{
+	(void)state;
+	char err[128];
+	int calls = 0;
+	char *s = tmpl_expand("a{{x}}b{{ yz }}c", upper_value, &calls, err, sizeof err);
+	assert_non_null(s);
+	assert_string_equal(s, "aXbYZc");
+	assert_int_equal(calls, 2);
+	free(s);
+	calls = 0;
+	s = tmpl_expand("{{evil}}!", upper_value, &calls, err, sizeof err);
+	assert_non_null(s);
+	assert_string_equal(s, "{{token}}!"); /* written as text, not expanded */
+	assert_int_equal(calls, 1);
+	free(s);
+	assert_null(tmpl_expand("ok {{nope}}", upper_value, &calls, err, sizeof err));
+	assert_string_equal(err, "unknown placeholder {{nope}} at byte 4");
+	assert_null(tmpl_expand("x {{ open", upper_value, &calls, err, sizeof err));
+	assert_string_equal(err, "bad placeholder at byte 3: no }} closes it");
+	s = tmpl_expand("no placeholders {", upper_value, &calls, err, sizeof err);
+	assert_string_equal(s, "no placeholders {");
+	free(s);
+	char name[16];
+	assert_true(tmpl_only_placeholder("{{ weight }}", name, sizeof name));
+	assert_string_equal(name, "weight");
+	assert_false(tmpl_only_placeholder("{{weight}} ", name, sizeof name));
+	assert_false(tmpl_only_placeholder("x{{weight}}", name, sizeof name));
+	assert_false(tmpl_only_placeholder("{{a_name_far_too_long}}", name, sizeof name));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -287,6 +339,7 @@ int main(void)
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_nesting_limit),
 	    cmocka_unit_test(test_load_file),
+	    cmocka_unit_test(test_placeholders),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
