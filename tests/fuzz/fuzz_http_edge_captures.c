@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_t *vars = json_object();
 	json_object_set_new(vars, "weight", json_integer(25));
 	if (http_edge_take_captures(&cfg, buf, size, vars, err, sizeof err) != 0) {
-		fuzz_clean_msg(err, sizeof err);
+		fuzz_check_msg(err, sizeof err);
 	} else {
 		char *url = http_tmpl_expand(cfg.set.url, vars, NULL, HTTP_ESC_URL, err,
 		                             sizeof err);
@@ -66,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort(); /* a header would be split */
 			free(h);
 		} else {
-			fuzz_clean_msg(err, sizeof err);
+			fuzz_check_msg(err, sizeof err);
 		}
 		char *body = http_body_expand(cfg.set.body, cfg.set.body_is_json, vars, err,
 		                              sizeof err);

@@ -54,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bool retryable;
 	long wait;
 	if (notify_answer(&res, 1793000000000LL, why, sizeof why, &retryable, &wait) != 0) {
-		fuzz_clean_msg(why, sizeof why);
+		fuzz_check_msg(why, sizeof why);
 		if (wait < -1 || wait > SR_RETRY_AFTER_MAX_MS)
 			abort();
 	}

@@ -25,7 +25,7 @@ static void check(const struct sr_runner *r)
 		abort();
 	for (int i = 0; runner_log_entry(r, i); i++) {
 		const char *t = runner_log_entry(r, i)->text;
-		fuzz_clean_msg(t, sizeof runner_log_entry(r, i)->text);
+		fuzz_check_msg(t, sizeof runner_log_entry(r, i)->text);
 	}
 }
 
