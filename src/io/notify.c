@@ -79,6 +79,8 @@ struct sr_notify {
 	bool cell_posted[SR_MAX_CELLS];
 	sr_ms cell_posted_at[SR_MAX_CELLS];
 	enum sr_trig_state trig_prev[SR_MAX_TRIGGERS];
+	sr_ms edge_prev;  /* engine.edge_anomaly_since as last seen */
+	sr_ms store_prev; /* engine.store_down_since as last seen */
 	bool trig_posted[SR_MAX_TRIGGERS];
 	sr_ms trig_posted_at[SR_MAX_TRIGGERS];
 	int ro_phase;
@@ -903,6 +905,24 @@ static bool watch_anomalies(struct sr_notify *n, const struct sr_runner *r, sr_m
 		}
 		n->cell_prev[i] = s;
 	}
+	/* The edge shows a weight nobody asked for, or the journal's store
+	 * stopped answering: each holds the rollout, so #ship-room hears it
+	 * when it starts (and once per start). */
+	if (e->edge_anomaly_since && e->edge_anomaly_since != n->edge_prev) {
+		add_line(L,
+		         "Edge anomaly: the edge reads %d%%, the journal says %d%%: HOLD until the "
+		         "Release DRI resolves it (roll back, or restore %d%% at the edge)",
+		         e->edge_weight, e->ro.weight, e->ro.weight);
+		any = true;
+	}
+	n->edge_prev = e->edge_anomaly_since;
+	if (e->store_down_since && e->store_down_since != n->store_prev) {
+		add_line(L,
+		         "Store unavailable: the journal cannot be written; HOLD, only a rollback "
+		         "may act (break-glass)");
+		any = true;
+	}
+	n->store_prev = e->store_down_since;
 	return any;
 }
 

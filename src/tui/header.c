@@ -54,7 +54,11 @@ static void header_row1(struct tui *t)
 	const struct sr_rollout *ro = &e->ro;
 	int y = t->lay.header.y, w = t->lay.w;
 	char weight[48], state[48], clock[24], gate[64], wall[24], who[64], replay[48] = "";
-	char bastion[64] = "";
+	char bastion[64] = "", edge[40] = "";
+	/* the edge reads a weight nobody asked for: its own mark, not only
+	 * the decision's first reason (issue 9) */
+	if (e->edge_anomaly_since)
+		tui_fmt(edge, sizeof edge, "EDGE %d%% != %d%%", e->edge_weight, ro->weight);
 
 	if (ro->phase >= 0 && ro->phase < p->nphases)
 		tui_fmt(weight, sizeof weight, "canary %d%%  phase %d/%d", ro->weight,
@@ -102,15 +106,11 @@ static void header_row1(struct tui *t)
 	term_fill(y, 0, 1, w, TR_HEADER);
 	int right = w - (t->o->read_only ? 5 : 1);
 	struct piece pc[] = {
-	    {p->rollout, TR_HEADER, false},
-	    {weight, TR_HEADER, false},
-	    {state, TR_HEADER, false},
-	    {clock, TR_HEADER, false},
-	    {replay, TR_BADGE_RO, false},
-	    {gate, gate_role, false},
-	    {bastion, lead_ok ? TR_HEADER : TR_BADGE_RO, false},
-	    {wall, TR_HEADER, true},
-	    {who, TR_HEADER, true},
+	    {p->rollout, TR_HEADER, false}, {weight, TR_HEADER, false},
+	    {state, TR_HEADER, false},      {clock, TR_HEADER, false},
+	    {replay, TR_BADGE_RO, false},   {gate, gate_role, false},
+	    {edge, TR_ST_RED, false},       {bastion, lead_ok ? TR_HEADER : TR_BADGE_RO, false},
+	    {wall, TR_HEADER, true},        {who, TR_HEADER, true},
 	};
 	pieces_draw(y, 1, right, pc, (int)(sizeof pc / sizeof pc[0]));
 	if (t->o->read_only)

@@ -834,6 +834,34 @@ static void test_outside_text_escaped(void **state)
 	fx_stop(&f);
 }
 
+/* An edge anomaly holds the rollout: #ship-room hears it at once, once
+ * (issue 9: it was only the decision's first reason). */
+static void test_edge_anomaly_posted(void **state)
+{
+	(void)state;
+	struct fx f = {0};
+	fx_scenario(&f, "healthy");
+	fx_start(&f, NULL, NULL, NULL);
+	fx_play(&f, 20);
+	notify_tick(f.n, f.r, f.r->now);
+	fx_drain(&f);
+	json_decref(recv_posts(&f.w));
+	engine_edge_observed(&f.r->engine, 10, f.r->now); /* someone set 10% by hand */
+	notify_tick(f.n, f.r, f.r->now);
+	notify_tick(f.n, f.r, f.r->now + 1000); /* still there: not posted again */
+	fx_drain(&f);
+	json_t *posts = recv_posts(&f.w);
+	int seen = 0;
+	for (size_t i = 0; i < json_array_size(posts); i++) {
+		const char *t = post_text(json_array_get(posts, i));
+		seen += t &&
+		        strstr(t, "Edge anomaly: the edge reads 10%, the journal says 5%") != NULL;
+	}
+	assert_int_equal(seen, 1);
+	json_decref(posts);
+	fx_stop(&f);
+}
+
 /* #ship-room hears a note as it is added. */
 static void test_notes_posted(void **state)
 {
@@ -930,6 +958,7 @@ int main(void)
 	    cmocka_unit_test(test_hung_receiver_does_not_block),
 	    cmocka_unit_test(test_outside_text_escaped),
 	    cmocka_unit_test(test_notes_posted),
+	    cmocka_unit_test(test_edge_anomaly_posted),
 	    cmocka_unit_test(test_secret_sources),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
