@@ -54,6 +54,11 @@ struct sr_session_opts {
 	int start_min;
 	bool read_only;
 	bool serve; /* the rollout's service: the one that may use an etcd store */
+	/* --new-rollout: a state dir that held a rollout (its files are
+	 * there) but has no journal may start a new one; without it that is
+	 * refused, since a journal deleted or moved away would otherwise be
+	 * followed silently by a new rollout with a new T-0. */
+	bool new_rollout;
 };
 
 struct sr_etcd;

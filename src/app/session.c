@@ -320,6 +320,28 @@ static bool journal_torn(const char *path)
 /* Open the journal and replay it into the rollout (see the header). */
 static int open_store(struct sr_session *s, const struct sr_session_opts *o);
 
+/* Has this state dir held a rollout? What a rollout leaves beside its
+ * journal: the action lock, the service's log and pid, reports, a torn
+ * line saved aside, a break-glass spool. */
+static bool state_dir_held_a_rollout(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return false;
+	bool held = false;
+	struct dirent *de;
+	while (!held && (de = readdir(d)) != NULL) {
+		const char *n = de->d_name;
+		size_t l = strlen(n);
+		held = strcmp(n, JOURNAL_LOCK_FILE) == 0 || strcmp(n, "service.log") == 0 ||
+		       strcmp(n, JOURNAL_SPOOL_FILE) == 0 ||
+		       strncmp(n, JOURNAL_FILE ".", 14) == 0 ||
+		       (l > 3 && strcmp(n + l - 3, ".md") == 0);
+	}
+	closedir(d);
+	return held;
+}
+
 static int open_journal(struct sr_session *s, const struct sr_session_opts *o)
 {
 	struct sr_runner *r = s->runner;
@@ -365,6 +387,15 @@ static int open_journal(struct sr_session *s, const struct sr_session_opts *o)
 			}
 			return 0;
 		}
+	}
+	if (!s->temp_state && !o->new_rollout && !file_exists(path) &&
+	    strcmp(s->policy->store_kind, "etcd") != 0 /* the store rebuilds its mirror */ &&
+	    state_dir_held_a_rollout(s->state_dir)) {
+		sr_eprintf("shiproom: %s holds a rollout's files (reports, its lock, its service's "
+		           "log) but no %s: was it deleted or moved? Put it back, or start a new "
+		           "rollout here with --new-rollout\n",
+		           s->state_dir, JOURNAL_FILE);
+		return SR_EXIT_USAGE;
 	}
 	struct sr_journal_open_info info;
 	memset(&info, 0, sizeof info);

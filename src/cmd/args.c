@@ -270,6 +270,8 @@ static int apply_flag(struct sr_opts *o, const char *a)
 {
 	if (strcmp(a, "--read-only") == 0 || strcmp(a, "--readonly") == 0) /* k9s, htop */
 		o->s.read_only = true;
+	else if (strcmp(a, "--new-rollout") == 0)
+		o->s.new_rollout = true;
 	else if (strcmp(a, "--ascii") == 0)
 		o->ascii = true;
 	else if (strcmp(a, "--json") == 0)

@@ -95,6 +95,16 @@ ls "$D"/journal.jsonl.torn-* >/dev/null 2>&1 && ok "its bytes are kept aside" ||
 tail -c 1 "$D/journal.jsonl" | od -c | grep -q '\\n' && ok "the journal ends with a newline again" || bad "journal tail"
 grep -q '"type":"torn"' "$D/journal.jsonl" && ok "the repair is journaled" || bad "no torn record"
 
+# The journal moved away from a state dir that held a rollout: the next act
+# does not silently start a new rollout (new T-0, pre-flight ticks lost).
+mv "$D/journal.jsonl" "$tmp/journal.moved"
+run "act on a state dir whose journal is gone" 2 act resume --yes --scenario healthy --at T+30 --state-dir "$D"
+grep -q "holds a rollout's files .* but no journal.jsonl: was it deleted or moved?" "$tmp/err" &&
+	ok "it says the journal is gone and how to go on" || bad "no journal: $(cat "$tmp/err")"
+[ ! -e "$D/journal.jsonl" ] && ok "and creates no new journal" || bad "a new journal was created"
+run "--new-rollout starts one there on purpose" 0 act tick --checklist preflight --item roster_posted --yes --scenario healthy --state-dir "$D" --new-rollout
+[ -s "$D/journal.jsonl" ] && ok "a new journal, asked for" || bad "no new journal with --new-rollout"
+
 # usage
 run "act without --yes" 2 act promote --scenario healthy
 grep -q "act needs --yes" "$tmp/err" && ok "says act needs --yes" || bad "no --yes message: $(cat "$tmp/err")"
