@@ -391,9 +391,9 @@ static int open_journal(struct sr_session *s, const struct sr_session_opts *o)
 	if (!s->temp_state && !o->new_rollout && !file_exists(path) &&
 	    strcmp(s->policy->store_kind, "etcd") != 0 /* the store rebuilds its mirror */ &&
 	    state_dir_held_a_rollout(s->state_dir)) {
-		sr_eprintf("shiproom: %s holds a rollout's files (reports, its lock, its service's "
-		           "log) but no %s: was it deleted or moved? Put it back, or start a new "
-		           "rollout here with --new-rollout\n",
+		sr_eprintf("%s holds a rollout's files (reports, its lock, its service's log) but "
+		           "no %s: was it deleted or moved? Put it back, or start a new rollout "
+		           "here with --new-rollout",
 		           s->state_dir, JOURNAL_FILE);
 		return SR_EXIT_USAGE;
 	}
