@@ -133,6 +133,11 @@ struct sr_journal_open_info {
  * NULL with err on failure. */
 struct sr_journal *journal_open(const char *dir, struct sr_journal_open_info *info, char *err,
                                 size_t n);
+/* Open an existing journal to read and follow only (--read-only): no
+ * directory or file is created, nothing is repaired or chmod'ed, every
+ * append and the action lock are refused; works on a state dir the user
+ * may only read. NULL with err. */
+struct sr_journal *journal_open_readonly(const char *dir, char *err, size_t n);
 /* Syncs batched lines, releases the action lock if held, closes. */
 void journal_close(struct sr_journal *j);
 const char *journal_path(const struct sr_journal *j);

@@ -399,7 +399,8 @@ static int open_journal(struct sr_session *s, const struct sr_session_opts *o)
 	}
 	struct sr_journal_open_info info;
 	memset(&info, 0, sizeof info);
-	s->journal = journal_open(s->state_dir, &info, err, sizeof err);
+	s->journal = s->read_only ? journal_open_readonly(s->state_dir, err, sizeof err)
+	                          : journal_open(s->state_dir, &info, err, sizeof err);
 	if (!s->journal) {
 		sr_eprintf("journal: %s", err);
 		return SR_EXIT_RUNTIME;

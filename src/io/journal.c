@@ -184,8 +184,9 @@ struct sr_journal {
 
 	bool dirty; /* batched lines not yet fdatasync()ed */
 	sr_ms last_sync;
-	bool lost;    /* the path no longer names our file (said once) */
-	bool unnamed; /* private on purpose (journal_unnamed): no identity */
+	bool readonly; /* journal_open_readonly: opened O_RDONLY, nothing is written */
+	bool lost;     /* the path no longer names our file (said once) */
+	bool unnamed;  /* private on purpose (journal_unnamed): no identity */
 
 	/* The etcd store (store.h): the file is then its mirror. */
 	struct sr_store *store;
@@ -985,6 +986,11 @@ int journal_check_identity(struct sr_journal *j, char *why, size_t n)
 int journal_append(struct sr_journal *j, enum sr_jtype type, sr_ms at, const char *actor,
                    json_t *fields, long long *seq_out, char *err, size_t n)
 {
+	if (j->readonly) {
+		json_decref(fields);
+		msgf(err, n, "%s is open read-only: nothing is written", j->path);
+		return -1;
+	}
 	if ((unsigned)type >= SR_J_UNKNOWN || (fields && !json_is_object(fields))) {
 		json_decref(fields);
 		msgf(err, n, "bad journal record");
@@ -1007,7 +1013,7 @@ int journal_append(struct sr_journal *j, enum sr_jtype type, sr_ms at, const cha
 
 int journal_sync(struct sr_journal *j)
 {
-	if (!j->dirty)
+	if (j->readonly || !j->dirty)
 		return 0;
 	return sync_fd(j, false);
 }
@@ -1069,6 +1075,39 @@ struct sr_journal *journal_open(const char *dir, struct sr_journal_open_info *in
 	}
 	append_unlock(j);
 	if (r < 0) {
+		journal_close(j);
+		return NULL;
+	}
+	return j;
+}
+
+struct sr_journal *journal_open_readonly(const char *dir, char *err, size_t n)
+{
+	struct sr_journal *j = calloc(1, sizeof *j);
+	if (!j) {
+		msgf(err, n, "out of memory");
+		return NULL;
+	}
+	j->fd = j->lock_fd = -1;
+	j->readonly = true;
+	if (!sr_strlcpy(j->dir, dir, sizeof j->dir) ||
+	    snprintf(j->path, sizeof j->path, "%s/%s", dir, JOURNAL_FILE) >= (int)sizeof j->path ||
+	    snprintf(j->lock_path, sizeof j->lock_path, "%s/%s", dir, JOURNAL_LOCK_FILE) >=
+	        (int)sizeof j->lock_path) {
+		msgf(err, n, "state dir path too long");
+		free(j);
+		return NULL;
+	}
+	/* No mkdir, no create, no repair, no chmod: it may be another user's
+	 * rollout, or a state dir on read-only storage. */
+	j->fd = open(j->path, O_RDONLY | O_CLOEXEC);
+	if (j->fd < 0) {
+		msgf(err, n, "cannot open %s: %s", j->path, strerror(errno));
+		free(j);
+		return NULL;
+	}
+	if (scan_catch_up(j) < 0) {
+		msgf(err, n, "cannot read %s: %s", j->path, strerror(errno));
 		journal_close(j);
 		return NULL;
 	}
@@ -1327,6 +1366,10 @@ static void holder_text(int fd, char *why, size_t n)
 
 int journal_lock(struct sr_journal *j, const char *actor, const char *what, char *why, size_t n)
 {
+	if (j->readonly) {
+		msgf(why, n, "%s is open read-only: no action", j->path);
+		return -1;
+	}
 	if (j->lock_held)
 		return 0;
 	if (j->lock_fd < 0) {

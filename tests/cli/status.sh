@@ -73,4 +73,31 @@ for f in /dev/zero "$jd/fifo" "$jd"; do
 	fi
 done
 rm -rf "$jd"
+
+# issue 9: --read-only opens nothing for writing, so it works on a state
+# dir its user may only read (an observer's view of the DRI's rollout). As
+# root nothing is refused by permissions: the check runs as nobody.
+rod=$(mktemp -d)
+"$bin" act tick --checklist preflight --item roster_posted --yes --scenario healthy \
+	--state-dir "$rod/d" >/dev/null 2>&1
+chmod 755 "$rod" "$rod/d"
+chmod 644 "$rod/d/journal.jsonl"
+cp "$bin" "$rod/shiproom" && chmod 755 "$rod/shiproom"
+before=$(ls -l --time-style=+%s.%N "$rod/d")
+top=$(cd "$(dirname "$0")/../.." && pwd)
+if [ "$(id -u)" -ne 0 ]; then
+	bad "--read-only on a read-only state dir: needs root to run as another user"
+else
+	(cd / && runuser -u nobody -- env SHIPROOM_DATADIR="$top" SHIPROOM_RUNTIME_DIR="$rod" \
+		"$rod/shiproom" status --read-only --scenario healthy --state-dir "$rod/d" \
+		>"$rod/out" 2>"$rod/err")
+	rc=$? # the verdict: 0 GO, 3 HOLD ...; 1 a failure (it could not read)
+	if [ "$rc" -ne 1 ] && [ "$rc" -ne 2 ] && grep -q "\[read-only\]" "$rod/out" &&
+		[ "$before" = "$(ls -l --time-style=+%s.%N "$rod/d")" ]; then
+		ok "--read-only reads a state dir it may not write, and changes nothing in it (exit $rc)"
+	else
+		bad "--read-only as nobody on a read-only state dir: exit $rc $(head -2 "$rod/err")"
+	fi
+fi
+rm -rf "$rod"
 finish
