@@ -15,6 +15,7 @@
 #                        figures in bench/README.md are from 1000)
 #   BENCH_LOAD_LIMIT     seconds allowed for poll_load.sh (default 600)
 #   BENCH_ETCD_LIMIT     seconds allowed for etcd_bench.sh (default 300)
+#   BENCH_FAILOVER_LIMIT seconds allowed for failover_bench.sh (default 600)
 set -u
 build=${1:-build}
 cd "$(dirname "$0")/.." || exit 1
@@ -129,4 +130,11 @@ if have etcd && have curl && have python3; then
 	bounded etcd_bench.sh "${BENCH_ETCD_LIMIT:-300}" sh bench/etcd_bench.sh "$build" 1000
 else
 	echo "skipped: needs etcd, curl and python3 (make deps installs etcd-server)"
+fi
+
+echo "== fail-over: kill -9 the leader of a rollout kept in etcd, the standby's first record"
+if have etcd && have etcdctl && have python3; then
+	bounded failover_bench.sh "${BENCH_FAILOVER_LIMIT:-600}" sh bench/failover_bench.sh "$build" 5 "2 5"
+else
+	echo "skipped: needs etcd, etcdctl and python3 (make deps installs etcd-server and etcd-client)"
 fi
