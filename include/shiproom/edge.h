@@ -42,24 +42,35 @@ struct sr_edge_ops {
 	 * with the next set_weight - the phase, the reason, the actor. */
 	void (*set_context)(struct sr_edge *e, const char *phase, const char *reason,
 	                    const char *actor);
+	/* Optional (NULL: none): how many calls a set_weight(weight, drain)
+	 * sends one after the other up to its last state-changing one (the
+	 * read-back after it changes nothing), each bounded by call_ms. It comes from the same plan
+	 * the driver sends, so the landing bound follows when a driver adds a step. */
+	int (*set_calls)(const struct sr_edge *e, int weight, bool drain);
 };
 
 struct sr_edge {
 	const struct sr_edge_ops *ops;
 	void *impl;
-	/* How long after a set_weight was sent it may still take effect (the
-	 * driver's timeouts for the whole call, plus a margin): after a crash
-	 * between intent and outcome, the edge is read only once this has
-	 * passed since the intent, or a late answer lands after the reading
-	 * and the journal records the opposite of the truth. 0: at once. */
-	sr_ms landing_ms;
+	/* The longest one call to the edge may take (the driver's timeout);
+	 * 0 for an edge whose calls cannot land late (the simulator). */
+	sr_ms call_ms;
 };
+
+/* How long after a set_weight(weight, drain) was sent it may still take
+ * effect: each of its state-changing calls may start when the one before
+ * timed out and land up to call_ms later, plus a margin. After a crash
+ * between intent and outcome the edge is read only once this has passed
+ * since the intent, or a late answer lands after the reading and the
+ * journal records the opposite of the truth. 0: at once (no call, or an
+ * edge without timeouts). */
+sr_ms edge_landing_ms(const struct sr_edge *e, int weight, bool drain);
 
 /* The policy's edge driver, chosen once by edge.kind (a table in
  * edge/edge.c, never a strcmp at the call sites): haproxy or http. The
  * simulator's edge comes with the simulator (sim.h). NULL with err. */
 struct sr_edge *edge_open(const struct sr_policy *p, struct uv_loop_s *loop, char *err, size_t n);
-/* The margin added to a driver's timeouts in landing_ms. */
+/* The margin added to a driver's timeouts in edge_landing_ms. */
 #define SR_EDGE_LANDING_MARGIN_MS 500
 
 #endif

@@ -27,6 +27,8 @@
 #define HAPROXY_SOCKET_LEN 120 /* "unix:" + sun_path (108) fits */
 #define HAPROXY_NAME_LEN SR_NAME_LEN
 #define HAPROXY_CMD_LEN 256
+/* At most this many state-changing commands in one set_weight. */
+#define HAPROXY_SET_MAX 4
 #define HAPROXY_REPLY_MAX (256u * 1024u) /* a longer reply is an error */
 #define HAPROXY_TIMEOUT_DEFAULT_MS 2000
 
@@ -67,6 +69,11 @@ struct sr_edge *haproxy_edge_create(uv_loop_t *loop, const struct sr_haproxy_con
  * HAPROXY_ERR_TRANSPORT status with err set and reply NULL. */
 typedef void (*haproxy_cmd_cb)(void *ud, int status, const char *reply, size_t len,
                                const char *err);
+/* The state-changing commands a set_weight(weight, drain) sends, in order
+ * (stable before canary when lowering, maint before weight 0 in a
+ * rollback, state ready when the canary takes traffic). Returns how many. */
+int haproxy_set_plan(const struct sr_haproxy_config *c, int weight, bool drain,
+                     char lines[HAPROXY_SET_MAX][HAPROXY_CMD_LEN]);
 int haproxy_command(struct sr_edge *e, const char *line, haproxy_cmd_cb cb, void *ud);
 
 /* ---- pure reply parsing (unit tests, fuzz target) ---------------------- */

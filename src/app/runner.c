@@ -547,7 +547,7 @@ static void reconcile_next(struct sr_runner *r)
 	/* The crashed call may still be on its way (a slow edge, a proxy):
 	 * read the edge only once it can no longer land. No action runs
 	 * during reconciliation, so the back-off timer is free. */
-	sr_ms wait = it.at + r->edge->landing_ms - r->now;
+	sr_ms wait = it.at + edge_landing_ms(r->edge, it.weight, it.drain) - r->now;
 	if (wait > 0 && r->loop && r->backoff) {
 		char d[24];
 		sr_fmt_duration(d, sizeof d, wait);

@@ -47,3 +47,11 @@ struct sr_edge *edge_open(const struct sr_policy *p, struct uv_loop_s *loop, cha
 	snprintf(err, n, "edge.kind \"%s\" has no driver here (haproxy, http)", p->edge_kind);
 	return NULL;
 }
+
+sr_ms edge_landing_ms(const struct sr_edge *e, int weight, bool drain)
+{
+	if (!e || e->call_ms <= 0 || weight < 0 || !e->ops->set_calls)
+		return 0;
+	int calls = e->ops->set_calls(e, weight, drain);
+	return calls > 0 ? calls * e->call_ms + SR_EDGE_LANDING_MARGIN_MS : 0;
+}

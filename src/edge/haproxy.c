@@ -858,6 +858,45 @@ static struct hap_job *job_new(struct hap_edge *he, sr_edge_cb cb, void *ud)
  * loop: run it as a command that cannot be sent. */
 static void edge_fail_now(struct hap_edge *he, sr_edge_cb cb, void *ud, const char *msg);
 
+/* The state-changing commands of a set_weight, in the order they are
+ * sent: hap_set_weight sends them and hap_set_calls counts them. */
+int haproxy_set_plan(const struct sr_haproxy_config *c, int weight, bool drain,
+                     char lines[HAPROXY_SET_MAX][HAPROXY_CMD_LEN])
+{
+	int n = 0;
+#define PLAN(...) snprintf(lines[n++], HAPROXY_CMD_LEN, __VA_ARGS__)
+	if (drain) {
+		/* Rollback: stable to 100 first (at 100 % it is at 0, and maint
+		 * alone would leave nothing to serve), then maint, which stops
+		 * the canary taking traffic - sticky sessions included - and only
+		 * then its weight. */
+		PLAN("set server %s/%s weight 100", c->backend, c->stable_server);
+		PLAN("set server %s/%s state maint", c->backend, c->canary_server);
+		PLAN("set server %s/%s weight 0", c->backend, c->canary_server);
+	} else if (weight >= 50) {
+		/* Raise before lowering: the server getting the larger weight is
+		 * set first, so the two are never both 0 (HAProxy would answer
+		 * 503 to everyone in between). */
+		PLAN("set server %s/%s weight %d", c->backend, c->canary_server, weight);
+		PLAN("set server %s/%s weight %d", c->backend, c->stable_server, 100 - weight);
+	} else {
+		PLAN("set server %s/%s weight %d", c->backend, c->stable_server, 100 - weight);
+		PLAN("set server %s/%s weight %d", c->backend, c->canary_server, weight);
+	}
+	/* Back from a rollback: the weight alone would not reach a maint server. */
+	if (weight > 0)
+		PLAN("set server %s/%s state ready", c->backend, c->canary_server);
+#undef PLAN
+	return n;
+}
+
+static int hap_set_calls(const struct sr_edge *e, int weight, bool drain)
+{
+	const struct hap_edge *he = e->impl;
+	char lines[HAPROXY_SET_MAX][HAPROXY_CMD_LEN];
+	return haproxy_set_plan(&he->cfg, weight, drain, lines);
+}
+
 static void hap_set_weight(struct sr_edge *e, int weight, bool drain, const char *idem_key,
                            sr_edge_cb cb, void *ud)
 {
@@ -876,31 +915,10 @@ static void hap_set_weight(struct sr_edge *e, int weight, bool drain, const char
 	j->is_set = true;
 	j->target = weight;
 	j->drain = drain;
-	if (drain) {
-		/* Rollback: stable to 100 first (at 100 % it is at 0, and maint
-		 * alone would leave nothing to serve), then maint, which stops
-		 * the canary taking traffic - sticky sessions included - and only
-		 * then its weight. */
-		job_add(j, STEP_SET, "set server %s/%s weight 100", c->backend, c->stable_server);
-		job_add(j, STEP_SET, "set server %s/%s state maint", c->backend, c->canary_server);
-		job_add(j, STEP_SET, "set server %s/%s weight 0", c->backend, c->canary_server);
-	} else if (weight >= 50) {
-		/* Raise before lowering: the server getting the larger weight is
-		 * set first, so the two are never both 0 (HAProxy would answer
-		 * 503 to everyone in between). */
-		job_add(j, STEP_SET, "set server %s/%s weight %d", c->backend, c->canary_server,
-		        weight);
-		job_add(j, STEP_SET, "set server %s/%s weight %d", c->backend, c->stable_server,
-		        100 - weight);
-	} else {
-		job_add(j, STEP_SET, "set server %s/%s weight %d", c->backend, c->stable_server,
-		        100 - weight);
-		job_add(j, STEP_SET, "set server %s/%s weight %d", c->backend, c->canary_server,
-		        weight);
-	}
-	/* Back from a rollback: the weight alone would not reach a maint server. */
-	if (weight > 0)
-		job_add(j, STEP_SET, "set server %s/%s state ready", c->backend, c->canary_server);
+	char lines[HAPROXY_SET_MAX][HAPROXY_CMD_LEN];
+	int n = haproxy_set_plan(c, weight, drain, lines);
+	for (int i = 0; i < n; i++)
+		job_add(j, STEP_SET, "%s", lines[i]);
 	job_add_readback(j);
 	job_next(j);
 }
@@ -976,6 +994,7 @@ static const struct sr_edge_ops hap_ops = {
     .set_weight = hap_set_weight,
     .get_weight = hap_get_weight,
     .destroy = hap_destroy,
+    .set_calls = hap_set_calls,
 };
 
 struct sr_edge *haproxy_edge_create(uv_loop_t *loop, const struct sr_haproxy_config *c, char *err,
@@ -998,8 +1017,7 @@ struct sr_edge *haproxy_edge_create(uv_loop_t *loop, const struct sr_haproxy_con
 	if (he->cfg.timeout_ms <= 0)
 		he->cfg.timeout_ms = HAPROXY_TIMEOUT_DEFAULT_MS;
 	he->addr = a;
-	/* a set_weight is a job of at most 4 commands, each with its timeout */
-	he->edge.landing_ms = 4 * (sr_ms)he->cfg.timeout_ms + SR_EDGE_LANDING_MARGIN_MS;
+	he->edge.call_ms = he->cfg.timeout_ms;
 	he->edge.ops = &hap_ops;
 	he->edge.impl = he;
 	return &he->edge;

@@ -1116,12 +1116,23 @@ static void hedge_destroy(struct sr_edge *e)
 	hedge_maybe_free(he);
 }
 
+/* The capture GET, when there is one, runs before the set and may take
+ * its whole timeout: the set can start that late. */
+static int hedge_set_calls(const struct sr_edge *e, int weight, bool drain)
+{
+	const struct hedge *he = e->impl;
+	(void)weight;
+	(void)drain;
+	return (he->cfg.ncaptures > 0 ? 1 : 0) + 1;
+}
+
 static const struct sr_edge_ops hedge_ops = {
     .name = "http",
     .set_weight = hedge_set_weight,
     .get_weight = hedge_get_weight,
     .destroy = hedge_destroy,
     .set_context = http_edge_set_context,
+    .set_calls = hedge_set_calls,
 };
 
 void http_edge_set_context(struct sr_edge *e, const char *phase, const char *reason,
@@ -1189,8 +1200,7 @@ struct sr_edge *http_edge_create(uv_loop_t *loop, const struct sr_http_edge_conf
 	he->http = http_create(loop, err, n);
 	if (!he->http)
 		goto fail;
-	/* a set may be preceded by its GET (captures): two requests */
-	he->edge.landing_ms = 2 * (sr_ms)c->timeout_ms + SR_EDGE_LANDING_MARGIN_MS;
+	he->edge.call_ms = c->timeout_ms;
 	he->edge.ops = &hedge_ops;
 	he->edge.impl = he;
 	return &he->edge;

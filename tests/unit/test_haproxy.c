@@ -286,6 +286,55 @@ static void test_haproxy_error_text_verbatim(void **state)
 	drain_loop();
 }
 
+/* The reconciliation bound counts the commands each action sends: a
+ * promote from a canary in maint needs one more (state ready) than the
+ * plain weight 0, and the bound follows the plan the driver really sends
+ * (it was a fixed 4 timeouts for every action). The plan is checked
+ * against the real HAProxy: from maint, the promote's commands alone
+ * bring the canary back. */
+static void test_landing_counts_the_commands(void **state)
+{
+	(void)state;
+	char spec[128];
+	const int t = 700;
+	struct sr_edge *e = edge_new(unix_spec(spec, sizeof spec, "admin.sock"), "canary", t);
+	struct sr_haproxy_config c = {.timeout_ms = t};
+	snprintf(c.backend, sizeof c.backend, "app");
+	snprintf(c.canary_server, sizeof c.canary_server, "canary");
+	snprintf(c.stable_server, sizeof c.stable_server, "stable");
+	char lines[HAPROXY_SET_MAX][HAPROXY_CMD_LEN];
+	struct {
+		int weight;
+		bool drain;
+		int cmds;
+	} cases[] = {{5, false, 3}, {60, false, 3}, {0, true, 3}, {0, false, 2}};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		int n = haproxy_set_plan(&c, cases[i].weight, cases[i].drain, lines);
+		assert_int_equal(n, cases[i].cmds);
+		assert_int_equal(edge_landing_ms(e, cases[i].weight, cases[i].drain),
+		                 (sr_ms)n * t + SR_EDGE_LANDING_MARGIN_MS);
+	}
+	/* an intent that moves no weight sends nothing to wait for */
+	assert_int_equal(edge_landing_ms(e, -1, false), 0);
+
+	/* the promote's plan, sent by hand from a canary in maint, is the
+	 * whole promote: the last command is the state ready */
+	struct result r;
+	set_weight(e, 0, true, &r);
+	assert_int_equal(r.result, 0);
+	int n = haproxy_set_plan(&c, 5, false, lines);
+	assert_string_equal(lines[n - 1], "set server app/canary state ready");
+	struct raw w;
+	for (int i = 0; i < n; i++)
+		raw(e, lines[i], &w);
+	struct haproxy_server_state st = canary_state(e);
+	assert_false(haproxy_state_in_maint(&st));
+	get_weight(e, &r);
+	assert_int_equal(r.weight, 5);
+	e->ops->destroy(e);
+	drain_loop();
+}
+
 static void test_rollback_maint_then_ready(void **state)
 {
 	(void)state;
@@ -862,6 +911,7 @@ int main(void)
 	    cmocka_unit_test(test_set_get_round_trip_tcp),
 	    cmocka_unit_test(test_haproxy_error_text_verbatim),
 	    cmocka_unit_test(test_rollback_maint_then_ready),
+	    cmocka_unit_test(test_landing_counts_the_commands),
 	    cmocka_unit_test(test_socket_missing_fails_fast),
 	    cmocka_unit_test(test_tcp_refused),
 	    cmocka_unit_test(test_silent_server_times_out_without_blocking),
