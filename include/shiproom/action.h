@@ -84,6 +84,10 @@ struct sr_action_result {
  * rollback pre-authorised; auto_rollback says not to wait for a person).
  * Read-only still refuses it. */
 #define SR_ACTOR_AUTO_ROLLBACK "auto-rollback"
+/* The actor that completes a rollback that did not land whole. */
+#define SR_ACTOR_ROLLBACK_RETRY "rollback-retry"
+/* The longest wait between two attempts to complete a rollback. */
+#define SR_ROLLBACK_RETRY_MAX_MS (60 * SR_MS_PER_S)
 
 /* Edge calls are retried this many times in all before FAILED. */
 #define SR_ACTION_EDGE_TRIES 3
@@ -120,5 +124,13 @@ struct sr_action_flight {
  * (r->action_in_flight until then, the outcome in r->flight.result). */
 void action_dispatch(struct sr_runner *r, const struct sr_action_request *req,
                      struct sr_action_result *res);
+
+/* A rollback that did not land whole is due again (r->rollback_due):
+ * note when the next attempt runs, and say so in the log. */
+void action_rollback_pending(struct sr_runner *r, const char *by, const char *why);
+/* On the poll: complete a due rollback once its delay has passed (as
+ * SR_ACTOR_ROLLBACK_RETRY, through action_dispatch, so it is an intent
+ * and an outcome in the journal like any rollback). */
+void action_rollback_retry(struct sr_runner *r);
 
 #endif

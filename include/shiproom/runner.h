@@ -154,6 +154,14 @@ struct sr_runner {
 	bool obs_have_prev;
 	sr_ms obs_keyframe_at;
 	sr_ms auto_retry_at; /* a failed auto-rollback is retried from here */
+	/* A rollback that did not land whole (its edge steps failed, or a
+	 * crash cut it between them): completed by action_rollback_retry on
+	 * the poll, with a doubling delay capped at SR_ROLLBACK_RETRY_MAX_MS,
+	 * until both steps have landed. */
+	bool rollback_due;
+	int rollback_retries;
+	sr_ms rollback_retry_at;
+	char rollback_by[SR_NAME_LEN];
 
 	/* ---- the loop (NULL: none; retries then happen at once) ---- */
 	struct uv_loop_s *loop;

@@ -414,6 +414,17 @@ static void flight_finish(struct sr_runner *r, bool ok, int readback)
 			result_set(res, SR_ACT_DONE, readback, "%s", text);
 		}
 	}
+	if (f->req.kind == SR_ACT_ROLLBACK) {
+		if (res->outcome == SR_ACT_DONE) {
+			if (r->rollback_due)
+				runner_log(r, SR_LOG_ACTION, SR_GREEN, f->req.actor,
+				           "rollback completed: both edge steps have landed");
+			r->rollback_due = false;
+			r->rollback_retries = 0;
+		} else {
+			action_rollback_pending(r, f->req.actor, res->message);
+		}
+	}
 	/* An edge action always took the lock (they never nest, and none
 	 * starts during the start-up reconciliation). */
 	if (journaled(r))
@@ -563,6 +574,51 @@ static void flight_set(struct sr_runner *r)
 
 /* ---- the dispatcher ------------------------------------------------------------- */
 
+void action_rollback_pending(struct sr_runner *r, const char *by, const char *why)
+{
+	if (!r->rollback_due || strcmp(by, SR_ACTOR_ROLLBACK_RETRY) != 0)
+		sr_strlcpy(r->rollback_by, by, sizeof r->rollback_by);
+	r->rollback_due = true;
+	/* doubling from the edge back-off, capped: the edge may be down for
+	 * a while, and each attempt is an intent and an outcome */
+	sr_ms delay = r->backoff_ms > 0 ? r->backoff_ms : SR_MS_PER_S;
+	for (int i = 0; i < r->rollback_retries && delay < SR_ROLLBACK_RETRY_MAX_MS; i++)
+		delay *= 2;
+	if (delay > SR_ROLLBACK_RETRY_MAX_MS)
+		delay = SR_ROLLBACK_RETRY_MAX_MS;
+	r->rollback_retries++;
+	r->rollback_retry_at = r->now + delay;
+	char wait[16];
+	engine_fmt_window(delay, wait, sizeof wait);
+	runner_log(r, SR_LOG_ACTION, SR_RED, by,
+	           "rollback by %s has not landed whole (%s): completing it, attempt %d in %s",
+	           r->rollback_by, why, r->rollback_retries + 1, wait);
+}
+
+void action_rollback_retry(struct sr_runner *r)
+{
+	if (!r->rollback_due || r->read_only || r->action_in_flight || r->reconciling || !r->edge ||
+	    r->now < r->rollback_retry_at)
+		return;
+	struct sr_action_request req = {.kind = SR_ACT_ROLLBACK, .gate = -1};
+	struct sr_action_result res;
+	sr_strlcpy(req.actor, SR_ACTOR_ROLLBACK_RETRY, sizeof req.actor);
+	snprintf(req.reason, sizeof req.reason, "completing the rollback by %.60s", r->rollback_by);
+	action_dispatch(r, &req, &res);
+	/* refused before the edge (e.g. another console holds the lock):
+	 * try again later, never at every poll */
+	if (res.outcome == SR_ACT_REFUSED)
+		action_rollback_pending(r, SR_ACTOR_ROLLBACK_RETRY, res.message);
+}
+
+/* A rollback that has not landed whole is completed whatever the
+ * decision: it only takes traffic away from the canary. */
+static bool rollback_retry_granted(const struct sr_runner *r, const struct sr_action_request *req)
+{
+	return req->kind == SR_ACT_ROLLBACK && r->rollback_due &&
+	       strcmp(req->actor, SR_ACTOR_ROLLBACK_RETRY) == 0;
+}
+
 static bool auto_rollback_granted(const struct sr_runner *r, const struct sr_action_request *req)
 {
 	if (req->kind != SR_ACT_ROLLBACK || !r->policy->auto_rollback ||
@@ -584,7 +640,7 @@ static int check(struct sr_runner *r, const struct sr_action_request *req, int t
 	int rights_arg = req->kind == SR_ACT_PROMOTE   ? target
 	                 : req->kind == SR_ACT_APPROVE ? req->gate
 	                                               : -1;
-	if (!auto_rollback_granted(r, req) &&
+	if (!auto_rollback_granted(r, req) && !rollback_retry_granted(r, req) &&
 	    !rights_check(&r->engine, req->kind, rights_arg, req->actor, r->now, why, sizeof why)) {
 		if (req->kind == SR_ACT_PROMOTE)
 			result_set(res, SR_ACT_REFUSED, -1, "promote to %d%%: %s", target, why);

@@ -489,11 +489,38 @@ static void reconcile_end(struct sr_runner *r)
 	r->reconciling = false;
 }
 
+/* Journal what reconciliation found for the open intent, apply it, go on. */
+static void reconcile_record(struct sr_runner *r, const struct sr_jintent *it, bool applied,
+                             int weight)
+{
+	char note[SR_REASON_LEN], jerr[256];
+	snprintf(note, sizeof note, "start-up: the edge reads %d%%, the intent was %d%%", weight,
+	         it->weight);
+	if (journal_reconcile(r->journal, r->now, r->owner, it->key, it->action, applied, weight,
+	                      note, jerr, sizeof jerr) != 0) {
+		runner_log(r, SR_LOG_ACTION, SR_RED, "",
+		           "start-up: cannot journal the reconciliation: %s", jerr);
+		reconcile_end(r);
+		return;
+	}
+	r->own_rc = 2;
+	runner_journal_poll(r);
+	if (weight >= 0)
+		r->engine.ro.weight = weight; /* what the edge really shows */
+	runner_log(
+	    r, SR_LOG_ACTION, SR_YELLOW, it->actor,
+	    "start-up: %s to %d%% by %s had no outcome (a crash?); the edge reads %d%%: %s%s%s",
+	    it->action, it->weight, it->actor, weight,
+	    applied ? "it took effect, recorded" : "it did not take effect, recorded as failed",
+	    r->own_rc < 0 ? "; the rollout refused it: " : "", r->own_rc < 0 ? r->own_why : "");
+	reconcile_next(r);
+}
+
 static void on_reconcile_weight(void *ud, int result, int weight, const char *err)
 {
 	struct sr_runner *r = ud;
 	struct sr_jintent it;
-	char note[SR_REASON_LEN], jerr[256], clean[SR_REASON_LEN / 2];
+	char clean[SR_REASON_LEN / 2];
 	if (!journal_pending_intent(r->journal, &it)) {
 		reconcile_end(r);
 		return;
@@ -508,26 +535,30 @@ static void on_reconcile_weight(void *ud, int result, int weight, const char *er
 		reconcile_end(r);
 		return;
 	}
-	bool applied = it.weight >= 0 && weight == it.weight;
-	snprintf(note, sizeof note, "start-up: the edge reads %d%%, the intent was %d%%", weight,
-	         it.weight);
-	if (journal_reconcile(r->journal, r->now, r->owner, it.key, it.action, applied, weight,
-	                      note, jerr, sizeof jerr) != 0) {
-		runner_log(r, SR_LOG_ACTION, SR_RED, "",
-		           "start-up: cannot journal the reconciliation: %s", jerr);
+	reconcile_record(r, &it, it.weight >= 0 && weight == it.weight, weight);
+}
+
+/* A rollback cut short may have landed one step and not the other (stable
+ * at 100 but the canary not in maint, or in maint with its weight left):
+ * reading the weight cannot tell, so the rollback is sent again - its
+ * steps are absolute, so this completes it - and what it achieved is
+ * recorded. If it fails, the rollback stays due and is retried. */
+static void on_reconcile_rollback(void *ud, int result, int weight, const char *err)
+{
+	struct sr_runner *r = ud;
+	struct sr_jintent it;
+	char clean[SR_REASON_LEN / 2];
+	if (!journal_pending_intent(r->journal, &it)) {
 		reconcile_end(r);
 		return;
 	}
-	r->own_rc = 2;
-	runner_journal_poll(r);
-	r->engine.ro.weight = weight; /* what the edge really shows */
-	runner_log(
-	    r, SR_LOG_ACTION, SR_YELLOW, it.actor,
-	    "start-up: %s to %d%% by %s had no outcome (a crash?); the edge reads %d%%: %s%s%s",
-	    it.action, it.weight, it.actor, weight,
-	    applied ? "it took effect, recorded" : "it did not take effect, recorded as failed",
-	    r->own_rc < 0 ? "; the rollout refused it: " : "", r->own_rc < 0 ? r->own_why : "");
-	reconcile_next(r);
+	if (result == 0) {
+		reconcile_record(r, &it, weight == 0, weight);
+		return;
+	}
+	sr_sanitize(clean, err ? err : "no reason given", sizeof clean);
+	action_rollback_pending(r, it.actor, clean);
+	reconcile_record(r, &it, false, weight);
 }
 
 static void on_reconcile_wait(uv_timer_t *t)
@@ -559,10 +590,18 @@ static void reconcile_next(struct sr_runner *r)
 		uv_timer_start(r->backoff, on_reconcile_wait, (uint64_t)wait, 0);
 		return;
 	}
+	r->reconciling = true;
+	if (it.drain) {
+		runner_log(r, SR_LOG_ACTION, SR_YELLOW, it.actor,
+		           "start-up: rollback by %s (key %s) has no outcome: sending its edge "
+		           "steps again to complete it",
+		           it.actor, it.key);
+		r->edge->ops->set_weight(r->edge, 0, true, it.key, on_reconcile_rollback, r);
+		return;
+	}
 	runner_log(r, SR_LOG_ACTION, SR_YELLOW, it.actor,
 	           "start-up: %s to %d%% by %s (key %s) has no outcome: reading the edge",
 	           it.action, it.weight, it.actor, it.key);
-	r->reconciling = true;
 	r->edge->ops->get_weight(r->edge, on_reconcile_weight, r);
 }
 
@@ -1185,6 +1224,7 @@ static void runner_after_evaluation(struct sr_runner *r)
 	runner_drain(r);
 	runner_snapshots(r);
 	runner_auto_rollback(r);
+	action_rollback_retry(r);
 	runner_script(r);
 	/* Actions change the rollout and redecide (action.c): the decision
 	 * events they caused are logged here. */

@@ -859,6 +859,21 @@ static void ignore_edge(void *ud, int result, int weight, const char *err)
 	assert_int_equal(result, 0);
 }
 
+/* A console restarted on jf's journal (closed by the caller) and on the
+ * same edge as the console that died. */
+static struct fix *restart_on_the_same_edge(struct jfix *jf)
+{
+	struct fix *f = jf->f;
+	jf->j = jopen(jf->dir);
+	struct fix *g = fix_new(policy, false);
+	sim_destroy(g->sim);
+	g->sim = f->sim; /* the same edge */
+	f->sim = sim_create(policy, &f->sc);
+	g->r->edge = sim_edge(g->sim);
+	assert_true(runner_set_journal(g->r, jf->j, false) > 0);
+	return g;
+}
+
 static void test_journal_reconcile_at_start(void **state)
 {
 	(void)state;
@@ -876,13 +891,7 @@ static void test_journal_reconcile_at_start(void **state)
 	journal_close(jf->j);
 
 	/* the restart: replay, then reconcile before anything else */
-	jf->j = jopen(jf->dir);
-	struct fix *g = fix_new(policy, false);
-	sim_destroy(g->sim);
-	g->sim = f->sim; /* the same edge */
-	f->sim = sim_create(policy, &f->sc);
-	g->r->edge = sim_edge(g->sim);
-	assert_true(runner_set_journal(g->r, jf->j, false) > 0);
+	struct fix *g = restart_on_the_same_edge(jf);
 	assert_int_equal(g->r->engine.ro.phase, -1); /* the intent alone changes nothing */
 	runner_reconcile(g->r);
 	assert_false(g->r->reconciling);
@@ -911,6 +920,92 @@ static void test_journal_reconcile_at_start(void **state)
 	read_actions(jf->dir, &s);
 	assert_string_equal(evs(s.ev[s.n - 1], "result"), "failed");
 	assert_int_equal(evi(s.ev[s.n - 1], "weight"), 5);
+	seen_free(&s);
+	fix_free(g);
+	jfix_free(jf);
+}
+
+/* A journaled console at 5%, ten minutes after T-0. */
+static struct jfix *jfix_at_5(struct sr_policy *p)
+{
+	struct jfix *jf = jfix_new(p, false);
+	to_t0_ready(jf->f);
+	assert_int_equal(act(jf->f, SR_ACT_PROMOTE, "dri", 5).outcome, SR_ACT_DONE);
+	runner_advance(jf->f->r, T0 + 10 * MIN);
+	return jf;
+}
+
+/* A rollback whose edge steps all failed is not left half-done: it stays
+ * due and the poll completes it (as rollback-retry, after a back-off),
+ * visibly, until it has landed. */
+static void test_failed_rollback_is_completed_on_the_poll(void **state)
+{
+	(void)state;
+	struct jfix *jf = jfix_at_5(policy);
+	struct fix *f = jf->f;
+	sim_edge_fail_next(f->sim, SR_ACTION_EDGE_TRIES + 1, "connection reset");
+	struct sr_action_result res = act(f, SR_ACT_ROLLBACK, "dri", 0);
+	assert_int_equal(res.outcome, SR_ACT_FAILED);
+	assert_false(f->r->engine.ro.rolled_back);
+	assert_true(f->r->rollback_due);
+	assert_true(log_has(f->r, SR_RED, "rollback by dri has not landed whole"));
+	/* the edge stays down for a while: due again and again, each
+	 * attempt later than the one before */
+	sim_edge_fail_next(f->sim, 1000, "connection reset");
+	runner_advance(f->r, T0 + 12 * MIN);
+	assert_false(f->r->engine.ro.rolled_back);
+	assert_true(f->r->rollback_due);
+	assert_true(log_has(f->r, SR_RED, "attempt 3"));
+	/* the edge is back: the next poll past the delay completes it */
+	sim_edge_fail_next(f->sim, 0, "");
+	runner_advance(f->r, T0 + 15 * MIN);
+	assert_false(f->r->rollback_due);
+	assert_true(f->r->engine.ro.rolled_back);
+	assert_int_equal(sim_weight(f->sim), 0);
+	assert_true(sim_edge_drained(f->sim));
+	assert_true(log_has(f->r, SR_GREEN, "rollback completed"));
+	struct seen s;
+	read_actions(jf->dir, &s);
+	assert_string_equal(s.types[s.n - 1], "outcome");
+	assert_string_equal(evs(s.ev[s.n - 1], "result"), "ok");
+	assert_string_equal(s.types[s.n - 2], "intent");
+	assert_non_null(strstr(evs(s.ev[s.n - 2], "reason"), "completing the rollback by dri"));
+	seen_free(&s);
+	jfix_free(jf);
+}
+
+/* A rollback cut between its edge steps (the weight at 0 but the canary
+ * not drained): the restart does not take the weight for the whole
+ * rollback; it sends the steps again and records the completed rollback. */
+static void test_reconcile_completes_a_half_done_rollback(void **state)
+{
+	(void)state;
+	struct jfix *jf = jfix_at_5(policy);
+	struct fix *f = jf->f;
+	struct sr_jaction a = {.action = "rollback",
+	                       .weight = 0,
+	                       .drain = true,
+	                       .gate = -1,
+	                       .reason = "rollback",
+	                       .key = "sr-cut-1"};
+	char err[256];
+	assert_int_equal(journal_intent(jf->j, f->r->now, "dri", &a, err, sizeof err), 0);
+	struct sr_edge *e = sim_edge(f->sim);
+	e->ops->set_weight(e, 0, false, "by-hand", ignore_edge, NULL); /* one step only */
+	assert_false(sim_edge_drained(f->sim));
+	journal_close(jf->j);
+
+	struct fix *g = restart_on_the_same_edge(jf);
+	runner_reconcile(g->r);
+	assert_false(g->r->reconciling);
+	assert_true(sim_edge_drained(g->sim));
+	assert_int_equal(sim_weight(g->sim), 0);
+	assert_true(g->r->engine.ro.rolled_back);
+	assert_true(log_has(g->r, SR_YELLOW, "sending its edge steps again"));
+	struct seen s;
+	read_actions(jf->dir, &s);
+	assert_string_equal(s.types[s.n - 1], "reconcile");
+	assert_string_equal(evs(s.ev[s.n - 1], "result"), "ok");
 	seen_free(&s);
 	fix_free(g);
 	jfix_free(jf);
@@ -1298,6 +1393,8 @@ int main(void)
 	    cmocka_unit_test(test_journal_edge_failure_recorded),
 	    cmocka_unit_test(test_journal_retry_backoff_on_loop),
 	    cmocka_unit_test(test_journal_reconcile_at_start),
+	    cmocka_unit_test(test_failed_rollback_is_completed_on_the_poll),
+	    cmocka_unit_test(test_reconcile_completes_a_half_done_rollback),
 	    cmocka_unit_test(test_journal_read_only_writes_nothing),
 	    cmocka_unit_test(test_journal_observations_and_snapshots),
 	};
