@@ -16,6 +16,9 @@ connection:
   read               forward every command, but stall the replies to
                      "get ..." and "show ..." (a crash after the edge
                      moved, before the read-back and the outcome);
+  maint              never forward "set server .../canary state maint"
+                     (a rollback cut between its steps: the stable is at
+                     100, the canary keeps its weight and takes traffic);
   late               forward "set server .../canary weight N" 1.5 s late,
                      even when the client has gone (an answer after the timeout, or a
                      crash, that still takes effect).
@@ -71,7 +74,7 @@ def handle(conn, addr, mode_file):
         except OSError:
             mode = ""
         cmd = line.strip().decode("ascii", "replace")
-        if mode == "all":
+        if mode == "all" or (mode == "maint" and cmd.endswith("/canary state maint")):
             stall(conn)
             return
         if mode == "late" and cmd.startswith("set ") and "/canary weight" in cmd:

@@ -525,6 +525,44 @@ wait "$term_pid" || st=$?
 [ "$(journal_actions "$S4d" | tail -1 | cut -d' ' -f1,2)" = "outcome promote" ] ||
 	fail "after SIGTERM the journal ends with: $(journal_actions "$S4d" | tail -1)"
 echo "ok - SIGTERM during act: the promote finished (exit $st) and its outcome is journaled"
+# (g) a rollback killed between its two HAProxy steps: the stable at 100,
+# the canary still at 5 and not in maint (it takes traffic). The restart
+# does not read "5%" as "the rollback did not happen": it sends the
+# rollback's steps again and records the completed rollback.
+S4e=$work/s4e
+hap "set server app/canary state ready" >/dev/null
+hap "set server app/canary weight 0" >/dev/null
+hap "set server app/stable weight 100" >/dev/null
+preflight "$P4" "$S4e"
+act "$P4" "$S4e" 0 promote
+[ "$(hap_weight)" = 5 ] || fail "(g): the promote left HAProxy at $(hap_weight)"
+echo maint >"$work/proxy.mode"
+rm -f "$work/crash.pid"
+sh -c '"$@" & echo $! >"$0"; wait $!' "$work/crash.pid" \
+	"$bin" act rollback --yes --reason "e2e: cut short" --policy "$P4" --state-dir "$S4e" \
+	>"$work/crash.out" 2>&1 &
+outer=$!
+i=0
+until [ "$(hap "get weight app/stable" | awk 'NR == 1 { print $1 }')" = 100 ] && [ -s "$work/crash.pid" ]; do
+	i=$((i + 1))
+	[ $i -le 100 ] || fail "(g): the rollback's first step never landed: $(cat "$work/crash.out")"
+	sleep 0.05
+done
+kill -9 "$(cat "$work/crash.pid")"
+wait "$outer" || true
+: >"$work/proxy.mode"
+[ "$(hap_weight)" = 5 ] && [ "$(hap_maint)" = no ] ||
+	fail "(g): not cut between the steps: weight $(hap_weight), maint $(hap_maint)"
+[ "$(journal_actions "$S4e" | tail -1)" = "intent rollback 0 -" ] ||
+	fail "(g): after kill -9 the journal ends with: $(journal_actions "$S4e" | tail -1)"
+act "$P4" "$S4e" 0 note --reason "e2e: after the cut rollback"
+grep -q "start-up: rollback by $login (key .*) has no outcome: sending its edge steps again" "$work/act.err" ||
+	fail "(g): the restart did not resend the rollback: $(cat "$work/act.err")"
+[ "$(hap_weight)" = 0 ] && [ "$(hap_maint)" = yes ] ||
+	fail "(g): after the restart: weight $(hap_weight), maint $(hap_maint)"
+[ "$(journal_actions "$S4e" | grep '^reconcile' | tail -1)" = "reconcile rollback 0 ok" ] ||
+	fail "(g): reconcile record: $(journal_actions "$S4e" | tail -3)"
+echo "ok - a rollback killed between its HAProxy steps (stable 100, canary 5): the restart completed it (0%, maint) and journaled it"
 
 # ---- 8. auto_rollback: the trigger moves HAProxy ---------------------------------------------------
 wait_status clean "$P2" "$S2" 40
