@@ -598,9 +598,24 @@ void promparse_apply_liveness(struct sr_snapshot *snap, const struct sr_prom_res
 static void out_regex_literal(struct sr_tbuf *w, const char *id)
 {
 	for (const char *p = id; *p; p++) {
-		if (strchr(".+*?()[]{}|^$\\", *p))
+		unsigned char c = (unsigned char)*p;
+		if (c == '\\') {
+			/* the regex's \\ (a literal backslash), each doubled for the
+			 * string: four; three would escape the closing quote */
+			tbuf_put(w, "\\\\\\\\", 4);
+			continue;
+		}
+		if (c < 0x20 || c == 0x7f) {
+			/* never a raw control byte in a query: RE2's \xHH, its
+			 * backslash doubled for the string */
+			char hx[8];
+			snprintf(hx, sizeof hx, "\\\\x%02X", c);
+			tbuf_put(w, hx, strlen(hx));
+			continue;
+		}
+		if (strchr(".+*?()[]{}|^$", c))
 			tbuf_put(w, "\\\\", 2);
-		if (*p == '"')
+		if (c == '"')
 			tbuf_put(w, "\\", 1);
 		tbuf_put(w, p, 1);
 	}

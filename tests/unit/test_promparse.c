@@ -554,6 +554,16 @@ static void test_expand(void **state)
 	assert_int_equal(
 	    promparse_expand(out, sizeof out, "{{journeys}}", p, 0, "1m", err, sizeof err), 0);
 	assert_string_equal(out, "search|a\\\\.b");
+	/* A backslash is four (the regex's two, each doubled for the string):
+	 * three escaped the closing quote; a control byte is RE2's \xHH. */
+	strcpy(p->journeys[1].id, "a\\");
+	assert_int_equal(
+	    promparse_expand(out, sizeof out, "\"{{journeys}}\"", p, 0, "1m", err, sizeof err), 0);
+	assert_string_equal(out, "\"search|a\\\\\\\\\"");
+	strcpy(p->journeys[1].id, "a\nb");
+	assert_int_equal(
+	    promparse_expand(out, sizeof out, "{{journeys}}", p, 0, "1m", err, sizeof err), 0);
+	assert_string_equal(out, "search|a\\\\x0Ab");
 	assert_int_equal(
 	    promparse_expand(out, sizeof out, "x{{nope}}", p, 0, "1m", err, sizeof err), -1);
 	assert_non_null(strstr(err, "unknown placeholder {{nope}}"));
