@@ -318,7 +318,9 @@ static void test_destroy_with_requests_in_flight(void **state)
 	struct fx *f = *state;
 	struct got a = {0}, b = {0};
 	get(f, "/hang", &a, 5000, 0);
-	get(f, "/slow/20", &b, 5000, 0);
+	/* slow enough that it is surely still in flight after the five turns
+	 * below on a loaded machine (20 ms was not: it sometimes answered) */
+	get(f, "/slow/3000", &b, 5000, 0);
 	/* Let the connections open, then pull the plug. */
 	for (int i = 0; i < 5; i++)
 		uv_run(&f->loop, UV_RUN_ONCE);
