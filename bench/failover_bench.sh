@@ -36,25 +36,13 @@ endpoints=$(sh "$e2e/etcd.sh" start "$work/etcd" 3) || {
 	echo "failover_bench: etcd did not start" >&2
 	exit 1
 }
-python3 - "$top/config/scenarios/healthy.json" "$work/drill.json" <<'PY'
-import json, sys
-sc = json.load(open(sys.argv[1]))
-sc["name"] = "failover-drill"; sc["start_min"] = -3; sc["expect"] = []
-for s in sc["script"]:
-    s["at_min"] = max(s["at_min"], -3)
-json.dump(sc, open(sys.argv[2], "w"))
-PY
+python3 "$e2e/bastion_setup.py" drill "$top/config/scenarios/healthy.json" "$work/drill.json"
 
 echo "ttl_s  runs  kill->new leader's first record: min  median  max (s)"
 for ttl in $ttls; do
 	prefix=/failover-bench/$ttl-$$
-	python3 - "$top/config/shiproom.json" "$work/p$ttl.json" "$endpoints" "$prefix" "$ttl" <<'PY'
-import json, sys
-p = json.load(open(sys.argv[1]))
-p["store"] = {"kind": "etcd", "endpoints": sys.argv[3].split(","), "prefix": sys.argv[4],
-              "lease_ttl_s": int(sys.argv[5]), "timeout_ms": 500}
-json.dump(p, open(sys.argv[2], "w"))
-PY
+	python3 "$e2e/bastion_setup.py" policy "$top/config/shiproom.json" "$work/p$ttl.json" \
+		"$endpoints" "$prefix" "$ttl"
 	P="--policy $work/p$ttl.json"
 	serve() {
 		rm -rf "$work/$1"

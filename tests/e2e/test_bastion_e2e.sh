@@ -59,27 +59,12 @@ endpoints=$(sh "$here/etcd.sh" start "$work/etcd" 3) || fail "etcd cluster did n
 ok "a three-member etcd cluster on loopback: $endpoints"
 
 prefix=/shiproom-e2e/$$
-python3 - "$top/config/shiproom.json" "$work/policy.json" "$endpoints" "$prefix" "$TTL" <<'PY'
-import json, sys
-src, dst, eps, prefix, ttl = sys.argv[1:]
-p = json.load(open(src))
-p["store"] = {"kind": "etcd", "endpoints": eps.split(","), "prefix": prefix,
-              "lease_ttl_s": int(ttl), "timeout_ms": 500}
-json.dump(p, open(dst, "w"), indent=1)
-PY
+python3 "$here/bastion_setup.py" policy "$top/config/shiproom.json" "$work/policy.json" \
+	"$endpoints" "$prefix" "$TTL" || fail "bastion_setup.py policy"
 # The healthy drill, begun three minutes before T-0 (its pre-flight
 # ticked at once): the promote to 5% comes a few seconds in.
-python3 - "$top/config/scenarios/healthy.json" "$work/drill.json" <<'PY'
-import json, sys
-sc = json.load(open(sys.argv[1]))
-sc["name"] = "bastion-drill"
-sc["start_min"] = -3
-for step in sc["script"]:
-    if step["at_min"] < -3:
-        step["at_min"] = -3
-sc["expect"] = []
-json.dump(sc, open(sys.argv[2], "w"), indent=1)
-PY
+python3 "$here/bastion_setup.py" drill "$top/config/scenarios/healthy.json" "$work/drill.json" ||
+	fail "bastion_setup.py drill"
 P="--policy $work/policy.json"
 "$bin" check-config "$work/policy.json" >/dev/null 2>&1 || fail "the policy with a store does not load"
 

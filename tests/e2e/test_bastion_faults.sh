@@ -33,20 +33,10 @@ fail() {
 command -v etcd >/dev/null || fail "etcd is not installed (make deps)"
 endpoints=$(sh "$here/etcd.sh" start "$work/etcd" 3) || fail "etcd did not start"
 prefix=/shiproom-faults/$$
-python3 - "$top/config/shiproom.json" "$work/policy.json" "$endpoints" "$prefix" \
-	"$top/config/scenarios/healthy.json" "$work/drill.json" <<'PY'
-import json, sys
-src, dst, eps, prefix, sc_src, sc_dst = sys.argv[1:]
-p = json.load(open(src))
-p["store"] = {"kind": "etcd", "endpoints": eps.split(","), "prefix": prefix,
-              "lease_ttl_s": 2, "timeout_ms": 500}
-json.dump(p, open(dst, "w"), indent=1)
-sc = json.load(open(sc_src))
-sc["name"] = "fault-drill"; sc["start_min"] = -3; sc["expect"] = []
-for s in sc["script"]:
-    s["at_min"] = max(s["at_min"], -3)
-json.dump(sc, open(sc_dst, "w"), indent=1)
-PY
+python3 "$here/bastion_setup.py" policy "$top/config/shiproom.json" "$work/policy.json" \
+	"$endpoints" "$prefix" 2 || fail "bastion_setup.py policy"
+python3 "$here/bastion_setup.py" drill "$top/config/scenarios/healthy.json" "$work/drill.json" ||
+	fail "bastion_setup.py drill"
 if python3 "$here/bastion_faults.py" "$bin" "$work" "$endpoints" "$prefix" "$work/policy.json" \
 	"$work/drill.json" "$seed" "$secs"; then
 	echo "ok - fault run (seed $seed, ${secs}s): nothing lost or doubled"

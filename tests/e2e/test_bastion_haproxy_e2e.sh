@@ -67,21 +67,11 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 login=$(python3 -c 'import os, pwd; print(pwd.getpwuid(os.geteuid()).pw_name)')
 
-start_app() {
-	out=$work/app-$1.out
-	python3 "$here/app.py" --variant "$1" --port 0 --self-load 120 --seed 7 \
-		--max-seconds 600 --owner-pid $$ >"$out" 2>"$work/app-$1.err" &
-	app_pids="$app_pids $!"
-	i=0
-	until grep -q '^PORT ' "$out" 2>/dev/null; do
-		i=$((i + 1))
-		[ $i -le 100 ] || fail "app $1 did not start"
-		sleep 0.1
-	done
-	sed -n 's/^PORT //p' "$out" >"$work/$1.port"
-}
-start_app stable
-start_app canary
+# e2e_start_app, hap, hap_weight, hap_maint
+# shellcheck source=tests/e2e/lib.sh
+. "$here/lib.sh"
+e2e_start_app stable --self-load 120 --seed 7 --max-seconds 600
+e2e_start_app canary --self-load 120 --seed 7 --max-seconds 600
 prom_port=$("$here/prometheus.sh" free-port)
 "$here/prometheus.sh" start "$work/prom" "$prom_port" "127.0.0.1:$(cat "$work/stable.port")" \
 	"127.0.0.1:$(cat "$work/canary.port")" || fail "cannot start prometheus"
@@ -105,19 +95,11 @@ prefix=/shiproom-hap/$$
 
 python3 "$here/policy.py" "$work/p.json" --prom "http://127.0.0.1:$prom_port" \
 	--socket "tcp:127.0.0.1:$proxy_port" --login "$login" || fail "policy.py"
-python3 - "$work/p.json" "$endpoints" "$prefix" <<'PY'
-import json, sys
-p = json.load(open(sys.argv[1]))
-p["store"] = {"kind": "etcd", "endpoints": sys.argv[2].split(","), "prefix": sys.argv[3],
-              "lease_ttl_s": 2, "timeout_ms": 500}
-json.dump(p, open(sys.argv[1], "w"), indent=1)
-PY
+python3 "$here/bastion_setup.py" policy "$work/p.json" "$work/p.json" "$endpoints" "$prefix" 2 ||
+	fail "bastion_setup.py policy"
 "$bin" check-config "$work/p.json" >/dev/null || fail "the policy does not load"
 P="--policy $work/p.json"
 
-# hap, hap_weight, hap_maint: lib.sh
-# shellcheck source=tests/e2e/lib.sh
-. "$here/lib.sh"
 lead_of() { "$bin" status $P --socket "$work/$1.sock" 2>/dev/null | sed -n 's/^store: //p'; }
 records() { # TYPE [FIELD=VALUE]
 	ETCDCTL_API=3 etcdctl --endpoints="$endpoints" get --prefix "$prefix/j/" --print-value-only |
