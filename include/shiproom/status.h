@@ -11,7 +11,9 @@
 #include "shiproom/runner.h"
 
 void status_print_text(FILE *out, const struct sr_runner *r);
-/* One JSON object; keys documented in shiproom(1), STATUS JSON. */
-void status_print_json(FILE *out, const struct sr_runner *r);
+/* One JSON object; keys documented in shiproom(1), STATUS JSON. store:
+ * which bastion leads, as the service said it (bastion.h), or NULL or ""
+ * when the rollout is not kept in etcd: then the key is left out. */
+void status_print_json(FILE *out, const struct sr_runner *r, const char *store);
 
 #endif

@@ -396,7 +396,7 @@ static json_t *json_next_gate(const struct sr_runner *r)
 	                 (json_int_t)((due - r->now) / SR_MS_PER_S));
 }
 
-void status_print_json(FILE *out, const struct sr_runner *r)
+void status_print_json(FILE *out, const struct sr_runner *r, const char *store)
 {
 	const struct sr_policy *p = r->policy;
 	const struct sr_decision *d = &r->engine.decision;
@@ -413,6 +413,8 @@ void status_print_json(FILE *out, const struct sr_runner *r)
 	json_object_set_new(o, "policy_hash", json_string(hash));
 	json_object_set_new(o, "scenario", jstr(r->scenario ? r->scenario->name : NULL));
 	json_object_set_new(o, "read_only", json_boolean(r->read_only));
+	if (store && store[0])
+		json_object_set_new(o, "store", json_string(store));
 	json_object_set_new(o, "now", json_string(now));
 	json_object_set_new(o, "now_ms", json_integer((json_int_t)r->now));
 	json_object_set_new(o, "wall_clock", json_string(wall));

@@ -48,7 +48,7 @@ int cmd_replay(const struct sr_opts *o)
 		sr_ms until = o->at_set ? r->engine.ro.t0 + (sr_ms)o->at_min * SR_MS_PER_MIN : last;
 		runner_tick(r, until);
 		if (o->json)
-			status_print_json(stdout, r);
+			status_print_json(stdout, r, NULL);
 		else
 			status_print_text(stdout, r);
 		rc = (int)r->engine.decision.verdict;

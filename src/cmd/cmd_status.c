@@ -17,7 +17,7 @@ static int status_via(struct sr_client *c, const struct sr_opts *o)
 {
 	struct sr_runner *m = client_mirror(c);
 	if (o->json)
-		status_print_json(stdout, m);
+		status_print_json(stdout, m, client_bastion(c));
 	else
 		status_print_text(stdout, m);
 	if (!o->json && client_bastion(c)[0])
@@ -67,7 +67,7 @@ int cmd_status(const struct sr_opts *o)
 		runner_advance(s.runner, sc->t0 + (sr_ms)until_min * SR_MS_PER_MIN);
 	}
 	if (o->json)
-		status_print_json(stdout, s.runner);
+		status_print_json(stdout, s.runner, NULL);
 	else
 		status_print_text(stdout, s.runner);
 	return cmd_finish_print(&s, (int)s.runner->engine.decision.verdict);

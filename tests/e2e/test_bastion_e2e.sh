@@ -143,6 +143,10 @@ python3 "$here/journal_check.py" "$endpoints" "$prefix-import" >"$work/check.out
 serve a
 wait_lead a 5 || fail "A does not lead: $(lead_of a)"
 ok "A leads alone: $(lead_of a)"
+# the same line in the JSON form, for scripts
+"$bin" status --json $P --socket "$work/a.sock" 2>/dev/null |
+	python3 -c 'import json,sys; s=json.load(sys.stdin).get("store",""); print(s); sys.exit(not s.startswith("leader "))' >"$work/sj.out" &&
+	ok "status --json says who leads: $(cat "$work/sj.out")" || bad "status --json store: '$(cat "$work/sj.out")'"
 serve b
 sleep 1
 case "$(lead_of b)" in

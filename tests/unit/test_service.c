@@ -135,7 +135,7 @@ static char *status_json_of(const struct sr_runner *r)
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 	assert_non_null(f);
-	status_print_json(f, r);
+	status_print_json(f, r, NULL);
 	fclose(f);
 	return buf;
 }
