@@ -11,13 +11,16 @@
 #include "shiproom/rollout.h"
 #include "shiproom/snapshot.h"
 
-/* What a cell's reason text was last written from (evaluate.c). Formatting
- * the reasons was 92% of an evaluation; the text is a pure function of
- * these inputs, so an evaluation whose inputs match keeps the text (and
- * the judgement) instead of writing it again. Only cells whose text does
- * not depend on `now` or on an error message are remembered (see
- * reason_memo_fill). Anything that writes `reason` from outside the
- * engine (a journal replay) must call engine_cell_forget_reason(). */
+/* What a cell's reason text is made from (evaluate.c). Formatting the
+ * reasons was 92% of an evaluation, and most of the text is read by no
+ * one: a console draws the rows on screen, a report or a `status` asks
+ * now and then. So a cell whose text depends only on these inputs (not
+ * on `now`, not on an error message or a source warning) keeps them in
+ * its memo and the text is made when someone reads it
+ * (engine_cell_reason); an evaluation whose inputs match the memo keeps
+ * the judgement too. STALE, ERROR and warned cells are written at once.
+ * Anything that writes the text from outside the engine (a journal
+ * replay, a service's mirror) uses engine_cell_set_reason(). */
 struct sr_reason_inputs { /* compared as bytes: filled after a memset */
 	const struct sr_policy *policy;
 	int phase;
@@ -43,7 +46,10 @@ struct sr_cell_state {
 	enum sr_status status; /* after hysteresis */
 	enum sr_status raw;    /* this evaluation alone */
 	sr_ms status_since;    /* when `status` last changed */
-	char reason[SR_REASON_LEN];
+	/* Read it with engine_cell_reason(): while reason_pending, the text
+	 * here is an older one and the memo holds what the current one says. */
+	char reason_text[SR_REASON_LEN];
+	bool reason_pending;
 
 	double canary, control; /* NAN when unknown */
 	double baseline;        /* what vs_* compares with (NAN if n/a) */
@@ -73,9 +79,21 @@ struct sr_cell_state {
 	struct sr_reason_memo memo; /* private to evaluate.c */
 };
 
-/* The cell's reason was written from outside the engine: the next
- * evaluation writes it again whatever its inputs. */
-void engine_cell_forget_reason(struct sr_cell_state *c);
+struct sr_engine;
+
+/* Why cell `cell` has its status, in words ("P95 142.3ms > 130ms limit
+ * (control 101.2ms, 812 samples)"). Made on first read after an
+ * evaluation changed it: the engine is logically const here (the text is
+ * a pure function of the memo), so a const engine may be passed. The
+ * pointer is valid until the next evaluation or set_reason. */
+const char *engine_cell_reason(const struct sr_engine *e, int cell);
+
+/* Make every cell's text now (before copying the cells as bytes). */
+void engine_cell_reasons_fill(const struct sr_engine *e);
+
+/* The cell's reason is written from outside the engine (sanitised): the
+ * next evaluation writes it again whatever its inputs. */
+void engine_cell_set_reason(struct sr_cell_state *c, const char *text);
 
 /* Breach time accrued so far (0 when not breaching). */
 sr_ms cell_breach_ms(const struct sr_cell_state *c);
@@ -138,6 +156,10 @@ struct sr_engine {
 	bool success_ready;
 	sr_ms last_eval; /* 0 before the first evaluation */
 	long evaluations;
+	/* Write every cell's reason during the evaluation, from the
+	 * observations themselves, as before reasons were made on read: the
+	 * reference the made-on-read text is tested against. */
+	bool reasons_at_once;
 	/* The phase whose limits the cells were last judged at (set by
 	 * engine_evaluate; judged false until then and in a journal replay,
 	 * which feeds cells without judging them). After a promote and

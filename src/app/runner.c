@@ -1055,9 +1055,8 @@ static void feed_observation(struct sr_runner *r, const struct sr_jevent *ev)
 		cs->status = cs->raw = (enum sr_status)st;
 		cs->status_since = ev->at;
 		cs->fresh = !sr_status_is_data_gap(cs->status);
-		sr_sanitize(cs->reason, jstr(o, "reason", ""), sizeof cs->reason);
-		engine_cell_forget_reason(cs);
-		log_at(r, ev->at, SR_LOG_STATUS, cs->status, "", "%s", cs->reason);
+		engine_cell_set_reason(cs, jstr(o, "reason", ""));
+		log_at(r, ev->at, SR_LOG_STATUS, cs->status, "", "%s", cs->reason_text);
 	} else if (ev->type == SR_J_TRIGGER) {
 		const char *id = jstr(o, "trigger", "");
 		int st = trig_by_name(jstr(o, "to", ""));
@@ -1091,8 +1090,7 @@ static void feed_observation(struct sr_runner *r, const struct sr_jevent *ev)
 				cs->status = cs->raw = (enum sr_status)st;
 				cs->fresh = !sr_status_is_data_gap(cs->status);
 			}
-			sr_sanitize(cs->reason, jstr(co, "reason", ""), sizeof cs->reason);
-			engine_cell_forget_reason(cs);
+			engine_cell_set_reason(cs, jstr(co, "reason", ""));
 		}
 		log_at(r, ev->at, SR_LOG_INFO, SR_GREEN, "",
 		       "snapshot %.40s: verdict %.16s, weight %lld%%", jstr(o, "label", ""),

@@ -176,7 +176,8 @@ static void text_cells(FILE *out, const struct sr_runner *r)
 		else
 			snprintf(br, sizeof br, "-");
 		fprintf(out, "%-*.*s %-6s %-11.11s %-11.11s %-9.9s %7s %6s %7s  %s\n", w, w, label,
-		        sr_status_name(c->status), can, ctl, lim, smp, age, br, c->reason);
+		        sr_status_name(c->status), can, ctl, lim, smp, age, br,
+		        engine_cell_reason(&r->engine, i));
 	}
 }
 
@@ -322,7 +323,8 @@ static json_t *json_cells(const struct sr_runner *r)
 		                 "control", jnum(c->control), "limit", jnum(c->limit), "samples",
 		                 jnum(c->samples), "age_s",
 		                 c->age >= 0 ? json_real((double)c->age / 1000.0) : json_null(),
-		                 "reason", c->reason, "breach_s", json_real((double)b / 1000.0)));
+		                 "reason", engine_cell_reason(&r->engine, i), "breach_s",
+		                 json_real((double)b / 1000.0)));
 		json_object_set_new(json_array_get(a, json_array_size(a) - 1), "evidence",
 		                    report_evidence_cell_json(&r->engine, i));
 	}

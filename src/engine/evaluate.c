@@ -94,7 +94,7 @@ void engine_init(struct sr_engine *e, const struct sr_policy *p, sr_ms t0)
 		e->last_control_at[i] = 0;
 		c->status = SR_NODATA;
 		c->raw = SR_NODATA;
-		engine_format(c->reason, sizeof c->reason, "not evaluated yet");
+		engine_cell_set_reason(c, "not evaluated yet");
 		c->canary = c->control = c->baseline = c->deviation_pct = c->limit = NAN;
 		c->samples = NAN;
 		c->age = -1;
@@ -137,15 +137,21 @@ static bool enough_samples(const struct sr_kpi *k, double samples)
 	return !(k->min_samples > 0) || samples >= k->min_samples;
 }
 
-/* Why an observation cannot be used, or NULL when it can. Written into
- * buf; the status it implies goes to *st. Order: ERROR, STALE, NODATA. */
-static const char *obs_problem(const struct sr_policy *p, const struct sr_kpi *k,
-                               const struct sr_obs *o, sr_ms now, enum sr_status *st, char *buf,
-                               size_t n)
+/* engine_format into buf, or nothing when no words are wanted (buf NULL):
+ * a judgement alone must not pay for its text. The arguments are not
+ * evaluated when buf is NULL. */
+#define SAY(buf, n, ...) ((buf) ? engine_format((buf), (n), __VA_ARGS__) : 0)
+
+/* Whether an observation cannot be used; why (into buf, when not NULL)
+ * and the status it implies (*st). Order: ERROR, STALE, NODATA. */
+static bool obs_problem(const struct sr_policy *p, const struct sr_kpi *k, const struct sr_obs *o,
+                        sr_ms now, enum sr_status *st, char *buf, size_t n)
 {
 	char d1[24], d2[24];
 	if (o->kind == SR_OBS_ERROR) {
 		*st = SR_ERROR;
+		if (!buf)
+			return true;
 		char msg[sizeof o->error];
 		sr_sanitize(msg, o->error[0] ? o->error : "fetch failed", sizeof msg);
 		if (o->at > 0 && !isnan(o->value)) {
@@ -154,52 +160,56 @@ static const char *obs_problem(const struct sr_policy *p, const struct sr_kpi *k
 		} else {
 			engine_format(buf, n, "fetch failed: %s (no good value yet)", msg);
 		}
-		return buf;
+		return true;
 	}
 	if (obs_stale(p, o, now)) {
 		*st = SR_STALE;
-		sr_fmt_duration(d1, sizeof d1, now - o->at);
-		sr_fmt_duration(d2, sizeof d2, p->stale_after_ms);
-		engine_format(buf, n, "no fresh data for %s (stale after %s)", d1, d2);
-		return buf;
+		if (buf) {
+			sr_fmt_duration(d1, sizeof d1, now - o->at);
+			sr_fmt_duration(d2, sizeof d2, p->stale_after_ms);
+			engine_format(buf, n, "no fresh data for %s (stale after %s)", d1, d2);
+		}
+		return true;
 	}
 	*st = SR_NODATA;
 	if (o->kind == SR_OBS_NONE) {
-		engine_format(buf, n, "no data yet");
-		return buf;
+		SAY(buf, n, "no data yet");
+		return true;
 	}
 	if (o->kind == SR_OBS_NOSERIES) {
-		engine_format(buf, n, "no series (the source answered with no data)");
-		return buf;
+		SAY(buf, n, "no series (the source answered with no data)");
+		return true;
 	}
 	if (isnan(o->value)) {
-		engine_format(buf, n, "NaN: no observations");
-		return buf;
+		SAY(buf, n, "NaN: no observations");
+		return true;
 	}
 	/* +Inf on a max/streak KPI is a value, and a breach: that is what
 	 * histogram_quantile answers when the quantile falls in the +Inf
 	 * bucket. Any other infinity is not a measurement. */
 	if (isinf(o->value) &&
 	    !(o->value > 0 && (k->kind == SR_KIND_MAX || k->kind == SR_KIND_STREAK))) {
-		engine_format(buf, n, "value is %sInf", o->value > 0 ? "+" : "-");
-		return buf;
+		SAY(buf, n, "value is %sInf", o->value > 0 ? "+" : "-");
+		return true;
 	}
 	/* A latency or a ratio cannot be negative: a counter reset in rate()
 	 * arithmetic or a broken query. Never judge it as a (good) value. */
 	if (o->value < 0 && (k->signal == SR_SIG_LATENCY || k->signal == SR_SIG_RATIO)) {
-		char ks[SR_TITLE_LEN], v[32];
-		engine_kpi_short(k, ks, sizeof ks);
-		engine_fmt_value(k, o->value, v, sizeof v);
 		*st = SR_ERROR;
-		engine_format(buf, n, "negative %s %s: source bug?", ks, v);
-		return buf;
+		if (buf) {
+			char ks[SR_TITLE_LEN], v[32];
+			engine_kpi_short(k, ks, sizeof ks);
+			engine_fmt_value(k, o->value, v, sizeof v);
+			engine_format(buf, n, "negative %s %s: source bug?", ks, v);
+		}
+		return true;
 	}
 	if (!enough_samples(k, o->samples)) {
-		engine_format(buf, n, "%.0f samples < %.0f needed",
-		              isnan(o->samples) ? 0.0 : o->samples, k->min_samples);
-		return buf;
+		SAY(buf, n, "%.0f samples < %.0f needed", isnan(o->samples) ? 0.0 : o->samples,
+		    k->min_samples);
+		return true;
 	}
-	return NULL;
+	return false;
 }
 
 static double warn_margin(const struct sr_kpi *k, double limit)
@@ -227,46 +237,74 @@ static void fmt_context(const struct sr_kpi *k, double control, double samples, 
 }
 
 /* At 100% every request goes to the canary: the control has no traffic. */
-static bool no_control_cohort(const struct sr_engine *e)
+static bool no_control_cohort(const struct sr_policy *p, int phase)
 {
-	const struct sr_policy *p = e->policy;
-	return e->ro.phase >= 0 && e->ro.phase < p->nphases && p->phases[e->ro.phase].weight >= 100;
+	return phase >= 0 && phase < p->nphases && p->phases[phase].weight >= 100;
 }
 
-/* The baseline of a vs_* cell, or NAN with the reason in buf. */
-static double cell_baseline(const struct sr_engine *e, int i, const struct sr_kpi *k,
-                            const struct sr_obs *ctl, sr_ms now, char *buf, size_t n)
+/* The control value a cell shows and compares with: NAN when unusable. */
+static double control_value(const struct sr_policy *p, const struct sr_obs *ctl, sr_ms now)
 {
-	const struct sr_policy *p = e->policy;
+	return ctl->kind == SR_OBS_OK && !obs_stale(p, ctl, now) ? ctl->value : NAN;
+}
+
+/* One judgement of one cell: what it reads besides the two observations,
+ * and what it finds. An evaluation judges without words (reason NULL)
+ * unless the text must be written at once; engine_cell_reason() judges
+ * the same inputs again, from the memo, with words. So everything a
+ * judgement reads is here or in the observations, never the engine's
+ * current state (which may have moved on by the time someone reads). */
+struct judging {
+	const struct sr_policy *p;
+	const struct sr_kpi *k;
+	const struct sr_reason_inputs *in; /* phase, limit, baselines */
+	sr_ms now;
+	double control; /* control_value() */
+	/* found */
+	bool fresh;
+	double baseline, deviation_pct;
+	/* the words, or NULL */
+	char *reason;
+	size_t n;
+};
+
+/* The baseline of a vs_* cell, or NAN with the reason in buf (if any). */
+static double cell_baseline(const struct judging *j, const struct sr_obs *ctl, char *buf, size_t n)
+{
+	const struct sr_kpi *k = j->k;
 	if (k->kind == SR_KIND_VS_BASELINE && k->baseline == SR_BASE_T0) {
-		double b = e->t0_baseline[i];
+		double b = j->in->t0_baseline;
 		if (isnan(b))
-			engine_format(
-			    buf, n,
+			SAY(buf, n,
 			    "no T-0 baseline (taken from control at the first evaluation at T-0)");
 		return b;
 	}
 	enum sr_status st;
 	char why[SR_REASON_LEN];
-	if (!obs_problem(p, k, ctl, now, &st, why, sizeof why))
+	if (!obs_problem(j->p, k, ctl, j->now, &st, buf ? why : NULL, sizeof why))
 		return ctl->value;
 	/* At 100% there is no control cohort: compare with the control as
 	 * last seen (before the canary took all traffic). Only then; at any
 	 * other weight a missing control is a data gap and says so. */
-	if (no_control_cohort(e) && !isnan(e->last_control[i]) &&
+	if (no_control_cohort(j->p, j->in->phase) && !isnan(j->in->last_control) &&
 	    (ctl->kind == SR_OBS_NONE || ctl->kind == SR_OBS_NOSERIES || st == SR_STALE))
-		return e->last_control[i];
-	engine_format(buf, n, "no control baseline: %s", why);
+		return j->in->last_control;
+	SAY(buf, n, "no control baseline: %s", why);
 	return NAN;
 }
 
 /* What a vs_* cell compares with, in words. */
-static const char *baseline_name(const struct sr_engine *e, const struct sr_kpi *k,
-                                 const struct sr_cell_state *c)
+static const char *baseline_name(const struct judging *j)
 {
-	if (k->kind == SR_KIND_VS_BASELINE && k->baseline == SR_BASE_T0)
+	if (j->k->kind == SR_KIND_VS_BASELINE && j->k->baseline == SR_BASE_T0)
 		return "T-0 baseline";
-	return isnan(c->control) && no_control_cohort(e) ? "control before 100%" : "control";
+	return isnan(j->control) && no_control_cohort(j->p, j->in->phase) ? "control before 100%"
+	                                                                  : "control";
+}
+
+static const char *tolerance_sign(const struct sr_kpi *k)
+{
+	return k->direction == SR_DIR_UP ? "+" : k->direction == SR_DIR_DOWN ? "-" : "+/-";
 }
 
 /* A vs_* cell over a zero baseline: a percentage of 0 is undefined, but
@@ -274,151 +312,140 @@ static const char *baseline_name(const struct sr_engine *e, const struct sr_kpi 
  * normal state) is no deviation; any change in a direction that counts
  * is a breach however small (0.25% against none); the other direction
  * never holds. */
-static void judge_zero_baseline(struct sr_engine *e, int i, const struct sr_kpi *k,
-                                const struct sr_obs *can, enum sr_status *st, char *reason,
-                                size_t n)
+static enum sr_status judge_zero_baseline(struct judging *j, const struct sr_obs *can)
 {
-	struct sr_cell_state *c = &e->cells[i];
-	char kshort[SR_TITLE_LEN], v[32], bv[32], tl[32], samples[40] = "";
+	const struct sr_kpi *k = j->k;
 	double val = can->value;
+	bool up = val > 0;
+	bool counts = k->direction == SR_DIR_BOTH || (k->direction == SR_DIR_UP) == up;
+	/* deviation_pct stays NAN unless both are 0: no percentage says it */
+	if (val == 0)
+		j->deviation_pct = 0;
+	enum sr_status st = val != 0 && counts ? SR_RED : SR_GREEN;
+	if (!j->reason)
+		return st;
+	char kshort[SR_TITLE_LEN], v[32], bv[32], tl[32], samples[40] = "";
 	engine_kpi_short(k, kshort, sizeof kshort);
 	engine_fmt_value(k, val, v, sizeof v);
 	engine_fmt_value(k, 0.0, bv, sizeof bv);
-	engine_fmt_num(c->limit, tl, sizeof tl);
+	engine_fmt_num(j->in->limit, tl, sizeof tl);
 	if (can->samples > 0 && isfinite(can->samples))
 		engine_format(samples, sizeof samples, " (%.0f samples)", can->samples);
-	const char *what = baseline_name(e, k, c);
-	const char *tol = k->direction == SR_DIR_UP     ? "+"
-	                  : k->direction == SR_DIR_DOWN ? "-"
-	                                                : "+/-";
-	if (val == 0) {
-		c->deviation_pct = 0;
-		*st = SR_GREEN;
-		engine_format(reason, n, "%s %s vs %s %s: both 0, within %s%s%%%s", kshort, v, what,
-		              bv, tol, tl, samples);
-		return;
-	}
-	/* deviation_pct stays NAN: no percentage describes it */
-	bool up = val > 0;
-	bool counts = k->direction == SR_DIR_BOTH || (k->direction == SR_DIR_UP) == up;
-	if (counts) {
-		*st = SR_RED;
-		engine_format(reason, n, "%s canary %s vs %s %s: any %s a zero baseline breaches%s",
-		              kshort, v, what, bv, up ? "increase over" : "decrease below",
-		              samples);
-	} else {
-		*st = SR_GREEN;
-		engine_format(reason, n, "%s canary %s vs %s %s: %s never holds%s", kshort, v, what,
-		              bv, up ? "an increase" : "a decrease", samples);
-	}
+	const char *what = baseline_name(j);
+	if (val == 0)
+		engine_format(j->reason, j->n, "%s %s vs %s %s: both 0, within %s%s%%%s", kshort, v,
+		              what, bv, tolerance_sign(k), tl, samples);
+	else if (counts)
+		engine_format(j->reason, j->n,
+		              "%s canary %s vs %s %s: any %s a zero baseline breaches%s", kshort, v,
+		              what, bv, up ? "increase over" : "decrease below", samples);
+	else
+		engine_format(j->reason, j->n, "%s canary %s vs %s %s: %s never holds%s", kshort, v,
+		              what, bv, up ? "an increase" : "a decrease", samples);
+	return st;
 }
 
 /* A monitored latency this many times the control is marked to watch. */
 #define MONITOR_WATCH_RATIO 2.0
 
-static void judge_value(struct sr_engine *e, int i, const struct sr_kpi *k,
-                        const struct sr_obs *can, const struct sr_obs *ctl, sr_ms now,
-                        enum sr_status *st, char *reason, size_t n)
+/* A fresh canary value against the cell's limit (or baseline). */
+static enum sr_status judge_value(struct judging *j, const struct sr_obs *can,
+                                  const struct sr_obs *ctl)
 {
-	struct sr_cell_state *c = &e->cells[i];
+	const struct sr_kpi *k = j->k;
+	char *reason = j->reason;
+	size_t n = j->n;
 	char kshort[SR_TITLE_LEN], v[32], lim[32], w[32], ctx[96];
-	double val = can->value, L = c->limit;
+	double val = can->value, L = j->in->limit;
 	double wm = warn_margin(k, L);
-	engine_kpi_short(k, kshort, sizeof kshort);
-	engine_fmt_value(k, val, v, sizeof v);
-	engine_fmt_value(k, L, lim, sizeof lim);
-	fmt_context(k, c->control, can->samples, ctx, sizeof ctx);
+	if (reason) {
+		engine_kpi_short(k, kshort, sizeof kshort);
+		engine_fmt_value(k, val, v, sizeof v);
+		engine_fmt_value(k, L, lim, sizeof lim);
+		fmt_context(k, j->control, can->samples, ctx, sizeof ctx);
+	}
 
 	switch (k->kind) {
 	case SR_KIND_MONITOR:
 		/* A monitor never holds (the decision skips it), but a latency
 		 * at twice the control or more is not "ok": it is marked to
 		 * watch, YELLOW, which no gate reads. */
-		if (k->signal == SR_SIG_LATENCY && isfinite(val) && isfinite(c->control) &&
-		    c->control > 0 && val >= MONITOR_WATCH_RATIO * c->control) {
-			*st = SR_YELLOW;
-			engine_format(reason, n,
-			              "watch: %s %s is %.1fx the control (monitor only: never "
-			              "holds)%s",
-			              kshort, v, val / c->control, ctx);
-			return;
+		if (k->signal == SR_SIG_LATENCY && isfinite(val) && isfinite(j->control) &&
+		    j->control > 0 && val >= MONITOR_WATCH_RATIO * j->control) {
+			SAY(reason, n,
+			    "watch: %s %s is %.1fx the control (monitor only: never holds)%s",
+			    kshort, v, val / j->control, ctx);
+			return SR_YELLOW;
 		}
-		*st = SR_GREEN;
-		engine_format(reason, n, "monitor only: %s %s%s", kshort, v, ctx);
-		return;
+		SAY(reason, n, "monitor only: %s %s%s", kshort, v, ctx);
+		return SR_GREEN;
 	case SR_KIND_MAX:
 	case SR_KIND_STREAK:
-		engine_fmt_value(k, L - wm, w, sizeof w);
+		if (reason)
+			engine_fmt_value(k, L - wm, w, sizeof w);
 		if (val > L) {
-			*st = SR_RED;
-			engine_format(reason, n, "%s %s > %s limit%s", kshort, v, lim, ctx);
-		} else if (val > L - wm) {
-			*st = SR_YELLOW;
-			engine_format(reason, n, "%s %s near %s limit (warn above %s)%s", kshort, v,
-			              lim, w, ctx);
-		} else {
-			*st = SR_GREEN;
-			engine_format(reason, n, "%s %s <= %s limit%s", kshort, v, lim, ctx);
+			SAY(reason, n, "%s %s > %s limit%s", kshort, v, lim, ctx);
+			return SR_RED;
 		}
-		return;
+		if (val > L - wm) {
+			SAY(reason, n, "%s %s near %s limit (warn above %s)%s", kshort, v, lim, w,
+			    ctx);
+			return SR_YELLOW;
+		}
+		SAY(reason, n, "%s %s <= %s limit%s", kshort, v, lim, ctx);
+		return SR_GREEN;
 	case SR_KIND_MIN:
 	case SR_KIND_RATIO_MIN:
-		engine_fmt_value(k, L + wm, w, sizeof w);
+		if (reason)
+			engine_fmt_value(k, L + wm, w, sizeof w);
 		if (val < L) {
-			*st = SR_RED;
-			engine_format(reason, n, "%s %s < %s minimum%s", kshort, v, lim, ctx);
-		} else if (val < L + wm) {
-			*st = SR_YELLOW;
-			engine_format(reason, n, "%s %s near %s minimum (warn below %s)%s", kshort,
-			              v, lim, w, ctx);
-		} else {
-			*st = SR_GREEN;
-			engine_format(reason, n, "%s %s >= %s minimum%s", kshort, v, lim, ctx);
+			SAY(reason, n, "%s %s < %s minimum%s", kshort, v, lim, ctx);
+			return SR_RED;
 		}
-		return;
+		if (val < L + wm) {
+			SAY(reason, n, "%s %s near %s minimum (warn below %s)%s", kshort, v, lim, w,
+			    ctx);
+			return SR_YELLOW;
+		}
+		SAY(reason, n, "%s %s >= %s minimum%s", kshort, v, lim, ctx);
+		return SR_GREEN;
 	case SR_KIND_VS_CONTROL:
 	case SR_KIND_VS_BASELINE: break;
 	}
 
 	/* vs_control / vs_baseline: deviation from the baseline in percent. */
 	char why[SR_REASON_LEN];
-	double b = cell_baseline(e, i, k, ctl, now, why, sizeof why);
-	c->baseline = b;
+	double b = cell_baseline(j, ctl, reason ? why : NULL, sizeof why);
+	j->baseline = b;
 	if (!isfinite(b)) {
-		*st = SR_NODATA;
-		engine_format(reason, n, "%s %s: %s", kshort, v,
-		              isnan(b) ? why : "baseline not finite");
-		return;
+		SAY(reason, n, "%s %s: %s", kshort, v, isnan(b) ? why : "baseline not finite");
+		return SR_NODATA;
 	}
-	if (b == 0) {
-		judge_zero_baseline(e, i, k, can, st, reason, n);
-		return;
-	}
+	if (b == 0)
+		return judge_zero_baseline(j, can);
 	double dev = 100.0 * (val - b) / fabs(b);
-	c->deviation_pct = dev;
+	j->deviation_pct = dev;
 	double counted = k->direction == SR_DIR_UP     ? (dev > 0 ? dev : 0)
 	                 : k->direction == SR_DIR_DOWN ? (dev < 0 ? -dev : 0)
 	                                               : fabs(dev);
-	const char *tol = k->direction == SR_DIR_UP     ? "+"
-	                  : k->direction == SR_DIR_DOWN ? "-"
-	                                                : "+/-";
-	const char *what = baseline_name(e, k, c);
+	enum sr_status st = counted > L ? SR_RED : counted > L - wm ? SR_YELLOW : SR_GREEN;
+	if (!reason)
+		return st;
+	const char *tol = tolerance_sign(k);
 	char bv[32];
 	engine_fmt_value(k, b, bv, sizeof bv);
 	engine_fmt_num(L, lim, sizeof lim);
 	char head[SR_REASON_LEN];
-	engine_format(head, sizeof head, "%s %+.1f%% vs %s (%s vs %s", kshort, dev, what, v, bv);
+	engine_format(head, sizeof head, "%s %+.1f%% vs %s (%s vs %s", kshort, dev,
+	              baseline_name(j), v, bv);
 	char samples[40] = "";
 	if (can->samples > 0 && isfinite(can->samples))
 		engine_format(samples, sizeof samples, ", %.0f samples", can->samples);
-	if (counted > L) {
-		*st = SR_RED;
+	if (st == SR_RED) {
 		engine_format(reason, n, "%s%s) beyond %s%s%% tolerance", head, samples, tol, lim);
-	} else if (counted > L - wm) {
-		*st = SR_YELLOW;
+	} else if (st == SR_YELLOW) {
 		engine_format(reason, n, "%s%s) near %s%s%% tolerance", head, samples, tol, lim);
 	} else {
-		*st = SR_GREEN;
 		/* Say so only when it matters: the other direction would count. */
 		bool ignored = counted == 0 && fabs(dev) > L - wm && k->direction != SR_DIR_BOTH;
 		engine_format(reason, n, "%s%s) within %s%s%%%s", head, samples, tol, lim,
@@ -426,6 +453,7 @@ static void judge_value(struct sr_engine *e, int i, const struct sr_kpi *k,
 		                                                  : "; an increase never holds"
 		                      : "");
 	}
+	return st;
 }
 
 /* Sustained breach: a RED opens or extends a segment; a gap closes it
@@ -519,8 +547,7 @@ static void remember_control(struct sr_engine *e, int i, const struct sr_kpi *k,
                              const struct sr_obs *ctl, sr_ms now)
 {
 	enum sr_status st;
-	char why[SR_REASON_LEN];
-	if (!obs_problem(e->policy, k, ctl, now, &st, why, sizeof why) && isfinite(ctl->value)) {
+	if (!obs_problem(e->policy, k, ctl, now, &st, NULL, 0) && isfinite(ctl->value)) {
 		e->last_control[i] = ctl->value;
 		e->last_control_at[i] = ctl->at;
 	}
@@ -545,8 +572,9 @@ static bool obs_text_timeless(const struct sr_policy *p, const struct sr_obs *o,
 }
 
 /* Everything obs_problem and judge_value read for cell i, besides the
- * policy's constants. Compared with memcmp, so NaN equals NaN (unknown
- * stays unknown) and -0 differs from 0 (the text would say "-0"). */
+ * policy's constants and what a timeless observation says. Compared with
+ * memcmp, so NaN equals NaN (unknown stays unknown) and -0 differs from 0
+ * (the text would say "-0"). */
 static void reason_inputs(const struct sr_engine *e, int i, const struct sr_obs *can,
                           const struct sr_obs *ctl, struct sr_reason_inputs *in)
 {
@@ -564,19 +592,6 @@ static void reason_inputs(const struct sr_engine *e, int i, const struct sr_obs 
 	in->last_control = e->last_control[i];
 }
 
-/* Whether the judgement half of the memo matches this evaluation. */
-static bool memo_judge_matches(const struct sr_engine *e, int i, const struct sr_obs *can,
-                               const struct sr_obs *ctl, sr_ms now)
-{
-	const struct sr_reason_memo *m = &e->cells[i].memo;
-	if (!m->valid || !obs_text_timeless(e->policy, can, now) ||
-	    !obs_text_timeless(e->policy, ctl, now))
-		return false;
-	struct sr_reason_inputs in;
-	reason_inputs(e, i, can, ctl, &in);
-	return memcmp(&in, &m->in, sizeof in) == 0;
-}
-
 /* Whether the breach suffix and recovering prefix would read the same. */
 static bool memo_extra_matches(const struct sr_cell_state *c)
 {
@@ -586,13 +601,13 @@ static bool memo_extra_matches(const struct sr_cell_state *c)
 	       m->breach_ms == cell_breach_ms(c);
 }
 
-static void memo_store(struct sr_engine *e, int i, const struct sr_obs *can,
-                       const struct sr_obs *ctl, sr_ms now)
+/* valid: the text depends on nothing but the memo (the observations were
+ * timeless), so the judgement may be kept and the text made later. */
+static void memo_store(struct sr_cell_state *c, const struct sr_reason_inputs *in, bool valid)
 {
-	struct sr_cell_state *c = &e->cells[i];
 	struct sr_reason_memo *m = &c->memo;
-	m->valid = obs_text_timeless(e->policy, can, now) && obs_text_timeless(e->policy, ctl, now);
-	reason_inputs(e, i, can, ctl, &m->in);
+	m->valid = valid;
+	m->in = *in;
 	m->raw = c->raw;
 	m->fresh = c->fresh;
 	m->baseline = c->baseline;
@@ -604,70 +619,112 @@ static void memo_store(struct sr_engine *e, int i, const struct sr_obs *can,
 	m->breach_ms = cell_breach_ms(c);
 }
 
-void engine_cell_forget_reason(struct sr_cell_state *c)
+void engine_cell_set_reason(struct sr_cell_state *c, const char *text)
 {
+	char copy[SR_REASON_LEN]; /* text may be c's own */
+	sr_strlcpy(copy, text ? text : "", sizeof copy);
+	sr_sanitize(c->reason_text, copy, sizeof c->reason_text);
+	c->reason_pending = false;
 	c->memo.valid = false;
 }
 
-/* Judge the cell's observation: its raw status, freshness, baseline and
- * deviation, and the text that says why (into reason). */
-static enum sr_status cell_judge(struct sr_engine *e, int i, const struct sr_kpi *k,
-                                 const struct sr_obs *can, const struct sr_obs *ctl, sr_ms now,
-                                 char *reason, size_t n)
+/* Judge the cell's observations: raw status, freshness, baseline and
+ * deviation, and (when j->reason) the text that says why. */
+static enum sr_status cell_judge(struct judging *j, const struct sr_obs *can,
+                                 const struct sr_obs *ctl)
 {
-	struct sr_cell_state *c = &e->cells[i];
 	enum sr_status raw;
-	c->fresh = obs_problem(e->policy, k, can, now, &raw, reason, n) == NULL;
-	if (c->fresh)
-		judge_value(e, i, k, can, ctl, now, &raw, reason, n);
+	j->baseline = NAN;
+	j->deviation_pct = NAN;
+	j->fresh = !obs_problem(j->p, j->k, can, j->now, &raw, j->reason, j->n);
+	if (j->fresh)
+		raw = judge_value(j, can, ctl);
 	/* A value from a partial answer (Prometheus `warnings`: a store or a
 	 * shard did not answer) may be right or may miss the bad part: never
 	 * GREEN. The source decides whether a warning degrades (it sets
 	 * `degraded`) or is only noted (text in `error`). */
-	if (raw == SR_GREEN && (can->degraded || (ctl->degraded && kind_uses_control(k)))) {
-		char was[SR_REASON_LEN];
-		engine_format(was, sizeof was, "%s", reason);
-		engine_format(reason, n, "partial data (%s answer had warnings): %s",
-		              can->degraded ? "canary" : "control", was);
+	if (raw == SR_GREEN && (can->degraded || (ctl->degraded && kind_uses_control(j->k)))) {
+		if (j->reason) {
+			char was[SR_REASON_LEN];
+			engine_format(was, sizeof was, "%s", j->reason);
+			engine_format(j->reason, j->n, "partial data (%s answer had warnings): %s",
+			              can->degraded ? "canary" : "control", was);
+		}
 		raw = SR_YELLOW;
 	}
 	return raw;
 }
 
 /* The reason as shown: the judgement's text with the recovering prefix,
- * the breach timer and any source warning. */
-static void cell_write_reason(struct sr_engine *e, int i, const struct sr_kpi *k,
-                              const struct sr_obs *can, enum sr_status raw, const char *reason)
+ * the breach timer (as the memo has them) and any source warning. */
+static void cell_write_reason(const struct sr_policy *p, const struct sr_kpi *k,
+                              const struct sr_reason_memo *m, const struct sr_obs *can,
+                              const char *reason, char *out, size_t n)
 {
-	const struct sr_policy *p = e->policy;
-	struct sr_cell_state *c = &e->cells[i];
 	char extra[96] = "", d[24], w[24];
 	sr_ms win = engine_sustain_window(p);
 	if (win > 0)
 		engine_fmt_window(win, w, sizeof w);
-	if (c->breaching && k->gating) {
-		sr_fmt_duration(d, sizeof d, cell_breach_ms(c));
-		if (raw == SR_RED)
+	if (m->breaching && k->gating) {
+		sr_fmt_duration(d, sizeof d, m->breach_ms);
+		if (m->raw == SR_RED)
 			engine_format(extra, sizeof extra, "; RED %s%s%s%s", d, win ? "/" : "",
 			              win ? w : "",
-			              c->interrupted ? " (interrupted by a data gap)" : "");
+			              m->interrupted ? " (interrupted by a data gap)" : "");
 		else
 			engine_format(extra, sizeof extra, "; breach %s%s%s interrupted", d,
 			              win ? "/" : "", win ? w : "");
 	}
-	if (c->recovering) {
-		engine_format(c->reason, sizeof c->reason, "recovering %d/%d after RED: %s",
-		              c->good_run, p->clear_after > 0 ? p->clear_after : 1, reason);
-	} else {
-		engine_format(c->reason, sizeof c->reason, "%s%s", reason, extra);
-	}
+	if (m->recovering)
+		engine_format(out, n, "recovering %d/%d after RED: %s", m->good_run,
+		              p->clear_after > 0 ? p->clear_after : 1, reason);
+	else
+		engine_format(out, n, "%s%s", reason, extra);
 	if (can->kind == SR_OBS_OK && can->error[0]) {
-		size_t len = strlen(c->reason);
+		size_t len = strlen(out);
 		char msg[sizeof can->error];
 		sr_sanitize(msg, can->error, sizeof msg);
-		engine_format(c->reason + len, sizeof c->reason - len, " [source warning: %s]",
-		              msg);
+		engine_format(out + len, n - len, " [source warning: %s]", msg);
 	}
+}
+
+const char *engine_cell_reason(const struct sr_engine *e, int i)
+{
+	if (!e || !e->policy || i < 0 || i >= e->policy->ncells || i >= SR_MAX_CELLS)
+		return "";
+	/* Filling a cache of a pure function of the memo: the engine is
+	 * logically const (engine.h), and no engine is defined const. */
+	struct sr_cell_state *c = (struct sr_cell_state *)&e->cells[i];
+	if (!c->reason_pending)
+		return c->reason_text;
+	const struct sr_policy *p = e->policy;
+	const struct sr_kpi *k = &p->kpis[p->cells[i].kpi];
+	const struct sr_reason_memo *m = &c->memo;
+	/* The observations as the memo has them: timeless (the memo is kept
+	 * only then), so their time does not matter; `now` 0 with data of
+	 * time 0 is never stale. */
+	struct sr_obs can = {
+	    .kind = m->in.can_kind, .value = m->in.can_value, .samples = m->in.can_samples};
+	struct sr_obs ctl = {
+	    .kind = m->in.ctl_kind, .value = m->in.ctl_value, .samples = m->in.ctl_samples};
+	char reason[SR_REASON_LEN];
+	struct judging j = {.p = p,
+	                    .k = k,
+	                    .in = &m->in,
+	                    .now = 0,
+	                    .control = control_value(p, &ctl, 0),
+	                    .reason = reason,
+	                    .n = sizeof reason};
+	cell_judge(&j, &can, &ctl);
+	cell_write_reason(p, k, m, &can, reason, c->reason_text, sizeof c->reason_text);
+	c->reason_pending = false;
+	return c->reason_text;
+}
+
+void engine_cell_reasons_fill(const struct sr_engine *e)
+{
+	for (int i = 0; e && e->policy && i < e->policy->ncells; i++)
+		engine_cell_reason(e, i);
 }
 
 static void cell_evaluate(struct sr_engine *e, int i, const struct sr_snapshot *s, sr_ms now,
@@ -678,29 +735,42 @@ static void cell_evaluate(struct sr_engine *e, int i, const struct sr_snapshot *
 	struct sr_cell_state *c = &e->cells[i];
 	const struct sr_obs *can = obs_of(s, i, true), *ctl = obs_of(s, i, false);
 	enum sr_status raw;
-	char reason[SR_REASON_LEN];
 
 	c->limit = policy_kpi_limit(p, p->cells[i].kpi, e->ro.phase);
 	c->canary = (can->kind == SR_OBS_OK || can->kind == SR_OBS_ERROR) ? can->value : NAN;
-	c->control = (ctl->kind == SR_OBS_OK && !obs_stale(p, ctl, now)) ? ctl->value : NAN;
+	c->control = control_value(p, ctl, now);
 	c->samples = can->kind == SR_OBS_NONE ? NAN : can->samples;
 	/* A cell that never had a good reading has no age (not "since 1970"). */
 	c->age = can->kind != SR_OBS_NONE && can->at > 0 ? now - can->at : -1;
-	c->baseline = NAN;
-	c->deviation_pct = NAN;
 
 	remember_control(e, i, k, ctl, now);
-	/* Same inputs as the last time the text was written: same judgement,
-	 * same text; only the (cheap) hysteresis and breach clock move. */
-	bool judged_before = memo_judge_matches(e, i, can, ctl, now);
-	bool have_text = !judged_before;
+	/* A text that depends only on the memo is made when read; any other
+	 * (an error message, a staleness age, a source warning) now. */
+	bool timeless = !e->reasons_at_once && obs_text_timeless(p, can, now) &&
+	                obs_text_timeless(p, ctl, now);
+	struct sr_reason_inputs in;
+	reason_inputs(e, i, can, ctl, &in);
+	/* Same inputs as the memo's: same judgement; only the (cheap)
+	 * hysteresis and breach clock move. */
+	bool judged_before = timeless && c->memo.valid && memcmp(&in, &c->memo.in, sizeof in) == 0;
+	char reason[SR_REASON_LEN];
 	if (judged_before) {
 		raw = c->memo.raw;
 		c->fresh = c->memo.fresh;
 		c->baseline = c->memo.baseline;
 		c->deviation_pct = c->memo.deviation_pct;
 	} else {
-		raw = cell_judge(e, i, k, can, ctl, now, reason, sizeof reason);
+		struct judging j = {.p = p,
+		                    .k = k,
+		                    .in = &in,
+		                    .now = now,
+		                    .control = c->control,
+		                    .reason = timeless ? NULL : reason,
+		                    .n = sizeof reason};
+		raw = cell_judge(&j, can, ctl);
+		c->fresh = j.fresh;
+		c->baseline = j.baseline;
+		c->deviation_pct = j.deviation_pct;
 	}
 	c->raw = raw;
 	/* Monitor cells never gate: no RED, no breach clock, no hysteresis. */
@@ -709,10 +779,11 @@ static void cell_evaluate(struct sr_engine *e, int i, const struct sr_snapshot *
 		breach_update(c, raw, now);
 
 	if (!judged_before || !memo_extra_matches(c)) {
-		if (!have_text)
-			cell_judge(e, i, k, can, ctl, now, reason, sizeof reason);
-		cell_write_reason(e, i, k, can, raw, reason);
-		memo_store(e, i, can, ctl, now);
+		memo_store(c, &in, timeless);
+		c->reason_pending = timeless;
+		if (!timeless)
+			cell_write_reason(p, k, &c->memo, can, reason, c->reason_text,
+			                  sizeof c->reason_text);
 	}
 
 	if (st != c->status || first) {
@@ -743,8 +814,7 @@ static void capture_t0_baselines(struct sr_engine *e, const struct sr_snapshot *
 			continue;
 		const struct sr_obs *ctl = obs_of(s, i, false);
 		enum sr_status st;
-		char why[SR_REASON_LEN];
-		if (!obs_problem(p, k, ctl, now, &st, why, sizeof why) && isfinite(ctl->value))
+		if (!obs_problem(p, k, ctl, now, &st, NULL, 0) && isfinite(ctl->value))
 			e->t0_baseline[i] = ctl->value;
 	}
 }

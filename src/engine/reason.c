@@ -134,7 +134,7 @@ void engine_cell_summary(const struct sr_engine *e, int cell, char *buf, size_t 
 	}
 	/* The reason starts with the KPI's short name ("P95 142.3ms > ..."),
 	 * which the label already says. */
-	const char *r = e->cells[cell].reason;
+	const char *r = engine_cell_reason(e, cell);
 	const char *sp = strchr(label, ' ');
 	const char *kshort = e->policy->cells[cell].journey >= 0 && sp ? sp + 1 : label;
 	size_t kl = strlen(kshort);

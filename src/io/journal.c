@@ -1316,7 +1316,7 @@ int journal_snapshot(struct sr_journal *j, sr_ms at, const char *label, const st
 		put_num(o, "canary", cs->canary);
 		put_num(o, "control", cs->control);
 		put_num(o, "samples", cs->samples);
-		put_str(o, "reason", cs->reason);
+		put_str(o, "reason", engine_cell_reason(e, c));
 		json_array_append_new(cells, o);
 	}
 	json_object_set_new(f, "cells", cells);

@@ -715,8 +715,9 @@ static json_t *cell_json(const struct sr_runner *r, int i)
 	else
 		snprintf(buf, sizeof buf, "n/a");
 	set_text(o, "samples_text", buf);
-	set_text(o, "reason", c->reason);
-	set_text(o, "note", c->status == SR_GREEN ? "" : c->reason);
+	const char *reason = engine_cell_reason(&r->engine, i);
+	set_text(o, "reason", reason);
+	set_text(o, "note", c->status == SR_GREEN ? "" : reason);
 	sr_ms br = cell_breach_ms(c);
 	sr_ms win = engine_sustain_window(p);
 	if (br > 0 && win > 0) {

@@ -41,6 +41,11 @@ struct field {
 #define MS(T, f) FLD(T, f, F_MS, 0)
 #define DBL(T, f) FLD(T, f, F_DBL, 0)
 #define STR(T, f) FLD(T, f, F_STR, 0)
+/* a string field sent under another name */
+#define STR_AS(T, f, name)                                                                         \
+	{                                                                                          \
+		name, F_STR, offsetof(T, f), sizeof(((T *)0)->f), 0                                \
+	}
 #define ENUM(T, f, mx) FLD(T, f, F_ENUM, mx)
 #define DARR(T, f) FLD(T, f, F_DARR, 0)
 #define LONG(T, f) FLD(T, f, F_LONG, 0)
@@ -50,7 +55,9 @@ static const struct field cell_fields[] = {
     ENUM(struct sr_cell_state, status, SR_STATUS_COUNT - 1),
     ENUM(struct sr_cell_state, raw, SR_STATUS_COUNT - 1),
     MS(struct sr_cell_state, status_since),
-    STR(struct sr_cell_state, reason),
+    /* the text as read (engine_cell_reason: mirror_encode_core fills
+     * every cell's first); a mirror's cells are never pending */
+    STR_AS(struct sr_cell_state, reason_text, "reason"),
     DBL(struct sr_cell_state, canary),
     DBL(struct sr_cell_state, control),
     DBL(struct sr_cell_state, baseline),
@@ -479,6 +486,7 @@ json_t *mirror_encode_core(const struct sr_runner *r)
 {
 	const struct sr_engine *e = &r->engine;
 	const struct sr_policy *p = r->policy;
+	engine_cell_reasons_fill(e);
 	json_t *o = encode(e, engine_fields, NFIELDS(engine_fields));
 	if (!o)
 		return NULL;
@@ -578,6 +586,11 @@ int mirror_apply_core(struct sr_runner *m, const json_t *o, char *err, size_t n)
 	                 NFIELDS(trigger_fields), json_object_get(fl, "before_triggers"), "trigger",
 	                 err, n) != 0)
 		return -1;
+	/* the service's text is the text: nothing to make from a memo */
+	for (int c = 0; c < p->ncells; c++) {
+		e.cells[c].reason_pending = false;
+		e.cells[c].memo.valid = false;
+	}
 	e.policy = p;
 	e.nevents = 0; /* events are the service's to drain */
 	m->engine = e;

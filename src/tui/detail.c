@@ -209,7 +209,7 @@ void detail_draw(struct tui *t)
 	int x = 1 + term_putf(b.y, 1, b.w - 2, TR_TITLE, "%s  (%s)  ", label, k->name);
 	term_putf(b.y, x, b.w - x - 1, theme_status_role(cs->status), "%s %s",
 	          sr_status_glyph(cs->status), st);
-	term_put(b.y + 1, 1, b.w - 2, theme_status_role(cs->status), cs->reason);
+	term_put(b.y + 1, 1, b.w - 2, theme_status_role(cs->status), engine_cell_reason(e, cell));
 	numbers(t, cell, b.y + 2, b.w);
 	/* The evidence test of canary against control (evidence.h), when the
 	 * KPI has one: one more line, taken from the chart. */

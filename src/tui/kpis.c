@@ -334,6 +334,7 @@ void kpis_view_draw(struct tui *t)
 		term_putf(y, xc + 20, 9, sel ? nr : TR_DIM, "%9s", tg);
 		term_putf(y, xc + 30, 6, sel ? nr : TR_DIM, "%6s", age);
 		if (wide)
-			term_put(y, xc + 38, b.w - xc - 39, sel ? nr : TR_DIM, cs->reason);
+			term_put(y, xc + 38, b.w - xc - 39, sel ? nr : TR_DIM,
+			         engine_cell_reason(e, c));
 	}
 }

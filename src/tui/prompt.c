@@ -42,7 +42,7 @@ void prompt_default_reason(const struct sr_engine *e, enum sr_action_kind k, cha
 			first = c;
 	if (first >= 0) {
 		engine_cell_label(e, first, label, sizeof label);
-		tui_fmt(buf, n, "%s RED: %s%s", label, e->cells[first].reason,
+		tui_fmt(buf, n, "%s RED: %s%s", label, engine_cell_reason(e, first),
 		        red > 1 ? " (and more RED)" : "");
 		return;
 	}

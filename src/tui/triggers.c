@@ -82,7 +82,7 @@ void triggers_draw(struct tui *t)
 		term_putf(y, 3, 24, theme_status_role(cs->status), "%s %s",
 		          sr_status_glyph(cs->status), st);
 		term_put(y, 28, 26, TR_NORMAL, label);
-		term_put(y, 55, b.w - 56, TR_DIM, cs->reason);
+		term_put(y, 55, b.w - 56, TR_DIM, engine_cell_reason(e, c));
 		y++;
 		shown++;
 	}

@@ -40,7 +40,7 @@ static int on_msg(void *ud, json_t *m)
 	mirror_apply_history(mirror, json_object_get(m, "history"), err, sizeof err);
 	mirror_apply_log(mirror, json_object_get(m, "log"), err, sizeof err);
 	for (int i = 0; i < policy->ncells; i++)
-		if (strnlen(mirror->engine.cells[i].reason, SR_REASON_LEN) == SR_REASON_LEN)
+		if (strnlen(mirror->engine.cells[i].reason_text, SR_REASON_LEN) == SR_REASON_LEN)
 			abort();
 	return c->messages > 64; /* enough for one input */
 }

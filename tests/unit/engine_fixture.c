@@ -187,6 +187,12 @@ void fx_preflight_done(struct fx *f)
 
 void fx_enter(struct fx *f, int weight)
 {
+	fx_promote(f, weight);
+	fx_eval(f);
+}
+
+void fx_promote(struct fx *f, int weight)
+{
 	fx_preflight_done(f);
 	char why[SR_REASON_LEN];
 	while (f->e->ro.phase < 0 || f->p->phases[f->e->ro.phase].weight < weight) {
@@ -197,7 +203,6 @@ void fx_enter(struct fx *f, int weight)
 		}
 	}
 	assert_int_equal(f->p->phases[f->e->ro.phase].weight, weight);
-	fx_eval(f);
 }
 
 void fx_approve(struct fx *f, const char *who)
@@ -216,7 +221,7 @@ enum sr_status fx_status(const struct fx *f, const char *kpi, const char *journe
 
 const char *fx_reason(const struct fx *f, const char *kpi, const char *journey)
 {
-	return f->e->cells[fx_cell(f, kpi, journey)].reason;
+	return engine_cell_reason(f->e, fx_cell(f, kpi, journey));
 }
 
 bool fx_decision_has(const struct fx *f, const char *needle)

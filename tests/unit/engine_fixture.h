@@ -62,6 +62,8 @@ void fx_preflight_done(struct fx *f);
 /* Promote (state only, no rights) phase by phase up to `weight` at now,
  * ticking pre-flight if needed; then evaluate. */
 void fx_enter(struct fx *f, int weight);
+/* The same promotions without the evaluation after them. */
+void fx_promote(struct fx *f, int weight);
 /* Record the next gate's approval by `who`. */
 void fx_approve(struct fx *f, const char *who);
 

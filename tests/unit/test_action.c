@@ -1350,7 +1350,7 @@ static void test_hung_poll_goes_stale(void **state)
 	int g = p->ncells > 0 ? 0 : -1;
 	assert_true(g >= 0);
 	assert_int_equal(f->r->engine.cells[g].status, SR_STALE);
-	assert_non_null(strstr(f->r->engine.cells[g].reason, "no fresh data"));
+	assert_non_null(strstr(engine_cell_reason(&f->r->engine, g), "no fresh data"));
 	assert_int_not_equal(f->r->engine.decision.verdict, SR_GO);
 	/* evaluating the stale snapshot again changes nothing */
 	struct sr_cell_state before[8];

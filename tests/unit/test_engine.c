@@ -89,11 +89,11 @@ static void test_reason_carries_numbers(void **state)
 	f->s->canary[c].samples = 812;
 	fx_step(f, FX_POLL);
 	assert_int_equal(f->e->cells[c].status, SR_RED);
-	assert_contains(f->e->cells[c].reason,
+	assert_contains(engine_cell_reason(f->e, c),
 	                "P95 142.3ms > 130ms limit (control 101.2ms, 812 samples)");
 	/* a breach shows how long it has held out of the trigger's 5 min */
 	fx_step(f, 3 * FX_MIN + 12 * FX_S);
-	assert_contains(f->e->cells[c].reason, "RED 3m12s/5m");
+	assert_contains(engine_cell_reason(f->e, c), "RED 3m12s/5m");
 	assert_true(f->e->cells[c].canary == 142.3);
 	assert_true(f->e->cells[c].control == 101.2);
 }
@@ -109,7 +109,7 @@ static void test_stale_after(void **state)
 	assert_int_equal(f->e->cells[c].status, SR_GREEN); /* exactly 45 s: still fresh */
 	fx_step(f, 20 * FX_S);
 	assert_int_equal(f->e->cells[c].status, SR_STALE);
-	assert_contains(f->e->cells[c].reason, "no fresh data for 1m05s (stale after 45s)");
+	assert_contains(engine_cell_reason(f->e, c), "no fresh data for 1m05s (stale after 45s)");
 	assert_false(f->e->cells[c].fresh);
 	assert_false(engine_all_gating_green(f->e));
 	assert_int_equal(f->e->decision.verdict, SR_HOLD);
@@ -128,9 +128,9 @@ static void test_error_on_failed_fetch(void **state)
 	fx_step(f, FX_POLL);
 	int c = fx_cell(f, "p95_latency", "search");
 	assert_int_equal(f->e->cells[c].status, SR_ERROR);
-	assert_contains(f->e->cells[c].reason, "fetch failed: connection refused");
-	assert_contains(f->e->cells[c].reason, "last good value 15s ago");
-	assert_null(strchr(f->e->cells[c].reason, '\x1b'));
+	assert_contains(engine_cell_reason(f->e, c), "fetch failed: connection refused");
+	assert_contains(engine_cell_reason(f->e, c), "last good value 15s ago");
+	assert_null(strchr(engine_cell_reason(f->e, c), '\x1b'));
 	for (int i = 0; i < f->p->ncells; i++)
 		assert_int_not_equal(f->e->cells[i].status, SR_GREEN);
 	assert_false(engine_all_gating_green(f->e));
@@ -150,25 +150,25 @@ static void test_nodata_kinds(void **state)
 	f->s->canary[c].samples = 12;
 	fx_step(f, FX_POLL);
 	assert_int_equal(f->e->cells[c].status, SR_NODATA);
-	assert_contains(f->e->cells[c].reason, "12 samples < 50 needed");
+	assert_contains(engine_cell_reason(f->e, c), "12 samples < 50 needed");
 	assert_false(engine_all_gating_green(f->e));
 
 	fx_set_cell(f, c, NAN, 90);
 	fx_step(f, FX_POLL);
 	assert_int_equal(f->e->cells[c].status, SR_NODATA);
-	assert_contains(f->e->cells[c].reason, "NaN");
+	assert_contains(engine_cell_reason(f->e, c), "NaN");
 	assert_false(engine_all_gating_green(f->e));
 
 	f->s->canary[c].kind = SR_OBS_NOSERIES;
 	fx_step(f, FX_POLL);
 	assert_int_equal(f->e->cells[c].status, SR_NODATA);
-	assert_contains(f->e->cells[c].reason, "no series");
+	assert_contains(engine_cell_reason(f->e, c), "no series");
 	assert_false(engine_all_gating_green(f->e));
 
 	f->s->canary[c].kind = SR_OBS_NONE;
 	fx_step(f, FX_POLL);
 	assert_int_equal(f->e->cells[c].status, SR_NODATA);
-	assert_contains(f->e->cells[c].reason, "no data yet");
+	assert_contains(engine_cell_reason(f->e, c), "no data yet");
 	assert_false(engine_all_gating_green(f->e));
 	assert_int_equal(f->e->decision.verdict, SR_HOLD);
 	assert_true(fx_decision_has(f, "search P95 NODATA"));
@@ -196,7 +196,7 @@ static void test_hysteresis(void **state)
 	assert_int_equal(f->e->cells[c].raw, SR_GREEN);
 	assert_int_equal(f->e->cells[c].status, SR_YELLOW);
 	assert_true(f->e->cells[c].recovering);
-	assert_contains(f->e->cells[c].reason, "recovering 1/2 after RED");
+	assert_contains(engine_cell_reason(f->e, c), "recovering 1/2 after RED");
 	fx_step(f, FX_POLL);
 	assert_int_equal(f->e->cells[c].status, SR_GREEN);
 	assert_false(f->e->cells[c].recovering);
@@ -213,7 +213,7 @@ static void test_hysteresis(void **state)
 	fx_set_cell(f, c, 90, 90);
 	fx_step(f, FX_POLL);
 	assert_int_equal(f->e->cells[c].status, SR_YELLOW);
-	assert_contains(f->e->cells[c].reason, "recovering 1/2");
+	assert_contains(engine_cell_reason(f->e, c), "recovering 1/2");
 	fx_step(f, FX_POLL);
 	assert_int_equal(f->e->cells[c].status, SR_GREEN);
 }
@@ -233,12 +233,12 @@ static void test_hysteresis_fast_polls_do_not_clear_sooner(void **state)
 	fx_set_cell(f, c, 90, 90);
 	fx_step(f, 2 * FX_S); /* the first GREEN: step 1 of 2 */
 	assert_int_equal(f->e->cells[c].status, SR_YELLOW);
-	assert_contains(f->e->cells[c].reason, "recovering 1/2");
+	assert_contains(engine_cell_reason(f->e, c), "recovering 1/2");
 	/* Six more GREEN evaluations at 2 s: 12 s, less than a poll. */
 	for (int i = 0; i < 6; i++) {
 		fx_step(f, 2 * FX_S);
 		assert_int_equal(f->e->cells[c].status, SR_YELLOW);
-		assert_contains(f->e->cells[c].reason, "recovering 1/2");
+		assert_contains(engine_cell_reason(f->e, c), "recovering 1/2");
 	}
 	/* 14 s after the first GREEN: a poll interval, less a tenth for
 	 * timer jitter (13.5 s), has passed: the second step clears it. */
@@ -255,7 +255,7 @@ static void test_hysteresis_fast_polls_do_not_clear_sooner(void **state)
 	fx_set_cell(f, c, 90, 90);
 	fx_step(f, 14 * FX_S);
 	assert_int_equal(f->e->cells[c].status, SR_YELLOW);
-	assert_contains(f->e->cells[c].reason, "recovering 1/2");
+	assert_contains(engine_cell_reason(f->e, c), "recovering 1/2");
 }
 
 static void test_min_ratio_streak_kinds(void **state)
@@ -346,13 +346,13 @@ static void test_vs_baseline_missing(void **state)
 	fx_set_cell(f, c, 10, NAN);
 	fx_step(f, FX_POLL);
 	assert_int_equal(f->e->cells[c].status, SR_NODATA);
-	assert_contains(f->e->cells[c].reason, "no control baseline: NaN");
+	assert_contains(engine_cell_reason(f->e, c), "no control baseline: NaN");
 	fx_set_cell(f, c, 10, 10);
 	f->s->control[c].kind = SR_OBS_ERROR;
 	snprintf(f->s->control[c].error, sizeof f->s->control[c].error, "timeout");
 	fx_step(f, FX_POLL);
 	assert_int_equal(f->e->cells[c].status, SR_NODATA);
-	assert_contains(f->e->cells[c].reason, "no control baseline: fetch failed: timeout");
+	assert_contains(engine_cell_reason(f->e, c), "no control baseline: fetch failed: timeout");
 	assert_false(engine_all_gating_green(f->e));
 }
 
@@ -368,7 +368,7 @@ static void test_vs_baseline_zero_both_zero(void **state)
 	int c = fx_cell(f, "webhook_failures", NULL);
 	assert_int_equal(f->e->cells[c].status, SR_GREEN);
 	assert_true(f->e->cells[c].deviation_pct == 0);
-	assert_contains(f->e->cells[c].reason, "both 0");
+	assert_contains(engine_cell_reason(f->e, c), "both 0");
 	assert_int_equal(fx_status(f, "refunds_voids", NULL), SR_GREEN);
 	assert_contains(fx_reason(f, "refunds_voids", NULL), "both 0");
 	fx_approve(f, "approver");
@@ -386,7 +386,7 @@ static void test_vs_baseline_zero_canary_breaches(void **state)
 	fx_set_cell(f, c, 0.25, 0);
 	fx_step(f, FX_POLL);
 	assert_int_equal(f->e->cells[c].status, SR_RED);
-	assert_contains(f->e->cells[c].reason,
+	assert_contains(engine_cell_reason(f->e, c),
 	                "canary 0.25% vs control 0%: any increase over a zero "
 	                "baseline breaches");
 	assert_int_equal(f->e->decision.verdict, SR_HOLD);
@@ -417,8 +417,8 @@ static void test_vs_baseline_zero_other_direction(void **state)
 	fx_set_cell(f, c, 10, 0);
 	fx_step(f, FX_POLL);
 	assert_int_equal(f->e->cells[c].status, SR_GREEN);
-	assert_contains(f->e->cells[c].reason, "canary 10% vs control 0%");
-	assert_contains(f->e->cells[c].reason, "an increase never holds");
+	assert_contains(engine_cell_reason(f->e, c), "canary 10% vs control 0%");
+	assert_contains(engine_cell_reason(f->e, c), "an increase never holds");
 }
 
 /* Non-finite values are not values: -Inf P95, +Inf payment success, ...
@@ -502,7 +502,7 @@ static void test_vs_control_at_100_uses_last_control(void **state)
 	fx_step(f, FX_POLL);
 	assert_int_equal(f->e->cells[c].status, SR_GREEN);
 	assert_true(f->e->cells[c].baseline == 2.0);
-	assert_contains(f->e->cells[c].reason, "vs control before 100%");
+	assert_contains(engine_cell_reason(f->e, c), "vs control before 100%");
 	f->s->canary[c].value = 2.5; /* +25% over the last control */
 	fx_step(f, FX_POLL);
 	assert_int_equal(f->e->cells[c].status, SR_RED);
@@ -510,7 +510,7 @@ static void test_vs_control_at_100_uses_last_control(void **state)
 	f->s->control[c].kind = SR_OBS_ERROR;
 	fx_step(f, FX_POLL);
 	assert_int_equal(f->e->cells[c].status, SR_NODATA);
-	assert_contains(f->e->cells[c].reason, "no control baseline: fetch failed");
+	assert_contains(engine_cell_reason(f->e, c), "no control baseline: fetch failed");
 }
 
 /* baseline "t0": the control value at the first evaluation at/after T-0,
@@ -527,7 +527,7 @@ static void test_t0_baseline_captured_once(void **state)
 	fx_eval(f);
 	assert_true(isnan(f->e->t0_baseline[c]));
 	assert_int_equal(f->e->cells[c].status, SR_NODATA);
-	assert_contains(f->e->cells[c].reason, "no T-0 baseline");
+	assert_contains(engine_cell_reason(f->e, c), "no T-0 baseline");
 
 	f->now = FX_T0;
 	fx_enter(f, 5);
@@ -537,7 +537,7 @@ static void test_t0_baseline_captured_once(void **state)
 	fx_step(f, FX_POLL);
 	assert_true(f->e->t0_baseline[c] == 10);
 	assert_int_equal(f->e->cells[c].status, SR_RED);
-	assert_contains(f->e->cells[c].reason, "+20.0% vs T-0 baseline");
+	assert_contains(engine_cell_reason(f->e, c), "+20.0% vs T-0 baseline");
 	fx_set_cell(f, c, 10.5, 20);
 	fx_step(f, FX_POLL);
 	fx_step(f, FX_POLL);
@@ -1019,7 +1019,7 @@ static void test_reason_cut_keeps_utf8(void **state)
 		}
 		o->error[len] = '\0';
 		fx_eval(f);
-		const char *r = f->e->cells[c].reason;
+		const char *r = engine_cell_reason(f->e, c);
 		assert_true(strlen(r) > SR_REASON_LEN - 5); /* it was cut */
 		if (!fx_utf8_valid(r))
 			fail_msg("pad %d: reason is not valid UTF-8: %s", pad, r);
@@ -1119,18 +1119,23 @@ static void test_queries(void **state)
 }
 
 /* The reason memo (struct sr_reason_memo) is invisible: an engine that
- * keeps its reasons between evaluations says exactly what an engine made
- * to write every reason afresh says, evaluation by evaluation, through
- * steady values, a breach and its timer, recovery, staleness (an age that
- * grows), failed fetches, a source warning, a missing control, T-0
- * baselines and promotions (limits that change). */
+ * keeps its judgements between evaluations and makes a reason only when
+ * it is read says exactly what an engine made to write every reason
+ * afresh at each evaluation says (reasons_at_once), evaluation by
+ * evaluation, through steady values, a breach and its timer, recovery,
+ * staleness (an age that grows), failed fetches, a source warning, a
+ * missing control, T-0 baselines and promotions (limits that change),
+ * also when the text is read only after the engine has moved on. */
 static void memo_same(struct fx *a, struct fx *b, const char *when)
 {
 	for (int i = 0; i < a->p->ncells; i++) {
 		const struct sr_cell_state *x = &a->e->cells[i], *y = &b->e->cells[i];
-		if (strcmp(x->reason, y->reason) != 0)
-			fail_msg("%s, cell %d: kept \"%s\", written afresh \"%s\"", when, i,
-			         x->reason, y->reason);
+		/* b's text was written by its evaluation; a's is made now */
+		assert_false(y->reason_pending);
+		const char *xr = engine_cell_reason(a->e, i), *yr = y->reason_text;
+		if (strcmp(xr, yr) != 0)
+			fail_msg("%s, cell %d: made on read \"%s\", written at once \"%s\"", when,
+			         i, xr, yr);
 		assert_int_equal(x->raw, y->raw);
 		assert_int_equal(x->status, y->status);
 		assert_int_equal(x->fresh, y->fresh);
@@ -1149,13 +1154,30 @@ static void memo_same(struct fx *a, struct fx *b, const char *when)
 		assert_string_equal(a->e->decision.reasons[i], b->e->decision.reasons[i]);
 }
 
-/* Step both by dt; b forgets every reason first. */
+/* Step both by dt and compare. */
 static void memo_step(struct fx *a, struct fx *b, sr_ms dt, const char *when)
 {
-	for (int i = 0; i < b->p->ncells; i++)
-		engine_cell_forget_reason(&b->e->cells[i]);
 	fx_step(a, dt);
 	fx_step(b, dt);
+	memo_same(a, b, when);
+}
+
+/* Every value moves, both step, both are promoted to `weight` without
+ * being judged at it; a's reasons are read only then: they must still
+ * say what the evaluation judged (the old limits), not what the engine
+ * holds now. Then both are evaluated at the new weight. */
+static void memo_promote(struct fx *a, struct fx *b, int weight, const char *when)
+{
+	struct fx *f[2] = {a, b};
+	for (int k = 0; k < 2; k++) {
+		for (int i = 0; i < f[k]->p->ncells; i++)
+			f[k]->s->canary[i].value *= 1.01;
+		fx_step(f[k], FX_POLL);
+		fx_promote(f[k], weight);
+	}
+	memo_same(a, b, "read after a promotion");
+	for (int k = 0; k < 2; k++)
+		fx_eval(f[k]);
 	memo_same(a, b, when);
 }
 
@@ -1164,6 +1186,7 @@ static void test_reason_memo_is_invisible(void **state)
 	(void)state;
 	struct fx *f[2] = {fx_new(FX_T0 - 10 * FX_MIN), fx_new(FX_T0 - 10 * FX_MIN)};
 	struct fx *a = f[0], *b = f[1];
+	b->e->reasons_at_once = true;
 	for (int k = 0; k < 2; k++) {
 		fx_healthy(f[k]);
 		fx_enter(f[k], 5);
@@ -1197,9 +1220,8 @@ static void test_reason_memo_is_invisible(void **state)
 	for (int k = 0; k < 2; k++) {
 		f[k]->s->canary[p95].degraded = false;
 		f[k]->s->control[js].kind = SR_OBS_OK;
-		fx_enter(f[k], 25); /* other limits */
 	}
-	memo_same(a, b, "entering 25%");
+	memo_promote(a, b, 25, "entering 25%");
 	for (int t = 0; t < 4; t++)
 		memo_step(a, b, FX_POLL, "at 25%");
 	for (int k = 0; k < 2; k++)
@@ -1212,9 +1234,8 @@ static void test_reason_memo_is_invisible(void **state)
 		memo_step(a, b, FX_POLL, "healthy again");
 	for (int k = 0; k < 2; k++) {
 		f[k]->s->control[js].kind = SR_OBS_NOSERIES; /* at 100%: the last control */
-		fx_enter(f[k], 100);
 	}
-	memo_same(a, b, "entering 100%");
+	memo_promote(a, b, 100, "entering 100%");
 	for (int t = 0; t < 4; t++)
 		memo_step(a, b, FX_POLL, "at 100%");
 	fx_free(a);

@@ -807,8 +807,9 @@ static void test_outside_text_escaped(void **state)
 	assert_int_equal(res.outcome, SR_ACT_DONE);
 	int c = policy_cell_index(policy, policy_kpi_index(policy, "error_rate_5xx"), -1);
 	f.r->engine.cells[c].status = SR_RED;
-	sr_strlcpy(f.r->engine.cells[c].reason, "fetch: <a href=x>@all</a>\x07",
-	           sizeof f.r->engine.cells[c].reason);
+	sr_strlcpy(f.r->engine.cells[c].reason_text, "fetch: <a href=x>@all</a>\x07",
+	           sizeof f.r->engine.cells[c].reason_text);
+	f.r->engine.cells[c].reason_pending = false;
 	notify_tick(f.n, f.r, f.r->now);
 	fx_drain(&f);
 	json_t *posts = recv_posts(&f.w);

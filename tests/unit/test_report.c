@@ -422,7 +422,7 @@ static void set_cell(struct sr_runner *r, int c, enum sr_status st, double canar
 	s->canary = canary;
 	s->deviation_pct = dev;
 	s->fresh = !sr_status_is_data_gap(st);
-	snprintf(s->reason, sizeof s->reason, "set by the test");
+	engine_cell_set_reason(s, "set by the test");
 }
 
 static void test_win_note_improvements(void **state)
@@ -594,8 +594,9 @@ static void test_outside_text_escaped(void **state)
 	 * an approver and a reason typed by people. */
 	int c = cell_of("error_rate_5xx", NULL);
 	r->engine.cells[c].status = SR_ERROR;
-	sr_strlcpy(r->engine.cells[c].reason, "fetch failed: " HOSTILE,
-	           sizeof r->engine.cells[c].reason);
+	sr_strlcpy(r->engine.cells[c].reason_text, "fetch failed: " HOSTILE,
+	           sizeof r->engine.cells[c].reason_text);
+	r->engine.cells[c].reason_pending = false;
 	char why[128];
 	assert_int_equal(
 	    rollout_approve(&r->engine.ro, policy, 0, "<b>eve</b>|x", r->now, why, sizeof why), 0);

@@ -219,7 +219,7 @@ static void test_sustained_gap_interrupts_not_resets(void **state)
 	                 3 * FX_MIN); /* neither grows nor resets */
 	assert_int_equal(trig(f, "sustained_breach"), SR_TRIG_PENDING);
 	assert_contains(fx_trigger(f, "sustained_breach")->reason, "interrupted");
-	assert_contains(f->e->cells[c].reason, "breach 3m00s/5m interrupted");
+	assert_contains(engine_cell_reason(f->e, c), "breach 3m00s/5m interrupted");
 
 	fx_set_cell(f, c, RED_MS, 100);
 	fx_step(f, FX_POLL);
