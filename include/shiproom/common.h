@@ -67,6 +67,17 @@ enum { SR_EXIT_OK = 0, SR_EXIT_RUNTIME = 1, SR_EXIT_USAGE = 2 };
  * whole of src fit. (strncpy neither terminates nor reports truncation.) */
 bool sr_strlcpy(char *dst, const char *src, size_t n);
 
+/* Structures sized for the largest policy (SR_MAX_CELLS cells, 1024
+ * journeys) are calloc'ed, and a page of them becomes resident only when
+ * written: a memset or memcpy of the whole would make megabytes of
+ * capacity resident for a policy of a few dozen cells. These two write
+ * only the pages that need it: sr_zero_sparse skips pages that already
+ * read as zero (reading an untouched page of a fresh mapping maps the
+ * shared zero page, which is not resident), sr_copy_sparse copies into
+ * zeroed memory (calloc) and skips the pages of src that are all zero. */
+void sr_zero_sparse(void *p, size_t n);
+void sr_copy_sparse(void *dst, const void *src, size_t n);
+
 /* snprintf into an error or message buffer, where a cut message is
  * intended (messages are bounded) and dst may be NULL or n 0. */
 void sr_msgf(char *dst, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -9,30 +9,34 @@
 
 #define SR_HIST_LEN 720 /* 12 h at one point a minute */
 
-struct sr_series {
-	int len;  /* points stored, <= SR_HIST_LEN */
-	int head; /* index of the next write */
-	float canary[SR_HIST_LEN];
-	float control[SR_HIST_LEN];
-	float limit[SR_HIST_LEN];
-	unsigned char status[SR_HIST_LEN]; /* enum sr_status */
-};
-
+/* A ring of rows, one row a step, one point a cell in each row. Stored
+ * row by row (the points of row r are [r * ncells, (r + 1) * ncells)),
+ * so what is resident grows with the policy's cells times the time kept:
+ * stored cell by cell, each cell's first point made its whole 9.4 kB
+ * resident (2.5 MB at 268 cells before any history). The arrays are
+ * sized for the capacity; pages past the rows written are never
+ * touched (the runner is calloc'ed, see runner_init). */
 struct sr_history {
 	sr_ms step; /* one point per step of virtual time */
 	sr_ms last; /* time of the newest point (0: none) */
 	int ncells;
-	struct sr_series cells[SR_MAX_CELLS];
+	int len;  /* rows stored, <= SR_HIST_LEN */
+	int head; /* row of the next write */
+	float canary[SR_HIST_LEN * SR_MAX_CELLS];
+	float control[SR_HIST_LEN * SR_MAX_CELLS];
+	float limit[SR_HIST_LEN * SR_MAX_CELLS];
+	unsigned char status[SR_HIST_LEN * SR_MAX_CELLS]; /* enum sr_status */
 };
 
 void history_init(struct sr_history *h, int ncells, sr_ms step);
 /* Record the engine's cells at `now` if a step has passed since the last
  * point; missing steps in between are filled with gaps. */
 void history_record(struct sr_history *h, const struct sr_engine *e, sr_ms now);
-/* Append one point to a cell's ring as it is (a mirror copying the
- * service's points; the caller sets h->last). */
-void history_push(struct sr_history *h, int cell, float canary, float control, float limit,
-                  enum sr_status st);
+/* Append a row of gaps and return it, for a mirror copying the service's
+ * points into it with history_set (the caller sets h->last). */
+int history_add_row(struct sr_history *h);
+void history_set(struct sr_history *h, int row, int cell, float canary, float control, float limit,
+                 enum sr_status st);
 /* The i-th newest point (0 = newest) of a cell; false past the end. */
 bool history_point(const struct sr_history *h, int cell, int i, float *canary, float *control,
                    float *limit, enum sr_status *st);

@@ -18,27 +18,40 @@ void history_init(struct sr_history *h, int ncells, sr_ms step)
 	h->step = step > 0 ? step : SR_MS_PER_MIN;
 	h->last = 0;
 	h->ncells = ncells < 0 ? 0 : ncells > SR_MAX_CELLS ? SR_MAX_CELLS : ncells;
-	/* Only the policy's cells: the others are never read (history_point
-	 * and history_record stop at ncells), and touching them would make
-	 * the whole SR_MAX_CELLS ring resident. */
-	for (int c = 0; c < h->ncells; c++) {
-		h->cells[c].len = 0;
-		h->cells[c].head = 0;
-	}
+	h->len = 0;
+	h->head = 0;
 }
 
-static void series_push(struct sr_series *s, float canary, float control, float limit,
-                        enum sr_status st)
+void history_set(struct sr_history *h, int row, int cell, float canary, float control, float limit,
+                 enum sr_status st)
 {
+	if (row < 0 || row >= SR_HIST_LEN || cell < 0 || cell >= h->ncells)
+		return;
 	if (st < 0 || st >= SR_STATUS_COUNT)
 		st = SR_NODATA;
-	s->canary[s->head] = canary;
-	s->control[s->head] = control;
-	s->limit[s->head] = limit;
-	s->status[s->head] = (unsigned char)st;
-	s->head = (s->head + 1) % SR_HIST_LEN;
-	if (s->len < SR_HIST_LEN)
-		s->len++;
+	size_t at = (size_t)row * (size_t)h->ncells + (size_t)cell;
+	h->canary[at] = canary;
+	h->control[at] = control;
+	h->limit[at] = limit;
+	h->status[at] = (unsigned char)st;
+}
+
+/* The next row, taken from the oldest when the ring is full. */
+static int next_row(struct sr_history *h)
+{
+	int row = h->head;
+	h->head = (h->head + 1) % SR_HIST_LEN;
+	if (h->len < SR_HIST_LEN)
+		h->len++;
+	return row;
+}
+
+int history_add_row(struct sr_history *h)
+{
+	int row = next_row(h);
+	for (int c = 0; c < h->ncells; c++)
+		history_set(h, row, c, NAN, NAN, NAN, SR_NODATA);
+	return row;
 }
 
 void history_record(struct sr_history *h, const struct sr_engine *e, sr_ms now)
@@ -51,15 +64,18 @@ void history_record(struct sr_history *h, const struct sr_engine *e, sr_ms now)
 		sr_ms missed = (now - h->last) / h->step - 1;
 		if (missed > SR_HIST_LEN)
 			missed = SR_HIST_LEN;
-		for (sr_ms i = 0; i < missed; i++)
+		for (sr_ms i = 0; i < missed; i++) {
+			int row = next_row(h);
 			for (int c = 0; c < h->ncells; c++)
-				series_push(&h->cells[c], NAN, NAN, (float)e->cells[c].limit,
+				history_set(h, row, c, NAN, NAN, (float)e->cells[c].limit,
 				            SR_NODATA);
+		}
 	}
+	int row = next_row(h);
 	for (int c = 0; c < h->ncells; c++) {
 		const struct sr_cell_state *cs = &e->cells[c];
 		bool gap = sr_status_is_data_gap(cs->status);
-		series_push(&h->cells[c], gap ? NAN : (float)cs->canary,
+		history_set(h, row, c, gap ? NAN : (float)cs->canary,
 		            gap ? NAN : (float)cs->control, (float)cs->limit, cs->status);
 	}
 	/* Keep points on the step grid so the spacing never drifts with the
@@ -70,26 +86,17 @@ void history_record(struct sr_history *h, const struct sr_engine *e, sr_ms now)
 bool history_point(const struct sr_history *h, int cell, int i, float *canary, float *control,
                    float *limit, enum sr_status *st)
 {
-	if (cell < 0 || cell >= h->ncells || i < 0)
+	if (cell < 0 || cell >= h->ncells || i < 0 || i >= h->len)
 		return false;
-	const struct sr_series *s = &h->cells[cell];
-	if (i >= s->len)
-		return false;
-	int idx = ((s->head - 1 - i) % SR_HIST_LEN + SR_HIST_LEN) % SR_HIST_LEN;
+	int row = ((h->head - 1 - i) % SR_HIST_LEN + SR_HIST_LEN) % SR_HIST_LEN;
+	size_t at = (size_t)row * (size_t)h->ncells + (size_t)cell;
 	if (canary)
-		*canary = s->canary[idx];
+		*canary = h->canary[at];
 	if (control)
-		*control = s->control[idx];
+		*control = h->control[at];
 	if (limit)
-		*limit = s->limit[idx];
+		*limit = h->limit[at];
 	if (st)
-		*st = (enum sr_status)s->status[idx];
+		*st = (enum sr_status)h->status[at];
 	return true;
-}
-
-void history_push(struct sr_history *h, int cell, float canary, float control, float limit,
-                  enum sr_status st)
-{
-	if (cell >= 0 && cell < h->ncells)
-		series_push(&h->cells[cell], canary, control, limit, st);
 }

@@ -32,6 +32,7 @@
  */
 #include "shiproom/runner.h"
 
+#include <malloc.h>
 #include <math.h>
 #include <pwd.h>
 #include <stddef.h>
@@ -1485,6 +1486,10 @@ void runner_advance(struct sr_runner *r, sr_ms until)
 	r->advancing = false;
 	if (r->journal && journal_writable(r))
 		journal_sync(r->journal);
+	/* Catching up parsed and freed a JSON document per record: hand the
+	 * freed heap back rather than keep it for the rest of the day
+	 * (0.6 MB at 50 journeys and T+350). */
+	malloc_trim(0);
 }
 
 /* ---- the loop ------------------------------------------------------------------------ */

@@ -224,12 +224,12 @@ static int open_simulator(struct sr_session *s, const struct sr_session_opts *o,
 	const struct sr_policy *p = s->policy;
 	bool drill = drill_ok && !s->read_only && !session_in_roster(p, s->owner);
 	if (drill) {
-		s->drill = malloc(sizeof *s->drill);
+		s->drill = calloc(1, sizeof *s->drill);
 		if (!s->drill) {
 			fprintf(stderr, "shiproom: out of memory\n");
 			return SR_EXIT_RUNTIME;
 		}
-		memcpy(s->drill, s->policy, sizeof *s->drill);
+		sr_copy_sparse(s->drill, s->policy, sizeof *s->drill);
 		session_roster_add(s->drill, SR_ROLE_RELEASE_DRI, s->owner);
 		session_roster_add(s->drill, SR_ROLE_GATE_APPROVER, s->owner);
 		p = s->drill;

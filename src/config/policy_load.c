@@ -1574,7 +1574,7 @@ int policy_load_buffer(struct sr_policy *p, const char *buf, size_t len, const c
                        struct sr_policy_error *err)
 {
 	struct pl L;
-	memset(p, 0, sizeof *p);
+	sr_zero_sparse(p, sizeof *p); /* most of it is capacity (common.h) */
 	sr_strlcpy(p->path, name ? name : "", sizeof p->path);
 	p->hash = jr_fnv1a(buf, len);
 	if (jr_open(&L.d, buf, len, p->path, err) < 0)
@@ -1591,7 +1591,7 @@ int policy_load_file(struct sr_policy *p, const char *path, struct sr_policy_err
 	char *buf;
 	size_t len;
 	if (jr_read_file(path, &buf, &len, err) < 0) {
-		memset(p, 0, sizeof *p);
+		sr_zero_sparse(p, sizeof *p);
 		return -1;
 	}
 	int r = policy_load_buffer(p, buf, len, path, err);

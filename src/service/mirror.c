@@ -610,7 +610,7 @@ json_t *mirror_encode_history(const struct sr_history *h, sr_ms after)
 	json_t *o = json_object(), *cells = json_array();
 	int k = 0; /* points newer than `after` */
 	if (h->last > 0 && h->ncells > 0) {
-		int len = h->cells[0].len;
+		int len = h->len;
 		k = after <= 0 || after < h->last - (sr_ms)len * h->step
 		        ? len
 		        : (int)((h->last - after) / h->step);
@@ -679,13 +679,14 @@ int mirror_apply_history(struct sr_runner *m, const json_t *o, char *err, size_t
 	}
 	if (json_is_true(json_object_get(o, "reset")) || h->step != json_integer_value(step))
 		history_init(h, m->policy->ncells, (sr_ms)json_integer_value(step));
-	for (size_t c = 0; c < json_array_size(cells); c++) {
-		const json_t *cc = json_array_get(cells, c);
-		for (size_t i = 0; i < k; i++) {
+	for (size_t i = 0; i < k; i++) {
+		int row = history_add_row(h);
+		for (size_t c = 0; c < json_array_size(cells); c++) {
+			const json_t *cc = json_array_get(cells, c);
 			json_int_t st = json_integer_value(
 			    json_array_get(json_array_get(cc, 3), i));
-			history_push(
-			    h, (int)c, float_at(json_array_get(cc, 0), i),
+			history_set(
+			    h, row, (int)c, float_at(json_array_get(cc, 0), i),
 			    float_at(json_array_get(cc, 1), i), float_at(json_array_get(cc, 2), i),
 			    st >= 0 && st < SR_STATUS_COUNT ? (enum sr_status)st : SR_NODATA);
 		}

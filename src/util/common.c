@@ -3,6 +3,7 @@
 #include "shiproom/common.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -52,6 +53,42 @@ void sr_msgf(char *dst, size_t n, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(dst, n, fmt, ap);
 	va_end(ap);
+}
+
+#define SPARSE_PAGE 4096
+
+static const unsigned char zero_page[SPARSE_PAGE];
+
+/* How much of what is left from `at` lies in the page of `at`. */
+static size_t page_piece(uintptr_t at, size_t left)
+{
+	size_t to_edge = SPARSE_PAGE - (size_t)(at % SPARSE_PAGE);
+	return left < to_edge ? left : to_edge;
+}
+
+void sr_zero_sparse(void *p, size_t n)
+{
+	unsigned char *b = p;
+	for (size_t off = 0; off < n;) {
+		size_t len = page_piece((uintptr_t)(b + off), n - off);
+		if (memcmp(b + off, zero_page, len) != 0)
+			memset(b + off, 0, len);
+		off += len;
+	}
+}
+
+void sr_copy_sparse(void *dst, const void *src, size_t n)
+{
+	unsigned char *d = dst;
+	const unsigned char *s = src;
+	for (size_t off = 0; off < n;) {
+		/* pieces by the destination's pages: those are what a write
+		 * makes resident */
+		size_t len = page_piece((uintptr_t)(d + off), n - off);
+		if (memcmp(s + off, zero_page, len) != 0)
+			memcpy(d + off, s + off, len);
+		off += len;
+	}
 }
 
 bool sr_strlcpy(char *dst, const char *src, size_t n)

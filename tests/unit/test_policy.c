@@ -79,6 +79,46 @@ static const struct sr_right *promote_right(const struct sr_policy *p, int from,
 	return NULL;
 }
 
+/* Loading writes only the pages it must (sr_zero_sparse), yet a policy
+ * loaded over memory full of an old one equals one loaded into zeros, and
+ * a sparse copy into zeroed memory equals the original byte for byte. */
+static void test_load_over_old_memory_and_sparse_copy(void **state)
+{
+	struct sr_policy *fresh = load_ok(state, SHIPPED);
+	struct sr_policy *dirty = malloc(sizeof *dirty);
+	struct sr_policy *copy = calloc(1, sizeof *copy);
+	assert_non_null(dirty);
+	assert_non_null(copy);
+	memset(dirty, 0xA5, sizeof *dirty);
+	struct sr_policy_error err;
+	assert_int_equal(policy_load_file(dirty, SHIPPED, &err), 0);
+	assert_memory_equal(fresh, dirty, sizeof *fresh);
+	/* a failed load leaves zeros too, not the old bytes */
+	memset(dirty, 0xA5, sizeof *dirty);
+	assert_int_equal(policy_load_file(dirty, FIXTURE("no-such-file.json"), &err), -1);
+	struct sr_policy *zeros = calloc(1, sizeof *zeros);
+	assert_non_null(zeros);
+	assert_memory_equal(dirty, zeros, sizeof *zeros);
+	sr_copy_sparse(copy, fresh, sizeof *copy);
+	assert_memory_equal(fresh, copy, sizeof *fresh);
+	/* and at an odd offset and length, across page edges */
+	unsigned char src[3 * 4096 + 77], dst[sizeof src];
+	for (size_t i = 0; i < sizeof src; i++)
+		src[i] = i % 4096 < 2000 ? 0 : (unsigned char)(i * 7 + 1);
+	memset(dst, 0, sizeof dst);
+	sr_copy_sparse(dst + 3, src + 5, sizeof src - 9);
+	assert_memory_equal(dst + 3, src + 5, sizeof src - 9);
+	memset(dst, 0x5A, sizeof dst);
+	sr_zero_sparse(dst + 1, sizeof dst - 2);
+	assert_int_equal(dst[0], 0x5A);
+	assert_int_equal(dst[sizeof dst - 1], 0x5A);
+	for (size_t i = 1; i + 1 < sizeof dst; i++)
+		assert_int_equal(dst[i], 0);
+	free(zeros);
+	free(copy);
+	free(dirty);
+}
+
 /* ---- the shipped policy is the directive ---------------------------------- */
 
 static void test_shipped_header(void **state)
@@ -818,6 +858,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_shipped_header, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_load_over_old_memory_and_sparse_copy, setup,
+	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_shipped_kpis, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_shipped_cells, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_shipped_phases, setup, teardown),

@@ -381,7 +381,7 @@ static void test_history(void **state)
 	                          policy_journey_index(policy, "search"));
 	assert_true(c >= 0);
 	/* T-130 .. T+105 inclusive, one point a minute */
-	assert_int_equal(r->history.cells[c].len, 105 + 130 + 1);
+	assert_int_equal(r->history.len, 105 + 130 + 1);
 	float can, ctl, lim;
 	enum sr_status st;
 	/* newest: T+105, fresh at 25% */
