@@ -85,7 +85,7 @@ void runner_init(struct sr_runner *r, const struct sr_policy *p, const struct sr
 	sr_sanitize(r->owner, owner ? owner : "", sizeof r->owner);
 	sr_ms t0 = sc ? sc->t0 : 0;
 	engine_init(&r->engine, p, t0);
-	history_init(&r->history, p->ncells, SR_MS_PER_MIN);
+	history_init(&r->history, p, SR_MS_PER_MIN);
 	r->now = sc ? t0 + (sr_ms)sc->start_min * SR_MS_PER_MIN : 0;
 	r->backoff_ms = SR_MS_PER_S;
 	r->own_rc = 2;
@@ -794,7 +794,7 @@ void runner_resume_scenario(struct sr_runner *r)
 		if (sc->t0 + (sr_ms)last * SR_MS_PER_MIN <= r->now)
 			r->script_done[i] = r->script_tried[i] = true;
 	}
-	history_init(&r->history, r->policy->ncells, r->history.step);
+	history_init(&r->history, r->policy, r->history.step);
 	/* The simulated edge is this process's: it holds what the journal
 	 * says the edge holds (a restart, a standby taking over), or the
 	 * simulated traffic would go by a weight nobody set. */
@@ -960,7 +960,7 @@ static void feed_rewind(struct sr_runner *r, bool clear_log)
 	f->next = 0;
 	follow_reset(&f->fl, r->policy->ncells);
 	engine_init(&r->engine, r->policy, f->t0);
-	history_init(&r->history, r->policy->ncells, SR_MS_PER_MIN);
+	history_init(&r->history, r->policy, SR_MS_PER_MIN);
 	journal_replay_init(&r->replay, &r->engine.ro, r->policy);
 	rollout_init(&r->engine.ro, r->policy, f->t0);
 	r->alarm = false;

@@ -607,7 +607,7 @@ int mirror_apply_core(struct sr_runner *m, const json_t *o, char *err, size_t n)
 
 json_t *mirror_encode_history(const struct sr_history *h, sr_ms after)
 {
-	json_t *o = json_object(), *cells = json_array();
+	json_t *o = json_object(), *cells = json_array(), *phases = json_array();
 	int k = 0; /* points newer than `after` */
 	if (h->last > 0 && h->ncells > 0) {
 		int len = h->len;
@@ -619,26 +619,28 @@ json_t *mirror_encode_history(const struct sr_history *h, sr_ms after)
 		if (k < 0)
 			k = 0;
 	}
+	/* a row's limits are its judged phase's (history.h) */
+	for (int i = k - 1; i >= 0; i--)
+		json_array_append_new(phases, json_integer(history_row_phase(h, i)));
 	for (int c = 0; c < h->ncells; c++) {
-		json_t *ca = json_array(), *co = json_array(), *li = json_array(),
-		       *st = json_array();
+		json_t *ca = json_array(), *co = json_array(), *st = json_array();
 		for (int i = k - 1; i >= 0; i--) {
-			float a, b, l;
+			float a, b;
 			enum sr_status s;
-			if (!history_point(h, c, i, &a, &b, &l, &s)) {
-				a = b = l = NAN;
+			if (!history_point(h, c, i, &a, &b, NULL, &s)) {
+				a = b = NAN;
 				s = SR_NODATA;
 			}
 			json_array_append_new(ca, num_or_null(a));
 			json_array_append_new(co, num_or_null(b));
-			json_array_append_new(li, num_or_null(l));
 			json_array_append_new(st, json_integer(s));
 		}
-		json_array_append_new(cells, json_pack("[oooo]", ca, co, li, st));
+		json_array_append_new(cells, json_pack("[ooo]", ca, co, st));
 	}
 	json_object_set_new(o, "step", json_integer(h->step));
 	json_object_set_new(o, "last", json_integer(h->last));
 	json_object_set_new(o, "reset", json_boolean(after <= 0));
+	json_object_set_new(o, "phases", phases);
 	json_object_set_new(o, "cells", cells);
 	return o;
 }
@@ -653,24 +655,30 @@ int mirror_apply_history(struct sr_runner *m, const json_t *o, char *err, size_t
 {
 	struct sr_history *h = &m->history;
 	const json_t *step = json_object_get(o, "step"), *last = json_object_get(o, "last");
-	const json_t *cells = json_object_get(o, "cells");
+	const json_t *cells = json_object_get(o, "cells"), *phases = json_object_get(o, "phases");
 	if (!json_is_integer(step) || json_integer_value(step) <= 0 || !json_is_integer(last) ||
-	    !json_is_array(cells) || json_array_size(cells) != (size_t)m->policy->ncells) {
+	    !json_is_array(cells) || json_array_size(cells) != (size_t)m->policy->ncells ||
+	    !json_is_array(phases)) {
 		snprintf(err, n, "history: malformed");
 		return -1;
 	}
 	/* Check every cell first: the ring is changed whole or not at all. */
-	size_t k = 0;
+	size_t k = json_array_size(phases);
+	for (size_t i = 0; i < k; i++) {
+		const json_t *ph = json_array_get(phases, i);
+		json_int_t v = json_is_integer(ph) ? json_integer_value(ph) : -2;
+		if (v != SR_HIST_UNJUDGED && (v < -1 || v >= m->policy->nphases)) {
+			snprintf(err, n, "history: row %zu has no phase of the policy", i);
+			return -1;
+		}
+	}
 	for (size_t c = 0; c < json_array_size(cells); c++) {
 		const json_t *cc = json_array_get(cells, c);
-		if (!json_is_array(cc) || json_array_size(cc) != 4) {
+		if (!json_is_array(cc) || json_array_size(cc) != 3) {
 			snprintf(err, n, "history: cell %zu malformed", c);
 			return -1;
 		}
-		size_t len = json_array_size(json_array_get(cc, 0));
-		if (c == 0)
-			k = len;
-		for (size_t j = 0; j < 4; j++)
+		for (size_t j = 0; j < 3; j++)
 			if (!json_is_array(json_array_get(cc, j)) ||
 			    json_array_size(json_array_get(cc, j)) != k) {
 				snprintf(err, n, "history: cell %zu has ragged series", c);
@@ -678,17 +686,17 @@ int mirror_apply_history(struct sr_runner *m, const json_t *o, char *err, size_t
 			}
 	}
 	if (json_is_true(json_object_get(o, "reset")) || h->step != json_integer_value(step))
-		history_init(h, m->policy->ncells, (sr_ms)json_integer_value(step));
+		history_init(h, m->policy, (sr_ms)json_integer_value(step));
 	for (size_t i = 0; i < k; i++) {
-		int row = history_add_row(h);
+		int row = history_add_row(h, (int)json_integer_value(json_array_get(phases, i)));
 		for (size_t c = 0; c < json_array_size(cells); c++) {
 			const json_t *cc = json_array_get(cells, c);
 			json_int_t st = json_integer_value(
-			    json_array_get(json_array_get(cc, 3), i));
-			history_set(
-			    h, row, (int)c, float_at(json_array_get(cc, 0), i),
-			    float_at(json_array_get(cc, 1), i), float_at(json_array_get(cc, 2), i),
-			    st >= 0 && st < SR_STATUS_COUNT ? (enum sr_status)st : SR_NODATA);
+			    json_array_get(json_array_get(cc, 2), i));
+			history_set(h, row, (int)c, float_at(json_array_get(cc, 0), i),
+			            float_at(json_array_get(cc, 1), i),
+			            st >= 0 && st < SR_STATUS_COUNT ? (enum sr_status)st
+			                                            : SR_NODATA);
 		}
 	}
 	h->last = (sr_ms)json_integer_value(last);

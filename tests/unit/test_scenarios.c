@@ -363,22 +363,50 @@ static void test_replay_identical(void **state)
 	free(sc);
 }
 
+/* A scenario played by a runner on the simulator up to T+minutes. */
+struct played {
+	struct sr_scenario *sc;
+	struct sr_sim *sim;
+	struct sr_runner *r;
+};
+
+static struct played play(const char *scenario, int minutes)
+{
+	char path[1024];
+	scenario_path(path, sizeof path, SCEN_DIR, scenario);
+	struct played pl = {.sc = calloc(1, sizeof *pl.sc), .r = calloc(1, sizeof *pl.r)};
+	assert_non_null(pl.sc);
+	assert_non_null(pl.r);
+	struct sr_policy_error err;
+	assert_int_equal(scenario_load_file(pl.sc, policy, path, &err), 0);
+	pl.sim = sim_create(policy, pl.sc);
+	assert_non_null(pl.sim);
+	runner_init(pl.r, policy, pl.sc, sim_source(pl.sim), sim_edge(pl.sim), false, "test");
+	runner_advance(pl.r, pl.sc->t0 + minutes * SR_MS_PER_MIN);
+	return pl;
+}
+
+static void played_free(struct played *pl)
+{
+	sim_destroy(pl->sim);
+	free(pl->r);
+	free(pl->sc);
+}
+
+static int search_p95(void)
+{
+	return policy_cell_index(policy, policy_kpi_index(policy, "p95_latency"),
+	                         policy_journey_index(policy, "search"));
+}
+
 /* The history ring: one point per minute whatever the poll rate, and a
  * gap (NAN) wherever the data was not trustworthy. */
 static void test_history(void **state)
 {
 	(void)state;
-	char path[1024];
-	scenario_path(path, sizeof path, SCEN_DIR, "metrics-stale");
-	struct sr_scenario *sc = calloc(1, sizeof *sc);
-	struct sr_policy_error err;
-	assert_int_equal(scenario_load_file(sc, policy, path, &err), 0);
-	struct sr_runner *r = calloc(1, sizeof *r);
-	struct sr_sim *sim = sim_create(policy, sc);
-	runner_init(r, policy, sc, sim_source(sim), sim_edge(sim), false, "test");
-	runner_advance(r, sc->t0 + 105 * SR_MS_PER_MIN);
-	int c = policy_cell_index(policy, policy_kpi_index(policy, "p95_latency"),
-	                          policy_journey_index(policy, "search"));
+	struct played pl = play("metrics-stale", 105);
+	struct sr_runner *r = pl.r;
+	int c = search_p95();
 	assert_true(c >= 0);
 	/* T-130 .. T+105 inclusive, one point a minute */
 	assert_int_equal(r->history.len, 105 + 130 + 1);
@@ -400,9 +428,36 @@ static void test_history(void **state)
 	assert_true(history_point(&r->history, c, 205, &can, &ctl, &lim, &st));
 	assert_true(isnan(can));
 	assert_false(history_point(&r->history, c, 236, &can, &ctl, &lim, &st));
-	sim_destroy(sim);
-	free(r);
-	free(sc);
+	played_free(&pl);
+}
+
+/* A point's limit is the one its cell was judged at (the ring keeps a
+ * row's phase, history.h): the newest is the cell's own, and across the
+ * healthy day's promotion to 50% the P95 line steps from 130 to 120. */
+static void test_history_limit_follows_the_phase(void **state)
+{
+	(void)state;
+	struct played pl = play("healthy", 350);
+	struct sr_runner *r = pl.r;
+	int c = search_p95();
+	float can, ctl, lim;
+	enum sr_status st;
+	assert_true(history_point(&r->history, c, 0, &can, &ctl, &lim, &st));
+	assert_true(lim == (float)r->engine.cells[c].limit);
+	int at130 = 0, at120 = 0, other = 0;
+	for (int i = 0; history_point(&r->history, c, i, &can, &ctl, &lim, &st); i++) {
+		if (lim == 130.0f)
+			at130++;
+		else if (lim == 120.0f)
+			at120++;
+		else
+			other++;
+		if (lim == 120.0f)
+			assert_int_equal(at130, 0); /* newest first: 120 after 130 */
+	}
+	assert_true(at130 > 0 && at120 > 0);
+	assert_int_equal(other, 0);
+	played_free(&pl);
 }
 
 int main(void)
@@ -415,6 +470,7 @@ int main(void)
 	    cmocka_unit_test(test_healthy_never_worse),
 	    cmocka_unit_test(test_evidence_actions),
 	    cmocka_unit_test(test_history),
+	    cmocka_unit_test(test_history_limit_follows_the_phase),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -185,6 +185,7 @@ static void assert_same(const struct sr_runner *r, const struct sr_runner *m)
 			if (!h1)
 				break;
 			assert_int_equal(s1, s2);
+			assert_true((isnan(l1) && isnan(l2)) || l1 == l2);
 			assert_true((isnan(a1) && isnan(a2)) ||
 			            fabsf(a1 - a2) <= 1e-4f * fabsf(a1));
 		}
