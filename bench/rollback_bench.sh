@@ -58,6 +58,8 @@ while [ $r -le "$runs" ]; do
 	# Any phase of the scrape and poll cycles: a random wait over a whole
 	# poll interval (and a whole scrape interval).
 	sleep "$(python3 -c "import random; print('%.3f' % random.uniform(0, max(1, $poll, $scrape)))")"
+	python3 bench/prom_cross.py "http://127.0.0.1:$pp" "${window}s" 160 "$limit" >"$work/cross$r" &
+	probe=$!
 	t0=$(now)
 	curl -fsS -X POST -d '{"latency_ms": 200}' "http://127.0.0.1:$cp/admin/inject" >/dev/null
 	i=0
@@ -68,14 +70,20 @@ while [ $r -le "$runs" ]; do
 	t1=$(now)
 	kill -TERM "$w"
 	wait "$w" || true
-	python3 -c "import sys; print('%.2f' % (float(sys.argv[2]) - float(sys.argv[1])))" "$t0" "$t1" >>"$work/times"
-	echo "run $r: $(tail -1 "$work/times") s"
+	wait "$probe" || true
+	# total, and the part the data took (injection -> Prometheus answers
+	# P95 > 160 ms: bench/prom_cross.py); "nan" if the probe saw none
+	python3 -c "import sys; c = sys.argv[3]; print('%.2f %s' % (float(sys.argv[2]) - float(sys.argv[1]), '%.2f' % (float(c) - float(sys.argv[1])) if c != 'none' else 'nan'))" "$t0" "$t1" "$(cat "$work/cross$r")" >>"$work/times"
+	echo "run $r: $(tail -1 "$work/times" | awk '{print $1 " s (the data: " $2 " s)"}')"
 	r=$((r + 1))
 done
 curl -fsS -X POST "http://127.0.0.1:$cp/admin/reset" >/dev/null
 python3 - "$work/times" "$scrape" "$poll" "$window" <<'PY'
 import statistics, sys
-t = [float(x) for x in open(sys.argv[1])]
+rows = [l.split() for l in open(sys.argv[1])]
+t = [float(r[0]) for r in rows]
+data = [float(r[1]) for r in rows]
+ours = [a - b for a, b in zip(t, data) if b == b]
 scrape, poll, window = float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 cross = 0.05 * window
 floor = scrape + poll + cross
@@ -83,6 +91,11 @@ aligned = scrape + cross + 0.25
 print("injection -> canary weight 0 (read from HAProxy), %d runs at a %.0f s scrape: min %.2f s, median %.2f s, max %.2f s"
       % (len(t), scrape, min(t), statistics.median(t), max(t)))
 print("runs: " + " ".join("%.2f" % x for x in t))
+print("of which the data (injection -> Prometheus answers P95 > 160 ms, bench/prom_cross.py): "
+      + " ".join("%.2f" % x for x in data))
+if ours:
+    print("the console's part (that answer -> HAProxy at 0): min %.2f s, median %.2f s, max %.2f s"
+          % (min(ours), statistics.median(ours), max(ours)))
 print("worst case, free-running polls: scrape %.0f s + poll %.0f s + P95 crossing %.1f s (5%% of a %.0f s window) = %.1f s"
       % (scrape, poll, cross, window, floor))
 print("worst case, scrape-aligned polls: scrape %.0f s + P95 crossing %.1f s + settle 0.25 s = %.2f s"

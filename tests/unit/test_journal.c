@@ -352,6 +352,55 @@ static void test_reconcile_applies_like_an_outcome(void **state)
 	journal_close(j);
 }
 
+/* Our own obs records are read back without parsing them (journal.c:
+ * struct own_quiet), and must read as the same event: seq, time, type,
+ * own. A line at that place that is not exactly what was written (here
+ * one character changed in the file) is parsed like any other, and
+ * another handle parses them all. */
+static void test_own_obs_read_back(void **state)
+{
+	(void)state;
+	struct sr_journal *j = jopen(NULL);
+	OK(journal_start(j, T0, "dri", T0, g_policy->hash, "r", E));
+	long long seq[3];
+	for (int i = 0; i < 3; i++)
+		OK(journal_append(j, SR_J_OBS, T0 + i * 15000, "",
+		                  json_pack("{s:i, s:s}", "n", 1, "b", "abcdef"), &seq[i], E));
+	/* change the second obs line's "abcdef" to "abcdeg" in place */
+	char path[700], buf[8192];
+	int fd = open(jpath(path, sizeof path), O_RDWR);
+	assert_true(fd >= 0);
+	ssize_t got = pread(fd, buf, sizeof buf - 1, 0);
+	assert_true(got > 0);
+	buf[got] = '\0';
+	char *second = strstr(strstr(buf, "abcdef") + 1, "abcdef");
+	assert_non_null(second);
+	assert_int_equal(pwrite(fd, "g", 1, (off_t)(second - buf) + 5), 1);
+	close(fd);
+	struct seen s = {0};
+	assert_int_equal(journal_poll(j, on_event, on_issue, &s), 4);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(s.seq[1 + i], seq[i]);
+		assert_int_equal(s.type[1 + i], SR_J_OBS);
+		assert_true(s.own[1 + i]);
+	}
+	assert_string_equal(s.text[1], "{}");                   /* known, not parsed */
+	assert_non_null(strstr(s.text[2], "\"b\":\"abcdeg\"")); /* changed: parsed */
+	assert_string_equal(s.text[3], "{}");
+	/* the scan counted them all: the next record follows the last */
+	long long next;
+	OK(journal_append(j, SR_J_OBS, T0 + 60000, "", json_pack("{s:i}", "n", 1), &next, E));
+	assert_int_equal(next, seq[2] + 1);
+	/* another handle parses every line */
+	struct sr_journal *k = jopen(NULL);
+	struct seen t = {0};
+	assert_int_equal(journal_poll(k, on_event, on_issue, &t), 5);
+	assert_non_null(strstr(t.text[1], "\"b\":\"abcdef\""));
+	assert_false(t.own[1]);
+	journal_close(k);
+	journal_close(j);
+}
+
 static void test_apply_reports_what_it_cannot_apply(void **state)
 {
 	(void)state;
@@ -916,6 +965,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    T(test_identity_checked),
 	    T(test_round_trip_rebuilds_rollout),
+	    T(test_own_obs_read_back),
 	    T(test_reconcile_applies_like_an_outcome),
 	    T(test_apply_reports_what_it_cannot_apply),
 	    T(test_torn_last_line),

@@ -260,12 +260,76 @@ static void test_old_text_records_still_read(void **state)
 	json_decref(d);
 }
 
+static double p10_of(int e)
+{
+	return pow(10, e);
+}
+
 static void test_rounding(void **state)
 {
 	(void)state;
 	assert_true(obsrec_round(92.02349876) == 92.0235);
 	assert_true(obsrec_round(0.000123456789) == 0.000123457);
 	assert_true(isnan(obsrec_round(NAN)));
+}
+
+/* obsrec_round takes a path without printf where that is safe; it must
+ * answer what strtod(printf("%.6g")) answers, bit for bit, everywhere:
+ * random doubles of every magnitude and sign, values whose seventh digit
+ * is a tie (5) or next to one, integers, powers of ten and their
+ * neighbours, subnormals, -0. */
+static double round_by_printf(double v)
+{
+	char buf[32];
+	snprintf(buf, sizeof buf, "%.6g", v);
+	return strtod(buf, NULL);
+}
+
+static void expect_same_rounding(double v)
+{
+	double got = obsrec_round(v), want = round_by_printf(v);
+	if (memcmp(&got, &want, sizeof got) != 0)
+		fail_msg("obsrec_round(%.17g) = %.17g, printf and strtod say %.17g", v, got, want);
+}
+
+static void test_rounding_matches_printf(void **state)
+{
+	(void)state;
+	uint64_t x = 0x9E3779B97F4A7C15ULL;
+	for (int i = 0; i < 400000; i++) {
+		x ^= x << 13; /* xorshift64 */
+		x ^= x >> 7;
+		x ^= x << 17;
+		double v;
+		switch (i % 4) {
+		case 0: /* any bit pattern that is a finite double */
+			memcpy(&v, &x, sizeof v);
+			if (!isfinite(v))
+				continue;
+			break;
+		case 1: /* the metrics' range, 1e-6 .. 1e9 */
+			v = ldexp((double)(x >> 11), -53) * pow(10, (double)(x % 16) - 6);
+			break;
+		case 2: /* six digits and a tie or near-tie seventh */
+			v = ((double)(100000 + x % 900000) + 0.5 + ((double)(x % 7) - 3) * 1e-7) *
+			    p10_of((int)(x % 30) - 15);
+			break;
+		default: /* integers (samples, counts) */ v = (double)(x % 100000000); break;
+		}
+		expect_same_rounding(v);
+		expect_same_rounding(-v);
+		expect_same_rounding(nextafter(v, INFINITY));
+		expect_same_rounding(nextafter(v, -INFINITY));
+	}
+	for (int e = -320; e <= 308; e++) {
+		double v = pow(10, e);
+		expect_same_rounding(v);
+		expect_same_rounding(nextafter(v, 0));
+		expect_same_rounding(nextafter(v, INFINITY));
+	}
+	expect_same_rounding(-0.0);
+	expect_same_rounding(4.9e-324);
+	expect_same_rounding(1.7976931348623157e308);
 }
 
 int main(void)
@@ -278,6 +342,7 @@ int main(void)
 	    cmocka_unit_test(test_random_chain),
 	    cmocka_unit_test(test_old_text_records_still_read),
 	    cmocka_unit_test(test_rounding),
+	    cmocka_unit_test(test_rounding_matches_printf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
