@@ -914,6 +914,7 @@ static int mirror_reset(struct sr_journal *j, const char *why, char *err, size_t
 	j->poll_seq = j->last_seq = 0;
 	j->npending = 0;
 	j->nown = 0;
+	j->nquiet = 0; /* its lines are the store's now, read in full */
 	msgf(j->store_err, sizeof j->store_err, "%s: the old copy is %s", why, aside);
 	return 0;
 }
@@ -1499,9 +1500,13 @@ static void deliver_line(void *ctx, const char *line, size_t len, long lineno, l
 	struct sr_jevent ev;
 	json_t *o = NULL;
 	const struct own_quiet *q = d->j ? quiet_line(d->j, line, len, off) : NULL;
-	if (q) {
-		/* our own obs record, exactly as written: what it says is known
-		 * and changes no state; its fields read as an empty object */
+	bool quiet = q && own_take(d->j, q->seq);
+	if (quiet) {
+		/* our own obs record, exactly as written and not yet delivered:
+		 * what it says is known and changes no state, and no one reads
+		 * the fields of one's own obs record (a follower evaluates the
+		 * leader's); they read as an empty object. Anything else (a
+		 * line read again after a rewind) is parsed in full. */
 		static json_t *no_fields;
 		if (!no_fields)
 			no_fields = json_object();
@@ -1528,7 +1533,7 @@ static void deliver_line(void *ctx, const char *line, size_t len, long lineno, l
 		d->prev_seq = ev.seq;
 	ev.line = lineno;
 	ev.offset = off;
-	ev.own = d->j ? own_take(d->j, ev.seq) : false;
+	ev.own = quiet || (d->j ? own_take(d->j, ev.seq) : false);
 	d->count++;
 	if (d->cb)
 		d->cb(d->ud, &ev);
