@@ -32,20 +32,18 @@ struct field {
 	int max; /* F_ENUM: largest value; F_INT: -1 none */
 };
 
-#define FLD(T, f, k, mx)                                                                           \
+/* a field sent under `name` (FLD: under its own) */
+#define FLD_AS(T, f, name, k, mx)                                                                  \
 	{                                                                                          \
-#f, k, offsetof(T, f), sizeof(((T *)0)->f), mx                                     \
+		name, k, offsetof(T, f), sizeof(((T *)0)->f), mx                                   \
 	}
+#define FLD(T, f, k, mx) FLD_AS(T, f, #f, k, mx)
 #define INT(T, f) FLD(T, f, F_INT, -1)
 #define BOOL(T, f) FLD(T, f, F_BOOL, 0)
 #define MS(T, f) FLD(T, f, F_MS, 0)
 #define DBL(T, f) FLD(T, f, F_DBL, 0)
 #define STR(T, f) FLD(T, f, F_STR, 0)
-/* a string field sent under another name */
-#define STR_AS(T, f, name)                                                                         \
-	{                                                                                          \
-		name, F_STR, offsetof(T, f), sizeof(((T *)0)->f), 0                                \
-	}
+#define STR_AS(T, f, name) FLD_AS(T, f, name, F_STR, 0)
 #define ENUM(T, f, mx) FLD(T, f, F_ENUM, mx)
 #define DARR(T, f) FLD(T, f, F_DARR, 0)
 #define LONG(T, f) FLD(T, f, F_LONG, 0)
