@@ -17,9 +17,9 @@
 #include "shiproom/policy.h"
 #include "shiproom/snapshot.h"
 
-#define SR_PROM_MAX_SERIES 4096 /* more in one answer is a query mistake */
-#define SR_PROM_MSG_LEN 160     /* == sizeof(struct sr_obs).error */
-#define SR_PROM_BODY_EXCERPT 80 /* bytes of a non-JSON error body shown */
+#define SR_PROM_MAX_SERIES 4096        /* more in one answer is a query mistake */
+#define SR_PROM_MSG_LEN SR_OBS_MSG_LEN /* a result's message becomes an observation's */
+#define SR_PROM_BODY_EXCERPT 80        /* bytes of a non-JSON error body shown */
 
 enum sr_prom_rtype {
 	SR_PROM_NONE = 0,

@@ -16,15 +16,20 @@ enum sr_obs_kind {
 	SR_OBS_NONE = 0, /* never fetched */
 	SR_OBS_OK,       /* value and samples are valid as of `at` */
 	SR_OBS_NOSERIES, /* the source answered, no series (or NaN) */
-	SR_OBS_ERROR     /* the last fetch failed; see error */
+	SR_OBS_ERROR     /* the last fetch failed; its message: snapshot_msg() */
 };
+
+#define SR_OBS_MSG_LEN 160 /* one source message, sanitised, with its NUL */
 
 struct sr_obs {
 	enum sr_obs_kind kind;
+	bool degraded; /* the source warned (Prometheus `warnings`) */
+	/* The snapshot holds a message for it (why ERROR, or a warning
+	 * noted): read it with snapshot_msg(), set it with snapshot_set_msg(). */
+	bool has_msg;
 	double value;   /* in the KPI's unit; NAN when unknown */
 	double samples; /* observations behind value (requests, payments) */
 	sr_ms at;       /* time of the data (last good fetch for ERROR) */
-	bool degraded;  /* the source warned (Prometheus `warnings`) */
 	/* The poll step's counts for the evidence test (evidence.h), as
 	 * Prometheus increase() over the step: requests and bad events (for
 	 * a latency KPI: requests slower than step_bound ms, a histogram
@@ -32,7 +37,6 @@ struct sr_obs {
 	 * the source has none: the test then waits, it never guesses. */
 	double step_n, step_bad;
 	double step_bound;
-	char error[160]; /* sanitised message for ERROR / degraded */
 };
 
 #define SR_SAMPLE_TIMES 16
@@ -49,6 +53,13 @@ struct sr_snapshot {
 	 * or the answer had none. */
 	int nsample_times;
 	sr_ms sample_times[SR_SAMPLE_TIMES];
+	/* The observations' messages, beside them rather than in them: most
+	 * observations have none, and 160 bytes in each were most of a
+	 * snapshot (a runner keeps three). A slot means something only while
+	 * its observation's has_msg says so; clearing one writes nothing
+	 * here, so the pages of cells without a message are never touched. */
+	char canary_msg[SR_MAX_CELLS][SR_OBS_MSG_LEN];
+	char control_msg[SR_MAX_CELLS][SR_OBS_MSG_LEN];
 };
 
 /* One observation as never fetched: SR_OBS_NONE, value and step counts
@@ -61,6 +72,16 @@ void snapshot_clear(struct sr_snapshot *s, int ncells);
  * ncells is neither read nor written (a whole-struct copy would move
  * SR_MAX_CELLS observations whatever the policy). */
 void snapshot_copy(struct sr_snapshot *dst, const struct sr_snapshot *src);
+
+/* The message of observation o of snapshot s ("" when it has none, or
+ * when o is not one of s's observations). s may be NULL: "". */
+const char *snapshot_msg(const struct sr_snapshot *s, const struct sr_obs *o);
+/* Give o, one of s's observations, the message msg, sanitised (NULL or
+ * "": none). */
+void snapshot_set_msg(struct sr_snapshot *s, struct sr_obs *o, const char *msg);
+/* The same, printf-style. */
+void snapshot_set_msgf(struct sr_snapshot *s, struct sr_obs *o, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* Mark every cell of the snapshot as failed with `msg` (sanitised),
  * keeping each cell's last value and time. Used when a whole fetch fails. */

@@ -56,18 +56,23 @@ void runner_init(struct sr_runner *r, const struct sr_policy *p, const struct sr
 {
 	/* Zero everything but what is sized for SR_MAX_CELLS: the engine
 	 * (engine_init writes its head and the policy's cells), the history
-	 * ring (history_init) and the observations of the two snapshots
-	 * (written before read, up to their ncells). Zeros over them would
-	 * only make megabytes of capacity resident (common.h). In
-	 * declaration order, so the offsets ascend. */
-	const size_t obs_sz = sizeof r->held.canary;
+	 * ring (history_init) and the observations of the two snapshots and
+	 * their messages (written before read, up to their ncells; a message
+	 * only with its has_msg). Zeros over them would only make megabytes
+	 * of capacity resident (common.h). In declaration order, so the
+	 * offsets ascend. */
+	const size_t obs_sz = sizeof r->held.canary, msg_sz = sizeof r->held.canary_msg;
 	const size_t skip[][2] = {
 	    {offsetof(struct sr_runner, engine), sizeof r->engine},
 	    {offsetof(struct sr_runner, history), sizeof r->history},
 	    {offsetof(struct sr_runner, held.canary), obs_sz},
 	    {offsetof(struct sr_runner, held.control), obs_sz},
+	    {offsetof(struct sr_runner, held.canary_msg), msg_sz},
+	    {offsetof(struct sr_runner, held.control_msg), msg_sz},
 	    {offsetof(struct sr_runner, obs_prev.canary), obs_sz},
 	    {offsetof(struct sr_runner, obs_prev.control), obs_sz},
+	    {offsetof(struct sr_runner, obs_prev.canary_msg), msg_sz},
+	    {offsetof(struct sr_runner, obs_prev.control_msg), msg_sz},
 	};
 	size_t at = 0;
 	for (size_t i = 0; i < sizeof skip / sizeof skip[0]; i++) {

@@ -145,20 +145,21 @@ static bool enough_samples(const struct sr_kpi *k, double samples)
 /* Whether an observation cannot be used; why (into buf, when not NULL)
  * and the status it implies (*st). Order: ERROR, STALE, NODATA. */
 static bool obs_problem(const struct sr_policy *p, const struct sr_kpi *k, const struct sr_obs *o,
-                        sr_ms now, enum sr_status *st, char *buf, size_t n)
+                        const char *msg, sr_ms now, enum sr_status *st, char *buf, size_t n)
 {
 	char d1[24], d2[24];
 	if (o->kind == SR_OBS_ERROR) {
 		*st = SR_ERROR;
 		if (!buf)
 			return true;
-		char msg[sizeof o->error];
-		sr_sanitize(msg, o->error[0] ? o->error : "fetch failed", sizeof msg);
+		char clean[SR_OBS_MSG_LEN];
+		sr_sanitize(clean, msg && *msg ? msg : "fetch failed", sizeof clean);
 		if (o->at > 0 && !isnan(o->value)) {
 			sr_fmt_duration(d1, sizeof d1, now - o->at);
-			engine_format(buf, n, "fetch failed: %s (last good value %s ago)", msg, d1);
+			engine_format(buf, n, "fetch failed: %s (last good value %s ago)", clean,
+			              d1);
 		} else {
-			engine_format(buf, n, "fetch failed: %s (no good value yet)", msg);
+			engine_format(buf, n, "fetch failed: %s (no good value yet)", clean);
 		}
 		return true;
 	}
@@ -258,6 +259,7 @@ struct judging {
 	const struct sr_policy *p;
 	const struct sr_kpi *k;
 	const struct sr_reason_inputs *in; /* phase, limit, baselines */
+	const struct sr_snapshot *s;       /* the observations' messages; NULL: none */
 	sr_ms now;
 	double control; /* control_value() */
 	/* found */
@@ -281,7 +283,8 @@ static double cell_baseline(const struct judging *j, const struct sr_obs *ctl, c
 	}
 	enum sr_status st;
 	char why[SR_REASON_LEN];
-	if (!obs_problem(j->p, k, ctl, j->now, &st, buf ? why : NULL, sizeof why))
+	if (!obs_problem(j->p, k, ctl, snapshot_msg(j->s, ctl), j->now, &st, buf ? why : NULL,
+	                 sizeof why))
 		return ctl->value;
 	/* At 100% there is no control cohort: compare with the control as
 	 * last seen (before the canary took all traffic). Only then; at any
@@ -547,7 +550,7 @@ static void remember_control(struct sr_engine *e, int i, const struct sr_kpi *k,
                              const struct sr_obs *ctl, sr_ms now)
 {
 	enum sr_status st;
-	if (!obs_problem(e->policy, k, ctl, now, &st, NULL, 0) && isfinite(ctl->value)) {
+	if (!obs_problem(e->policy, k, ctl, NULL, now, &st, NULL, 0) && isfinite(ctl->value)) {
 		e->last_control[i] = ctl->value;
 		e->last_control_at[i] = ctl->at;
 	}
@@ -568,7 +571,7 @@ static bool kind_uses_control(const struct sr_kpi *k)
 static bool obs_text_timeless(const struct sr_policy *p, const struct sr_obs *o, sr_ms now)
 {
 	/* a warning only noted (not degrading) is text from the source too */
-	return o->kind != SR_OBS_ERROR && !obs_stale(p, o, now) && !o->degraded && !o->error[0];
+	return o->kind != SR_OBS_ERROR && !obs_stale(p, o, now) && !o->degraded && !o->has_msg;
 }
 
 /* Everything obs_problem and judge_value read for cell i, besides the
@@ -636,13 +639,14 @@ static enum sr_status cell_judge(struct judging *j, const struct sr_obs *can,
 	enum sr_status raw;
 	j->baseline = NAN;
 	j->deviation_pct = NAN;
-	j->fresh = !obs_problem(j->p, j->k, can, j->now, &raw, j->reason, j->n);
+	j->fresh = !obs_problem(j->p, j->k, can, snapshot_msg(j->s, can), j->now, &raw, j->reason,
+	                        j->n);
 	if (j->fresh)
 		raw = judge_value(j, can, ctl);
 	/* A value from a partial answer (Prometheus `warnings`: a store or a
 	 * shard did not answer) may be right or may miss the bad part: never
 	 * GREEN. The source decides whether a warning degrades (it sets
-	 * `degraded`) or is only noted (text in `error`). */
+	 * `degraded`) or is only noted (a message: snapshot_msg). */
 	if (raw == SR_GREEN && (can->degraded || (ctl->degraded && kind_uses_control(j->k)))) {
 		if (j->reason) {
 			char was[SR_REASON_LEN];
@@ -659,7 +663,7 @@ static enum sr_status cell_judge(struct judging *j, const struct sr_obs *can,
  * the breach timer (as the memo has them) and any source warning. */
 static void cell_write_reason(const struct sr_policy *p, const struct sr_kpi *k,
                               const struct sr_reason_memo *m, const struct sr_obs *can,
-                              const char *reason, char *out, size_t n)
+                              const char *can_msg, const char *reason, char *out, size_t n)
 {
 	char extra[96] = "", d[24], w[24];
 	sr_ms win = engine_sustain_window(p);
@@ -680,10 +684,10 @@ static void cell_write_reason(const struct sr_policy *p, const struct sr_kpi *k,
 		              p->clear_after > 0 ? p->clear_after : 1, reason);
 	else
 		engine_format(out, n, "%s%s", reason, extra);
-	if (can->kind == SR_OBS_OK && can->error[0]) {
+	if (can->kind == SR_OBS_OK && can_msg && *can_msg) {
 		size_t len = strlen(out);
-		char msg[sizeof can->error];
-		sr_sanitize(msg, can->error, sizeof msg);
+		char msg[SR_OBS_MSG_LEN];
+		sr_sanitize(msg, can_msg, sizeof msg);
 		engine_format(out + len, n - len, " [source warning: %s]", msg);
 	}
 }
@@ -716,7 +720,7 @@ const char *engine_cell_reason(const struct sr_engine *e, int i)
 	                    .reason = reason,
 	                    .n = sizeof reason};
 	cell_judge(&j, &can, &ctl);
-	cell_write_reason(p, k, m, &can, reason, c->reason_text, sizeof c->reason_text);
+	cell_write_reason(p, k, m, &can, NULL, reason, c->reason_text, sizeof c->reason_text);
 	c->reason_pending = false;
 	return c->reason_text;
 }
@@ -763,6 +767,7 @@ static void cell_evaluate(struct sr_engine *e, int i, const struct sr_snapshot *
 		struct judging j = {.p = p,
 		                    .k = k,
 		                    .in = &in,
+		                    .s = s,
 		                    .now = now,
 		                    .control = c->control,
 		                    .reason = timeless ? NULL : reason,
@@ -782,8 +787,8 @@ static void cell_evaluate(struct sr_engine *e, int i, const struct sr_snapshot *
 		memo_store(c, &in, timeless);
 		c->reason_pending = timeless;
 		if (!timeless)
-			cell_write_reason(p, k, &c->memo, can, reason, c->reason_text,
-			                  sizeof c->reason_text);
+			cell_write_reason(p, k, &c->memo, can, snapshot_msg(s, can), reason,
+			                  c->reason_text, sizeof c->reason_text);
 	}
 
 	if (st != c->status || first) {
@@ -814,7 +819,7 @@ static void capture_t0_baselines(struct sr_engine *e, const struct sr_snapshot *
 			continue;
 		const struct sr_obs *ctl = obs_of(s, i, false);
 		enum sr_status st;
-		if (!obs_problem(p, k, ctl, now, &st, NULL, 0) && isfinite(ctl->value))
+		if (!obs_problem(p, k, ctl, NULL, now, &st, NULL, 0) && isfinite(ctl->value))
 			e->t0_baseline[i] = ctl->value;
 	}
 }

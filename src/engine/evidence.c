@@ -77,10 +77,17 @@ double evidence_mean_cs_radius(double n1, double var1, double n2, double var2, d
 
 void evidence_init(struct sr_evidence *ev, const struct sr_evidence_cfg *cfg)
 {
+	if (!cfg || !cfg->enabled) {
+		/* Off is all zeros (SR_EVS_OFF is 0) and nothing but the state
+		 * is read: an engine's cells of KPIs without a test (most of
+		 * them) leave their pages untouched. */
+		sr_zero_sparse(ev, sizeof *ev);
+		return;
+	}
 	memset(ev, 0, sizeof *ev);
-	ev->state = cfg && cfg->enabled ? SR_EVS_NODATA : SR_EVS_OFF;
-	double r0 = cfg && cfg->tolerance > 0 ? cfg->tolerance : 1.2;
-	double ru = cfg && cfg->upper > 0 ? cfg->upper : 1.5;
+	ev->state = SR_EVS_NODATA;
+	double r0 = cfg->tolerance > 0 ? cfg->tolerance : 1.2;
+	double ru = cfg->upper > 0 ? cfg->upper : 1.5;
 	for (int i = 0; i < EVIDENCE_GRID; i++) {
 		ev->grid_ln[i] = log(r0) + (i - EVIDENCE_ANCHOR) * log(EVIDENCE_GRID_RATIO);
 		ev->grid_r[i] = exp(ev->grid_ln[i]);

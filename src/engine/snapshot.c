@@ -9,6 +9,9 @@
 #include "shiproom/snapshot.h"
 
 #include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 void obs_clear(struct sr_obs *o)
@@ -44,22 +47,68 @@ void snapshot_copy(struct sr_snapshot *dst, const struct sr_snapshot *src)
 	memcpy(dst->control, src->control, (size_t)n * sizeof src->control[0]);
 	dst->nsample_times = src->nsample_times;
 	memcpy(dst->sample_times, src->sample_times, sizeof src->sample_times);
+	for (int i = 0; i < n; i++) {
+		if (src->canary[i].has_msg)
+			memcpy(dst->canary_msg[i], src->canary_msg[i], sizeof src->canary_msg[i]);
+		if (src->control[i].has_msg)
+			memcpy(dst->control_msg[i], src->control_msg[i],
+			       sizeof src->control_msg[i]);
+	}
 }
 
-static void obs_fail(struct sr_obs *o, const char *clean)
+/* The message slot of o, or NULL when o is not one of s's observations
+ * (compared as addresses: o may point anywhere). */
+static char *msg_slot(const struct sr_snapshot *s, const struct sr_obs *o)
 {
-	/* value and at stay: they are the last good reading and its time. */
-	o->kind = SR_OBS_ERROR;
-	sr_strlcpy(o->error, clean, sizeof o->error);
+	uintptr_t a = (uintptr_t)o, c = (uintptr_t)s->canary, k = (uintptr_t)s->control;
+	const uintptr_t span = sizeof s->canary;
+	if (a >= c && a < c + span && (a - c) % sizeof *o == 0)
+		return (char *)s->canary_msg[(a - c) / sizeof *o];
+	if (a >= k && a < k + span && (a - k) % sizeof *o == 0)
+		return (char *)s->control_msg[(a - k) / sizeof *o];
+	return NULL;
+}
+
+const char *snapshot_msg(const struct sr_snapshot *s, const struct sr_obs *o)
+{
+	if (!s || !o || !o->has_msg)
+		return "";
+	const char *slot = msg_slot(s, o);
+	return slot ? slot : "";
+}
+
+void snapshot_set_msg(struct sr_snapshot *s, struct sr_obs *o, const char *msg)
+{
+	char *slot = msg_slot(s, o);
+	if (!slot || !msg || !*msg) {
+		o->has_msg = false;
+		return;
+	}
+	/* msg may be this very slot's text (a prefix added to it) */
+	char clean[SR_OBS_MSG_LEN];
+	sr_sanitize(clean, msg, sizeof clean);
+	memcpy(slot, clean, sizeof clean);
+	o->has_msg = clean[0] != '\0';
+}
+
+void snapshot_set_msgf(struct sr_snapshot *s, struct sr_obs *o, const char *fmt, ...)
+{
+	char buf[512]; /* cut after sanitising, as snapshot_set_msg does */
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	snapshot_set_msg(s, o, buf);
 }
 
 void snapshot_fail_all(struct sr_snapshot *s, const char *msg)
 {
-	char clean[sizeof s->canary[0].error];
-	sr_sanitize(clean, msg ? msg : "fetch failed", sizeof clean);
 	int n = s->ncells < 0 ? 0 : s->ncells > SR_MAX_CELLS ? SR_MAX_CELLS : s->ncells;
 	for (int i = 0; i < n; i++) {
-		obs_fail(&s->canary[i], clean);
-		obs_fail(&s->control[i], clean);
+		/* value and at stay: they are the last good reading and its time. */
+		s->canary[i].kind = SR_OBS_ERROR;
+		s->control[i].kind = SR_OBS_ERROR;
+		snapshot_set_msg(s, &s->canary[i], msg ? msg : "fetch failed");
+		snapshot_set_msg(s, &s->control[i], msg ? msg : "fetch failed");
 	}
 }

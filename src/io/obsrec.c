@@ -574,11 +574,12 @@ json_t *obsrec_encode(const struct sr_snapshot *cur, const struct sr_snapshot *p
 		const struct sr_obs *o[2] = {&cur->canary[c], &cur->control[c]};
 		const struct sr_obs *p[2] = {&base->canary[c], &base->control[c]};
 		for (int s = 0; s < 2; s++) {
-			if (strcmp(o[s]->error, p[s]->error) == 0)
+			const char *msg = snapshot_msg(cur, o[s]);
+			if (strcmp(msg, snapshot_msg(base, p[s])) == 0)
 				continue;
 			char key[24];
 			snprintf(key, sizeof key, "%d%c", c, s ? 'k' : 'c');
-			json_object_set_new(errs, key, json_string(o[s]->error));
+			json_object_set_new(errs, key, json_string(msg));
 		}
 	}
 	if (json_object_size(errs) > 0)
@@ -935,7 +936,7 @@ int obsrec_decode(const json_t *o, sr_ms at, int ncells, struct sr_snapshot *sna
 			return -1;
 		}
 		struct sr_obs *ob = side == 'c' ? &snap->canary[cell] : &snap->control[cell];
-		sr_sanitize(ob->error, json_string_value(ev), sizeof ob->error);
+		snapshot_set_msg(snap, ob, json_string_value(ev));
 	}
 	return 0;
 }

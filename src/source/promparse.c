@@ -403,12 +403,12 @@ static int match(const struct sr_prom_result *r, const char *journey, const char
 	return n;
 }
 
-static void obs_error(struct sr_obs *o, const char *msg)
+static void obs_error(struct sr_snapshot *snap, struct sr_obs *o, const char *msg)
 {
 	/* value and at stay: the last good reading and its time. */
 	o->kind = SR_OBS_ERROR;
 	o->degraded = false;
-	sr_sanitize(o->error, msg, sizeof o->error);
+	snapshot_set_msg(snap, o, msg);
 }
 
 /* "journey=search variant=canary" or "variant=canary" for messages. */
@@ -423,8 +423,9 @@ static void where(char *dst, size_t n, const struct sr_prom_labels *l, const cha
 }
 
 /* The samples count behind a cell, or -1 with o failed. */
-static double cell_samples(struct sr_obs *o, const struct sr_prom_result *samples,
-                           const struct sr_prom_labels *l, const char *journey, const char *variant)
+static double cell_samples(struct sr_snapshot *snap, struct sr_obs *o,
+                           const struct sr_prom_result *samples, const struct sr_prom_labels *l,
+                           const char *journey, const char *variant)
 {
 	char msg[SR_PROM_MSG_LEN], at[128];
 	const struct sr_prom_sample *s;
@@ -432,18 +433,18 @@ static double cell_samples(struct sr_obs *o, const struct sr_prom_result *sample
 		return INFINITY; /* unknown: min_samples cannot hold it back */
 	if (!samples->ok) {
 		set_msg(msg, sizeof msg, "samples query: %s", samples->error);
-		obs_error(o, msg);
+		obs_error(snap, o, msg);
 		return -1;
 	}
 	if (samples->type != SR_PROM_VECTOR) {
-		obs_error(o, "samples query: the answer is not an instant vector");
+		obs_error(snap, o, "samples query: the answer is not an instant vector");
 		return -1;
 	}
 	int nm = match(samples, journey, variant, &s);
 	if (nm > 1) {
 		where(at, sizeof at, l, journey, variant);
 		set_msg(msg, sizeof msg, "samples query: %d series match %s", nm, at);
-		obs_error(o, msg);
+		obs_error(snap, o, msg);
 		return -1;
 	}
 	if (nm == 0 || isnan(s->value) || s->value < 0)
@@ -451,7 +452,7 @@ static double cell_samples(struct sr_obs *o, const struct sr_prom_result *sample
 	return s->value;
 }
 
-static void fill_obs(struct sr_obs *o, const struct sr_prom_result *value,
+static void fill_obs(struct sr_snapshot *snap, struct sr_obs *o, const struct sr_prom_result *value,
                      const struct sr_prom_result *samples, const struct sr_prom_labels *l,
                      const char *journey, const char *variant, sr_ms now)
 {
@@ -459,7 +460,7 @@ static void fill_obs(struct sr_obs *o, const struct sr_prom_result *value,
 	const struct sr_prom_sample *s;
 
 	if (!value->ok) {
-		obs_error(o, value->error);
+		obs_error(snap, o, value->error);
 		return;
 	}
 	if (value->type != SR_PROM_VECTOR) {
@@ -467,7 +468,7 @@ static void fill_obs(struct sr_obs *o, const struct sr_prom_result *value,
 		        "the query returned a scalar: it has no %s label to tell "
 		        "canary from control",
 		        l->variant_label);
-		obs_error(o, msg);
+		obs_error(snap, o, msg);
 		return;
 	}
 	int nm = match(value, journey, variant, &s);
@@ -475,10 +476,10 @@ static void fill_obs(struct sr_obs *o, const struct sr_prom_result *value,
 	if (nm > 1) {
 		set_msg(msg, sizeof msg, "%d series match %s: group the query by (%s%s%s)", nm, at,
 		        journey ? l->journey_label : "", journey ? ", " : "", l->variant_label);
-		obs_error(o, msg);
+		obs_error(snap, o, msg);
 		return;
 	}
-	double n = cell_samples(o, samples, l, journey, variant);
+	double n = cell_samples(snap, o, samples, l, journey, variant);
 	if (n < 0)
 		return;
 
@@ -491,10 +492,10 @@ static void fill_obs(struct sr_obs *o, const struct sr_prom_result *value,
 		o->samples = 0;
 		o->at = now;
 		if (warned)
-			set_msg(o->error, sizeof o->error, "warning: %s", warning);
+			snapshot_set_msgf(snap, o, "warning: %s", warning);
 		else
-			set_msg(o->error, sizeof o->error, "%s for %s",
-			        nm == 0 ? "no series" : "NaN (no observations)", at);
+			snapshot_set_msgf(snap, o, "%s for %s",
+			                  nm == 0 ? "no series" : "NaN (no observations)", at);
 		return;
 	}
 	o->kind = SR_OBS_OK;
@@ -504,9 +505,9 @@ static void fill_obs(struct sr_obs *o, const struct sr_prom_result *value,
 	 * a cache must not make an old number look fresher than now. */
 	o->at = s->at < now ? s->at : now;
 	if (warned)
-		set_msg(o->error, sizeof o->error, "warning: %s", warning);
+		snapshot_set_msgf(snap, o, "warning: %s", warning);
 	else
-		o->error[0] = '\0';
+		snapshot_set_msg(snap, o, NULL);
 }
 
 void promparse_fill(struct sr_snapshot *snap, const struct sr_policy *p, int kpi,
@@ -521,8 +522,9 @@ void promparse_fill(struct sr_snapshot *snap, const struct sr_policy *p, int kpi
 		const char *journey = NULL;
 		if (cell->journey >= 0 && cell->journey < p->njourneys)
 			journey = p->journeys[cell->journey].id;
-		fill_obs(&snap->canary[c], value, samples, l, journey, l->canary_value, now);
-		fill_obs(&snap->control[c], value, samples, l, journey, l->control_value, now);
+		fill_obs(snap, &snap->canary[c], value, samples, l, journey, l->canary_value, now);
+		fill_obs(snap, &snap->control[c], value, samples, l, journey, l->control_value,
+		         now);
 	}
 }
 
@@ -539,8 +541,9 @@ void promparse_apply_warnings(struct sr_snapshot *snap, int on_warnings)
 				o[j]->degraded = false; /* the text stays, as a note */
 			} else if (on_warnings == SR_PROM_WARN_ERROR) {
 				char msg[SR_PROM_MSG_LEN];
-				set_msg(msg, sizeof msg, "partial data: %s", o[j]->error);
-				obs_error(o[j], msg);
+				set_msg(msg, sizeof msg, "partial data: %s",
+				        snapshot_msg(snap, o[j]));
+				obs_error(snap, o[j], msg);
 			}
 		}
 	}
@@ -579,13 +582,15 @@ void promparse_apply_liveness(struct sr_snapshot *snap, const struct sr_prom_res
 			if (now - bound <= stale_after_ms)
 				continue; /* a scrape interval old: normal, no note */
 			if (never)
-				set_msg(o->error, sizeof o->error,
-				        "liveness: no live series for the %s cohort", cohort[k]);
+				snapshot_set_msgf(snap, o,
+				                  "liveness: no live series for the %s cohort",
+				                  cohort[k]);
 			else
-				set_msg(o->error, sizeof o->error,
-				        "liveness: the %s cohort's newest sample is older than "
-				        "this answer",
-				        cohort[k]);
+				snapshot_set_msgf(
+				    snap, o,
+				    "liveness: the %s cohort's newest sample is older than "
+				    "this answer",
+				    cohort[k]);
 		}
 	}
 }

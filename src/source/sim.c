@@ -889,7 +889,7 @@ static void obs_noseries(struct sr_obs *o, sr_ms now)
 	o->samples = 0;
 	o->at = now;
 	o->degraded = false;
-	o->error[0] = '\0';
+	o->has_msg = false;
 }
 
 static void obs_ok(struct sr_obs *o, double v, double n, sr_ms now)
@@ -899,7 +899,7 @@ static void obs_ok(struct sr_obs *o, double v, double n, sr_ms now)
 	o->samples = n;
 	o->at = now;
 	o->degraded = false;
-	o->error[0] = '\0';
+	o->has_msg = false;
 }
 
 static void observe_hist(struct sr_sim *sim, int c, int cohort, struct sr_obs *o, sr_ms now)
@@ -1025,11 +1025,11 @@ static bool source_effect_hits(const struct sr_sim *sim, const struct sr_effect 
 	return e->kpi == cell->kpi && (e->journey < 0 || e->journey == cell->journey);
 }
 
-static void obs_error(struct sr_obs *o, const char *msg)
+static void obs_error(struct sr_snapshot *snap, struct sr_obs *o, const char *msg)
 {
 	/* value and at stay: they are the last good reading and its time. */
 	o->kind = SR_OBS_ERROR;
-	sr_sanitize(o->error, msg, sizeof o->error);
+	snapshot_set_msg(snap, o, msg);
 }
 
 static void sim_poll(struct sr_source *src, sr_ms now, sr_source_cb cb, void *ud)
@@ -1052,9 +1052,9 @@ static void sim_poll(struct sr_source *src, sr_ms now, sr_source_cb cb, void *ud
 				frozen = true;
 		}
 		if (failed) {
-			obs_error(&sim->snap.canary[c],
+			obs_error(&sim->snap, &sim->snap.canary[c],
 			          "simulated source failure (scenario effect \"error\")");
-			obs_error(&sim->snap.control[c],
+			obs_error(&sim->snap, &sim->snap.control[c],
 			          "simulated source failure (scenario effect \"error\")");
 			continue;
 		}

@@ -26,12 +26,13 @@ static bool same(double a, double b)
 	return (isnan(a) && isnan(b)) || memcmp(&a, &b, sizeof a) == 0;
 }
 
-static bool same_obs(const struct sr_obs *x, const struct sr_obs *y)
+static bool same_obs(const struct sr_snapshot *xs, const struct sr_obs *x,
+                     const struct sr_snapshot *ys, const struct sr_obs *y)
 {
 	return x->kind == y->kind && same(x->value, y->value) && same(x->samples, y->samples) &&
 	       x->at == y->at && x->degraded == y->degraded && same(x->step_n, y->step_n) &&
 	       same(x->step_bad, y->step_bad) && same(x->step_bound, y->step_bound) &&
-	       strcmp(x->error, y->error) == 0;
+	       strcmp(snapshot_msg(xs, x), snapshot_msg(ys, y)) == 0;
 }
 
 /* Encode `cur` against `prev` (NULL: a keyframe), decode it onto `into`
@@ -48,8 +49,8 @@ static void round_trip(const struct sr_snapshot *cur, const struct sr_snapshot *
 		abort();
 	json_decref(k);
 	for (int c = 0; c < NCELLS; c++)
-		if (!same_obs(&cur->canary[c], &into->canary[c]) ||
-		    !same_obs(&cur->control[c], &into->control[c]))
+		if (!same_obs(cur, &cur->canary[c], into, &into->canary[c]) ||
+		    !same_obs(cur, &cur->control[c], into, &into->control[c]))
 			abort();
 }
 

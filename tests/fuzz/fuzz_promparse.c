@@ -88,8 +88,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	promparse_fill(&snap, p, 0, &r, NULL, &l, 1700000000000LL);
 	promparse_fill(&snap, p, 1, &r, &r, &l, 1700000000000LL);
 	for (int c = 0; c < p->ncells; c++) {
-		check_clean(snap.canary[c].error);
-		check_clean(snap.control[c].error);
+		check_clean(snapshot_msg(&snap, &snap.canary[c]));
+		check_clean(snapshot_msg(&snap, &snap.control[c]));
 	}
 	promparse_free(&r);
 

@@ -349,7 +349,7 @@ static void test_vs_baseline_missing(void **state)
 	assert_contains(engine_cell_reason(f->e, c), "no control baseline: NaN");
 	fx_set_cell(f, c, 10, 10);
 	f->s->control[c].kind = SR_OBS_ERROR;
-	snprintf(f->s->control[c].error, sizeof f->s->control[c].error, "timeout");
+	snapshot_set_msg(f->s, &f->s->control[c], "timeout");
 	fx_step(f, FX_POLL);
 	assert_int_equal(f->e->cells[c].status, SR_NODATA);
 	assert_contains(engine_cell_reason(f->e, c), "no control baseline: fetch failed: timeout");
@@ -609,7 +609,7 @@ static void test_decision_preflight_needs_data(void **state)
 	for (int i = 0; i < f->p->ncells; i++) {
 		f->s->canary[i].kind = SR_OBS_ERROR;
 		f->s->control[i].kind = SR_OBS_ERROR;
-		snprintf(f->s->canary[i].error, sizeof f->s->canary[i].error, "timeout");
+		snapshot_set_msg(f->s, &f->s->canary[i], "timeout");
 	}
 	fx_eval(f);
 	if (f->e->decision.verdict != SR_HOLD)
@@ -658,14 +658,14 @@ static void test_partial_data_not_green(void **state)
 	fx_enter(f, 5);
 	int c = fx_cell(f, "p95_latency", "search");
 	f->s->canary[c].degraded = true;
-	snprintf(f->s->canary[c].error, sizeof f->s->canary[c].error, "warning: a store is down");
+	snapshot_set_msg(f->s, &f->s->canary[c], "warning: a store is down");
 	fx_eval(f);
 	assert_int_equal(fx_status(f, "p95_latency", "search"), SR_YELLOW);
 	if (!strstr(fx_reason(f, "p95_latency", "search"), "partial data"))
 		fail_msg("reason: %s", fx_reason(f, "p95_latency", "search"));
 	/* the control's answer partial: a comparison with it is partial too */
 	f->s->canary[c].degraded = false;
-	f->s->canary[c].error[0] = '\0';
+	snapshot_set_msg(f->s, &f->s->canary[c], NULL);
 	int v = fx_cell(f, "client_js_errors", NULL);
 	f->s->control[v].degraded = true;
 	fx_eval(f);
@@ -674,7 +674,7 @@ static void test_partial_data_not_green(void **state)
 	/* a warning noted but not degrading (policy: ignore) stays in the text */
 	f->s->control[v].degraded = false;
 	f->s->canary[c].degraded = false;
-	snprintf(f->s->canary[c].error, sizeof f->s->canary[c].error, "warning: noted");
+	snapshot_set_msg(f->s, &f->s->canary[c], "warning: noted");
 	fx_eval(f);
 	assert_int_equal(fx_status(f, "p95_latency", "search"), SR_GREEN);
 	assert_true(strstr(fx_reason(f, "p95_latency", "search"), "noted") != NULL);
@@ -1010,14 +1010,16 @@ static void test_reason_cut_keeps_utf8(void **state)
 		int c = fx_cell(f, "p95_latency", "search");
 		struct sr_obs *o = &f->s->canary[c];
 		o->degraded = true;
+		char text[SR_OBS_MSG_LEN];
 		size_t len = 0;
 		for (int i = 0; i < pad; i++)
-			o->error[len++] = 'x';
-		while (len + 3 < sizeof o->error) {
-			memcpy(o->error + len, "\xc3\xa9", 2); /* é */
+			text[len++] = 'x';
+		while (len + 3 < sizeof text) {
+			memcpy(text + len, "\xc3\xa9", 2); /* é */
 			len += 2;
 		}
-		o->error[len] = '\0';
+		text[len] = '\0';
+		snapshot_set_msg(f->s, o, text);
 		fx_eval(f);
 		const char *r = engine_cell_reason(f->e, c);
 		assert_true(strlen(r) > SR_REASON_LEN - 5); /* it was cut */
@@ -1211,8 +1213,7 @@ static void test_reason_memo_is_invisible(void **state)
 	for (int k = 0; k < 2; k++) {
 		f[k]->frozen[p95] = false;
 		f[k]->s->canary[p95].degraded = true;
-		snprintf(f[k]->s->canary[p95].error, sizeof f[k]->s->canary[p95].error,
-		         "partial data");
+		snapshot_set_msg(f[k]->s, &f[k]->s->canary[p95], "partial data");
 		f[k]->s->control[js].kind = SR_OBS_NOSERIES;
 	}
 	for (int t = 0; t < 4; t++)

@@ -51,7 +51,7 @@ static void assert_same(const struct sr_snapshot *x, const struct sr_snapshot *y
 			assert_true(same_bits(p[s]->step_bound, q[s]->step_bound));
 			assert_int_equal(p[s]->at, q[s]->at);
 			assert_int_equal(p[s]->degraded, q[s]->degraded);
-			assert_string_equal(p[s]->error, q[s]->error);
+			assert_string_equal(snapshot_msg(x, p[s]), snapshot_msg(y, q[s]));
 		}
 	}
 }
@@ -79,7 +79,7 @@ static void test_chain_reads_back_exactly(void **state)
 	b.canary[0].value = 156.4;
 	b.control[3].kind = SR_OBS_ERROR;
 	b.control[3].at = AT;
-	strcpy(b.control[3].error, "fetch failed: timeout after 5s");
+	snapshot_set_msg(&b, &b.control[3], "fetch failed: timeout after 5s");
 	b.canary[5].kind = SR_OBS_NOSERIES;
 	b.canary[5].value = NAN;
 	json_t *d = obsrec_encode(&b, &a, AT + 15000, 42, false);
@@ -213,8 +213,7 @@ static void test_random_chain(void **state)
 				if (r >= 90) {
 					o[s]->kind = (enum sr_obs_kind)(rand() % 4);
 					o[s]->at = at - (rand() % 5) * 15000;
-					snprintf(o[s]->error, sizeof o[s]->error, "error %d",
-					         rand() % 3);
+					snapshot_set_msgf(&b, o[s], "error %d", rand() % 3);
 				} else {
 					o[s]->kind = SR_OBS_OK;
 				}
@@ -253,7 +252,7 @@ static void test_old_text_records_still_read(void **state)
 	assert_true(out.canary[0].samples == 900);
 	assert_int_equal(out.control[3].kind, SR_OBS_ERROR);
 	assert_int_equal(out.control[3].at, AT);
-	assert_string_equal(out.control[3].error, "fetch failed: timeout after 5s");
+	assert_string_equal(snapshot_msg(&out, &out.control[3]), "fetch failed: timeout after 5s");
 	assert_int_equal(out.canary[5].kind, SR_OBS_NOSERIES);
 	assert_true(isnan(out.canary[5].value));
 	json_decref(k);

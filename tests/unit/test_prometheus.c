@@ -311,7 +311,7 @@ static void test_token_file_mode_refused(void **state)
 	assert_int_equal(chmod(f->tokfile, 0666), 0);
 	poll_once(f, NOW);
 	assert_int_equal(f->snap.canary[0].kind, SR_OBS_ERROR);
-	assert_non_null(strstr(f->snap.canary[0].error, "0600"));
+	assert_non_null(strstr(snapshot_msg(&f->snap, &f->snap.canary[0]), "0600"));
 	assert_int_equal(count_queries(f, "/prefix/select/0/prometheus/api/v1/query"), 0);
 }
 
@@ -353,7 +353,8 @@ static void test_hung_server_errors_and_recovers(void **state)
 	for (int c = 0; c < 3; c++) {
 		assert_int_equal(f->snap.canary[c].kind, SR_OBS_ERROR);
 		assert_int_equal(f->snap.control[c].kind, SR_OBS_ERROR);
-		assert_non_null(strstr(f->snap.canary[c].error, "timed out after 500 ms"));
+		assert_non_null(
+		    strstr(snapshot_msg(&f->snap, &f->snap.canary[c]), "timed out after 500 ms"));
 		/* Last value and its time kept: the engine ages it to STALE. */
 		assert_int_equal(f->snap.canary[c].at, NOW);
 	}
@@ -363,7 +364,7 @@ static void test_hung_server_errors_and_recovers(void **state)
 	poll_once(f, NOW + 30000);
 	assert_int_equal(f->snap.canary[2].kind, SR_OBS_OK);
 	assert_int_equal(f->snap.canary[2].at, NOW + 30000);
-	assert_string_equal(f->snap.canary[2].error, "");
+	assert_string_equal(snapshot_msg(&f->snap, &f->snap.canary[2]), "");
 }
 
 static void test_connection_refused(void **state)
@@ -374,7 +375,7 @@ static void test_connection_refused(void **state)
 	poll_once(f, NOW);
 	assert_int_equal(f->snap.canary[0].kind, SR_OBS_ERROR);
 	assert_int_equal(f->snap.control[2].kind, SR_OBS_ERROR);
-	assert_non_null(strstr(f->snap.canary[0].error, "fetch failed"));
+	assert_non_null(strstr(snapshot_msg(&f->snap, &f->snap.canary[0]), "fetch failed"));
 	assert_true(isnan(f->snap.canary[0].value)); /* never fetched: no value */
 }
 
@@ -385,21 +386,24 @@ static void test_error_answers(void **state)
 	set_mode(f, "502");
 	poll_once(f, NOW);
 	assert_int_equal(f->snap.canary[2].kind, SR_OBS_ERROR);
-	assert_int_equal(
-	    strncmp(f->snap.canary[2].error, "HTTP 502 Bad Gateway: <html><body><h1>", 38), 0);
+	assert_int_equal(strncmp(snapshot_msg(&f->snap, &f->snap.canary[2]),
+	                         "HTTP 502 Bad Gateway: <html><body><h1>", 38),
+	                 0);
 	set_mode(f, "promerror");
 	poll_once(f, NOW);
-	assert_string_equal(f->snap.canary[0].error,
+	assert_string_equal(snapshot_msg(&f->snap, &f->snap.canary[0]),
 	                    "HTTP 422 Unprocessable Entity: execution: query "
 	                    "timed out in expression evaluation");
 	set_mode(f, "garbage");
 	poll_once(f, NOW);
-	assert_non_null(strstr(f->snap.control[1].error, "malformed JSON response"));
+	assert_non_null(
+	    strstr(snapshot_msg(&f->snap, &f->snap.control[1]), "malformed JSON response"));
 	set_mode(f, "warn");
 	poll_once(f, NOW);
 	assert_int_equal(f->snap.canary[2].kind, SR_OBS_OK);
 	assert_true(f->snap.canary[2].degraded);
-	assert_non_null(strstr(f->snap.canary[2].error, "store eu-1 unavailable"));
+	assert_non_null(
+	    strstr(snapshot_msg(&f->snap, &f->snap.canary[2]), "store eu-1 unavailable"));
 	assert_false(f->snap.canary[0].degraded); /* only the warned query */
 }
 
@@ -413,15 +417,16 @@ static void test_429_retry_after_honoured(void **state)
 	set_mode(f, "429");
 	poll_once(f, NOW);
 	assert_int_equal(f->snap.canary[0].kind, SR_OBS_ERROR);
-	assert_non_null(strstr(f->snap.canary[0].error, "HTTP 429"));
+	assert_non_null(strstr(snapshot_msg(&f->snap, &f->snap.canary[0]), "HTTP 429"));
 	int sent = count_queries(f, "/prefix/select/0/prometheus/api/v1/query");
 	assert_true(sent > 0);
 	set_mode(f, "normal");
 	poll_once(f, NOW + 30 * 1000); /* within the 60 s asked for */
 	assert_int_equal(count_queries(f, "/prefix/select/0/prometheus/api/v1/query"), sent);
 	assert_int_equal(f->snap.canary[0].kind, SR_OBS_ERROR);
-	if (!strstr(f->snap.canary[0].error, "Retry-After"))
-		fail_msg("a skipped poll does not say why: %s", f->snap.canary[0].error);
+	if (!strstr(snapshot_msg(&f->snap, &f->snap.canary[0]), "Retry-After"))
+		fail_msg("a skipped poll does not say why: %s",
+		         snapshot_msg(&f->snap, &f->snap.canary[0]));
 	poll_once(f, NOW + 61 * 1000);
 	assert_true(count_queries(f, "/prefix/select/0/prometheus/api/v1/query") > sent);
 	assert_int_equal(f->snap.canary[0].kind, SR_OBS_OK);
@@ -439,14 +444,15 @@ static void test_echoed_token_scrubbed(void **state)
 	set_mode(f, "echo");
 	poll_once(f, NOW);
 	for (int c = 0; c < f->p->ncells; c++) {
-		const char *e[2] = {f->snap.canary[c].error, f->snap.control[c].error};
+		const char *e[2] = {snapshot_msg(&f->snap, &f->snap.canary[c]),
+		                    snapshot_msg(&f->snap, &f->snap.control[c])};
 		for (int j = 0; j < 2; j++) {
 			if (strstr(e[j], "s3cret") || strstr(e[j], "0123456789"))
 				fail_msg("the token leaked into cell %d: %s", c, e[j]);
 		}
 	}
 	assert_int_equal(f->snap.canary[0].kind, SR_OBS_ERROR);
-	assert_non_null(strstr(f->snap.canary[0].error, "HTTP 500"));
+	assert_non_null(strstr(snapshot_msg(&f->snap, &f->snap.canary[0]), "HTTP 500"));
 }
 
 static void test_nodata_cases(void **state)
@@ -470,7 +476,7 @@ static void test_nodata_cases(void **state)
 	assert_int_equal(f->snap.canary[2].kind, SR_OBS_NOSERIES);
 	assert_int_equal(f->snap.control[2].kind, SR_OBS_NOSERIES);
 	assert_int_equal(f->snap.canary[0].kind, SR_OBS_ERROR);
-	assert_non_null(strstr(f->snap.canary[0].error, "no query"));
+	assert_non_null(strstr(snapshot_msg(&f->snap, &f->snap.canary[0]), "no query"));
 	assert_int_equal(prometheus_last_query_count(f->src), 1);
 }
 
@@ -482,7 +488,8 @@ static void test_size_cap(void **state)
 	create(f);
 	poll_once(f, NOW);
 	assert_int_equal(f->snap.canary[2].kind, SR_OBS_ERROR);
-	assert_non_null(strstr(f->snap.canary[2].error, "larger than the 1024-byte cap"));
+	assert_non_null(
+	    strstr(snapshot_msg(&f->snap, &f->snap.canary[2]), "larger than the 1024-byte cap"));
 	assert_int_equal(f->snap.canary[0].kind, SR_OBS_OK); /* the other KPI is fine */
 }
 

@@ -96,7 +96,7 @@ static void test_vector_fills_cells(void **state)
 	/* No samples query: samples unknown, never a made-up count. */
 	assert_true(isinf(s.canary[0].samples) && s.canary[0].samples > 0);
 	assert_false(s.canary[0].degraded);
-	assert_string_equal(s.canary[0].error, "");
+	assert_string_equal(snapshot_msg(&s, &s.canary[0]), "");
 	/* The global KPI was not touched. */
 	assert_int_equal(s.canary[2].kind, SR_OBS_NONE);
 	free(p);
@@ -153,7 +153,7 @@ static void test_nan_inf_in_answers(void **state)
 	assert_int_equal(s.canary[2].kind, SR_OBS_NOSERIES);
 	assert_true(isnan(s.canary[2].value));
 	assert_int_equal(s.canary[2].at, NOW);
-	assert_non_null(strstr(s.canary[2].error, "NaN"));
+	assert_non_null(strstr(snapshot_msg(&s, &s.canary[2]), "NaN"));
 	/* +Inf is a real answer (e.g. a quantile in the +Inf bucket). */
 	assert_int_equal(s.control[2].kind, SR_OBS_OK);
 	assert_true(isinf(s.control[2].value));
@@ -179,7 +179,8 @@ static void test_empty_result_is_noseries_everywhere(void **state)
 		assert_true(isnan(s.canary[c].value));
 		assert_true(s.canary[c].samples == 0);
 	}
-	assert_non_null(strstr(s.canary[1].error, "no series for journey=pay variant=canary"));
+	assert_non_null(
+	    strstr(snapshot_msg(&s, &s.canary[1]), "no series for journey=pay variant=canary"));
 	assert_int_equal(s.canary[2].kind, SR_OBS_NONE);
 	free(p);
 }
@@ -214,14 +215,15 @@ static void test_warnings_mark_degraded(void **state)
 	assert_int_equal(s.canary[2].kind, SR_OBS_OK);
 	assert_true(s.canary[2].value == 0.5);
 	assert_true(s.canary[2].degraded);
-	assert_string_equal(s.canary[2].error, "warning: partial response: store eu-1 down");
+	assert_string_equal(snapshot_msg(&s, &s.canary[2]),
+	                    "warning: partial response: store eu-1 down");
 	/* The missing control is NOSERIES and carries the warning too. */
 	assert_int_equal(s.control[2].kind, SR_OBS_NOSERIES);
 	assert_true(s.control[2].degraded);
 	/* A clean answer afterwards clears the mark. */
 	feed(&s, p, 1, 200, VEC(G("canary", "1700000000", "0.4")));
 	assert_false(s.canary[2].degraded);
-	assert_string_equal(s.canary[2].error, "");
+	assert_string_equal(snapshot_msg(&s, &s.canary[2]), "");
 	free(p);
 }
 
@@ -241,11 +243,11 @@ static void test_on_warnings(void **state)
 	feed(&s, p, 1, 200, warned);
 	promparse_apply_warnings(&s, SR_PROM_WARN_IGNORE);
 	assert_false(s.canary[2].degraded);
-	assert_string_equal(s.canary[2].error, "warning: partial");
+	assert_string_equal(snapshot_msg(&s, &s.canary[2]), "warning: partial");
 	feed(&s, p, 1, 200, warned);
 	promparse_apply_warnings(&s, SR_PROM_WARN_ERROR);
 	assert_int_equal(s.canary[2].kind, SR_OBS_ERROR);
-	assert_string_equal(s.canary[2].error, "partial data: warning: partial");
+	assert_string_equal(snapshot_msg(&s, &s.canary[2]), "partial data: warning: partial");
 	free(p);
 }
 
@@ -283,10 +285,10 @@ static void test_liveness_dates_cohorts(void **state)
 	assert_int_equal(s.canary[2].at, 1700000000000LL);
 	assert_int_equal(s.control[2].at, 1700000000500LL);
 	/* half a second old: within stale_after, nothing to say */
-	assert_string_equal(s.canary[2].error, "");
+	assert_string_equal(snapshot_msg(&s, &s.canary[2]), "");
 	/* later, the canary still missing: older than stale_after, said */
 	promparse_apply_liveness(&s, NULL, &L, alive, NOW + 5000, 3000);
-	assert_true(strstr(s.canary[2].error, "liveness") != NULL);
+	assert_true(strstr(snapshot_msg(&s, &s.canary[2]), "liveness") != NULL);
 	alive[0] = alive[1] = NOW - 60000;
 	/* a failed liveness answer proves nothing either */
 	feed(&s, p, 1, 200,
@@ -304,7 +306,8 @@ static void test_liveness_dates_cohorts(void **state)
 	promparse_apply_liveness(&s, &live, &L, alive, NOW, 3000);
 	promparse_free(&live);
 	assert_true(NOW - s.canary[2].at > 3000);
-	assert_string_equal(s.canary[2].error, "liveness: no live series for the canary cohort");
+	assert_string_equal(snapshot_msg(&s, &s.canary[2]),
+	                    "liveness: no live series for the canary cohort");
 	assert_int_equal(s.control[2].at, NOW);
 	free(p);
 }
@@ -384,7 +387,7 @@ static void test_malformed_keeps_last_value(void **state)
 		/* The last good value and its time stay, for STALE. */
 		assert_true(s.canary[2].value == 0.5);
 		assert_int_equal(s.canary[2].at, 1700000000000LL);
-		assert_true(strlen(s.canary[2].error) > 0);
+		assert_true(strlen(snapshot_msg(&s, &s.canary[2])) > 0);
 	}
 	struct sr_prom_result r;
 	parse(&r, 200, "OK", "{\"status\":\"success\",\"data\":{\"resultType\":");
@@ -467,14 +470,14 @@ static void test_duplicates_scalar_matrix(void **state)
 	         "{\"metric\":{\"variant\":\"canary\",\"instance\":\"b\"},\"value\":[1,\"2\"]}," G(
 	             "control", "1", "3")));
 	assert_int_equal(s.canary[2].kind, SR_OBS_ERROR);
-	assert_non_null(strstr(s.canary[2].error, "2 series match variant=canary"));
+	assert_non_null(strstr(snapshot_msg(&s, &s.canary[2]), "2 series match variant=canary"));
 	assert_int_equal(s.control[2].kind, SR_OBS_OK);
 	/* A scalar cannot tell canary from control. */
 	feed(&s, p, 1, 200,
 	     "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[1700000000."
 	     "25,\"7\"]}}");
 	assert_int_equal(s.canary[2].kind, SR_OBS_ERROR);
-	assert_non_null(strstr(s.canary[2].error, "scalar"));
+	assert_non_null(strstr(snapshot_msg(&s, &s.canary[2]), "scalar"));
 	struct sr_prom_result r;
 	assert_int_equal(parse(&r, 200, "OK",
 	                       "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\","
@@ -519,7 +522,7 @@ static void test_samples_query(void **state)
 	promparse_set_error(&n, "fetch failed: timed out after 10000 ms");
 	promparse_fill(&s, p, 0, &v, &n, &L, NOW);
 	assert_int_equal(s.canary[0].kind, SR_OBS_ERROR);
-	assert_string_equal(s.canary[0].error,
+	assert_string_equal(snapshot_msg(&s, &s.canary[0]),
 	                    "samples query: fetch failed: timed out after 10000 ms");
 	assert_true(s.canary[0].value == 101); /* kept */
 	promparse_free(&v);

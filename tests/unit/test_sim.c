@@ -473,7 +473,7 @@ static void test_error_marks_cells(void **state)
 	for (int c = 0; c < policy->ncells; c++) {
 		assert_int_equal(s->canary[c].kind, SR_OBS_ERROR);
 		assert_int_equal(s->control[c].kind, SR_OBS_ERROR);
-		assert_true(strlen(s->canary[c].error) > 0);
+		assert_true(strlen(snapshot_msg(s, &s->canary[c])) > 0);
 		/* the last good value and its time are kept */
 		assert_int_equal(s->canary[c].at, before.canary[c].at);
 	}
