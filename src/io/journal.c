@@ -938,6 +938,10 @@ int journal_use_store(struct sr_journal *j, struct sr_store *st, char *err, size
 		else if (mr != SR_STORE_OK && mr != SR_STORE_UNAVAILABLE)
 			rc = -1;
 	}
+	if (rc == 0 && scan_catch_up(j) < 0) {
+		msgf(err, n, "cannot read %s: %s", j->path, strerror(errno));
+		rc = -1;
+	}
 	if (rc == 0 && !store_spool_pending(j->spool_path) && j->last_seq > 0) {
 		/* Is the mirror a prefix of the store? Its last record decides
 		 * (records are never rewritten): else it is rebuilt. */
@@ -1118,11 +1122,9 @@ struct sr_journal *journal_open(const char *dir, struct sr_journal_open_info *in
 		journal_close(j);
 		return NULL;
 	}
+	/* The scan (last seq, open intents) is left to whoever needs it
+	 * first: usually the first poll, which scans as it reads. */
 	int r = repair_tail(j, info, err, n);
-	if (r == 0 && scan_catch_up(j) < 0) {
-		msgf(err, n, "cannot read %s: %s", j->path, strerror(errno));
-		r = -1;
-	}
 	append_unlock(j);
 	if (r < 0) {
 		journal_close(j);
@@ -1156,12 +1158,7 @@ struct sr_journal *journal_open_readonly(const char *dir, char *err, size_t n)
 		free(j);
 		return NULL;
 	}
-	if (scan_catch_up(j) < 0) {
-		msgf(err, n, "cannot read %s: %s", j->path, strerror(errno));
-		journal_close(j);
-		return NULL;
-	}
-	return j;
+	return j; /* scanned by the first poll, or by whoever needs it first */
 }
 
 void journal_close(struct sr_journal *j)
@@ -1485,11 +1482,27 @@ struct deliver {
 	long long prev_seq;
 };
 
+/* The line at `off` is the next one the scan has not read: the poll
+ * scans it as it goes (journal_open leaves the scan to whoever needs it
+ * first), so a journal opened and polled is parsed once, not twice.
+ * ev NULL: nothing in it for the scan (over-long, or not a record). */
+static void scan_along(struct sr_journal *j, const struct sr_jevent *ev, size_t len, long lineno,
+                       long long off)
+{
+	if (!j || off != j->scan_off)
+		return;
+	if (ev)
+		scan_event(j, ev);
+	j->scan_off = off + (long long)len + 1;
+	j->scan_line = lineno;
+}
+
 static void deliver_line(void *ctx, const char *line, size_t len, long lineno, long long off)
 {
 	struct deliver *d = ctx;
 	char why[200], msg[260];
 	if (!line) {
+		scan_along(d->j, NULL, len, lineno, off);
 		if (d->issue) {
 			msgf(msg, sizeof msg, "line %ld: longer than %u bytes (%zu); skipped",
 			     lineno, JOURNAL_LINE_MAX, len);
@@ -1518,6 +1531,7 @@ static void deliver_line(void *ctx, const char *line, size_t len, long lineno, l
 		ev.actor = "";
 		ev.obj = no_fields;
 	} else if (journal_parse_line(line, len, &ev, &o, why, sizeof why) < 0) {
+		scan_along(d->j, NULL, len, lineno, off);
 		if (d->issue) {
 			msgf(msg, sizeof msg, "line %ld: %s; skipped", lineno, why);
 			d->issue(d->ud, lineno, off, msg);
@@ -1531,6 +1545,8 @@ static void deliver_line(void *ctx, const char *line, size_t len, long lineno, l
 	}
 	if (ev.seq > d->prev_seq)
 		d->prev_seq = ev.seq;
+	/* the scan's view of an own obs line: its seq (scan_line) */
+	scan_along(d->j, &ev, len, lineno, off);
 	ev.line = lineno;
 	ev.offset = off;
 	ev.own = quiet || (d->j ? own_take(d->j, ev.seq) : false);

@@ -608,6 +608,54 @@ static void test_pending_intent(void **state)
 	journal_close(j);
 }
 
+/* journal_open leaves the scan (last seq, open intents) to whoever needs
+ * it first; the first poll scans as it reads, so a journal is parsed
+ * once at start-up. Either order must give the same answers, and no line
+ * may be scanned twice (an intent counted twice would stay open after its
+ * reconcile). */
+static void test_scan_rides_along_with_the_poll(void **state)
+{
+	(void)state;
+	char path[200], why[200];
+	jpath(path, sizeof path);
+	for (int order = 0; order < 2; order++) {
+		unlink(path);
+		struct sr_journal *w = jopen(NULL);
+		OK(journal_start(w, T0, "dri", T0, g_policy->hash, "r", E));
+		edge_action(w, T0, "dri", "promote", 5, false, "T-0", true);
+		struct sr_jaction a = act("promote");
+		a.weight = 25;
+		a.key = "k-open";
+		a.reason = "gate 1";
+		OK(journal_intent(w, T0 + 92 * MIN, "dri", &a, E));
+		OK(journal_status(w, T0 + 93 * MIN, g_policy, 3, SR_GREEN, SR_YELLOW, "near", E));
+		journal_close(w);
+		raw_append(path, "{not json}\n");
+
+		struct sr_journal *j = jopen(NULL);
+		struct sr_jintent it;
+		struct seen s = {0};
+		if (order == 1) /* the scan first, then the poll */
+			assert_true(journal_pending_intent(j, &it));
+		assert_int_equal(journal_poll(j, on_event, on_issue, &s), 5);
+		assert_int_equal(s.nissues, 1); /* the bad line: said once, by the poll */
+		assert_true(journal_pending_intent(j, &it));
+		assert_string_equal(it.key, "k-open");
+		assert_int_equal(it.seq, 4);
+		assert_int_equal(journal_lock(j, "dri", "start-up", why, sizeof why), 0);
+		OK(journal_reconcile(j, T0 + 100 * MIN, "dri", it.key, it.action, false, 5,
+		                     "edge read back 5 %", E));
+		if (journal_pending_intent(j, &it))
+			fail_msg("order %d: intent %s still open after its reconcile", order,
+			         it.key);
+		journal_unlock(j);
+		/* the seq goes on from the last record, not from a partial scan */
+		assert_int_equal(journal_poll(j, on_event, on_issue, &s), 1);
+		assert_int_equal(s.seq[5], 6);
+		journal_close(j);
+	}
+}
+
 /* ---- two consoles -------------------------------------------------------------- */
 
 /* Child: open the journal, wait for "go", try the lock once. The winner
@@ -972,6 +1020,7 @@ int main(void)
 	    T(test_append_repairs_a_torn_tail_first),
 	    T(test_malformed_lines_reported_with_numbers),
 	    T(test_pending_intent),
+	    T(test_scan_rides_along_with_the_poll),
 	    T(test_lock_two_processes_one_acts),
 	    T(test_lock_within_one_process),
 	    T(test_poll_sees_other_handles),
