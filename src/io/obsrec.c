@@ -90,25 +90,31 @@ struct bitw {
 	bool oom;
 };
 
+/* The n low bits of v, most significant first; a byte's worth at a time. */
 static void put_bits(struct bitw *w, uint64_t v, int n)
 {
-	for (int i = n - 1; i >= 0; i--) {
-		if (w->oom)
+	if (w->oom || n <= 0)
+		return;
+	if ((w->nbits + (size_t)n + 7) / 8 > w->cap) {
+		size_t nc = w->cap ? w->cap * 2 : 512;
+		while ((w->nbits + (size_t)n + 7) / 8 > nc)
+			nc *= 2;
+		uint8_t *nb = realloc(w->b, nc);
+		if (!nb) {
+			w->oom = true;
 			return;
-		if (w->nbits / 8 >= w->cap) {
-			size_t nc = w->cap ? w->cap * 2 : 512;
-			uint8_t *nb = realloc(w->b, nc);
-			if (!nb) {
-				w->oom = true;
-				return;
-			}
-			memset(nb + w->cap, 0, nc - w->cap);
-			w->b = nb;
-			w->cap = nc;
 		}
-		if ((v >> i) & 1)
-			w->b[w->nbits / 8] |= (uint8_t)(0x80 >> (w->nbits % 8));
-		w->nbits++;
+		memset(nb + w->cap, 0, nc - w->cap);
+		w->b = nb;
+		w->cap = nc;
+	}
+	while (n > 0) {
+		int room = 8 - (int)(w->nbits % 8); /* free bits in the current byte */
+		int take = n < room ? n : room;
+		unsigned piece = (unsigned)(v >> (n - take)) & ((1u << take) - 1);
+		w->b[w->nbits / 8] |= (uint8_t)(piece << (room - take));
+		w->nbits += (size_t)take;
+		n -= take;
 	}
 }
 
@@ -223,13 +229,30 @@ static bool scale10(int64_t m, int d, int64_t *out);
  * digits again, usually lies on the same grid: 92.2554 is a mantissa
  * step, not another exponent. Counts (4 bad events, then 7) want their
  * shortest form. The record says which, per class. */
-static void ref_of(double prev, bool grid, int64_t *pm, int *pe)
+/* A number's shortest decimal (decimal_of) as a value. */
+struct dec {
+	int64_t m;
+	int e;
+	bool ok;
+};
+
+static struct dec dec_of(double v, int maxdigits)
 {
-	if (!isfinite(prev) || !decimal_of(prev, 15, pm, pe)) {
+	struct dec d = {0};
+	d.ok = decimal_of(v, maxdigits, &d.m, &d.e);
+	return d;
+}
+
+/* ref_of from the previous number's dec_of(prev, 15). */
+static void ref_from(const struct dec *dp, bool grid, int64_t *pm, int *pe)
+{
+	if (!dp->ok) {
 		*pm = 0;
 		*pe = 0;
 		return;
 	}
+	*pm = dp->m;
+	*pe = dp->e;
 	if (!grid || *pm == 0)
 		return;
 	int nd = 0;
@@ -241,6 +264,12 @@ static void ref_of(double prev, bool grid, int64_t *pm, int *pe)
 		*pm = gm;
 		*pe = g;
 	}
+}
+
+static void ref_of(double prev, bool grid, int64_t *pm, int *pe)
+{
+	struct dec dp = dec_of(prev, 15); /* fails for NaN and infinities */
+	ref_from(&dp, grid, pm, pe);
 }
 
 /* m * 10^d for d >= 0, or false past +-1e18 */
@@ -274,8 +303,38 @@ struct coder {
 	size_t nzz[NC_N], capzz[NC_N];
 	double recent[NC_N][RECENT];
 	int nrecent[NC_N];
+	/* Every pass codes the same numbers in the same order (the masks and
+	 * the recent lists do not depend on the rule or the order), so the
+	 * first pass keeps each number's decimals and its own and the
+	 * previous number's are looked up by position after: decimal
+	 * conversion was most of the encoder's cost, three times over. */
+	struct dec (*decs)[2]; /* [i]: the i-th coded number's dec_of(v, 17), dec_of(prev, 15) */
+	size_t ndecs, capdecs, at_dec;
 	bool oom;
 };
+
+/* The decimals of the pass's next coded number, made by the first pass. */
+static const struct dec *decs_of(struct coder *c, double v, double prev)
+{
+	size_t i = c->at_dec++;
+	if (i < c->ndecs)
+		return c->decs[i];
+	if (c->ndecs == c->capdecs) {
+		size_t nc = c->capdecs ? c->capdecs * 2 : 256;
+		struct dec(*nd)[2] = realloc(c->decs, nc * sizeof *nd);
+		if (!nd) {
+			c->oom = true;
+			static const struct dec none[2];
+			return none;
+		}
+		c->decs = nd;
+		c->capdecs = nc;
+	}
+	c->decs[i][0] = dec_of(v, 17);
+	c->decs[i][1] = dec_of(prev, 15);
+	c->ndecs = i + 1;
+	return c->decs[i];
+}
 
 static void remember(double recent[RECENT], int *n, double v)
 {
@@ -333,10 +392,13 @@ static void code_num(struct coder *c, int cls, double v, double prev)
 			return;
 		}
 	remember(c->recent[cls], &c->nrecent[cls], v);
-	int64_t m, pm, sm, spm;
-	int e, pe;
-	ref_of(prev, c->grid[cls], &pm, &pe);
-	if (decimal_of(v, 17, &m, &e)) {
+	int64_t pm, sm, spm;
+	int pe;
+	const struct dec *d = decs_of(c, v, prev);
+	ref_from(&d[1], c->grid[cls], &pm, &pe);
+	if (d[0].ok) {
+		int64_t m = d[0].m;
+		int e = d[0].e;
 		int ce = e < pe ? e : pe;
 		if (scale10(m, e - ce, &sm) && scale10(pm, pe - ce, &spm) &&
 		    from_decimal(sm, ce) == v) {
@@ -428,6 +490,7 @@ static void code_all(struct coder *c, const struct sr_snapshot *cur, const struc
                      int nc, sr_ms at, const unsigned masks[NMASKS])
 {
 	memset(c->nrecent, 0, sizeof c->nrecent);
+	c->at_dec = 0;
 	for (int i = 0; i < NMASKS; i++)
 		put(c, masks[i], 8);
 	for (int i = 0; i < NC_N; i++)
@@ -530,6 +593,7 @@ static char *encode_stream(const struct sr_snapshot *cur, const struct sr_snapsh
 	}
 	for (int i = 0; i < NC_N; i++)
 		free(c.zz[i]);
+	free(c.decs);
 	char *s = c.oom || w.oom ? NULL : pack_text(&w);
 	free(w.b);
 	return s;
@@ -597,16 +661,30 @@ struct bitr {
 	bool bad;
 };
 
+/* n bits, most significant first, a byte's worth at a time; past the
+ * end: 0, and the reader is bad. */
 static uint64_t get_bits(struct bitr *r, int n)
 {
-	uint64_t v = 0;
-	for (int i = 0; i < n; i++) {
-		if (r->pos >= r->nbits) {
-			r->bad = true;
-			return 0;
-		}
-		v = v << 1 | ((r->b[r->pos / 8] >> (7 - r->pos % 8)) & 1);
+	if (n == 1 && r->pos < r->nbits) { /* most reads: a mask's or a prefix's bit */
+		unsigned bit = (r->b[r->pos / 8] >> (7 - r->pos % 8)) & 1;
 		r->pos++;
+		return bit;
+	}
+	if (n <= 0)
+		return 0;
+	if (r->pos + (size_t)n > r->nbits) {
+		r->pos = r->nbits;
+		r->bad = true;
+		return 0;
+	}
+	uint64_t v = 0;
+	while (n > 0) {
+		int room = 8 - (int)(r->pos % 8); /* unread bits in the current byte */
+		int take = n < room ? n : room;
+		unsigned byte = r->b[r->pos / 8];
+		v = v << take | ((byte >> (room - take)) & ((1u << take) - 1));
+		r->pos += (size_t)take;
+		n -= take;
 	}
 	return v;
 }
@@ -696,26 +774,29 @@ static int decode_stream(const char *s, sr_ms at, int ncells, struct sr_snapshot
 		return -1;
 	}
 	size_t groups = len / 2;
-	uint8_t *bytes = calloc(groups * 13 / 8 + 2, 1);
-	if (!bytes) {
+	struct bitw w = {.cap = groups * 13 / 8 + 2};
+	w.b = calloc(w.cap, 1);
+	if (!w.b) {
 		snprintf(why, n, "obs: out of memory");
 		return -1;
 	}
-	size_t nb = 0;
+	/* b91's characters by value, + 1 (0: not one of them) */
+	static unsigned char pos[256];
+	if (!pos[(unsigned char)b91[0]])
+		for (int i = 0; b91[i]; i++)
+			pos[(unsigned char)b91[i]] = (unsigned char)(i + 1);
 	for (size_t g = 0; g < groups; g++) {
-		const char *a = s[2 * g] ? strchr(b91, s[2 * g]) : NULL;
-		const char *b = s[2 * g + 1] ? strchr(b91, s[2 * g + 1]) : NULL;
-		unsigned v = a && b ? (unsigned)(a - b91) + 91 * (unsigned)(b - b91) : 8192;
+		unsigned a = pos[(unsigned char)s[2 * g]], b = pos[(unsigned char)s[2 * g + 1]];
+		unsigned v = a && b ? (a - 1) + 91 * (b - 1) : 8192;
 		if (v >= 8192) {
 			snprintf(why, n, "obs: bad character in \"b\" at %zu", 2 * g);
-			free(bytes);
+			free(w.b);
 			return -1;
 		}
-		for (int i = 12; i >= 0; i--, nb++)
-			if ((v >> i) & 1)
-				bytes[nb / 8] |= (uint8_t)(0x80 >> (nb % 8));
+		put_bits(&w, v, 13);
 	}
-	struct decoder d = {.r = {.b = bytes, .nbits = nb}};
+	uint8_t *bytes = w.b;
+	struct decoder d = {.r = {.b = bytes, .nbits = w.nbits}};
 	unsigned masks[NMASKS];
 	for (int i = 0; i < NMASKS; i++)
 		masks[i] = (unsigned)get_bits(&d.r, 8);
@@ -763,8 +844,8 @@ static int decode_stream(const char *s, sr_ms at, int ncells, struct sr_snapshot
 		}
 	}
 	/* what is left is the last group's padding: fewer than 13 zero bits */
-	bool tail_ok = nb - d.r.pos < 13;
-	while (tail_ok && !d.r.bad && d.r.pos < nb)
+	bool tail_ok = d.r.nbits - d.r.pos < 13;
+	while (tail_ok && !d.r.bad && d.r.pos < d.r.nbits)
 		tail_ok = get_bits(&d.r, 1) == 0;
 	free(bytes);
 	if (bad_cell >= 0 || d.r.bad) {
