@@ -98,4 +98,12 @@ void sr_fmt_trel(char *buf, size_t n, sr_ms rel);
 /* "3m12s", "45s", "2h05m" */
 void sr_fmt_duration(char *buf, size_t n, sr_ms d);
 
+/* Base64 (RFC 4648, standard alphabet, padded), as etcd's gateway speaks
+ * it and the service sends history. encode: a NUL-terminated malloc'd
+ * string, NULL when out of memory. decode: strict (length a multiple of
+ * 4, '=' only at the end, no leftover bits); a malloc'd copy with a NUL
+ * after *out_len bytes, or NULL when in is not such base64. */
+char *sr_b64_encode(const void *in, size_t len);
+char *sr_b64_decode(const char *in, size_t len, size_t *out_len);
+
 #endif

@@ -178,12 +178,4 @@ int etcd_lease_revoke(struct sr_etcd *e, long long id, char *err, size_t n);
 int etcd_parse_answer(const char *kind, const char *body, size_t len, struct sr_etcd_kvs *kvs,
                       bool *succeeded, long long *num, char *err, size_t n);
 
-/* Base64 as the gateway speaks it (RFC 4648, standard alphabet, padded).
- * encode: a NUL-terminated malloc'd string, NULL when out of memory.
- * decode: strict (length a multiple of 4, '=' only at the end, no
- * leftover bits); a malloc'd copy with a NUL after *out_len bytes, or
- * NULL when in is not such base64. */
-char *etcd_b64_encode(const void *in, size_t len);
-char *etcd_b64_decode(const char *in, size_t len, size_t *out_len);
-
 #endif

@@ -27,9 +27,10 @@
 #define SHIPROOM_WIRE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
-#define SR_WIRE_VERSION 1
+#define SR_WIRE_VERSION 2
 /* The largest message either side accepts. The first state of a big
  * policy carries hours of history: 64 MiB is far above any real one and
  * far below what would hurt. */
@@ -40,7 +41,12 @@ struct sr_wire_reader {
 	char *buf;
 	size_t len, cap;
 	size_t max; /* SR_WIRE_MAX unless set lower (a client's requests) */
+	bool big;   /* the last message was big (over SR_WIRE_BIG) */
 };
+
+/* A message this big (a console's first state: hours of history) leaves
+ * megabytes of freed JSON behind: wire_reader_drain hands them back. */
+#define SR_WIRE_BIG (256u << 10)
 
 void wire_reader_init(struct sr_wire_reader *rd, size_t max);
 void wire_reader_free(struct sr_wire_reader *rd);

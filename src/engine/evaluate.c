@@ -117,6 +117,21 @@ void engine_init(struct sr_engine *e, const struct sr_policy *p, sr_ms t0)
 	engine_format(e->decision.reasons[0], SR_REASON_LEN, "not evaluated yet");
 }
 
+void engine_copy(struct sr_engine *dst, const struct sr_engine *src)
+{
+	if (dst == src)
+		return;
+	int n = src->policy ? src->policy->ncells : 0;
+	n = n < 0 ? 0 : n > SR_MAX_CELLS ? SR_MAX_CELLS : n;
+	memcpy(dst, src, offsetof(struct sr_engine, cells));
+	memcpy(dst->cells, src->cells, (size_t)n * sizeof src->cells[0]);
+	memcpy(dst->t0_baseline, src->t0_baseline, (size_t)n * sizeof src->t0_baseline[0]);
+	memcpy(dst->last_control, src->last_control, (size_t)n * sizeof src->last_control[0]);
+	memcpy(dst->last_control_at, src->last_control_at,
+	       (size_t)n * sizeof src->last_control_at[0]);
+	memcpy(dst->evidence, src->evidence, (size_t)n * sizeof src->evidence[0]);
+}
+
 /* ---- one cell --------------------------------------------------------- */
 
 static const struct sr_obs *obs_of(const struct sr_snapshot *s, int i, bool canary)

@@ -1,4 +1,5 @@
 /* wire.c - length-prefixed JSON frames (wire.h). */
+#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,8 +63,16 @@ int wire_reader_next(struct sr_wire_reader *rd, json_t **msg, char *err, size_t 
 		return 0;
 	json_error_t je;
 	json_t *m = json_loadb(rd->buf + 4, mlen, JSON_REJECT_DUPLICATES, &je);
+	rd->big = mlen > SR_WIRE_BIG;
 	memmove(rd->buf, rd->buf + 4 + mlen, rd->len - 4 - mlen);
 	rd->len -= 4 + (size_t)mlen;
+	if (rd->len == 0 && rd->cap > 65536) {
+		/* a big message (the first state, hours of history) is rare:
+		 * its buffer is not kept for the small ones that follow */
+		free(rd->buf);
+		rd->buf = NULL;
+		rd->cap = 0;
+	}
 	if (!m) {
 		snprintf(err, n, "not JSON: %s at column %d", je.text, je.column);
 		return -1;
@@ -91,6 +100,8 @@ int wire_reader_drain(struct sr_wire_reader *rd, const char *data, size_t n,
 			return got;
 		int stop = on_msg(ud, m);
 		json_decref(m);
+		if (rd->big)
+			malloc_trim(0); /* its objects' memory, freed, back to the system */
 		if (stop)
 			return 0;
 	}

@@ -68,95 +68,6 @@ static void err_clean(char *err, size_t n)
 	secret_scrub(err, n);
 }
 
-/* ---- base64 (RFC 4648, standard alphabet, padded) ------------------------ */
-
-static const char b64chars[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-char *etcd_b64_encode(const void *in, size_t len)
-{
-	const unsigned char *s = in;
-	if (len > (SIZE_MAX - 1) / 4 * 3 - 3)
-		return NULL;
-	char *out = malloc((len + 2) / 3 * 4 + 1), *o = out;
-	if (!out)
-		return NULL;
-	size_t i = 0;
-	for (; i + 2 < len; i += 3) {
-		uint32_t v = (uint32_t)s[i] << 16 | (uint32_t)s[i + 1] << 8 | s[i + 2];
-		*o++ = b64chars[v >> 18 & 63];
-		*o++ = b64chars[v >> 12 & 63];
-		*o++ = b64chars[v >> 6 & 63];
-		*o++ = b64chars[v & 63];
-	}
-	if (i < len) {
-		uint32_t v = (uint32_t)s[i] << 16 | (i + 1 < len ? (uint32_t)s[i + 1] << 8 : 0);
-		*o++ = b64chars[v >> 18 & 63];
-		*o++ = b64chars[v >> 12 & 63];
-		*o++ = i + 1 < len ? b64chars[v >> 6 & 63] : '=';
-		*o++ = '=';
-	}
-	*o = '\0';
-	return out;
-}
-
-static int b64val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-/* Strict: a multiple of 4 characters of the alphabet, '=' only as the
- * last one or two, and the bits the padding drops all zero (so every
- * byte string has exactly one accepted encoding). */
-char *etcd_b64_decode(const char *in, size_t len, size_t *out_len)
-{
-	if (len % 4 != 0)
-		return NULL;
-	char *out = malloc(len / 4 * 3 + 1);
-	if (!out)
-		return NULL;
-	size_t o = 0;
-	for (size_t i = 0; i < len; i += 4) {
-		int v[4];
-		int pad = 0;
-		for (int k = 0; k < 4; k++) {
-			unsigned char c = (unsigned char)in[i + k];
-			if (c == '=' && i + 4 == len && k >= 2) {
-				v[k] = 0;
-				pad++;
-				continue;
-			}
-			if (pad || (v[k] = b64val(c)) < 0) /* data after '=' */
-				goto bad;
-		}
-		uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 |
-		             (uint32_t)v[3];
-		if ((pad == 1 && (w & 0xff)) || (pad == 2 && (w & 0xffff)))
-			goto bad;
-		out[o++] = (char)(w >> 16);
-		if (pad < 2)
-			out[o++] = (char)(w >> 8 & 0xff);
-		if (pad < 1)
-			out[o++] = (char)(w & 0xff);
-	}
-	out[o] = '\0';
-	if (out_len)
-		*out_len = o;
-	return out;
-bad:
-	free(out);
-	return NULL;
-}
-
 /* ---- configuration ------------------------------------------------------ */
 
 void etcd_config_defaults(struct sr_etcd_config *c)
@@ -374,7 +285,7 @@ static int get_bytes(const json_t *o, const char *name, char **out, size_t *len)
 	}
 	if (!json_is_string(v))
 		return -1;
-	*out = etcd_b64_decode(json_string_value(v), json_string_length(v), len);
+	*out = sr_b64_decode(json_string_value(v), json_string_length(v), len);
 	return *out ? 0 : -1;
 }
 
@@ -880,7 +791,7 @@ static int call(struct sr_etcd *e, const char *path, const char *kind, json_t *r
 
 static json_t *b64_json(const char *s, size_t len)
 {
-	char *b = etcd_b64_encode(s, len);
+	char *b = sr_b64_encode(s, len);
 	json_t *j = b ? json_string(b) : NULL;
 	free(b);
 	return j;

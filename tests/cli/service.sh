@@ -123,7 +123,7 @@ silent=$!
 python3 - "$sock" >/dev/null 2>&1 <<'PY' &
 import socket, struct, sys, time, json
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
-b = json.dumps({"type": "hello", "version": 1, "purpose": "console", "read_only": True}).encode()
+b = json.dumps({"type": "hello", "version": 2, "purpose": "console", "read_only": True}).encode()
 s.sendall(struct.pack(">I", len(b)) + b)
 time.sleep(20)
 PY

@@ -18,27 +18,28 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "shiproom/common.h"
 #include "shiproom/etcd.h"
 #include "fuzz_msg.h"
 
 static void check_b64(const char *buf, size_t size)
 {
 	size_t dl = 0;
-	char *d = etcd_b64_decode(buf, size, &dl);
+	char *d = sr_b64_decode(buf, size, &dl);
 	if (d) {
 		if (dl > size || d[dl] != '\0')
 			abort();
-		char *e = etcd_b64_encode(d, dl);
+		char *e = sr_b64_encode(d, dl);
 		if (!e || strlen(e) != size || memcmp(e, buf, size) != 0)
 			abort(); /* accepted a second encoding of the same bytes */
 		free(e);
 		free(d);
 	}
 	/* and any bytes survive the round trip */
-	char *e = etcd_b64_encode(buf, size);
+	char *e = sr_b64_encode(buf, size);
 	if (!e)
 		return;
-	d = etcd_b64_decode(e, strlen(e), &dl);
+	d = sr_b64_decode(e, strlen(e), &dl);
 	if (!d || dl != size || memcmp(d, buf, size) != 0)
 		abort();
 	free(d);

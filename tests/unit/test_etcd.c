@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "shiproom/common.h"
 #include "shiproom/etcd.h"
 #include "shiproom/secret.h"
 
@@ -247,10 +248,10 @@ static void test_malformed_answers(void **state)
 
 static void b64_ok(const char *plain, size_t len, const char *enc)
 {
-	char *e = etcd_b64_encode(plain, len);
+	char *e = sr_b64_encode(plain, len);
 	assert_string_equal(e, enc);
 	size_t dl = 99;
-	char *d = etcd_b64_decode(enc, strlen(enc), &dl);
+	char *d = sr_b64_decode(enc, strlen(enc), &dl);
 	assert_non_null(d);
 	assert_int_equal(dl, len);
 	assert_memory_equal(d, plain, len);
@@ -288,7 +289,7 @@ static void test_base64(void **state)
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		size_t dl;
-		char *d = etcd_b64_decode(bad[i], strlen(bad[i]), &dl);
+		char *d = sr_b64_decode(bad[i], strlen(bad[i]), &dl);
 		if (d)
 			fail_msg("accepted \"%s\"", bad[i]);
 	}
@@ -297,9 +298,9 @@ static void test_base64(void **state)
 	for (int i = 0; i < 256; i++)
 		all[i] = (char)i;
 	for (size_t len = 0; len <= 256; len += 37) {
-		char *e = etcd_b64_encode(all, len);
+		char *e = sr_b64_encode(all, len);
 		size_t dl;
-		char *d = etcd_b64_decode(e, strlen(e), &dl);
+		char *d = sr_b64_decode(e, strlen(e), &dl);
 		assert_int_equal(dl, len);
 		assert_memory_equal(d, all, len);
 		free(e);

@@ -186,8 +186,9 @@ static void assert_same(const struct sr_runner *r, const struct sr_runner *m)
 				break;
 			assert_int_equal(s1, s2);
 			assert_true((isnan(l1) && isnan(l2)) || l1 == l2);
-			assert_true((isnan(a1) && isnan(a2)) ||
-			            fabsf(a1 - a2) <= 1e-4f * fabsf(a1));
+			/* the points travel as the floats they are */
+			assert_memory_equal(&a1, &a2, sizeof a1);
+			assert_memory_equal(&b1, &b2, sizeof b1);
 		}
 	}
 	/* and the two consumers that read all of it */
@@ -270,6 +271,27 @@ static json_t *core_at(int min, struct play *pl)
 
 /* Each kind of garbage is refused with a reason, and the mirror is left
  * exactly as it was (a console never shows half a state). */
+/* Every point of a mirror's history ring, hashed (FNV-1a over the bits). */
+static uint64_t history_digest(const struct sr_runner *m)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (int c = 0; c < m->policy->ncells; c++)
+		for (int i = 0;; i++) {
+			float a, b, l;
+			enum sr_status st;
+			if (!history_point(&m->history, c, i, &a, &b, &l, &st))
+				break;
+			unsigned char bytes[3 * sizeof(float) + sizeof st];
+			memcpy(bytes, &a, sizeof a);
+			memcpy(bytes + 4, &b, sizeof b);
+			memcpy(bytes + 8, &l, sizeof l);
+			memcpy(bytes + 12, &st, sizeof st);
+			for (size_t k = 0; k < sizeof bytes; k++)
+				h = (h ^ bytes[k]) * 1099511628211ULL;
+		}
+	return h;
+}
+
 static void test_mirror_refuses_garbage(void **state)
 {
 	(void)state;
@@ -322,6 +344,40 @@ static void test_mirror_refuses_garbage(void **state)
 		assert_string_equal(before, after);
 		free(after);
 	}
+	/* history: refused whole, the ring as it was */
+	json_t *hist = mirror_encode_history(&pl.r->history, 0);
+	assert_int_equal(mirror_apply_history(m, hist, err, sizeof err), 0);
+	uint64_t ring = history_digest(m);
+	const char *hist_cases[] = {"a cell a point short", "a cell not base64", "a cell a number",
+	                            "a row's phase past the policy's"};
+	for (size_t i = 0; i < sizeof hist_cases / sizeof hist_cases[0]; i++) {
+		json_t *bad = json_deep_copy(hist);
+		json_t *cells = json_object_get(bad, "cells");
+		const char *c0 = json_string_value(json_array_get(cells, 2));
+		assert_non_null(c0);
+		char *cut = strdup(c0);
+		switch (i) {
+		case 0: /* 9 bytes are 12 characters */
+			assert_true(strlen(cut) > 12);
+			cut[strlen(cut) - 12] = '\0';
+			json_array_set_new(cells, 2, json_string(cut));
+			break;
+		case 1: json_array_set_new(cells, 2, json_string("!!!!")); break;
+		case 2: json_array_set_new(cells, 2, json_integer(7)); break;
+		case 3:
+			json_array_set_new(json_object_get(bad, "phases"), 0,
+			                   json_integer(policy->nphases));
+			break;
+		}
+		free(cut);
+		err[0] = '\0';
+		if (mirror_apply_history(m, bad, err, sizeof err) == 0)
+			fail_msg("%s: accepted", hist_cases[i]);
+		assert_true(err[0] != '\0');
+		assert_true(history_digest(m) == ring);
+		json_decref(bad);
+	}
+	json_decref(hist);
 	/* escape sequences in a reason never reach a terminal */
 	json_t *hostile = json_deep_copy(good);
 	json_object_set_new(json_array_get(json_object_get(hostile, "cells"), 0), "reason",
@@ -391,6 +447,29 @@ static void test_wire_reader(void **state)
 	for (int i = 0; i < 100 && !refused; i++)
 		refused = wire_reader_feed(&rd, junk, sizeof junk) != 0;
 	assert_true(refused);
+	wire_reader_free(&rd);
+	/* a big message's buffer is not kept for the small ones after it */
+	wire_reader_init(&rd, 0);
+	size_t blen = 3 * SR_WIRE_BIG;
+	char *big = malloc(blen + 4);
+	assert_non_null(big);
+	memset(big + 4, ' ', blen);
+	memcpy(big + 4, "{\"type\":\"state\"}", 16);
+	big[0] = (char)(blen >> 24);
+	big[1] = (char)(blen >> 16);
+	big[2] = (char)(blen >> 8);
+	big[3] = (char)blen;
+	assert_int_equal(wire_reader_feed(&rd, big, blen + 4), 0);
+	assert_int_equal(wire_reader_next(&rd, &m, err, sizeof err), 1);
+	assert_true(rd.big);
+	assert_int_equal(rd.cap, 0);
+	json_decref(m);
+	assert_int_equal(wire_reader_feed(&rd, fa, la), 0);
+	assert_int_equal(wire_reader_next(&rd, &m, err, sizeof err), 1);
+	assert_false(rd.big);
+	assert_true(rd.cap <= 65536);
+	json_decref(m);
+	free(big);
 	wire_reader_free(&rd);
 	free(fa);
 	free(fb);

@@ -1,5 +1,6 @@
 /* test_snapshot.c - observations' messages beside the observations, and
- * what a snapshot and a test that is off leave untouched.
+ * what a snapshot, a test that is off and an engine's copy leave
+ * untouched.
  *
  * A message (why a fetch failed, a warning noted) lives in the snapshot
  * beside its observation, set and read through snapshot_set_msg and
@@ -21,7 +22,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "shiproom/engine.h"
 #include "shiproom/evidence.h"
+#include "shiproom/policy.h"
 #include "shiproom/snapshot.h"
 
 #define NCELLS 268 /* the directive at 50 journeys */
@@ -226,6 +229,56 @@ static void test_evidence_off_untouched(void **state)
 	munmap(ev, N * sizeof *ev);
 }
 
+/* engine_copy moves the policy's cells and what comes before them; the
+ * capacity past them is neither read nor written (a whole-struct copy,
+ * as a console's mirror did for every state it received, made 4.4 MB
+ * resident on each side). */
+static void test_engine_copy_leaves_capacity_alone(void **state)
+{
+	(void)state;
+	struct sr_policy *p = calloc(1, sizeof *p);
+	assert_non_null(p);
+	p->ncells = NCELLS;
+	struct sr_engine *a = map_fresh(sizeof *a), *b = map_fresh(sizeof *b);
+	a->policy = p;
+	a->evaluations = 42;
+	a->decision.verdict = SR_GO;
+	for (int c = 0; c < NCELLS; c++) {
+		a->cells[c].status = SR_YELLOW;
+		a->cells[c].canary = 100 + c;
+		a->t0_baseline[c] = c;
+		a->last_control[c] = 2 * c;
+		a->last_control_at[c] = 3 * c;
+		a->evidence[c].state = SR_EVS_COLLECTING;
+		a->evidence[c].steps = c;
+	}
+	engine_copy(b, a);
+	assert_ptr_equal(b->policy, p);
+	assert_int_equal(b->evaluations, 42);
+	assert_int_equal(b->decision.verdict, SR_GO);
+	for (int c = 0; c < NCELLS; c++) {
+		assert_int_equal(b->cells[c].status, SR_YELLOW);
+		assert_true(b->cells[c].canary == 100 + c);
+		assert_true(b->t0_baseline[c] == c && b->last_control[c] == 2 * c);
+		assert_int_equal(b->last_control_at[c], 3 * c);
+		assert_int_equal(b->evidence[c].steps, c);
+	}
+	struct sr_engine *e[2] = {a, b};
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(
+		    resident_pages(&e[k]->cells[NCELLS + 8],
+		                   (SR_MAX_CELLS - NCELLS - 8) * sizeof e[k]->cells[0]),
+		    0);
+		assert_int_equal(
+		    resident_pages(&e[k]->evidence[NCELLS + 8],
+		                   (SR_MAX_CELLS - NCELLS - 8) * sizeof e[k]->evidence[0]),
+		    0);
+	}
+	munmap(a, sizeof *a);
+	munmap(b, sizeof *b);
+	free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -234,6 +287,7 @@ int main(void)
 	    cmocka_unit_test(test_msg_copy),
 	    cmocka_unit_test(test_messages_cost_nothing_until_said),
 	    cmocka_unit_test(test_evidence_off_untouched),
+	    cmocka_unit_test(test_engine_copy_leaves_capacity_alone),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
