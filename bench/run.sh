@@ -80,6 +80,10 @@ if [ -x bench/redraw_bench.sh ]; then
 	echo "== terminal: bytes of one full redraw (^L), shiproom vs htop at 120x40"
 	bench/redraw_bench.sh "$build/shiproom"
 fi
+if [ -x bench/console_rss.sh ] && command -v python3 >/dev/null 2>&1; then
+	echo "== memory: a console and its service at 50 journeys with 8 h of history"
+	bench/console_rss.sh "$build/shiproom"
+fi
 
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "$1" ]; }
 

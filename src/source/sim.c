@@ -570,8 +570,13 @@ static int sim_model_build(struct sr_sim *sim)
 	}
 	for (size_t i = 0; i < (size_t)m->nhist * 2 * SIM_WINDOW_SLOTS; i++)
 		m->hslots[i].k = INT64_MIN;
-	for (size_t i = 0; i < (size_t)m->ncells * 2 * SIM_WINDOW_SLOTS; i++)
-		m->cslots[i].k = INT64_MIN;
+	/* A latency cell reads its journey's histogram (hslots), never these:
+	 * its slots are left untouched, not resident (most cells of a policy
+	 * with many journeys are latency cells). */
+	for (int c = 0; c < m->ncells; c++)
+		if (m->cells[c].signal != SR_SIG_LATENCY)
+			for (size_t i = 0; i < 2 * SIM_WINDOW_SLOTS; i++)
+				m->cslots[(size_t)c * 2 * SIM_WINDOW_SLOTS + i].k = INT64_MIN;
 	return 0;
 }
 
