@@ -18,7 +18,7 @@ import time
 def main():
     path, n, secs = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
     sel = selectors.DefaultSelector()
-    hello = json.dumps({"type": "hello", "version": 1, "purpose": "console",
+    hello = json.dumps({"type": "hello", "version": 2, "purpose": "console",  # SR_WIRE_VERSION
                         "read_only": True}).encode()
     conns = []
     for _ in range(n):

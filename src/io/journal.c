@@ -1545,7 +1545,8 @@ static void deliver_line(void *ctx, const char *line, size_t len, long lineno, l
 	}
 	if (ev.seq > d->prev_seq)
 		d->prev_seq = ev.seq;
-	/* the scan's view of an own obs line: its seq (scan_line) */
+	/* a line the scan has not read yet: it reads it now, from this parse
+	 * (an own obs line delivered unparsed: its seq, as scan_line) */
 	scan_along(d->j, &ev, len, lineno, off);
 	ev.line = lineno;
 	ev.offset = off;
