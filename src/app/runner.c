@@ -1304,6 +1304,12 @@ static void runner_on_snapshot(void *ud, struct sr_snapshot *snap)
 	runner_after_evaluation(r);
 	if (r->on_polled)
 		r->on_polled(r->on_polled_ud);
+	/* The poll's JSON (the record written, the lines read back) is freed
+	 * by now: until the next poll, seconds away, the freed heap goes back
+	 * to the system instead of staying resident (0.37 MB of a watch at 50
+	 * journeys). Not while catching up: runner_advance trims at its end. */
+	if (!r->advancing)
+		malloc_trim(0);
 }
 
 /* Would the engine judge any canary value of the held snapshot again at
