@@ -528,33 +528,32 @@ json_t *mirror_encode_core(const struct sr_runner *r)
 	return o;
 }
 
-int mirror_apply_core(struct sr_runner *m, const json_t *o, char *err, size_t n)
+static int apply_core(struct sr_runner *m, struct sr_engine *e, const json_t *o, char *err,
+                      size_t n)
 {
 	const struct sr_policy *p = m->policy;
-	/* Decode into a copy: a refused state leaves the mirror as it was. */
-	static struct sr_engine e; /* large; one mirror per process */
-	engine_copy(&e, &m->engine);
+	engine_copy(e, &m->engine);
 	const json_t *now = json_object_get(o, "now");
 	const json_t *fl = json_object_get(o, "flight");
-	if (decode(&e, engine_fields, NFIELDS(engine_fields), o, "engine", err, n) != 0 ||
-	    decode_rollout(&e.ro, p, json_object_get(o, "rollout"), err, n) != 0 ||
-	    decode_array(e.cells, sizeof e.cells[0], p->ncells, cell_fields, NFIELDS(cell_fields),
+	if (decode(e, engine_fields, NFIELDS(engine_fields), o, "engine", err, n) != 0 ||
+	    decode_rollout(&e->ro, p, json_object_get(o, "rollout"), err, n) != 0 ||
+	    decode_array(e->cells, sizeof e->cells[0], p->ncells, cell_fields, NFIELDS(cell_fields),
 	                 json_object_get(o, "cells"), "cell", err, n) != 0 ||
-	    decode_doubles(e.t0_baseline, p->ncells, json_object_get(o, "t0_baseline"),
+	    decode_doubles(e->t0_baseline, p->ncells, json_object_get(o, "t0_baseline"),
 	                   "t0_baseline", err, n) != 0 ||
-	    decode_doubles(e.last_control, p->ncells, json_object_get(o, "last_control"),
+	    decode_doubles(e->last_control, p->ncells, json_object_get(o, "last_control"),
 	                   "last_control", err, n) != 0 ||
-	    decode_ms(e.last_control_at, p->ncells, json_object_get(o, "last_control_at"),
+	    decode_ms(e->last_control_at, p->ncells, json_object_get(o, "last_control_at"),
 	              "last_control_at", err, n) != 0 ||
-	    decode_array(e.triggers, sizeof e.triggers[0], p->ntriggers, trigger_fields,
+	    decode_array(e->triggers, sizeof e->triggers[0], p->ntriggers, trigger_fields,
 	                 NFIELDS(trigger_fields), json_object_get(o, "triggers"), "trigger", err,
 	                 n) != 0 ||
-	    decode_decision(&e.decision, json_object_get(o, "decision"), err, n) != 0 ||
-	    decode_ms(e.criterion_since, p->ncriteria, json_object_get(o, "criterion_since"),
+	    decode_decision(&e->decision, json_object_get(o, "decision"), err, n) != 0 ||
+	    decode_ms(e->criterion_since, p->ncriteria, json_object_get(o, "criterion_since"),
 	              "criterion_since", err, n) != 0)
 		return -1;
 	for (int t = 0; t < p->ntriggers; t++)
-		if (e.triggers[t].cell < -1 || e.triggers[t].cell >= p->ncells)
+		if (e->triggers[t].cell < -1 || e->triggers[t].cell >= p->ncells)
 			return fail(err, n, "trigger", "cell");
 	const json_t *ev = json_object_get(o, "evidence");
 	if (!json_is_array(ev) || json_array_size(ev) != (size_t)p->ncells)
@@ -562,9 +561,9 @@ int mirror_apply_core(struct sr_runner *m, const json_t *o, char *err, size_t n)
 	for (int c = 0; c < p->ncells; c++) {
 		const json_t *x = json_array_get(ev, (size_t)c);
 		if (json_is_null(x)) {
-			memset(&e.evidence[c], 0, sizeof e.evidence[c]);
-			e.evidence[c].state = SR_EVS_OFF;
-		} else if (decode(&e.evidence[c], evidence_fields, NFIELDS(evidence_fields), x,
+			memset(&e->evidence[c], 0, sizeof e->evidence[c]);
+			e->evidence[c].state = SR_EVS_OFF;
+		} else if (decode(&e->evidence[c], evidence_fields, NFIELDS(evidence_fields), x,
 		                  "evidence", err, n) != 0) {
 			return -1;
 		}
@@ -588,12 +587,12 @@ int mirror_apply_core(struct sr_runner *m, const json_t *o, char *err, size_t n)
 		return -1;
 	/* the service's text is the text: nothing to make from a memo */
 	for (int c = 0; c < p->ncells; c++) {
-		e.cells[c].reason_pending = false;
-		e.cells[c].memo.valid = false;
+		e->cells[c].reason_pending = false;
+		e->cells[c].memo.valid = false;
 	}
-	e.policy = p;
-	e.nevents = 0; /* events are the service's to drain */
-	engine_copy(&m->engine, &e);
+	e->policy = p;
+	e->nevents = 0; /* events are the service's to drain */
+	engine_copy(&m->engine, e);
 	m->now = (sr_ms)json_integer_value(now);
 	m->flight = flight;
 	m->action_in_flight = json_is_true(json_object_get(fl, "in_flight"));
@@ -601,6 +600,22 @@ int mirror_apply_core(struct sr_runner *m, const json_t *o, char *err, size_t n)
 	m->before_action_decision = before;
 	memcpy(m->before_action_triggers, before_t, sizeof before_t);
 	return 0;
+}
+
+int mirror_apply_core(struct sr_runner *m, const json_t *o, char *err, size_t n)
+{
+	/* Decoded into a copy, so a refused state leaves the mirror as it
+	 * was; the copy is mapped for the decode and given back after it
+	 * (capacity for 4096 cells, the policy's touched): a console keeps
+	 * one engine resident, not two. */
+	struct sr_engine *e = calloc(1, sizeof *e);
+	if (!e) {
+		snprintf(err, n, "state: out of memory");
+		return -1;
+	}
+	int rc = apply_core(m, e, o, err, n);
+	free(e);
+	return rc;
 }
 
 /* ---- history ------------------------------------------------------------ */
