@@ -83,6 +83,9 @@ void snapshot_set_msg(struct sr_snapshot *s, struct sr_obs *o, const char *msg);
 void snapshot_set_msgf(struct sr_snapshot *s, struct sr_obs *o, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Observation o of s failed with msg (NULL: "fetch failed"): SR_OBS_ERROR
+ * with that message; value and time stay, the last good reading's. */
+void snapshot_obs_fail(struct sr_snapshot *s, struct sr_obs *o, const char *msg);
 /* Mark every cell of the snapshot as failed with `msg` (sanitised),
  * keeping each cell's last value and time. Used when a whole fetch fails. */
 void snapshot_fail_all(struct sr_snapshot *s, const char *msg);

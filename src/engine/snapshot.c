@@ -101,14 +101,18 @@ void snapshot_set_msgf(struct sr_snapshot *s, struct sr_obs *o, const char *fmt,
 	snapshot_set_msg(s, o, buf);
 }
 
+void snapshot_obs_fail(struct sr_snapshot *s, struct sr_obs *o, const char *msg)
+{
+	/* value and at stay: they are the last good reading and its time. */
+	o->kind = SR_OBS_ERROR;
+	snapshot_set_msg(s, o, msg ? msg : "fetch failed");
+}
+
 void snapshot_fail_all(struct sr_snapshot *s, const char *msg)
 {
 	int n = s->ncells < 0 ? 0 : s->ncells > SR_MAX_CELLS ? SR_MAX_CELLS : s->ncells;
 	for (int i = 0; i < n; i++) {
-		/* value and at stay: they are the last good reading and its time. */
-		s->canary[i].kind = SR_OBS_ERROR;
-		s->control[i].kind = SR_OBS_ERROR;
-		snapshot_set_msg(s, &s->canary[i], msg ? msg : "fetch failed");
-		snapshot_set_msg(s, &s->control[i], msg ? msg : "fetch failed");
+		snapshot_obs_fail(s, &s->canary[i], msg);
+		snapshot_obs_fail(s, &s->control[i], msg);
 	}
 }

@@ -221,14 +221,6 @@ static bool decimal_of(double v, int maxdigits, int64_t *m, int *e)
 
 static bool scale10(int64_t m, int d, int64_t *out);
 
-/* The decimal a number is coded against: the chain's previous number,
- * or 0 when that has none (NaN, infinite, -0, or more than 15 digits,
- * where another libc might print another shortest form: the encoder and
- * the decoder must find the same one). On the six-digit grid of its
- * magnitude (`grid`: 92.5 as 925000e-4) a measurement's next value, six
- * digits again, usually lies on the same grid: 92.2554 is a mantissa
- * step, not another exponent. Counts (4 bad events, then 7) want their
- * shortest form. The record says which, per class. */
 /* A number's shortest decimal (decimal_of) as a value. */
 struct dec {
 	int64_t m;
@@ -243,7 +235,15 @@ static struct dec dec_of(double v, int maxdigits)
 	return d;
 }
 
-/* ref_of from the previous number's dec_of(prev, 15). */
+/* The decimal a number is coded against: the chain's previous number,
+ * or 0 when that has none (NaN, infinite, -0, or more than 15 digits,
+ * where another libc might print another shortest form: the encoder and
+ * the decoder must find the same one). On the six-digit grid of its
+ * magnitude (`grid`: 92.5 as 925000e-4) a measurement's next value, six
+ * digits again, usually lies on the same grid: 92.2554 is a mantissa
+ * step, not another exponent. Counts (4 bad events, then 7) want their
+ * shortest form. The record says which, per class.
+ * ref_from takes the previous number's dec_of(prev, 15). */
 static void ref_from(const struct dec *dp, bool grid, int64_t *pm, int *pe)
 {
 	if (!dp->ok) {

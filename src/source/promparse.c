@@ -403,12 +403,11 @@ static int match(const struct sr_prom_result *r, const char *journey, const char
 	return n;
 }
 
+/* A failed answer is no longer a warned one. */
 static void obs_error(struct sr_snapshot *snap, struct sr_obs *o, const char *msg)
 {
-	/* value and at stay: the last good reading and its time. */
-	o->kind = SR_OBS_ERROR;
 	o->degraded = false;
-	snapshot_set_msg(snap, o, msg);
+	snapshot_obs_fail(snap, o, msg);
 }
 
 /* "journey=search variant=canary" or "variant=canary" for messages. */

@@ -1030,13 +1030,6 @@ static bool source_effect_hits(const struct sr_sim *sim, const struct sr_effect 
 	return e->kpi == cell->kpi && (e->journey < 0 || e->journey == cell->journey);
 }
 
-static void obs_error(struct sr_snapshot *snap, struct sr_obs *o, const char *msg)
-{
-	/* value and at stay: they are the last good reading and its time. */
-	o->kind = SR_OBS_ERROR;
-	snapshot_set_msg(snap, o, msg);
-}
-
 static void sim_poll(struct sr_source *src, sr_ms now, sr_source_cb cb, void *ud)
 {
 	struct sr_sim *sim = src->impl;
@@ -1057,10 +1050,10 @@ static void sim_poll(struct sr_source *src, sr_ms now, sr_source_cb cb, void *ud
 				frozen = true;
 		}
 		if (failed) {
-			obs_error(&sim->snap, &sim->snap.canary[c],
-			          "simulated source failure (scenario effect \"error\")");
-			obs_error(&sim->snap, &sim->snap.control[c],
-			          "simulated source failure (scenario effect \"error\")");
+			snapshot_obs_fail(&sim->snap, &sim->snap.canary[c],
+			                  "simulated source failure (scenario effect \"error\")");
+			snapshot_obs_fail(&sim->snap, &sim->snap.control[c],
+			                  "simulated source failure (scenario effect \"error\")");
 			continue;
 		}
 		if (frozen)
