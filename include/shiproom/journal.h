@@ -87,7 +87,12 @@ enum sr_jtype {
 const char *journal_type_name(enum sr_jtype t);
 enum sr_jtype journal_type_from_name(const char *name);
 
-/* One valid line, as handed to callbacks. Borrowed for the call only. */
+struct sr_jbody;
+
+/* One valid line, as handed to callbacks. Borrowed for the call only.
+ * Its fields are read with journal_event_obj / journal_event_str: the
+ * body of a bulky record (an obs record, a snapshot) is parsed only when
+ * someone asks for it, which at a restart is almost never. */
 struct sr_jevent {
 	long line;        /* 1-based line number in the file */
 	long long offset; /* byte offset of the line */
@@ -96,9 +101,21 @@ struct sr_jevent {
 	enum sr_jtype type;
 	const char *type_name;
 	const char *actor;
-	const json_t *obj; /* the whole object; read fields with json_object_get */
-	bool own;          /* journal_poll: written through this handle */
+	const json_t *obj;     /* the whole object when parsed already, else NULL */
+	struct sr_jbody *body; /* the line's text, parsed on demand (journal.c) */
+	bool own;              /* journal_poll: written through this handle */
 };
+
+/* The whole object of an event: parsed now if it was not yet. Never
+ * NULL: a body the full parser refuses (what the quick check cannot see,
+ * jskim.h) reads as an empty object, and the line is reported as an
+ * issue once its callback returns. */
+const json_t *journal_event_obj(const struct sr_jevent *ev);
+
+/* A top-level string field of an event, or dflt when absent or not a
+ * string; found without parsing the body when it can be. Valid for the
+ * callback's duration. */
+const char *journal_event_str(const struct sr_jevent *ev, const char *key, const char *dflt);
 
 typedef void (*sr_jevent_cb)(void *ud, const struct sr_jevent *ev);
 /* A problem with the file: a malformed line, a torn tail. offset is the

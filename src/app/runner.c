@@ -200,7 +200,7 @@ static int cell_of(const struct sr_policy *p, const json_t *o)
 static void note_snapshot(struct sr_runner *r, const struct sr_jevent *ev)
 {
 	const struct sr_policy *p = r->policy;
-	const char *label = jstr(ev->obj, "label", "");
+	const char *label = journal_event_str(ev, "label", "");
 	if (ev->at > r->snap_last)
 		r->snap_last = ev->at; /* any console's snapshot counts */
 	if (strcmp(label, "T-0") == 0) {
@@ -223,7 +223,7 @@ static void note_snapshot(struct sr_runner *r, const struct sr_jevent *ev)
  * (action.c, done_text), so a replay's log reads as the live one did. */
 static void event_text(const struct sr_runner *r, const struct sr_jevent *ev, char *buf, size_t n)
 {
-	const json_t *o = ev->obj;
+	const json_t *o = journal_event_obj(ev);
 	const struct sr_policy *p = r->policy;
 	const char *who = ev->actor[0] ? ev->actor : "the engine";
 	const char *reason = jstr(o, "reason", "");
@@ -310,9 +310,9 @@ static void log_foreign(struct sr_runner *r, const struct sr_jevent *ev, int rc,
 	event_text(r, ev, text, sizeof text);
 	enum sr_status sev = SR_GREEN;
 	if (ev->type == SR_J_TORN || ev->type == SR_J_RECONCILE || ev->type == SR_J_INTENT ||
-	    strcmp(jstr(ev->obj, "action", ""), "rollback") == 0)
+	    strcmp(journal_event_str(ev, "action", ""), "rollback") == 0)
 		sev = SR_YELLOW;
-	if (ev->type == SR_J_OUTCOME && strcmp(jstr(ev->obj, "result", ""), "ok") != 0)
+	if (ev->type == SR_J_OUTCOME && strcmp(journal_event_str(ev, "result", ""), "ok") != 0)
 		sev = SR_RED;
 	enum sr_log_kind kind = ev->type == SR_J_APPROVAL ? SR_LOG_APPROVAL
 	                        : ev->type == SR_J_TORN   ? SR_LOG_INFO
@@ -336,7 +336,7 @@ static void log_foreign(struct sr_runner *r, const struct sr_jevent *ev, int rc,
  * outcome carries none, so it is matched to its intent by key. */
 static void note_request(struct sr_runner *r, const struct sr_jevent *ev)
 {
-	const char *id = jstr(ev->obj, "request", NULL);
+	const char *id = journal_event_str(ev, "request", NULL);
 	struct sr_request_seen *rs = NULL;
 	if (id && id[0]) {
 		int n = r->nrequests_seen;
@@ -353,13 +353,13 @@ static void note_request(struct sr_runner *r, const struct sr_jevent *ev)
 		rs->ok = true;
 	} else if (ev->type == SR_J_OUTCOME || ev->type == SR_J_RECONCILE) {
 		/* the intent with this key, if it was a forwarded one */
-		const char *key = jstr(ev->obj, "key", "");
+		const char *key = journal_event_str(ev, "key", "");
 		for (int i = r->nrequests_seen; i-- > 0 && !rs;)
 			if (strstr(r->requests_seen[i].what, key) && key[0])
 				rs = &r->requests_seen[i];
 		if (!rs)
 			return;
-		rs->ok = strcmp(jstr(ev->obj, "result", ""), "ok") == 0;
+		rs->ok = strcmp(journal_event_str(ev, "result", ""), "ok") == 0;
 	} else {
 		return;
 	}
@@ -370,7 +370,7 @@ static void note_request(struct sr_runner *r, const struct sr_jevent *ev)
 		size_t l = strlen(text);
 		if (l > sizeof rs->what - 70)
 			l = sizeof rs->what - 70;
-		snprintf(text + l, sizeof text - l, " [%.64s]", jstr(ev->obj, "key", ""));
+		snprintf(text + l, sizeof text - l, " [%.64s]", journal_event_str(ev, "key", ""));
 	}
 	sr_strlcpy(rs->what, text, sizeof rs->what);
 }
@@ -883,7 +883,7 @@ static void feed_add(void *ud, const struct sr_jevent *ev)
 		f->ev = ne;
 		f->cap = nc;
 	}
-	f->ev[f->n++] = json_incref((json_t *)ev->obj);
+	f->ev[f->n++] = json_incref((json_t *)journal_event_obj(ev));
 	if (ev->type == SR_J_OBS)
 		f->by_eval = true;
 	if (f->n == 1 || ev->at < f->first)
@@ -1052,7 +1052,7 @@ static int trig_by_name(const char *s)
 static void feed_observation(struct sr_runner *r, const struct sr_jevent *ev)
 {
 	const struct sr_policy *p = r->policy;
-	const json_t *o = ev->obj;
+	const json_t *o = journal_event_obj(ev);
 	if (ev->type == SR_J_STATUS) {
 		int c = cell_of(p, o), st = status_by_name(jstr(o, "to", ""));
 		if (c < 0 || st < 0)
@@ -1111,7 +1111,7 @@ static void feed_observation(struct sr_runner *r, const struct sr_jevent *ev)
 /* One `obs` record: the poll it recorded, evaluated again at its time. */
 static void follow_evaluate(struct sr_runner *r, struct sr_follow *f, const struct sr_jevent *ev)
 {
-	const json_t *o = ev->obj;
+	const json_t *o = journal_event_obj(ev);
 	long long w = jint(o, "w", -1);
 	bool key = jint(o, "k", 0) == 1;
 	if (w != f->writer) {

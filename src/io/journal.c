@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "shiproom/jread.h"
+#include "shiproom/jskim.h"
 #include "shiproom/store.h"
 
 #define CHUNK 65536
@@ -361,6 +362,120 @@ static const char *jstr_or(const json_t *o, const char *key, const char *dflt)
 	return json_is_string(v) ? json_string_value(v) : dflt;
 }
 
+/* ---- bodies parsed on demand ----------------------------------------------------------- */
+
+#define JBODY_MEMBERS 32
+#define JBODY_ARENA 512
+
+struct sr_jbody {
+	const char *text; /* the line, borrowed for the callback */
+	size_t len;
+	struct jskim_member m[JBODY_MEMBERS];
+	int n;
+	json_t *obj;   /* the full parse, once someone asked */
+	char why[160]; /* why the full parse refused the body ("" if it did not) */
+	char actor[128];
+	char arena[JBODY_ARENA]; /* journal_event_str's copies */
+	size_t used;
+};
+
+/* Records that are many or bulky and whose bodies are rarely read: every
+ * poll's obs record (read by a follower, a replay, `act --at`), the
+ * 10-minute snapshot (its label always, its cells for the T-0 baseline)
+ * and every status change (read by a replay). Records that act on the
+ * rollout are read at once, so they are parsed in full as before: one
+ * whose body jansson refuses is skipped whole, never applied half-read. */
+static bool body_deferred(enum sr_jtype t)
+{
+	return t == SR_J_OBS || t == SR_J_SNAPSHOT || t == SR_J_STATUS;
+}
+
+static const json_t *empty_object(void)
+{
+	static json_t *empty;
+	if (!empty)
+		empty = json_object();
+	return empty;
+}
+
+/* The quick path: a line jskim accepts, whose header is plain (integers,
+ * unescaped strings) and whose record is one of body_deferred's. 0 with
+ * *ev filled and its body in b; -1 for the full parse to decide. */
+static int skim_line(const char *line, size_t len, struct sr_jbody *b, struct sr_jevent *ev)
+{
+	int n = jskim_object(line, len, b->m, JBODY_MEMBERS);
+	if (n < 0)
+		return -1;
+	const struct jskim_member *type = jskim_find(b->m, n, "type"),
+	                          *actor = jskim_find(b->m, n, "actor");
+	long long seq, at;
+	if (!jskim_integer(jskim_find(b->m, n, "seq"), &seq) || seq < 1 ||
+	    !jskim_integer(jskim_find(b->m, n, "at"), &at))
+		return -1;
+	if (!type || type->kind != JSKIM_STRING || type->escaped || type->val_len >= 16 || !actor ||
+	    actor->kind != JSKIM_STRING || actor->escaped || actor->val_len >= sizeof b->actor)
+		return -1;
+	char name[16];
+	memcpy(name, type->val, type->val_len);
+	name[type->val_len] = '\0';
+	enum sr_jtype t = journal_type_from_name(name);
+	if (!body_deferred(t))
+		return -1;
+	memcpy(b->actor, actor->val, actor->val_len);
+	b->actor[actor->val_len] = '\0';
+	b->text = line;
+	b->len = len;
+	b->n = n;
+	b->obj = NULL;
+	b->why[0] = '\0';
+	b->used = 0;
+	memset(ev, 0, sizeof *ev);
+	ev->seq = seq;
+	ev->at = at;
+	ev->type = t;
+	ev->type_name = journal_type_name(t);
+	ev->actor = b->actor;
+	ev->body = b;
+	return 0;
+}
+
+const json_t *journal_event_obj(const struct sr_jevent *ev)
+{
+	if (ev->obj)
+		return ev->obj;
+	struct sr_jbody *b = ev->body;
+	if (!b)
+		return empty_object();
+	if (!b->obj) {
+		json_error_t je;
+		b->obj = json_loadb(b->text, b->len, JSON_REJECT_DUPLICATES, &je);
+		if (!b->obj) {
+			char t[120];
+			sr_sanitize(t, je.text, sizeof t);
+			msgf(b->why, sizeof b->why, "column %d: %s", je.column, t);
+			return empty_object();
+		}
+	}
+	return b->obj;
+}
+
+const char *journal_event_str(const struct sr_jevent *ev, const char *key, const char *dflt)
+{
+	struct sr_jbody *b = ev->body;
+	if (ev->obj || !b || b->obj || b->why[0])
+		return jstr_or(journal_event_obj(ev), key, dflt);
+	const struct jskim_member *m = jskim_find(b->m, b->n, key);
+	if (!m || m->kind != JSKIM_STRING)
+		return dflt;
+	if (m->escaped || m->val_len >= sizeof b->arena - b->used)
+		return jstr_or(journal_event_obj(ev), key, dflt);
+	char *s = b->arena + b->used;
+	memcpy(s, m->val, m->val_len);
+	s[m->val_len] = '\0';
+	b->used += m->val_len + 1;
+	return s;
+}
+
 static long long jint_or(const json_t *o, const char *key, long long dflt)
 {
 	const json_t *v = json_object_get(o, key);
@@ -429,17 +544,18 @@ static void pending_drop(struct sr_journal *j, int i)
 
 static void intent_from_event(const struct sr_jevent *ev, struct sr_jintent *it)
 {
+	const json_t *o = journal_event_obj(ev);
 	memset(it, 0, sizeof *it);
-	sr_strlcpy(it->key, jstr_or(ev->obj, "key", ""), sizeof it->key);
-	sr_strlcpy(it->action, jstr_or(ev->obj, "action", ""), sizeof it->action);
+	sr_strlcpy(it->key, jstr_or(o, "key", ""), sizeof it->key);
+	sr_strlcpy(it->action, jstr_or(o, "action", ""), sizeof it->action);
 	sr_strlcpy(it->actor, ev->actor, sizeof it->actor);
-	sr_strlcpy(it->reason, jstr_or(ev->obj, "reason", ""), sizeof it->reason);
-	it->weight = (int)jint_or(ev->obj, "weight", -1);
-	it->drain = json_is_true(json_object_get(ev->obj, "drain"));
-	it->gate = (int)jint_or(ev->obj, "gate", -1);
-	sr_strlcpy(it->checklist, jstr_or(ev->obj, "checklist", ""), sizeof it->checklist);
-	sr_strlcpy(it->item, jstr_or(ev->obj, "item", ""), sizeof it->item);
-	it->overnight_until = jint_or(ev->obj, "overnight_until", 0);
+	sr_strlcpy(it->reason, jstr_or(o, "reason", ""), sizeof it->reason);
+	it->weight = (int)jint_or(o, "weight", -1);
+	it->drain = json_is_true(json_object_get(o, "drain"));
+	it->gate = (int)jint_or(o, "gate", -1);
+	sr_strlcpy(it->checklist, jstr_or(o, "checklist", ""), sizeof it->checklist);
+	sr_strlcpy(it->item, jstr_or(o, "item", ""), sizeof it->item);
+	it->overnight_until = jint_or(o, "overnight_until", 0);
 	it->at = ev->at;
 	it->seq = ev->seq;
 }
@@ -453,7 +569,7 @@ static void scan_event(struct sr_journal *j, const struct sr_jevent *ev)
 			pending_drop(j, 0); /* keep the newest; 32 open intents is already absurd */
 		intent_from_event(ev, &j->pending[j->npending++]);
 	} else if (ev->type == SR_J_OUTCOME || ev->type == SR_J_RECONCILE) {
-		const char *key = jstr_or(ev->obj, "key", "");
+		const char *key = journal_event_str(ev, "key", "");
 		for (int i = 0; i < j->npending; i++) {
 			if (strcmp(j->pending[i].key, key) == 0) {
 				pending_drop(j, i);
@@ -1511,6 +1627,7 @@ static void deliver_line(void *ctx, const char *line, size_t len, long lineno, l
 		return;
 	}
 	struct sr_jevent ev;
+	struct sr_jbody body;
 	json_t *o = NULL;
 	const struct own_quiet *q = d->j ? quiet_line(d->j, line, len, off) : NULL;
 	bool quiet = q && own_take(d->j, q->seq);
@@ -1520,16 +1637,15 @@ static void deliver_line(void *ctx, const char *line, size_t len, long lineno, l
 		 * the fields of one's own obs record (a follower evaluates the
 		 * leader's); they read as an empty object. Anything else (a
 		 * line read again after a rewind) is parsed in full. */
-		static json_t *no_fields;
-		if (!no_fields)
-			no_fields = json_object();
 		memset(&ev, 0, sizeof ev);
 		ev.seq = q->seq;
 		ev.at = q->at;
 		ev.type = SR_J_OBS;
 		ev.type_name = journal_type_name(SR_J_OBS);
 		ev.actor = "";
-		ev.obj = no_fields;
+		ev.obj = empty_object();
+	} else if (skim_line(line, len, &body, &ev) == 0) {
+		/* a bulky record: checked whole, its body parsed if read */
 	} else if (journal_parse_line(line, len, &ev, &o, why, sizeof why) < 0) {
 		scan_along(d->j, NULL, len, lineno, off);
 		if (d->issue) {
@@ -1555,6 +1671,15 @@ static void deliver_line(void *ctx, const char *line, size_t len, long lineno, l
 	if (d->cb)
 		d->cb(d->ud, &ev);
 	json_decref(o);
+	if (ev.body) {
+		if (ev.body->why[0] && d->issue) {
+			msgf(msg, sizeof msg,
+			     "line %ld: not valid JSON (%s); its fields read as absent", lineno,
+			     ev.body->why);
+			d->issue(d->ud, lineno, off, msg);
+		}
+		json_decref(ev.body->obj);
+	}
 }
 
 int journal_poll(struct sr_journal *j, sr_jevent_cb cb, sr_jissue_cb issue, void *ud)
@@ -1714,13 +1839,13 @@ int journal_apply(struct sr_replay *rp, const struct sr_jevent *ev, char *why, s
 		why[0] = '\0';
 	if (ev->type == SR_J_START) {
 		/* a later start begins a new rollout in the same state dir */
-		rollout_init(rp->ro, rp->policy, jint_or(ev->obj, "t0", ev->at));
+		rollout_init(rp->ro, rp->policy, jint_or(journal_event_obj(ev), "t0", ev->at));
 		rp->started = true;
 		rp->npending = 0;
 		char want[40];
 		snprintf(want, sizeof want, "fnv1a64:%016llx",
 		         (unsigned long long)rp->policy->hash);
-		const char *got = jstr_or(ev->obj, "policy_hash", "");
+		const char *got = journal_event_str(ev, "policy_hash", "");
 		if (strcmp(got, want) != 0) {
 			char g[40];
 			sr_sanitize(g, got, sizeof g);
@@ -1733,8 +1858,8 @@ int journal_apply(struct sr_replay *rp, const struct sr_jevent *ev, char *why, s
 	}
 	if (ev->type == SR_J_EDGE) {
 		/* what the edge really showed: a rollback stays possible */
-		json_t *a = json_object_get(ev->obj, "anomaly"),
-		       *w = json_object_get(ev->obj, "weight");
+		const json_t *o = journal_event_obj(ev);
+		json_t *a = json_object_get(o, "anomaly"), *w = json_object_get(o, "weight");
 		rp->ro->edge_anomaly_weight = json_is_true(a) && json_is_integer(w) &&
 		                                      json_integer_value(w) > 0 &&
 		                                      json_integer_value(w) <= 100
@@ -1760,7 +1885,7 @@ int journal_apply(struct sr_replay *rp, const struct sr_jevent *ev, char *why, s
 		return 0;
 	}
 	if (ev->type == SR_J_OUTCOME || ev->type == SR_J_RECONCILE) {
-		const char *key = jstr_or(ev->obj, "key", "");
+		const char *key = journal_event_str(ev, "key", "");
 		int i;
 		for (i = 0; i < rp->npending; i++)
 			if (strcmp(rp->pending[i].key, key) == 0)
@@ -1775,11 +1900,12 @@ int journal_apply(struct sr_replay *rp, const struct sr_jevent *ev, char *why, s
 		memmove(&rp->pending[i], &rp->pending[i + 1],
 		        (size_t)(rp->npending - i - 1) * sizeof rp->pending[0]);
 		rp->npending--;
-		if (strcmp(jstr_or(ev->obj, "result", ""), "ok") != 0)
+		if (strcmp(journal_event_str(ev, "result", ""), "ok") != 0)
 			return 0; /* a failed action changed nothing */
 		/* the intent holds the details; the outcome the read-back */
 		return apply_action(rp, action_kind(it.action), &it,
-		                    (int)jint_or(ev->obj, "weight", -1), ev->at, why, n);
+		                    (int)jint_or(journal_event_obj(ev), "weight", -1), ev->at, why,
+		                    n);
 	}
 	struct sr_jintent it;
 	intent_from_event(ev, &it);
@@ -1791,8 +1917,10 @@ int journal_snapshot_control(const struct sr_jevent *ev, const struct sr_policy 
 {
 	for (int c = 0; c < ncells; c++)
 		control[c] = NAN;
-	const json_t *cells = json_object_get(ev->obj, "cells");
-	if (ev->type != SR_J_SNAPSHOT || !json_is_array(cells))
+	if (ev->type != SR_J_SNAPSHOT)
+		return 0;
+	const json_t *cells = json_object_get(journal_event_obj(ev), "cells");
+	if (!json_is_array(cells))
 		return 0;
 	int found = 0;
 	size_t i;

@@ -31,7 +31,8 @@ struct ctx {
 static void on_event(void *ud, const struct sr_jevent *ev)
 {
 	struct ctx *c = ud;
-	if (ev->seq < 1 || !ev->type_name || !ev->actor || !ev->obj || ev->line <= c->last_line)
+	if (ev->seq < 1 || !ev->type_name || !ev->actor || !journal_event_obj(ev) ||
+	    ev->line <= c->last_line)
 		abort();
 	c->last_line = ev->line;
 	char why[SR_REASON_LEN];

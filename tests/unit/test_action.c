@@ -576,7 +576,7 @@ static void collect(void *ud, const struct sr_jevent *ev)
 	assert_true(s->n < SEEN_MAX); /* a test journal is never this long */
 	if (s->n < SEEN_MAX) {
 		snprintf(s->types[s->n], sizeof s->types[0], "%s", ev->type_name);
-		s->ev[s->n] = json_incref((json_t *)ev->obj);
+		s->ev[s->n] = json_incref((json_t *)journal_event_obj(ev));
 		s->n++;
 	}
 }

@@ -123,7 +123,7 @@ static void on_event(void *ud, const struct sr_jevent *ev)
 		s->type[s->n] = ev->type;
 		s->line[s->n] = ev->line;
 		s->own[s->n] = ev->own;
-		char *t = json_dumps(ev->obj, JSON_COMPACT);
+		char *t = json_dumps(journal_event_obj(ev), JSON_COMPACT);
 		snprintf(s->text[s->n], sizeof s->text[0], "%s", t ? t : "");
 		free(t);
 		s->n++;
@@ -656,6 +656,102 @@ static void test_scan_rides_along_with_the_poll(void **state)
 	}
 }
 
+/* ---- bulky bodies, parsed when read ------------------------------------------- */
+
+/* jansson's allocations, counted (json_set_alloc_funcs): a body parsed
+ * is dozens of them, a line only looked at is none. */
+static long g_jallocs;
+
+static void *counting_malloc(size_t n)
+{
+	g_jallocs++;
+	return malloc(n);
+}
+
+struct headers {
+	int n;
+	char labels[4][40];
+	int nlabels;
+	bool whole; /* read every body in full */
+	struct seen issues;
+};
+
+static void on_header(void *ud, const struct sr_jevent *ev)
+{
+	struct headers *h = ud;
+	h->n++;
+	if (h->whole)
+		assert_non_null(journal_event_obj(ev));
+	const char *label = journal_event_str(ev, "label", "");
+	if (label[0] && h->nlabels < 4)
+		snprintf(h->labels[h->nlabels++], sizeof h->labels[0], "%s", label);
+}
+
+static void on_header_issue(void *ud, long line, long long off, const char *msg)
+{
+	on_issue(&((struct headers *)ud)->issues, line, off, msg);
+}
+
+static void test_bulky_bodies_parsed_when_read(void **state)
+{
+	(void)state;
+	char path[200], line[800];
+	jpath(path, sizeof path);
+	struct sr_journal *w = jopen(NULL);
+	OK(journal_start(w, T0, "dri", T0, g_policy->hash, "r", E));
+	journal_close(w);
+	/* 200 obs records, as a restart finds them (their "b" as written) */
+	for (int i = 0; i < 200; i++) {
+		snprintf(line, sizeof line,
+		         "{\"seq\":%d,\"at\":%lld,\"wall\":1,\"type\":\"obs\",\"actor\":\"\","
+		         "\"w\":7,\"k\":%d,\"n\":39,\"b\":\"%0200d\"}\n",
+		         i + 2, T0 + i * 15000LL, i % 40 == 0, i);
+		raw_append(path, line);
+	}
+	/* a T-0 snapshot whose label is escaped (read through jansson), and
+	 * one whose cells hold a duplicate name (the quick look cannot see it) */
+	snprintf(line, sizeof line,
+	         "{\"seq\":202,\"at\":%lld,\"type\":\"snapshot\",\"actor\":\"\","
+	         "\"label\":\"T\\u002d0\",\"cells\":[{\"kpi\":\"p95_latency\","
+	         "\"journey\":\"search\",\"control\":91.5}]}\n"
+	         "{\"seq\":203,\"at\":%lld,\"type\":\"snapshot\",\"actor\":\"\","
+	         "\"label\":\"gate 1\",\"cells\":[{\"kpi\":\"a\",\"kpi\":\"b\"}]}\n",
+	         T0 + 3000000LL, T0 + 3600000LL);
+	raw_append(path, line);
+
+	json_set_alloc_funcs(counting_malloc, free);
+	struct headers h = {0};
+	struct sr_journal *j = jopen(NULL);
+	g_jallocs = 0;
+	assert_int_equal(journal_poll(j, on_header, on_header_issue, &h), 203);
+	long header_allocs = g_jallocs;
+	journal_close(j);
+	assert_int_equal(h.nlabels, 2);
+	assert_string_equal(h.labels[0], "T-0");
+	assert_string_equal(h.labels[1], "gate 1");
+	assert_int_equal(h.issues.nissues, 0); /* a body no one read is not judged */
+
+	struct headers all = {.whole = true};
+	j = jopen(NULL);
+	g_jallocs = 0;
+	assert_int_equal(journal_poll(j, on_header, on_header_issue, &all), 203);
+	long whole_allocs = g_jallocs;
+	journal_close(j);
+	json_set_alloc_funcs(malloc, free);
+	/* read, the duplicate is found and said, and the fields read as absent */
+	assert_int_equal(all.issues.nissues, 1);
+	assert_int_equal(all.issues.issue_line[0], 203);
+	if (!strstr(all.issues.issue[0], "duplicate object key") ||
+	    !strstr(all.issues.issue[0], "fields read as absent"))
+		fail_msg("issue: %s", all.issues.issue[0]);
+	assert_int_equal(all.nlabels, 1); /* line 203's label is not read from a refused body */
+	/* the start line and the escaped label's line: a few dozen allocations;
+	 * every obs body parsed would be a thousand more */
+	if (header_allocs > 150 || whole_allocs < 1000)
+		fail_msg("jansson allocations: %ld looking at the lines, %ld reading them",
+		         header_allocs, whole_allocs);
+}
+
 /* ---- two consoles -------------------------------------------------------------- */
 
 /* Child: open the journal, wait for "go", try the lock once. The winner
@@ -1021,6 +1117,7 @@ int main(void)
 	    T(test_malformed_lines_reported_with_numbers),
 	    T(test_pending_intent),
 	    T(test_scan_rides_along_with_the_poll),
+	    T(test_bulky_bodies_parsed_when_read),
 	    T(test_lock_two_processes_one_acts),
 	    T(test_lock_within_one_process),
 	    T(test_poll_sees_other_handles),
