@@ -184,6 +184,36 @@ static void test_valid_accepted(void **state)
 	}
 }
 
+/* Strings are scanned eight bytes at a time: a byte that needs a look, in
+ * any lane of the word, must still be seen. */
+static void test_every_lane_checked(void **state)
+{
+	(void)state;
+	static const char *bad[] = {"\x01", "\x1f", "\x80", "\xff", "\\x", "\""};
+	for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++)
+		for (int pos = 0; pos < 24; pos++) {
+			char text[64], run[32];
+			memset(run, 'x', 24);
+			run[24] = '\0';
+			snprintf(text, sizeof text, "{\"a\":\"%.*s%s%s\"}", pos, run, bad[b],
+			         run + pos);
+			struct jskim_member m[8];
+			if (skim(text, m) >= 0)
+				fail_msg("accepted byte %02x at %d", (unsigned char)bad[b][0], pos);
+			assert_false(jansson_accepts(text));
+		}
+	for (int pos = 0; pos < 24; pos++) {
+		char text[64], run[32];
+		memset(run, 'x', 24);
+		run[24] = '\0';
+		snprintf(text, sizeof text, "{\"a\":\"%.*s\xc3\xa9\\n%s\"}", pos, run, run + pos);
+		struct jskim_member m[8];
+		assert_int_equal(skim(text, m), 1);
+		assert_int_equal(m[0].val_len, 24 + 2 + 2);
+		assert_true(m[0].escaped);
+	}
+}
+
 static void test_integers(void **state)
 {
 	(void)state;
@@ -205,11 +235,9 @@ static void test_integers(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_members_listed),
-	    cmocka_unit_test(test_invalid_refused),
-	    cmocka_unit_test(test_unsure_left_to_jansson),
-	    cmocka_unit_test(test_valid_accepted),
-	    cmocka_unit_test(test_integers),
+	    cmocka_unit_test(test_members_listed),         cmocka_unit_test(test_invalid_refused),
+	    cmocka_unit_test(test_unsure_left_to_jansson), cmocka_unit_test(test_valid_accepted),
+	    cmocka_unit_test(test_every_lane_checked),     cmocka_unit_test(test_integers),
 	};
 	int r = cmocka_run_group_tests_name("jskim", tests, NULL, NULL);
 	free(g_copy);
