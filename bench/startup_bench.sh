@@ -11,6 +11,10 @@
 #   BENCH_POLICY=FILE                 --policy (default the shipped one)
 #   BENCH_STARTUP_ROUNDS=3            rounds (default 3)
 #   BENCH_STARTUP_LIMIT=120           seconds before giving up (default 120)
+#   BENCH_STATE_FROM=DIR              a restart: each round starts on a copy
+#                                     of the state dir DIR (a journal that
+#                                     already holds the rollout up to the
+#                                     start time), not on a fresh one
 set -u
 [ $# -gt 0 ] || set -- build/shiproom
 . "$(dirname "$0")/lib_tmux.sh"
@@ -30,9 +34,14 @@ for bin in "$@"; do
 		for r in $(seq 1 "$ROUNDS"); do
 			n=$((n + 1))
 			mkdir -p "$DIR/run$n"
+			SD=""
+			if [ -n "${BENCH_STATE_FROM:-}" ]; then
+				cp -r "$BENCH_STATE_FROM" "$DIR/state$n" || exit 1
+				SD="--state-dir $DIR/state$n"
+			fi
 			t0=$(now)
 			$TM new-session -d -x 120 -y 40 -s "s$n" \
-				"exec env SHIPROOM_RUNTIME_DIR=$DIR/run$n $bin $POL --scenario healthy --start $at --speed 1" ||
+				"exec env SHIPROOM_RUNTIME_DIR=$DIR/run$n $bin $POL $SD --scenario healthy --start $at --speed 1" ||
 				exit 1
 			t1=""
 			while :; do
