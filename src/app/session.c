@@ -417,7 +417,22 @@ static int open_journal(struct sr_session *s, const struct sr_session_opts *o)
 	if (orc)
 		return orc;
 	int replay_from = r->nlog;
-	if (runner_set_journal(r, s->journal, s->read_only) < 0) {
+	/* A restart goes on where the last process stopped: through the first
+	 * read the journal's observations drive the engine, as a standby's
+	 * do (breach timers, trigger streaks, the evidence test, history),
+	 * and then this process leads. Without it a breach 4 minutes into
+	 * its 5 started again from 0, and every cell's status from NODATA.
+	 * (With a store the service follows until it leads: open_store.) */
+	bool warm = !s->store && !s->read_only;
+	sr_ms now = r->now;
+	if (warm)
+		runner_set_follower(r, true);
+	int jrc = runner_set_journal(r, s->journal, s->read_only);
+	if (warm) {
+		runner_set_follower(r, false);
+		r->now = now; /* the evaluations ran at their records' times */
+	}
+	if (jrc < 0) {
 		sr_eprintf("journal: cannot read %s", journal_path(s->journal));
 		return SR_EXIT_RUNTIME;
 	}

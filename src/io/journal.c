@@ -439,6 +439,37 @@ static int skim_line(const char *line, size_t len, struct sr_jbody *b, struct sr
 	return 0;
 }
 
+/* The object straight from the quick look when every top-level value is
+ * a string without escapes, an integer, true, false or null (an obs
+ * record): what jansson would build, without lexing the line again.
+ * NULL when a value needs the full parse (a nested value, a real, an
+ * escape). */
+static json_t *shallow_object(const struct sr_jbody *b)
+{
+	for (int i = 0; i < b->n; i++) {
+		const struct jskim_member *m = &b->m[i];
+		if (m->kind == JSKIM_OBJECT || m->kind == JSKIM_ARRAY || m->escaped ||
+		    (m->kind == JSKIM_NUMBER && !m->integer))
+			return NULL;
+	}
+	json_t *o = json_object();
+	for (int i = 0; o && i < b->n; i++) {
+		const struct jskim_member *m = &b->m[i];
+		long long v;
+		json_t *val = m->kind == JSKIM_STRING  ? json_stringn_nocheck(m->val, m->val_len)
+		              : m->kind == JSKIM_TRUE  ? json_true()
+		              : m->kind == JSKIM_FALSE ? json_false()
+		              : m->kind == JSKIM_NULL  ? json_null()
+		              : jskim_integer(m, &v)   ? json_integer(v)
+		                                       : NULL;
+		if (!val || json_object_setn_new_nocheck(o, m->key, m->key_len, val) != 0) {
+			json_decref(o);
+			return NULL; /* an integer past 64 bits: jansson says so */
+		}
+	}
+	return o;
+}
+
 const json_t *journal_event_obj(const struct sr_jevent *ev)
 {
 	if (ev->obj)
@@ -446,6 +477,8 @@ const json_t *journal_event_obj(const struct sr_jevent *ev)
 	struct sr_jbody *b = ev->body;
 	if (!b)
 		return empty_object();
+	if (!b->obj)
+		b->obj = shallow_object(b);
 	if (!b->obj) {
 		json_error_t je;
 		b->obj = json_loadb(b->text, b->len, JSON_REJECT_DUPLICATES, &je);

@@ -22,6 +22,26 @@ expect_rc 3 "overnight-hold: after the tie-break is HOLD" "$bin" status --scenar
 expect_rc 0 "--seed keeps the documented verdict" "$bin" status --scenario healthy --seed 5 --at T+90
 expect_rc 0 "scenario by path" "$bin" status --scenario "$here/../../config/scenarios/healthy.json" --at T+90
 
+# A restart goes on where the last process stopped: the journal's
+# observations drive the engine through the first read, so a breach 3
+# minutes into its 5 keeps its 3 minutes and fires when it would have
+# (it started again from 0: HOLD, "4m00s" where the continuous run says
+# "6m30s").
+rd=$(mktemp -d "${TMPDIR:-/tmp}/shiproom-status-restart.XXXXXX")
+"$bin" status --scenario sustained-5xx --at T+153 --state-dir "$rd" >/dev/null 2>&1
+restarted=$("$bin" status --scenario sustained-5xx --at T+157 --state-dir "$rd" 2>&1)
+rc=$?
+continuous=$("$bin" status --scenario sustained-5xx --at T+157 2>&1)
+if [ "$rc" -eq 4 ]; then ok "restarted mid-breach: still ROLLBACK at T+157"; else bad "restarted mid-breach: exit $rc, not 4"; fi
+a=$(echo "$continuous" | grep '^5xx error rate')
+b=$(echo "$restarted" | grep '^5xx error rate')
+if [ -n "$a" ] && [ "$a" = "$b" ]; then
+	ok "restarted mid-breach: the breach timer as in one run ($(echo "$a" | grep -o '[0-9]*m[0-9]*s' | head -1))"
+else
+	bad "restarted mid-breach: '$b' where one run says '$a'"
+fi
+rm -rf "$rd"
+
 # Read-only: the script's actions are refused, nothing moves.
 out=$("$bin" status --read-only --scenario healthy --at T+30 2>&1)
 rc=$?

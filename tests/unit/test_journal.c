@@ -674,14 +674,23 @@ struct headers {
 	int nlabels;
 	bool whole; /* read every body in full */
 	struct seen issues;
+	char dumps[3][600]; /* the first obs bodies as read, keys sorted */
+	int ndumps;
 };
 
 static void on_header(void *ud, const struct sr_jevent *ev)
 {
 	struct headers *h = ud;
 	h->n++;
-	if (h->whole)
-		assert_non_null(journal_event_obj(ev));
+	if (h->whole) {
+		const json_t *o = journal_event_obj(ev);
+		assert_non_null(o);
+		if (ev->type == SR_J_OBS && h->ndumps < 3) {
+			char *t = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+			snprintf(h->dumps[h->ndumps++], sizeof h->dumps[0], "%s", t ? t : "");
+			free(t);
+		}
+	}
 	const char *label = journal_event_str(ev, "label", "");
 	if (label[0] && h->nlabels < 4)
 		snprintf(h->labels[h->nlabels++], sizeof h->labels[0], "%s", label);
@@ -700,12 +709,17 @@ static void test_bulky_bodies_parsed_when_read(void **state)
 	struct sr_journal *w = jopen(NULL);
 	OK(journal_start(w, T0, "dri", T0, g_policy->hash, "r", E));
 	journal_close(w);
-	/* 200 obs records, as a restart finds them (their "b" as written) */
+	/* 200 obs records, as a restart finds them (their "b" as written);
+	 * the first with a null, a true and a false besides */
+	char first[3][800];
 	for (int i = 0; i < 200; i++) {
 		snprintf(line, sizeof line,
 		         "{\"seq\":%d,\"at\":%lld,\"wall\":1,\"type\":\"obs\",\"actor\":\"\","
-		         "\"w\":7,\"k\":%d,\"n\":39,\"b\":\"%0200d\"}\n",
-		         i + 2, T0 + i * 15000LL, i % 40 == 0, i);
+		         "\"w\":7,\"k\":%d,\"n\":39,%s\"b\":\"%0200d\"}\n",
+		         i + 2, T0 + i * 15000LL, i % 40 == 0,
+		         i == 0 ? "\"x\":null,\"y\":true,\"z\":false," : "", i);
+		if (i < 3)
+			snprintf(first[i], sizeof first[i], "%s", line);
 		raw_append(path, line);
 	}
 	/* a T-0 snapshot whose label is escaped (read through jansson), and
@@ -745,8 +759,19 @@ static void test_bulky_bodies_parsed_when_read(void **state)
 	    !strstr(all.issues.issue[0], "fields read as absent"))
 		fail_msg("issue: %s", all.issues.issue[0]);
 	assert_int_equal(all.nlabels, 1); /* line 203's label is not read from a refused body */
+	/* a body read is jansson's object, whichever way it was built */
+	assert_int_equal(all.ndumps, 3);
+	for (int i = 0; i < 3; i++) {
+		json_error_t je;
+		json_t *o = json_loads(first[i], 0, &je);
+		assert_non_null(o);
+		char *t = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+		assert_string_equal(all.dumps[i], t);
+		free(t);
+		json_decref(o);
+	}
 	/* the start line and the escaped label's line: a few dozen allocations;
-	 * every obs body parsed would be a thousand more */
+	 * every obs body read would be a thousand more */
 	if (header_allocs > 150 || whole_allocs < 1000)
 		fail_msg("jansson allocations: %ld looking at the lines, %ld reading them",
 		         header_allocs, whole_allocs);
