@@ -156,6 +156,10 @@ struct sr_engine {
 	bool success_ready;
 	sr_ms last_eval; /* 0 before the first evaluation */
 	long evaluations;
+	/* The next evaluation emits its decision even if it did not change:
+	 * a process that takes the lead (a restart warmed by the journal, a
+	 * standby promoted) says where things stand, as a fresh one does. */
+	bool announce;
 	/* Write every cell's reason during the evaluation, from the
 	 * observations themselves, as before reasons were made on read: the
 	 * reference the made-on-read text is tested against. */

@@ -1568,8 +1568,10 @@ void runner_set_follower(struct sr_runner *r, bool follow)
 		follow_reset(r->follow, r->policy->ncells);
 	r->follower = follow;
 	if (!follow) {
-		/* leading: the next observation record starts a chain of ours */
+		/* leading: the next observation record starts a chain of ours,
+		 * and the next evaluation says the decision it takes over */
 		r->obs_have_prev = false;
 		r->polling = false;
+		r->engine.announce = r->engine.evaluations > 0;
 	}
 }

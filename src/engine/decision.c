@@ -665,7 +665,9 @@ void decision_update(struct sr_engine *e, sr_ms now)
 	d.ro_changes = e->ro.changes;
 	d.ro_changed_at = e->ro.changed_at;
 	e->decision = d;
-	if (first || prev != d.verdict)
+	bool announce = e->announce;
+	e->announce = false;
+	if (first || announce || prev != d.verdict)
 		engine_emit(e, SR_EV_DECISION, -1, (int)prev, (int)d.verdict, now, "%s: %s",
 		            sr_verdict_name(d.verdict), d.nreasons > 0 ? d.reasons[0] : "");
 }
