@@ -935,6 +935,21 @@ t_self_approval_shows_need() {
 # shows the worst rows and summarises the others on its last row, the
 # KPI groups, timeline and event log keep their place; the KPIs view's
 # filter finds any journey's cells and enter opens one in the detail.
+# A console restarted on its state dir goes on where the last process
+# stopped: the breach that began at T+130 is minutes old at T+133 (one
+# run says 2m45s; started again from 0 it said 0s), and the trend lines
+# keep their history (not one bar).
+t_restart_keeps_state() {
+	"$BIN" status --scenario p95-regression-25 --at T+133 --state-dir "$WORK/restart" >/dev/null 2>&1
+	[ -s "$WORK/restart/journal.jsonl" ] || { echo "no journal written"; return 1; }
+	start 100 30 --scenario p95-regression-25 --start T+133 --speed 0.001 \
+		--state-dir "$WORK/restart" || return 1
+	wait_for "Scholarship search" 20 || return 1
+	wait_re "Scholarship search .*RED 2m[0-9]+s/5m" || return 1
+	bars=$(journey_lines | grep -F "Scholarship detail" | grep -o '[▁▂▃▄▅▆▇█]' | wc -l)
+	[ "$bars" -ge 10 ] || { echo "trend of $bars bars after the restart"; return 1; }
+}
+
 t_many_journeys() {
 	python3 "$TESTS/cli/gen_policy.py" 500 >"$WORK/p500.json" || return 1
 	start 80 24 --policy "$WORK/p500.json" --scenario healthy --seed 42 --start T-125 || return 1
@@ -961,7 +976,8 @@ for t in many_journeys main_all_green main_all_green_160x48 red_breach_timer tri
 	postmortem_deadline postmortem_placeholder status_page_tile p50_tiles first_data_folded \
 	filter replay_drill live_replay_healthy_observing live_replay_healthy_gate1 \
 	live_replay_p95_trigger live_replay_p95_rollback dumb_terminal log_scroll \
-	gate_overdue_80x24 long_name_keeps_status_160 p99_tail_watch_160 self_approval_shows_need; do
+	gate_overdue_80x24 long_name_keeps_status_160 p99_tail_watch_160 self_approval_shows_need \
+	restart_keeps_state; do
 	run "$t"
 done
 
