@@ -658,11 +658,15 @@ json_t *obsrec_encode(const struct sr_snapshot *cur, const struct sr_snapshot *p
 struct bitr {
 	const uint8_t *b;
 	size_t nbits, pos;
+	size_t nbytes; /* readable bytes at b: at least JB_PAD past the last bit's */
 	bool bad;
 };
 
-/* n bits, most significant first, a byte's worth at a time; past the
- * end: 0, and the reader is bad. */
+/* Zeroed bytes after the stream, so a read of up to 56 bits is one
+ * 8-byte load wherever it starts. */
+#define JB_PAD 8
+
+/* n bits, most significant first; past the end: 0, and the reader is bad. */
 static uint64_t get_bits(struct bitr *r, int n)
 {
 	if (n == 1 && r->pos < r->nbits) { /* most reads: a mask's or a prefix's bit */
@@ -676,6 +680,16 @@ static uint64_t get_bits(struct bitr *r, int n)
 		r->pos = r->nbits;
 		r->bad = true;
 		return 0;
+	}
+	size_t at = r->pos / 8;
+	if (n <= 56 && at + 8 <= r->nbytes) {
+		/* the 8 bytes from the first one, big-endian, then the n bits */
+		uint64_t x = 0;
+		for (int i = 0; i < 8; i++)
+			x = x << 8 | r->b[at + i];
+		x = (x << (r->pos % 8)) >> (64 - n);
+		r->pos += (size_t)n;
+		return x;
 	}
 	uint64_t v = 0;
 	while (n > 0) {
@@ -774,9 +788,9 @@ static int decode_stream(const char *s, sr_ms at, int ncells, struct sr_snapshot
 		return -1;
 	}
 	size_t groups = len / 2;
-	struct bitw w = {.cap = groups * 13 / 8 + 2};
-	w.b = calloc(w.cap, 1);
-	if (!w.b) {
+	size_t nbytes = groups * 13 / 8 + 1 + JB_PAD;
+	uint8_t *bytes = calloc(nbytes, 1);
+	if (!bytes) {
 		snprintf(why, n, "obs: out of memory");
 		return -1;
 	}
@@ -785,18 +799,28 @@ static int decode_stream(const char *s, sr_ms at, int ncells, struct sr_snapshot
 	if (!pos[(unsigned char)b91[0]])
 		for (int i = 0; b91[i]; i++)
 			pos[(unsigned char)b91[i]] = (unsigned char)(i + 1);
+	/* 13 bits a pair of characters, gathered into bytes */
+	uint64_t acc = 0;
+	int nacc = 0;
+	size_t out = 0;
 	for (size_t g = 0; g < groups; g++) {
 		unsigned a = pos[(unsigned char)s[2 * g]], b = pos[(unsigned char)s[2 * g + 1]];
 		unsigned v = a && b ? (a - 1) + 91 * (b - 1) : 8192;
 		if (v >= 8192) {
 			snprintf(why, n, "obs: bad character in \"b\" at %zu", 2 * g);
-			free(w.b);
+			free(bytes);
 			return -1;
 		}
-		put_bits(&w, v, 13);
+		acc = acc << 13 | v;
+		nacc += 13;
+		while (nacc >= 8) {
+			nacc -= 8;
+			bytes[out++] = (uint8_t)(acc >> nacc);
+		}
 	}
-	uint8_t *bytes = w.b;
-	struct decoder d = {.r = {.b = bytes, .nbits = w.nbits}};
+	if (nacc > 0)
+		bytes[out] = (uint8_t)(acc << (8 - nacc));
+	struct decoder d = {.r = {.b = bytes, .nbits = groups * 13, .nbytes = nbytes}};
 	unsigned masks[NMASKS];
 	for (int i = 0; i < NMASKS; i++)
 		masks[i] = (unsigned)get_bits(&d.r, 8);
