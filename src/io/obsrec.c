@@ -266,9 +266,46 @@ static void ref_from(const struct dec *dp, bool grid, int64_t *pm, int *pe)
 	}
 }
 
+/* dec_of(v, 15) is a function of v alone, and the decoder knows its
+ * answer for every number it reads as a decimal: the one decimal of at
+ * most 15 significant digits that reads back as v (DBL_DIG: no two read
+ * back as the same double) is the one v was read from. The next record
+ * asks for it again, as that number's previous value: a direct-mapped
+ * memo keeps it until then (a restart replays every record of the day
+ * through here; converting back was a tenth of it). */
+#define DEC_MEMO_BITS 12
+struct dec_memo {
+	uint64_t bits; /* the double's bits; d.ok false: an empty slot */
+	struct dec d;
+};
+static struct dec_memo dec_memo[1u << DEC_MEMO_BITS];
+
+static size_t memo_slot(uint64_t bits)
+{
+	return (size_t)((bits * 0x9E3779B97F4A7C15u) >> (64 - DEC_MEMO_BITS));
+}
+
+/* v was read as m * 10^e */
+static void memo_put(double v, int64_t m, int e)
+{
+	strip_zeros(&m, &e);
+	if (!isfinite(v) || v == 0 || m == 0 || m >= 1000000000000000LL || m <= -1000000000000000LL)
+		return; /* dec_of decides these itself */
+	uint64_t bits;
+	memcpy(&bits, &v, sizeof bits);
+	struct dec_memo *slot = &dec_memo[memo_slot(bits)];
+	slot->bits = bits;
+	slot->d = (struct dec){.m = m, .e = e, .ok = true};
+}
+
 static void ref_of(double prev, bool grid, int64_t *pm, int *pe)
 {
-	struct dec dp = dec_of(prev, 15); /* fails for NaN and infinities */
+	uint64_t bits;
+	memcpy(&bits, &prev, sizeof bits);
+	const struct dec_memo *slot = &dec_memo[memo_slot(bits)];
+	struct dec dp = slot->d.ok && slot->bits == bits
+	                    ? slot->d
+	                    : dec_of(prev, 15); /* fails for NaN and infinities */
 	ref_from(&dp, grid, pm, pe);
 }
 
@@ -745,6 +782,7 @@ static bool read_num(struct decoder *d, int cls, double prev, double *out)
 		if (__builtin_add_overflow(pm, dm, &m))
 			return false;
 		v = from_decimal(m, pe);
+		memo_put(v, m, pe);
 	} else if (get_bits(r, 1) == 0) {
 		int i = (int)get_bits(r, 2);
 		if (i >= d->nrecent[cls])
@@ -761,6 +799,7 @@ static bool read_num(struct decoder *d, int cls, double prev, double *out)
 		if (__builtin_add_overflow(spm, dm, &m))
 			return false;
 		v = from_decimal(m, pe + (int)de);
+		memo_put(v, m, pe + (int)de);
 	} else {
 		int t = (int)get_bits(r, 2);
 		if (t == 0) {
