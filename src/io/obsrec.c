@@ -703,6 +703,21 @@ struct bitr {
  * 8-byte load wherever it starts. */
 #define JB_PAD 8
 
+/* 8 bytes as a big-endian number */
+static inline uint64_t load_be64(const uint8_t *p)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t x;
+	memcpy(&x, p, sizeof x);
+	return __builtin_bswap64(x);
+#else
+	uint64_t x = 0;
+	for (int i = 0; i < 8; i++)
+		x = x << 8 | p[i];
+	return x;
+#endif
+}
+
 /* n bits, most significant first; past the end: 0, and the reader is bad. */
 static uint64_t get_bits(struct bitr *r, int n)
 {
@@ -720,11 +735,8 @@ static uint64_t get_bits(struct bitr *r, int n)
 	}
 	size_t at = r->pos / 8;
 	if (n <= 56 && at + 8 <= r->nbytes) {
-		/* the 8 bytes from the first one, big-endian, then the n bits */
-		uint64_t x = 0;
-		for (int i = 0; i < 8; i++)
-			x = x << 8 | r->b[at + i];
-		x = (x << (r->pos % 8)) >> (64 - n);
+		/* the 8 bytes from the first one, then the n bits */
+		uint64_t x = (load_be64(r->b + at) << (r->pos % 8)) >> (64 - n);
 		r->pos += (size_t)n;
 		return x;
 	}
@@ -740,14 +752,38 @@ static uint64_t get_bits(struct bitr *r, int n)
 	return v;
 }
 
+/* One bit (most reads: a mask's or a prefix's), inline; past the end:
+ * 0, and the reader is bad, as get_bits. */
+static inline unsigned get_bit(struct bitr *r)
+{
+	if (r->pos >= r->nbits) {
+		r->bad = true;
+		return 0;
+	}
+	unsigned bit = (r->b[r->pos / 8] >> (7 - r->pos % 8)) & 1;
+	r->pos++;
+	return bit;
+}
+
 static uint64_t get_eg(struct bitr *r, int k)
 {
 	int zeros = 0;
-	while (!r->bad && get_bits(r, 1) == 0)
-		if (++zeros > 62) {
-			r->bad = true;
-			return 0;
-		}
+	size_t at = r->pos / 8;
+	uint64_t x = 0;
+	if (r->pos + 56 <= r->nbits && at + 8 <= r->nbytes) {
+		/* the zeros before the first 1, counted in one look */
+		x = load_be64(r->b + at) << (r->pos % 8);
+	}
+	if (x >> 8) {
+		zeros = __builtin_clzll(x);
+		r->pos += (size_t)zeros + 1;
+	} else {
+		while (!r->bad && get_bit(r) == 0)
+			if (++zeros > 62) {
+				r->bad = true;
+				return 0;
+			}
+	}
 	uint64_t q = 1ULL << zeros;
 	q |= get_bits(r, zeros);
 	uint64_t v = (q - 1);
@@ -774,7 +810,7 @@ static bool read_num(struct decoder *d, int cls, double prev, double *out)
 {
 	struct bitr *r = &d->r;
 	double v;
-	if (get_bits(r, 1) == 0) {
+	if (get_bit(r) == 0) {
 		int64_t pm, m;
 		int pe;
 		ref_of(prev, d->grid[cls], &pm, &pe);
@@ -783,12 +819,12 @@ static bool read_num(struct decoder *d, int cls, double prev, double *out)
 			return false;
 		v = from_decimal(m, pe);
 		memo_put(v, m, pe);
-	} else if (get_bits(r, 1) == 0) {
+	} else if (get_bit(r) == 0) {
 		int i = (int)get_bits(r, 2);
 		if (i >= d->nrecent[cls])
 			return false;
 		v = d->recent[cls][i];
-	} else if (get_bits(r, 1) == 0) {
+	} else if (get_bit(r) == 0) {
 		int64_t pm, spm, m;
 		int pe;
 		ref_of(prev, d->grid[cls], &pm, &pe);
@@ -866,13 +902,13 @@ static int decode_stream(const char *s, sr_ms at, int ncells, struct sr_snapshot
 	for (int i = 0; i < NC_N; i++)
 		d.k[i] = (int)get_bits(&d.r, K_BITS);
 	for (int i = 0; i < NC_N; i++)
-		d.grid[i] = get_bits(&d.r, 1);
+		d.grid[i] = get_bit(&d.r);
 	int bad_cell = -1;
 	for (int c = 0; c < ncells && bad_cell < 0 && !d.r.bad; c++) {
 		for (int side = 0; side < 2; side++) {
 			struct sr_obs *o = side ? &snap->control[c] : &snap->canary[c];
 			int mi = 0;
-			while (mi < NMASKS && get_bits(&d.r, 1))
+			while (mi < NMASKS && get_bit(&d.r))
 				mi++;
 			unsigned m = mi < NMASKS ? masks[mi] : (unsigned)get_bits(&d.r, 8);
 			bool ch[8];
@@ -894,7 +930,7 @@ static int decode_stream(const char *s, sr_ms at, int ncells, struct sr_snapshot
 			if (ok && ch[3])
 				o->kind = (enum sr_obs_kind)get_bits(&d.r, 2);
 			if (ok && ch[4])
-				o->degraded = get_bits(&d.r, 1);
+				o->degraded = get_bit(&d.r);
 			double *sv[3] = {&o->step_n, &o->step_bad, &o->step_bound};
 			for (int i = 0; i < 3 && ok; i++)
 				if (ch[5 + i])
@@ -909,7 +945,7 @@ static int decode_stream(const char *s, sr_ms at, int ncells, struct sr_snapshot
 	/* what is left is the last group's padding: fewer than 13 zero bits */
 	bool tail_ok = d.r.nbits - d.r.pos < 13;
 	while (tail_ok && !d.r.bad && d.r.pos < d.r.nbits)
-		tail_ok = get_bits(&d.r, 1) == 0;
+		tail_ok = get_bit(&d.r) == 0;
 	free(bytes);
 	if (bad_cell >= 0 || d.r.bad) {
 		snprintf(why, n, "obs: bad stream at cell %d", bad_cell >= 0 ? bad_cell : ncells);
