@@ -799,9 +799,9 @@ void runner_resume_scenario(struct sr_runner *r)
 		if (sc->t0 + (sr_ms)last * SR_MS_PER_MIN <= r->now)
 			r->script_done[i] = r->script_tried[i] = true;
 	}
-	/* (the history is the journal's: its observations drove the engine
-	 * through the first read, and its points end where the journal does) */
-	/* The simulated edge is this process's: it holds what the journal
+	/* The history is kept: the journal's observations drove the engine
+	 * through the first read, and its points end where the journal does.
+	 * The simulated edge is this process's: it holds what the journal
 	 * says the edge holds (a restart, a standby taking over), or the
 	 * simulated traffic would go by a weight nobody set. */
 	if (r->sim && r->edge)

@@ -422,8 +422,10 @@ static int open_journal(struct sr_session *s, const struct sr_session_opts *o)
 	 * do (breach timers, trigger streaks, the evidence test, history),
 	 * and then this process leads. Without it a breach 4 minutes into
 	 * its 5 started again from 0, and every cell's status from NODATA.
-	 * (With a store the service follows until it leads: open_store.) */
-	bool warm = !s->store && !s->read_only;
+	 * A read-only process warms the same way: it acts on nothing, and
+	 * shows what the last one saw. (With a store the service follows
+	 * until it leads: open_store.) */
+	bool warm = !s->store;
 	sr_ms now = r->now;
 	if (warm)
 		runner_set_follower(r, true);
