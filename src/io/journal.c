@@ -412,10 +412,11 @@ static int skim_line(const char *line, size_t len, struct sr_jbody *b, struct sr
 	if (!jskim_integer(jskim_find(b->m, n, "seq"), &seq) || seq < 1 ||
 	    !jskim_integer(jskim_find(b->m, n, "at"), &at))
 		return -1;
-	if (!type || type->kind != JSKIM_STRING || type->escaped || type->val_len >= 16 || !actor ||
-	    actor->kind != JSKIM_STRING || actor->escaped || actor->val_len >= sizeof b->actor)
-		return -1;
 	char name[16];
+	if (!type || type->kind != JSKIM_STRING || type->escaped || type->val_len >= sizeof name ||
+	    !actor || actor->kind != JSKIM_STRING || actor->escaped ||
+	    actor->val_len >= sizeof b->actor)
+		return -1;
 	memcpy(name, type->val, type->val_len);
 	name[type->val_len] = '\0';
 	enum sr_jtype t = journal_type_from_name(name);

@@ -718,14 +718,24 @@ static inline uint64_t load_be64(const uint8_t *p)
 #endif
 }
 
+/* One bit (most reads: a mask's or a prefix's), inline; past the end:
+ * 0, and the reader is bad (as get_bits). */
+static inline unsigned get_bit(struct bitr *r)
+{
+	if (r->pos >= r->nbits) {
+		r->bad = true;
+		return 0;
+	}
+	unsigned bit = (r->b[r->pos / 8] >> (7 - r->pos % 8)) & 1;
+	r->pos++;
+	return bit;
+}
+
 /* n bits, most significant first; past the end: 0, and the reader is bad. */
 static uint64_t get_bits(struct bitr *r, int n)
 {
-	if (n == 1 && r->pos < r->nbits) { /* most reads: a mask's or a prefix's bit */
-		unsigned bit = (r->b[r->pos / 8] >> (7 - r->pos % 8)) & 1;
-		r->pos++;
-		return bit;
-	}
+	if (n == 1)
+		return get_bit(r);
 	if (n <= 0)
 		return 0;
 	if (r->pos + (size_t)n > r->nbits) {
@@ -750,19 +760,6 @@ static uint64_t get_bits(struct bitr *r, int n)
 		n -= take;
 	}
 	return v;
-}
-
-/* One bit (most reads: a mask's or a prefix's), inline; past the end:
- * 0, and the reader is bad, as get_bits. */
-static inline unsigned get_bit(struct bitr *r)
-{
-	if (r->pos >= r->nbits) {
-		r->bad = true;
-		return 0;
-	}
-	unsigned bit = (r->b[r->pos / 8] >> (7 - r->pos % 8)) & 1;
-	r->pos++;
-	return bit;
 }
 
 static uint64_t get_eg(struct bitr *r, int k)
