@@ -39,6 +39,11 @@ int main(int argc, char **argv)
 	 * outcome: the write fails with EPIPE instead, which the drivers
 	 * report and retry. First thing, before any socket exists. */
 	signal(SIGPIPE, SIG_IGN);
+	/* Likewise a file size limit (ulimit -f) reached by the journal or
+	 * a report: the write fails with EFBIG, which the journal reports
+	 * as a write it refused (journal_refusing), instead of the process
+	 * dying with a core between two records. */
+	signal(SIGXFSZ, SIG_IGN);
 	/* Capacity-sized blocks (the runner, the simulator's tables, the
 	 * policy) must come from fresh mappings, where pages nobody writes
 	 * cost nothing. glibc raises its mmap threshold whenever a mapped

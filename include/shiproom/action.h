@@ -105,6 +105,7 @@ struct sr_action_flight {
 	                              failure, the whole story (action.c) */
 	sr_ms started;
 	bool journaled;                 /* the intent is in the journal */
+	bool unrecorded;                /* a break-glass rollback the journal refused */
 	bool backing_off;               /* a retry is scheduled on the loop */
 	struct sr_action_result result; /* the outcome, once known */
 };

@@ -180,10 +180,14 @@ struct sr_engine {
 	int edge_weight;          /* last read back, -1 never */
 	int edge_expected;        /* ro.weight when the anomaly was seen */
 	sr_ms edge_anomaly_since; /* 0: none */
-	/* The journal's store (store.h) does not answer since then (0: it
-	 * does): nothing can be recorded, so nothing acts but a rollback
-	 * (break-glass, spooled) and the decision HOLDs. */
+	/* The journal cannot record since then (0: it can): its store
+	 * (store.h) does not answer, or its file refuses writes (a full
+	 * disk). Nothing acts but a rollback (break-glass) and the decision
+	 * HOLDs. store_what says what is wrong, store_then what becomes of a
+	 * break-glass rollback's record (engine_store_observed). */
 	sr_ms store_down_since;
+	char store_what[160];
+	char store_then[96];
 
 	/* Changes since the last engine_drain_events(); oldest first. When
 	 * more than SR_MAX_EVENTS pile up the oldest are dropped and counted. */
@@ -226,9 +230,14 @@ void engine_redecide(struct sr_engine *e, sr_ms now);
  * SR_EV_ROLLOUT event says which) and redecides. Returns true when the
  * anomaly started or ended. */
 bool engine_edge_observed(struct sr_engine *e, int weight, sr_ms now);
-/* The journal's store answers (or not) at `now`: starts or ends the
- * "store unavailable" hold and redecides. true when that changed. */
-bool engine_store_observed(struct sr_engine *e, bool available, sr_ms now);
+/* The journal can record (or not) at `now`: starts or ends the hold
+ * "nothing can be recorded" and redecides. While it cannot, `what` says
+ * why ("store unavailable", "journal write failed (...)") and `then`
+ * what becomes of a break-glass rollback's record ("spooled, merged when
+ * the store returns"); both may be NULL when available. true when the
+ * hold started or ended. */
+bool engine_store_observed(struct sr_engine *e, bool available, sr_ms now, const char *what,
+                           const char *then);
 /* Copies out up to max events and clears the queue; returns the count. */
 int engine_drain_events(struct sr_engine *e, struct sr_event *out, int max);
 

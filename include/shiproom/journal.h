@@ -205,6 +205,12 @@ bool journal_spooling(const struct sr_journal *j);
 int journal_store_merge(struct sr_journal *j, bool fenced, bool *rebuild, int *merged, char *err,
                         size_t n);
 
+/* The file refused to take a record (a full disk, a quota, a file size
+ * limit, EIO), and no record as large has gone in since: the journal
+ * cannot be trusted to record what happens now. why: what the system
+ * said ("cannot write to ...: No space left on device"). */
+bool journal_refusing(const struct sr_journal *j, char *why, size_t n);
+
 /* fdatasync batched observations now. */
 int journal_sync(struct sr_journal *j);
 

@@ -385,6 +385,7 @@ static void flight_finish(struct sr_runner *r, bool ok, int readback)
 			    r, SR_LOG_ACTION, SR_RED, f->req.actor,
 			    "cannot journal the outcome of %s: %s (the next start reconciles it)",
 			    name, err);
+		runner_recording(r, !r->store_down);
 	}
 	if (!ok) {
 		if (recorded)
@@ -411,7 +412,9 @@ static void flight_finish(struct sr_runner *r, bool ok, int readback)
 			/* the decision follows the record now, not at the next poll */
 			engine_redecide(&r->engine, r->now);
 			done_text(r, &f->req, f->target, -1, readback, text, sizeof text);
-			result_set(res, SR_ACT_DONE, readback, "%s", text);
+			result_set(res, SR_ACT_DONE, readback, "%s%s", text,
+			           f->unrecorded ? " (NOT recorded: the journal refuses writes)"
+			                         : "");
 		}
 	}
 	if (f->req.kind == SR_ACT_ROLLBACK) {
@@ -673,6 +676,7 @@ static void record_only(struct sr_runner *r, const struct sr_action_request *req
 		                   sizeof err) != 0) {
 			result_set(res, SR_ACT_FAILED, -1,
 			           "%s not done: cannot write the journal: %s", name, err);
+			runner_recording(r, !r->store_down);
 			return;
 		}
 		if (read_back_own(r, why, sizeof why) != 0) {
@@ -707,18 +711,34 @@ static void edge_action(struct sr_runner *r, const struct sr_action_request *req
 		journal_make_key(f->key, sizeof f->key);
 		struct sr_jaction a;
 		jaction_of(r, req, f->target, -1, f->drain, f->key, &a);
-		if (journal_intent(r->journal, r->now, req->actor, &a, err, sizeof err) != 0) {
-			result_set(
-			    res, SR_ACT_FAILED, -1,
-			    "%s not done: cannot write its intent to the journal: %s (the edge was "
-			    "not called)",
-			    name, err);
-			unlock_if(r, took);
-			log_result(r, req, res);
-			return;
+		if (journal_intent(r->journal, r->now, req->actor, &a, err, sizeof err) == 0) {
+			f->journaled = true;
+		} else {
+			runner_recording(r, !r->store_down); /* a refused write HOLDs from now */
+			if (req->kind != SR_ACT_ROLLBACK ||
+			    !journal_refusing(r->journal, NULL, 0)) {
+				result_set(
+				    res, SR_ACT_FAILED, -1,
+				    "%s not done: cannot write its intent to the journal: %s (the "
+				    "edge was not called)",
+				    name, err);
+				unlock_if(r, took);
+				log_result(r, req, res);
+				return;
+			}
+			/* Break-glass: a full disk must not keep the canary on.
+			 * The rollback goes out unrecorded; a process started
+			 * later on this journal reads the edge at 0% against the
+			 * journal's weight (an edge anomaly) and HOLDs until the
+			 * Release DRI rolls back again, recorded. */
+			runner_log(r, SR_LOG_ACTION, SR_RED, req->actor,
+			           "rollback goes out unrecorded (break-glass): cannot write its "
+			           "intent to the journal: %s",
+			           err);
+			f->unrecorded = true;
 		}
-		f->journaled = true;
-	} else {
+	}
+	if (!f->journaled) {
 		textf(f->key, sizeof f->key, "%s:%s:%d:%lld", r->policy->rollout, name, f->target,
 		      (long long)r->now);
 	}

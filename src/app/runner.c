@@ -659,6 +659,22 @@ static void journal_failed(struct sr_runner *r, const char *what, const char *er
 	runner_log(r, SR_LOG_INFO, SR_RED, "", "journal: cannot record %s: %s", what, err);
 }
 
+void runner_recording(struct sr_runner *r, bool store_ok)
+{
+	char why[256], what[160];
+	r->store_down = !store_ok;
+	if (!store_ok) {
+		engine_store_observed(&r->engine, false, r->now, "store unavailable",
+		                      "break-glass: spooled, merged when the store returns");
+	} else if (journal_writable(r) && journal_refusing(r->journal, why, sizeof why)) {
+		sr_msgf(what, sizeof what, "journal write failed (%s)", why);
+		engine_store_observed(&r->engine, false, r->now, what,
+		                      "break-glass: it goes out unrecorded");
+	} else if (engine_store_observed(&r->engine, true, r->now, NULL, NULL)) {
+		r->journal_err = NULL; /* a new failure is said again */
+	}
+}
+
 void runner_drain(struct sr_runner *r)
 {
 	struct sr_event ev[SR_MAX_EVENTS];
@@ -1295,6 +1311,7 @@ static void runner_on_snapshot(void *ud, struct sr_snapshot *snap)
 		hold_snapshot(r, snap);
 	}
 	runner_journal_obs(r, snap);
+	runner_recording(r, !r->store_down);
 	engine_evaluate(&r->engine, snap, r->now);
 	if (r->adaptive) {
 		if (snap && r->poll_asked_rhythm)

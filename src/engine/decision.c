@@ -459,10 +459,8 @@ static void decide(const struct sr_engine *e, sr_ms now, struct sr_decision *d)
 	}
 	if (e->store_down_since) {
 		engine_fmt_when(e, e->store_down_since, when, sizeof when);
-		add(d,
-		    "store unavailable since %s: nothing can be recorded, so nothing acts but a "
-		    "rollback (break-glass: spooled, merged when the store returns)",
-		    when);
+		add(d, "%s since %s: nothing can be recorded, so nothing acts but a rollback (%s)",
+		    e->store_what, when, e->store_then);
 		blocking = true;
 	}
 	if (ro->held) {
@@ -527,19 +525,30 @@ static void decide(const struct sr_engine *e, sr_ms now, struct sr_decision *d)
 
 /* ---- the journal's store ---------------------------------------------- */
 
-bool engine_store_observed(struct sr_engine *e, bool available, sr_ms now)
+bool engine_store_observed(struct sr_engine *e, bool available, sr_ms now, const char *what,
+                           const char *then)
 {
+	if (!available) {
+		/* what is wrong may change while it lasts (the store returns
+		 * but the disk is full): the hold goes on, saying the latest */
+		sr_strlcpy(e->store_what, what && what[0] ? what : "the journal cannot be written",
+		           sizeof e->store_what);
+		sr_strlcpy(e->store_then, then && then[0] ? then : "break-glass",
+		           sizeof e->store_then);
+	}
 	if (available == (e->store_down_since == 0))
 		return false;
 	if (!available) {
 		e->store_down_since = now > 0 ? now : 1;
 		engine_emit(e, SR_EV_ROLLOUT, -1, e->ro.weight, e->ro.weight, now,
-		            "store unavailable: the journal cannot be written; HOLD, only a "
-		            "rollback may act (break-glass)");
+		            "%s: the journal cannot record; HOLD, only a rollback may act "
+		            "(break-glass)",
+		            e->store_what);
 	} else {
 		e->store_down_since = 0;
 		engine_emit(e, SR_EV_ROLLOUT, -1, e->ro.weight, e->ro.weight, now,
-		            "store available again: the journal is written to it");
+		            "the journal records again: %s is over", e->store_what);
+		e->store_what[0] = e->store_then[0] = '\0';
 	}
 	engine_redecide(e, now);
 	return true;

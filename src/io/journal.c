@@ -213,6 +213,17 @@ struct sr_journal {
 	int store_rc;       /* the last commit's SR_STORE_* */
 	bool store_deposed; /* the last commit was fenced off while leading */
 	char store_err[256];
+
+	/* The file refused a record (a full disk, a quota, EIO, a file size
+	 * limit): the size of the largest refused line and the file's size
+	 * then, and what the system said. A short line may still fit in
+	 * the last block where an observation record does not, which proves
+	 * nothing: the refusal ends when a line as large as the refused one
+	 * goes in, or the file grows a block past where it was refused.
+	 * refused_len 0: the file takes what it is given. */
+	size_t refused_len;
+	long long refused_size;
+	char refused_err[256];
 };
 
 const char *journal_path(const struct sr_journal *j)
@@ -823,6 +834,25 @@ static int store_catch_up_locked(struct sr_journal *j, char *err, size_t n);
 static int append_locked_try(struct sr_journal *j, enum sr_jtype type, sr_ms at, const char *actor,
                              json_t *fields, long long *seq_out, char *err, size_t n, int retries);
 
+#define REFUSAL_BLOCK 4096 /* a file system block: growing past it needs new space */
+
+/* The file (`size` bytes long) did not take a line of `len` bytes
+ * (journal_refusing). */
+static void refused(struct sr_journal *j, size_t len, long long size, const char *err)
+{
+	if (len > j->refused_len)
+		j->refused_len = len;
+	j->refused_size = size;
+	sr_strlcpy(j->refused_err, err, sizeof j->refused_err);
+}
+
+/* A line of `len` bytes went in, the file now `size` bytes long. */
+static void accepted(struct sr_journal *j, size_t len, long long size)
+{
+	if (j->refused_len && (len >= j->refused_len || size >= j->refused_size + REFUSAL_BLOCK))
+		j->refused_len = 0;
+}
+
 /* Everything of journal_append except taking the lock. */
 static int append_locked(struct sr_journal *j, enum sr_jtype type, sr_ms at, const char *actor,
                          json_t *fields, long long *seq_out, char *err, size_t n)
@@ -908,28 +938,39 @@ static int append_locked_try(struct sr_journal *j, enum sr_jtype type, sr_ms at,
 		msgf(err, n, "cannot stat %s: %s", j->path, strerror(errno));
 		return -1;
 	}
-	ssize_t w;
-	do
-		w = write(j->fd, text, len + 1);
-	while (w < 0 && errno == EINTR);
+	/* A short write (the disk filled, a size limit) is followed by
+	 * another, which either finishes the line or says why not. */
+	size_t put = 0;
+	int e = 0;
+	while (put < len + 1) {
+		ssize_t w = write(j->fd, text + put, len + 1 - put);
+		if (w > 0)
+			put += (size_t)w;
+		else if (w == 0 || errno != EINTR) {
+			e = w < 0 ? errno : ENOSPC;
+			break;
+		}
+	}
 	bool quiet = type == SR_J_OBS && (!actor || !actor[0]) && !fields_had_request;
 	uint64_t hash = quiet ? jr_fnv1a(text, len) : 0;
 	free(text);
-	if (w != (ssize_t)(len + 1)) {
-		int e = w < 0 ? errno : ENOSPC;
+	if (put != len + 1) {
 		/* never leave a partial line behind: cut back to where it started */
-		if (w > 0 && ftruncate(j->fd, st.st_size) == 0)
+		if (put > 0 && ftruncate(j->fd, st.st_size) == 0)
 			fsync(j->fd);
 		msgf(err, n, "cannot write to %s: %s", j->path, strerror(e));
+		refused(j, len + 1, (long long)st.st_size, err);
 		return -1;
 	}
 	j->dirty = true;
 	if (type_durable(type) || wall_ms() - j->last_sync >= BATCH_SYNC_MS) {
 		if (sync_fd(j, type_durable(type)) < 0) {
 			msgf(err, n, "cannot sync %s: %s", j->path, strerror(errno));
+			refused(j, len + 1, (long long)st.st_size, err);
 			return -1;
 		}
 	}
+	accepted(j, len + 1, (long long)st.st_size + (long long)len + 1);
 	if (quiet)
 		quiet_add(j, (long long)st.st_size, len, hash, seq, at);
 	own_add(j, seq);
@@ -1135,6 +1176,15 @@ const char *journal_store_note(const struct sr_journal *j)
 	return j->store_err;
 }
 
+bool journal_refusing(const struct sr_journal *j, char *why, size_t n)
+{
+	if (!j || j->refused_len == 0)
+		return false;
+	if (why && n)
+		sr_strlcpy(why, j->refused_err, n);
+	return true;
+}
+
 bool journal_spooling(const struct sr_journal *j)
 {
 	return j->store && store_spool_pending(j->spool_path);
@@ -1219,7 +1269,13 @@ int journal_sync(struct sr_journal *j)
 {
 	if (j->readonly || !j->dirty)
 		return 0;
-	return sync_fd(j, false);
+	if (sync_fd(j, false) == 0)
+		return 0;
+	char err[256];
+	msgf(err, sizeof err, "cannot sync %s: %s", j->path, strerror(errno));
+	struct stat st;
+	refused(j, 1, fstat(j->fd, &st) == 0 ? (long long)st.st_size : 0, err);
+	return -1;
 }
 
 /* ---- open / close ------------------------------------------------------------------------- */

@@ -917,9 +917,8 @@ static bool watch_anomalies(struct sr_notify *n, const struct sr_runner *r, sr_m
 	}
 	n->edge_prev = e->edge_anomaly_since;
 	if (e->store_down_since && e->store_down_since != n->store_prev) {
-		add_line(L,
-		         "Store unavailable: the journal cannot be written; HOLD, only a rollback "
-		         "may act (break-glass)");
+		add_line(L, "The journal cannot record (%s): HOLD, only a rollback may act (%s)",
+		         e->store_what, e->store_then);
 		any = true;
 	}
 	n->store_prev = e->store_down_since;

@@ -446,7 +446,7 @@ void bastion_tick(struct sr_bastion *b)
 		    ok ? "store: etcd answers again (%s)" : "store unavailable: %s",
 		    ok ? etcd_endpoint(store_etcd(b->st)) : "no etcd member answers with a quorum");
 	}
-	engine_store_observed(&r->engine, ok, r->now);
+	runner_recording(r, ok);
 	if (!ok)
 		return;
 	if (leader_state(b->l) == SR_LEAD_LEADER)

@@ -33,6 +33,8 @@
 #include "shiproom/runner.h"
 #include "shiproom/sim.h"
 
+#include "fsize_helper.h"
+
 #undef MIN /* <sys/param.h>'s, through <uv.h> */
 #define MIN SR_MS_PER_MIN
 #define T0 1759910400000LL /* 2025-10-08T08:00:00Z */
@@ -974,6 +976,86 @@ static void test_failed_rollback_is_completed_on_the_poll(void **state)
 	jfix_free(jf);
 }
 
+static bool decision_has(const struct sr_runner *r, const char *needle)
+{
+	for (int i = 0; i < r->engine.decision.nreasons; i++)
+		if (strstr(r->engine.decision.reasons[i], needle))
+			return true;
+	return false;
+}
+
+static int restore_file_size(void **state)
+{
+	(void)state;
+	fsize_limit(RLIM_INFINITY);
+	return 0;
+}
+
+/* The journal's file refuses writes (a full disk): the decision HOLDs
+ * saying why, an action that needs a record is not done, and a rollback
+ * still goes out (break-glass), unrecorded; no line is left half
+ * written; when the file takes records again, so does the rollout. */
+static void test_full_disk_holds_and_rollback_goes_out(void **state)
+{
+	(void)state;
+	struct jfix *jf = jfix_at_5(policy);
+	struct fix *f = jf->f;
+	char path[300];
+	snprintf(path, sizeof path, "%s/journal.jsonl", jf->dir);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	fsize_limit((rlim_t)st.st_size);
+
+	runner_advance(f->r, f->r->now + 1 * MIN);
+	char why[256];
+	assert_true(journal_refusing(jf->j, why, sizeof why));
+	assert_non_null(strstr(why, "File too large"));
+	assert_int_equal(f->r->engine.decision.verdict, SR_HOLD);
+	if (!decision_has(f->r, "journal write failed (cannot write to"))
+		fail_msg("no HOLD reason for the refused journal: %s",
+		         f->r->engine.decision.reasons[0]);
+	assert_true(decision_has(f->r, "nothing acts but a rollback"));
+
+	/* a hold needs its record: not done, and said why */
+	struct sr_action_result res = act(f, SR_ACT_HOLD, "dri", 0);
+	assert_int_equal(res.outcome, SR_ACT_FAILED);
+	assert_non_null(strstr(res.message, "cannot write the journal"));
+	assert_false(f->r->engine.ro.held);
+
+	/* a rollback goes out all the same */
+	assert_int_equal(sim_weight(f->sim), 5);
+	res = act(f, SR_ACT_ROLLBACK, "dri", 0);
+	if (res.outcome != SR_ACT_DONE)
+		fail_msg("rollback on a full disk: %s", res.message);
+	assert_int_equal(sim_weight(f->sim), 0);
+	assert_true(sim_edge_drained(f->sim));
+	assert_true(f->r->engine.ro.rolled_back);
+	assert_non_null(strstr(res.message, "NOT recorded"));
+	assert_true(log_has(f->r, SR_RED, "rollback goes out unrecorded (break-glass)"));
+
+	/* nothing half written: every line whole, the file as it was */
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(st.st_size > 0);
+	FILE *fp = fopen(path, "r");
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, -1, SEEK_END), 0);
+	assert_int_equal(fgetc(fp), '\n');
+	fclose(fp);
+	struct seen s;
+	read_actions(jf->dir, &s);
+	assert_string_not_equal(s.types[s.n - 1], "intent"); /* no rollback intent made it */
+	seen_free(&s);
+
+	/* room again: the next polls record, and the hold is over */
+	restore_file_size(NULL);
+	runner_advance(f->r, f->r->now + 5 * MIN);
+	assert_false(journal_refusing(jf->j, NULL, 0));
+	assert_false(decision_has(f->r, "journal write failed"));
+	assert_true(log_has(f->r, SR_GREEN, "the journal records again") ||
+	            log_find(f->r, "the journal records again"));
+	jfix_free(jf);
+}
+
 /* A rollback cut between its edge steps (the weight at 0 but the canary
  * not drained): the restart does not take the weight for the whole
  * rollback; it sends the steps again and records the completed rollback. */
@@ -1394,6 +1476,8 @@ int main(void)
 	    cmocka_unit_test(test_journal_retry_backoff_on_loop),
 	    cmocka_unit_test(test_journal_reconcile_at_start),
 	    cmocka_unit_test(test_failed_rollback_is_completed_on_the_poll),
+	    cmocka_unit_test_teardown(test_full_disk_holds_and_rollback_goes_out,
+	                              restore_file_size),
 	    cmocka_unit_test(test_reconcile_completes_a_half_done_rollback),
 	    cmocka_unit_test(test_journal_read_only_writes_nothing),
 	    cmocka_unit_test(test_journal_observations_and_snapshots),

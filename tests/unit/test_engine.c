@@ -733,16 +733,19 @@ static void test_store_unavailable_holds(void **state)
 	fx_approve(f, "approver");
 	fx_eval(f);
 	assert_int_equal(f->e->decision.verdict, SR_GO);
-	assert_false(engine_store_observed(f->e, true, f->now)); /* it answers: nothing new */
-	assert_true(engine_store_observed(f->e, false, f->now));
+	assert_false(
+	    engine_store_observed(f->e, true, f->now, NULL, NULL)); /* it answers: nothing new */
+	assert_true(engine_store_observed(f->e, false, f->now, "store unavailable",
+	                                  "break-glass: spooled"));
 	if (f->e->decision.verdict != SR_HOLD)
 		fail_msg("store down: %s", fx_decision_text(f));
 	assert_true(fx_decision_has(f, "store unavailable since"));
 	assert_true(fx_decision_has(f, "nothing acts but a rollback"));
 	fx_step(f, FX_POLL); /* evaluations do not clear it */
 	assert_int_equal(f->e->decision.verdict, SR_HOLD);
-	assert_false(engine_store_observed(f->e, false, f->now));
-	assert_true(engine_store_observed(f->e, true, f->now));
+	assert_false(engine_store_observed(f->e, false, f->now, "store unavailable",
+	                                   "break-glass: spooled"));
+	assert_true(engine_store_observed(f->e, true, f->now, NULL, NULL));
 	assert_int_equal(f->e->decision.verdict, SR_GO);
 }
 

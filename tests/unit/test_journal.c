@@ -25,6 +25,8 @@
 
 #include "shiproom/journal.h"
 
+#include "fsize_helper.h"
+
 #define T0 1760000400000LL
 #define MIN SR_MS_PER_MIN
 
@@ -397,6 +399,85 @@ static void test_own_obs_read_back(void **state)
 	assert_int_equal(journal_poll(k, on_event, on_issue, &t), 5);
 	assert_non_null(strstr(t.text[1], "\"b\":\"abcdef\""));
 	assert_false(t.own[1]);
+	journal_close(k);
+	journal_close(j);
+}
+
+/* dir_teardown, and the file size limit lifted whatever the test did */
+static int limit_teardown(void **state)
+{
+	fsize_limit(RLIM_INFINITY);
+	return dir_teardown(state);
+}
+
+/* An obs record of about `bytes` bytes */
+static json_t *obs_of_size(size_t bytes)
+{
+	char *b = malloc(bytes + 1);
+	assert_non_null(b);
+	memset(b, 'x', bytes);
+	b[bytes] = '\0';
+	json_t *f = json_pack("{s:i, s:s}", "n", 1, "b", b);
+	free(b);
+	return f;
+}
+
+/* The file refuses a record (here a file size limit, EFBIG, as a full
+ * disk says ENOSPC): the journal says so until it has proof of room
+ * again. A short record squeezed in below the limit is no proof; a
+ * record as large as the refused one is, and so is a block's growth. No
+ * line is ever left half written. */
+static void test_refusal_lasts_until_room(void **state)
+{
+	(void)state;
+	struct sr_journal *j = jopen(NULL);
+	OK(journal_start(j, T0, "dri", T0, g_policy->hash, "r", E));
+	char path[700], why[256], err[300];
+	jpath(path, sizeof path);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_false(journal_refusing(j, why, sizeof why));
+	fsize_limit((rlim_t)st.st_size + 600);
+	/* 2000 bytes do not fit: refused, nothing of it left behind */
+	assert_int_equal(
+	    journal_append(j, SR_J_OBS, T0 + 15000, "", obs_of_size(2000), NULL, err, sizeof err),
+	    -1);
+	if (!strstr(err, "File too large"))
+		fail_msg("refused for another reason: %s", err);
+	assert_true(journal_refusing(j, why, sizeof why));
+	assert_string_equal(why, err);
+	struct stat after;
+	assert_int_equal(stat(path, &after), 0);
+	assert_int_equal(after.st_size, st.st_size);
+	/* 200 bytes fit under the limit: written, but no proof of room */
+	OK(journal_append(j, SR_J_OBS, T0 + 30000, "", obs_of_size(200), NULL, E));
+	assert_true(journal_refusing(j, NULL, 0));
+	/* room again: a record as large as the refused one ends it */
+	fsize_limit(RLIM_INFINITY);
+	OK(journal_append(j, SR_J_OBS, T0 + 45000, "", obs_of_size(2000), NULL, E));
+	assert_false(journal_refusing(j, NULL, 0));
+	/* refused again; then small records that together grow the file by
+	 * more than a block end it too */
+	assert_int_equal(stat(path, &st), 0);
+	fsize_limit((rlim_t)st.st_size + 600);
+	assert_int_equal(
+	    journal_append(j, SR_J_OBS, T0 + 60000, "", obs_of_size(9000), NULL, err, sizeof err),
+	    -1);
+	fsize_limit(RLIM_INFINITY);
+	int small = 0;
+	while (journal_refusing(j, NULL, 0)) {
+		OK(journal_append(j, SR_J_OBS, T0 + 75000 + small * 15000, "", obs_of_size(500),
+		                  NULL, E));
+		small++;
+		assert_true(small <= 10); /* 4096 bytes is 8 of them and a bit */
+	}
+	assert_true(small >= 7);
+	/* every line whole: another handle reads them all, no issue */
+	struct sr_journal *k = jopen(NULL);
+	struct seen s = {0};
+	assert_int_equal(journal_poll(k, on_event, on_issue, &s),
+	                 3 + small); /* start, 200, 2000, small */
+	assert_int_equal(s.nissues, 0);
 	journal_close(k);
 	journal_close(j);
 }
@@ -1135,6 +1216,8 @@ int main(void)
 	    T(test_identity_checked),
 	    T(test_round_trip_rebuilds_rollout),
 	    T(test_own_obs_read_back),
+	    cmocka_unit_test_setup_teardown(test_refusal_lasts_until_room, dir_setup,
+	                                    limit_teardown),
 	    T(test_reconcile_applies_like_an_outcome),
 	    T(test_apply_reports_what_it_cannot_apply),
 	    T(test_torn_last_line),
