@@ -78,6 +78,11 @@ int client_connect(struct sr_client *c, const char *socket, const char *purpose,
 /* The connection was lost (the service died: kill -9, a crash), as
  * opposed to ended by the service with a reason (stop, a refusal). */
 bool client_lost(const struct sr_client *c);
+/* How long the service has said nothing while the connection stays open
+ * (0 before the welcome and once closed). It speaks at least every
+ * SR_WIRE_BEAT_MS: past SR_WIRE_SILENT_MS it is paused (SIGSTOP, a
+ * debugger), stuck or cut off, and what the mirror holds is old. */
+sr_ms client_silent_ms(const struct sr_client *c);
 /* Connect again to the same socket (a restarted service): the same
  * mirror, filled anew by the new service's first state. 0, or -1 (with
  * *absent when nothing listens there). */

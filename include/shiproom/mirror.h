@@ -36,4 +36,11 @@ int mirror_apply_core(struct sr_runner *m, const json_t *core, char *err, size_t
 int mirror_apply_history(struct sr_runner *m, const json_t *hist, char *err, size_t n);
 int mirror_apply_log(struct sr_runner *m, const json_t *log, char *err, size_t n);
 
+/* The service has said nothing for `silent_ms` (wire.h: SR_WIRE_SILENT_MS):
+ * what the mirror holds is old. Every cell becomes STALE and the decision
+ * HOLD, each saying so and since when; `last` is the verdict the service
+ * last gave (kept by the caller: a mirror marked again has lost it). The
+ * service's next state puts everything back. */
+void mirror_mark_silent(struct sr_runner *m, sr_ms silent_ms, enum sr_verdict last);
+
 #endif

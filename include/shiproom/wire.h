@@ -31,6 +31,14 @@
 #include <stddef.h>
 
 #define SR_WIRE_VERSION 2
+
+/* A client hears from its service at least this often: when nothing
+ * changed, the service sends its state again (with the clock). A client
+ * that has heard nothing for SR_WIRE_SILENT_MS knows the service is
+ * paused, overloaded or cut off, while its socket stays open: its
+ * numbers are old, and it says so rather than show them as live. */
+#define SR_WIRE_BEAT_MS 2000
+#define SR_WIRE_SILENT_MS 6000
 /* The largest message either side accepts. The first state of a big
  * policy carries hours of history: 64 MiB is far above any real one and
  * far below what would hurt. */

@@ -47,6 +47,7 @@ struct sr_client {
 	enum sr_action_kind result_kind;
 	struct sr_action_result result;
 
+	uint64_t heard;   /* loop time of the last message from the service */
 	char closed[256]; /* "" while connected */
 	bool told;        /* the service said why it closed */
 	char purpose[16];
@@ -267,6 +268,7 @@ static int on_wire_message(void *ud, json_t *m)
 	const char *type = wire_type(m);
 	char err[512];
 	int rc = 0;
+	c->heard = uv_now(c->loop);
 	if (strcmp(type, "welcome") == 0) {
 		rc = c->gen > 0 ? -1 : on_welcome(c, m, err, sizeof err);
 	} else if (strcmp(type, "state") == 0) {
@@ -412,6 +414,14 @@ int client_connect(struct sr_client *c, const char *socket_path, const char *pur
 	snprintf(c->purpose, sizeof c->purpose, "%s", purpose);
 	c->want_read_only = read_only;
 	return connect_and_hello(c, timeout_ms, absent, err, n);
+}
+
+sr_ms client_silent_ms(const struct sr_client *c)
+{
+	if (!c->welcomed || c->closed[0])
+		return 0;
+	uint64_t now = uv_now(c->loop);
+	return now > c->heard ? (sr_ms)(now - c->heard) : 0;
 }
 
 bool client_lost(const struct sr_client *c)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "shiproom/mirror.h"
+#include "shiproom/reason.h"
 
 enum field_kind {
 	F_INT,   /* int */
@@ -790,4 +791,27 @@ int mirror_apply_log(struct sr_runner *m, const json_t *o, char *err, size_t n)
 			m->nlog = at + 1;
 	}
 	return 0;
+}
+
+void mirror_mark_silent(struct sr_runner *m, sr_ms silent_ms, enum sr_verdict last)
+{
+	struct sr_engine *e = &m->engine;
+	char quiet[24], when[48];
+	sr_fmt_duration(quiet, sizeof quiet, silent_ms);
+	engine_fmt_when(e, m->now, when, sizeof when);
+	int n = m->policy ? m->policy->ncells : 0;
+	for (int i = 0; i < n && i < SR_MAX_CELLS; i++) {
+		struct sr_cell_state *cs = &e->cells[i];
+		cs->status = SR_STALE;
+		cs->fresh = false;
+		cs->reason_pending = false;
+		snprintf(cs->reason_text, sizeof cs->reason_text,
+		         "no word from the service for %s: this is as of %s", quiet, when);
+	}
+	struct sr_decision *d = &e->decision;
+	d->verdict = SR_HOLD;
+	d->nreasons = 1;
+	snprintf(d->reasons[0], sizeof d->reasons[0],
+	         "no word from the service for %s: its decision now is unknown (%s as of %s)",
+	         quiet, sr_verdict_name(last), when);
 }

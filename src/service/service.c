@@ -76,6 +76,7 @@ struct client {
 	unsigned long sent_gen; /* the generation it has */
 	int log_sent;           /* runner log entries it has */
 	sr_ms hist_sent;        /* history.last it has (0: none) */
+	uint64_t sent_at;       /* loop time of the last message to it */
 };
 
 struct service {
@@ -84,6 +85,7 @@ struct service {
 	uv_loop_t *loop;
 	uv_pipe_t listener;
 	uv_timer_t tick;
+	uv_timer_t beat; /* runs while a client is attached (SR_WIRE_BEAT_MS) */
 	uv_check_t check;
 	uv_signal_t sigterm, sigint, sighup;
 	struct sr_clock clock;
@@ -301,6 +303,7 @@ static int write_frame(struct client *c, char *frame, size_t len, bool state)
 	}
 	if (state)
 		c->state_in_flight = true;
+	c->sent_at = uv_now(c->svc->loop);
 	return 0;
 }
 
@@ -438,6 +441,25 @@ static void send_state(struct client *c)
 	}
 }
 
+/* Every client that has heard nothing for SR_WIRE_BEAT_MS gets the state
+ * again: silence then means the service cannot speak, never that nothing
+ * changed. Stops itself when no client is attached. */
+static void on_beat(uv_timer_t *t)
+{
+	struct service *v = t->data;
+	uint64_t now = uv_now(v->loop);
+	bool any = false;
+	for (struct client *c = v->clients; c; c = c->next) {
+		if (!c->hello || c->closing)
+			continue;
+		any = true;
+		if (now - c->sent_at >= SR_WIRE_BEAT_MS)
+			send_state(c);
+	}
+	if (!any)
+		uv_timer_stop(t);
+}
+
 static void broadcast(struct service *v)
 {
 	for (struct client *c = v->clients; c; c = c->next)
@@ -548,6 +570,8 @@ static void welcome(struct client *c)
 		journal_session(v, c, "attached", "");
 	}
 	send_state(c);
+	if (!uv_is_active((uv_handle_t *)&v->beat))
+		uv_timer_start(&v->beat, on_beat, SR_WIRE_BEAT_MS / 2, SR_WIRE_BEAT_MS / 2);
 }
 
 static void on_hello(struct client *c, const json_t *m)
@@ -1100,6 +1124,7 @@ static void close_all(struct service *v)
 	}
 	uv_close((uv_handle_t *)&v->listener, NULL);
 	uv_close((uv_handle_t *)&v->tick, NULL);
+	uv_close((uv_handle_t *)&v->beat, NULL);
 	uv_close((uv_handle_t *)&v->check, NULL);
 	uv_close((uv_handle_t *)&v->sigterm, NULL);
 	uv_close((uv_handle_t *)&v->sigint, NULL);
@@ -1128,6 +1153,8 @@ int service_run(struct sr_session *s, const struct sr_service_opts *o)
 		return SR_EXIT_RUNTIME;
 	}
 	uv_timer_init(v->loop, &v->tick);
+	uv_timer_init(v->loop, &v->beat);
+	v->beat.data = v;
 	uv_check_init(v->loop, &v->check);
 	uv_signal_init(v->loop, &v->sigterm);
 	uv_signal_init(v->loop, &v->sigint);

@@ -36,6 +36,7 @@
 #include <uv.h>
 
 #include "shiproom/client.h"
+#include "shiproom/mirror.h"
 #include "shiproom/runner.h"
 #include "shiproom/tui.h"
 
@@ -59,10 +60,16 @@ struct console {
 	bool frame_armed;
 	double speed;     /* virtual ms per real ms */
 	unsigned pending; /* dirty regions held for the next refresh */
+	/* Attached to a service that has stopped speaking (watch_silence). */
+	bool silent;
+	enum sr_verdict silent_last; /* its verdict before it went quiet */
+	sr_ms silent_marked;         /* the silence (s) the mirror last says */
 
 	long frames;
 	double render_s, render_max_s;
 };
+
+static void watch_silence(struct console *c);
 
 static double mono_s(void)
 {
@@ -211,6 +218,8 @@ static void notice_changes(struct console *c)
 			}
 		} else if (client_closed(t->o->client) && !c->quit_signal && !t->quit) {
 			t->quit = true; /* the service ended it: say why after the screen */
+		} else {
+			watch_silence(c);
 		}
 	} else if (t->waiting_action && !r->action_in_flight) {
 		tui_action_finished(t);
@@ -221,6 +230,48 @@ static void notice_changes(struct console *c)
 		t->dirty |= c->pending;
 		c->pending = 0;
 	}
+}
+
+/* Attached: a service that stops speaking (SIGSTOP, a debugger, a machine
+ * out of CPU) keeps its socket open, and its last numbers must not pass
+ * for live ones. Past SR_WIRE_SILENT_MS every cell shows STALE and the
+ * decision HOLD (mirror_mark_silent), the clock stops at its last word,
+ * and the status line says so until it speaks again: its next state,
+ * within SR_WIRE_BEAT_MS of waking, puts everything back. */
+static void watch_silence(struct console *c)
+{
+	struct tui *t = &c->t;
+	struct sr_client *cl = t->o->client;
+	sr_ms quiet = client_silent_ms(cl);
+	if (quiet < SR_WIRE_SILENT_MS) {
+		if (c->silent) {
+			c->silent = false;
+			tui_flash(t, SR_GREEN, "the rollout's service speaks again");
+			t->dirty |= D_ALL;
+		}
+		return;
+	}
+	struct sr_runner *m = client_mirror(cl);
+	if (!c->silent) {
+		c->silent = true;
+		c->silent_marked = -1;
+		c->silent_last = m->engine.decision.verdict;
+		struct sr_clock *clk = client_clock(cl);
+		clock_init(clk, clock_real_ms(), clk->virt0, clk->speed);
+		clk->paused = true;
+	}
+	if (quiet / 1000 == c->silent_marked)
+		return; /* once a second */
+	c->silent_marked = quiet / 1000;
+	mirror_mark_silent(m, quiet, c->silent_last);
+	char d[24];
+	sr_fmt_duration(d, sizeof d, quiet);
+	tui_flash(t, SR_RED,
+	          "the rollout's service (pid %ld) has said nothing for %s: paused, stuck or cut "
+	          "off? Its numbers are old - nothing may be guarding the rollout",
+	          client_service_pid(cl), d);
+	t->flash_until = clock_real_ms() + 24 * 3600 * 1000LL;
+	t->dirty |= D_ALL;
 }
 
 static void on_frame_timer(uv_timer_t *h)

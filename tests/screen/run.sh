@@ -950,6 +950,36 @@ t_restart_keeps_state() {
 	[ "$bars" -ge 10 ] || { echo "trend of $bars bars after the restart"; return 1; }
 }
 
+# The console's service stops speaking (SIGSTOP: a debugger, a machine out
+# of CPU) but keeps its socket open. Its last numbers must not pass for
+# live ones: past 6 s of silence every cell is STALE and the decision
+# HOLD, each saying why, and the status line names the pid; when the
+# service speaks again, everything comes back.
+paused_screen() {
+	wait_for "has said nothing for" 15 || return 1
+	s=$(screen)
+	if echo "$s" | grep -F -q "ok GREEN"; then
+		echo "a GREEN cell while the service says nothing"
+		return 1
+	fi
+	echo "$s" | grep -E -q "Scholarship search .*STALE" || { echo "no STALE cell"; return 1; }
+	echo "$s" | grep -F -q "HOLD  no word from the service for" || { echo "no HOLD"; return 1; }
+	echo "$s" | grep -F -q "(pid $1)" || { echo "the pid is not named"; return 1; }
+}
+t_service_paused() {
+	start 100 30 --scenario healthy --start T+20 --speed 60 --state-dir "$WORK/paused" || return 1
+	wait_for "ok GREEN" 20 || return 1
+	spid=$(cat "$WORK/paused/service.pid") || return 1
+	kill -STOP "$spid" || return 1
+	paused_screen "$spid"
+	rc=$?
+	kill -CONT "$spid"
+	[ $rc -eq 0 ] || return 1
+	wait_for "speaks again" 10 || return 1
+	wait_for "ok GREEN" 10 || return 1
+	wait_gone "no word from the service" 5 || return 1
+}
+
 t_many_journeys() {
 	python3 "$TESTS/cli/gen_policy.py" 500 >"$WORK/p500.json" || return 1
 	start 80 24 --policy "$WORK/p500.json" --scenario healthy --seed 42 --start T-125 || return 1
@@ -977,7 +1007,7 @@ for t in many_journeys main_all_green main_all_green_160x48 red_breach_timer tri
 	filter replay_drill live_replay_healthy_observing live_replay_healthy_gate1 \
 	live_replay_p95_trigger live_replay_p95_rollback dumb_terminal log_scroll \
 	gate_overdue_80x24 long_name_keeps_status_160 p99_tail_watch_160 self_approval_shows_need \
-	restart_keeps_state; do
+	restart_keeps_state service_paused; do
 	run "$t"
 done
 
