@@ -128,6 +128,7 @@ struct watch_via {
 	uv_signal_t sigint, sigterm;
 	int mark;
 	bool stop;
+	bool silent; /* said that the service is silent (wire.h: SR_WIRE_SILENT_MS) */
 };
 
 static void via_print(uv_timer_t *t)
@@ -135,6 +136,21 @@ static void via_print(uv_timer_t *t)
 	struct watch_via *w = t->data;
 	struct sr_runner *m = client_mirror(w->c);
 	session_print_log(stdout, m, &w->mark, false);
+	/* A paused service keeps its socket open: say that nothing comes,
+	 * rather than let a quiet log pass for a quiet rollout. */
+	sr_ms quiet = client_silent_ms(w->c);
+	if (quiet >= SR_WIRE_SILENT_MS && !w->silent) {
+		char d[24];
+		sr_fmt_duration(d, sizeof d, quiet);
+		sr_eprintf(
+		    "watch: no word from the service (pid %ld) for %s: stopped, stuck or cut "
+		    "off? nothing may be guarding the rollout",
+		    client_service_pid(w->c), d);
+		w->silent = true;
+	} else if (quiet < SR_WIRE_SILENT_MS && w->silent) {
+		sr_eprintf("watch: the service speaks again");
+		w->silent = false;
+	}
 	if (client_closed(w->c)) {
 		sr_eprintf("watch: %s", client_closed(w->c));
 		w->stop = true;

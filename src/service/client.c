@@ -493,10 +493,17 @@ static int connect_and_hello(struct sr_client *c, sr_ms timeout_ms, bool *absent
 	         json_pack("{s:s, s:i, s:s, s:b, s:s}", "type", "hello", "version", SR_WIRE_VERSION,
 	                   "purpose", purpose, "read_only", read_only, "ssh", ssh ? ssh : ""));
 	if (!wait_until(c, have_first_state, 0, timeout_ms)) {
-		snprintf(err, n, "%s",
-		         c->closed[0] ? c->closed : "the service did not answer in time");
-		if (!c->closed[0])
+		if (c->closed[0]) {
+			snprintf(err, n, "%s", c->closed);
+		} else {
+			/* the kernel took the connection; the process did not
+			 * answer it: stopped (SIGSTOP, a debugger) or stuck */
+			snprintf(err, n,
+			         "it took the connection but did not answer in "
+			         "%llds: is it stopped or stuck?",
+			         (long long)(timeout_ms / SR_MS_PER_S));
 			set_closed(c, "the service did not answer in time");
+		}
 		return -1;
 	}
 	return 0;
