@@ -37,9 +37,11 @@
  * [!<kind>][^<0|1>][#<n>][=<bad>][%<bound>] of what changed, side 'c'
  * canary or 'k' control, kind O N E Z, 'n' for NaN.
  *
- * Values are rounded before the engine sees them (obsrec_round: six
- * significant digits, more than any screen or report shows), so the
- * record holds exactly what was judged and a replay judges it the same.
+ * Values are rounded before the engine sees them (obsrec_round: to what
+ * the console shows, one decimal from 100 up and four significant digits
+ * below), so the engine judges what its reasons say, the record holds
+ * exactly what was judged, and a replay judges it the same. Journals
+ * written at six digits (before session 21) replay as they were judged.
  */
 #ifndef SHIPROOM_OBSREC_H
 #define SHIPROOM_OBSREC_H
@@ -51,8 +53,9 @@
 
 #define OBSREC_KEYFRAME_MS (10 * 60 * 1000)
 
-/* Round v the way the record keeps values: to six significant digits
- * (strtod of "%.6g"). NaN and infinities are returned as they are. */
+/* Round v the way the record keeps values: as engine_fmt_num shows it
+ * (strtod of "%.1f" from 100 up, of "%.4g" below). NaN and infinities
+ * are returned as they are. */
 double obsrec_round(double v);
 /* Round every value and samples of the snapshot in place. */
 void obsrec_round_snapshot(struct sr_snapshot *s);

@@ -3,7 +3,7 @@
  * A bit stream rather than text tokens: with every value moving at
  * every poll a text token costs ~20 bytes an observation, 50 MB a day at
  * 50 journeys; what carries information is the few bits by which a
- * six-digit mantissa moved (bench/README.md has the figures). The
+ * value's decimal mantissa moved (bench/README.md has the figures). The
  * stream keeps every double exactly, so the replay judges what the live
  * engine judged. Reading is strict: a stream that ends early, goes on
  * past its cells, or has a character outside the alphabet is an error
@@ -27,33 +27,41 @@ static const double p10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
-/* What strtod reads back from printf("%.6g", v), without either when it
- * is safe (this was a quarter of catching up to T+350): v scaled to six
- * integer digits is x = v * 10^d, one rounding away from the exact
- * product (an error under 1e-10 at x < 1e6); when x is not within 1e-6
- * of a half, rounding it to an integer m rounds the exact value the
- * same way printf does, and m / 10^d (m * 10^-d) is one correctly
- * rounded operation on exact operands: strtod's answer. Anything else
- * (a near-tie, a scale without an exact power of ten, a misjudged
- * magnitude) takes printf and strtod. test_obsrec compares the two on
- * millions of values. */
+/* A value as the console shows it (engine_fmt_num): one decimal from 100
+ * up ("142.3"), four significant digits below ("92.96", "0.6234"), and
+ * as exactly that decimal, the double strtod reads from its text. The
+ * engine judges what a reason says: a P95 of 160.04 is "160ms", and is
+ * not over a 160 ms limit (judged at six digits it was, and the reason
+ * read "160ms > 160ms"). That is also all the record keeps of it.
+ *
+ * Without printf and strtod where that is exact (a restart rounds every
+ * value of the day): v scaled to its last shown digit is x = v * 10^d,
+ * one rounding from the exact product (an error under 1e-7 for x < 1e9);
+ * when x is not within 1e-6 of a half, rounding it to an integer m rounds
+ * the exact value as printf does, and m / 10^d (m * 10^-d) is one
+ * correctly rounded operation on exact operands: strtod's answer. A
+ * near-tie, a scale without an exact power of ten or a magnitude judged
+ * wrong takes printf and strtod. test_obsrec compares the two on millions
+ * of values. */
 double obsrec_round(double v)
 {
 	if (!isfinite(v) || v == 0)
 		return v;
 	double a = fabs(v);
-	int d = 5 - (int)floor(log10(a));
+	bool big = a >= 100;
+	int d = big ? 1 : 3 - (int)floor(log10(a));
 	if (d >= -22 && d <= 22) {
 		double x = d >= 0 ? a * p10[d] : a / p10[-d];
 		double fl = floor(x);
-		if (x >= 1e5 && x < 1e6 && fabs(x - fl - 0.5) > 1e-6) {
+		bool in_range = big ? x < 1e9 : x >= 1e3 && x < 1e4;
+		if (in_range && fabs(x - fl - 0.5) > 1e-6) {
 			double m = x - fl > 0.5 ? fl + 1 : fl;
 			double r = d >= 0 ? m / p10[d] : m * p10[-d];
 			return v < 0 ? -r : r;
 		}
 	}
-	char buf[32];
-	snprintf(buf, sizeof buf, "%.6g", v);
+	char buf[400];
+	snprintf(buf, sizeof buf, big ? "%.1f" : "%.4g", v);
 	return strtod(buf, NULL);
 }
 
@@ -168,7 +176,7 @@ static void strip_zeros(int64_t *m, int *e)
 }
 
 /* A double as m * 10^e, the shortest decimal that reads back as it
- * (values are kept at six significant digits: obsrec_round). false for
+ * (values are kept as the console shows them: obsrec_round). false for
  * NaN, infinities and -0, which the stream says otherwise. The encoder
  * and the decoder both call this on the chain's previous number, so it
  * only has to be deterministic, and exact (checked by reading back). */
@@ -242,7 +250,10 @@ static struct dec dec_of(double v, int maxdigits)
  * magnitude (`grid`: 92.5 as 925000e-4) a measurement's next value, six
  * digits again, usually lies on the same grid: 92.2554 is a mantissa
  * step, not another exponent. Counts (4 bad events, then 7) want their
- * shortest form. The record says which, per class.
+ * shortest form, and so do values kept as shown (92.96, then 93.02: four
+ * digits), which is what the encoder has chosen since session 21; the
+ * grid serves journals written at six digits. The record says which,
+ * per class.
  * ref_from takes the previous number's dec_of(prev, 15). */
 static void ref_from(const struct dec *dp, bool grid, int64_t *pm, int *pe)
 {

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "shiproom/obsrec.h"
+#include "shiproom/reason.h"
 
 #define N 8
 #define AT 1760000400000LL
@@ -267,20 +268,31 @@ static double p10_of(int e)
 static void test_rounding(void **state)
 {
 	(void)state;
-	assert_true(obsrec_round(92.02349876) == 92.0235);
-	assert_true(obsrec_round(0.000123456789) == 0.000123457);
+	/* as engine_fmt_num shows them: four digits below 100, one decimal above */
+	assert_true(obsrec_round(92.02349876) == 92.02);
+	assert_true(obsrec_round(0.000123456789) == 0.0001235);
+	assert_true(obsrec_round(160.04) == 160.0);
+	assert_true(obsrec_round(160.06) == 160.1);
+	assert_true(obsrec_round(99.996) == 100.0);
+	assert_true(obsrec_round(12345.678) == 12345.7);
+	assert_true(obsrec_round(-3.14159) == -3.142);
 	assert_true(isnan(obsrec_round(NAN)));
+	/* what is judged is what a reason says */
+	char shown[32];
+	engine_fmt_num(obsrec_round(160.04), shown, sizeof shown);
+	assert_string_equal(shown, "160");
 }
 
 /* obsrec_round takes a path without printf where that is safe; it must
- * answer what strtod(printf("%.6g")) answers, bit for bit, everywhere:
- * random doubles of every magnitude and sign, values whose seventh digit
- * is a tie (5) or next to one, integers, powers of ten and their
+ * answer what strtod reads from engine_fmt_num's text ("%.1f" from 100
+ * up, "%.4g" below), bit for bit, everywhere: random doubles of every
+ * magnitude and sign, values whose next digit is a tie (5) or next to
+ * one on both sides of 100, integers, powers of ten and their
  * neighbours, subnormals, -0. */
 static double round_by_printf(double v)
 {
-	char buf[32];
-	snprintf(buf, sizeof buf, "%.6g", v);
+	char buf[400];
+	snprintf(buf, sizeof buf, fabs(v) >= 100 ? "%.1f" : "%.4g", v);
 	return strtod(buf, NULL);
 }
 
@@ -309,9 +321,16 @@ static void test_rounding_matches_printf(void **state)
 		case 1: /* the metrics' range, 1e-6 .. 1e9 */
 			v = ldexp((double)(x >> 11), -53) * pow(10, (double)(x % 16) - 6);
 			break;
-		case 2: /* six digits and a tie or near-tie seventh */
-			v = ((double)(100000 + x % 900000) + 0.5 + ((double)(x % 7) - 3) * 1e-7) *
-			    p10_of((int)(x % 30) - 15);
+		case 2: /* the last digit shown and a tie or near-tie next: four
+		         * digits (below 100), or one decimal (from 100 up) */
+			if (x % 3 == 0)
+				v = ((double)(1000 + x % 9000) + 0.5 +
+				     ((double)(x % 7) - 3) * 1e-7) *
+				    p10_of((int)(x % 30) - 18);
+			else
+				v = ((double)(1000 + x % 100000000) + 0.5 +
+				     ((double)(x % 7) - 3) * 1e-7) /
+				    10;
 			break;
 		default: /* integers (samples, counts) */ v = (double)(x % 100000000); break;
 		}
