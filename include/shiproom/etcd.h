@@ -74,6 +74,10 @@ enum sr_etcd_rc {
 	SR_ETCD_OK = 0,
 	SR_ETCD_UNAVAILABLE = -1,
 	SR_ETCD_REFUSED = -2,
+	/* The cluster's space quota is spent (the NOSPACE alarm, gRPC 8
+	 * ResourceExhausted): it answers reads and deletes, and refuses every
+	 * write until an operator compacts, defragments and disarms it. */
+	SR_ETCD_FULL = -3,
 };
 
 struct sr_etcd;

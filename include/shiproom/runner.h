@@ -126,9 +126,11 @@ struct sr_runner {
 	bool reconciling;        /* start-up reconciliation in progress:
 	                            runner_tick does nothing until it ends */
 	const char *journal_err; /* the last failed journal write, said once */
-	bool store_down;         /* the journal's store does not answer (runner_recording) */
-	bool journal_lost;       /* the journal's path no longer names the file
-	                            this console opened: no more actions */
+	/* What the journal's store last had against recording ("store
+	 * unavailable"), "" when nothing (runner_recording). */
+	char store_trouble[160];
+	bool journal_lost; /* the journal's path no longer names the file
+	                      this console opened: no more actions */
 	/* A standby service (leader.h): its engine is driven by the
 	 * leader's journaled observations; it polls nothing, guards nothing
 	 * and writes no observation. */
@@ -276,13 +278,14 @@ void runner_advance(struct sr_runner *r, sr_ms until);
  * and after an action is done (action.c), so the decision an action
  * caused is in the log under it at once, live as in a replay. */
 void runner_drain(struct sr_runner *r);
-/* Can the journal record now? Its store must answer (`store_ok`, said by
- * the service's bastion; true without a store) and its file must take
- * what it is given (journal_refusing: a full disk). While either cannot,
- * the engine HOLDs and nothing acts but a rollback (break-glass). Called
- * by the bastion at every tick and by the runner after each write that
- * can fail (an observation, an action). */
-void runner_recording(struct sr_runner *r, bool store_ok);
+/* Can the journal record now? Its store must take records (the service's
+ * bastion says what it has against that: `store_trouble`, "" for
+ * nothing, NULL to keep what it said last) and its file must take what
+ * it is given (journal_refusing: a full disk). While either cannot, the
+ * engine HOLDs and nothing acts but a rollback (break-glass). Called by
+ * the bastion at every tick and by the runner after each write that can
+ * fail (an observation, an action). */
+void runner_recording(struct sr_runner *r, const char *store_trouble);
 void runner_log(struct sr_runner *r, enum sr_log_kind kind, enum sr_status sev, const char *actor,
                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 /* The i-th newest log entry (0 = newest) or NULL. */

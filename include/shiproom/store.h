@@ -49,6 +49,8 @@ enum sr_store_rc {
 	SR_STORE_FENCED = -2,      /* the leader key is not ours: not the leader */
 	SR_STORE_CONFLICT = -3,    /* j/<seq> exists already: pull, then retry */
 	SR_STORE_FAILED = -4,      /* refused for good (auth, a record too large) */
+	SR_STORE_FULL = -5,        /* answers, but takes no write (etcd's NOSPACE
+	                              alarm): spool, as when it does not answer */
 };
 
 struct sr_store;

@@ -385,7 +385,7 @@ static void flight_finish(struct sr_runner *r, bool ok, int readback)
 			    r, SR_LOG_ACTION, SR_RED, f->req.actor,
 			    "cannot journal the outcome of %s: %s (the next start reconciles it)",
 			    name, err);
-		runner_recording(r, !r->store_down);
+		runner_recording(r, NULL);
 	}
 	if (!ok) {
 		if (recorded)
@@ -676,7 +676,7 @@ static void record_only(struct sr_runner *r, const struct sr_action_request *req
 		                   sizeof err) != 0) {
 			result_set(res, SR_ACT_FAILED, -1,
 			           "%s not done: cannot write the journal: %s", name, err);
-			runner_recording(r, !r->store_down);
+			runner_recording(r, NULL);
 			return;
 		}
 		if (read_back_own(r, why, sizeof why) != 0) {
@@ -714,7 +714,7 @@ static void edge_action(struct sr_runner *r, const struct sr_action_request *req
 		if (journal_intent(r->journal, r->now, req->actor, &a, err, sizeof err) == 0) {
 			f->journaled = true;
 		} else {
-			runner_recording(r, !r->store_down); /* a refused write HOLDs from now */
+			runner_recording(r, NULL); /* a refused write HOLDs from now */
 			if (req->kind != SR_ACT_ROLLBACK ||
 			    !journal_refusing(r->journal, NULL, 0)) {
 				result_set(

@@ -659,12 +659,13 @@ static void journal_failed(struct sr_runner *r, const char *what, const char *er
 	runner_log(r, SR_LOG_INFO, SR_RED, "", "journal: cannot record %s: %s", what, err);
 }
 
-void runner_recording(struct sr_runner *r, bool store_ok)
+void runner_recording(struct sr_runner *r, const char *store_trouble)
 {
 	char why[256], what[160];
-	r->store_down = !store_ok;
-	if (!store_ok) {
-		engine_store_observed(&r->engine, false, r->now, "store unavailable",
+	if (store_trouble)
+		sr_strlcpy(r->store_trouble, store_trouble, sizeof r->store_trouble);
+	if (r->store_trouble[0]) {
+		engine_store_observed(&r->engine, false, r->now, r->store_trouble,
 		                      "break-glass: spooled, merged when the store returns");
 	} else if (journal_writable(r) && journal_refusing(r->journal, why, sizeof why)) {
 		sr_msgf(what, sizeof what, "journal write failed (%s)", why);
@@ -1311,7 +1312,7 @@ static void runner_on_snapshot(void *ud, struct sr_snapshot *snap)
 		hold_snapshot(r, snap);
 	}
 	runner_journal_obs(r, snap);
-	runner_recording(r, !r->store_down);
+	runner_recording(r, NULL);
 	engine_evaluate(&r->engine, snap, r->now);
 	if (r->adaptive) {
 		if (snap && r->poll_asked_rhythm)

@@ -1060,10 +1060,15 @@ static int store_write(struct sr_journal *j, enum sr_jtype type, long long seq, 
 	if (!store_spool_pending(j->spool_path))
 		rc = fenced ? store_commit(j->store, seq, text, len, err, n)
 		            : store_import_line(j->store, seq, text, len, err, n);
-	if (rc == SR_STORE_UNAVAILABLE) {
+	if (rc == SR_STORE_UNAVAILABLE || rc == SR_STORE_FULL) {
+		/* A store that does not answer, or answers but takes no write
+		 * (full): the record waits in the spool, merged when it can. */
 		char serr[256];
+		if (rc == SR_STORE_FULL)
+			sr_strlcpy(j->store_err, err, sizeof j->store_err);
 		if (store_spool_append(j->spool_path, seq, text, len, serr, sizeof serr) != 0) {
-			msgf(err, n, "the store does not answer and %s", serr);
+			msgf(err, n, "the store %s and %s",
+			     rc == SR_STORE_FULL ? "takes no write" : "does not answer", serr);
 			rc = SR_STORE_FAILED;
 		} else {
 			rc = SR_STORE_OK;
@@ -1126,7 +1131,7 @@ int journal_use_store(struct sr_journal *j, struct sr_store *st, char *err, size
 		int mr = store_spool_merge(st, j->spool_path, false, &reseq, &merged, err, n);
 		if (mr == SR_STORE_OK && reseq)
 			rc = mirror_reset(j, "spooled records landed at other seqs", err, n);
-		else if (mr != SR_STORE_OK && mr != SR_STORE_UNAVAILABLE)
+		else if (mr != SR_STORE_OK && mr != SR_STORE_UNAVAILABLE && mr != SR_STORE_FULL)
 			rc = -1;
 	}
 	if (rc == 0 && scan_catch_up(j) < 0) {

@@ -45,6 +45,7 @@ struct sr_bastion {
 	char doing[SR_REQUEST_ID_LEN];
 	char doing_action[SR_NAME_LEN];
 	bool was_available;
+	char spool_said[256]; /* the last "spool: not merged" error said */
 	char why[256];
 };
 
@@ -406,10 +407,15 @@ static void merge_spool(struct sr_bastion *b)
 	int rc = journal_store_merge(b->s->journal, bastion_leads(b), &rebuild, &merged, err,
 	                             sizeof err);
 	if (rc != 0) {
-		if (rc != SR_STORE_UNAVAILABLE)
+		/* said once: a full store refuses at every tick until an
+		 * operator makes room */
+		if (rc != SR_STORE_UNAVAILABLE && strcmp(err, b->spool_said) != 0)
 			say(b, SR_RED, "spool: not merged: %s", err);
+		sr_strlcpy(b->spool_said, rc == SR_STORE_UNAVAILABLE ? "" : err,
+		           sizeof b->spool_said);
 		return;
 	}
+	b->spool_said[0] = '\0';
 	if (merged > 0)
 		say(b, SR_YELLOW, "spool: %d break-glass record%s merged into the store", merged,
 		    merged == 1 ? "" : "s");
@@ -440,13 +446,27 @@ void bastion_tick(struct sr_bastion *b)
 			became(b);
 	}
 	bool ok = store_ok(b);
+	/* What keeps the journal from the store: it does not answer, or it
+	 * answers but takes no write (etcd's NOSPACE alarm) */
+	bool answers = store_available(b->st, NULL);
+	char trouble[160] = "";
+	if (!answers)
+		sr_strlcpy(trouble, "store unavailable", sizeof trouble);
+	else if (!ok)
+		snprintf(trouble, sizeof trouble, "store takes no write (%.120s)",
+		         journal_store_note(b->s->journal)[0] ? journal_store_note(b->s->journal)
+		                                              : "records wait in the spool");
 	if (ok != b->was_available) {
 		b->was_available = ok;
-		say(b, ok ? SR_GREEN : SR_RED,
-		    ok ? "store: etcd answers again (%s)" : "store unavailable: %s",
-		    ok ? etcd_endpoint(store_etcd(b->st)) : "no etcd member answers with a quorum");
+		if (ok)
+			say(b, SR_GREEN, "store: etcd takes records again (%s)",
+			    etcd_endpoint(store_etcd(b->st)));
+		else
+			say(b, SR_RED, "%s: %s", trouble,
+			    answers ? "break-glass records wait in the spool"
+			            : "no etcd member answers with a quorum");
 	}
-	runner_recording(r, ok);
+	runner_recording(r, trouble);
 	if (!ok)
 		return;
 	if (leader_state(b->l) == SR_LEAD_LEADER)

@@ -357,6 +357,8 @@ static int error_answer(const json_t *root, char *err, size_t n)
 	    strstr(msg, "too many requests") || strstr(msg, "leader changed") ||
 	    strstr(msg, "timed out"))
 		return SR_ETCD_UNAVAILABLE;
+	if (code == 8 || strstr(msg, "database space exceeded"))
+		return SR_ETCD_FULL; /* every member says the same: not retried elsewhere */
 	return SR_ETCD_REFUSED;
 }
 

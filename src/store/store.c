@@ -118,7 +118,7 @@ static int seen(struct sr_store *st, int etcd_rc)
 		st->down_since = 0;
 		return SR_STORE_OK;
 	}
-	return SR_STORE_FAILED;
+	return etcd_rc == SR_ETCD_FULL ? SR_STORE_FULL : SR_STORE_FAILED;
 }
 
 static void jkey(const struct sr_store *st, long long seq, char *out, size_t n)

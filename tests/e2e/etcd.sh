@@ -17,7 +17,9 @@
 # pid column follows restarts). Heartbeat 50 ms and election 500 ms (or
 # $SR_ETCD_HEARTBEAT_MS / $SR_ETCD_ELECTION_MS): a test's fail-over is
 # quick, and loopback has no latency to cover. SR_ETCD_AUTH_TOKEN_TTL
-# (seconds, default 300): how long an unused auth token lives. With SR_E2E_OWNER=PID in
+# (seconds, default 300): how long an unused auth token lives.
+# SR_ETCD_QUOTA_BYTES: the backend's space quota (default 0: etcd's own),
+# small to make a cluster raise its NOSPACE alarm. With SR_E2E_OWNER=PID in
 # the environment a watchdog per member stops it when that process goes
 # away (a paused member is continued first so it can die), so even a
 # test killed with -9 leaves no etcd running.
@@ -108,6 +110,7 @@ run_member() {
 		--election-timeout "${SR_ETCD_ELECTION_MS:-500}" \
 		--logger zap --log-outputs stderr --log-level warn $tls \
 		--auth-token-ttl "${SR_ETCD_AUTH_TOKEN_TTL:-300}" \
+		--quota-backend-bytes "${SR_ETCD_QUOTA_BYTES:-0}" \
 		>>"$dir/$name.log" 2>&1 </dev/null &
 	echo $!
 }

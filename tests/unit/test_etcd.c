@@ -187,6 +187,10 @@ static void test_error_answers(void **state)
 	     SR_ETCD_UNAVAILABLE, "timed out"},
 	    {"{\"error\":\"x\",\"message\":\"etcdserver: too many requests\",\"code\":8}",
 	     SR_ETCD_UNAVAILABLE, "too many"},
+	    /* the NOSPACE alarm: it answers, and takes no write anywhere */
+	    {"{\"error\":\"etcdserver: mvcc: database space exceeded\",\"message\":\"etcdserver: "
+	     "mvcc: database space exceeded\",\"code\":8}",
+	     SR_ETCD_FULL, "database space exceeded (code 8)"},
 	    {"{\"error\":{\"grpc_code\":14,\"http_code\":503,\"message\":\"transport is "
 	     "closing\"}}",
 	     SR_ETCD_UNAVAILABLE, "transport is closing (code 14)"},
