@@ -177,6 +177,10 @@ int journal_check_identity(struct sr_journal *j, char *why, size_t n);
 /* The journal's name is removed on purpose (the simulator's temporary
  * state dir, gone once open): no identity to check. */
 void journal_unnamed(struct sr_journal *j);
+/* Was it made unnamed? Then no other process, no replay and no later
+ * start can ever read it: what is kept only for them need not be
+ * written (the per-poll observations). */
+bool journal_is_unnamed(const struct sr_journal *j);
 /* ---- the etcd store (store.h) -------------------------------------------------- */
 
 #define JOURNAL_SPOOL_FILE "spool.jsonl"

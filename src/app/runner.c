@@ -1274,11 +1274,15 @@ static void log_poll_mode(struct sr_runner *r)
 
 /* What the engine is about to evaluate, into the journal (obsrec.h):
  * the delta against this console's previous record, a keyframe first and
- * every OBSREC_KEYFRAME_MS. An observation: batched, like status changes. */
+ * every OBSREC_KEYFRAME_MS. An observation: batched, like status changes.
+ * Not into an unnamed journal (the simulator's private one): only a
+ * replay, a restart or another process reads observations back, and
+ * none of them can find it; writing them was a third of catching up to
+ * `--start T+350`. */
 static void runner_journal_obs(struct sr_runner *r, const struct sr_snapshot *snap)
 {
 	char err[256];
-	if (!journal_writable(r))
+	if (!journal_writable(r) || journal_is_unnamed(r->journal))
 		return;
 	bool key = !r->obs_have_prev || r->now - r->obs_keyframe_at >= OBSREC_KEYFRAME_MS ||
 	           r->now < r->obs_keyframe_at;

@@ -1214,6 +1214,11 @@ void journal_unnamed(struct sr_journal *j)
 	j->unnamed = true;
 }
 
+bool journal_is_unnamed(const struct sr_journal *j)
+{
+	return j && j->unnamed;
+}
+
 int journal_check_identity(struct sr_journal *j, char *why, size_t n)
 {
 	struct stat mine, named;
