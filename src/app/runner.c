@@ -735,8 +735,9 @@ static void runner_snapshots(struct sr_runner *r)
 			journal_failed(r, "the T-0 snapshot", err);
 	}
 	/* And every SNAP_EVERY_MS of rollout time, so a replay has the values
-	 * (status changes carry only statuses). */
-	if (r->now - r->snap_last >= SNAP_EVERY_MS) {
+	 * (status changes carry only statuses): not in an unnamed journal,
+	 * which no replay can find (runner_journal_obs). */
+	if (r->now - r->snap_last >= SNAP_EVERY_MS && !journal_is_unnamed(r->journal)) {
 		r->snap_last = r->now;
 		if (journal_snapshot(r->journal, r->now, "periodic", &r->engine, err, sizeof err) !=
 		    0)

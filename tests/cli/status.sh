@@ -120,4 +120,19 @@ else
 	fi
 fi
 rm -rf "$rod"
+
+# The simulator without --state-dir journals privately and keeps no
+# per-poll observations or periodic snapshots there (nothing can read
+# them): what it says must be what a kept journal says.
+sd=$(mktemp -d)
+for sc in p95-regression-25 sustained-5xx; do
+	a=$("$bin" status --scenario $sc --at T+400 --json 2>/dev/null | md5sum)
+	b=$("$bin" status --scenario $sc --at T+400 --json --state-dir "$sd/$sc" 2>/dev/null | md5sum)
+	[ "$a" = "$b" ] && ok "status of $sc is the same without a state dir as with one" ||
+		bad "status of $sc differs without a state dir"
+	a=$("$bin" report postmortem --scenario $sc --at T+400 2>/dev/null | md5sum)
+	b=$("$bin" report postmortem --scenario $sc --at T+400 --state-dir "$sd/r$sc" 2>/dev/null | md5sum)
+	[ "$a" = "$b" ] && ok "and so is its postmortem" || bad "the postmortem of $sc differs"
+done
+rm -rf "$sd"
 finish
