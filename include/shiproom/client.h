@@ -83,6 +83,10 @@ bool client_lost(const struct sr_client *c);
  * SR_WIRE_BEAT_MS: past SR_WIRE_SILENT_MS it is paused (SIGSTOP, a
  * debugger), stuck or cut off, and what the mirror holds is old. */
 sr_ms client_silent_ms(const struct sr_client *c);
+/* The last connect failed because the service took the connection and
+ * never answered within its timeout (stopped or stuck), as opposed to
+ * nothing listening or a refusal. */
+bool client_unanswered(const struct sr_client *c);
 /* Connect again to the same socket (a restarted service): the same
  * mirror, filled anew by the new service's first state. 0, or -1 (with
  * *absent when nothing listens there). */

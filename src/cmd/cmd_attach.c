@@ -174,6 +174,23 @@ static int reattach(void *ud)
 	return client_reconnect(ra->c, CONNECT_TIMEOUT_MS, &absent, err, sizeof err);
 }
 
+/* client_connect, saying on stderr when the service takes the connection
+ * but does not answer for SR_WIRE_SILENT_MS (stopped, stuck), instead of
+ * leaving the terminal blank until CONNECT_TIMEOUT_MS. */
+static int service_connect(struct sr_client *c, const char *sock, const char *purpose,
+                           bool read_only, bool *absent, char *err, size_t n)
+{
+	if (client_connect(c, sock, purpose, read_only, SR_WIRE_SILENT_MS, absent, err, n) == 0)
+		return 0;
+	if (!client_unanswered(c))
+		return -1;
+	sr_eprintf("the rollout's service on %s took the connection but has not answered for "
+	           "%ds (stopped or stuck?); waiting up to %ds more",
+	           sock, SR_WIRE_SILENT_MS / 1000,
+	           (int)((CONNECT_TIMEOUT_MS - SR_WIRE_SILENT_MS) / SR_MS_PER_S));
+	return client_reconnect(c, CONNECT_TIMEOUT_MS - SR_WIRE_SILENT_MS, absent, err, n);
+}
+
 static int attach(const struct sr_opts *o, bool may_start)
 {
 	char sock[256], err[1024], datadir[SR_PATH_LEN];
@@ -186,8 +203,7 @@ static int attach(const struct sr_opts *o, bool may_start)
 		sr_eprintf("out of memory");
 		return SR_EXIT_RUNTIME;
 	}
-	rc = client_connect(c, sock, "console", o->s.read_only, CONNECT_TIMEOUT_MS, &absent, err,
-	                    sizeof err);
+	rc = service_connect(c, sock, "console", o->s.read_only, &absent, err, sizeof err);
 	bool started = false;
 	if (rc != 0 && absent && may_start) {
 		client_destroy(c);
@@ -198,8 +214,8 @@ static int attach(const struct sr_opts *o, bool may_start)
 		}
 		started = true;
 		c = client_create(uv_default_loop());
-		rc = c ? client_connect(c, sock, "console", o->s.read_only, CONNECT_TIMEOUT_MS,
-		                        &absent, err, sizeof err)
+		rc = c ? service_connect(c, sock, "console", o->s.read_only, &absent, err,
+		                         sizeof err)
 		       : -1;
 	}
 	if (rc != 0) {
@@ -270,8 +286,7 @@ struct sr_client *cmd_service_client(const struct sr_opts *o, const char *purpos
 		*rc = SR_EXIT_RUNTIME;
 		return NULL;
 	}
-	if (client_connect(c, sock, purpose, read_only, CONNECT_TIMEOUT_MS, &absent, err,
-	                   sizeof err) == 0)
+	if (service_connect(c, sock, purpose, read_only, &absent, err, sizeof err) == 0)
 		return c;
 	client_destroy(c);
 	if (absent)
@@ -299,8 +314,7 @@ int cmd_stop(const struct sr_opts *o)
 	if (rc)
 		return rc;
 	struct sr_client *c = client_create(uv_default_loop());
-	if (!c || client_connect(c, sock, "stop", false, CONNECT_TIMEOUT_MS, &absent, err,
-	                         sizeof err) != 0) {
+	if (!c || service_connect(c, sock, "stop", false, &absent, err, sizeof err) != 0) {
 		sr_eprintf("stop: %s", c ? err : "out of memory");
 		client_destroy(c);
 		return SR_EXIT_RUNTIME;

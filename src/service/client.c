@@ -48,6 +48,7 @@ struct sr_client {
 	struct sr_action_result result;
 
 	uint64_t heard;   /* loop time of the last message from the service */
+	bool unanswered;  /* the last connect: taken, never answered */
 	char closed[256]; /* "" while connected */
 	bool told;        /* the service said why it closed */
 	char purpose[16];
@@ -416,6 +417,11 @@ int client_connect(struct sr_client *c, const char *socket_path, const char *pur
 	return connect_and_hello(c, timeout_ms, absent, err, n);
 }
 
+bool client_unanswered(const struct sr_client *c)
+{
+	return c->unanswered;
+}
+
 sr_ms client_silent_ms(const struct sr_client *c)
 {
 	if (!c->welcomed || c->closed[0])
@@ -457,6 +463,7 @@ static int connect_and_hello(struct sr_client *c, sr_ms timeout_ms, bool *absent
 	const char *socket_path = c->socket, *purpose = c->purpose;
 	bool read_only = c->want_read_only;
 	*absent = false;
+	c->unanswered = false;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		snprintf(err, n, "socket: %s", strerror(errno));
@@ -503,6 +510,7 @@ static int connect_and_hello(struct sr_client *c, sr_ms timeout_ms, bool *absent
 			         "%llds: is it stopped or stuck?",
 			         (long long)(timeout_ms / SR_MS_PER_S));
 			set_closed(c, "the service did not answer in time");
+			c->unanswered = true;
 		}
 		return -1;
 	}

@@ -2,7 +2,8 @@
 # tests/cli/paused.sh BIN - the rollout's service stops speaking while its
 # socket stays open (SIGSTOP: a debugger, a machine out of CPU). `watch`
 # through it must say so rather than let a quiet log pass for a quiet
-# rollout, and say when it speaks again. (The console's side of this:
+# rollout, and say when it speaks again; a client that connects to it
+# while it is stopped says so. (The console's side of this:
 # tests/screen/run.sh service_paused.)
 set -u
 bin=${1:-build/shiproom}
@@ -35,5 +36,17 @@ wait "$wpid"
 grep -q "watch: the service speaks again" "$tmp/err" && ok "and that it speaks again" ||
 	bad "stderr: $(cat "$tmp/err")"
 [ -s "$tmp/log" ] && ok "the log went on" || bad "no log"
+
+# a client that connects while the service is stopped says so after 6 s
+# (not a blank wait of 30), and gets its answer once the service goes on
+kill -STOP "$spid"
+(sleep 9 && kill -CONT "$spid") &
+"$bin" status $SC >"$tmp/st" 2>"$tmp/st.err"
+rc=$?
+grep -q "took the connection but has not answered for 6s (stopped or stuck?)" "$tmp/st.err" &&
+	ok "status says the service has not answered" || bad "status stderr: $(cat "$tmp/st.err")"
+[ $rc -ne 1 ] && grep -q "^decision:" "$tmp/st" && ok "and answers once it goes on (exit $rc)" ||
+	bad "status: exit $rc $(head -2 "$tmp/st")"
+wait
 
 [ "$fails" -eq 0 ]

@@ -79,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort(); /* only a txn succeeds */
 		etcd_kvs_free(&r);
 	} else {
-		if (rc != SR_ETCD_UNAVAILABLE && rc != SR_ETCD_REFUSED)
+		if (rc != SR_ETCD_UNAVAILABLE && rc != SR_ETCD_REFUSED && rc != SR_ETCD_FULL)
 			abort();
 		if (r.n != 0 || r.kv || ok)
 			abort();
