@@ -83,10 +83,11 @@ bool client_lost(const struct sr_client *c);
  * SR_WIRE_BEAT_MS: past SR_WIRE_SILENT_MS it is paused (SIGSTOP, a
  * debugger), stuck or cut off, and what the mirror holds is old. */
 sr_ms client_silent_ms(const struct sr_client *c);
-/* The last connect failed because the service took the connection and
- * never answered within its timeout (stopped or stuck), as opposed to
- * nothing listening or a refusal. */
-bool client_unanswered(const struct sr_client *c);
+/* While a connect waits for the service's first answer, fn(ud, socket)
+ * is called once SR_WIRE_SILENT_MS have passed without it (the kernel took
+ * the connection; the process has not answered: stopped or stuck), and
+ * the wait goes on to its timeout on the same connection. NULL: nothing. */
+void client_on_slow_answer(struct sr_client *c, void (*fn)(void *ud, const char *socket), void *ud);
 /* Connect again to the same socket (a restarted service): the same
  * mirror, filled anew by the new service's first state. 0, or -1 (with
  * *absent when nothing listens there). */

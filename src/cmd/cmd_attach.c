@@ -174,21 +174,26 @@ static int reattach(void *ud)
 	return client_reconnect(ra->c, CONNECT_TIMEOUT_MS, &absent, err, sizeof err);
 }
 
-/* client_connect, saying on stderr when the service takes the connection
- * but does not answer for SR_WIRE_SILENT_MS (stopped, stuck), instead of
- * leaving the terminal blank until CONNECT_TIMEOUT_MS. */
-static int service_connect(struct sr_client *c, const char *sock, const char *purpose,
-                           bool read_only, bool *absent, char *err, size_t n)
+static void say_slow_answer(void *ud, const char *sock)
 {
-	if (client_connect(c, sock, purpose, read_only, SR_WIRE_SILENT_MS, absent, err, n) == 0)
-		return 0;
-	if (!client_unanswered(c))
-		return -1;
+	(void)ud;
 	sr_eprintf("the rollout's service on %s took the connection but has not answered for "
 	           "%ds (stopped or stuck?); waiting up to %ds more",
 	           sock, SR_WIRE_SILENT_MS / 1000,
 	           (int)((CONNECT_TIMEOUT_MS - SR_WIRE_SILENT_MS) / SR_MS_PER_S));
-	return client_reconnect(c, CONNECT_TIMEOUT_MS - SR_WIRE_SILENT_MS, absent, err, n);
+}
+
+/* client_connect, saying on stderr when the service takes the connection
+ * but does not answer for SR_WIRE_SILENT_MS (stopped, stuck), instead of
+ * leaving the terminal blank until CONNECT_TIMEOUT_MS. Only here, before
+ * any screen: a console's later reattaching must not write on it. */
+static int service_connect(struct sr_client *c, const char *sock, const char *purpose,
+                           bool read_only, bool *absent, char *err, size_t n)
+{
+	client_on_slow_answer(c, say_slow_answer, NULL);
+	int rc = client_connect(c, sock, purpose, read_only, CONNECT_TIMEOUT_MS, absent, err, n);
+	client_on_slow_answer(c, NULL, NULL);
+	return rc;
 }
 
 static int attach(const struct sr_opts *o, bool may_start)

@@ -47,8 +47,10 @@ struct sr_client {
 	enum sr_action_kind result_kind;
 	struct sr_action_result result;
 
-	uint64_t heard;   /* loop time of the last message from the service */
-	bool unanswered;  /* the last connect: taken, never answered */
+	uint64_t heard; /* loop time of the last message from the service */
+	/* client_on_slow_answer: said when a connect waits SR_WIRE_SILENT_MS */
+	void (*on_slow)(void *ud, const char *socket);
+	void *on_slow_ud;
 	char closed[256]; /* "" while connected */
 	bool told;        /* the service said why it closed */
 	char purpose[16];
@@ -417,9 +419,10 @@ int client_connect(struct sr_client *c, const char *socket_path, const char *pur
 	return connect_and_hello(c, timeout_ms, absent, err, n);
 }
 
-bool client_unanswered(const struct sr_client *c)
+void client_on_slow_answer(struct sr_client *c, void (*fn)(void *ud, const char *socket), void *ud)
 {
-	return c->unanswered;
+	c->on_slow = fn;
+	c->on_slow_ud = ud;
 }
 
 sr_ms client_silent_ms(const struct sr_client *c)
@@ -463,7 +466,6 @@ static int connect_and_hello(struct sr_client *c, sr_ms timeout_ms, bool *absent
 	const char *socket_path = c->socket, *purpose = c->purpose;
 	bool read_only = c->want_read_only;
 	*absent = false;
-	c->unanswered = false;
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		snprintf(err, n, "socket: %s", strerror(errno));
@@ -499,7 +501,16 @@ static int connect_and_hello(struct sr_client *c, sr_ms timeout_ms, bool *absent
 	send_msg(c,
 	         json_pack("{s:s, s:i, s:s, s:b, s:s}", "type", "hello", "version", SR_WIRE_VERSION,
 	                   "purpose", purpose, "read_only", read_only, "ssh", ssh ? ssh : ""));
-	if (!wait_until(c, have_first_state, 0, timeout_ms)) {
+	/* One connection, waited on in two parts when someone wants to hear
+	 * that the service is slow to answer: a second connection would
+	 * be a second session to the service once it goes on. */
+	sr_ms first = c->on_slow && timeout_ms > SR_WIRE_SILENT_MS ? SR_WIRE_SILENT_MS : timeout_ms;
+	bool got = wait_until(c, have_first_state, 0, first);
+	if (!got && !c->closed[0] && first < timeout_ms) {
+		c->on_slow(c->on_slow_ud, socket_path);
+		got = wait_until(c, have_first_state, 0, timeout_ms - first);
+	}
+	if (!got) {
 		if (c->closed[0]) {
 			snprintf(err, n, "%s", c->closed);
 		} else {
@@ -510,7 +521,6 @@ static int connect_and_hello(struct sr_client *c, sr_ms timeout_ms, bool *absent
 			         "%llds: is it stopped or stuck?",
 			         (long long)(timeout_ms / SR_MS_PER_S));
 			set_closed(c, "the service did not answer in time");
-			c->unanswered = true;
 		}
 		return -1;
 	}
