@@ -43,13 +43,27 @@ static const double p10[23] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
  * near-tie, a scale without an exact power of ten or a magnitude judged
  * wrong takes printf and strtod. test_obsrec compares the two on millions
  * of values. */
+/* floor(log10(a)) for 0 < a < 100 by comparison with 10^1 .. 10^-22,
+ * not a log10 a value (a tenth of catching up at 50 journeys). Near a
+ * power of ten it may be one off, as log10 may: obsrec_round checks the
+ * scaled value's range and formats it with printf when it is not. */
+static int floor_log10_small(double a)
+{
+	if (a >= 1)
+		return a >= 10 ? 1 : 0;
+	for (int i = 1; i <= 22; i++)
+		if (a * p10[i] >= 1)
+			return -i;
+	return (int)floor(log10(a));
+}
+
 double obsrec_round(double v)
 {
 	if (!isfinite(v) || v == 0)
 		return v;
 	double a = fabs(v);
 	bool big = a >= 100;
-	int d = big ? 1 : 3 - (int)floor(log10(a));
+	int d = big ? 1 : 3 - floor_log10_small(a);
 	if (d >= -22 && d <= 22) {
 		double x = d >= 0 ? a * p10[d] : a / p10[-d];
 		double fl = floor(x);

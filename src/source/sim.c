@@ -246,7 +246,8 @@ double sim_histogram_quantile(double q, const double *bounds, const double *cumu
 /* Ring position of slot k (k may be negative before 1970 only in tests). */
 static size_t ring(int64_t k)
 {
-	return (size_t)(((k % SIM_WINDOW_SLOTS) + SIM_WINDOW_SLOTS) % SIM_WINDOW_SLOTS);
+	int64_t r = k % SIM_WINDOW_SLOTS;
+	return (size_t)(r < 0 ? r + SIM_WINDOW_SLOTS : r);
 }
 
 /* ---- model tables ------------------------------------------------------------- */
@@ -269,6 +270,14 @@ struct cell_slot {
 struct hist_info {
 	double rps, mu, sigma;
 	int journey; /* -1: the global series */
+	/* Each bucket's probability for a request not in the buckets below
+	 * it, at the latency effects (scale, add) it was solved for: a
+	 * function of those alone, so it is solved again only when they
+	 * change (an erfc and a log per bucket, per slot and cohort, were a
+	 * fifth of catching up). pb_valid false: not solved yet. */
+	bool pb_valid;
+	double pb_scale, pb_add;
+	double pb[SIM_NB - 1];
 };
 
 struct cell_info {
@@ -308,6 +317,12 @@ struct sim_model {
 	                      boundary chosen at the last poll, -1 */
 	int64_t last_slot; /* newest computed slot */
 	bool have_slots;
+	/* A histogram's buckets summed over the rate window ending at slot
+	 * wsum_k[h * 2 + cohort] (INT64_MIN: none): its P50, P95 and P99
+	 * cells read the same sums at a poll. Counts are whole numbers far
+	 * below 2^53, so the sums are exact whichever cell makes them. */
+	double *wsum;    /* [nhist * 2 * SIM_NB] */
+	int64_t *wsum_k; /* [nhist * 2] */
 };
 
 static bool str_has(const char *s, const char *needle)
@@ -536,9 +551,13 @@ static int sim_model_build(struct sr_sim *sim)
 	m->cedge = malloc((size_t)(m->ncells > 0 ? m->ncells : 1) * sizeof *m->cedge);
 	for (int c = 0; m->cedge && c < m->ncells; c++)
 		m->cedge[c] = -1;
+	m->wsum = malloc((size_t)m->nhist * 2 * SIM_NB * sizeof *m->wsum);
+	m->wsum_k = malloc((size_t)m->nhist * 2 * sizeof *m->wsum_k);
 	if (!m->hist || !m->cells || !m->hslots || !m->cslots || !m->run || !m->hcum || !m->ccum ||
-	    !m->clast || !m->cedge)
+	    !m->clast || !m->cedge || !m->wsum || !m->wsum_k)
 		return -1;
+	for (int i = 0; i < m->nhist * 2; i++)
+		m->wsum_k[i] = INT64_MIN;
 
 	for (int h = 0; h < m->nhist; h++) {
 		int j = h < p->njourneys ? h : -1;
@@ -620,6 +639,8 @@ static void sim_model_free(struct sim_model *m)
 	free(m->ccum);
 	free(m->clast);
 	free(m->cedge);
+	free(m->wsum);
+	free(m->wsum_k);
 	free(m);
 }
 
@@ -690,6 +711,30 @@ static void hist_count(struct sim_model *m, int h, int cohort, const struct hist
 		cum[b] += s->b[b];
 }
 
+/* The log-normal latency model, scaled and shifted by the slot's
+ * effects, as per-bucket odds: bucket b's share of the requests not in
+ * buckets below it (hist_info.pb). */
+static const double *bucket_odds(struct hist_info *hi, double scale, double add)
+{
+	if (hi->pb_valid && hi->pb_scale == scale && hi->pb_add == add)
+		return hi->pb;
+	double prev = 0;
+	for (int b = 0; b < SIM_NB - 1; b++) {
+		double x = sim_bounds[b] - add;
+		double F = x <= 0 ? 0
+		                  : 0.5 * erfc(-(log(x / scale) - hi->mu) /
+		                               (hi->sigma * 1.4142135623730951));
+		if (F < prev)
+			F = prev;
+		hi->pb[b] = prev < 1 ? (F - prev) / (1 - prev) : 1;
+		prev = F;
+	}
+	hi->pb_valid = true;
+	hi->pb_scale = scale;
+	hi->pb_add = add;
+	return hi->pb;
+}
+
 static void hist_slot_compute(struct sr_sim *sim, int h, int cohort, int64_t k)
 {
 	struct sim_model *m = sim->m;
@@ -731,19 +776,12 @@ static void hist_slot_compute(struct sr_sim *sim, int h, int cohort, int64_t k)
 	}
 	if (scale <= 0)
 		scale = 1e-9;
-	double left = s->n, prev = 0;
+	const double *pb = bucket_odds(&m->hist[h], scale, add);
+	double left = s->n;
 	for (int b = 0; b < SIM_NB - 1 && left > 0; b++) {
-		double x = sim_bounds[b] - add;
-		double F = x <= 0 ? 0
-		                  : 0.5 * erfc(-(log(x / scale) - hi->mu) /
-		                               (hi->sigma * 1.4142135623730951));
-		if (F < prev)
-			F = prev;
-		double pb = prev < 1 ? (F - prev) / (1 - prev) : 1;
-		double c = rng_binom(&r, left, pb);
+		double c = rng_binom(&r, left, pb[b]);
 		s->b[b] = c;
 		left -= c;
-		prev = F;
 	}
 	s->b[SIM_NB - 1] += left;
 	hist_count(m, h, cohort, s);
@@ -908,6 +946,9 @@ static void sim_advance(struct sr_sim *sim, sr_ms now)
 	}
 	for (int64_t k = first; k < cur; k++)
 		sim_compute_slot(sim, k);
+	if (first < cur)
+		for (int i = 0; i < m->nhist * 2; i++)
+			m->wsum_k[i] = INT64_MIN; /* slots changed under the sums */
 	m->last_slot = cur - 1;
 	m->have_slots = true;
 }
@@ -934,16 +975,17 @@ static void obs_ok(struct sr_obs *o, double v, double n, sr_ms now)
 	o->has_msg = false;
 }
 
-static void observe_hist(struct sr_sim *sim, int c, int cohort, struct sr_obs *o, sr_ms now)
+/* The cumulative bucket counts of histogram h's cohort over the rate
+ * window that ends before slot cur, summed once a poll. */
+static const double *hist_window(struct sim_model *m, int h, int cohort, int64_t cur)
 {
-	struct sim_model *m = sim->m;
-	const struct cell_info *ci = &m->cells[c];
-	double counts[SIM_NB] = {0}, cum[SIM_NB];
-	int64_t cur = slot_of(now);
+	size_t hc = (size_t)h * 2 + (size_t)cohort;
+	double *cum = &m->wsum[hc * SIM_NB];
+	if (m->wsum_k[hc] == cur)
+		return cum;
+	double counts[SIM_NB] = {0};
 	for (int64_t k = cur - SIM_WINDOW_SLOTS; k < cur; k++) {
-		const struct hist_slot *s =
-		    &m->hslots[((size_t)ci->hist * 2 + (size_t)cohort) * SIM_WINDOW_SLOTS +
-		               ring(k)];
+		const struct hist_slot *s = &m->hslots[hc * SIM_WINDOW_SLOTS + ring(k)];
 		if (s->k != k)
 			continue;
 		for (int b = 0; b < SIM_NB; b++)
@@ -954,6 +996,16 @@ static void observe_hist(struct sr_sim *sim, int c, int cohort, struct sr_obs *o
 		acc += counts[b];
 		cum[b] = acc;
 	}
+	m->wsum_k[hc] = cur;
+	return cum;
+}
+
+static void observe_hist(struct sr_sim *sim, int c, int cohort, struct sr_obs *o, sr_ms now)
+{
+	struct sim_model *m = sim->m;
+	const struct cell_info *ci = &m->cells[c];
+	const double *cum = hist_window(m, ci->hist, cohort, slot_of(now));
+	double acc = cum[SIM_NB - 1];
 	if (acc <= 0) {
 		obs_noseries(o, now);
 		return;

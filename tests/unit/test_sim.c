@@ -387,6 +387,61 @@ static void test_effect_in_window_only(void **state)
 	sim_destroy(sim);
 }
 
+/* Every latency cell at `at` of a sim that lived through changing
+ * latency effects equals that of a fresh sim that has only the effect
+ * then in force, always: slots are a function of time and of the
+ * effects at their time, not of what the sim computed before (the
+ * bucket odds are solved once per effect and kept while it lasts). */
+static void assert_latency_as_fresh(struct sr_sim *lived, sr_ms at, enum sr_effect_op op1,
+                                    double a1, enum sr_effect_op op2, double a2)
+{
+	struct sr_scenario sc;
+	scenario_init(&sc, 31);
+	int k = policy_kpi_index(policy, "p95_latency");
+	int j = policy_journey_index(policy, "search");
+	if (a1 != 0)
+		add_effect(&sc, -130, 600, op1, k, j, SR_COHORT_CANARY, a1);
+	if (a2 != 0)
+		add_effect(&sc, -130, 600, op2, k, j, SR_COHORT_CANARY, a2);
+	struct sr_sim *fresh = sim_create(policy, &sc);
+	set_weight(fresh, 50);
+	struct sr_snapshot got = *poll_at(lived, at);
+	struct sr_snapshot *want = poll_at(fresh, at);
+	for (int c = 0; c < policy->ncells; c++) {
+		if (policy->kpis[policy->cells[c].kpi].signal != SR_SIG_LATENCY)
+			continue;
+		if (!obs_same(&got.canary[c], &want->canary[c]) ||
+		    !obs_same(&got.control[c], &want->control[c])) {
+			print_error("cell %d at T+%lld: %.6g lived, %.6g fresh\n", c,
+			            (long long)((at - T0) / MIN), got.canary[c].value,
+			            want->canary[c].value);
+			fail();
+		}
+	}
+	sim_destroy(fresh);
+}
+
+static void test_latency_effects_change_in_time(void **state)
+{
+	(void)state;
+	struct sr_scenario sc;
+	scenario_init(&sc, 31);
+	int k = policy_kpi_index(policy, "p95_latency");
+	int j = policy_journey_index(policy, "search");
+	add_effect(&sc, 10, 20, SR_FX_SCALE, k, j, SR_COHORT_CANARY, 1.5);
+	add_effect(&sc, 20, 30, SR_FX_ADD, k, j, SR_COHORT_CANARY, 30);
+	add_effect(&sc, 30, 40, SR_FX_SCALE, k, j, SR_COHORT_CANARY, 1.5);
+	add_effect(&sc, 30, 40, SR_FX_ADD, k, j, SR_COHORT_CANARY, 10);
+	struct sr_sim *sim = sim_create(policy, &sc);
+	set_weight(sim, 50);
+	assert_latency_as_fresh(sim, T0 + 5 * MIN, SR_FX_SCALE, 0, SR_FX_ADD, 0);
+	assert_latency_as_fresh(sim, T0 + 15 * MIN, SR_FX_SCALE, 1.5, SR_FX_ADD, 0);
+	assert_latency_as_fresh(sim, T0 + 25 * MIN, SR_FX_SCALE, 0, SR_FX_ADD, 30);
+	assert_latency_as_fresh(sim, T0 + 35 * MIN, SR_FX_SCALE, 1.5, SR_FX_ADD, 10);
+	assert_latency_as_fresh(sim, T0 + 45 * MIN, SR_FX_SCALE, 0, SR_FX_ADD, 0);
+	sim_destroy(sim);
+}
+
 static void test_ratio_set_effect(void **state)
 {
 	(void)state;
@@ -542,6 +597,7 @@ int main(void)
 	    cmocka_unit_test(test_weight_zero_has_no_canary),
 	    cmocka_unit_test(test_effect_in_window_only),
 	    cmocka_unit_test(test_streak_and_success_agree),
+	    cmocka_unit_test(test_latency_effects_change_in_time),
 	    cmocka_unit_test(test_ratio_set_effect),
 	    cmocka_unit_test(test_streak_forced),
 	    cmocka_unit_test(test_freeze_goes_stale),
