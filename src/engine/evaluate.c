@@ -795,8 +795,12 @@ static void cell_evaluate(struct sr_engine *e, int i, const struct sr_snapshot *
 	c->raw = raw;
 	/* Monitor cells never gate: no RED, no breach clock, no hysteresis. */
 	enum sr_status st = k->kind == SR_KIND_MONITOR ? raw : hysteresis(p, c, raw, now);
+	/* A rollback ends every breach: the canary that breached takes no
+	 * traffic, and its NODATA would otherwise pause the clock as a data
+	 * gap does, "in breach" for the rest of the day (the triggers are
+	 * cleared by the rollback too: triggers.c). */
 	if (k->gating && k->kind != SR_KIND_MONITOR)
-		breach_update(c, raw, now);
+		breach_update(c, e->ro.rolled_back ? SR_GREEN : raw, now);
 
 	if (!judged_before || !memo_extra_matches(c)) {
 		memo_store(c, &in, timeless);

@@ -901,6 +901,33 @@ static void test_redecide_follows_the_record(void **state)
 	assert_contains(f->e->decision.reasons[0], "rolled back at");
 }
 
+/* A rollback ends every breach: the canary that breached takes no
+ * traffic, so its cells go NODATA, which pauses a breach clock as a data
+ * gap would. Paused, it read "NODATA 5m30s/5m gap" for the rest of the
+ * day and listed the cell under "In breach now" at 0% weight. */
+static void test_rollback_ends_the_breach(void **state)
+{
+	struct fx *f = *state;
+	char why[SR_REASON_LEN];
+	at_gate1_ready(f);
+	int c = fx_cell(f, "p95_latency", "search");
+	fx_set_cell(f, c, 140, 90); /* RED under 160: the breach clock runs */
+	for (int i = 0; i < 12; i++)
+		fx_step(f, FX_POLL);
+	assert_true(f->e->cells[c].breaching);
+	assert_true(cell_breach_ms(&f->e->cells[c]) >= 2 * FX_MIN);
+	assert_int_equal(rollout_rollback(&f->e->ro, f->p, "dri", "P95", f->now, why, sizeof why),
+	                 0);
+	engine_redecide(f->e, f->now);
+	for (int i = 0; i < f->p->ncells; i++)
+		f->s->canary[i].kind = SR_OBS_NOSERIES; /* weight 0: no canary traffic */
+	fx_step(f, FX_POLL);
+	assert_int_equal(f->e->cells[c].status, SR_NODATA);
+	assert_false(f->e->cells[c].breaching);
+	assert_int_equal(cell_breach_ms(&f->e->cells[c]), 0);
+	assert_true(strstr(engine_cell_reason(f->e, c), "breach") == NULL);
+}
+
 /* After a promote, the cells still carry the old phase's verdicts: the
  * decision holds until they are judged at the new phase's limits, even
  * when nothing else would (a policy without a window or approvals). */
@@ -1284,6 +1311,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_gate3_go_only_all_green, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_gate3_p95_max_alone, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dri_hold_holds, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_rollback_ends_the_breach, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_redecide_follows_the_record, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_redecide_after_promote_waits_for_judgement, setup,
 	                                    teardown),
