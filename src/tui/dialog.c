@@ -38,7 +38,12 @@ void dialog_draw(struct tui *t)
 		term_put(y + 1 + i, x + 2, w - 4, TR_DIALOG, lines[i]);
 	const char *hint = "";
 	switch (d->kind) {
-	case DLG_CONFIRM: hint = "y: yes    any other key: no"; break;
+	case DLG_CONFIRM:
+		/* y is not the last key when a reason is asked next */
+		hint = !d->reason[0] && (action_by_kind(d->action)->flags & SR_AF_ASKS_REASON)
+		           ? "y: yes, then why (enter sends)    any other key: no"
+		           : "y: yes    any other key: no";
+		break;
 	case DLG_WEIGHT: hint = "enter: promote    esc: cancel"; break;
 	case DLG_RESULT: hint = "any key: close"; break;
 	default: break;

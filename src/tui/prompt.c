@@ -338,16 +338,26 @@ bool prompt_draw(struct tui *t)
 		x += term_put(r.y, x, r.w - 2, TR_KEY, pr->label);
 		x += 1;
 	}
-	const char *shown = pr->text;
+	/* What enter does is always in sight: after "x" and "y" a rollback
+	 * waits for it, and a long reason offered by default would push a
+	 * trailing hint off the line. The reason gives up room first. */
+	char hint[64];
+	if (pr->command)
+		tui_fmt(hint, sizeof hint, "enter runs, tab completes, esc leaves");
+	else
+		tui_fmt(hint, sizeof hint, "enter: %s  ^U clears  esc cancels",
+		        pr->req.kind == SR_ACT_NOTE ? "save" : sr_action_name(pr->req.kind));
+	int hint_w = text_width(hint) + 2;
 	int room = r.w - x - 2;
+	if (room - hint_w >= 16)
+		room -= hint_w;
+	const char *shown = pr->text;
 	/* the end of a long line stays in sight, where the cursor is */
 	while (room > 0 && text_width(shown) > room - 1)
 		shown++;
 	x += term_put(r.y, x, r.w - 2 - x, TR_TITLE, shown);
 	x += term_put(r.y, x, 1, TR_SELECTED, " ");
-	const char *hint = pr->command ? "enter runs, tab completes, esc leaves"
-	                               : "enter accepts, ^U clears, esc cancels";
-	if (x + 2 + text_width(hint) < r.w)
+	if (x + hint_w <= r.w)
 		term_put(r.y, x + 2, r.w - x - 3, TR_DIM, hint);
 	return true;
 }

@@ -224,7 +224,7 @@ t_trigger_banner() {
 	wait_for "TRIGGER FIRING" || return 1
 	s=$(screen)
 	echo "$s" | grep -F -q "Journey canary P95 > 160 ms" || { echo "trigger not named"; return 1; }
-	echo "$s" | grep -F -q "press x then y to roll back" || { echo "no key in banner"; return 1; }
+	echo "$s" | grep -F -q "x, y, enter" || { echo "no keys in banner"; return 1; }
 	echo "$s" | grep -E -q "^ +ROLLBACK " || { echo "decision not ROLLBACK"; return 1; }
 	echo "$s" | grep -F -q "x ROLLBACK" || { echo "rollback key not highlighted"; return 1; }
 	# The triggers view says it too.
@@ -334,6 +334,8 @@ t_rollback_flow() {
 	wait_for "why rollback?" || return 1
 	screen | grep -F -q "Journey canary P95 > 160 ms: search P95" ||
 		{ echo "no default reason from the firing trigger"; return 1; }
+	screen | grep -F -q "enter: rollback" ||
+		{ echo "the reason line does not say that enter rolls back"; return 1; }
 	keys Enter
 	wait_for "canary 0%" || return 1
 	s=$(screen)
