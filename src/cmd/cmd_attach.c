@@ -284,8 +284,11 @@ struct sr_client *cmd_service_client(const struct sr_opts *o, const char *purpos
 	*rc = socket_of(o, sock, sizeof sock, &sim);
 	if (*rc)
 		return NULL;
-	if (access(sock, F_OK) != 0)
-		return NULL; /* no service: the command works on its own */
+	/* No service: the command works on its own. A socket this user may
+	 * not reach (a directory above it closed to them) is not "no
+	 * service": working alone would answer with a truth of its own. */
+	if (access(sock, F_OK) != 0 && errno != EACCES)
+		return NULL;
 	struct sr_client *c = client_create(uv_default_loop());
 	if (!c) {
 		*rc = SR_EXIT_RUNTIME;

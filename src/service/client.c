@@ -1,9 +1,11 @@
 /* client.c - a connection to the rollout's service (client.h). */
 #include <errno.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include <uv.h>
@@ -459,6 +461,37 @@ int client_reconnect(struct sr_client *c, sr_ms timeout_ms, bool *absent, char *
 		snprintf(c->closed, sizeof c->closed, "%s", was);
 	return rc;
 }
+/* Why connect() failed, in words that say what to do. The socket's
+ * group and mode (the policy's service.group and service.mode) decide
+ * who may attach: "Permission denied" alone reads like a broken service. */
+static void refused_text(const char *socket_path, int e, char *err, size_t n)
+{
+	struct stat st;
+	if ((e == EACCES || e == EPERM) && stat(socket_path, &st) == 0) {
+		char gname[64];
+		struct group *g = getgrgid(st.st_gid);
+		if (g && g->gr_name)
+			snprintf(gname, sizeof gname, "%s", g->gr_name);
+		else
+			snprintf(gname, sizeof gname, "%u", (unsigned)st.st_gid);
+		snprintf(err, n,
+		         "cannot connect: %s (the socket is mode %04o, group %s: only its owner "
+		         "and members of %s may attach; the policy's service.group sets it)",
+		         strerror(e), (unsigned)(st.st_mode & 07777), gname, gname);
+		return;
+	}
+	if (e == EACCES || e == EPERM) {
+		snprintf(err, n,
+		         "cannot connect: %s (a directory above the socket is closed to you: the "
+		         "policy's service.group decides who may attach)",
+		         strerror(e));
+		return;
+	}
+	if (e == ENOENT || e == ECONNREFUSED)
+		snprintf(err, n, "nobody listens there (%s)", strerror(e));
+	else
+		snprintf(err, n, "cannot connect: %s", strerror(e));
+}
 
 static int connect_and_hello(struct sr_client *c, sr_ms timeout_ms, bool *absent, char *err,
                              size_t n)
@@ -485,7 +518,7 @@ static int connect_and_hello(struct sr_client *c, sr_ms timeout_ms, bool *absent
 		int e = errno;
 		close(fd);
 		*absent = e == ENOENT || e == ECONNREFUSED;
-		snprintf(err, n, "no service on %s: %s", socket_path, strerror(e));
+		refused_text(socket_path, e, err, n);
 		return -1;
 	}
 	uv_pipe_init(c->loop, &c->pipe, 0);

@@ -178,6 +178,14 @@ rc=$?
 as "$OUT" "$W/shiproom" status --policy "$P" >"$W/out.out" 2>&1
 grep -q "may not attach" "$W/out.out" && ok "and cannot read the status either" ||
 	bad "outsider status: $(head -3 "$W/out.out")"
+# A user outside the socket's group cannot even reach it (the run dir is
+# 0750): told so, not answered by a simulator of its own (it was: exit 3
+# and a pre-flight status at T+600).
+runuser -u nobody -- env $ENV "$W/shiproom" status --policy "$P" >"$W/nobody.out" 2>&1
+rc=$?
+[ $rc = 1 ] && grep -q "cannot connect: Permission denied" "$W/nobody.out" &&
+	ok "a user outside group $GRP is told the socket is closed to them (exit 1)" ||
+	bad "nobody status: exit $rc $(head -3 "$W/nobody.out")"
 
 # who is here
 $TM send-keys -t t:obs 7
