@@ -17,6 +17,9 @@ DATADIR  = $(PREFIX)/share/shiproom
 BUILD   ?= build
 CC      ?= cc
 PKGS     = ncursesw libuv libcurl jansson
+# Linked: all but libcurl, which is loaded when first called
+# (include/shiproom/curl_load.h); its headers are still used.
+LINKED_PKGS = ncursesw libuv jansson
 CSTD     = -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 WARN     = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wvla
 OPT     ?= -O2 -g
@@ -27,7 +30,7 @@ EXTRA_LDFLAGS ?=
 DATADIR_DEFAULT ?= $(CURDIR)
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+PKG_LIBS   = $(shell pkg-config --libs $(LINKED_PKGS) 2>/dev/null) -lm -ldl
 CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null)
 
 CFLAGS_ALL  = $(CSTD) $(WARN) $(OPT) -Iinclude $(PKG_CFLAGS) -MMD -MP \

@@ -22,7 +22,7 @@ cd "$(dirname "$0")/.." || exit 1
 
 echo "== engine: one full evaluation, directive policy, 50 journeys x 2 cohorts"
 cc -std=c17 -O2 -Iinclude bench/eval_bench.c "$build/libshiproom.a" \
-	$(pkg-config --libs ncursesw libuv libcurl jansson) -lm -o "$build/eval_bench" &&
+	$(pkg-config --libs ncursesw libuv jansson) -lm -ldl -o "$build/eval_bench" &&
 	"$build/eval_bench" config/shiproom.json
 
 echo "== engine: the same with the evidence test switched off (its cost is the difference)"
@@ -30,7 +30,7 @@ echo "== engine: the same with the evidence test switched off (its cost is the d
 
 echo "== evidence: A/A false alarms over whole simulated days, and power against theory"
 cc -std=c17 -O2 -Iinclude bench/evidence_bench.c "$build/libshiproom.a" \
-	$(pkg-config --libs ncursesw libuv libcurl jansson) -lm -o "$build/evidence_bench" &&
+	$(pkg-config --libs ncursesw libuv jansson) -lm -ldl -o "$build/evidence_bench" &&
 	"$build/evidence_bench" power 2000 &&
 	"$build/evidence_bench" aa config/shiproom.json config/scenarios/healthy.json \
 		"${BENCH_AA_DAYS:-100}"
@@ -63,7 +63,7 @@ fi
 
 echo "== journal: the per-poll obs record, bytes per day at 6 and 50 journeys, decode time"
 cc -std=c17 -O2 -Iinclude -Ibench bench/obsrec_bench.c "$build/libshiproom.a" \
-	$(pkg-config --libs ncursesw libuv libcurl jansson) -lm -o "$build/obsrec_bench" &&
+	$(pkg-config --libs ncursesw libuv jansson) -lm -ldl -o "$build/obsrec_bench" &&
 	"$build/obsrec_bench" config/shiproom.json
 if command -v python3 >/dev/null 2>&1; then
 	echo "== journal: the simulator's obs lines at 6 and 50 journeys, replay load time"

@@ -19,6 +19,7 @@
  * close callback, and destroying from inside a completion callback is
  * deferred until the dispatch loop unwinds.
  */
+#include "shiproom/curl_load.h"
 #include "shiproom/http.h"
 
 #include <curl/curl.h>
@@ -448,7 +449,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
 struct sr_http *http_create(uv_loop_t *loop, char *err, size_t n)
 {
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		snprintf(err, n, "libcurl initialisation failed");
+		snprintf(err, n, "libcurl initialisation failed%s%s",
+		         curl_load_error()[0] ? ": " : "", curl_load_error());
 		return NULL;
 	}
 	struct sr_http *h = calloc(1, sizeof *h);

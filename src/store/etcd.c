@@ -20,6 +20,7 @@
  * {"error","code","message"} or, from the streaming keepalive,
  * {"error":{"grpc_code","message"}}.
  */
+#include "shiproom/curl_load.h"
 #include "shiproom/etcd.h"
 
 #include <curl/curl.h>
@@ -562,7 +563,8 @@ struct sr_etcd *etcd_open(const struct sr_etcd_config *c, char *err, size_t n)
 	if (e->c.timeout_ms <= 0)
 		e->c.timeout_ms = 1000;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(e->easy = curl_easy_init())) {
-		snprintf(err, n, "cannot initialise libcurl");
+		snprintf(err, n, "cannot initialise libcurl%s%s", curl_load_error()[0] ? ": " : "",
+		         curl_load_error());
 		free(e);
 		return NULL;
 	}

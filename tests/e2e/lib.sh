@@ -15,7 +15,7 @@ e2e_build_probe() {
 	# shellcheck disable=SC2046,SC2086
 	"$probe_cc" -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE -Wall -Wextra -Werror \
 		$san -Iinclude $(pkg-config --cflags libuv libcurl jansson) "$1" "$3/libshiproom.a" \
-		$(pkg-config --libs ncursesw libuv libcurl jansson) -lm -o "$2" ||
+		$(pkg-config --libs ncursesw libuv jansson) -lm -ldl -o "$2" ||
 		fail "cannot build $1"
 }
 

@@ -982,6 +982,24 @@ t_service_paused() {
 	wait_gone "no word from the service" 5 || return 1
 }
 
+# A console attached to its service never speaks HTTP, so it never maps
+# libcurl and its TLS stack (5 MB resident when linked at start:
+# include/shiproom/curl_load.h). Neither does a simulator's service with
+# no webhook.
+t_console_without_tls() {
+	start 100 30 --scenario healthy --start T+20 --state-dir "$WORK/notls" || return 1
+	wait_for "ok GREEN" 20 || return 1
+	cpid=$(shiproom_pid)
+	spid=$(cat "$WORK/notls/service.pid") || return 1
+	[ -r "/proc/$cpid/maps" ] || { echo "no console pid ($cpid)"; return 1; }
+	for p in "$cpid" "$spid"; do
+		if grep -E -q "libcurl|libssl|libgnutls" "/proc/$p/maps"; then
+			echo "pid $p maps: $(grep -E -o "lib(curl|ssl|gnutls)[^ ]*" "/proc/$p/maps" | sort -u | tr '\n' ' ')"
+			return 1
+		fi
+	done
+}
+
 t_many_journeys() {
 	python3 "$TESTS/cli/gen_policy.py" 500 >"$WORK/p500.json" || return 1
 	start 80 24 --policy "$WORK/p500.json" --scenario healthy --seed 42 --start T-125 || return 1
@@ -1009,7 +1027,7 @@ for t in many_journeys main_all_green main_all_green_160x48 red_breach_timer tri
 	filter replay_drill live_replay_healthy_observing live_replay_healthy_gate1 \
 	live_replay_p95_trigger live_replay_p95_rollback dumb_terminal log_scroll \
 	gate_overdue_80x24 long_name_keeps_status_160 p99_tail_watch_160 self_approval_shows_need \
-	restart_keeps_state service_paused; do
+	restart_keeps_state service_paused console_without_tls; do
 	run "$t"
 done
 
