@@ -14,7 +14,7 @@
  * `make` has built build/libshiproom.a):
  *
  *   cc -std=c17 -O2 -Iinclude bench/eval_bench.c build/libshiproom.a \
- *      $(pkg-config --libs ncursesw libuv libcurl jansson) -lm -o build/eval_bench
+ *      $(pkg-config --libs ncursesw libuv jansson) -lm -ldl -o build/eval_bench
  *   build/eval_bench config/shiproom.json [runs] [unchanged|new] [evidence-off]
  *
  * Every observation carries a poll step's counts (snapshot.h: step_n,

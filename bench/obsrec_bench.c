@@ -18,7 +18,7 @@
  * that cost). Prints one line per case. Nothing asserts.
  *
  *   cc -std=c17 -O2 -Iinclude bench/obsrec_bench.c build/libshiproom.a \
- *      $(pkg-config --libs ncursesw libuv libcurl jansson) -lm -o build/obsrec_bench
+ *      $(pkg-config --libs ncursesw libuv jansson) -lm -ldl -o build/obsrec_bench
  *   build/obsrec_bench config/shiproom.json
  */
 #define _POSIX_C_SOURCE 200809L
