@@ -78,8 +78,8 @@ int client_connect(struct sr_client *c, const char *socket, const char *purpose,
 /* The connection was lost (the service died: kill -9, a crash), as
  * opposed to ended by the service with a reason (stop, a refusal). */
 bool client_lost(const struct sr_client *c);
-/* How long the service has said nothing while the connection stays open
- * (0 before the welcome and once closed). It speaks at least every
+/* How long the service has said nothing (0 before the welcome; a lost
+ * connection goes on counting from its last word). It speaks at least every
  * SR_WIRE_BEAT_MS: past SR_WIRE_SILENT_MS it is paused (SIGSTOP, a
  * debugger), stuck or cut off, and what the mirror holds is old. */
 sr_ms client_silent_ms(const struct sr_client *c);

@@ -116,7 +116,10 @@ static int on_welcome(struct sr_client *c, const json_t *m, char *err, size_t n)
 	}
 	if (c->welcomed) {
 		/* a reconnect: the same rollout, the same mirror (the views hold
-		 * pointers into it); the first state fills it anew */
+		 * pointers into it); the first state fills it anew, and the new
+		 * service's log replaces the old one (only now that a service
+		 * answered: a failed attempt must not empty the screen's log) */
+		c->mirror->nlog = 0;
 		c->read_only = json_is_true(json_object_get(m, "read_only"));
 		c->pid = (long)json_integer_value(json_object_get(svc, "pid"));
 		return 0;
@@ -429,8 +432,8 @@ void client_on_slow_answer(struct sr_client *c, void (*fn)(void *ud, const char 
 
 sr_ms client_silent_ms(const struct sr_client *c)
 {
-	if (!c->welcomed || c->closed[0])
-		return 0;
+	if (!c->welcomed)
+		return 0; /* lost or not, a closed connection is silent since its last word */
 	uint64_t now = uv_now(c->loop);
 	return now > c->heard ? (sr_ms)(now - c->heard) : 0;
 }
@@ -454,13 +457,12 @@ int client_reconnect(struct sr_client *c, sr_ms timeout_ms, bool *absent, char *
 	c->told = false;
 	c->gen = 0;
 	c->alarms = 0;
-	if (c->mirror)
-		c->mirror->nlog = 0; /* the new service's log replaces it */
 	int rc = connect_and_hello(c, timeout_ms, absent, err, n);
 	if (rc != 0 && !c->closed[0])
 		snprintf(c->closed, sizeof c->closed, "%s", was);
 	return rc;
 }
+
 /* Why connect() failed, in words that say what to do. The socket's
  * group and mode (the policy's service.group and service.mode) decide
  * who may attach: "Permission denied" alone reads like a broken service. */

@@ -69,7 +69,7 @@ struct console {
 	double render_s, render_max_s;
 };
 
-static void watch_silence(struct console *c);
+static void watch_silence(struct console *c, const char *gone);
 
 static double mono_s(void)
 {
@@ -206,20 +206,16 @@ static void notice_changes(struct console *c)
 		if (t->waiting_action && client_result_seq(t->o->client) != t->sent_result_seq)
 			tui_action_finished(t);
 		if (client_lost(t->o->client) && t->o->reconnect) {
-			/* the service died: the screen stays, saying so, and the
-			 * console attaches again as soon as a service runs */
-			if (!uv_is_active((uv_handle_t *)&c->retry)) {
+			/* the service died: the screen stays, its numbers marked
+			 * old, and the console attaches again as soon as a service
+			 * runs */
+			if (!uv_is_active((uv_handle_t *)&c->retry))
 				uv_timer_start(&c->retry, on_retry, 1000, 1000);
-				tui_flash(t, SR_RED,
-				          "the rollout's service is gone (%s); reattaching every "
-				          "second - nothing guards the rollout from here",
-				          client_closed(t->o->client));
-				t->flash_until = clock_real_ms() + 24 * 3600 * 1000LL;
-			}
+			watch_silence(c, client_closed(t->o->client));
 		} else if (client_closed(t->o->client) && !c->quit_signal && !t->quit) {
 			t->quit = true; /* the service ended it: say why after the screen */
 		} else {
-			watch_silence(c);
+			watch_silence(c, NULL);
 		}
 	} else if (t->waiting_action && !r->action_in_flight) {
 		tui_action_finished(t);
@@ -237,13 +233,15 @@ static void notice_changes(struct console *c)
  * for live ones. Past SR_WIRE_SILENT_MS every cell shows STALE and the
  * decision HOLD (mirror_mark_silent), the clock stops at its last word,
  * and the status line says so until it speaks again: its next state,
- * within SR_WIRE_BEAT_MS of waking, puts everything back. */
-static void watch_silence(struct console *c)
+ * within SR_WIRE_BEAT_MS of waking, puts everything back. A service that
+ * is gone (`gone`: why its connection closed; killed, crashed) is marked
+ * so at once, and stays so until the console has attached again. */
+static void watch_silence(struct console *c, const char *gone)
 {
 	struct tui *t = &c->t;
 	struct sr_client *cl = t->o->client;
 	sr_ms quiet = client_silent_ms(cl);
-	if (quiet < SR_WIRE_SILENT_MS) {
+	if (!gone && quiet < SR_WIRE_SILENT_MS) {
 		if (c->silent) {
 			c->silent = false;
 			tui_flash(t, SR_GREEN, "the rollout's service speaks again");
@@ -266,10 +264,18 @@ static void watch_silence(struct console *c)
 	mirror_mark_silent(m, quiet, c->silent_last);
 	char d[24];
 	sr_fmt_duration(d, sizeof d, quiet);
-	tui_flash(t, SR_RED,
-	          "the rollout's service (pid %ld) has said nothing for %s: paused, stuck or cut "
-	          "off? Its numbers are old - nothing may be guarding the rollout",
-	          client_service_pid(cl), d);
+	if (gone)
+		tui_flash(
+		    t, SR_RED,
+		    "the rollout's service is gone: nothing guards the rollout; numbers %s old; "
+		    "attaching again every second (%s)",
+		    d, gone);
+	else
+		tui_flash(
+		    t, SR_RED,
+		    "the rollout's service (pid %ld) has said nothing for %s: paused, stuck or "
+		    "cut off? Its numbers are old - nothing may be guarding the rollout",
+		    client_service_pid(cl), d);
 	t->flash_until = clock_real_ms() + 24 * 3600 * 1000LL;
 	t->dirty |= D_ALL;
 }
@@ -354,8 +360,10 @@ static void on_retry(uv_timer_t *h)
 	if (t->o->reconnect(t->o->reconnect_ud) != 0)
 		return;
 	uv_timer_stop(&c->retry);
+	c->silent = false; /* its first state puts everything back */
 	tui_flash(t, SR_GREEN, "attached again to the rollout's service (pid %ld)",
 	          client_service_pid(t->o->client));
+	t->flash_until = clock_real_ms() + 5000;
 	t->seen_evals = -1;
 	tui_relayout(t);
 }

@@ -957,15 +957,21 @@ t_restart_keeps_state() {
 # live ones: past 6 s of silence every cell is STALE and the decision
 # HOLD, each saying why, and the status line names the pid; when the
 # service speaks again, everything comes back.
-paused_screen() {
-	wait_for "has said nothing for" 15 || return 1
-	s=$(screen)
-	if echo "$s" | grep -F -q "ok GREEN"; then
+# marked_old SCREEN: a console's screen while its service says nothing:
+# no GREEN, the cells STALE, the decision HOLD.
+marked_old() {
+	if echo "$1" | grep -F -q "ok GREEN"; then
 		echo "a GREEN cell while the service says nothing"
 		return 1
 	fi
-	echo "$s" | grep -E -q "Scholarship search .*STALE" || { echo "no STALE cell"; return 1; }
-	echo "$s" | grep -F -q "HOLD  no word from the service for" || { echo "no HOLD"; return 1; }
+	echo "$1" | grep -E -q "Scholarship search .*STALE" || { echo "no STALE cell"; return 1; }
+	echo "$1" | grep -F -q "HOLD  no word from the service for" || { echo "no HOLD"; return 1; }
+}
+
+paused_screen() {
+	wait_for "has said nothing for" 15 || return 1
+	s=$(screen)
+	marked_old "$s" || return 1
 	echo "$s" | grep -F -q "(pid $1)" || { echo "the pid is not named"; return 1; }
 }
 t_service_paused() {
@@ -980,6 +986,28 @@ t_service_paused() {
 	wait_for "speaks again" 10 || return 1
 	wait_for "ok GREEN" 10 || return 1
 	wait_gone "no word from the service" 5 || return 1
+}
+
+# The simulator's private service killed (kill -9): nothing restarts it
+# (its day lived only in it). The console kept every cell GREEN with its
+# clock running, and emptied its event log at the first attempt to attach
+# again ("Events (0)"). Its numbers are now STALE at once, the decision
+# HOLD, the clock stopped, and the log stays until a service answers.
+t_service_killed() {
+	start 100 30 --scenario healthy --start T+20 --speed 60 || return 1
+	wait_for "ok GREEN" 20 || return 1
+	spid=$(pgrep -f "serve --detach --socket $SHIPROOM_RUNTIME_DIR/" | head -n 1)
+	[ -n "$spid" ] || { echo "no service process"; return 1; }
+	kill -9 "$spid" || return 1
+	wait_for "service is gone" 10 || return 1
+	sleep 2.5 # two attempts to attach again
+	s=$(screen)
+	marked_old "$s" || return 1
+	echo "$s" | grep -F -q "Events (0)" && { echo "the event log was emptied"; return 1; }
+	t1=$(echo "$s" | head -n 1 | grep -E -o "T\+[0-9]+")
+	sleep 2
+	t2=$(screen | head -n 1 | grep -E -o "T\+[0-9]+")
+	[ "$t1" = "$t2" ] || { echo "the clock runs on without a service ($t1 -> $t2)"; return 1; }
 }
 
 # A console attached to its service never speaks HTTP, so it never maps
@@ -1027,7 +1055,7 @@ for t in many_journeys main_all_green main_all_green_160x48 red_breach_timer tri
 	filter replay_drill live_replay_healthy_observing live_replay_healthy_gate1 \
 	live_replay_p95_trigger live_replay_p95_rollback dumb_terminal log_scroll \
 	gate_overdue_80x24 long_name_keeps_status_160 p99_tail_watch_160 self_approval_shows_need \
-	restart_keeps_state service_paused console_without_tls; do
+	restart_keeps_state service_paused service_killed console_without_tls; do
 	run "$t"
 done
 
