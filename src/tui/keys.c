@@ -419,6 +419,14 @@ void keys_handle(struct tui *t, int key)
 {
 	if (key == TK_NONE || key == 0)
 		return;
+	if (t->lay.too_small) {
+		/* Nothing is acted on that cannot be seen: not even a dialog's
+		 * y or a reason's enter (a rollback confirmed blind). Only
+		 * quitting works. */
+		if (key == 'q' || key == TK_CTRL_C)
+			t->quit = true;
+		return;
+	}
 	if (t->dlg.kind != DLG_NONE) {
 		dialog_key(t, key);
 		return;
@@ -427,7 +435,7 @@ void keys_handle(struct tui *t, int key)
 		prompt_key(t, key);
 		return;
 	}
-	if (t->filter_edit && key != TK_CTRL_C && !t->lay.too_small) {
+	if (t->filter_edit && key != TK_CTRL_C) {
 		filter_key(t, key);
 		return;
 	}
@@ -435,8 +443,6 @@ void keys_handle(struct tui *t, int key)
 		t->quit = true;
 		return;
 	}
-	if (t->lay.too_small)
-		return; /* nothing to act on that cannot be seen */
 	char *filter = view_filter(t);
 	switch (key) {
 	case '?': tui_set_view(t, t->view == VIEW_HELP ? t->back : VIEW_HELP); return;

@@ -250,6 +250,29 @@ t_resize() {
 	wait_for "canary  control    limit" || return 1
 }
 
+# A rollback dialog open when the terminal shrinks below 80x24: y and
+# enter pressed blind must not roll back (they did: the dialog and the
+# reason line took keys while only "shiproom needs at least 80x24" showed).
+t_resize_blind_keys() {
+	start 80 24 --scenario p95-regression-25 --start T+131 || return 1
+	wait_for "TRIGGER FIRING" || return 1
+	keys x
+	wait_for "rollback?" || return 1
+	$TM resize-window -t t -x 40 -y 10
+	wait_for "shiproom needs at least 80x24" || return 1
+	keys y
+	sleep 0.3
+	keys Enter
+	sleep 1
+	$TM resize-window -t t -x 80 -y 24
+	wait_for "Scholarship search" || return 1
+	s=$(screen)
+	echo "$s" | grep -F -q "canary 25%" || { echo "rolled back by keys pressed blind"; return 1; }
+	echo "$s" | grep -F -q "rollback?" || { echo "the dialog did not wait"; return 1; }
+	keys n
+	wait_for "rollback cancelled" || return 1
+}
+
 t_help() {
 	start 80 24 --scenario healthy --start T+30 || return 1
 	wait_for "Provider dashboard" || return 1
@@ -1048,7 +1071,8 @@ t_many_journeys() {
 	wait_for "journey_321 P95  (P95 latency by journey)" || return 1
 }
 
-for t in many_journeys main_all_green main_all_green_160x48 red_breach_timer trigger_banner resize help \
+for t in many_journeys main_all_green main_all_green_160x48 red_breach_timer trigger_banner resize \
+	resize_blind_keys help \
 	read_only promote_refused rollback_flow quit_restores_terminal sigterm_restores_terminal \
 	crash_restores_terminal sighup no_color ascii views checklist_tick report_pager \
 	postmortem_deadline postmortem_placeholder status_page_tile p50_tiles first_data_folded \
