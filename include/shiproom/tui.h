@@ -37,7 +37,8 @@ enum {
 	TK_PGDN,
 	TK_HOME,
 	TK_END,
-	TK_RESIZE
+	TK_RESIZE,
+	TK_PASTE /* a bracketed paste: its text is term_paste_text()'s */
 };
 
 /* ---- term.c ------------------------------------------------------------ */
@@ -55,8 +56,16 @@ const char *term_colour_mode(void); /* "256", "16", "8", "mono" */
 void term_size(int *w, int *h);
 /* Re-read the size from the tty after SIGWINCH; true if it changed. */
 bool term_resize(void);
-/* Next key, or TK_NONE when no input is waiting. */
+/* Next key, or TK_NONE when no input is waiting. An escape sequence
+ * curses does not know is read whole and ignored (0), never handed out
+ * byte by byte as keys; a bracketed paste (the terminal's BE mode, on
+ * while the console runs) is TK_PASTE, never keys: in a console where one
+ * key acts, pasted text must not (an "a" and a newline approved a gate). */
 int term_getkey(void);
+/* The text of the last TK_PASTE (at most TERM_PASTE_MAX bytes; the rest
+ * is dropped), as the terminal sent it. */
+#define TERM_PASTE_MAX 2048
+const char *term_paste_text(void);
 /* Repaint everything on the next flush (after a resize, a view change). */
 void term_clear_all(void);
 void term_fill(int y, int x, int h, int w, enum tui_role role);
@@ -281,6 +290,10 @@ void keys_handle(struct tui *t, int key);
 void prompt_reason_open(struct tui *t, const struct sr_action_request *req);
 void prompt_command_open(struct tui *t);
 void prompt_key(struct tui *t, int key);
+/* Append pasted text to a line being typed (capacity cap): printable
+ * ASCII as typed, line breaks and tabs as spaces, anything else dropped.
+ * A paste never presses enter. */
+void prompt_append_paste(char *line, size_t cap, const char *text);
 /* Draw the prompt on the status line; false when none is open. */
 bool prompt_draw(struct tui *t);
 /* The reason offered for an action: the firing trigger, else the RED

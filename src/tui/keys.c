@@ -404,6 +404,8 @@ static void filter_key(struct tui *t, int key)
 			t->filter_edit = NULL;
 	} else if (key == 21) { /* ^U, as in a shell */
 		f[0] = '\0';
+	} else if (key == TK_PASTE) {
+		prompt_append_paste(f, TUI_FILTER_LEN, term_paste_text());
 	} else if (key >= 0x20 && key < 0x7f && l + 1 < TUI_FILTER_LEN) {
 		f[l] = (char)key;
 		f[l + 1] = '\0';
@@ -425,6 +427,15 @@ void keys_handle(struct tui *t, int key)
 		 * quitting works. */
 		if (key == 'q' || key == TK_CTRL_C)
 			t->quit = true;
+		return;
+	}
+	if (key == TK_PASTE && !t->prompt.active && !t->filter_edit) {
+		/* Pasted text is never keys: "a" would approve, "x" open a
+		 * rollback, a newline confirm. Only a line being typed takes it. */
+		tui_flash(
+		    t, SR_YELLOW,
+		    "a paste was ignored: only a line being typed takes one (n note, : command, "
+		    "/ filter, an action's reason)");
 		return;
 	}
 	if (t->dlg.kind != DLG_NONE) {

@@ -280,6 +280,11 @@ void prompt_key(struct tui *t, int key)
 			tui_flash(t, SR_YELLOW, "%s cancelled", sr_action_name(pr->req.kind));
 		return;
 	}
+	if (key == TK_PASTE) {
+		prompt_append_paste(pr->text, sizeof pr->text, term_paste_text());
+		t->dirty |= D_STATUS;
+		return;
+	}
 	if (key == TK_ENTER) {
 		prompt_close(t);
 		if (pr->command) {
@@ -323,6 +328,18 @@ void prompt_key(struct tui *t, int key)
 		return;
 	}
 	t->dirty |= D_STATUS;
+}
+
+void prompt_append_paste(char *line, size_t cap, const char *text)
+{
+	size_t l = strlen(line);
+	for (const unsigned char *p = (const unsigned char *)text; *p && l + 1 < cap; p++) {
+		if (*p >= 0x20 && *p < 0x7f)
+			line[l++] = (char)*p;
+		else if (*p == '\n' || *p == '\r' || *p == '\t')
+			line[l++] = ' ';
+	}
+	line[l] = '\0';
 }
 
 bool prompt_draw(struct tui *t)

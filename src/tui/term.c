@@ -56,10 +56,13 @@ static struct {
 /* ---- restoring the terminal ------------------------------------------- */
 
 /* Append a terminfo string without its "$<..>" padding. */
-static void restore_add(const char *cap)
+/* `cap`'s string, else `otherwise` (may be NULL): what restore_raw sends. */
+static void restore_add_or(const char *cap, const char *otherwise)
 {
-	char *s = tigetstr(cap);
+	const char *s = tigetstr(cap);
 	if (!s || s == (char *)-1)
+		s = otherwise;
+	if (!s)
 		return;
 	for (; *s && T.restore_len + 1 < sizeof T.restore; s++) {
 		if (s[0] == '$' && s[1] == '<') {
@@ -71,6 +74,21 @@ static void restore_add(const char *cap)
 		}
 		T.restore[T.restore_len++] = *s;
 	}
+}
+
+/* A mode string to the terminal now (putp() would write it to stdout's
+ * buffer, not to the terminal curses draws on). */
+static void send_mode(const char *s)
+{
+	if (T.out_fp) {
+		fputs(s, T.out_fp);
+		fflush(T.out_fp);
+	}
+}
+
+static void restore_add(const char *cap)
+{
+	restore_add_or(cap, NULL);
 }
 
 /* Async-signal-safe: write() and tcsetattr() only. */
@@ -248,7 +266,16 @@ int term_open(const struct sr_theme *th, bool force_ascii, char *err, size_t n)
 	keypad(T.keys, TRUE);
 	nodelay(T.keys, TRUE);
 
+	/* Bracketed paste: pasted text arrives marked, so it is never taken
+	 * for keys. terminfo's BE/BD where it has them, else xterm's mode
+	 * 2004, as readline sends it: terminals without it ignore an unknown
+	 * private mode (TERM=screen, tmux's default, lacks BE though tmux
+	 * brackets pastes). */
+	const char *be = tigetstr("BE");
+	send_mode(be && be != (const char *)-1 ? be : "\033[?2004h");
+
 	T.restore_len = 0;
+	restore_add_or("BD", "\033[?2004l");
 	restore_add("sgr0");
 	restore_add("rmkx");
 	restore_add("cnorm");
@@ -283,6 +310,8 @@ void term_close(void)
 	fatal_remove();
 	wattrset(stdscr, A_NORMAL);
 	curs_set(1);
+	const char *bd = tigetstr("BD"); /* bracketed paste off, as term_open set it */
+	send_mode(bd && bd != (const char *)-1 ? bd : "\033[?2004l");
 	endwin();
 	if (T.keys)
 		delwin(T.keys);
@@ -345,11 +374,95 @@ bool term_resize(void)
 	return true;
 }
 
+/* ---- keys ---------------------------------------------------------------- */
+
+/* A bracketed paste being read: its text, and how much of the end marker
+ * (ESC [ 2 0 1 ~) the last bytes matched. */
+static struct {
+	bool on;
+	size_t len;
+	int end_matched;
+	char text[TERM_PASTE_MAX + 1];
+} paste;
+
+static const char paste_end[] = "\033[201~";
+
+/* One byte of a paste; true when it ended it. */
+static bool paste_byte(int c)
+{
+	if (c == paste_end[paste.end_matched]) {
+		if (paste_end[++paste.end_matched] == '\0') {
+			paste.on = false;
+			paste.text[paste.len] = '\0';
+			return true;
+		}
+		return false;
+	}
+	/* a partial match that failed was text after all */
+	for (int i = 0; i < paste.end_matched && paste.len < TERM_PASTE_MAX; i++)
+		paste.text[paste.len++] = paste_end[i];
+	paste.end_matched = c == paste_end[0] ? 1 : 0;
+	if (paste.end_matched == 0 && c >= 0 && c < 256 && paste.len < TERM_PASTE_MAX)
+		paste.text[paste.len++] = (char)c;
+	return false;
+}
+
+const char *term_paste_text(void)
+{
+	return paste.text;
+}
+
+/* After an ESC that curses did not make a key of: the rest of a CSI or
+ * SS3 sequence is read whole (parameters, then a final byte 0x40-0x7e)
+ * and ignored, except a paste's start (ESC [ 2 0 0 ~). ESC then another
+ * key (typed quickly, or Alt+key) stays ESC and that key. */
+static int after_escape(void)
+{
+	int c = wgetch(T.keys);
+	if (c == ERR)
+		return TK_ESC; /* curses waited ESCDELAY: a lone esc */
+	if (c != '[' && c != 'O') {
+		ungetch(c);
+		return TK_ESC;
+	}
+	/* The rest of a sequence comes with its start, or close behind it
+	 * over a slow link: wait a little for each byte, not forever. */
+	wtimeout(T.keys, 100);
+	char seq[16];
+	size_t n = 0;
+	for (int i = 0; i < 32; i++) {
+		int b = wgetch(T.keys);
+		if (b == ERR || b >= KEY_MIN)
+			break;
+		if (n + 1 < sizeof seq)
+			seq[n++] = (char)b;
+		if (b >= 0x40 && b <= 0x7e)
+			break;
+	}
+	seq[n] = '\0';
+	nodelay(T.keys, TRUE);
+	if (c == '[' && strcmp(seq, "200~") == 0) {
+		paste.on = true;
+		paste.len = 0;
+		paste.end_matched = 0;
+	}
+	return 0;
+}
+
 int term_getkey(void)
 {
 	if (!T.open)
 		return TK_NONE;
 	int c = wgetch(T.keys);
+	for (bool read = false; paste.on; read = true) {
+		if (c == ERR) /* the rest of the paste has not come yet */
+			return read ? 0 : TK_NONE;
+		if (c < KEY_MIN && paste_byte(c))
+			return TK_PASTE;
+		c = wgetch(T.keys);
+	}
+	if (c == 27)
+		return after_escape();
 	switch (c) {
 	case ERR: return TK_NONE;
 	case KEY_UP: return TK_UP;

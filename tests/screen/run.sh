@@ -273,6 +273,36 @@ t_resize_blind_keys() {
 	wait_for "rollback cancelled" || return 1
 }
 
+# Pasted text is never keys: on the main view a paste of "xa" and a
+# newline would open a rollback and approve (it did: keys pressed one by
+# one); in a note it is the note's text, its newline not an enter. An
+# escape sequence the console does not know (a colour code in the paste
+# of a terminal without bracketed paste) is ignored whole, not read as
+# "[", "3" (the triggers view), "1" and "m".
+t_paste_is_not_keys() {
+	start 80 24 --scenario healthy --start T+30 || return 1
+	wait_for "Provider dashboard" || return 1
+	printf 'xa\n' >"$WORK/paste1"
+	$TM load-buffer -b p1 "$WORK/paste1"
+	$TM paste-buffer -p -b p1 -t t
+	wait_for "a paste was ignored" || return 1
+	s=$(screen)
+	echo "$s" | grep -F -q "rollback?" && { echo "a paste opened a rollback"; return 1; }
+	echo "$s" | grep -F -q "why approve?" && { echo "a paste opened an approval"; return 1; }
+	keys n
+	wait_for "enter: save" || return 1
+	printf 'line one\nline two' >"$WORK/paste2"
+	$TM load-buffer -b p2 "$WORK/paste2"
+	$TM paste-buffer -p -b p2 -t t
+	wait_for "note line one line two" || return 1
+	keys Enter
+	wait_for "note by" || return 1
+	keys -l "$(printf '\033[31m')"
+	sleep 0.5
+	screen | grep -F -q "Rollback triggers" && { echo "an escape sequence was read as keys"; return 1; }
+	return 0
+}
+
 t_help() {
 	start 80 24 --scenario healthy --start T+30 || return 1
 	wait_for "Provider dashboard" || return 1
@@ -1072,7 +1102,7 @@ t_many_journeys() {
 }
 
 for t in many_journeys main_all_green main_all_green_160x48 red_breach_timer trigger_banner resize \
-	resize_blind_keys help \
+	resize_blind_keys paste_is_not_keys help \
 	read_only promote_refused rollback_flow quit_restores_terminal sigterm_restores_terminal \
 	crash_restores_terminal sighup no_color ascii views checklist_tick report_pager \
 	postmortem_deadline postmortem_placeholder status_page_tile p50_tiles first_data_folded \
