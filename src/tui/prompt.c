@@ -136,18 +136,29 @@ static const struct {
                   {"checklists", VIEW_CHECKLISTS},
                   {"approvals", VIEW_APPROVALS},
                   {"workflow", VIEW_WORKFLOW},
+                  {"who", VIEW_WHO},
                   {"help", VIEW_HELP}};
+#define NVIEW_NAMES (sizeof view_names / sizeof view_names[0])
 
+/* ":view NAME" (any prefix) or ":view N", N the view's key (1-7). */
 static void run_view(struct tui *t, const char *arg)
 {
-	for (size_t i = 0; i < sizeof view_names / sizeof view_names[0]; i++) {
+	if (arg[0] >= '1' && arg[0] <= '0' + VIEW_NUMBERED && arg[1] == '\0') {
+		tui_set_view(t,
+		             (enum tui_view_id)(arg[0] - '1')); /* the numbered views come first */
+		return;
+	}
+	for (size_t i = 0; i < NVIEW_NAMES; i++) {
 		if (arg[0] && strncmp(view_names[i].name, arg, strlen(arg)) == 0) {
 			tui_set_view(t, view_names[i].view);
 			return;
 		}
 	}
-	tui_flash(t, SR_YELLOW,
-	          "no view \"%.20s\" (main kpis triggers checklists approvals workflow)", arg);
+	char names[128] = "";
+	for (size_t i = 0; i < NVIEW_NAMES; i++)
+		tui_fmt(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? " " : "",
+		        view_names[i].name);
+	tui_flash(t, SR_YELLOW, "no view \"%.20s\" (%s, or 1-%d)", arg, names, VIEW_NUMBERED);
 }
 
 static void run_action(struct tui *t, const struct sr_action_def *d, const char *arg)

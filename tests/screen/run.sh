@@ -722,6 +722,20 @@ t_views() {
 	wait_for "search P99  (P99 latency)" || return 1
 	keys Escape
 	wait_for "Provider dashboard" || return 1
+	# the command line reaches every view, by name or by its key (":view
+	# who" and ":view 3" were "no view", the list without who)
+	keys :
+	keys -l "view who"
+	keys Enter
+	wait_for "Who is attached to this rollout" || return 1
+	keys :
+	keys -l "view 3"
+	keys Enter
+	wait_for "Rollback triggers" || return 1
+	keys :
+	keys -l "view nowhere"
+	keys Enter
+	wait_for "no view \"nowhere\" (main kpis" || return 1
 }
 
 # Tick a checklist item from the checklists view through the dispatcher.
