@@ -294,6 +294,9 @@ void prompt_key(struct tui *t, int key);
  * ASCII as typed, line breaks and tabs as spaces, anything else dropped.
  * A paste never presses enter. */
 void prompt_append_paste(char *line, size_t cap, const char *text);
+/* A key for a line being typed: a character's byte is added (UTF-8 on a
+ * UTF-8 terminal), backspace takes off a whole character. */
+void prompt_line_key(char *line, size_t cap, int key);
 /* Draw the prompt on the status line; false when none is open. */
 bool prompt_draw(struct tui *t);
 /* The reason offered for an action: the firing trigger, else the RED

@@ -399,16 +399,15 @@ static void filter_key(struct tui *t, int key)
 		t->filter_edit = NULL;
 	} else if (key == TK_BACKSPACE) {
 		if (l > 0)
-			f[l - 1] = '\0';
+			prompt_line_key(f, TUI_FILTER_LEN, key);
 		else
 			t->filter_edit = NULL;
 	} else if (key == 21) { /* ^U, as in a shell */
 		f[0] = '\0';
 	} else if (key == TK_PASTE) {
 		prompt_append_paste(f, TUI_FILTER_LEN, term_paste_text());
-	} else if (key >= 0x20 && key < 0x7f && l + 1 < TUI_FILTER_LEN) {
-		f[l] = (char)key;
-		f[l + 1] = '\0';
+	} else if ((key >= 0x20 && key < 0x7f) || (key >= 0x80 && key <= 0xff)) {
+		prompt_line_key(f, TUI_FILTER_LEN, key);
 	} else {
 		return;
 	}

@@ -281,6 +281,42 @@ static void prompt_close(struct tui *t)
 	t->dirty |= D_STATUS | D_KEYBAR;
 }
 
+/* A byte typed or pasted into a line: printable ASCII, and on a UTF-8
+ * terminal the bytes of other characters (what is not valid UTF-8 is
+ * made '?' by the action's sr_sanitize before it goes anywhere). */
+static bool line_byte(int b)
+{
+	return (b >= 0x20 && b < 0x7f) || (b >= 0x80 && b <= 0xff && term_utf8());
+}
+
+void prompt_line_key(char *line, size_t cap, int key)
+{
+	size_t l = strlen(line);
+	if (key == TK_BACKSPACE) {
+		/* a whole character: its continuation bytes, then its lead */
+		while (l > 0 && ((unsigned char)line[l - 1] & 0xC0) == 0x80)
+			l--;
+		if (l > 0)
+			l--;
+		line[l] = '\0';
+	} else if (line_byte(key) && l + 1 < cap) {
+		line[l] = (char)key;
+		line[l + 1] = '\0';
+	}
+}
+
+void prompt_append_paste(char *line, size_t cap, const char *text)
+{
+	size_t l = strlen(line);
+	for (const unsigned char *p = (const unsigned char *)text; *p && l + 1 < cap; p++) {
+		if (line_byte(*p))
+			line[l++] = (char)*p;
+		else if (*p == '\n' || *p == '\r' || *p == '\t')
+			line[l++] = ' ';
+	}
+	line[l] = '\0';
+}
+
 void prompt_key(struct tui *t, int key)
 {
 	struct tui_prompt *pr = &t->prompt;
@@ -311,7 +347,7 @@ void prompt_key(struct tui *t, int key)
 	}
 	if (key == TK_BACKSPACE) {
 		if (l > 0)
-			pr->text[l - 1] = '\0';
+			prompt_line_key(pr->text, sizeof pr->text, key);
 		else if (pr->command)
 			prompt_close(t); /* backspace over the ':' leaves, as in vim */
 	} else if (key == 21) {          /* ^U */
@@ -332,25 +368,12 @@ void prompt_key(struct tui *t, int key)
 				}
 			tui_flash(t, SR_GREEN, "%s", list);
 		}
-	} else if (key >= 0x20 && key < 0x7f && l + 1 < sizeof pr->text) {
-		pr->text[l] = (char)key;
-		pr->text[l + 1] = '\0';
+	} else if (line_byte(key)) {
+		prompt_line_key(pr->text, sizeof pr->text, key);
 	} else {
 		return;
 	}
 	t->dirty |= D_STATUS;
-}
-
-void prompt_append_paste(char *line, size_t cap, const char *text)
-{
-	size_t l = strlen(line);
-	for (const unsigned char *p = (const unsigned char *)text; *p && l + 1 < cap; p++) {
-		if (*p >= 0x20 && *p < 0x7f)
-			line[l++] = (char)*p;
-		else if (*p == '\n' || *p == '\r' || *p == '\t')
-			line[l++] = ' ';
-	}
-	line[l] = '\0';
 }
 
 bool prompt_draw(struct tui *t)
@@ -381,8 +404,11 @@ bool prompt_draw(struct tui *t)
 		room -= hint_w;
 	const char *shown = pr->text;
 	/* the end of a long line stays in sight, where the cursor is */
-	while (room > 0 && text_width(shown) > room - 1)
+	while (room > 0 && text_width(shown) > room - 1) {
 		shown++;
+		while (((unsigned char)*shown & 0xC0) == 0x80)
+			shown++; /* a character's continuation bytes go with it */
+	}
 	x += term_put(r.y, x, r.w - 2 - x, TR_TITLE, shown);
 	x += term_put(r.y, x, 1, TR_SELECTED, " ");
 	if (x + hint_w <= r.w)

@@ -303,6 +303,20 @@ t_paste_is_not_keys() {
 	return 0
 }
 
+# A note in another language: its characters were dropped (only ASCII
+# was taken), and backspace took off one byte of a character.
+t_note_utf8() {
+	start 80 24 --scenario healthy --start T+30 || return 1
+	wait_for "Provider dashboard" || return 1
+	keys n
+	wait_for "enter: save" || return 1
+	keys -l "café 日本語"
+	keys BSpace
+	wait_for "note café 日本 " || return 1
+	keys Enter
+	wait_for "note by root: café 日本" || return 1
+}
+
 t_help() {
 	start 80 24 --scenario healthy --start T+30 || return 1
 	wait_for "Provider dashboard" || return 1
@@ -1116,7 +1130,7 @@ t_many_journeys() {
 }
 
 for t in many_journeys main_all_green main_all_green_160x48 red_breach_timer trigger_banner resize \
-	resize_blind_keys paste_is_not_keys help \
+	resize_blind_keys paste_is_not_keys note_utf8 help \
 	read_only promote_refused rollback_flow quit_restores_terminal sigterm_restores_terminal \
 	crash_restores_terminal sighup no_color ascii views checklist_tick report_pager \
 	postmortem_deadline postmortem_placeholder status_page_tile p50_tiles first_data_folded \
