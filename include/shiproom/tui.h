@@ -62,9 +62,8 @@ bool term_resize(void);
  * while the console runs) is TK_PASTE, never keys: in a console where one
  * key acts, pasted text must not (an "a" and a newline approved a gate). */
 int term_getkey(void);
-/* The text of the last TK_PASTE (at most TERM_PASTE_MAX bytes; the rest
- * is dropped), as the terminal sent it. */
-#define TERM_PASTE_MAX 2048
+/* The text of the last TK_PASTE (at most KEYSEQ_PASTE_MAX bytes, keyseq.h;
+ * the rest is dropped), as the terminal sent it. */
 const char *term_paste_text(void);
 /* Repaint everything on the next flush (after a resize, a view change). */
 void term_clear_all(void);

@@ -30,7 +30,10 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "shiproom/keyseq.h"
 #include "shiproom/tui.h"
+
+static struct keyseq keyseq; /* keyseq.h: sequences whole, pastes as text */
 
 static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
 #define NFATAL ((int)(sizeof fatal_signals / sizeof fatal_signals[0]))
@@ -255,6 +258,7 @@ int term_open(const struct sr_theme *th, bool force_ascii, char *err, size_t n)
 		goto fail;
 	}
 	T.open = true;
+	keyseq_init(&keyseq);
 	if (!getenv("ESCDELAY"))
 		set_escdelay(50); /* esc must feel instant; 25-100 ms is safe */
 	raw();                    /* ^C, ^Z, ^S arrive as keys: no tty signals */
@@ -376,93 +380,35 @@ bool term_resize(void)
 
 /* ---- keys ---------------------------------------------------------------- */
 
-/* A bracketed paste being read: its text, and how much of the end marker
- * (ESC [ 2 0 1 ~) the last bytes matched. */
-static struct {
-	bool on;
-	size_t len;
-	int end_matched;
-	char text[TERM_PASTE_MAX + 1];
-} paste;
-
-static const char paste_end[] = "\033[201~";
-
-/* One byte of a paste; true when it ended it. */
-static bool paste_byte(int c)
+/* keyseq's reader: curses' next code, waiting up to 100 ms when the rest
+ * of a sequence is due (it may come in the next packet over a slow link). */
+static int curses_read(void *ud, bool wait)
 {
-	if (c == paste_end[paste.end_matched]) {
-		if (paste_end[++paste.end_matched] == '\0') {
-			paste.on = false;
-			paste.text[paste.len] = '\0';
-			return true;
-		}
-		return false;
-	}
-	/* a partial match that failed was text after all */
-	for (int i = 0; i < paste.end_matched && paste.len < TERM_PASTE_MAX; i++)
-		paste.text[paste.len++] = paste_end[i];
-	paste.end_matched = c == paste_end[0] ? 1 : 0;
-	if (paste.end_matched == 0 && c >= 0 && c < 256 && paste.len < TERM_PASTE_MAX)
-		paste.text[paste.len++] = (char)c;
-	return false;
+	(void)ud;
+	if (wait)
+		wtimeout(T.keys, 100);
+	int c = wgetch(T.keys);
+	if (wait)
+		nodelay(T.keys, TRUE);
+	return c == ERR ? -1 : c;
 }
 
 const char *term_paste_text(void)
 {
-	return paste.text;
-}
-
-/* After an ESC that curses did not make a key of: the rest of a CSI or
- * SS3 sequence is read whole (parameters, then a final byte 0x40-0x7e)
- * and ignored, except a paste's start (ESC [ 2 0 0 ~). ESC then another
- * key (typed quickly, or Alt+key) stays ESC and that key. */
-static int after_escape(void)
-{
-	int c = wgetch(T.keys);
-	if (c == ERR)
-		return TK_ESC; /* curses waited ESCDELAY: a lone esc */
-	if (c != '[' && c != 'O') {
-		ungetch(c);
-		return TK_ESC;
-	}
-	/* The rest of a sequence comes with its start, or close behind it
-	 * over a slow link: wait a little for each byte, not forever. */
-	wtimeout(T.keys, 100);
-	char seq[16];
-	size_t n = 0;
-	for (int i = 0; i < 32; i++) {
-		int b = wgetch(T.keys);
-		if (b == ERR || b >= KEY_MIN)
-			break;
-		if (n + 1 < sizeof seq)
-			seq[n++] = (char)b;
-		if (b >= 0x40 && b <= 0x7e)
-			break;
-	}
-	seq[n] = '\0';
-	nodelay(T.keys, TRUE);
-	if (c == '[' && strcmp(seq, "200~") == 0) {
-		paste.on = true;
-		paste.len = 0;
-		paste.end_matched = 0;
-	}
-	return 0;
+	return keyseq.text;
 }
 
 int term_getkey(void)
 {
 	if (!T.open)
 		return TK_NONE;
-	int c = wgetch(T.keys);
-	for (bool read = false; paste.on; read = true) {
-		if (c == ERR) /* the rest of the paste has not come yet */
-			return read ? 0 : TK_NONE;
-		if (c < KEY_MIN && paste_byte(c))
-			return TK_PASTE;
-		c = wgetch(T.keys);
-	}
-	if (c == 27)
-		return after_escape();
+	int c = keyseq_next(&keyseq, curses_read, NULL);
+	if (c == KEYSEQ_NONE)
+		return TK_NONE;
+	if (c == KEYSEQ_PASTE)
+		return TK_PASTE;
+	if (c == KEYSEQ_ESC)
+		return TK_ESC;
 	switch (c) {
 	case ERR: return TK_NONE;
 	case KEY_UP: return TK_UP;

@@ -4,7 +4,7 @@
  * ':' command line (typed text parsed: view names, actions, T+ times),
  * the reason prompt and the confirmation dialogs, and from there the
  * dispatcher. The input is a key sequence, one byte a key; bytes 0xF0 and
- * up are the special keys (arrows, pages, home, end). A headless console
+ * up are the special keys (arrows, pages, home, end, a paste). A headless console
  * on the simulator (healthy, at its start) with a 120x40 layout, no
  * terminal: drawing is a no-op, the decoding and its state are real.
  * Besides "no crash" (ASan/UBSan): the views and selections stay within
@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int key = data[i];
 		if (key >= 0xF0) {
 			key = TK_UP + (key - 0xF0);
-			if (key >= TK_RESIZE)
+			if (key == TK_RESIZE || key > TK_PASTE)
 				continue; /* a resize asks the terminal, which is not there */
 		}
 		keys_handle(t, key);
