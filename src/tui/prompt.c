@@ -171,7 +171,14 @@ static void run_action(struct tui *t, const struct sr_action_def *d, const char 
 		return;
 	}
 	if (d->flags & (SR_AF_TYPE_WEIGHT)) {
-		keys_handle(t, d->key); /* the weight is typed, as with the key */
+		keys_handle(t, d->key); /* the weight is confirmed, as with the key */
+		/* ":promote 25" offers its 25 (still to be confirmed with enter) */
+		size_t n = strspn(arg, "0123456789");
+		if (t->dlg.kind == DLG_WEIGHT && n > 0 && n < sizeof t->dlg.input && n <= 3 &&
+		    arg[n] == '\0') {
+			memcpy(t->dlg.input, arg, n + 1);
+			t->dirty |= D_DIALOG;
+		}
 		return;
 	}
 	if (d->flags & SR_AF_DANGEROUS) {

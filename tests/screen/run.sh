@@ -380,6 +380,13 @@ t_promote_refused() {
 	keys Escape
 	wait_gone "promote refused ─" || return 1
 	screen | grep -F -q "canary 5%" || { echo "weight changed"; return 1; }
+	# ":promote 25" offers its weight in the same box (it was dropped)
+	keys :
+	keys -l "promote 25"
+	keys Enter
+	wait_for "target weight: 25_" || return 1
+	keys Escape
+	wait_for "promote cancelled" || return 1
 }
 
 # Rollback: one key, then y; the simulated edge's weight goes to 0 and the
