@@ -1314,7 +1314,14 @@ struct sr_journal *journal_open(const char *dir, struct sr_journal_open_info *in
 	bool existed = access(j->path, F_OK) == 0;
 	j->fd = open(j->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (j->fd < 0) {
-		msgf(err, n, "cannot open %s: %s", j->path, strerror(errno));
+		int e = errno;
+		/* read-only storage, or another user's rollout: looking needs
+		 * no write (journal_open_readonly) */
+		msgf(err, n, "cannot open %s for writing: %s%s", j->path, strerror(e),
+		     e == EROFS || e == EACCES || e == EPERM
+		         ? " (to look without acting, add --read-only, or attach to the rollout's "
+		           "service)"
+		         : "");
 		free(j);
 		return NULL;
 	}

@@ -118,6 +118,17 @@ else
 	else
 		bad "--read-only as nobody on a read-only state dir: exit $rc $(head -2 "$rod/err")"
 	fi
+	# without --read-only the same user is told what to do, not only
+	# "Permission denied"
+	(cd / && runuser -u nobody -- env SHIPROOM_DATADIR="$top" SHIPROOM_RUNTIME_DIR="$rod" \
+		"$rod/shiproom" status --scenario healthy --state-dir "$rod/d" \
+		>"$rod/out" 2>"$rod/err")
+	rc=$?
+	if [ "$rc" -eq 1 ] && grep -q "for writing: Permission denied (to look without acting, add --read-only" "$rod/err"; then
+		ok "a state dir it may not write: status says to add --read-only (exit 1)"
+	else
+		bad "status as nobody on a read-only state dir: exit $rc $(head -2 "$rod/err")"
+	fi
 fi
 rm -rf "$rod"
 
