@@ -242,7 +242,8 @@ void banner_draw(struct tui *t)
 	for (int i = 0; i < t->p->ntriggers; i++)
 		firing += e->triggers[i].state == SR_TRIG_FIRING;
 	char line[SR_TEXT_LEN * 2], key[32], since[24];
-	tui_fmt(key, sizeof key, "press %c, y, enter to roll back", rb ? rb->key : '?');
+	char rbkey = rb ? rb->key : '?';
+	tui_fmt(key, sizeof key, "press %c, y, enter to roll back", rbkey);
 	sr_fmt_duration(since, sizeof since, t->now - ts->since);
 	term_fill(b.y, 0, b.h, b.w, TR_BANNER);
 	if (b.h >= 3) {
@@ -260,7 +261,7 @@ void banner_draw(struct tui *t)
 		        t->p->triggers[trig].name, key);
 	if (text_width(line) > b.w)
 		tui_fmt(line, sizeof line, "!! TRIGGER FIRING: %s  %c, y, enter: roll back !!",
-		        t->p->triggers[trig].name, rb ? rb->key : '?');
+		        t->p->triggers[trig].name, rbkey);
 	centred(b.y, b.w, TR_BANNER, line);
 }
 

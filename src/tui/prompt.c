@@ -174,8 +174,7 @@ static void run_action(struct tui *t, const struct sr_action_def *d, const char 
 		keys_handle(t, d->key); /* the weight is confirmed, as with the key */
 		/* ":promote 25" offers its 25 (still to be confirmed with enter) */
 		size_t n = strspn(arg, "0123456789");
-		if (t->dlg.kind == DLG_WEIGHT && n > 0 && n < sizeof t->dlg.input && n <= 3 &&
-		    arg[n] == '\0') {
+		if (t->dlg.kind == DLG_WEIGHT && n >= 1 && n <= 3 && arg[n] == '\0') {
 			memcpy(t->dlg.input, arg, n + 1);
 			t->dirty |= D_DIALOG;
 		}

@@ -58,13 +58,18 @@ static struct {
 
 /* ---- restoring the terminal ------------------------------------------- */
 
-/* Append a terminfo string without its "$<..>" padding. */
-/* `cap`'s string, else `otherwise` (may be NULL): what restore_raw sends. */
-static void restore_add_or(const char *cap, const char *otherwise)
+/* terminfo's string for `cap`, else `otherwise` (may be NULL). */
+static const char *cap_or(const char *cap, const char *otherwise)
 {
 	const char *s = tigetstr(cap);
-	if (!s || s == (char *)-1)
-		s = otherwise;
+	return s && s != (const char *)-1 ? s : otherwise;
+}
+
+/* Append `cap`'s string (else `otherwise`) to what restore_raw sends,
+ * without its "$<..>" padding. */
+static void restore_add_or(const char *cap, const char *otherwise)
+{
+	const char *s = cap_or(cap, otherwise);
 	if (!s)
 		return;
 	for (; *s && T.restore_len + 1 < sizeof T.restore; s++) {
@@ -275,8 +280,7 @@ int term_open(const struct sr_theme *th, bool force_ascii, char *err, size_t n)
 	 * 2004, as readline sends it: terminals without it ignore an unknown
 	 * private mode (TERM=screen, tmux's default, lacks BE though tmux
 	 * brackets pastes). */
-	const char *be = tigetstr("BE");
-	send_mode(be && be != (const char *)-1 ? be : "\033[?2004h");
+	send_mode(cap_or("BE", "\033[?2004h"));
 
 	T.restore_len = 0;
 	restore_add_or("BD", "\033[?2004l");
@@ -314,8 +318,7 @@ void term_close(void)
 	fatal_remove();
 	wattrset(stdscr, A_NORMAL);
 	curs_set(1);
-	const char *bd = tigetstr("BD"); /* bracketed paste off, as term_open set it */
-	send_mode(bd && bd != (const char *)-1 ? bd : "\033[?2004l");
+	send_mode(cap_or("BD", "\033[?2004l")); /* bracketed paste off, as term_open set it */
 	endwin();
 	if (T.keys)
 		delwin(T.keys);
@@ -410,7 +413,6 @@ int term_getkey(void)
 	if (c == KEYSEQ_ESC)
 		return TK_ESC;
 	switch (c) {
-	case ERR: return TK_NONE;
 	case KEY_UP: return TK_UP;
 	case KEY_DOWN: return TK_DOWN;
 	case KEY_LEFT: return TK_LEFT;
