@@ -306,7 +306,7 @@ void evidence_format(const struct sr_evidence *ev, const struct sr_evidence_cfg 
 	if (!cfg || !cfg->enabled || ev->state == SR_EVS_OFF)
 		return;
 	if (ev->state == SR_EVS_NODATA) {
-		snprintf(buf, n, "evidence: no step counts from the source");
+		snprintf(buf, n, "no step counts from the source");
 		return;
 	}
 	struct sr_evidence_view v;

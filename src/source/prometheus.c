@@ -753,8 +753,10 @@ static void on_answer(void *ud, const struct sr_http_response *res)
 		pr->ntimes = n > 0 ? n : 0;
 		promparse_set_error(&q->res, "rhythm");
 	} else if (res->error) {
+		/* The cause alone: the engine says "fetch failed: <cause>"
+		 * (obs_problem), as for every source. */
 		char msg[320];
-		snprintf(msg, sizeof msg, "fetch failed: %s", res->error);
+		sr_strlcpy(msg, res->error, sizeof msg);
 		secret_scrub(msg, sizeof msg);
 		promparse_set_error(&q->res, msg);
 	} else {

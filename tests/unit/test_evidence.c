@@ -115,6 +115,11 @@ static void test_inputs_that_must_not_count(void **state)
 	evidence_init(&ev, &cfg);
 	evidence_step(&ev, &cfg, NAN, NAN, NAN, NAN, 1000);
 	assert_int_equal(ev.state, SR_EVS_NODATA);
+	/* ... and says so in the words every state uses after its label
+	 * ("evidence ", "ev"): not "evidence evidence: ...". */
+	char line[160];
+	evidence_format(&ev, &cfg, false, line, sizeof line);
+	assert_string_equal(line, "no step counts from the source");
 	/* A disabled KPI stays off. */
 	struct sr_evidence_cfg off = cfg;
 	off.enabled = false;
