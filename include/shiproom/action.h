@@ -60,6 +60,12 @@ struct sr_action_request {
 	 * its id goes into the action's records, so that a new leader knows
 	 * it was carried out and never carries it out twice. "" otherwise. */
 	char request[SR_REQUEST_ID_LEN];
+	/* Set only by action_rollback_retry, never from outside: the poll
+	 * completing a rollback that did not land whole. It is the same
+	 * actor's rollback with the same reason (the rollout record, the
+	 * header and the postmortem name who decided it), granted because
+	 * it was granted when asked. */
+	bool completing;
 };
 
 enum sr_action_outcome {
@@ -84,8 +90,6 @@ struct sr_action_result {
  * rollback pre-authorised; auto_rollback says not to wait for a person).
  * Read-only still refuses it. */
 #define SR_ACTOR_AUTO_ROLLBACK "auto-rollback"
-/* The actor that completes a rollback that did not land whole. */
-#define SR_ACTOR_ROLLBACK_RETRY "rollback-retry"
 /* The longest wait between two attempts to complete a rollback. */
 #define SR_ROLLBACK_RETRY_MAX_MS (60 * SR_MS_PER_S)
 
@@ -127,11 +131,13 @@ void action_dispatch(struct sr_runner *r, const struct sr_action_request *req,
                      struct sr_action_result *res);
 
 /* A rollback that did not land whole is due again (r->rollback_due):
- * note when the next attempt runs, and say so in the log. */
-void action_rollback_pending(struct sr_runner *r, const char *by, const char *why);
-/* On the poll: complete a due rollback once its delay has passed (as
- * SR_ACTOR_ROLLBACK_RETRY, through action_dispatch, so it is an intent
- * and an outcome in the journal like any rollback). */
+ * note when the next attempt runs, and say so in the log. `by` and
+ * `reason` are the rollback's (its request's, or its intent's). */
+void action_rollback_pending(struct sr_runner *r, const char *by, const char *reason,
+                             const char *why);
+/* On the poll: complete a due rollback once its delay has passed (the
+ * same actor and reason, marked `completing`, through action_dispatch,
+ * so it is an intent and an outcome in the journal like any rollback). */
 void action_rollback_retry(struct sr_runner *r);
 
 #endif

@@ -188,6 +188,13 @@ struct sr_engine {
 	sr_ms store_down_since;
 	char store_what[160];
 	char store_then[96];
+	/* A rollback someone decided that has not landed whole (its edge
+	 * calls failed; the runner completes it on the poll, action.c):
+	 * since when (0: none) and what the log says of it. The decision is
+	 * ROLLBACK, that reason first, until it lands: the canary is coming
+	 * out, and nothing may move it the other way meanwhile. */
+	sr_ms rollback_due_since;
+	char rollback_due_what[SR_REASON_LEN];
 
 	/* Changes since the last engine_drain_events(); oldest first. When
 	 * more than SR_MAX_EVENTS pile up the oldest are dropped and counted. */
@@ -238,6 +245,10 @@ bool engine_edge_observed(struct sr_engine *e, int weight, sr_ms now);
  * hold started or ended. */
 bool engine_store_observed(struct sr_engine *e, bool available, sr_ms now, const char *what,
                            const char *then);
+/* A rollback has not landed whole (due, `what` says whose, why and when
+ * it is tried next), or has landed or been dropped (!due): the decision
+ * says so at once (engine_redecide). true when it started or ended. */
+bool engine_rollback_due(struct sr_engine *e, bool due, sr_ms now, const char *what);
 /* Copies out up to max events and clears the queue; returns the count. */
 int engine_drain_events(struct sr_engine *e, struct sr_event *out, int max);
 

@@ -165,6 +165,7 @@ struct sr_runner {
 	int rollback_retries;
 	sr_ms rollback_retry_at;
 	char rollback_by[SR_NAME_LEN];
+	char rollback_reason[SR_REASON_LEN];
 
 	/* ---- the loop (NULL: none; retries then happen at once) ---- */
 	struct uv_loop_s *loop;

@@ -49,6 +49,7 @@
 #include <uv.h>
 
 #include "shiproom/calendar.h"
+#include "shiproom/reason.h"
 #include "shiproom/rights.h"
 #include "shiproom/runner.h"
 
@@ -424,8 +425,9 @@ static void flight_finish(struct sr_runner *r, bool ok, int readback)
 				           "rollback completed: both edge steps have landed");
 			r->rollback_due = false;
 			r->rollback_retries = 0;
+			engine_rollback_due(&r->engine, false, r->now, NULL);
 		} else {
-			action_rollback_pending(r, f->req.actor, res->message);
+			action_rollback_pending(r, f->req.actor, f->req.reason, res->message);
 		}
 	}
 	/* An edge action always took the lock (they never nest, and none
@@ -577,10 +579,11 @@ static void flight_set(struct sr_runner *r)
 
 /* ---- the dispatcher ------------------------------------------------------------- */
 
-void action_rollback_pending(struct sr_runner *r, const char *by, const char *why)
+void action_rollback_pending(struct sr_runner *r, const char *by, const char *reason,
+                             const char *why)
 {
-	if (!r->rollback_due || strcmp(by, SR_ACTOR_ROLLBACK_RETRY) != 0)
-		sr_strlcpy(r->rollback_by, by, sizeof r->rollback_by);
+	sr_strlcpy(r->rollback_by, by, sizeof r->rollback_by);
+	sr_strlcpy(r->rollback_reason, reason, sizeof r->rollback_reason);
 	r->rollback_due = true;
 	/* doubling from the edge back-off, capped: the edge may be down for
 	 * a while, and each attempt is an intent and an outcome */
@@ -591,11 +594,13 @@ void action_rollback_pending(struct sr_runner *r, const char *by, const char *wh
 		delay = SR_ROLLBACK_RETRY_MAX_MS;
 	r->rollback_retries++;
 	r->rollback_retry_at = r->now + delay;
-	char wait[16];
+	char wait[16], what[SR_REASON_LEN];
 	engine_fmt_window(delay, wait, sizeof wait);
-	runner_log(r, SR_LOG_ACTION, SR_RED, by,
-	           "rollback by %s has not landed whole (%s): completing it, attempt %d in %s",
-	           r->rollback_by, why, r->rollback_retries + 1, wait);
+	engine_format(what, sizeof what,
+	              "rollback by %s has not landed whole (%s): completing it, attempt %d in %s",
+	              r->rollback_by, why, r->rollback_retries + 1, wait);
+	runner_log(r, SR_LOG_ACTION, SR_RED, by, "%s", what);
+	engine_rollback_due(&r->engine, true, r->now, what);
 }
 
 void action_rollback_retry(struct sr_runner *r)
@@ -603,23 +608,22 @@ void action_rollback_retry(struct sr_runner *r)
 	if (!r->rollback_due || r->read_only || r->action_in_flight || r->reconciling || !r->edge ||
 	    r->now < r->rollback_retry_at)
 		return;
-	struct sr_action_request req = {.kind = SR_ACT_ROLLBACK, .gate = -1};
+	struct sr_action_request req = {.kind = SR_ACT_ROLLBACK, .gate = -1, .completing = true};
 	struct sr_action_result res;
-	sr_strlcpy(req.actor, SR_ACTOR_ROLLBACK_RETRY, sizeof req.actor);
-	snprintf(req.reason, sizeof req.reason, "completing the rollback by %.60s", r->rollback_by);
+	sr_strlcpy(req.actor, r->rollback_by, sizeof req.actor);
+	sr_strlcpy(req.reason, r->rollback_reason, sizeof req.reason);
 	action_dispatch(r, &req, &res);
 	/* refused before the edge (e.g. another console holds the lock):
 	 * try again later, never at every poll */
 	if (res.outcome == SR_ACT_REFUSED)
-		action_rollback_pending(r, SR_ACTOR_ROLLBACK_RETRY, res.message);
+		action_rollback_pending(r, req.actor, req.reason, res.message);
 }
 
 /* A rollback that has not landed whole is completed whatever the
  * decision: it only takes traffic away from the canary. */
 static bool rollback_retry_granted(const struct sr_runner *r, const struct sr_action_request *req)
 {
-	return req->kind == SR_ACT_ROLLBACK && r->rollback_due &&
-	       strcmp(req->actor, SR_ACTOR_ROLLBACK_RETRY) == 0;
+	return req->kind == SR_ACT_ROLLBACK && r->rollback_due && req->completing;
 }
 
 static bool auto_rollback_granted(const struct sr_runner *r, const struct sr_action_request *req)

@@ -563,7 +563,7 @@ static void on_reconcile_rollback(void *ud, int result, int weight, const char *
 		return;
 	}
 	sr_sanitize(clean, err ? err : "no reason given", sizeof clean);
-	action_rollback_pending(r, it.actor, clean);
+	action_rollback_pending(r, it.actor, it.reason, clean);
 	reconcile_record(r, &it, false, weight);
 }
 

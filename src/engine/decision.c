@@ -420,18 +420,24 @@ static void decide(const struct sr_engine *e, sr_ms now, struct sr_decision *d)
 		return;
 	}
 
-	/* A trigger wins over everything: protect users first. */
+	/* A rollback decided and not yet landed comes first: it is being
+	 * completed, and is the one thing the canary may do. */
+	bool due = e->rollback_due_since != 0;
+	if (due)
+		add(d, "%s", e->rollback_due_what);
+	/* A trigger wins over everything else: protect users first. */
 	for (int t = 0; t < p->ntriggers; t++)
 		if (e->triggers[t].state == SR_TRIG_FIRING)
 			add(d, "%s: %s", p->triggers[t].name, e->triggers[t].reason);
 	/* Evidence tests a team made a rollback trigger (evidence.h). */
 	d->nreasons += evidence_reasons(e, SR_EVID_ROLLBACK, d->reasons + d->nreasons,
 	                                SR_MAX_REASONS - 1 - d->nreasons);
-	if (d->nreasons > 0) {
-		d->verdict = SR_ROLLBACK;
+	if (d->nreasons > (due ? 1 : 0))
 		add(d, p->auto_rollback
 		           ? "auto_rollback is on: rolling back"
 		           : "the Release DRI may roll back now (no exec approval needed)");
+	if (d->nreasons > 0) {
+		d->verdict = SR_ROLLBACK;
 		return;
 	}
 
@@ -552,6 +558,23 @@ bool engine_store_observed(struct sr_engine *e, bool available, sr_ms now, const
 	}
 	engine_redecide(e, now);
 	return true;
+}
+
+bool engine_rollback_due(struct sr_engine *e, bool due, sr_ms now, const char *what)
+{
+	if (due)
+		sr_strlcpy(e->rollback_due_what,
+		           what && what[0] ? what : "a rollback has not landed",
+		           sizeof e->rollback_due_what);
+	bool changed = due != (e->rollback_due_since != 0);
+	if (changed)
+		e->rollback_due_since = due ? (now > 0 ? now : 1) : 0;
+	if (!due)
+		e->rollback_due_what[0] = '\0';
+	/* the words change with every attempt: decide again even when
+	 * the state did not */
+	engine_redecide(e, now);
+	return changed;
 }
 
 /* ---- the edge's real state ------------------------------------------- */

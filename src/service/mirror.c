@@ -169,6 +169,7 @@ static const struct field engine_fields[] = {
     FLD(struct sr_engine, evaluations, F_LONG, 0), BOOL(struct sr_engine, judged),
     INT(struct sr_engine, judged_phase),           INT(struct sr_engine, edge_weight),
     INT(struct sr_engine, edge_expected),          MS(struct sr_engine, edge_anomaly_since),
+    MS(struct sr_engine, rollback_due_since),      STR(struct sr_engine, rollback_due_what),
 };
 
 static const struct field request_fields[] = {

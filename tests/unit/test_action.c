@@ -927,6 +927,14 @@ static void test_journal_reconcile_at_start(void **state)
 	jfix_free(jf);
 }
 
+static bool decision_has(const struct sr_runner *r, const char *needle)
+{
+	for (int i = 0; i < r->engine.decision.nreasons; i++)
+		if (strstr(r->engine.decision.reasons[i], needle))
+			return true;
+	return false;
+}
+
 /* A journaled console at 5%, ten minutes after T-0. */
 static struct jfix *jfix_at_5(struct sr_policy *p)
 {
@@ -938,19 +946,29 @@ static struct jfix *jfix_at_5(struct sr_policy *p)
 }
 
 /* A rollback whose edge steps all failed is not left half-done: it stays
- * due and the poll completes it (as rollback-retry, after a back-off),
- * visibly, until it has landed. */
+ * due and the poll completes it (after a back-off, visibly, as the
+ * same actor's rollback with the same reason) until it has landed. */
 static void test_failed_rollback_is_completed_on_the_poll(void **state)
 {
 	(void)state;
 	struct jfix *jf = jfix_at_5(policy);
 	struct fix *f = jf->f;
 	sim_edge_fail_next(f->sim, SR_ACTION_EDGE_TRIES + 1, "connection reset");
-	struct sr_action_result res = act(f, SR_ACT_ROLLBACK, "dri", 0);
+	struct sr_action_request req = {.kind = SR_ACT_ROLLBACK, .gate = -1};
+	struct sr_action_result res;
+	sr_strlcpy(req.actor, "dri", sizeof req.actor);
+	sr_strlcpy(req.reason, "search P95 climbing", sizeof req.reason);
+	action_dispatch(f->r, &req, &res);
 	assert_int_equal(res.outcome, SR_ACT_FAILED);
 	assert_false(f->r->engine.ro.rolled_back);
 	assert_true(f->r->rollback_due);
 	assert_true(log_has(f->r, SR_RED, "rollback by dri has not landed whole"));
+	/* Until it lands the decision is that rollback, first and in red,
+	 * and nothing moves the canary the other way. */
+	assert_int_equal(f->r->engine.decision.verdict, SR_ROLLBACK);
+	assert_non_null(strstr(f->r->engine.decision.reasons[0], "has not landed whole"));
+	assert_int_equal(act(f, SR_ACT_PROMOTE, "dri", 25).outcome, SR_ACT_REFUSED);
+	assert_int_equal(sim_weight(f->sim), 5);
 	/* the edge stays down for a while: due again and again, each
 	 * attempt later than the one before */
 	sim_edge_fail_next(f->sim, 1000, "connection reset");
@@ -970,18 +988,17 @@ static void test_failed_rollback_is_completed_on_the_poll(void **state)
 	read_actions(jf->dir, &s);
 	assert_string_equal(s.types[s.n - 1], "outcome");
 	assert_string_equal(evs(s.ev[s.n - 1], "result"), "ok");
+	/* It is dri's rollback, completed: the record says who decided it
+	 * and why (the header, the postmortem), not "rollback-retry". */
 	assert_string_equal(s.types[s.n - 2], "intent");
-	assert_non_null(strstr(evs(s.ev[s.n - 2], "reason"), "completing the rollback by dri"));
+	assert_string_equal(evs(s.ev[s.n - 2], "actor"), "dri");
+	assert_string_equal(evs(s.ev[s.n - 2], "reason"), "search P95 climbing");
+	assert_string_equal(f->r->engine.ro.rolled_back_by, "dri");
+	assert_string_equal(f->r->engine.ro.rollback_reason, "search P95 climbing");
+	assert_int_equal(f->r->engine.rollback_due_since, 0);
+	assert_false(decision_has(f->r, "has not landed whole"));
 	seen_free(&s);
 	jfix_free(jf);
-}
-
-static bool decision_has(const struct sr_runner *r, const char *needle)
-{
-	for (int i = 0; i < r->engine.decision.nreasons; i++)
-		if (strstr(r->engine.decision.reasons[i], needle))
-			return true;
-	return false;
 }
 
 static int restore_file_size(void **state)
