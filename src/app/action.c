@@ -596,10 +596,13 @@ void action_rollback_pending(struct sr_runner *r, const char *by, const char *re
 	r->rollback_retry_at = r->now + delay;
 	char wait[16], what[SR_REASON_LEN];
 	engine_fmt_window(delay, wait, sizeof wait);
+	runner_log(r, SR_LOG_ACTION, SR_RED, by,
+	           "rollback by %s has not landed whole (%s): completing it, attempt %d in %s",
+	           r->rollback_by, why, r->rollback_retries + 1, wait);
+	/* the decision stands until the next attempt, so no "in 2s" in it */
 	engine_format(what, sizeof what,
-	              "rollback by %s has not landed whole (%s): completing it, attempt %d in %s",
-	              r->rollback_by, why, r->rollback_retries + 1, wait);
-	runner_log(r, SR_LOG_ACTION, SR_RED, by, "%s", what);
+	              "rollback by %s has not landed whole (%s): completing it, attempt %d next",
+	              r->rollback_by, why, r->rollback_retries + 1);
 	engine_rollback_due(&r->engine, true, r->now, what);
 }
 
