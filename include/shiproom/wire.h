@@ -30,6 +30,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Within a version, state members are only added, never changed: an
+ * older client ignores the new ones, and a newer client reads a member
+ * added later as absent = none (mirror.c: ADDED), so consoles keep
+ * attaching to a day's service across an upgrade of the binary. */
 #define SR_WIRE_VERSION 2
 
 /* A client hears from its service at least this often: when nothing

@@ -4,6 +4,15 @@
  * its fields (name, kind, offset, size); one encoder and one decoder walk
  * the tables. A new field is one line here, and encoder and decoder can
  * never disagree about it.
+ *
+ * Versions: a service lives all day, and the binary on its bastion may be
+ * upgraded under it; a newer console must still attach. So a field added
+ * after SR_WIRE_VERSION's first release is ADDED: an older service does
+ * not send it, and its absence reads as zero, which must mean "none" for
+ * that field (a time of 0, an empty text, false). When present it is
+ * checked like any other. Unknown members are ignored, so an older
+ * console reads a newer service. A change of a field's meaning bumps
+ * SR_WIRE_VERSION instead.
  */
 #include <math.h>
 #include <stddef.h>
@@ -32,13 +41,19 @@ struct field {
 	enum field_kind kind;
 	size_t off;
 	size_t size;
-	int max; /* F_ENUM: largest value; F_INT: -1 none */
+	int max;       /* F_ENUM: largest value; F_INT: -1 none */
+	bool optional; /* ADDED after the version's first release: may be absent */
 };
 
 /* a field sent under `name` (FLD: under its own) */
 #define FLD_AS(T, f, name, k, mx)                                                                  \
 	{                                                                                          \
-		name, k, offsetof(T, f), sizeof(((T *)0)->f), mx                                   \
+		name, k, offsetof(T, f), sizeof(((T *)0)->f), mx, false                            \
+	}
+/* a field an older service does not send (kinds whose zero is "none") */
+#define ADDED(T, f, k)                                                                             \
+	{                                                                                          \
+#f, k, offsetof(T, f), sizeof(((T *)0)->f), 0, true                                \
 	}
 #define FLD(T, f, k, mx) FLD_AS(T, f, #f, k, mx)
 #define INT(T, f) FLD(T, f, F_INT, -1)
@@ -165,11 +180,16 @@ static const struct field decision_fields[] = {
 };
 
 static const struct field engine_fields[] = {
-    BOOL(struct sr_engine, success_ready),         MS(struct sr_engine, last_eval),
-    FLD(struct sr_engine, evaluations, F_LONG, 0), BOOL(struct sr_engine, judged),
-    INT(struct sr_engine, judged_phase),           INT(struct sr_engine, edge_weight),
-    INT(struct sr_engine, edge_expected),          MS(struct sr_engine, edge_anomaly_since),
-    MS(struct sr_engine, rollback_due_since),      STR(struct sr_engine, rollback_due_what),
+    BOOL(struct sr_engine, success_ready),
+    MS(struct sr_engine, last_eval),
+    FLD(struct sr_engine, evaluations, F_LONG, 0),
+    BOOL(struct sr_engine, judged),
+    INT(struct sr_engine, judged_phase),
+    INT(struct sr_engine, edge_weight),
+    INT(struct sr_engine, edge_expected),
+    MS(struct sr_engine, edge_anomaly_since),
+    ADDED(struct sr_engine, rollback_due_since, F_MS),
+    ADDED(struct sr_engine, rollback_due_what, F_STR),
 };
 
 static const struct field request_fields[] = {
@@ -267,7 +287,8 @@ static int fail(char *err, size_t n, const char *what, const char *name)
 	return -1;
 }
 
-/* Every field must be there with its type: a state is whole or refused. */
+/* Every field must be there with its type (an ADDED one may be absent,
+ * and is then zero): a state is whole or refused. */
 static int decode(void *base, const struct field *f, size_t nf, const json_t *o, const char *what,
                   char *err, size_t n)
 {
@@ -280,6 +301,10 @@ static int decode(void *base, const struct field *f, size_t nf, const json_t *o,
 		void *p = b + f[i].off;
 		const json_t *v = json_object_get(o, f[i].name);
 		json_int_t iv;
+		if (!v && f[i].optional) {
+			memset(p, 0, f[i].size);
+			continue;
+		}
 		switch (f[i].kind) {
 		case F_INT:
 		case F_ENUM:
