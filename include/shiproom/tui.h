@@ -24,6 +24,7 @@
 enum {
 	TK_NONE = -1,
 	TK_CTRL_C = 3,
+	TK_CTRL_Z = 26,
 	TK_TAB = '\t',
 	TK_ENTER = '\n',
 	TK_ESC = 27,
@@ -67,6 +68,13 @@ int term_getkey(void);
 const char *term_paste_text(void);
 /* Repaint everything on the next flush (after a resize, a view change). */
 void term_clear_all(void);
+/* ^Z: give the terminal back to the shell and stop until `fg` (the raw
+ * terminal sends ^Z as a key, so the console does what the tty would),
+ * then take it again; the caller repaints everything. Only under a shell
+ * with job control: the console alone in its session's process group
+ * (run by `ssh host shiproom`, tmux's `exec`, a script) would stop with
+ * nobody to continue it. -1 and why, then nothing was done. */
+int term_suspend(char *why, size_t n);
 void term_fill(int y, int x, int h, int w, enum tui_role role);
 /* Draw s (UTF-8) at y,x in at most maxw columns; returns columns used.
  * Under ASCII every non-ASCII character is drawn as '?'. */

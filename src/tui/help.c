@@ -35,6 +35,7 @@ static const char *const nav[][2] = {
     {"<- ->", "in the report pager: pan a wide table"},
     {"U", "post an update to the webhook now (when one is configured)"},
     {"^L", "repaint the whole screen"},
+    {"^Z", "suspend to the shell (fg comes back; the service guards meanwhile)"},
 };
 
 struct help_line {

@@ -420,6 +420,15 @@ void keys_handle(struct tui *t, int key)
 {
 	if (key == TK_NONE || key == 0)
 		return;
+	if (key == TK_CTRL_Z) {
+		/* wherever one is: a dialog or a line being typed waits as it
+		 * was, and keys typed in the shell meanwhile never reach it */
+		char why[128];
+		if (term_suspend(why, sizeof why) != 0)
+			tui_flash(t, SR_YELLOW, "^Z: not suspended: %s", why);
+		t->dirty |= D_ALL | D_CLEAR;
+		return;
+	}
 	if (t->lay.too_small) {
 		/* Nothing is acted on that cannot be seen: not even a dialog's
 		 * y or a reason's enter (a rollback confirmed blind). Only

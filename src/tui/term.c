@@ -444,6 +444,45 @@ void term_clear_all(void)
 	clearok(stdscr, TRUE);
 }
 
+/* ---- ^Z ---------------------------------------------------------------- */
+
+int term_suspend(char *why, size_t n)
+{
+	if (!T.open) {
+		snprintf(why, n, "no terminal");
+		return -1;
+	}
+	/* A job-control shell gives each job a process group of its own:
+	 * in the session leader's group there is no shell to say `fg`. */
+	if (getpgrp() == getsid(0)) {
+		snprintf(why, n, "no shell with job control to come back to (q quits)");
+		return -1;
+	}
+	send_mode(cap_or("BD", "\033[?2004l"));
+	def_prog_mode();
+	endwin(); /* the shell's modes and screen */
+	if (T.have_saved)
+		tcsetattr(T.out_fd, TCSADRAIN, &T.saved);
+	/* Stop this process only: a simulator's service forked by this
+	 * console guards the rollout meanwhile and must not stop with it. */
+	struct sigaction dfl, old;
+	memset(&dfl, 0, sizeof dfl);
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	sigaction(SIGTSTP, &dfl, &old);
+	sigset_t tstp, was;
+	sigemptyset(&tstp);
+	sigaddset(&tstp, SIGTSTP);
+	sigprocmask(SIG_UNBLOCK, &tstp, &was);
+	kill(getpid(), SIGTSTP); /* ... until SIGCONT (fg, bg) */
+	sigprocmask(SIG_SETMASK, &was, NULL);
+	sigaction(SIGTSTP, &old, NULL);
+	reset_prog_mode();
+	send_mode(cap_or("BE", "\033[?2004h"));
+	term_clear_all();
+	return 0;
+}
+
 /* ---- drawing ----------------------------------------------------------- */
 
 void term_fill(int y, int x, int h, int w, enum tui_role role)

@@ -48,10 +48,7 @@ trap 'exit 130' INT TERM
 # 80x24 or WxH window; the shell stays after shiproom exits and prints its
 # exit status.
 NSERV=0
-start() {
-	w=$1
-	h=$2
-	shift 2
+new_server() {
 	$TM kill-server >/dev/null 2>&1
 	NSERV=$((NSERV + 1))
 	TM="tmux -u -L $SOCK-$NSERV -f /dev/null"
@@ -60,10 +57,26 @@ start() {
 	SHIPROOM_RUNTIME_DIR="$WORK/run$NSERV"
 	export SHIPROOM_RUNTIME_DIR
 	mkdir -p "$SHIPROOM_RUNTIME_DIR"
+}
+start() {
+	w=$1
+	h=$2
+	shift 2
+	new_server
 	# In the scratch directory, without core files: a crash test must not
 	# leave anything in the tree.
 	$TM new-session -d -x "$w" -y "$h" -s t -c "$WORK" \
 		"ulimit -c 0; ${ENVV:-} \"$BIN\" $*; echo SHIPROOM-EXIT=\$?; sleep 600" || return 1
+	$TM set-option -t t status off >/dev/null 2>&1
+	return 0
+}
+
+# start_shell W H: like start, but an interactive shell with job control
+# (bash) in the window, at a "$ " prompt; the test types the command.
+start_shell() {
+	new_server
+	$TM new-session -d -x "$1" -y "$2" -s t -c "$WORK" \
+		"env PS1='$ ' bash --norc --noprofile -i" || return 1
 	$TM set-option -t t status off >/dev/null 2>&1
 	return 0
 }
@@ -644,6 +657,41 @@ t_quit_restores_terminal() {
 	[ "$(fmt '#{keypad_cursor_flag}')" = 0 ] || { echo "keypad mode left on"; return 1; }
 }
 
+# ^Z under a shell with job control: the shell gets the terminal back as
+# it was (modes, main screen, cursor), what is typed there never reaches
+# the console, and `fg` brings the console back, repainted and live. The
+# raw terminal sends ^Z as a key: before, it did nothing, and the shell
+# command typed next went to the console ("a", enter: a gate approved).
+t_ctrl_z_suspends() {
+	start_shell 80 24 || return 1
+	keys "stty -g >stty.before; \"$BIN\" --scenario healthy --start T+30" Enter
+	wait_for "Provider dashboard" || return 1
+	keys C-z
+	wait_for "Stopped" || return 1
+	[ "$(fmt '#{alternate_on}')" = 0 ] || { echo "alternate screen left on"; return 1; }
+	[ "$(fmt '#{cursor_flag}')" = 1 ] || { echo "cursor left hidden"; return 1; }
+	keys "stty -g >stty.after; cmp -s stty.before stty.after && echo MODES-SAME; echo a" Enter
+	wait_for "MODES-SAME" || { echo "the terminal's modes differ from before the console"; return 1; }
+	keys "fg" Enter
+	wait_for "Provider dashboard" || return 1
+	[ "$(fmt '#{alternate_on}')" = 1 ] || { echo "not back on the alternate screen"; return 1; }
+	wait_re "T\+3[1-9]|data [0-9]s" 20 || return 1
+	! screen | grep -F -q "approved by" || { echo "a shell's keys reached the console"; return 1; }
+	keys q
+	wait_for '$ ' || return 1
+}
+
+# Where no shell can continue it (a window's only program, ssh host
+# shiproom), ^Z must not freeze the console: it says why and goes on.
+t_ctrl_z_without_job_control() {
+	start 80 24 --scenario healthy --start T+30 || return 1
+	wait_for "Provider dashboard" || return 1
+	keys C-z
+	wait_for "not suspended: no shell with job control" || return 1
+	keys 2
+	wait_for "KPIs: 39 checks" || { echo "the console stopped answering"; return 1; }
+}
+
 t_sigterm_restores_terminal() {
 	start 80 24 --scenario healthy --start T+30 || return 1
 	wait_for "Provider dashboard" || return 1
@@ -1144,7 +1192,8 @@ for t in many_journeys main_all_green main_all_green_160x48 red_breach_timer tri
 	filter replay_drill live_replay_healthy_observing live_replay_healthy_gate1 \
 	live_replay_p95_trigger live_replay_p95_rollback dumb_terminal log_scroll \
 	gate_overdue_80x24 long_name_keeps_status_160 p99_tail_watch_160 self_approval_shows_need \
-	restart_keeps_state service_paused service_killed console_without_tls; do
+	restart_keeps_state service_paused service_killed console_without_tls ctrl_z_suspends \
+	ctrl_z_without_job_control; do
 	run "$t"
 done
 
