@@ -91,11 +91,8 @@ static void show_result(struct tui *t, enum sr_action_kind kind, const struct sr
 	}
 	switch (res->outcome) {
 	case SR_ACT_DONE:
-		if (res->weight >= 0 && (action_by_kind(kind)->flags & SR_AF_MOVES_EDGE))
-			tui_flash(t, SR_GREEN, "done: %s (canary now %d%%)", res->message,
-			          res->weight);
-		else
-			tui_flash(t, SR_GREEN, "done: %s", res->message);
+		/* an edge action's message already gives the weight read back */
+		tui_flash(t, SR_GREEN, "done: %s", res->message);
 		break;
 	case SR_ACT_PENDING:
 		t->waiting_action = true;
