@@ -29,6 +29,7 @@
 #include <term.h>
 #include <termios.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include "shiproom/keyseq.h"
 #include "shiproom/tui.h"
@@ -648,17 +649,25 @@ static void blanks_inherit(void)
 	for (int y = 0; y < LINES; y++) {
 		if (!is_linetouched(stdscr, y))
 			continue;
-		/* One read of the line, then the cells from it. */
+		/* One read of the line, then the cells from it. curses gives
+		 * one cell per character, not per column: a wide character
+		 * (CJK, most emoji) covers two columns, and row[] is indexed
+		 * by column (mvwadd_wch below writes at a column). */
 		if (mvwin_wchnstr(stdscr, y, 0, line, COLS) == ERR)
 			continue;
 		int w = 0;
-		for (; w < COLS; w++) {
+		for (int k = 0; w < COLS; k++) {
 			struct cell_look *c = &row[w];
-			if (getcchar(&line[w], c->wc, &c->a, &c->pair, NULL) == ERR)
+			if (getcchar(&line[k], c->wc, &c->a, &c->pair, NULL) == ERR || !c->wc[0])
 				break;
 			c->a &= ~(attr_t)A_COLOR;
 			c->bg = pair_bg(c->pair);
 			c->blank = c->wc[0] == L' ' && c->wc[1] == L'\0' && !(c->a & BLANK_VISIBLE);
+			int cols = wcwidth(c->wc[0]);
+			for (w++; cols > 1 && w < COLS; cols--, w++) {
+				row[w] = *c; /* the wide character's right half: never blank */
+				row[w].blank = false;
+			}
 		}
 		for (int x = 1; x < w; x++) {
 			if (!row[x].blank)

@@ -1164,6 +1164,29 @@ t_console_without_tls() {
 	done
 }
 
+# Journey names with wide characters (CJK, an emoji: two columns each)
+# leave every number of their row whole. The frame's blank pass read a
+# line's cells as one per column, but curses gives one per character, so
+# after a wide one it blanked the last digit of each coloured number
+# ("45" drawn "4 ", the limit "130" drawn "13 ").
+t_wide_names() {
+	python3 - "$ROOT/config/shiproom.json" "$WORK/wide.json" <<-'PY' || return 1
+	import json, sys
+	p = json.load(open(sys.argv[1]))
+	p["journeys"][1]["name"] = "Détail \U0001F393 bourse"
+	p["journeys"][2]["name"] = "申請開始 start"
+	json.dump(p, open(sys.argv[2], "w"), ensure_ascii=False)
+	PY
+	start 80 24 --policy "$WORK/wide.json" --scenario p95-regression-25 --start T+131 || return 1
+	wait_for "bourse" || return 1
+	wait_for "申請開始" || return 1
+	for j in bourse 申請開始; do
+		row=$(screen | grep -F "$j")
+		echo "$row" | grep -E -q " 130 +[0-9]{2,3} +[0-9]{2,3} +ok GREEN" ||
+			{ echo "a number cut short in: $row"; return 1; }
+	done
+}
+
 t_many_journeys() {
 	python3 "$TESTS/cli/gen_policy.py" 500 >"$WORK/p500.json" || return 1
 	start 80 24 --policy "$WORK/p500.json" --scenario healthy --seed 42 --start T-125 || return 1
@@ -1193,7 +1216,7 @@ for t in many_journeys main_all_green main_all_green_160x48 red_breach_timer tri
 	live_replay_p95_trigger live_replay_p95_rollback dumb_terminal log_scroll \
 	gate_overdue_80x24 long_name_keeps_status_160 p99_tail_watch_160 self_approval_shows_need \
 	restart_keeps_state service_paused service_killed console_without_tls ctrl_z_suspends \
-	ctrl_z_without_job_control; do
+	ctrl_z_without_job_control wide_names; do
 	run "$t"
 done
 
