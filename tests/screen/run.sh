@@ -1187,6 +1187,16 @@ t_wide_names() {
 	done
 }
 
+# A service start that takes a while (the simulator playing hours of a
+# 500-journey day first) says so at once, instead of leaving the
+# terminal as it was for seconds.
+t_slow_start_says_so() {
+	python3 "$TESTS/cli/gen_policy.py" 500 >"$WORK/p500s.json" || return 1
+	start 80 24 --policy "$WORK/p500s.json" --scenario healthy --start T+120 || return 1
+	wait_for "the simulator plays the day to T+120 first..." 10 || return 1
+	wait_re "^ scholarship-canary .*T\+120" 60 || return 1
+}
+
 t_many_journeys() {
 	python3 "$TESTS/cli/gen_policy.py" 500 >"$WORK/p500.json" || return 1
 	start 80 24 --policy "$WORK/p500.json" --scenario healthy --seed 42 --start T-125 || return 1
@@ -1216,7 +1226,7 @@ for t in many_journeys main_all_green main_all_green_160x48 red_breach_timer tri
 	live_replay_p95_trigger live_replay_p95_rollback dumb_terminal log_scroll \
 	gate_overdue_80x24 long_name_keeps_status_160 p99_tail_watch_160 self_approval_shows_need \
 	restart_keeps_state service_paused service_killed console_without_tls ctrl_z_suspends \
-	ctrl_z_without_job_control wide_names; do
+	ctrl_z_without_job_control wide_names slow_start_says_so; do
 	run "$t"
 done
 
