@@ -44,7 +44,7 @@ done
 for w in $(seq 1 600); do
 	all=1
 	for i in $(seq 1 "$n"); do
-		$TM capture-pane -p -t "s$i" | head -n 1 | grep -q " T+3" || all=0
+		$TM capture-pane -p -t "s$i" | head -n 1 | grep -v '^shiproom:' | grep -q " T+3" || all=0
 	done
 	[ $all = 1 ] && break
 	sleep 0.2

@@ -45,7 +45,7 @@ for bin in "$@"; do
 				exit 1
 			t1=""
 			while :; do
-				if $TM capture-pane -p -t "s$n" 2>/dev/null | head -n 1 | grep -q -- " $at "; then
+				if $TM capture-pane -p -t "s$n" 2>/dev/null | head -n 1 | grep -v '^shiproom:' | grep -q -- " $at "; then
 					t1=$(now)
 					break
 				fi
