@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -23,9 +22,6 @@
 #include "shiproom/service.h"
 
 #define CONNECT_TIMEOUT_MS (30 * SR_MS_PER_S)
-/* A service start shorter than this says nothing (most are: 0.1 s). */
-#define START_QUIET_MS 300
-#define START_POLL_MS 20
 
 /* The socket the options point at: --socket, else the policy's. */
 static int socket_of(const struct sr_opts *o, char *sock, size_t n, bool *sim)
@@ -124,29 +120,11 @@ static int start_service(const struct sr_opts *o, const char *sock, bool sim)
 		execv(exe, argv);
 		_exit(127);
 	}
-	/* It returns once it listens: after reading its journal, and on the
-	 * simulator after playing the day up to --start, which at hundreds
-	 * of journeys takes seconds. A start that is not quick says what it
-	 * waits for instead of leaving the terminal as it was. */
+	/* It returns once it listens (a slow start says so on stderr, which
+	 * is this terminal: cmd_serve.c, wait_ready). */
 	int st;
-	pid_t done;
-	int waited_ms = 0;
-	while ((done = waitpid(pid, &st, WNOHANG)) == 0 || (done < 0 && errno == EINTR)) {
-		if (waited_ms == START_QUIET_MS) {
-			if (sim && o->s.start_set)
-				sr_eprintf(
-				    "starting the service; the simulator plays the day to T%+d "
-				    "first...",
-				    o->s.start_min);
-			else
-				sr_eprintf("starting the rollout's service...");
-		}
-		struct timespec step = {0, START_POLL_MS * 1000000L};
-		nanosleep(&step, NULL);
-		waited_ms += START_POLL_MS;
-	}
-	if (done < 0)
-		return SR_EXIT_RUNTIME;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : SR_EXIT_RUNTIME;
 }
 

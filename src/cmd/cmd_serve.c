@@ -7,6 +7,7 @@
  * its output to service.log there (nowhere for a drill's temporary dir).
  */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,11 +19,31 @@
 #include "shiproom/scenario.h"
 #include "shiproom/service.h"
 
-/* The parent of a detached service: wait for "ready" or the child's end. */
-static int wait_ready(pid_t child, int fd)
+/* A start shorter than this says nothing (most take 0.1 s). */
+#define START_QUIET_MS 300
+
+/* The parent of a detached service: wait for "ready" or the child's end.
+ * The service listens after reading its journal, and on the simulator
+ * after playing the day up to --start, which at hundreds of journeys
+ * takes seconds: a start that is not quick says what it waits for
+ * (a console starting its service shows it on its terminal) instead of
+ * leaving the terminal as it was. */
+static int wait_ready(const struct sr_opts *o, pid_t child, int fd)
 {
 	char buf[512];
 	ssize_t got, total = 0;
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	int pr;
+	while ((pr = poll(&pfd, 1, START_QUIET_MS)) < 0 && errno == EINTR)
+		;
+	if (pr == 0) {
+		if (o->s.start_set) /* the simulator: --start is its */
+			sr_eprintf(
+			    "starting the service; the simulator plays the day to T%+d first...",
+			    o->s.start_min);
+		else
+			sr_eprintf("starting the rollout's service...");
+	}
 	while (total < (ssize_t)sizeof buf - 1 &&
 	       (got = read(fd, buf + total, sizeof buf - 1 - (size_t)total)) != 0) {
 		if (got < 0 && errno == EINTR)
@@ -76,7 +97,7 @@ int cmd_serve(const struct sr_opts *o)
 		}
 		if (pid > 0) {
 			close(ready[1]);
-			return wait_ready(pid, ready[0]);
+			return wait_ready(o, pid, ready[0]);
 		}
 		close(ready[0]);
 		setsid(); /* no terminal of ours to lose: SIGHUP is not for us */
