@@ -120,7 +120,9 @@ struct service {
 	uv_timer_t lead;
 	char badge[160];
 
-	int log_mark; /* log entries printed to log_out */
+	int log_mark;     /* log entries printed to log_out */
+	int shutting;     /* clients whose last words are still going out */
+	uv_timer_t flush; /* ends the wait for them when the service stops */
 	bool stopping;
 	bool restart; /* exec ourselves again once stopped (on_reread) */
 	char stop_reason[128];
@@ -530,6 +532,7 @@ static void on_shut(uv_shutdown_t *req, int status)
 {
 	struct client *c = req->data;
 	(void)status;
+	c->svc->shutting--;
 	uv_close((uv_handle_t *)&c->pipe, on_client_closed);
 }
 
@@ -541,6 +544,8 @@ static void fail_client(struct client *c, const char *reason)
 	uv_read_stop((uv_stream_t *)&c->pipe);
 	c->shutdown.data = c;
 	c->shutting = uv_shutdown(&c->shutdown, (uv_stream_t *)&c->pipe, on_shut) == 0;
+	if (c->shutting)
+		c->svc->shutting++;
 	client_close(c, reason);
 }
 
@@ -1113,15 +1118,21 @@ static int listen_socket(struct service *v, char *err, size_t n)
 	return 0;
 }
 
+/* Closing a pipe drops what is still queued on it: a stop's answer (or
+ * a console's "why") behind a big first state was never written, and
+ * `stop` said the connection was lost. Every client is shut down after
+ * its queue instead, and the service waits for them, at most this long
+ * (one that does not read at all is not waited for beyond it). */
+#define STOP_FLUSH_MS 3000
+
+static void on_flush_deadline(uv_timer_t *t)
+{
+	(void)t;
+}
+
 static void close_all(struct service *v)
 {
-	struct client *c = v->clients;
-	while (c) {
-		struct client *next = c->next;
-		send_error(c, v->stop_reason[0] ? v->stop_reason : "the service stopped");
-		client_close(c, "the service stopped");
-		c = next;
-	}
+	/* no new client, no tick or beat while the last words go out */
 	uv_close((uv_handle_t *)&v->listener, NULL);
 	uv_close((uv_handle_t *)&v->tick, NULL);
 	uv_close((uv_handle_t *)&v->beat, NULL);
@@ -1131,7 +1142,21 @@ static void close_all(struct service *v)
 	uv_close((uv_handle_t *)&v->sighup, NULL);
 	if (v->bastion)
 		uv_close((uv_handle_t *)&v->lead, NULL);
-	/* let the last errors go out and the handles close */
+	struct client *c = v->clients;
+	while (c) {
+		struct client *next = c->next;
+		fail_client(c, v->stop_reason[0] ? v->stop_reason : "the service stopped");
+		c = next;
+	}
+	if (v->shutting > 0) {
+		uint64_t until = uv_now(v->loop) + STOP_FLUSH_MS;
+		uv_timer_init(v->loop, &v->flush);
+		uv_timer_start(&v->flush, on_flush_deadline, STOP_FLUSH_MS, 0);
+		while (v->shutting > 0 && uv_now(v->loop) < until)
+			uv_run(v->loop, UV_RUN_ONCE);
+		uv_close((uv_handle_t *)&v->flush, NULL);
+	}
+	/* let the handles close */
 	for (int i = 0; i < 100 && uv_run(v->loop, UV_RUN_NOWAIT); i++)
 		;
 }
