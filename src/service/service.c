@@ -1125,6 +1125,8 @@ static int listen_socket(struct service *v, char *err, size_t n)
  * (one that does not read at all is not waited for beyond it). */
 #define STOP_FLUSH_MS 3000
 
+/* Nothing to do: the timer only wakes the loop, so that close_all's
+ * wait sees the deadline even when no client answers. */
 static void on_flush_deadline(uv_timer_t *t)
 {
 	(void)t;

@@ -95,6 +95,15 @@ static void send_mode(const char *s)
 	}
 }
 
+/* Bracketed paste: terminfo's BE/BD, else xterm's mode 2004 (below). */
+#define PASTE_ON_CAP "BE", "\033[?2004h"
+#define PASTE_OFF_CAP "BD", "\033[?2004l"
+
+static void paste_mode(bool on)
+{
+	send_mode(on ? cap_or(PASTE_ON_CAP) : cap_or(PASTE_OFF_CAP));
+}
+
 static void restore_add(const char *cap)
 {
 	restore_add_or(cap, NULL);
@@ -281,10 +290,10 @@ int term_open(const struct sr_theme *th, bool force_ascii, char *err, size_t n)
 	 * 2004, as readline sends it: terminals without it ignore an unknown
 	 * private mode (TERM=screen, tmux's default, lacks BE though tmux
 	 * brackets pastes). */
-	send_mode(cap_or("BE", "\033[?2004h"));
+	paste_mode(true);
 
 	T.restore_len = 0;
-	restore_add_or("BD", "\033[?2004l");
+	restore_add_or(PASTE_OFF_CAP);
 	restore_add("sgr0");
 	restore_add("rmkx");
 	restore_add("cnorm");
@@ -319,7 +328,7 @@ void term_close(void)
 	fatal_remove();
 	wattrset(stdscr, A_NORMAL);
 	curs_set(1);
-	send_mode(cap_or("BD", "\033[?2004l")); /* bracketed paste off, as term_open set it */
+	paste_mode(false); /* as term_open set it */
 	endwin();
 	if (T.keys)
 		delwin(T.keys);
@@ -459,7 +468,7 @@ int term_suspend(char *why, size_t n)
 		snprintf(why, n, "no shell with job control to come back to (q quits)");
 		return -1;
 	}
-	send_mode(cap_or("BD", "\033[?2004l"));
+	paste_mode(false);
 	def_prog_mode();
 	endwin(); /* the shell's modes and screen */
 	if (T.have_saved)
@@ -479,7 +488,7 @@ int term_suspend(char *why, size_t n)
 	sigprocmask(SIG_SETMASK, &was, NULL);
 	sigaction(SIGTSTP, &old, NULL);
 	reset_prog_mode();
-	send_mode(cap_or("BE", "\033[?2004h"));
+	paste_mode(true);
 	term_clear_all();
 	return 0;
 }
